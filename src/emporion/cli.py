@@ -1,0 +1,296 @@
+"""The `emporion` command: check, plan, sync, run, status, and the demo and sandbox tools.
+
+Exit codes: 0 success, 1 the work finished but is not clean (failed checks, drift, dead letters),
+2 the configuration or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from emporion import __version__
+from emporion.config import ConfigError, Settings, json_schema, load_settings
+from emporion.console import render_checks, render_plan, render_report
+from emporion.engine.connections import ConnectorPool
+from emporion.engine.flow import FlowRunner
+from emporion.engine.sync import FlowReport, sync_flow, verify_flow
+from emporion.engine.worker import Engine
+from emporion.logs import configure_logging
+
+T = TypeVar("T")
+app = typer.Typer(help="Keeps an ERP and online shops in sync.", no_args_is_help=True, add_completion=False)
+config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+db_app = typer.Typer(help="The state database.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="EMPORION_CONFIG", help="The YAML configuration file."),
+]
+FlowOption = Annotated[list[str] | None, typer.Option("--flow", "-f", help="Only these flows (repeatable).")]
+
+
+def _settings(path: Path) -> Settings:
+    try:
+        settings = load_settings(path)
+    except ConfigError as error:
+        err.print(f"[red]configuration error in {error.path or path}[/]")
+        for problem in error.problems:
+            err.print(f"  - {problem}")
+        raise typer.Exit(2) from None
+    configure_logging(settings.logging.format, settings.logging.level)
+    return settings
+
+
+def _flows(settings: Settings, names: list[str] | None) -> list[str]:
+    known = [flow.name for flow in settings.flows if flow.enabled]
+    for name in names or []:
+        if name not in known:
+            err.print(f"[red]no enabled flow named {name!r}[/] (known: {', '.join(known) or 'none'})")
+            raise typer.Exit(2)
+    return list(names) if names else known
+
+
+def _run(call: Callable[[], Awaitable[T]]) -> T:
+    return anyio.run(call)
+
+
+async def _with_engine(settings: Settings, work: Callable[[Engine], Awaitable[T]]) -> T:
+    from emporion.state import StateStore
+
+    store = await StateStore.connect(settings.state.url, migrate=True)
+    pool = ConnectorPool(settings)
+    try:
+        return await work(Engine(settings, store, pool))
+    finally:
+        await pool.close()
+        await store.close()
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """emporion keeps a merchant's ERP and their online shops in sync."""
+    if version:
+        console.print(f"emporion {__version__}")
+        raise typer.Exit(0)
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the configuration file."""
+    print(json.dumps(json_schema(), indent=2))
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Validate the configuration file without connecting to anything."""
+    settings = _settings(config)
+    console.print(
+        f"[green]{config} is valid[/]: {len(settings.connections)} connections, {len(settings.flows)} flows"
+    )
+
+
+@app.command()
+def check(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Validate the configuration, connect to each system and check its permissions."""
+    settings = _settings(config)
+    console.print(f"[green]configuration {config} is valid[/]")
+
+    async def run() -> bool:
+        from emporion.state import StateStore
+
+        ok = True
+        pool = ConnectorPool(settings)
+        try:
+            for name in settings.connections:
+                try:
+                    results = await pool.get(name).check()
+                except Exception as error:  # a broken connector must not hide the other checks
+                    from emporion.connectors.base import CheckResult
+
+                    results = [CheckResult("connect", False, str(error))]
+                render_checks(console, name, results)
+                ok = ok and all(result.ok for result in results)
+        finally:
+            await pool.close()
+        try:
+            store = await StateStore.connect(settings.state.url, migrate=False)
+            await store.close()
+            console.print("  [green]ok[/] state database: reachable")
+        except Exception as error:
+            console.print(f"  [red]FAIL[/] state database: {error}")
+            ok = False
+        return ok
+
+    raise typer.Exit(0 if _run(run) else 1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: bool) -> list[FlowReport]:
+    reports = []
+    with _progress() as progress:
+        tasks: dict[tuple[str, str], Any] = {}
+        for name in flows:
+            runner: FlowRunner = engine.runners[name]
+
+            def advance(entity: str, count: int, name: str = name) -> None:
+                if (name, entity) not in tasks:
+                    tasks[(name, entity)] = progress.add_task(f"{name} {entity}", total=None)
+                progress.advance(tasks[(name, entity)], count)
+
+            report = await sync_flow(runner, dry_run=dry_run, progress=advance)
+            if verify and not dry_run:
+                report = await verify_flow(runner, report)
+            reports.append(report)
+    return reports
+
+
+@app.command()
+def plan(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) -> None:
+    """Show what a sync would create, update and remove per entity, without writing anything."""
+    settings = _settings(config)
+    names = _flows(settings, flow)
+    reports = _run(lambda: _with_engine(settings, lambda e: _sync_all(e, names, dry_run=True, verify=False)))
+    for report in reports:
+        render_plan(console, report)
+
+
+@app.command()
+def sync(
+    config: ConfigOption = Path("emporion.yaml"),
+    flow: FlowOption = None,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Compare both sides afterwards.")
+    ] = True,
+) -> None:
+    """Sync every record of the flows now, then report what differs (exit 1 if anything does)."""
+    settings = _settings(config)
+    names = _flows(settings, flow)
+    reports = _run(
+        lambda: _with_engine(settings, lambda e: _sync_all(e, names, dry_run=False, verify=verify))
+    )
+    for report in reports:
+        render_report(console, report)
+    raise typer.Exit(0 if all(r.clean for r in reports) or not verify else 1)
+
+
+@app.command()
+def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) -> None:
+    """Compare the flows' records on both sides, field by field, without writing."""
+    settings = _settings(config)
+    names = _flows(settings, flow)
+
+    async def work(engine: Engine) -> list[FlowReport]:
+        return [await verify_flow(engine.runners[name]) for name in names]
+
+    reports = _run(lambda: _with_engine(settings, work))
+    for report in reports:
+        render_report(console, report)
+    raise typer.Exit(0 if all(r.clean for r in reports) else 1)
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("emporion.yaml"),
+    once: Annotated[bool, typer.Option("--once", help="Poll and work until idle, then exit.")] = False,
+) -> None:
+    """Follow the change feeds and keep the targets in sync until stopped (Ctrl-C)."""
+    settings = _settings(config)
+
+    async def work(engine: Engine) -> None:
+        await engine.ensure_initial_sync()
+        if once:
+            for runner in engine.runners.values():
+                await engine.drain(runner.flow)
+            return
+        await engine.run()
+
+    try:
+        _run(lambda: _with_engine(settings, work))
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+@app.command()
+def status(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Queue depth, links and open dead letters per flow."""
+    settings = _settings(config)
+
+    async def work(engine: Engine) -> list[tuple[str, str, int, int]]:
+        depth = await engine.store.queue_depth()
+        rows = []
+        for flow in settings.flows:
+            for entity in flow.entities:
+                links = await engine.store.count_links(flow.name, entity)
+                rows.append((flow.name, entity, links, depth.get((flow.name, entity), 0)))
+        dead = await engine.store.list_dead(limit=1000)
+        rows.append(("dead letters", "open", len(dead), 0))
+        return rows
+
+    from rich.table import Table
+
+    table = Table(title="emporion status")
+    for column in ("flow", "entity", "linked", "queued"):
+        table.add_column(column)
+    for row in _run(lambda: _with_engine(settings, work)):
+        table.add_row(*map(str, row))
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Apply the state database migrations."""
+    settings = _settings(config)
+    from emporion.state import StateStore
+
+    _run(lambda: StateStore.migrate(settings.state.url))
+    console.print("[green]state database is up to date[/]")
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option("--once", help="Sync, verify and exit (0 only if clean).")] = False,
+    products: Annotated[int, typer.Option(help="Products in the sample catalogue.")] = 500,
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")] = Path(
+        "var/demo"
+    ),
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start from a new ERP, shop and state.")] = False,
+) -> None:
+    """Start a Tryton ERP with a sample catalogue and a WooCommerce sandbox, and sync them."""
+    from emporion.demo import run_demo
+
+    raise typer.Exit(run_demo(directory, products=products, once=once, fresh=fresh, console=console))
+
+
+def _mount_tools() -> None:
+    from emporion.erp.cli import tryton_app
+    from emporion.sandbox.cli import sandbox_app
+
+    app.add_typer(sandbox_app, name="sandbox", help="Local stand-ins for shops that cannot run here.")
+    app.add_typer(tryton_app, name="tryton", help="Create and serve a Tryton ERP for the demo and tests.")
+
+
+_mount_tools()

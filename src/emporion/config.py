@@ -1,0 +1,368 @@
+"""One YAML file -> validated settings; secrets come from the environment or secret files.
+
+Errors name the exact place in the file (`flows[0].mapping.name.template`, line and column) so that
+`emporion check` can say precisely what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+ENTITIES = ("category", "product")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each one with its place in the file."""
+
+    def __init__(self, problems: list[str], path: Path | None = None) -> None:
+        self.problems = problems
+        self.path = path
+        where = f"{path}: " if path else ""
+        super().__init__(where + "; ".join(problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def resolve_secret(value: Any) -> SecretStr:
+    """Turn `env:NAME`, `file:/path`, {env: NAME}, {file: path} or a literal into a SecretStr."""
+    if isinstance(value, SecretStr):
+        return value
+    if isinstance(value, dict):
+        if set(value) == {"env"}:
+            value = f"env:{value['env']}"
+        elif set(value) == {"file"}:
+            value = f"file:{value['file']}"
+        else:
+            raise ValueError("a secret is a string, {env: NAME} or {file: PATH}")
+    if not isinstance(value, str):
+        raise ValueError("a secret must be a string")
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} is not set")
+        return SecretStr(os.environ[name])
+    if value.startswith("file:"):
+        secret_path = Path(value[5:]).expanduser()
+        try:
+            return SecretStr(secret_path.read_text(encoding="utf-8").strip())
+        except OSError as error:
+            raise ValueError(f"cannot read secret file {secret_path}: {error.strerror}") from None
+    return SecretStr(value)
+
+
+Secret = Annotated[
+    SecretStr,
+    WithJsonSchema(
+        {
+            "description": "env:NAME, file:/path, {env: NAME}, {file: PATH}, or (not recommended) the value",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {"env": {"type": "string"}},
+                    "required": ["env"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"file": {"type": "string"}},
+                    "required": ["file"],
+                    "additionalProperties": False,
+                },
+            ],
+        }
+    ),
+]
+
+
+class TLSSettings(Strict):
+    verify: bool = True
+    ca_bundle: str | None = Field(None, description="PEM file of CAs to trust instead of the system's")
+
+
+class TrytonConnection(Strict):
+    """A Tryton server reached over its JSON-RPC HTTP API."""
+
+    type: Literal["tryton"]
+    url: str = Field(description="server URL, e.g. https://erp.example.com:8000")
+    database: str
+    username: str
+    password: Secret
+    tls: TLSSettings = TLSSettings()
+    timeout: float = 60.0
+    overlap_seconds: float = Field(30.0, description="how far each change-feed poll looks back")
+    page_size: int = Field(500, ge=1, le=5000)
+    custom_fields: dict[str, str] = Field(default_factory=dict, description="custom name -> Tryton field")
+    price_lists: list[str] = Field(default_factory=list, description="price lists to read prices from")
+    sale_price_list: str | None = Field(None, description="price list whose dated lines are sale prices")
+
+
+class WooCommerceConnection(Strict):
+    """A WooCommerce shop (or the sandbox) reached over its REST API v3."""
+
+    type: Literal["woocommerce"]
+    url: str = Field(description="the store URL; the API is URL/wp-json/wc/v3")
+    consumer_key: Secret
+    consumer_secret: Secret
+    tls: TLSSettings = TLSSettings()
+    timeout: float = 30.0
+    max_requests_per_second: float | None = Field(None, gt=0)
+    max_concurrency: int = Field(4, ge=1, le=64)
+    batch_size: int = Field(100, ge=1, le=100)
+    signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256"
+
+
+Connection = Annotated[TrytonConnection | WooCommerceConnection, Field(discriminator="type")]
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "tryton": ("password",),
+    "woocommerce": ("consumer_key", "consumer_secret"),
+}
+
+
+class FieldRule(Strict):
+    """How one target field gets its value: a source, then an optional value map, then rounding."""
+
+    from_: str | None = Field(None, alias="from", description="copy this source field (dotted path)")
+    constant: Any = None
+    template: str | None = Field(None, description="Jinja2 template over the record, e.g. '{{ name }}'")
+    expression: str | None = Field(None, description="Jinja2 expression, e.g. list_price * decimal('1.19')")
+    map: dict[str, Any] | None = Field(None, description="value map, applied to each item of a list")
+    default: Any = Field(None, description="value for what the map does not list (else kept as it is)")
+    strict: bool = Field(False, description="a value the map does not list is an error (dead letter)")
+    round: int | None = Field(None, ge=0, le=6, description="decimal places, half up")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldRule:
+        sources = [
+            name
+            for name, value in (
+                ("from", self.from_),
+                ("template", self.template),
+                ("expression", self.expression),
+            )
+            if value is not None
+        ]
+        if "constant" in self.model_fields_set:
+            sources.append("constant")
+        if len(sources) > 1:
+            raise ValueError(f"give one of from, constant, template, expression (got {', '.join(sources)})")
+        if not sources and self.map is None and self.round is None:
+            raise ValueError("a rule needs a source (from, constant, template, expression), a map or round")
+        return self
+
+
+class FilterSettings(Strict):
+    """Which source records a flow sends; the others are removed from (or never reach) the target."""
+
+    salable_only: bool = True
+    active_only: bool = True
+    categories: list[str] | None = Field(
+        None, description="category keys or names; subcategories included; none = all"
+    )
+    expression: str | None = Field(
+        None, description="Jinja2 expression that must be true, e.g. list_price > 0"
+    )
+
+
+class FlowSettings(Strict):
+    """One directed sync: source connection -> target connection for some entities."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    source: str
+    target: str
+    entities: list[Literal["category", "product"]] = Field(default_factory=lambda: ["category", "product"])
+    enabled: bool = True
+    poll_interval: float = Field(2.0, gt=0, description="seconds between change-feed polls")
+    batch_size: int = Field(100, ge=1, le=1000)
+    mapping: dict[str, FieldRule] = Field(default_factory=dict, description="target field -> rule")
+    variant_mapping: dict[str, FieldRule] = Field(default_factory=dict, description="the same for variants")
+    target_owns: list[str] = Field(
+        default_factory=list, description="fields the target owns: set on create, never overwritten"
+    )
+    filter: FilterSettings = FilterSettings()
+    warehouses: list[str] | None = Field(None, description="warehouse codes that feed this shop; none = all")
+    safety_stock: Decimal = Field(Decimal(0), ge=0, description="units held back from the shop")
+    price_list: str | None = Field(None, description="price list for list_price; none = the list price")
+    on_remove: Literal["unpublish", "delete", "ignore"] = "unpublish"
+
+    @field_validator("entities")
+    @classmethod
+    def _known_order(cls, entities: list[str]) -> list[str]:
+        if len(set(entities)) != len(entities):
+            raise ValueError("each entity once")
+        return sorted(entities, key=ENTITIES.index)
+
+
+class StateSettings(Strict):
+    url: str = Field(
+        "sqlite:///emporion.db", description="sqlite:///path (relative to this file) or postgresql://"
+    )
+
+
+class LoggingSettings(Strict):
+    format: Literal["json", "pretty"] = "pretty"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(Strict):
+    """The whole configuration file."""
+
+    version: Literal[1] = 1
+    state: StateSettings = StateSettings()
+    logging: LoggingSettings = LoggingSettings()
+    connections: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Connection]
+    flows: list[FlowSettings] = Field(default_factory=list)
+
+    def flow(self, name: str) -> FlowSettings:
+        for flow in self.flows:
+            if flow.name == name:
+                return flow
+        raise KeyError(name)
+
+
+def reference_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
+    """What the schema cannot see: flows naming unknown connections, flow names used twice."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    seen: set[str] = set()
+    for index, flow in enumerate(settings.flows):
+        if flow.name in seen:
+            problems.append((("flows", index, "name"), f"flow name {flow.name!r} is used twice"))
+        seen.add(flow.name)
+        for role in ("source", "target"):
+            name = getattr(flow, role)
+            if name not in settings.connections:
+                known = ", ".join(sorted(settings.connections)) or "none"
+                problems.append((("flows", index, role), f"no connection named {name!r} (known: {known})"))
+    return problems
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the configuration file (for editors and `emporion config schema`)."""
+    schema = Settings.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "emporion configuration"
+    return schema
+
+
+def _secret_paths(data: Any) -> list[tuple[str, ...]]:
+    paths = []
+    connections = data.get("connections") if isinstance(data, dict) else None
+    if isinstance(connections, dict):
+        for name, connection in connections.items():
+            if not isinstance(connection, dict):
+                continue
+            for field in SECRET_FIELDS.get(str(connection.get("type")), ()):
+                if field in connection:
+                    paths.append(("connections", name, field))
+    return paths
+
+
+def _resolve_secrets(data: dict[str, Any]) -> list[str]:
+    problems = []
+    for path in _secret_paths(data):
+        holder = data
+        for part in path[:-1]:
+            holder = holder[part]
+        try:
+            holder[path[-1]] = resolve_secret(holder[path[-1]])
+        except ValueError as error:
+            holder[path[-1]] = SecretStr("")  # reported here; the schema need not report it again
+            problems.append(f"{'.'.join(path)}: {error}")
+    return problems
+
+
+def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
+    """Line and column in the YAML file of a pydantic error location (as far as it can be followed)."""
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next((value for key, value in node.value if key.value == str(part)), None)
+            if found is None:
+                break
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+    if node is None:
+        return ""
+    return f" (line {node.start_mark.line + 1}, column {node.start_mark.column + 1})"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def parse_settings(text: str, path: Path | None = None) -> Settings:
+    """Validate YAML text; raise ConfigError listing every problem with where it is."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError([f"not valid YAML: {error}"], path) from None
+    if not isinstance(data, dict):
+        raise ConfigError(["the file must be a mapping (key: value) at the top"], path)
+    problems = _resolve_secrets(data)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            # drop the tags pydantic adds for discriminated unions and validators
+            loc = tuple(
+                part
+                for part in item["loc"]
+                if part not in SECRET_FIELDS and not str(part).startswith("function-")
+            )
+            message = item["msg"].removeprefix("Value error, ")
+            place = _dotted(loc) or "(top level)"
+            problems.append(f"{place}: {message}{_locate(root, loc)}")
+        raise ConfigError(problems, path) from None
+    for loc, message in reference_problems(settings):
+        problems.append(f"{_dotted(loc)}: {message}{_locate(root, loc)}")
+    if problems:
+        raise ConfigError(problems, path)
+    if path is not None:
+        settings.state.url = _relative_sqlite(settings.state.url, path.parent)
+    return settings
+
+
+def _relative_sqlite(url: str, base: Path) -> str:
+    match = re.fullmatch(r"sqlite(\+\w+)?:///(.+)", url)
+    if match and not match.group(2).startswith("/") and match.group(2) != ":memory:":
+        return f"sqlite{match.group(1) or ''}:///{(base / match.group(2)).resolve()}"
+    return url
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a configuration file."""
+    config_path = Path(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([f"cannot read the configuration: {error.strerror}"], config_path) from None
+    return parse_settings(text, config_path)

@@ -1,0 +1,1 @@
+"""Connectors: one folder per system; nothing outside a connector knows its wire format."""

@@ -1,0 +1,158 @@
+"""The connector protocol, its capabilities, and the typed errors every connector raises.
+
+A connector is a client (wire protocol, auth, paging, rate limits, error translation), a mapper
+(wire record <-> canonical record) and a change feed. It never sees the state database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from emporion.model import Record
+
+
+class ConnectorError(Exception):
+    """Base of the typed errors a connector raises."""
+
+
+class Retryable(ConnectorError):
+    """A transient failure (timeout, 5xx, lock conflict): try again, not before `after` seconds."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class RateLimited(Retryable):
+    """The system asked us to slow down (HTTP 429 or a spent cost budget)."""
+
+
+class Permanent(ConnectorError):
+    """A failure retrying cannot fix: names the record and the field so that a person can."""
+
+    def __init__(self, reason: str, record: str | None = None, field: str | None = None) -> None:
+        where = " ".join(
+            part for part in (f"record {record}" if record else "", f"field {field}" if field else "") if part
+        )
+        super().__init__(f"{reason} ({where})" if where else reason)
+        self.reason = reason
+        self.record = record
+        self.field = field
+
+
+class AuthError(Permanent):
+    """Credentials were refused or lack a permission."""
+
+
+class FeedKind(StrEnum):
+    """How a connector learns what changed."""
+
+    POLL = "poll"  # changes(entity, cursor)
+    WEBHOOK = "webhook"  # parse_webhook(...) gives keys to re-read
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a connector can do, so that the engine plans without knowing the system."""
+
+    reads: frozenset[str]
+    writes: frozenset[str]
+    batch_size: int = 100
+    feed: FeedKind = FeedKind.POLL
+    natural_keys: dict[str, str] = field(default_factory=dict)  # entity -> field ("product" -> "sku")
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """Keys that changed since a cursor, and the cursor to ask with next time."""
+
+    keys: list[str]
+    cursor: str | None
+    more: bool = False  # True when the feed has more to give right away (paging)
+
+
+@dataclass
+class WriteItem:
+    """One record to create or update in the target.
+
+    `target_ref` is what the link remembers of the target record (its id and, for a variable
+    product, its variations' ids); None when the record is not linked yet, in which case the
+    connector searches for it by natural key before it creates anything.
+    """
+
+    key: str
+    record: Record
+    target_ref: dict[str, Any] | None = None
+    # canonical fields the target owns: sent when the record is created, never on update
+    keep_on_update: frozenset[str] = frozenset()
+    # when set, only these canonical fields are written (e.g. {"active"} to unpublish)
+    only: frozenset[str] | None = None
+
+
+class OutcomeStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    MATCHED = "matched"  # found existing by natural key and updated it
+    DELETED = "deleted"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass
+class Outcome:
+    """The result of writing one item: the target reference, or the typed error for that item."""
+
+    key: str
+    status: OutcomeStatus
+    target_ref: dict[str, Any] | None = None
+    error: ConnectorError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not OutcomeStatus.FAILED
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of `emporion check` for a connection: what was checked, whether it passed, why not."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """The one interface the engine knows."""
+
+    name: str
+
+    def capabilities(self) -> Capabilities: ...
+
+    async def check(self) -> list[CheckResult]:
+        """Connect, authenticate and check permissions; never raises for a failed check."""
+        ...
+
+    async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
+        """Keys of `entity` changed since `cursor` (None: from now on), with an overlap window."""
+        ...
+
+    async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
+        """Current canonical records for `keys`; a key that no longer exists is left out."""
+        ...
+
+    def scan(self, entity: str) -> AsyncIterator[list[Record]]:
+        """Every record of `entity`, page by page, in flat memory."""
+        ...
+
+    async def write(
+        self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
+    ) -> list[Outcome]:
+        """Create or update `upserts` and remove `deletes`; one outcome per item, in any order."""
+        ...
+
+    async def close(self) -> None: ...

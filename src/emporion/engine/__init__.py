@@ -1,0 +1,1 @@
+"""The system-agnostic engine: flows, mapping, planning, the worker loop and verification."""

@@ -1,0 +1,93 @@
+"""Field-by-field comparison of what the target should hold with what it holds.
+
+Both sides are canonical records; values are normalised (numbers by value, empty text as none,
+lists of ids as sets, variants by SKU) so that only real differences are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from emporion.model import Product, Record
+
+# fields that never travel to a target, or that the target names its own way
+NOT_COMPARED = {"key", "stock", "price_lists", "currency", "active", "salable"}
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field that differs: where, what was expected, what was found."""
+
+    field: str
+    expected: Any
+    actual: Any
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        return Decimal(str(value)).normalize()
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value
+
+
+def _compare(path: str, expected: Any, actual: Any, diffs: list[FieldDiff]) -> None:
+    if path.endswith("categories") and isinstance(expected, list):
+        if {str(v) for v in expected} != {str(v) for v in actual or []}:
+            diffs.append(FieldDiff(path, sorted(map(str, expected)), sorted(map(str, actual or []))))
+        return
+    if path.endswith("custom") and isinstance(expected, dict):
+        for name, value in expected.items():
+            _compare(f"{path}.{name}", value, (actual or {}).get(name), diffs)
+        return
+    if path.endswith("images") and isinstance(expected, list):
+        want = [i["url"] for i in expected]
+        have = [i["url"] for i in actual or []]
+        if want != have:
+            diffs.append(FieldDiff(path, want, have))
+        return
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for name in expected:
+            _compare(f"{path}.{name}", expected[name], actual.get(name), diffs)
+        return
+    if _normal(expected) != _normal(actual):
+        diffs.append(FieldDiff(path, expected, actual))
+
+
+def published(record: Record) -> bool:
+    return bool(getattr(record, "active", True) and getattr(record, "salable", True))
+
+
+def diff_records(
+    expected: Record, actual: Record, ignore: set[str] | frozenset[str] = frozenset()
+) -> list[FieldDiff]:
+    """The fields where `actual` does not hold what `expected` says (fields in `ignore` are skipped)."""
+    skip = NOT_COMPARED | set(ignore) | {"variants"}
+    want = expected.model_dump(exclude=skip)
+    have = actual.model_dump(exclude=skip)
+    diffs: list[FieldDiff] = []
+    for name, value in want.items():
+        _compare(name, value, have.get(name), diffs)
+    if published(expected) != published(actual):
+        diffs.append(FieldDiff("published", published(expected), published(actual)))
+    if isinstance(expected, Product) and isinstance(actual, Product):
+        found = {v.sku: v for v in actual.variants}
+        for variant in expected.variants:
+            other = found.pop(variant.sku, None)
+            if other is None:
+                diffs.append(FieldDiff(f"variants[{variant.sku}]", "present", "missing"))
+                continue
+            for item in diff_records(variant, other, ignore):
+                diffs.append(FieldDiff(f"variants[{variant.sku}].{item.field}", item.expected, item.actual))
+        for sku in found:
+            diffs.append(FieldDiff(f"variants[{sku}]", "absent", "present"))
+    return diffs

@@ -1,0 +1,64 @@
+"""Builds connectors from the configuration; the only place that knows every connector class."""
+
+from __future__ import annotations
+
+from emporion.config import Settings, TrytonConnection, WooCommerceConnection
+from emporion.connectors.base import Connector
+
+
+def tls_verify(settings: TrytonConnection | WooCommerceConnection) -> bool | str:
+    """httpx's `verify`: a CA bundle path when configured, else on (or explicitly off)."""
+    return settings.tls.ca_bundle or settings.tls.verify
+
+
+def build_connector(name: str, settings: TrytonConnection | WooCommerceConnection) -> Connector:
+    """A connector for one configured connection."""
+    if isinstance(settings, TrytonConnection):
+        from emporion.connectors.tryton.connector import TrytonConnector
+
+        return TrytonConnector(
+            name,
+            settings.url,
+            settings.database,
+            settings.username,
+            settings.password.get_secret_value(),
+            custom_fields=settings.custom_fields or None,
+            price_lists=settings.price_lists or None,
+            sale_price_list=settings.sale_price_list,
+            overlap_seconds=settings.overlap_seconds,
+            page_size=settings.page_size,
+            verify=tls_verify(settings),
+            timeout=settings.timeout,
+        )
+    from emporion.connectors.woocommerce.connector import WooCommerceConnector
+
+    return WooCommerceConnector(
+        name,
+        settings.url,
+        settings.consumer_key.get_secret_value(),
+        settings.consumer_secret.get_secret_value(),
+        verify=tls_verify(settings),
+        timeout=settings.timeout,
+        max_rps=settings.max_requests_per_second,
+        max_concurrency=settings.max_concurrency,
+        batch_size=settings.batch_size,
+        signature_method=settings.signature_method,
+    )
+
+
+class ConnectorPool:
+    """One connector per configured connection, shared by every flow that uses it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._connectors: dict[str, Connector] = {}
+
+    def get(self, name: str) -> Connector:
+        if name not in self._connectors:
+            self._connectors[name] = build_connector(name, self.settings.connections[name])
+        return self._connectors[name]
+
+    async def close(self) -> None:
+        for connector in self._connectors.values():
+            await connector.close()
+        self._connectors.clear()

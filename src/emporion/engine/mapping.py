@@ -1,0 +1,245 @@
+"""Flow mapping: a canonical source record -> the canonical record the target should hold.
+
+Chooses the price list, turns stock per warehouse into what the shop may promise, applies the
+flow's field rules (rename, constant, template, expression, value map, rounding) and filters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import ValidationError
+
+from emporion.config import FieldRule, FlowSettings
+from emporion.connectors.base import Permanent
+from emporion.model import Category, Product, Record, StockLevel
+
+_MISSING = object()
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.globals.update(decimal=_decimal, str=str, int=int, min=min, max=max, len=len)
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def get_path(data: dict[str, Any], path: str) -> Any:
+    """Read a dotted path (`custom.brand`) from a record's data; _MISSING when absent."""
+    value: Any = data
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return _MISSING
+    return value
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Write a dotted path, creating intermediate mappings (`custom.brand`)."""
+    *parents, last = path.split(".")
+    holder = data
+    for part in parents:
+        holder = holder.setdefault(part, {})
+    holder[last] = value
+
+
+class RuleEvaluator:
+    """Compiles a flow's rules once and applies them to records."""
+
+    def __init__(self, rules: dict[str, FieldRule]) -> None:
+        self.rules = rules
+        self._templates = {f: ENVIRONMENT.from_string(r.template) for f, r in rules.items() if r.template}
+        self._expressions = {
+            f: ENVIRONMENT.compile_expression(r.expression) for f, r in rules.items() if r.expression
+        }
+
+    def apply(self, data: dict[str, Any], record_name: str, context: dict[str, Any] | None = None) -> None:
+        """Apply every rule to `data` in place; the rules see the values before any rule ran."""
+        source = dict(data) if context is None else {**context, **data}
+        for field, rule in self.rules.items():
+            try:
+                value = self._value(field, rule, source, data)
+            except Permanent as error:
+                raise Permanent(
+                    error.reason, record=error.record or record_name, field=error.field or field
+                ) from None
+            except (TemplateError, TypeError, ValueError, ArithmeticError, InvalidOperation) as error:
+                raise Permanent(f"mapping rule failed: {error}", record=record_name, field=field) from None
+            set_path(data, field, value)
+
+    def _value(self, field: str, rule: FieldRule, source: dict[str, Any], data: dict[str, Any]) -> Any:
+        if rule.from_ is not None:
+            value = get_path(source, rule.from_)
+            if value is _MISSING:
+                raise Permanent(f"source field {rule.from_!r} does not exist", field=field)
+        elif "constant" in rule.model_fields_set:
+            value = rule.constant
+        elif field in self._templates:
+            value = self._templates[field].render(source)
+        elif field in self._expressions:
+            value = self._expressions[field](**source)
+        else:
+            value = get_path(data, field)
+            value = None if value is _MISSING else value
+        if rule.map is not None:
+            value = (
+                [self._mapped(rule, item, field) for item in value]
+                if isinstance(value, list)
+                else (self._mapped(rule, value, field))
+            )
+        if rule.round is not None and value is not None:
+            value = _decimal(value).quantize(Decimal(1).scaleb(-rule.round), rounding=ROUND_HALF_UP)
+        return value
+
+    @staticmethod
+    def _mapped(rule: FieldRule, value: Any, field: str) -> Any:
+        table = rule.map or {}
+        if str(value) in table:
+            return table[str(value)]
+        if rule.strict:
+            raise Permanent(f"value {value!r} is not in the value map", field=field)
+        return rule.default if "default" in rule.model_fields_set else value
+
+
+class FlowMapper:
+    """Turns source records into target records for one flow."""
+
+    def __init__(self, flow: FlowSettings, allowed_categories: set[str] | None = None) -> None:
+        self.flow = flow
+        self.allowed_categories = allowed_categories
+        self.product_rules = RuleEvaluator(flow.mapping)
+        self.variant_rules = RuleEvaluator(flow.variant_mapping)
+        self._filter = (
+            ENVIRONMENT.compile_expression(flow.filter.expression) if flow.filter.expression else None
+        )
+
+    def accepts(self, record: Record) -> bool:
+        """Whether the flow sends this record at all (removed from the target when it stops)."""
+        if not isinstance(record, Product):
+            return True
+        rules = self.flow.filter
+        if rules.active_only and not record.active:
+            return False
+        if rules.salable_only and not record.salable:
+            return False
+        if self.allowed_categories is not None and not self.allowed_categories.intersection(
+            record.categories
+        ):
+            return False
+        if self._filter is not None:
+            try:
+                return bool(self._filter(**record.model_dump()))
+            except (TemplateError, TypeError, ValueError, ArithmeticError) as error:
+                raise Permanent(
+                    f"filter expression failed: {error}", record=record.sku, field="filter"
+                ) from None
+        return True
+
+    def map(self, record: Record) -> Record:
+        """The target record for a source record; Permanent names the record and field when it cannot."""
+        if isinstance(record, Product):
+            return self._map_product(record)
+        if isinstance(record, Category):
+            return record.model_copy()
+        raise Permanent(f"flow {self.flow.name} cannot map {type(record).__name__}", record=record.key)
+
+    def _map_product(self, product: Product) -> Product:
+        name = product.sku or product.key
+        if not product.sku and not product.variants:
+            raise Permanent(
+                "product has no SKU", record=f"product {product.key} ({product.name})", field="sku"
+            )
+        data = product.model_dump()
+        data["list_price"] = self._price(product.list_price, product.price_lists, name, "list_price")
+        data["available"] = None if product.variants else self._available(product.stock, name)
+        data["stock"], data["price_lists"] = [], {}
+        variants = []
+        for variant, variant_data in zip(product.variants, data.pop("variants"), strict=True):
+            vname = variant.sku or variant.key
+            if not variant.sku:
+                raise Permanent("variant has no SKU", record=f"{name} variant {variant.key}", field="sku")
+            variant_data["list_price"] = self._price(
+                variant.list_price if variant.list_price is not None else product.list_price,
+                {**product.price_lists, **variant.price_lists},
+                vname,
+                "list_price",
+            )
+            if variant_data.get("sale_price") is None and product.sale_price is not None:
+                variant_data["sale_price"] = product.sale_price.model_dump()
+            variant_data["available"] = self._available(variant.stock, vname)
+            variant_data["stock"], variant_data["price_lists"] = [], {}
+            self.variant_rules.apply(variant_data, vname, context={"product": data})
+            variants.append(variant_data)
+        self.product_rules.apply(data, name)
+        data["variants"] = variants
+        try:
+            mapped = Product.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise Permanent(f"mapped value is invalid: {first['msg']}", record=name, field=field) from None
+        self._validate(mapped)
+        return mapped
+
+    def _price(
+        self, list_price: Decimal | None, price_lists: dict[str, Decimal], name: str, field: str
+    ) -> Any:
+        if self.flow.price_list is None:
+            return list_price
+        if self.flow.price_list not in price_lists:
+            raise Permanent(
+                f"no price in price list {self.flow.price_list!r}",
+                record=name,
+                field=f"price_lists.{self.flow.price_list}",
+            )
+        return price_lists[self.flow.price_list]
+
+    def _available(self, levels: Iterable[StockLevel], name: str) -> Decimal:
+        wanted = self.flow.warehouses
+        total = sum(
+            (level.quantity for level in levels if wanted is None or level.warehouse in wanted), Decimal(0)
+        )
+        free = total - self.flow.safety_stock
+        if not free.is_finite() or abs(free) > Decimal(10) ** 9:
+            raise Permanent(f"absurd stock quantity {total}", record=name, field="stock")
+        return Decimal(max(0, math.floor(free)))
+
+    @staticmethod
+    def _validate(product: Product) -> None:
+        for item in [product, *product.variants]:
+            label = item.sku or item.key
+            price = item.list_price
+            if price is not None and (not price.is_finite() or price < 0):
+                raise Permanent(f"invalid price {price}", record=label, field="list_price")
+            sale = item.sale_price
+            if sale is not None and (not sale.price.is_finite() or sale.price < 0):
+                raise Permanent(f"invalid sale price {sale.price}", record=label, field="sale_price")
+
+
+def expand_categories(wanted: list[str], categories: Iterable[Category]) -> set[str]:
+    """Category keys for a filter given by keys or names, subcategories included."""
+    items = list(categories)
+    children: dict[str | None, list[str]] = {}
+    for category in items:
+        children.setdefault(category.parent_key, []).append(category.key)
+    roots = {c.key for c in items if c.key in wanted or c.name in wanted}
+    result: set[str] = set()
+    stack = list(roots)
+    while stack:
+        key = stack.pop()
+        if key not in result:
+            result.add(key)
+            stack.extend(children.get(key, []))
+    return result

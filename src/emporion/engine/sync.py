@@ -1,0 +1,162 @@
+"""Initial sync, plan and verification: the whole catalogue of a flow, page by page in flat memory."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+
+from emporion.connectors.base import Retryable
+from emporion.engine.compare import FieldDiff, diff_records
+from emporion.engine.flow import BatchResult, FlowRunner, PlannedWrite
+from emporion.engine.retry import backoff
+from emporion.model import Record
+
+ProgressCallback = Callable[[str, int], None]  # entity, records just handled
+INITIAL_ATTEMPTS = 5
+
+
+@dataclass
+class Mismatch:
+    """A linked record whose target differs from what the flow says it should be."""
+
+    key: str
+    label: str
+    diffs: list[FieldDiff]
+
+
+@dataclass
+class EntityReport:
+    """Counts on both sides and what is wrong, for one entity of one flow."""
+
+    entity: str
+    source_count: int = 0
+    target_count: int | None = None
+    linked: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # label, reason
+    missing: list[str] = field(default_factory=list)  # labels linked but absent in the target
+    mismatches: list[Mismatch] = field(default_factory=list)
+    planned: list[PlannedWrite] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.failed or self.missing or self.mismatches) and self.linked >= self.source_count
+
+
+@dataclass
+class FlowReport:
+    flow: str
+    entities: list[EntityReport] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return all(entity.clean for entity in self.entities)
+
+
+def chunked(items: Sequence[Record], size: int) -> list[Sequence[Record]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def _attempt(call: Callable[[], Awaitable[BatchResult]]) -> BatchResult | Retryable:
+    """Run a batch, retrying transient failures a few times; the last failure is returned."""
+    for attempt in range(INITIAL_ATTEMPTS):
+        try:
+            return await call()
+        except Retryable as error:
+            if attempt == INITIAL_ATTEMPTS - 1:
+                return error
+            await anyio.sleep(min(backoff(attempt, error.after), 30.0))
+    raise AssertionError("unreachable")
+
+
+async def sync_flow(
+    runner: FlowRunner, *, dry_run: bool = False, progress: ProgressCallback | None = None
+) -> FlowReport:
+    """Sync (or, with dry_run, plan) every record of a flow; leaves the change-feed cursor at the start."""
+    store, flow = runner.store, runner.flow
+    report = FlowReport(flow.name)
+    for entity in flow.entities:
+        entity_report = EntityReport(entity)
+        report.entities.append(entity_report)
+        start = await runner.source.changes(entity, None)
+        async for page in runner.source.scan(entity):
+            for chunk in chunked(page, flow.batch_size):
+                keys = [record.key for record in chunk]
+                entity_report.source_count += sum(1 for r in chunk if _accepted(runner, r))
+                outcome = await _attempt(
+                    partial(
+                        runner.sync_keys, entity, keys, reason="initial sync", records=chunk, dry_run=dry_run
+                    )
+                )
+                if isinstance(outcome, Retryable):
+                    # the target is unwell: leave the batch in the work queue, nothing is lost
+                    if not dry_run:
+                        await store.enqueue(flow.name, entity, keys, reason="initial sync", delay=30.0)
+                    entity_report.counts["queued"] += len(keys)
+                    entity_report.failed += [(key, f"queued for retry: {outcome}") for key in keys]
+                    continue
+                entity_report.counts.update(outcome.counts)
+                entity_report.planned += outcome.planned
+                entity_report.failed += [(d.record or d.key, d.reason) for d in outcome.dead]
+                if not dry_run:
+                    await store.record(links=outcome.links, journal=outcome.journal, dead=outcome.dead)
+                    if outcome.retry:
+                        retry_keys = [key for key, _, _ in outcome.retry]
+                        await store.enqueue(flow.name, entity, retry_keys, reason="retry", delay=5.0)
+                if progress:
+                    progress(entity, len(chunk))
+        if not dry_run:
+            await store.enqueue(flow.name, entity, [], cursor=start.cursor)
+    return report
+
+
+def _accepted(runner: FlowRunner, record: Record) -> bool:
+    try:
+        return runner.mapper.accepts(record)
+    except Exception:  # a filter that fails is reported by sync_keys as a dead letter
+        return True
+
+
+async def verify_flow(runner: FlowRunner, report: FlowReport | None = None) -> FlowReport:
+    """Compare every linked record on both sides, field by field, and count both sides."""
+    flow, store = runner.flow, runner.store
+    report = report or FlowReport(flow.name)
+    by_entity = {e.entity: e for e in report.entities}
+    ignore = frozenset(flow.target_owns)
+    for entity in flow.entities:
+        entity_report = by_entity.get(entity) or EntityReport(entity)
+        if entity not in by_entity:
+            report.entities.append(entity_report)
+            async for page in runner.source.scan(entity):
+                entity_report.source_count += sum(1 for r in page if _accepted(runner, r))
+        counter = getattr(runner.target, "count", None)
+        entity_report.target_count = await counter(entity) if counter else None
+        entity_report.linked = 0
+        async for links in store.iter_links(flow.name, entity):
+            synced = [link for link in links if link.state == "synced" and link.target_ref]
+            entity_report.linked += len(synced)
+            if not synced:
+                continue
+            sources = await runner.source.read(entity, [link.source_key for link in synced])
+            expected = await runner.expected(entity, sources)
+            targets = {
+                r.key: r
+                for r in await runner.target.read(entity, [str(link.target_ref["id"]) for link in synced])
+            }
+            for link in synced:
+                label = link.natural_key or link.source_key
+                actual = targets.get(str(link.target_ref["id"]))
+                if actual is None:
+                    entity_report.missing.append(label)
+                    continue
+                wanted = expected.get(link.source_key)
+                if wanted is None:
+                    continue  # no longer sent: the change feed removes it
+                diffs = diff_records(wanted, actual, ignore)
+                if diffs:
+                    entity_report.mismatches.append(Mismatch(link.source_key, label, diffs))
+    return report

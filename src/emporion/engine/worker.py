@@ -1,0 +1,164 @@
+"""The running engine: change feeds fill the work queue, workers drain it into the targets."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+
+import anyio
+
+from emporion.config import FlowSettings, Settings
+from emporion.connectors.base import ConnectorError, Permanent, Retryable
+from emporion.engine.connections import ConnectorPool
+from emporion.engine.flow import FlowRunner
+from emporion.engine.retry import backoff
+from emporion.engine.sync import sync_flow
+from emporion.logs import get_logger
+from emporion.state import StateStore, WorkItem
+
+log = get_logger("emporion.engine")
+LEASE_SECONDS = 120.0
+IDLE_SECONDS = 0.25
+
+
+def worker_id() -> str:
+    """A name for this worker that is unique across machines and processes."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Engine:
+    """Runs the flows of one configuration against one state database."""
+
+    def __init__(self, settings: Settings, store: StateStore, pool: ConnectorPool | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.pool = pool or ConnectorPool(settings)
+        self.worker = worker_id()
+        self.runners = {
+            flow.name: FlowRunner(flow, self.pool.get(flow.source), self.pool.get(flow.target), store)
+            for flow in settings.flows
+            if flow.enabled
+        }
+        self.processed: Counter[str] = Counter()
+
+    async def ensure_initial_sync(self) -> None:
+        """A flow that has never run starts with a full sync, so that nothing before its feed is missed."""
+        for runner in self.runners.values():
+            flow = runner.flow
+            cursors = [await self.store.get_cursor(flow.name, entity) for entity in flow.entities]
+            if any(cursor is None for cursor in cursors):
+                log.info("initial sync", flow=flow.name)
+                report = await sync_flow(runner)
+                for entity in report.entities:
+                    log.info("initial sync done", flow=flow.name, entity=entity.entity, **dict(entity.counts))
+
+    async def poll(self, flow: FlowSettings) -> int:
+        """Ask the source what changed and queue it; the cursor moves in the same transaction."""
+        runner = self.runners[flow.name]
+        queued = 0
+        for entity in flow.entities:
+            cursor = await self.store.get_cursor(flow.name, entity)
+            while True:
+                batch = await runner.source.changes(entity, cursor)
+                if batch.keys or batch.cursor != cursor:
+                    await self.store.enqueue(
+                        flow.name, entity, batch.keys, reason="change", cursor=batch.cursor
+                    )
+                queued += len(batch.keys)
+                cursor = batch.cursor
+                if not batch.more:
+                    break
+        return queued
+
+    async def work(self, flow: FlowSettings) -> int:
+        """Claim one batch per entity (categories first) and sync it; returns how many items were handled."""
+        runner = self.runners[flow.name]
+        handled = 0
+        for entity in flow.entities:
+            items = await self.store.claim(
+                flow.name, entity, worker=self.worker, limit=flow.batch_size, lease_seconds=LEASE_SECONDS
+            )
+            if items:
+                await self._process(runner, entity, items)
+                handled += len(items)
+        return handled
+
+    async def _process(self, runner: FlowRunner, entity: str, items: list[WorkItem]) -> None:
+        reasons = ",".join(sorted({item.reason for item in items}))
+        try:
+            result = await runner.sync_keys(entity, [item.key for item in items], reason=reasons)
+        except (Retryable, Permanent, ConnectorError) as error:
+            # the whole batch failed (system down, credentials refused): retry it later, lose nothing
+            after = getattr(error, "after", None)
+            log.warning("batch failed, will retry", flow=runner.flow.name, entity=entity, error=str(error))
+            await self.store.finish(
+                [], retry=[(item, str(error), backoff(item.attempts, after)) for item in items]
+            )
+            return
+        by_key = {item.key: item for item in items}
+        retry = [
+            (by_key[key], reason, backoff(by_key[key].attempts, after)) for key, reason, after in result.retry
+        ]
+        dead_keys = {dead.key for dead in result.dead}
+        retry_keys = {key for key, _, _ in result.retry}
+        done = [item for item in items if item.key not in dead_keys | retry_keys]
+        await self.store.finish(
+            done, links=result.links, journal=result.journal, dead=result.dead, retry=retry
+        )
+        self.processed.update(result.counts)
+        written = {k: v for k, v in result.counts.items() if k != "unchanged"}
+        if written:
+            log.info("synced", flow=runner.flow.name, entity=entity, **written)
+        for dead in result.dead:
+            log.error(
+                "dead letter",
+                flow=runner.flow.name,
+                entity=entity,
+                record=dead.record,
+                field=dead.field,
+                reason=dead.reason,
+            )
+
+    async def run(self, *, stop: anyio.Event | None = None) -> None:
+        """Poll and work every flow until `stop` is set."""
+        stop = stop or anyio.Event()
+        await self.ensure_initial_sync()
+        async with anyio.create_task_group() as group:
+            for runner in self.runners.values():
+                group.start_soon(self._feed_loop, runner.flow, stop)
+                group.start_soon(self._work_loop, runner.flow, stop)
+            await stop.wait()
+            group.cancel_scope.cancel()
+
+    async def _feed_loop(self, flow: FlowSettings, stop: anyio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                await self.poll(flow)
+                failures = 0
+                delay = flow.poll_interval
+            except ConnectorError as error:
+                failures += 1
+                delay = max(flow.poll_interval, backoff(failures, getattr(error, "after", None)))
+                log.warning("change feed failed", flow=flow.name, error=str(error), retry_in=round(delay, 1))
+            with anyio.move_on_after(delay):
+                await stop.wait()
+
+    async def _work_loop(self, flow: FlowSettings, stop: anyio.Event) -> None:
+        while not stop.is_set():
+            handled = await self.work(flow)
+            if not handled:
+                with anyio.move_on_after(IDLE_SECONDS):
+                    await stop.wait()
+
+    async def drain(self, flow: FlowSettings, *, max_rounds: int = 1000) -> int:
+        """Poll once and work until nothing is due (used by `run --once` and tests)."""
+        await self.poll(flow)
+        total = 0
+        for _ in range(max_rounds):
+            handled = await self.work(flow)
+            total += handled
+            if not handled:
+                break
+        return total

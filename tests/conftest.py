@@ -1,0 +1,7 @@
+"""Shared fixtures: each real system's fixture lives in tests/fixtures/ and is loaded here."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.tryton",
+    "tests.fixtures.state",
+]
