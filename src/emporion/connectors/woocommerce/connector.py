@@ -1,0 +1,169 @@
+"""The WooCommerce connector: categories and products (with variations) over REST API v3."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from emporion.connectors.base import (
+    Capabilities,
+    ChangeBatch,
+    CheckResult,
+    ConnectorError,
+    FeedKind,
+    Outcome,
+    Permanent,
+    WriteItem,
+)
+from emporion.connectors.woocommerce import feed, webhooks
+from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod
+from emporion.connectors.woocommerce.categories import CategoryWriter
+from emporion.connectors.woocommerce.checks import run_checks
+from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
+from emporion.connectors.woocommerce.lookup import CATEGORIES, PRODUCTS
+from emporion.connectors.woocommerce.mapping import category_from_wc, product_from_wc
+from emporion.connectors.woocommerce.products import ProductWriter
+from emporion.connectors.woocommerce.writer import gather_all
+from emporion.model import Record
+
+ENTITIES = frozenset({"category", "product"})
+
+
+class WooCommerceConnector:
+    """Reads and writes a WooCommerce store's catalogue for the engine (see connectors.base)."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float = 30,
+        max_rps: float | None = None,
+        max_concurrency: int = 4,
+        batch_size: int = 100,
+        signature_method: SignatureMethod = "HMAC-SHA256",
+        auth_mode: AuthMode = "auto",
+        headers: Mapping[str, str] | None = None,
+        change_overlap: float = 120.0,
+    ) -> None:
+        self.name = name
+        self.url = url.rstrip("/")
+        self.client = WooCommerceClient(
+            url,
+            consumer_key,
+            consumer_secret,
+            verify=verify,
+            timeout=timeout,
+            max_rps=max_rps,
+            max_concurrency=max_concurrency,
+            signature_method=signature_method,
+            auth_mode=auth_mode,
+            headers=headers,
+            batch_size=batch_size,
+        )
+        self.change_overlap = timedelta(seconds=change_overlap)
+        self._products = ProductWriter(self.client)
+        self._categories = CategoryWriter(self.client)
+
+    def capabilities(self) -> Capabilities:
+        """Categories and products, both ways, in batches of up to 100, polled by modification time."""
+        return Capabilities(
+            reads=ENTITIES,
+            writes=ENTITIES,
+            batch_size=self.client.batch_size,
+            feed=FeedKind.POLL,
+            natural_keys={"product": "sku", "category": "slug"},
+        )
+
+    async def check(self) -> list[CheckResult]:
+        """Reachability, authentication, read and write permission, WooCommerce version."""
+        return await run_checks(self.client, self.url)
+
+    async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
+        """Ids changed since `cursor` (products by modified_after with overlap; categories by fingerprint)."""
+        if _entity(entity) == "product":
+            return await feed.product_changes(self.client, cursor, self.change_overlap)
+        return await feed.category_changes(self.client, cursor)
+
+    async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
+        """Current records by WooCommerce id (`include=`, 100 per request); missing ids are left out."""
+        ids = sorted({int(key) for key in keys if str(key).isdigit()})
+        records: list[Record] = []
+        for start in range(0, len(ids), MAX_PER_PAGE):
+            chunk = ids[start : start + MAX_PER_PAGE]
+            if _entity(entity) == "category":
+                found = await self.client.get_all(CATEGORIES, {"include": chunk})
+                records.extend(category_from_wc(data) for data in found)
+            else:
+                found = await self.client.get_all(PRODUCTS, {"include": chunk})
+                records.extend(await self._with_variations(found))
+        return records
+
+    async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
+        """Every category or product (with its variations), one page of 100 at a time."""
+        path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
+        async for page in self.client.iter_pages(path, {"orderby": "id", "order": "asc"}):
+            if entity == "category":
+                yield [category_from_wc(data) for data in page]
+            else:
+                yield list(await self._with_variations(page))
+
+    async def _with_variations(self, products: Sequence[dict[str, Any]]) -> list[Record]:
+        """Products as canonical records, the variations of variable ones read back (one request each)."""
+
+        async def one(data: dict[str, Any]) -> Record:
+            """One product, with its variations when it is variable."""
+            if data.get("type") != "variable":
+                return product_from_wc(data)
+            variations = await self.client.get_all(
+                f"{PRODUCTS}/{data['id']}/variations", {"orderby": "id", "order": "asc"}
+            )
+            return product_from_wc(data, variations)
+
+        return await gather_all([one(data) for data in products])
+
+    async def write(
+        self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
+    ) -> list[Outcome]:
+        """Upsert and delete (permanently) in batches; per-item failures come back as FAILED outcomes."""
+        if _entity(entity) == "category":
+            return await self._categories.write(upserts, deletes)
+        return await self._products.write(upserts, deletes)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+        """Whether a delivery carries WooCommerce's signature of its raw body for `secret`."""
+        return webhooks.verify_webhook(body, webhooks.header(headers, webhooks.SIGNATURE_HEADER), secret)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> webhooks.WebhookHint | None:
+        """The entity and keys a delivery names (to re-read), or None for pings and other topics."""
+        return webhooks.parse_webhook(headers, body)
+
+    async def ensure_webhooks(
+        self, delivery_url: str, secret: str, topics: Sequence[str] = webhooks.CATALOGUE_TOPICS
+    ) -> list[int]:
+        """Make sure an active webhook exists for each topic towards `delivery_url`; their ids."""
+        return await webhooks.ensure_webhooks(self.client, delivery_url, secret, topics)
+
+    async def close(self) -> None:
+        """Close the connection's HTTP client."""
+        await self.client.close()
+
+    async def __aenter__(self) -> WooCommerceConnector:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def _entity(entity: str) -> str:
+    if entity not in ENTITIES:
+        raise Permanent(f"the WooCommerce connector does not handle {entity!r}", field="entity")
+    return entity
+
+
+__all__ = ["ConnectorError", "WooCommerceConnector"]

@@ -1,0 +1,153 @@
+"""The write round shared by products and categories: resolve, batch, resolve stale links again.
+
+Unlinked items are looked up by natural key first and updated when found (MATCHED), so a retry
+after a crash never creates a second record. A stale link (the id no longer exists) is resolved
+again by natural key once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from emporion.connectors.base import Outcome, OutcomeStatus, WriteItem
+from emporion.connectors.woocommerce.client import BatchItemResult, WooCommerceClient
+from emporion.connectors.woocommerce.errors import WooError
+from emporion.connectors.woocommerce.mapping import MappingError
+
+Target = tuple[int | None, OutcomeStatus]  # (WooCommerce id or None to create, status on success)
+Resolver = Callable[[Sequence[WriteItem]], Awaitable[dict[str, int]]]
+BodyOf = Callable[[WriteItem], dict[str, Any]]
+Amender = Callable[[WriteItem, WooError], bool]
+T = TypeVar("T")
+
+
+def linked_id(item: WriteItem) -> int | None:
+    """The WooCommerce id the link remembers for this item, if any."""
+    ident = (item.target_ref or {}).get("id")
+    return int(ident) if ident not in (None, "") else None
+
+
+def record_label(item: WriteItem) -> str:
+    """How errors name the record: its SKU for products, its key otherwise."""
+    sku = getattr(item.record, "sku", "")
+    return str(sku) if sku else item.key
+
+
+async def gather_all(awaitables: Sequence[Awaitable[T]]) -> list[T]:
+    """Await everything (no request is left half-done), then raise the first failure."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)  # type: ignore[arg-type]
+
+
+class BatchWriter:
+    """Upserts and deletes of one kind of record through its `<path>/batch` endpoint."""
+
+    def __init__(self, client: WooCommerceClient) -> None:
+        self.client = client
+
+    async def _upsert(
+        self,
+        path: str,
+        items: Sequence[WriteItem],
+        body_of: BodyOf,
+        resolve: Resolver,
+        amend: Amender | None = None,
+    ) -> dict[str, tuple[Target, BatchItemResult]]:
+        """Resolve, send, then send once more what a stale link or a fixable refusal made fail.
+
+        `amend(item, error)` may change what `body_of` gives for the item and return True to resend it.
+        """
+        targets: dict[str, Target] = {}
+        unlinked = [item for item in items if linked_id(item) is None]
+        found = await resolve(unlinked) if unlinked else {}
+        for item in items:
+            ident = linked_id(item)
+            if ident is not None:
+                targets[item.key] = (ident, OutcomeStatus.UPDATED)
+            elif item.key in found:
+                targets[item.key] = (found[item.key], OutcomeStatus.MATCHED)
+            else:
+                targets[item.key] = (None, OutcomeStatus.CREATED)
+        results = await self._send(path, items, targets, body_of)
+        relocate = [item for item in items if lost_target(targets[item.key], results[item.key].error)]
+        found = await resolve(relocate) if relocate else {}
+        for item in relocate:
+            existing = term_exists_id(results[item.key].error) or found.get(item.key)
+            targets[item.key] = (
+                (existing, OutcomeStatus.MATCHED) if existing else (None, OutcomeStatus.CREATED)
+            )
+        relocate_keys = {item.key for item in relocate}
+        amended = [
+            item
+            for item in items
+            if item.key not in relocate_keys
+            and amend is not None
+            and results[item.key].error is not None
+            and amend(item, results[item.key].error)  # type: ignore[arg-type]
+        ]
+        if relocate or amended:
+            results.update(await self._send(path, [*relocate, *amended], targets, body_of))
+        return {item.key: (targets[item.key], results[item.key]) for item in items}
+
+    async def _send(
+        self, path: str, items: Sequence[WriteItem], targets: dict[str, Target], body_of: BodyOf
+    ) -> dict[str, BatchItemResult]:
+        bodies: dict[str, dict[str, Any]] = {}
+        results: dict[str, BatchItemResult] = {}
+        for item in items:
+            try:
+                bodies[item.key] = body_of(item)
+            except MappingError as exc:  # never sent: a per-item failure, not a failed batch
+                error = WooError("emporion_mapping_error", str(exc), None, {"params": {exc.field: str(exc)}})
+                results[item.key] = BatchItemResult("update", 0, error=error)
+        creates = [item for item in items if item.key in bodies and targets[item.key][0] is None]
+        updates = [item for item in items if item.key in bodies and targets[item.key][0] is not None]
+        answer = await self.client.batch(
+            path,
+            create=[bodies[item.key] for item in creates],
+            update=[{"id": targets[item.key][0], **bodies[item.key]} for item in updates],
+        )
+        results.update(zip((item.key for item in creates), answer.create, strict=True))
+        results.update(zip((item.key for item in updates), answer.update, strict=True))
+        return results
+
+    async def _delete(self, path: str, items: Sequence[WriteItem], resolve: Resolver) -> list[Outcome]:
+        unlinked = [item for item in items if linked_id(item) is None]
+        found = await resolve(unlinked) if unlinked else {}
+        ids = {item.key: linked_id(item) or found.get(item.key) for item in items}
+        outcomes = [
+            Outcome(item.key, OutcomeStatus.DELETED) for item in items if ids[item.key] is None
+        ]  # nothing to delete: already gone
+        doomed = [item for item in items if ids[item.key] is not None]
+        answer = await self.client.batch(path, delete=[ids[item.key] for item in doomed])
+        for item, result in zip(doomed, answer.delete, strict=True):
+            ref = {"id": ids[item.key]}
+            if result.error is None or result.error.missing_id:
+                outcomes.append(Outcome(item.key, OutcomeStatus.DELETED, ref))
+            else:
+                outcomes.append(
+                    Outcome(item.key, OutcomeStatus.FAILED, ref, result.error.permanent(record_label(item)))
+                )
+        return outcomes
+
+
+def lost_target(target: Target, error: WooError | None) -> bool:
+    """The linked id is gone, or a create collided with an existing term: find the record again."""
+    if error is None:
+        return False
+    if target[0] is not None:
+        return error.missing_id
+    return term_exists_id(error) is not None
+
+
+def term_exists_id(error: WooError | None) -> int | None:
+    """WordPress names the existing term when a create collides with it (`term_exists`)."""
+    if error is None or error.code != "term_exists":
+        return None
+    ident = error.data.get("resource_id") or error.data.get("term_id")
+    return int(ident) if ident else None
