@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -283,6 +284,91 @@ def demo(
     from emporion.demo import run_demo
 
     raise typer.Exit(run_demo(directory, products=products, once=once, fresh=fresh, console=console))
+
+
+erp_app = typer.Typer(
+    help="Change data in a configured Tryton ERP, as a merchant would.", no_args_is_help=True
+)
+app.add_typer(erp_app, name="erp")
+ConnectionOption = Annotated[
+    str | None, typer.Option("--connection", help="The Tryton connection (default: the first one).")
+]
+
+
+def _erp_client(config: Path, connection: str | None) -> Any:
+    from emporion.config import TrytonConnection
+    from emporion.connectors.tryton import TrytonClient
+    from emporion.engine.connections import tls_verify
+
+    settings = _settings(config)
+    names = [n for n, c in settings.connections.items() if isinstance(c, TrytonConnection)]
+    name = connection or (names[0] if names else None)
+    if name not in names:
+        err.print(f"[red]no Tryton connection {name!r} in {config}[/] (known: {', '.join(names) or 'none'})")
+        raise typer.Exit(2)
+    erp = settings.connections[name]
+    assert isinstance(erp, TrytonConnection)
+    return TrytonClient(
+        erp.url, erp.database, erp.username, erp.password.get_secret_value(), verify=tls_verify(erp)
+    )
+
+
+def _erp_action(config: Path, connection: str | None, action: Callable[[Any], Awaitable[None]]) -> None:
+    async def work() -> None:
+        client = _erp_client(config, connection)
+        try:
+            await action(client)
+        finally:
+            await client.close()
+
+    try:
+        _run(work)
+    except LookupError as error:
+        err.print(f"[red]{error.args[0]}[/]")
+        raise typer.Exit(1) from None
+
+
+@erp_app.command("price")
+def erp_price(
+    sku: str,
+    price: Decimal,
+    config: ConfigOption = Path("emporion.yaml"),
+    connection: ConnectionOption = None,
+) -> None:
+    """Set the list price of the product with this SKU."""
+    from emporion.demo.erp_changes import set_list_price
+
+    _erp_action(config, connection, lambda client: set_list_price(client, sku, price))
+    console.print(f"list price of {sku} is now {price}")
+
+
+@erp_app.command("stock")
+def erp_stock(
+    sku: str,
+    quantity: Decimal,
+    warehouse: Annotated[str, typer.Option(help="Warehouse code.")] = "WH",
+    config: ConfigOption = Path("emporion.yaml"),
+    connection: ConnectionOption = None,
+) -> None:
+    """Book QUANTITY units of SKU into the warehouse (negative: out of it)."""
+    from emporion.demo.erp_changes import receive_stock
+
+    _erp_action(config, connection, lambda client: receive_stock(client, sku, quantity, warehouse))
+    console.print(f"booked {quantity} x {sku} in {warehouse}")
+
+
+@erp_app.command("rename")
+def erp_rename(
+    sku: str,
+    name: str,
+    config: ConfigOption = Path("emporion.yaml"),
+    connection: ConnectionOption = None,
+) -> None:
+    """Rename the product with this SKU."""
+    from emporion.demo.erp_changes import rename
+
+    _erp_action(config, connection, lambda client: rename(client, sku, name))
+    console.print(f"{sku} is now called {name!r}")
 
 
 def _mount_tools() -> None:

@@ -32,10 +32,10 @@ connections:
     database: {erp_database}
     username: {erp_user}
     password: file:{secrets}/tryton-password
-    price_lists: [Webshop]
+    price_lists: [Wholesale]
     sale_price_list: Promotions
     custom_fields:
-      ean: ean
+      ean: product.ean
   shop:
     type: woocommerce
     url: {shop_url}
@@ -147,8 +147,9 @@ async def _sync_and_follow(config: Path, shop_url: str, once: bool, console: Con
             return 0 if report.clean else 1
         console.print(
             "\n[bold]emporion is now following Tryton's changes.[/] Try, in another terminal:\n"
-            f"  emporion demo-erp price --dir {config.parent} SKU NEW_PRICE   change a list price in Tryton\n"
-            f"  emporion demo-erp stock --dir {config.parent} SKU QUANTITY    receive stock in Tryton\n"
+            f"  emporion erp price -c {config} SKU-00001 19.99     change a list price in Tryton\n"
+            f"  emporion erp stock -c {config} SKU-00001 25        receive 25 units into warehouse WH\n"
+            f"  emporion erp rename -c {config} SKU-00001 'New name'\n"
             f"and watch the shop: {shop_url}/wp-json/wc/v3/products?sku=SKU\n"
             f"(the shop's API keys are in {config.parent}/secrets)\n"
             f"Configuration: {config}   Stop with Ctrl-C."

@@ -15,6 +15,10 @@ from emporion.model import Product, Record
 
 # fields that never travel to a target, or that the target names its own way
 NOT_COMPARED = {"key", "stock", "price_lists", "currency", "active", "salable"}
+# fields a target fills in itself when the record leaves them empty
+TARGET_CHOOSES_WHEN_NONE = {"slug"}
+# a variable product's prices and stock live on its variants; shops derive the parent's
+VARIABLE_PARENT_SKIPS = {"list_price", "sale_price", "available"}
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,14 @@ def diff_records(
 ) -> list[FieldDiff]:
     """The fields where `actual` does not hold what `expected` says (fields in `ignore` are skipped)."""
     skip = NOT_COMPARED | set(ignore) | {"variants"}
+    if isinstance(expected, Product) and expected.variants:
+        skip |= VARIABLE_PARENT_SKIPS
     want = expected.model_dump(exclude=skip)
     have = actual.model_dump(exclude=skip)
     diffs: list[FieldDiff] = []
     for name, value in want.items():
+        if value is None and name in TARGET_CHOOSES_WHEN_NONE:
+            continue
         _compare(name, value, have.get(name), diffs)
     if published(expected) != published(actual):
         diffs.append(FieldDiff("published", published(expected), published(actual)))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 from emporion.config import Settings, TrytonConnection, WooCommerceConnection
 from emporion.connectors.base import Connector
 
 
-def tls_verify(settings: TrytonConnection | WooCommerceConnection) -> bool | str:
-    """httpx's `verify`: a CA bundle path when configured, else on (or explicitly off)."""
-    return settings.tls.ca_bundle or settings.tls.verify
+def tls_verify(settings: TrytonConnection | WooCommerceConnection) -> Any:
+    """httpx's `verify`: a context trusting the configured CA bundle, else on (or explicitly off)."""
+    if settings.tls.ca_bundle:
+        return ssl.create_default_context(cafile=settings.tls.ca_bundle)
+    return settings.tls.verify
 
 
 def build_connector(name: str, settings: TrytonConnection | WooCommerceConnection) -> Connector:

@@ -162,7 +162,10 @@ class FlowMapper:
                 "product has no SKU", record=f"product {product.key} ({product.name})", field="sku"
             )
         data = product.model_dump()
-        data["list_price"] = self._price(product.list_price, product.price_lists, name, "list_price")
+        if product.variants and self.flow.price_list and self.flow.price_list not in product.price_lists:
+            data["list_price"] = None  # a variable product's prices live on its variants
+        else:
+            data["list_price"] = self._price(product.list_price, product.price_lists, name, "list_price")
         data["available"] = None if product.variants else self._available(product.stock, name)
         data["stock"], data["price_lists"] = [], {}
         variants = []

@@ -33,7 +33,7 @@ def _default(value: Any) -> Any:
 
 def canonical_json(data: Any) -> bytes:
     """Serialise plain data deterministically (sorted keys, normalised decimals)."""
-    return orjson.dumps(data, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
+    return orjson.dumps(data, default=_default, option=orjson.OPT_SORT_KEYS)
 
 
 def fingerprint(record: Record | dict[str, Any], exclude: set[str] | None = None) -> str:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Python packages, PostgreSQL), starts it, then runs ruff and the tests.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k sandbox).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-python.sh tryton,test
+EMPORION_TEST_PG_URL=${EMPORION_TEST_PG_URL:-$(scripts/postgres.sh | tail -n 1)}
+export EMPORION_TEST_PG_URL
+.venv/bin/ruff check src tests bench
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+# pytest's 5 means no test ran: that is a failure here, not a pass
+exit "$status"

@@ -1,0 +1,304 @@
+"""Tryton -> WooCommerce catalogue sync end to end: real Tryton server, sandbox shop, real state database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from rich.console import Console
+
+from emporion.config import Settings, parse_settings
+from emporion.console import render_report
+from emporion.demo.erp_changes import receive_stock, rename, set_list_price
+from emporion.engine.sync import sync_flow, verify_flow
+from emporion.engine.worker import Engine
+from emporion.sandbox.woocommerce import SandboxShop
+from emporion.state import StateStore
+from tests.fixtures.tryton import RunningTryton
+
+pytestmark = pytest.mark.tryton
+
+SIMPLE_SKU = "SKU-00001"
+
+
+def settings_for(
+    tryton: RunningTryton,
+    shops: dict[str, SandboxShop],
+    state_url: str,
+    flows: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    monkeypatch.setenv("TEST_TRYTON_PASSWORD", tryton.password)
+    shop_blocks = ""
+    for name, shop in shops.items():
+        monkeypatch.setenv(f"TEST_{name.upper()}_KEY", shop.consumer_key)
+        monkeypatch.setenv(f"TEST_{name.upper()}_SECRET", shop.consumer_secret)
+        shop_blocks += f"""
+  {name}:
+    type: woocommerce
+    url: {shop.base_url}
+    consumer_key: env:TEST_{name.upper()}_KEY
+    consumer_secret: env:TEST_{name.upper()}_SECRET
+"""
+    return parse_settings(
+        f"""
+state:
+  url: {state_url}
+connections:
+  erp:
+    type: tryton
+    url: {tryton.url}
+    database: {tryton.database}
+    username: {tryton.user}
+    password: env:TEST_TRYTON_PASSWORD
+    price_lists: [Wholesale]
+    sale_price_list: Promotions
+    custom_fields: {{ean: product.ean}}
+{shop_blocks}
+flows:
+{flows}
+"""
+    )
+
+
+CATALOGUE_FLOW = """
+  - name: catalogue
+    source: erp
+    target: shop
+    warehouses: [WH]
+    safety_stock: 1
+    mapping:
+      custom.origin: {constant: tryton}
+"""
+
+
+@asynccontextmanager
+async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
+    store = await StateStore.connect(settings.state.url, migrate=True)
+    engine = Engine(settings, store)
+    try:
+        yield engine
+    finally:
+        await engine.pool.close()
+        await store.close()
+
+
+def shop_api(shop: SandboxShop) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"{shop.base_url}/wp-json/wc/v3",
+        auth=(shop.consumer_key, shop.consumer_secret),
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
+
+
+def all_products(api: httpx.Client) -> list[dict[str, Any]]:
+    products, page = [], 1
+    while True:
+        response = api.get("/products", params={"per_page": 100, "page": page})
+        response.raise_for_status()
+        products += response.json()
+        if page >= int(response.headers["X-WP-TotalPages"]):
+            return products
+        page += 1
+
+
+def by_sku(api: httpx.Client, sku: str) -> dict[str, Any]:
+    found = api.get("/products", params={"sku": sku}).json()
+    assert len(found) == 1, f"expected exactly one product {sku} in the shop, found {len(found)}"
+    return found[0]
+
+
+async def simple_skus(tryton: RunningTryton) -> list[str]:
+    """SKUs of salable simple products (one variant), in catalogue order."""
+    return [t["code"] for t in await salable_templates(tryton) if len(t["products"]) == 1]
+
+
+async def salable_templates(tryton: RunningTryton) -> list[dict[str, Any]]:
+    return await tryton.rpc(
+        "product.template",
+        "search_read",
+        [("salable", "=", True)],
+        0,
+        None,
+        None,
+        ["code", "name", "products"],
+    )
+
+
+@pytest.fixture
+def ready(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], Settings]:
+    return lambda: settings_for(tryton_server, {"shop": sandbox_shop}, state_url, CATALOGUE_FLOW, monkeypatch)
+
+
+async def test_initial_sync_matches_existing_products_and_verifies_clean(
+    ready: Callable[[], Settings], tryton_server: RunningTryton, sandbox_shop: SandboxShop
+) -> None:
+    api = shop_api(sandbox_shop)
+    # the merchant already sells two of the ERP's products in the shop, created by hand
+    existing = api.post(
+        "/products/batch",
+        json={
+            "create": [
+                {"name": "hand made", "sku": SIMPLE_SKU, "regular_price": "1.00"},
+                {"name": "x", "sku": "SKU-00002"},
+            ]
+        },
+    ).json()["create"]
+    settings = ready()
+    async with running_engine(settings) as engine:
+        runner = engine.runners["catalogue"]
+        report = await verify_flow(runner, await sync_flow(runner))
+    if not report.clean:
+        render_report(Console(width=200), report)
+    assert report.clean
+    products = report.entities[1]
+    assert products.counts["matched"] == 2
+    templates = await salable_templates(tryton_server)
+    shop_products = all_products(api)
+    assert len(shop_products) == len(templates) == products.source_count == products.linked
+    assert len({p["sku"] for p in shop_products}) == len(shop_products)  # no duplicates
+    matched = by_sku(api, SIMPLE_SKU)
+    assert matched["id"] == existing[0]["id"] and matched["name"] != "hand made"
+
+    # a variable product arrives with all its variations, attributes and prices
+    variable = next(t for t in templates if len(t["products"]) > 1)
+    shop_variable = by_sku(api, variable["code"])
+    assert shop_variable["type"] == "variable"
+    variations = api.get(f"/products/{shop_variable['id']}/variations", params={"per_page": 100}).json()
+    assert len(variations) == len(variable["products"])
+    assert all(
+        v["sku"].startswith(variable["code"]) and v["attributes"] and v["regular_price"] for v in variations
+    )
+
+    # categories keep their tree, custom fields travel as meta_data
+    categories = {c["id"]: c for c in api.get("/products/categories", params={"per_page": 100}).json()}
+    assert any(c["parent"] in categories for c in categories.values())
+    simple = by_sku(api, "SKU-00003")
+    meta = {m["key"]: m["value"] for m in simple["meta_data"]}
+    assert meta["origin"] == "tryton" and len(meta["ean"]) == 13
+    assert simple["manage_stock"] is True and simple["categories"]
+
+
+async def test_changes_arrive_and_unchanged_records_send_nothing(
+    ready: Callable[[], Settings], tryton_server: RunningTryton, sandbox_shop: SandboxShop
+) -> None:
+    api = shop_api(sandbox_shop)
+    async with running_engine(ready()) as engine:
+        runner = engine.runners["catalogue"]
+        flow = runner.flow
+        await sync_flow(runner)
+        simple, other, dropped = (await simple_skus(tryton_server))[:3]
+        before = by_sku(api, simple)
+        other_before = by_sku(api, other)
+
+        admin = tryton_server.admin()
+        try:
+            await set_list_price(admin, simple, Decimal("77.70"))
+            await rename(admin, simple, "Renamed in Tryton")
+            await receive_stock(admin, simple, Decimal(10), "WH")
+            await receive_stock(admin, other, Decimal(5), "WH2")  # a warehouse this shop does not use
+        finally:
+            await admin.close()
+        await engine.drain(flow)
+
+        after = by_sku(api, simple)
+        assert after["regular_price"] == "77.70"
+        assert after["name"] == "Renamed in Tryton"
+        link = (await engine.store.find_links_by_natural_key(flow.name, "product", [simple]))[simple]
+        (erp_product,) = await runner.source.read("product", [link.source_key])
+        in_wh = sum(level.quantity for level in erp_product.stock if level.warehouse == "WH")  # type: ignore[attr-defined]
+        assert after["stock_quantity"] == max(0, int(in_wh) - 1) and in_wh >= 10  # safety stock 1
+        assert after["stock_quantity"] != before["stock_quantity"]
+        # stock in WH2 does not feed this shop: the product was re-read, found unchanged, and not written
+        other_after = by_sku(api, other)
+        assert other_after["date_modified_gmt"] == other_before["date_modified_gmt"]
+        assert engine.processed["unchanged"] >= 1
+
+        # a no-op cycle: nothing changed, nothing is written
+        written_before = sum(engine.processed[k] for k in ("created", "updated", "matched"))
+        await engine.drain(flow)
+        assert sum(engine.processed[k] for k in ("created", "updated", "matched")) == written_before
+        assert by_sku(api, simple)["date_modified_gmt"] == after["date_modified_gmt"]
+
+        # a product that stops being salable is unpublished, not deleted
+        template = by_sku(api, dropped)
+        rows = await tryton_server.rpc("product.template", "search", [("code", "=", dropped)], 0, None, None)
+        await tryton_server.rpc("product.template", "write", rows, {"salable": False})
+        await engine.drain(flow)
+        assert api.get(f"/products/{template['id']}").json()["status"] == "draft"
+        report = await verify_flow(runner)
+        assert not report.entities[1].mismatches and not report.entities[1].missing
+
+
+async def test_two_shops_with_their_own_mapping_price_list_and_buffer(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SandboxShop.serve(db=":memory:") as second:
+        flows = """
+  - name: retail
+    source: erp
+    target: shop
+    warehouses: [WH]
+    safety_stock: 0
+  - name: wholesale
+    source: erp
+    target: second
+    warehouses: [WH, WH2]
+    safety_stock: 2
+    price_list: Wholesale
+    mapping:
+      name: {template: "{{ name }} (wholesale)"}
+"""
+        settings = settings_for(
+            tryton_server, {"shop": sandbox_shop, "second": second}, sqlite_url, flows, monkeypatch
+        )
+        async with running_engine(settings) as engine:
+            for runner in engine.runners.values():
+                assert (await verify_flow(runner, await sync_flow(runner))).clean
+        (tryton_product,) = await tryton_server.connector().read(
+            "product",
+            [
+                str(
+                    (
+                        await tryton_server.rpc(
+                            "product.template", "search", [("code", "=", SIMPLE_SKU)], 0, 1, None
+                        )
+                    )[0]
+                )
+            ],
+        )
+        stock = {level.warehouse: level.quantity for level in tryton_product.stock}  # type: ignore[attr-defined]
+        retail, wholesale = by_sku(shop_api(sandbox_shop), SIMPLE_SKU), by_sku(shop_api(second), SIMPLE_SKU)
+        assert Decimal(retail["regular_price"]) == tryton_product.list_price  # type: ignore[attr-defined]
+        assert Decimal(wholesale["regular_price"]) == tryton_product.price_lists["Wholesale"]  # type: ignore[attr-defined]
+        assert wholesale["regular_price"] != retail["regular_price"]
+        assert retail["stock_quantity"] == int(stock["WH"])
+        assert wholesale["stock_quantity"] == max(0, int(stock["WH"] + stock["WH2"]) - 2)
+        assert wholesale["name"].endswith("(wholesale)") and not retail["name"].endswith("(wholesale)")
+
+
+async def test_unmappable_records_go_to_dead_letters_with_record_and_field(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flows = """
+  - name: broken
+    source: erp
+    target: shop
+    price_list: Retail
+"""
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, flows, monkeypatch)
+    async with running_engine(settings) as engine:
+        report = await sync_flow(engine.runners["broken"])
+        dead = await engine.store.list_dead(flow="broken", limit=1000)
+    products = report.entities[1]
+    assert not report.clean
+    assert products.failed and len(dead) == len(products.failed) == products.source_count
+    assert dead[0].field == "price_lists.Retail" and dead[0].record and dead[0].payload
+    assert all_products(shop_api(sandbox_shop)) == []
