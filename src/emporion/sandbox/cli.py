@@ -1,0 +1,74 @@
+"""`emporion sandbox ...`: start a local stand-in for a SaaS shop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+sandbox_app = typer.Typer(help="Local stand-ins for SaaS shops: try a configuration, run tests and demos.")
+
+
+@sandbox_app.callback()
+def main() -> None:
+    """Local stand-ins for SaaS shops, served over real HTTP."""
+
+
+@sandbox_app.command("woocommerce")
+def woocommerce(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = a free one).")] = 8801,
+    db: Annotated[
+        str, typer.Option(help="SQLite file that keeps the shop, or :memory:.")
+    ] = "sandbox-wc.sqlite",
+    consumer_key: Annotated[
+        str | None, typer.Option(help="API consumer key (ck_...), else generated.")
+    ] = None,
+    consumer_secret: Annotated[str | None, typer.Option(help="API consumer secret (cs_...).")] = None,
+    simulate_orders: Annotated[float, typer.Option(help="Orders per second from simulated shoppers.")] = 0.0,
+    trust_forwarded_proto: Annotated[
+        bool, typer.Option(help="Treat X-Forwarded-Proto: https as HTTPS (a TLS proxy in front).")
+    ] = True,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the shopper simulator and fault injector.")
+    ] = None,
+) -> None:
+    """Serve a WooCommerce-compatible shop (REST API v3 and webhooks) until interrupted."""
+    from emporion.sandbox.woocommerce import SandboxShop
+
+    logging.basicConfig(level=logging.WARNING)
+    shop = SandboxShop(
+        db=db,
+        host=host,
+        port=port,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        trust_forwarded_proto=trust_forwarded_proto,
+        seed=seed,
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    shop.start()
+    typer.echo(f"WooCommerce sandbox: {shop.base_url}")
+    typer.echo(f"REST API:            {shop.api_url}")
+    typer.echo(f"consumer key:        {shop.consumer_key}")
+    typer.echo(f"consumer secret:     {shop.consumer_secret}")
+    typer.echo(f"database:            {db}")
+    sys.stdout.flush()
+    if simulate_orders > 0:
+        shop.simulate_orders(simulate_orders)
+        typer.echo(f"simulated shoppers:  {simulate_orders:g} orders/s")
+    try:
+        shop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shop.stop()

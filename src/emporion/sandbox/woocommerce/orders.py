@@ -1,0 +1,485 @@
+"""The order resource: lines, totals, payment, statuses, and the stock that orders move."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from emporion.sandbox.woocommerce.accounts import merge_address
+from emporion.sandbox.woocommerce.errors import ApiError
+from emporion.sandbox.woocommerce.pricing import derive_stock
+from emporion.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify
+from emporion.sandbox.woocommerce.schema import FieldSpec, coerce
+from emporion.sandbox.woocommerce.shop import WC_VERSION
+
+if TYPE_CHECKING:
+    from emporion.sandbox.woocommerce.shop import Shop
+
+STATUS_LABELS = {
+    "pending": "Pending payment",
+    "processing": "Processing",
+    "on-hold": "On hold",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "refunded": "Refunded",
+    "failed": "Failed",
+    "checkout-draft": "Draft",
+}
+STOCK_REDUCING = ("processing", "completed", "on-hold")
+STOCK_RESTORING = ("cancelled", "pending")
+REFUNDING_GATEWAYS = ("stripe", "paypal", "ppcp-gateway", "woocommerce_payments", "sandbox")
+
+
+def money(value: float) -> str:
+    """Money as WooCommerce writes it in documents: a string with two decimals."""
+    return f"{value + 0.0:.2f}"
+
+
+def as_number(value: float) -> int | float:
+    """Line item `price`: a JSON number, whole numbers without a fraction as in WooCommerce's examples."""
+    return int(value) if float(value).is_integer() else round(value, 6)
+
+
+def to_float(value: Any, default: float = 0.0) -> float:
+    """A number from a money string or number; `default` when it is not one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def sellable(shop: Shop, product_id: int, variation_id: int) -> tuple[str, dict, dict]:
+    """(kind, document, extra) of what a line item sells: the variation if given, else the product."""
+    kind, record_id = ("variation", variation_id) if variation_id else ("product", product_id)
+    found = shop.store.get(kind, record_id)
+    if found is None:
+        raise ApiError(400, "woocommerce_rest_invalid_product_id", f"Invalid product ID {record_id}.")
+    return kind, found[0], found[1]
+
+
+def adjust_stock(shop: Shop, kind: str, record_id: int, delta: int, sold: int = 0) -> tuple[int, int] | None:
+    """Change a managed stock quantity (and total_sales); returns (before, after) or None if unmanaged."""
+    found = shop.store.get(kind, record_id)
+    if found is None:
+        return None
+    doc, extra = found
+    before = dict(doc)
+    result = None
+    if doc.get("manage_stock") is True:
+        result = (doc["stock_quantity"], doc["stock_quantity"] + delta)
+        doc["stock_quantity"] += delta
+        derive_stock(doc)
+    target_kind, target = (kind, doc)
+    if "total_sales" in doc:
+        doc["total_sales"] = max(0, doc["total_sales"] + sold)
+    if result is None and not sold:
+        return None
+    shop.save(shop.resources[target_kind], before, target, extra)
+    if sold and kind == "variation":
+        parent = shop.store.get("product", extra["parent"])
+        if parent is not None:
+            parent[0]["total_sales"] = max(0, parent[0]["total_sales"] + sold)
+            shop.store.put(
+                "product", parent[0]["id"], parent[0], parent[1], shop.resources["product"].columns(*parent)
+            )
+    return result
+
+
+class OrderResource(Resource):
+    """`/orders`: orders with line, shipping, fee and coupon lines; payment reduces managed stock."""
+
+    kind = "order"
+    route = "orders"
+    topic = "order"
+    label = "shop_order"
+    id_code = "woocommerce_rest_shop_order_invalid_id"
+    supports_trash = True
+    fields: ClassVar[dict[str, FieldSpec]] = {
+        "parent_id": "integer",
+        "status": "string",
+        "currency": "string",
+        "customer_id": "integer",
+        "customer_note": "string",
+        "billing": "object",
+        "shipping": "object",
+        "payment_method": "string",
+        "payment_method_title": "string",
+        "transaction_id": "string",
+        "meta_data": "array",
+        "line_items": "array",
+        "shipping_lines": "array",
+        "fee_lines": "array",
+        "coupon_lines": "array",
+        "set_paid": "boolean",
+        "created_via": "string",
+        "customer_ip_address": "string",
+        "customer_user_agent": "string",
+        "prices_include_tax": "boolean",
+    }
+
+    def new(self, shop: Shop, record_id: int, parent_id: int) -> dict[str, Any]:
+        """A new pending order with its number and key."""
+        doc = super().new(shop, record_id, parent_id)
+        doc.update(
+            number=str(record_id), order_key="wc_order_" + secrets.token_hex(7)[:13], version=WC_VERSION
+        )
+        doc["currency"] = shop.currency
+        return doc
+
+    def apply(self, shop: Shop, doc: dict, extra: dict, data: dict, creating: bool) -> None:
+        """Write an order request: addresses, lines, totals, payment and status."""
+        for name in ("parent_id", "currency", "customer_note", "payment_method", "payment_method_title",
+                     "transaction_id", "created_via", "customer_ip_address", "customer_user_agent",
+                     "prices_include_tax"):  # fmt: skip
+            if name in data:
+                doc[name] = data[name]
+        if "customer_id" in data:
+            if data["customer_id"] and shop.store.get("customer", data["customer_id"]) is None:
+                raise ApiError(400, "woocommerce_rest_invalid_customer_id", "Customer ID is invalid.")
+            doc["customer_id"] = data["customer_id"]
+        for name in ("billing", "shipping"):
+            if name in data:
+                doc[name] = merge_address(doc[name], data[name])
+        if "meta_data" in data:
+            doc["meta_data"] = shop.merge_meta(doc["meta_data"], data["meta_data"])
+        lines_changed = False
+        if "line_items" in data:
+            doc["line_items"] = self._line_items(shop, doc["line_items"], data["line_items"])
+            lines_changed = True
+        if "shipping_lines" in data:
+            doc["shipping_lines"] = self._simple_lines(
+                shop, doc["shipping_lines"], data["shipping_lines"], "shipping"
+            )
+            lines_changed = True
+        if "fee_lines" in data:
+            doc["fee_lines"] = self._simple_lines(shop, doc["fee_lines"], data["fee_lines"], "fee")
+            lines_changed = True
+        if "coupon_lines" in data:
+            doc["coupon_lines"] = self._coupons(shop, data["coupon_lines"])
+            lines_changed = True
+        if lines_changed or creating:
+            self._totals(doc)
+        if "status" in data:
+            doc["status"] = data["status"]
+        if data.get("set_paid"):
+            if doc["status"] in ("pending", "failed", "on-hold", "checkout-draft"):
+                virtual = (
+                    all(self._is_virtual(shop, item) for item in doc["line_items"]) and doc["line_items"]
+                )
+                doc["status"] = "completed" if virtual else "processing"
+            if doc["date_paid"] is None:
+                shop.clock.stamp(doc, "date_paid")
+        if doc["status"] in ("processing", "completed") and doc["date_paid"] is None:
+            shop.clock.stamp(doc, "date_paid")
+        if doc["status"] == "completed" and doc["date_completed"] is None:
+            shop.clock.stamp(doc, "date_completed")
+
+    @staticmethod
+    def _is_virtual(shop: Shop, item: dict) -> bool:
+        found = shop.store.get(
+            "variation" if item["variation_id"] else "product", item["variation_id"] or item["product_id"]
+        )
+        return bool(found and found[0].get("virtual") and found[0].get("downloadable"))
+
+    def _line_items(self, shop: Shop, current: list[dict], given: list[Any]) -> list[dict]:
+        items = {item["id"]: item for item in current}
+        order = [item["id"] for item in current]
+        for raw in given:
+            if not isinstance(raw, dict):
+                continue
+            item_id = int(raw.get("id") or 0)
+            if item_id and item_id not in items:
+                raise ApiError(
+                    400,
+                    "woocommerce_rest_invalid_item_id",
+                    "Order item ID provided is not associated with order.",
+                )
+            if item_id and (raw.get("quantity") == 0 or ("product_id" in raw and raw["product_id"] is None)):
+                del items[item_id]
+                order.remove(item_id)
+                continue
+            item = self._line_item(shop, items.get(item_id), raw)
+            if item["id"] not in items:
+                order.append(item["id"])
+            items[item["id"]] = item
+        return [items[item_id] for item_id in order]
+
+    def _line_item(self, shop: Shop, current: dict | None, raw: dict) -> dict[str, Any]:
+        product_id = int(
+            coerce(
+                "product_id", "integer", raw.get("product_id", current["product_id"] if current else 0), False
+            )
+            or 0
+        )
+        variation_id = int(
+            coerce(
+                "variation_id",
+                "integer",
+                raw.get("variation_id", current["variation_id"] if current else 0),
+                False,
+            )
+            or 0
+        )
+        if raw.get("sku") and not product_id and not variation_id:
+            for kind in ("variation", "product"):
+                ids = shop.store.ids(kind, "sku = ?", [raw["sku"]])
+                if ids:
+                    if kind == "variation":
+                        variation_id = ids[0]
+                        product_id = shop.store.get("variation", ids[0])[1]["parent"]  # type: ignore[index]
+                    else:
+                        product_id = ids[0]
+                    break
+        if not product_id and not variation_id and current is None:
+            raise ApiError(
+                400, "woocommerce_rest_required_product_reference", "Product ID or SKU is required."
+            )
+        quantity = int(
+            coerce("quantity", "integer", raw.get("quantity", current["quantity"] if current else 1), False)
+        )
+        kind, product, extra = sellable(shop, product_id, variation_id)
+        if kind == "variation":
+            product_id = extra["parent"]
+        parent = shop.store.get("product", product_id) if kind == "variation" else (product, extra)
+        name = parent[0]["name"] if parent else ""
+        meta: list[dict[str, Any]] = []
+        if kind == "variation":
+            options = [a["option"] for a in product["attributes"]]
+            name = f"{name} - {', '.join(options)}" if options else name
+            meta = [
+                {
+                    "id": shop.store.next_id("meta"),
+                    "key": ("pa_" if a["id"] else "") + slugify(a["name"]),
+                    "value": a["option"],
+                }
+                for a in product["attributes"]
+            ]
+        unit = to_float(product.get("price"))
+        subtotal = to_float(raw["subtotal"]) if "subtotal" in raw else unit * quantity
+        total = to_float(raw["total"]) if "total" in raw else subtotal
+        item = {
+            "id": current["id"] if current else shop.store.next_id("item"),
+            "name": str(raw.get("name") or name),
+            "product_id": product_id,
+            "variation_id": variation_id,
+            "quantity": quantity,
+            "tax_class": str(raw.get("tax_class", product.get("tax_class", ""))),
+            "subtotal": money(subtotal),
+            "subtotal_tax": "0.00",
+            "total": money(total),
+            "total_tax": "0.00",
+            "taxes": [],
+            "meta_data": shop.merge_meta(
+                current["meta_data"] if current else meta, raw.get("meta_data") or []
+            ),
+            "sku": product.get("sku", ""),
+            "price": as_number(total / quantity if quantity else 0),
+        }
+        return item
+
+    @staticmethod
+    def _simple_lines(shop: Shop, current: list[dict], given: list[Any], what: str) -> list[dict]:
+        by_id = {line["id"]: line for line in current}
+        lines = list(current)
+        for raw in given:
+            if not isinstance(raw, dict):
+                continue
+            line_id = int(raw.get("id") or 0)
+            if line_id in by_id and raw.get("method_id", "x") is None:
+                lines.remove(by_id[line_id])
+                continue
+            line = by_id.get(line_id) or (
+                {"id": shop.store.next_id("item"), "method_title": "", "method_id": "", "total": "0.00"}
+                if what == "shipping"
+                else {
+                    "id": shop.store.next_id("item"),
+                    "name": "",
+                    "tax_class": "",
+                    "tax_status": "taxable",
+                    "total": "0.00",
+                }
+            )
+            for key in line:
+                if key in raw and key not in ("id",):
+                    line[key] = money(to_float(raw[key])) if key == "total" else str(raw[key])
+            line.update(total_tax="0.00", taxes=[], meta_data=line.get("meta_data", []))
+            if line not in lines:
+                lines.append(line)
+        return lines
+
+    @staticmethod
+    def _coupons(shop: Shop, given: list[Any]) -> list[dict]:
+        lines = []
+        for raw in given:
+            if not isinstance(raw, dict) or not raw.get("code"):
+                continue
+            code = str(raw["code"]).strip().lower()
+            ids = shop.store.ids("coupon", "code = ?", [code])
+            if not ids:
+                raise ApiError(400, "woocommerce_rest_invalid_coupon", f'Coupon "{code}" does not exist!')
+            coupon = shop.store.get("coupon", ids[0])
+            assert coupon is not None
+            line = {
+                "id": shop.store.next_id("item"),
+                "code": code,
+                "discount": "0.00",
+                "discount_tax": "0.00",
+            }
+            line.update(meta_data=[], coupon_id=ids[0], _amount=to_float(coupon[0]["amount"]))
+            lines.append({**line, "_type": coupon[0]["discount_type"]})
+        return lines
+
+    @staticmethod
+    def _totals(doc: dict) -> None:
+        """Recalculate discounts and totals (no tax rates are configured in the sandbox)."""
+        subtotal = sum(to_float(item["subtotal"]) for item in doc["line_items"])
+        discount = 0.0
+        for line in doc["coupon_lines"]:
+            amount, kind = line["_amount"], line["_type"]
+            if kind == "fixed_product":
+                amount = amount * sum(item["quantity"] for item in doc["line_items"])
+            line_discount = min(subtotal - discount, subtotal * amount / 100 if kind == "percent" else amount)
+            line["discount"] = money(line_discount)
+            discount += line_discount
+        if subtotal > 0:
+            for item in doc["line_items"]:
+                share = to_float(item["subtotal"]) / subtotal * discount if discount else 0.0
+                if doc["coupon_lines"]:
+                    item["total"] = money(to_float(item["subtotal"]) - share)
+                    item["price"] = as_number(
+                        to_float(item["total"]) / item["quantity"] if item["quantity"] else 0
+                    )
+        items_total = sum(to_float(item["total"]) for item in doc["line_items"])
+        shipping = sum(to_float(line["total"]) for line in doc["shipping_lines"])
+        fees = sum(to_float(line["total"]) for line in doc["fee_lines"])
+        doc["discount_total"] = money(max(subtotal - items_total, 0.0))
+        doc["shipping_total"] = money(shipping)
+        doc["total"] = money(items_total + shipping + fees)
+
+    def columns(self, doc: dict, extra: dict) -> dict[str, Any]:
+        """Index columns of an order (search text: number, names, email)."""
+        columns = super().columns(doc, extra)
+        billing = doc["billing"]
+        columns.update(
+            name=" ".join(
+                [
+                    doc["number"],
+                    billing["first_name"],
+                    billing["last_name"],
+                    billing["email"],
+                    billing["company"],
+                ]
+            ),
+            email=billing["email"] or None,
+            code=doc["order_key"],
+        )
+        return columns
+
+    def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
+        """Orders' own list arguments: customer, product, parent, parent_exclude."""
+        out: list[Filter] = []
+        if params.get("customer"):
+            out.append(("json_extract(doc, '$.customer_id') = ?", [int(params["customer"][0])]))
+        if params.get("product"):
+            out.append(
+                (
+                    "EXISTS (SELECT 1 FROM json_each(doc, '$.line_items') "
+                    "WHERE json_extract(value, '$.product_id') = ?)",
+                    [int(params["product"][0])],
+                )
+            )
+        parents = id_list("parent", params.get("parent", []))
+        if parents:
+            out.append((f"parent_id IN ({', '.join('?' * len(parents))})", parents))
+        excluded = id_list("parent_exclude", params.get("parent_exclude", []))
+        if excluded:
+            out.append((f"parent_id NOT IN ({', '.join('?' * len(excluded))})", excluded))
+        return out
+
+    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
+        """An order without internal coupon fields."""
+        out = super().present(shop, doc, extra)
+        if doc["coupon_lines"]:
+            out["coupon_lines"] = [
+                {k: v for k, v in line.items() if k not in ("coupon_id", "_amount", "_type")}
+                for line in doc["coupon_lines"]
+            ]
+        return out
+
+    def after_save(self, shop: Shop, before: dict | None, doc: dict, extra: dict) -> None:
+        """Status changes: a note, stock reduced on payment and restored on cancellation, coupon usage."""
+        old = before["status"] if before else None
+        new = doc["status"]
+        changed = False
+        if before is not None and old != new:
+            self.note(
+                shop,
+                doc["id"],
+                f"Order status changed from {STATUS_LABELS.get(old, old)} to {STATUS_LABELS.get(new, new)}.",
+            )
+        if before is None:
+            for line in doc["coupon_lines"]:
+                coupon = shop.store.get("coupon", line["coupon_id"])
+                if coupon:
+                    coupon[0]["usage_count"] += 1
+                    if doc["billing"]["email"]:
+                        coupon[0]["used_by"].append(doc["billing"]["email"])
+                    shop.save(shop.resources["coupon"], dict(coupon[0]), coupon[0], coupon[1])
+        if new in STOCK_REDUCING and not extra.get("stock_reduced"):
+            changes = []
+            for item in doc["line_items"]:
+                kind, record_id = (
+                    ("variation", item["variation_id"])
+                    if item["variation_id"]
+                    else ("product", item["product_id"])
+                )
+                moved = adjust_stock(shop, kind, record_id, -item["quantity"], sold=item["quantity"])
+                if moved:
+                    changes.append(f"{item['name']} ({item['sku'] or record_id}) {moved[0]}&rarr;{moved[1]}")
+            extra["stock_reduced"] = {str(item["id"]): item["quantity"] for item in doc["line_items"]}
+            if changes:
+                self.note(shop, doc["id"], "Stock levels reduced: " + ", ".join(changes))
+            if doc["customer_id"]:
+                customer = shop.store.get("customer", doc["customer_id"])
+                if customer and not customer[0]["is_paying_customer"]:
+                    customer[0]["is_paying_customer"] = True
+                    shop.save(shop.resources["customer"], dict(customer[0]), customer[0], customer[1])
+            changed = True
+        elif new in STOCK_RESTORING and extra.get("stock_reduced"):
+            changes = []
+            for item in doc["line_items"]:
+                quantity = extra["stock_reduced"].get(str(item["id"]), 0)
+                kind, record_id = (
+                    ("variation", item["variation_id"])
+                    if item["variation_id"]
+                    else ("product", item["product_id"])
+                )
+                moved = adjust_stock(shop, kind, record_id, quantity, sold=-quantity)
+                if moved:
+                    changes.append(f"{item['name']} ({item['sku'] or record_id}) {moved[0]}&rarr;{moved[1]}")
+            extra["stock_reduced"] = {}
+            if changes:
+                self.note(shop, doc["id"], "Stock levels increased: " + ", ".join(changes))
+            changed = True
+        if changed:
+            shop.store.put(self.kind, doc["id"], doc, extra, self.columns(doc, extra))
+
+    @staticmethod
+    def note(
+        shop: Shop, order_id: int, text: str, customer_note: bool = False, author: str = "system"
+    ) -> None:
+        """Add a note to an order (as WooCommerce does on status and stock changes)."""
+        resource = shop.resources["note"]
+        note_id = shop.store.next_id("note")
+        doc = resource.new(shop, note_id, order_id)
+        shop.clock.stamp(doc, "date_created")
+        doc.update(note=text, customer_note=customer_note, author=author)
+        shop.store.put(
+            "note", note_id, doc, {"parent": order_id}, resource.columns(doc, {"parent": order_id})
+        )
+
+    def after_delete(self, shop: Shop, doc: dict, extra: dict) -> None:
+        """Deleting an order for good deletes its notes and refunds."""
+        for kind in ("note", "refund"):
+            for record_id in shop.store.ids(kind, "parent_id = ?", [doc["id"]]):
+                shop.store.remove(kind, record_id)

@@ -1,0 +1,126 @@
+"""`SandboxShop`: a sandbox served by uvicorn in a background thread, for tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from emporion.sandbox.woocommerce.faults import FaultInjector
+from emporion.sandbox.woocommerce.sandbox import Sandbox
+
+
+class SandboxShop:
+    """A running WooCommerce-compatible sandbox: its URL, keys, fault injector and shopper simulator."""
+
+    def __init__(
+        self,
+        db: str = ":memory:",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        trust_forwarded_proto: bool = True,
+        utc_offset_minutes: int = 0,
+        seed: int | None = None,
+    ) -> None:
+        self.sandbox = Sandbox(db, utc_offset_minutes=utc_offset_minutes, seed=seed)
+        self.host = host
+        self.port = port
+        self.trust_forwarded_proto = trust_forwarded_proto
+        key = self.sandbox.keys.find(consumer_key) if consumer_key else None
+        if key is None or (consumer_secret and key.consumer_secret != consumer_secret):
+            key = self.sandbox.keys.add("read_write", consumer_key, consumer_secret)
+        self.consumer_key = key.consumer_key
+        self.consumer_secret = key.consumer_secret
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    @contextmanager
+    def serve(
+        cls,
+        db: str = ":memory:",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        **options: Any,
+    ) -> Iterator[SandboxShop]:
+        """Serve a sandbox on `host:port` (0 = a free port) in a background thread until the block ends."""
+        shop = cls(db, host, port, consumer_key, consumer_secret, **options)
+        shop.start()
+        try:
+            yield shop
+        finally:
+            shop.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The store URL; the REST API is at `base_url + "/wp-json/wc/v3"`."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The REST API root."""
+        return self.base_url + "/wp-json/wc/v3"
+
+    @property
+    def faults(self) -> FaultInjector:
+        """The fault injector: `faults.set(rate_429=0.3, route="/products*")`, `faults.clear()`."""
+        return self.sandbox.faults
+
+    def add_key(self, permission: str = "read_write") -> tuple[str, str]:
+        """Create another key with read, write or read_write permission: (consumer_key, consumer_secret)."""
+        key = self.sandbox.keys.add(permission)
+        return key.consumer_key, key.consumer_secret
+
+    def place_orders(self, n: int) -> list[dict[str, Any]]:
+        """Let simulated shoppers place `n` orders for products in stock; returns the orders."""
+        return self.sandbox.shopper.place_orders(n)
+
+    def simulate_orders(self, rate: float) -> None:
+        """Keep placing orders at `rate` per second in the background (0 stops)."""
+        self.sandbox.shopper.run(rate)
+
+    def start(self) -> None:
+        """Bind the socket and serve in a background thread."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self.sandbox.shop.base_url = self.base_url
+        config = uvicorn.Config(
+            self.sandbox.app(self.trust_forwarded_proto),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            timeout_keep_alive=30,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop serving and close the store."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.sandbox.close()
+
+    def wait(self) -> None:
+        """Block until the server thread ends (the CLI waits here until interrupted)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
