@@ -111,7 +111,7 @@ def check(config: ConfigOption = Path("emporion.yaml")) -> None:
     console.print(f"[green]configuration {config} is valid[/]")
 
     async def run() -> bool:
-        from emporion.state import StateStore
+        from emporion.state import SchemaNotCurrent, StateStore
 
         ok = True
         pool = ConnectorPool(settings)
@@ -130,7 +130,9 @@ def check(config: ConfigOption = Path("emporion.yaml")) -> None:
         try:
             store = await StateStore.connect(settings.state.url, migrate=False)
             await store.close()
-            console.print("  [green]ok[/] state database: reachable")
+            console.print("  [green]ok[/] state database: reachable and up to date")
+        except SchemaNotCurrent:
+            console.print("  [green]ok[/] state database: reachable; its tables are created on the first sync")
         except Exception as error:
             console.print(f"  [red]FAIL[/] state database: {error}")
             ok = False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from rich.console import Console
@@ -128,6 +130,15 @@ async def salable_templates(tryton: RunningTryton) -> list[dict[str, Any]]:
         None,
         ["code", "name", "products"],
     )
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], seconds: float) -> None:
+    """Wait until `probe()` gives something truthy, failing after `seconds`."""
+    for _ in range(int(seconds / 0.2)):
+        if await probe():
+            return
+        await anyio.sleep(0.2)
+    raise AssertionError(f"not reached within {seconds} s")
 
 
 @pytest.fixture
@@ -302,3 +313,28 @@ async def test_unmappable_records_go_to_dead_letters_with_record_and_field(
     assert products.failed and len(dead) == len(products.failed) == products.source_count
     assert dead[0].field == "price_lists.Retail" and dead[0].record and dead[0].payload
     assert all_products(shop_api(sandbox_shop)) == []
+
+
+async def test_running_engine_follows_the_change_feed(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flows = CATALOGUE_FLOW.replace("safety_stock: 1", "safety_stock: 1\n    poll_interval: 0.5")
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, flows, monkeypatch)
+    api = shop_api(sandbox_shop)
+    async with running_engine(settings) as engine:
+        stop = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(partial(engine.run, stop=stop))
+            await eventually(lambda: engine.store.get_cursor("catalogue", "product"), 60)
+            sku = (await simple_skus(tryton_server))[0]
+            admin = tryton_server.admin()
+            try:
+                await set_list_price(admin, sku, Decimal("42.42"))
+            finally:
+                await admin.close()
+
+            async def price_arrived() -> bool:
+                return by_sku(api, sku)["regular_price"] == "42.42"
+
+            await eventually(price_arrived, 30)
+            stop.set()
