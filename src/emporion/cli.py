@@ -132,7 +132,7 @@ def check(config: ConfigOption = Path("emporion.yaml")) -> None:
             await store.close()
             console.print("  [green]ok[/] state database: reachable and up to date")
         except SchemaNotCurrent:
-            console.print("  [green]ok[/] state database: reachable; its tables are created on the first sync")
+            console.print("  [green]ok[/] state database: reachable; tables are created on the first sync")
         except Exception as error:
             console.print(f"  [red]FAIL[/] state database: {error}")
             ok = False

@@ -173,7 +173,13 @@ async def test_initial_sync_matches_existing_products_and_verifies_clean(
     assert products.counts["matched"] == 2
     templates = await salable_templates(tryton_server)
     shop_products = all_products(api)
-    assert len(shop_products) == len(templates) == products.source_count == products.linked
+    assert (
+        len(shop_products)
+        == len(templates)
+        == products.source_count
+        == products.linked
+        == products.target_count
+    )
     assert len({p["sku"] for p in shop_products}) == len(shop_products)  # no duplicates
     matched = by_sku(api, SIMPLE_SKU)
     assert matched["id"] == existing[0]["id"] and matched["name"] != "hand made"

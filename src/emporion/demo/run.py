@@ -36,6 +36,14 @@ connections:
     sale_price_list: Promotions
     custom_fields:
       ean: product.ean
+  # the merchant's own login, used only by `emporion erp ...` to change data as a person would;
+  # emporion's login above may read the catalogue but not change it
+  erp-admin:
+    type: tryton
+    url: {erp_url}
+    database: {erp_database}
+    username: admin
+    password: file:{secrets}/tryton-admin-password
   shop:
     type: woocommerce
     url: {shop_url}
@@ -147,9 +155,9 @@ async def _sync_and_follow(config: Path, shop_url: str, once: bool, console: Con
             return 0 if report.clean else 1
         console.print(
             "\n[bold]emporion is now following Tryton's changes.[/] Try, in another terminal:\n"
-            f"  emporion erp price -c {config} SKU-00001 19.99     change a list price in Tryton\n"
-            f"  emporion erp stock -c {config} SKU-00001 25        receive 25 units into warehouse WH\n"
-            f"  emporion erp rename -c {config} SKU-00001 'New name'\n"
+            f"  emporion erp price -c {config} --connection erp-admin SKU-00001 19.99\n"
+            f"  emporion erp stock -c {config} --connection erp-admin SKU-00001 25   (into warehouse WH)\n"
+            f"  emporion erp rename -c {config} --connection erp-admin SKU-00001 'New name'\n"
             f"and watch the shop: {shop_url}/wp-json/wc/v3/products?sku=SKU\n"
             f"(the shop's API keys are in {config.parent}/secrets)\n"
             f"Configuration: {config}   Stop with Ctrl-C."

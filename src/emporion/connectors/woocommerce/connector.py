@@ -104,6 +104,12 @@ class WooCommerceConnector:
                 records.extend(await self._with_variations(found))
         return records
 
+    async def count(self, entity: str) -> int:
+        """How many categories or (parent) products the shop holds, from `X-WP-Total` (one request)."""
+        path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
+        response = await self.client.request("GET", path, params={"per_page": 1, "_fields": "id"})
+        return int(response.headers.get("X-WP-Total", len(response.json())))
+
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
         """Every category or product (with its variations), one page of 100 at a time."""
         path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
