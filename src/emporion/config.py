@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-ENTITIES = ("category", "product")
+ENTITIES = ("category", "product", "customer", "order")
 
 
 class ConfigError(Exception):
@@ -129,12 +129,16 @@ class WooCommerceConnection(Strict):
     max_concurrency: int = Field(4, ge=1, le=64)
     batch_size: int = Field(100, ge=1, le=100)
     signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256"
+    webhooks: bool = Field(False, description="register webhooks in the shop and take deliveries")
+    webhook_secret: Secret | None = Field(
+        None, description="none: generated and kept beside the state database"
+    )
 
 
 Connection = Annotated[TrytonConnection | WooCommerceConnection, Field(discriminator="type")]
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "tryton": ("password",),
-    "woocommerce": ("consumer_key", "consumer_secret"),
+    "woocommerce": ("consumer_key", "consumer_secret", "webhook_secret"),
 }
 
 
@@ -183,13 +187,60 @@ class FilterSettings(Strict):
     )
 
 
+DEFAULT_STATUSES = {
+    "pending": "pending",
+    "on-hold": "on-hold",
+    "processing": "processing",
+    "shipped": "processing",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "refunded": "refunded",
+}
+
+
+class OrderOptions(Strict):
+    """How a flow turns shop orders into ERP sales and reports the ERP's progress back to the shop."""
+
+    reference_prefix: str | None = Field(None, description="ERP sale reference prefix; default FLOW-")
+    import_statuses: list[str] = Field(
+        default_factory=lambda: ["processing", "on-hold", "completed"],
+        description="shop statuses whose orders go to the ERP (others wait)",
+    )
+    shortage: Literal["accept", "hold", "reject"] = Field(
+        "hold", description="stock short in the ERP: accept and alert, hold the shop order, or reject it"
+    )
+    totals_tolerance: Decimal = Field(
+        Decimal("0.05"), ge=0, description="money; lines + shipping + tax vs total"
+    )
+    confirm: bool = Field(True, description="confirm the ERP sale (else leave it a quotation)")
+    warehouse: str | None = Field(None, description="ERP warehouse code for the sale; none = the ERP default")
+    carriers: dict[str, str] = Field(
+        default_factory=dict, description="shop shipping method -> ERP carrier; * default"
+    )
+    taxes: dict[str, str] = Field(default_factory=dict, description="shop tax class ('' standard) -> ERP tax")
+    payment_methods: dict[str, str] = Field(default_factory=dict, description="shop payment method -> ERP")
+    customer_match: Literal["email", "none"] = Field("email", description="match existing ERP customers by")
+    statuses: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_STATUSES), description="ERP order status -> shop status"
+    )
+    tracking_note: Literal["customer", "private", "none"] = "customer"
+    invoice_note: Literal["customer", "private", "none"] = "private"
+    refund_payout: bool = Field(False, description="refunds from the ERP make the shop pay the money out")
+    window_days: int = Field(
+        30, ge=1, le=366, description="sliding reconcile: open orders and the last N days"
+    )
+    reconcile_interval: float = Field(300.0, gt=0, description="seconds between sliding reconciles")
+
+
 class FlowSettings(Strict):
     """One directed sync: source connection -> target connection for some entities."""
 
     name: str = Field(pattern=NAME_PATTERN)
     source: str
     target: str
-    entities: list[Literal["category", "product"]] = Field(default_factory=lambda: ["category", "product"])
+    entities: list[Literal["category", "product", "order"]] = Field(
+        default_factory=lambda: ["category", "product"]
+    )
     enabled: bool = True
     poll_interval: float = Field(2.0, gt=0, description="seconds between change-feed polls")
     batch_size: int = Field(100, ge=1, le=1000)
@@ -203,6 +254,7 @@ class FlowSettings(Strict):
     safety_stock: Decimal = Field(Decimal(0), ge=0, description="units held back from the shop")
     price_list: str | None = Field(None, description="price list for list_price; none = the list price")
     on_remove: Literal["unpublish", "delete", "ignore"] = "unpublish"
+    orders: OrderOptions = OrderOptions()
 
     @field_validator("entities")
     @classmethod
@@ -218,6 +270,14 @@ class StateSettings(Strict):
     )
 
 
+class ServerSettings(Strict):
+    """The HTTP server of `emporion run` / `emporion serve`: webhook ingress (and later the console)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8800, ge=0, le=65535)
+    public_url: str | None = Field(None, description="URL the shops reach this server at (for webhooks)")
+
+
 class LoggingSettings(Strict):
     format: Literal["json", "pretty"] = "pretty"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -229,6 +289,7 @@ class Settings(Strict):
     version: Literal[1] = 1
     state: StateSettings = StateSettings()
     logging: LoggingSettings = LoggingSettings()
+    server: ServerSettings = ServerSettings()
     connections: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Connection]
     flows: list[FlowSettings] = Field(default_factory=list)
 
