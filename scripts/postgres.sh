@@ -17,8 +17,11 @@ as_postgres() { if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgr
 as_postgres psql -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN
-    CREATE ROLE ${role} LOGIN CREATEDB PASSWORD '${password}';
+    CREATE ROLE ${role} LOGIN PASSWORD '${password}';
   END IF;
+  -- a throw-away test role on a loopback-only cluster: it creates, clones and drops databases
+  -- (Tryton templates included) whoever made them first
+  ALTER ROLE ${role} SUPERUSER;
 END \$\$;
 SQL
 echo "postgresql://${role}:${password}@127.0.0.1:5432/postgres"

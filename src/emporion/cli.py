@@ -157,6 +157,8 @@ async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: 
     with _progress() as progress:
         tasks: dict[tuple[str, str], Any] = {}
         for name in flows:
+            if name not in engine.runners:
+                continue  # order flows have no bulk sync: their feeds and sliding window bring orders
             runner: FlowRunner = engine.runners[name]
 
             def advance(entity: str, count: int, name: str = name) -> None:
@@ -207,7 +209,7 @@ def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None
     names = _flows(settings, flow)
 
     async def work(engine: Engine) -> list[FlowReport]:
-        return [await verify_flow(engine.runners[name]) for name in names]
+        return [await verify_flow(engine.runners[name]) for name in names if name in engine.runners]
 
     reports = _run(lambda: _with_engine(settings, work))
     for report in reports:
@@ -226,7 +228,7 @@ def run(
     async def work(engine: Engine) -> None:
         await engine.ensure_initial_sync()
         if once:
-            for runner in engine.runners.values():
+            for runner in [*engine.runners.values(), *engine.order_flows.values()]:
                 await engine.drain(runner.flow)
             return
         await engine.run()
@@ -246,7 +248,9 @@ def status(config: ConfigOption = Path("emporion.yaml")) -> None:
         depth = await engine.store.queue_depth()
         rows = []
         for flow in settings.flows:
-            for entity in flow.entities:
+            if not flow.enabled:
+                continue
+            for entity in engine.queue_entities(flow):
                 links = await engine.store.count_links(flow.name, entity)
                 rows.append((flow.name, entity, links, depth.get((flow.name, entity), 0)))
         dead = await engine.store.list_dead(limit=1000)

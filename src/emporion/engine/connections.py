@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from emporion.config import Settings, TrytonConnection, WooCommerceConnection
+from emporion.config import FlowSettings, Settings, TrytonConnection, WooCommerceConnection
 from emporion.connectors.base import Connector
 
 
@@ -48,6 +48,20 @@ def build_connector(name: str, settings: TrytonConnection | WooCommerceConnectio
         max_concurrency=settings.max_concurrency,
         batch_size=settings.batch_size,
         signature_method=settings.signature_method,
+    )
+
+
+def sale_options(flow: FlowSettings) -> Any:
+    """The ERP connector's options for the sales of one order flow."""
+    from emporion.connectors.tryton.sales_write import SaleOptions
+
+    orders = flow.orders
+    return SaleOptions(
+        warehouse=orders.warehouse,
+        carriers=dict(orders.carriers),
+        taxes=dict(orders.taxes),
+        payment_methods=dict(orders.payment_methods),
+        confirm=orders.confirm,
     )
 
 

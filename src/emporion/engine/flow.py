@@ -79,6 +79,10 @@ class FlowRunner:
         self.mapper = FlowMapper(flow)
         self._prepared = False
 
+    def feeds(self) -> list[tuple[str, Connector, str]]:
+        """(queue entity, connector, connector entity) of each change feed this flow follows."""
+        return [(entity, self.source, entity) for entity in self.flow.entities]
+
     async def prepare(self) -> None:
         """Load what the mapping needs from the source once (the category tree for filters)."""
         if self._prepared:

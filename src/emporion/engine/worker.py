@@ -12,6 +12,7 @@ from emporion.config import FlowSettings, Settings
 from emporion.connectors.base import ConnectorError, Permanent, Retryable
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.flow import FlowRunner
+from emporion.engine.order_flow import OrderFlow
 from emporion.engine.retry import backoff
 from emporion.engine.sync import sync_flow
 from emporion.logs import get_logger
@@ -35,15 +36,22 @@ class Engine:
         self.store = store
         self.pool = pool or ConnectorPool(settings)
         self.worker = worker_id()
-        self.runners = {
-            flow.name: FlowRunner(flow, self.pool.get(flow.source), self.pool.get(flow.target), store)
-            for flow in settings.flows
-            if flow.enabled
-        }
+        self.runners: dict[str, FlowRunner] = {}
+        self.order_flows: dict[str, OrderFlow] = {}
+        for flow in settings.flows:
+            if not flow.enabled:
+                continue
+            source, target = self.pool.get(flow.source), self.pool.get(flow.target)
+            if "order" in flow.entities:
+                self.order_flows[flow.name] = OrderFlow(flow, source, target, store, self.worker)
+            else:
+                self.runners[flow.name] = FlowRunner(flow, source, target, store)
         self.processed: Counter[str] = Counter()
 
     async def ensure_initial_sync(self) -> None:
         """A flow that has never run starts with a full sync, so that nothing before its feed is missed."""
+        for order_flow in self.order_flows.values():
+            await self._start_order_flow(order_flow)
         for runner in self.runners.values():
             flow = runner.flow
             cursors = [await self.store.get_cursor(flow.name, entity) for entity in flow.entities]
@@ -53,14 +61,33 @@ class Engine:
                 for entity in report.entities:
                     log.info("initial sync done", flow=flow.name, entity=entity.entity, **dict(entity.counts))
 
+    async def _start_order_flow(self, order_flow: OrderFlow) -> None:
+        """Orders are never bulk-imported: feeds start now, and the sliding window catches recent ones."""
+        flow = order_flow.flow
+        for entity, connector, connector_entity in order_flow.feeds():
+            if await self.store.get_cursor(flow.name, entity) is None:
+                start = await connector.changes(connector_entity, None)
+                await self.store.enqueue(flow.name, entity, [], cursor=start.cursor)
+                if entity == "order":
+                    queued = await order_flow.reconcile_window()
+                    log.info("order flow started", flow=flow.name, recent_orders=queued)
+
+    def flow_runner(self, name: str) -> FlowRunner | OrderFlow:
+        """The runner of a flow, whatever its kind."""
+        return self.order_flows.get(name) or self.runners[name]
+
+    def queue_entities(self, flow: FlowSettings) -> list[str]:
+        """The work-queue entities of a flow, in the order they are worked."""
+        return [entity for entity, _, _ in self.flow_runner(flow.name).feeds()]
+
     async def poll(self, flow: FlowSettings) -> int:
         """Ask the source what changed and queue it; the cursor moves in the same transaction."""
-        runner = self.runners[flow.name]
+        runner = self.flow_runner(flow.name)
         queued = 0
-        for entity in flow.entities:
+        for entity, connector, connector_entity in runner.feeds():
             cursor = await self.store.get_cursor(flow.name, entity)
             while True:
-                batch = await runner.source.changes(entity, cursor)
+                batch = await connector.changes(connector_entity, cursor)
                 if batch.keys or batch.cursor != cursor:
                     await self.store.enqueue(
                         flow.name, entity, batch.keys, reason="change", cursor=batch.cursor
@@ -73,9 +100,9 @@ class Engine:
 
     async def work(self, flow: FlowSettings) -> int:
         """Claim one batch per entity (categories first) and sync it; returns how many items were handled."""
-        runner = self.runners[flow.name]
+        runner = self.flow_runner(flow.name)
         handled = 0
-        for entity in flow.entities:
+        for entity in self.queue_entities(flow):
             items = await self.store.claim(
                 flow.name, entity, worker=self.worker, limit=flow.batch_size, lease_seconds=LEASE_SECONDS
             )
@@ -84,7 +111,7 @@ class Engine:
                 handled += len(items)
         return handled
 
-    async def _process(self, runner: FlowRunner, entity: str, items: list[WorkItem]) -> None:
+    async def _process(self, runner: FlowRunner | OrderFlow, entity: str, items: list[WorkItem]) -> None:
         reasons = ",".join(sorted({item.reason for item in items}))
         try:
             result = await runner.sync_keys(entity, [item.key for item in items], reason=reasons)
@@ -125,9 +152,11 @@ class Engine:
         stop = stop or anyio.Event()
         await self.ensure_initial_sync()
         async with anyio.create_task_group() as group:
-            for runner in self.runners.values():
+            for runner in [*self.runners.values(), *self.order_flows.values()]:
                 group.start_soon(self._feed_loop, runner.flow, stop)
                 group.start_soon(self._work_loop, runner.flow, stop)
+            for order_flow in self.order_flows.values():
+                group.start_soon(self._reconcile_loop, order_flow, stop)
             await stop.wait()
             group.cancel_scope.cancel()
 
@@ -144,6 +173,19 @@ class Engine:
                 log.warning("change feed failed", flow=flow.name, error=str(error), retry_in=round(delay, 1))
             with anyio.move_on_after(delay):
                 await stop.wait()
+
+    async def _reconcile_loop(self, order_flow: OrderFlow, stop: anyio.Event) -> None:
+        """The sliding-window reconcile: open and recent orders are checked again now and then."""
+        interval = order_flow.flow.orders.reconcile_interval
+        while not stop.is_set():
+            with anyio.move_on_after(interval):
+                await stop.wait()
+            if stop.is_set():
+                return
+            try:
+                await order_flow.reconcile_window()
+            except ConnectorError as error:
+                log.warning("order reconcile failed", flow=order_flow.flow.name, error=str(error))
 
     async def _work_loop(self, flow: FlowSettings, stop: anyio.Event) -> None:
         while not stop.is_set():

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from emporion.state import claims, ledger
 from emporion.state import inbox as inbox_sql
-from emporion.state import ledger
 from emporion.state import queue as queue_sql
 from emporion.state.db import Database
 from emporion.state.migrate import alembic_config, current_revision, upgrade_connection
@@ -218,6 +218,19 @@ class StateStore:
             if len(page) < page_size:
                 return
             after = page[-1].source_key
+
+    async def claim_link(
+        self, flow: str, entity: str, key: str, *, owner: str, lease_seconds: float = 60.0
+    ) -> Link | None:
+        """Reserve `key` before creating its record in the target (see claims.py).
+
+        Returns None when `owner` may create the record; otherwise the existing link: `synced` (use its
+        target_ref) or `pending` (someone else is creating it: try again later).
+        """
+        lease = timedelta(seconds=lease_seconds)
+        return await self._db.write(
+            lambda conn: claims.claim_link(conn, flow, entity, key, owner, lease, self._now())
+        )
 
     async def count_links(self, flow: str, entity: str) -> int:
         """How many links (flow, entity) has."""

@@ -1,0 +1,446 @@
+"""Order intake: shop orders become ERP sales, validated, customers first, exactly once.
+
+One order flow per shop (`entities: [order]`, source = the shop, target = the ERP). Intake reads the
+shop's orders (webhooks and polls only say which), checks SKUs, stock and totals, makes sure the
+customer exists in the ERP (claimed in the state database so two workers never both create it), and
+writes the sale, which the ERP connector first searches by reference. Refunds in the shop become
+returns in the ERP. The way back (sale states, tracking, invoices) is in feedback.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from emporion.config import FlowSettings
+from emporion.connectors.base import Connector, Outcome, Permanent, Retryable, WriteItem
+from emporion.engine.connections import sale_options
+from emporion.engine.flow import BatchResult
+from emporion.model import Customer, Order, OrderStatus, fingerprint
+from emporion.state import DeadLetter, JournalEntry, Link, StateStore
+
+HOLD_RECHECK_SECONDS = 300.0
+CLAIM_LEASE_SECONDS = 120.0
+
+
+def reference_prefix(flow: FlowSettings) -> str:
+    """What the ERP sale reference starts with for this flow's orders (`CATALOGUE-` style by default)."""
+    return (
+        flow.orders.reference_prefix if flow.orders.reference_prefix is not None else f"{flow.name.upper()}-"
+    )
+
+
+def customer_key(flow: FlowSettings, order: Order) -> str:
+    """The key a customer is matched and claimed by: the e-mail (lower case), or the order itself."""
+    if flow.orders.customer_match == "email":
+        email = (order.customer.email or order.billing.email).strip().lower()
+        if not email:
+            raise Permanent(
+                f"order {order.number} has no customer e-mail",
+                record=f"order {order.number}",
+                field="billing.email",
+            )
+        return email
+    return f"order:{order.key}"
+
+
+def intake_fingerprint(order: Order) -> str:
+    """What the ERP cares about in a shop order; anything else changing does not touch the sale."""
+    return fingerprint(
+        {
+            "cancelled": order.status is OrderStatus.CANCELLED,
+            "paid": order.paid,
+            "lines": [(line.sku, line.quantity, line.total) for line in order.lines],
+            "total": order.total,
+            "shipping": order.shipping_total,
+            "email": order.customer.email,
+            "refunds": sorted(refund.key for refund in order.refunds),
+        }
+    )
+
+
+def check_totals(order: Order, tolerance: Decimal) -> None:
+    """Lines + shipping + tax must make the total (discounts are inside WooCommerce's line totals)."""
+    lines = sum((line.total for line in order.lines), Decimal(0))
+    shipping = (
+        sum((line.total for line in order.shipping_lines), Decimal(0))
+        if order.shipping_lines
+        else order.shipping_total
+    )
+    expected = lines + shipping + order.tax_total
+    if abs(expected - order.total) > tolerance:
+        raise Permanent(
+            f"order total {order.total} does not match lines {lines} + shipping {shipping}"
+            f" + tax {order.tax_total}",
+            record=f"order {order.number}",
+            field="total",
+        )
+    for index, line in enumerate(order.lines):
+        if line.quantity <= 0 or line.quantity > 100_000:
+            raise Permanent(
+                f"absurd quantity {line.quantity}",
+                record=f"order {order.number} line {line.key}",
+                field=f"lines[{index}].quantity",
+            )
+        if not line.sku:
+            raise Permanent(
+                "line has no SKU", record=f"order {order.number} line {line.key}", field=f"lines[{index}].sku"
+            )
+
+
+class OrderIntake:
+    """Shop -> ERP for one order flow."""
+
+    def __init__(
+        self, flow: FlowSettings, shop: Connector, erp: Connector, store: StateStore, worker: str
+    ) -> None:
+        self.flow = flow
+        self.shop = shop
+        self.erp = erp
+        self.store = store
+        self.worker = worker
+        self.options = flow.orders
+        self.prefix = reference_prefix(flow)
+
+    async def sync_keys(self, keys: Sequence[str], *, reason: str) -> BatchResult:
+        """Bring the ERP's sales in line with these shop orders."""
+        result = BatchResult()
+        keys = list(dict.fromkeys(keys))
+        orders = {
+            order.key: order for order in await self.shop.read("order", keys) if isinstance(order, Order)
+        }
+        links = await self.store.get_links(self.flow.name, "order", keys)
+        todo: list[tuple[Order, Link | None, str]] = []
+        for key in keys:
+            order, link = orders.get(key), links.get(key)
+            if order is None:
+                result.counts["absent"] += 1
+                continue
+            if link is None and not self._importable(order):
+                result.counts["waiting"] += 1
+                continue
+            digest = intake_fingerprint(order)
+            if link and link.state == "synced" and link.fingerprint == digest:
+                result.counts["unchanged"] += 1
+                continue
+            try:
+                check_totals(order, self.options.totals_tolerance)
+            except Permanent as error:
+                self._dead(result, order, error, reason)
+                continue
+            todo.append((order, link, digest))
+        todo = await self._check_stock(todo, result, reason)
+        parties = await self._customers(
+            [order for order, link, _ in todo if link is None or not link.target_ref], result, reason
+        )
+        await self._write_sales(todo, parties, result, reason)
+        await self._write_returns([orders[k] for k in keys if k in orders], result, reason)
+        return result
+
+    def _importable(self, order: Order) -> bool:
+        wanted = set(self.options.import_statuses)
+        return order.status.value in wanted or order.raw_status in wanted
+
+    async def _check_stock(
+        self, todo: list[tuple[Order, Link | None, str]], result: BatchResult, reason: str
+    ) -> list[tuple[Order, Link | None, str]]:
+        """Unknown SKUs are dead letters; a shortage follows the flow's policy (new orders only)."""
+        new = [
+            (order, link, digest)
+            for order, link, digest in todo
+            if link is None and order.status is not OrderStatus.CANCELLED
+        ]
+        if not new:
+            return todo
+        skus = sorted({line.sku for order, _, _ in new for line in order.lines})
+        warehouses = [self.options.warehouse] if self.options.warehouse else None
+        available: dict[str, Decimal] = await self.erp.availability(skus, warehouses)  # type: ignore[attr-defined]
+        kept = [item for item in todo if item not in new]
+        for order, link, digest in new:
+            missing = [(i, line) for i, line in enumerate(order.lines) if line.sku not in available]
+            if missing:
+                index, line = missing[0]
+                error = Permanent(
+                    f"SKU {line.sku} is not in the ERP",
+                    record=f"order {order.number} line {line.key}",
+                    field=f"lines[{index}].sku",
+                )
+                self._dead(result, order, error, reason)
+                continue
+            wanted: dict[str, Decimal] = {}
+            for line in order.lines:
+                wanted[line.sku] = wanted.get(line.sku, Decimal(0)) + line.quantity
+            short = {sku: (qty, available[sku]) for sku, qty in wanted.items() if available[sku] < qty}
+            if not short or self.options.shortage == "accept":
+                if short:
+                    self._alert(result, order, f"stock short in the ERP: {self._describe(short)}", reason)
+                kept.append((order, link, digest))
+                continue
+            await self._refuse(order, short, result, reason)
+        return kept
+
+    @staticmethod
+    def _describe(short: dict[str, tuple[Decimal, Decimal]]) -> str:
+        return ", ".join(
+            f"{sku} ordered {qty}, available {have}" for sku, (qty, have) in sorted(short.items())
+        )
+
+    async def _refuse(
+        self, order: Order, short: dict[str, tuple[Decimal, Decimal]], result: BatchResult, reason: str
+    ) -> None:
+        """Hold (on-hold with a note, checked again later) or reject (cancelled with a note)."""
+        hold = self.options.shortage == "hold"
+        status = OrderStatus.ON_HOLD if hold else OrderStatus.CANCELLED
+        note = ("On hold" if hold else "Rejected") + f": not enough stock ({self._describe(short)})."
+        marker = f"stock-{'hold' if hold else 'reject'}"
+        update = order.model_copy(
+            update={"status": status, "custom": {f"note:{marker}": note, f"note_customer:{marker}": False}}
+        )
+        outcomes = await self.shop.write(
+            "order",
+            [WriteItem(order.key, update, {"id": order.key}, only=frozenset({"status", "custom"}))],
+            [],
+        )
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            raise Retryable(f"could not put order {order.number} on hold: {failed[0].error}")
+        self._alert(result, order, note, reason)
+        if hold:
+            result.retry.append((order.key, note, HOLD_RECHECK_SECONDS))
+        else:
+            result.links.append(
+                Link(self.flow.name, "order", order.key, None, order.number, None, "rejected", note)
+            )
+            result.counts["rejected"] += 1
+
+    async def _customers(
+        self, orders: list[Order], result: BatchResult, reason: str
+    ) -> dict[str, dict[str, Any]]:
+        """ERP party references by customer key, creating missing customers once (claimed)."""
+        wanted: dict[str, Order] = {}
+        for order in orders:
+            try:
+                wanted.setdefault(customer_key(self.flow, order), order)
+            except Permanent as error:
+                self._dead(result, order, error, reason)
+        links = await self.store.get_links(self.flow.name, "customer", list(wanted))
+        ready = {
+            k: link.target_ref for k, link in links.items() if link.state == "synced" and link.target_ref
+        }
+        create: list[WriteItem] = []
+        for key, order in wanted.items():
+            if key in ready:
+                continue
+            claim = await self.store.claim_link(
+                self.flow.name, "customer", key, owner=self.worker, lease_seconds=CLAIM_LEASE_SECONDS
+            )
+            if claim is not None and claim.state == "synced" and claim.target_ref:
+                ready[key] = claim.target_ref
+            elif claim is None:
+                create.append(WriteItem(key, self._customer(order, key)))
+        if create:
+            outcomes = await self.erp.write("customer", create, [])
+            made = []
+            for outcome in outcomes:
+                if outcome.ok and outcome.target_ref:
+                    ready[outcome.key] = outcome.target_ref
+                    made.append(
+                        Link(
+                            self.flow.name,
+                            "customer",
+                            outcome.key,
+                            outcome.target_ref,
+                            outcome.key,
+                            None,
+                            "synced",
+                        )
+                    )
+                    result.journal.append(
+                        JournalEntry(
+                            self.flow.name,
+                            "customer",
+                            outcome.key,
+                            outcome.status.value,
+                            reason,
+                            target_ref=outcome.target_ref,
+                        )
+                    )
+            # committed at once, so that other workers waiting on the claim see the customer
+            await self.store.record(links=made)
+        return ready  # type: ignore[return-value]
+
+    @staticmethod
+    def _customer(order: Order, key: str) -> Customer:
+        customer = order.customer
+        return customer.model_copy(
+            update={
+                "key": key,
+                "email": customer.email or order.billing.email,
+                "billing": customer.billing or order.billing,
+                "shipping": customer.shipping or order.shipping,
+                "phone": customer.phone or order.billing.phone,
+            }
+        )
+
+    async def _write_sales(
+        self,
+        todo: list[tuple[Order, Link | None, str]],
+        parties: dict[str, dict[str, Any]],
+        result: BatchResult,
+        reason: str,
+    ) -> None:
+        items: list[WriteItem] = []
+        digests: dict[str, tuple[str, Link | None, Order]] = {}
+        for order, link, digest in todo:
+            ref = link.target_ref if link and link.target_ref else None
+            if ref is None:
+                key = customer_key(self.flow, order)
+                party = parties.get(key)
+                if party is None:
+                    result.retry.append((order.key, f"customer {order.number} is being created", 5.0))
+                    result.counts["waiting"] += 1
+                    continue
+                customer = order.customer.model_copy(update={"key": str(party["id"])})
+            else:
+                customer = order.customer
+            sale = order.model_copy(update={"reference": self.prefix + order.number, "customer": customer})
+            items.append(WriteItem(order.key, sale, ref))
+            digests[order.key] = (digest, link, order)
+        if not items:
+            return
+        outcomes: list[Outcome] = await self.erp.write_orders(items, sale_options(self.flow))  # type: ignore[attr-defined]
+        for outcome in outcomes:
+            digest, link, order = digests[outcome.key]
+            if outcome.ok:
+                result.links.append(
+                    Link(
+                        self.flow.name,
+                        "order",
+                        outcome.key,
+                        outcome.target_ref or (link.target_ref if link else None),
+                        order.number,
+                        digest,
+                        "synced",
+                    )
+                )
+                result.journal.append(
+                    JournalEntry(
+                        self.flow.name,
+                        "order",
+                        outcome.key,
+                        outcome.status.value,
+                        reason,
+                        link.fingerprint if link else None,
+                        digest,
+                        outcome.target_ref,
+                        {"label": f"order {order.number}"},
+                    )
+                )
+                result.counts[outcome.status.value] += 1
+            elif isinstance(outcome.error, Retryable):
+                result.retry.append((outcome.key, str(outcome.error), outcome.error.after))
+            else:
+                error = (
+                    outcome.error
+                    if isinstance(outcome.error, Permanent)
+                    else Permanent(str(outcome.error), record=f"order {order.number}")
+                )
+                if order.status is OrderStatus.CANCELLED:
+                    self._alert(result, order, str(error), reason)
+                self._dead(result, order, error, reason)
+
+    async def _write_returns(self, orders: list[Order], result: BatchResult, reason: str) -> None:
+        """Shop refunds the ERP does not have yet become returns (return sale, credit note)."""
+        with_refunds = [order for order in orders if order.refunds]
+        if not with_refunds:
+            return
+        sales = {**await self.store.get_links(self.flow.name, "order", [o.key for o in with_refunds])}
+        sales.update({link.source_key: link for link in result.links if link.entity == "order"})
+        keys = [f"{o.key}/{r.key}" for o in with_refunds for r in o.refunds]
+        done = await self.store.get_links(self.flow.name, "return", keys)
+        items = []
+        for order in with_refunds:
+            sale = sales.get(order.key)
+            if sale is None or not sale.target_ref:
+                continue
+            for refund in order.refunds:
+                key = f"{order.key}/{refund.key}"
+                if key in done and done[key].state == "synced":
+                    continue
+                record = order.model_copy(
+                    update={"refunds": [refund], "reference": self.prefix + order.number}
+                )
+                items.append(WriteItem(key, record, sale.target_ref))
+        if not items:
+            return
+        for outcome in await self.erp.write("return", items, []):
+            order_key = outcome.key.split("/", 1)[0]
+            if outcome.ok:
+                result.links.append(
+                    Link(
+                        self.flow.name, "return", outcome.key, outcome.target_ref, outcome.key, None, "synced"
+                    )
+                )
+                result.journal.append(
+                    JournalEntry(
+                        self.flow.name,
+                        "return",
+                        outcome.key,
+                        outcome.status.value,
+                        reason,
+                        target_ref=outcome.target_ref,
+                    )
+                )
+                result.counts["returned"] += 1
+            elif isinstance(outcome.error, Retryable):
+                result.retry.append((order_key, str(outcome.error), outcome.error.after))
+            else:
+                result.dead.append(
+                    DeadLetter(
+                        self.flow.name,
+                        "return",
+                        outcome.key,
+                        str(outcome.error),
+                        getattr(outcome.error, "field", None),
+                        f"refund {outcome.key}",
+                    )
+                )
+
+    def _dead(self, result: BatchResult, order: Order, error: Permanent, reason: str) -> None:
+        label = error.record or f"order {order.number}"
+        result.dead.append(
+            DeadLetter(
+                self.flow.name,
+                "order",
+                order.key,
+                str(error),
+                error.field,
+                label,
+                order.model_dump(mode="json"),
+            )
+        )
+        result.journal.append(
+            JournalEntry(
+                self.flow.name,
+                "order",
+                order.key,
+                "dead",
+                reason,
+                detail={"error": str(error), "field": error.field, "label": label},
+            )
+        )
+        result.counts["failed"] += 1
+
+    def _alert(self, result: BatchResult, order: Order, message: str, reason: str) -> None:
+        result.journal.append(
+            JournalEntry(
+                self.flow.name,
+                "order",
+                order.key,
+                "alert",
+                reason,
+                detail={"alert": message, "label": f"order {order.number}"},
+            )
+        )
+        result.counts["alerts"] += 1
