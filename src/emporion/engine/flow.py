@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from emporion.config import FlowSettings
 from emporion.connectors.base import (
@@ -49,6 +50,7 @@ class BatchResult:
     retry: list[tuple[str, str, float | None]] = field(default_factory=list)  # key, reason, after
     planned: list[PlannedWrite] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    reserved_skus: set[str] = field(default_factory=set)  # their stock must be sent again (reservations)
 
     def merge(self, other: BatchResult) -> None:
         self.links += other.links
@@ -112,6 +114,7 @@ class FlowRunner:
             records = await self.source.read(entity, keys)
         by_key = {record.key: record for record in records}
         links = await self.store.get_links(self.flow.name, entity, keys)
+        reserved = await self.reservations(records)
         result = BatchResult()
         mapped: dict[str, Record] = {}
         removals: list[WriteItem] = []
@@ -121,7 +124,7 @@ class FlowRunner:
             try:
                 wanted = record is not None and self.mapper.accepts(record)
                 if record is not None and wanted:
-                    mapped[key] = self.mapper.map(record)
+                    mapped[key] = self.mapper.map(record, reserved)
                     continue
             except Permanent as error:
                 self._dead(result, entity, key, record, error, reason)
@@ -206,10 +209,11 @@ class FlowRunner:
         """
         await self.prepare()
         mapped: dict[str, Record] = {}
+        reserved = await self.reservations(records)
         for record in records:
             try:
                 if self.mapper.accepts(record):
-                    mapped[record.key] = self.mapper.map(record)
+                    mapped[record.key] = self.mapper.map(record, reserved)
             except Permanent:
                 continue
         if entity == "category":
@@ -231,6 +235,17 @@ class FlowRunner:
                 continue
             resolved[key] = record.model_copy(update={"categories": categories})
         return resolved
+
+    async def reservations(self, records: Sequence[Record]) -> dict[str, Decimal]:
+        """Units reserved by shop orders the source has not taken yet, for these products' SKUs."""
+        skus = [
+            sku
+            for record in records
+            if isinstance(record, Product)
+            for sku in [record.sku, *(variant.sku for variant in record.variants)]
+            if sku
+        ]
+        return await self.store.reserved(skus) if skus else {}
 
     def _category_ids(self, product: Product, category_links: dict[str, Link]) -> list[str]:
         if "categories" in self.flow.target_owns:

@@ -7,7 +7,7 @@ flow's field rules (rename, constant, template, expression, value map, rounding)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -147,15 +147,19 @@ class FlowMapper:
                 ) from None
         return True
 
-    def map(self, record: Record) -> Record:
-        """The target record for a source record; Permanent names the record and field when it cannot."""
+    def map(self, record: Record, reserved: Mapping[str, Decimal] | None = None) -> Record:
+        """The target record for a source record; Permanent names the record and field when it cannot.
+
+        `reserved` holds units per SKU sold in shops but not yet known to the source (see
+        state/reservations.py); they are taken off what the target may promise.
+        """
         if isinstance(record, Product):
-            return self._map_product(record)
+            return self._map_product(record, reserved or {})
         if isinstance(record, Category):
             return record.model_copy()
         raise Permanent(f"flow {self.flow.name} cannot map {type(record).__name__}", record=record.key)
 
-    def _map_product(self, product: Product) -> Product:
+    def _map_product(self, product: Product, reserved: Mapping[str, Decimal]) -> Product:
         name = product.sku or product.key
         if not product.sku and not product.variants:
             raise Permanent(
@@ -166,7 +170,9 @@ class FlowMapper:
             data["list_price"] = None  # a variable product's prices live on its variants
         else:
             data["list_price"] = self._price(product.list_price, product.price_lists, name, "list_price")
-        data["available"] = None if product.variants else self._available(product.stock, name)
+        data["available"] = (
+            None if product.variants else self._available(product.stock, name, reserved.get(product.sku, 0))
+        )
         data["stock"], data["price_lists"] = [], {}
         variants = []
         for variant, variant_data in zip(product.variants, data.pop("variants"), strict=True):
@@ -181,7 +187,7 @@ class FlowMapper:
             )
             if variant_data.get("sale_price") is None and product.sale_price is not None:
                 variant_data["sale_price"] = product.sale_price.model_dump()
-            variant_data["available"] = self._available(variant.stock, vname)
+            variant_data["available"] = self._available(variant.stock, vname, reserved.get(variant.sku, 0))
             variant_data["stock"], variant_data["price_lists"] = [], {}
             self.variant_rules.apply(variant_data, vname, context={"product": data})
             variants.append(variant_data)
@@ -209,12 +215,12 @@ class FlowMapper:
             )
         return price_lists[self.flow.price_list]
 
-    def _available(self, levels: Iterable[StockLevel], name: str) -> Decimal:
+    def _available(self, levels: Iterable[StockLevel], name: str, reserved: Decimal | int = 0) -> Decimal:
         wanted = self.flow.warehouses
         total = sum(
             (level.quantity for level in levels if wanted is None or level.warehouse in wanted), Decimal(0)
         )
-        free = total - self.flow.safety_stock
+        free = total - self.flow.safety_stock - reserved
         if not free.is_finite() or abs(free) > Decimal(10) ** 9:
             raise Permanent(f"absurd stock quantity {total}", record=name, field="stock")
         return Decimal(max(0, math.floor(free)))

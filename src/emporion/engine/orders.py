@@ -130,6 +130,7 @@ class OrderIntake:
                 self._dead(result, order, error, reason)
                 continue
             todo.append((order, link, digest))
+        await self._reserve([(order, link) for order, link, _ in todo], result)
         todo = await self._check_stock(todo, result, reason)
         parties = await self._customers(
             [order for order, link, _ in todo if link is None or not link.target_ref], result, reason
@@ -137,6 +138,20 @@ class OrderIntake:
         await self._write_sales(todo, parties, result, reason)
         await self._write_returns([orders[k] for k in keys if k in orders], result, reason)
         return result
+
+    async def _reserve(self, orders: list[tuple[Order, Link | None]], result: BatchResult) -> None:
+        """Hold back the units of orders the ERP does not have yet, and re-send those SKUs' stock."""
+        for order, link in orders:
+            if link is not None and link.target_ref:
+                continue
+            if order.status is OrderStatus.CANCELLED:
+                await self.store.release_reservations(self.flow.name, [order.key])
+                continue
+            quantities: dict[str, Decimal] = {}
+            for line in order.lines:
+                quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + line.quantity
+            await self.store.reserve(self.flow.name, order.key, quantities)
+            result.reserved_skus.update(quantities)
 
     def _importable(self, order: Order) -> bool:
         wanted = set(self.options.import_statuses)
@@ -209,6 +224,7 @@ class OrderIntake:
         if hold:
             result.retry.append((order.key, note, HOLD_RECHECK_SECONDS))
         else:
+            await self.store.release_reservations(self.flow.name, [order.key])
             result.links.append(
                 Link(self.flow.name, "order", order.key, None, order.number, None, "rejected", note)
             )
@@ -313,6 +329,7 @@ class OrderIntake:
         for outcome in outcomes:
             digest, link, order = digests[outcome.key]
             if outcome.ok:
+                await self.store.release_reservations(self.flow.name, [outcome.key])  # the ERP counts it now
                 result.links.append(
                     Link(
                         self.flow.name,

@@ -134,6 +134,8 @@ class Engine:
             done, links=result.links, journal=result.journal, dead=result.dead, retry=retry
         )
         self.processed.update(result.counts)
+        if result.reserved_skus:
+            await self.resend_stock(result.reserved_skus)
         written = {k: v for k, v in result.counts.items() if k != "unchanged"}
         if written:
             log.info("synced", flow=runner.flow.name, entity=entity, **written)
@@ -146,6 +148,18 @@ class Engine:
                 field=dead.field,
                 reason=dead.reason,
             )
+
+    async def resend_stock(self, skus: set[str]) -> None:
+        """Queue the products behind these SKUs in every catalogue flow, so shops get the lower stock now."""
+        for runner in self.runners.values():
+            finder = getattr(runner.source, "product_keys", None)
+            if "product" not in runner.flow.entities or finder is None:
+                continue
+            keys = await finder(sorted(skus))
+            if keys:
+                await self.store.enqueue(
+                    runner.flow.name, "product", sorted(set(keys.values())), reason="reservation", priority=10
+                )
 
     async def run(self, *, stop: anyio.Event | None = None) -> None:
         """Poll and work every flow until `stop` is set."""

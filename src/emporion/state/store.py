@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from alembic.script import ScriptDirectory
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from emporion.state import claims, ledger
+from emporion.state import claims, ledger, reservations
 from emporion.state import inbox as inbox_sql
 from emporion.state import queue as queue_sql
 from emporion.state.db import Database
@@ -231,6 +232,22 @@ class StateStore:
         return await self._db.write(
             lambda conn: claims.claim_link(conn, flow, entity, key, owner, lease, self._now())
         )
+
+    async def reserve(self, flow: str, order_key: str, quantities: Mapping[str, Decimal]) -> None:
+        """Reserve stock for a shop order the ERP has not taken yet (replaces its previous reservation)."""
+        await self._db.write(
+            lambda conn: reservations.reserve(conn, flow, order_key, quantities, self._now())
+        )
+
+    async def release_reservations(self, flow: str, order_keys: Iterable[str]) -> None:
+        """End the reservations of these orders."""
+        keys = list(order_keys)
+        await self._db.write(lambda conn: reservations.release(conn, flow, keys))
+
+    async def reserved(self, skus: Iterable[str]) -> dict[str, Decimal]:
+        """Units reserved per SKU by orders the ERP does not have yet, over every flow."""
+        wanted = list(skus)
+        return await self._db.read(lambda conn: reservations.reserved(conn, wanted))
 
     async def count_links(self, flow: str, entity: str) -> int:
         """How many links (flow, entity) has."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -173,4 +174,16 @@ journal = Table(
     Column("detail", _json()),
     Index(None, "flow", "entity", "key"),
     Index(None, "at"),
+)
+
+reservation = Table(
+    "reservation",
+    metadata,
+    Column("flow", String(100), nullable=False),
+    Column("order_key", String(255), nullable=False),
+    Column("sku", String(255), nullable=False),
+    Column("quantity", Numeric(18, 4), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("flow", "order_key", "sku"),
+    Index(None, "sku"),
 )
