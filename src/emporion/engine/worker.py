@@ -31,11 +31,17 @@ def worker_id() -> str:
 class Engine:
     """Runs the flows of one configuration against one state database."""
 
-    def __init__(self, settings: Settings, store: StateStore, pool: ConnectorPool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: StateStore,
+        pool: ConnectorPool | None = None,
+        worker: str | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.pool = pool or ConnectorPool(settings)
-        self.worker = worker_id()
+        self.worker = worker or worker_id()
         self.runners: dict[str, FlowRunner] = {}
         self.order_flows: dict[str, OrderFlow] = {}
         for flow in settings.flows:

@@ -1,0 +1,111 @@
+"""Order rules that need no system: totals, customer keys, fingerprints, and what feedback sends."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from emporion.config import FlowSettings
+from emporion.connectors.base import Permanent
+from emporion.engine.feedback import OrderFeedback
+from emporion.engine.orders import check_totals, customer_key, intake_fingerprint, reference_prefix
+from emporion.model import Address, Customer, Invoice, Order, OrderLine, OrderStatus, Refund, Shipment
+
+
+def flow(**orders: Any) -> FlowSettings:
+    return FlowSettings.model_validate(
+        {"name": "shop-de", "source": "shop", "target": "erp", "entities": ["order"], "orders": orders}
+    )
+
+
+def order(**fields: Any) -> Order:
+    base: dict[str, Any] = {
+        "key": "41",
+        "number": "41",
+        "status": OrderStatus.PROCESSING,
+        "currency": "EUR",
+        "customer": Customer(key="guest:ann@example.com", email="Ann@Example.com", guest=True),
+        "billing": Address(email="ann@example.com"),
+        "lines": [
+            OrderLine(key="1", sku="SKU-1", quantity=Decimal(2), unit_price=Decimal(10), total=Decimal(18)),
+            OrderLine(key="2", sku="SKU-2", quantity=Decimal(1), unit_price=Decimal(5), total=Decimal(5)),
+        ],
+        "shipping_total": Decimal("4.90"),
+        "tax_total": Decimal("5.30"),
+        "total": Decimal("33.20"),
+    }
+    return Order(**{**base, **fields})
+
+
+def test_totals_within_tolerance_and_errors_name_the_field() -> None:
+    check_totals(order(), Decimal("0.01"))
+    check_totals(order(total=Decimal("33.24")), Decimal("0.05"))
+    with pytest.raises(Permanent) as caught:
+        check_totals(order(total=Decimal("40.00")), Decimal("0.05"))
+    assert caught.value.field == "total" and caught.value.record == "order 41"
+    bad_line = OrderLine(key="9", sku="SKU-1", quantity=Decimal(0), unit_price=Decimal(1), total=Decimal(0))
+    with pytest.raises(Permanent) as caught:
+        check_totals(order(lines=[bad_line], total=Decimal("10.20")), Decimal("0.05"))
+    assert caught.value.field == "lines[0].quantity" and caught.value.record == "order 41 line 9"
+
+
+def test_customer_key_is_the_lower_case_email_or_the_order() -> None:
+    assert customer_key(flow(), order()) == "ann@example.com"
+    assert customer_key(flow(customer_match="none"), order()) == "order:41"
+    nobody = order(customer=Customer(key="guest:", email=""), billing=Address())
+    with pytest.raises(Permanent) as caught:
+        customer_key(flow(), nobody)
+    assert caught.value.field == "billing.email"
+
+
+def test_intake_fingerprint_ignores_what_the_erp_does_not_care_about() -> None:
+    assert intake_fingerprint(order()) == intake_fingerprint(
+        order(customer_note="ring twice", modified_at=None)
+    )
+    assert intake_fingerprint(order()) != intake_fingerprint(order(status=OrderStatus.CANCELLED))
+    assert intake_fingerprint(order()) != intake_fingerprint(order(paid=True))
+    assert intake_fingerprint(order()) != intake_fingerprint(
+        order(refunds=[Refund(key="5", amount=Decimal(5))])
+    )
+
+
+def test_reference_prefix_default_and_configured() -> None:
+    assert reference_prefix(flow()) == "SHOP-DE-"
+    assert reference_prefix(flow(reference_prefix="DE")) == "DE"
+
+
+def test_feedback_maps_status_and_writes_one_note_per_tracking_number_and_invoice() -> None:
+    feedback = OrderFeedback(flow(tracking_note="customer", invoice_note="private"), None, None, None)  # type: ignore[arg-type]
+    sale = order(
+        key="900",
+        number="SO-900",
+        reference="SHOP-DE-41",
+        status=OrderStatus.COMPLETED,
+        shipments=[Shipment(key="7", carrier="DHL", tracking_number="JJD0001")],
+        invoices=[Invoice(key="3", number="INV-3"), Invoice(key="4", number="CN-4", credit_note=True)],
+        refunds=[Refund(key="tryton:12", amount=Decimal(5)), Refund(key="55", amount=Decimal(3))],
+    )
+    assert feedback.shop_number(sale) == "41"
+    assert feedback.shop_number(sale.model_copy(update={"reference": "SHOP-DE-41/R55"})) is None
+    assert feedback.shop_number(sale.model_copy(update={"reference": "OTHER-41"})) is None
+    wanted = feedback.desired(sale)
+    assert wanted.status is OrderStatus.COMPLETED
+    assert wanted.custom["note:ship-7"] == "Shipped with DHL: tracking number JJD0001"
+    assert wanted.custom["note_customer:ship-7"] is True
+    assert (
+        wanted.custom["note:invoice-3"] == "Invoice INV-3"
+        and wanted.custom["note_customer:invoice-3"] is False
+    )
+    assert "note:invoice-4" not in wanted.custom  # credit notes are not invoices to announce
+    assert wanted.custom["tracking_number"] == "JJD0001" and wanted.custom["invoice_number"] == "INV-3"
+    assert [r.key for r in wanted.refunds] == [
+        "tryton:12"
+    ]  # refunds that came from the shop are not sent back
+    assert wanted.custom["api_refund"] is False
+    mapped = OrderFeedback(
+        flow(statuses={"shipped": "completed", "completed": "my-plugin-status"}), None, None, None
+    )  # type: ignore[arg-type]
+    odd = mapped.desired(sale)
+    assert odd.status is OrderStatus.ON_HOLD and odd.raw_status == "my-plugin-status"
