@@ -221,22 +221,92 @@ def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None
 def run(
     config: ConfigOption = Path("emporion.yaml"),
     once: Annotated[bool, typer.Option("--once", help="Poll and work until idle, then exit.")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Also serve webhooks (server.host:port).")
+    ] = True,
 ) -> None:
     """Follow the change feeds and keep the targets in sync until stopped (Ctrl-C)."""
     settings = _settings(config)
 
     async def work(engine: Engine) -> None:
-        await engine.ensure_initial_sync()
         if once:
+            from emporion.engine.inbox import InboxProcessor
+
+            await engine.ensure_initial_sync()
+            inbox = InboxProcessor(settings, engine.store, engine.pool, engine.worker)
+            while await inbox.process_once():  # deliveries a `serve` process has kept
+                pass
             for runner in [*engine.runners.values(), *engine.order_flows.values()]:
                 await engine.drain(runner.flow)
             return
-        await engine.run()
+        await engine.run(serve=serve, secrets=_webhook_secrets(settings, config))
 
     try:
         _run(lambda: _with_engine(settings, work))
     except KeyboardInterrupt:
         err.print("stopped")
+
+
+def _webhook_secrets(settings: Settings, config: Path) -> Any:
+    from emporion.server.secrets import WebhookSecrets, secrets_dir
+
+    return WebhookSecrets(settings, secrets_dir(settings, config.parent))
+
+
+@app.command()
+def serve(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Serve only the HTTP side (webhooks into the inbox); workers elsewhere process it (PostgreSQL)."""
+    settings = _settings(config)
+
+    async def work() -> None:
+        from emporion.server.app import run_server
+        from emporion.state import StateStore
+
+        store = await StateStore.connect(settings.state.url, migrate=True)
+        pool = ConnectorPool(settings)
+        try:
+            stop = anyio.Event()
+            async with anyio.create_task_group() as group:
+                secrets = _webhook_secrets(settings, config)
+                port = await group.start(run_server, settings, store, pool, stop, secrets)
+                err.print(f"serving webhooks on http://{settings.server.host}:{port}")
+        finally:
+            await pool.close()
+            await store.close()
+
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+webhooks_app = typer.Typer(help="The shops' webhooks towards this server.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("ensure")
+def webhooks_ensure(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Register (or re-activate) the webhooks of every connection with `webhooks: true`."""
+    settings = _settings(config)
+    if not settings.server.public_url:
+        err.print("[red]server.public_url is not set[/]: the shops need a URL to deliver to")
+        raise typer.Exit(2)
+
+    async def work() -> dict[str, list[int]]:
+        from emporion.server.registration import ensure_all
+
+        pool = ConnectorPool(settings)
+        try:
+            return await ensure_all(settings, pool, _webhook_secrets(settings, config))
+        finally:
+            await pool.close()
+
+    registered = _run(work)
+    if not registered:
+        err.print("no connection takes webhooks (webhooks: true on a shop that is the source of orders)")
+        raise typer.Exit(1)
+    for name, ids in registered.items():
+        console.print(f"[green]{name}[/]: webhooks {', '.join(map(str, ids))} active")
 
 
 @app.command()
@@ -327,10 +397,15 @@ def _erp_action(config: Path, connection: str | None, action: Callable[[Any], Aw
         finally:
             await client.close()
 
+    from emporion.connectors.base import ConnectorError
+
     try:
         _run(work)
     except LookupError as error:
         err.print(f"[red]{error.args[0]}[/]")
+        raise typer.Exit(1) from None
+    except ConnectorError as error:
+        err.print(f"[red]the ERP refused: {error}[/]")
         raise typer.Exit(1) from None
 
 
@@ -375,6 +450,36 @@ def erp_rename(
 
     _erp_action(config, connection, lambda client: rename(client, sku, name))
     console.print(f"{sku} is now called {name!r}")
+
+
+@erp_app.command("ship")
+def erp_ship(
+    reference: str,
+    tracking: str,
+    carrier: Annotated[str | None, typer.Option(help="Carrier name (default: the sale's).")] = None,
+    config: ConfigOption = Path("emporion.yaml"),
+    connection: ConnectionOption = None,
+) -> None:
+    """Ship the sale with this reference (e.g. WEB-1042) with a tracking number, and post its invoice."""
+    from emporion.demo.erp_orders import post_invoices, ship_sale
+
+    async def action(client: Any) -> None:
+        await ship_sale(client, reference, tracking, carrier)
+        await post_invoices(client, reference)
+
+    _erp_action(config, connection, action)
+    console.print(f"sale {reference} shipped with tracking number {tracking}")
+
+
+@erp_app.command("cancel")
+def erp_cancel(
+    reference: str, config: ConfigOption = Path("emporion.yaml"), connection: ConnectionOption = None
+) -> None:
+    """Cancel the sale with this reference."""
+    from emporion.demo.erp_orders import cancel_sale
+
+    _erp_action(config, connection, lambda client: cancel_sale(client, reference))
+    console.print(f"sale {reference} cancelled")
 
 
 def _mount_tools() -> None:

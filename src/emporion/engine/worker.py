@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -17,6 +18,9 @@ from emporion.engine.retry import backoff
 from emporion.engine.sync import sync_flow
 from emporion.logs import get_logger
 from emporion.state import StateStore, WorkItem
+
+if TYPE_CHECKING:
+    from emporion.server.secrets import WebhookSecrets
 
 log = get_logger("emporion.engine")
 LEASE_SECONDS = 120.0
@@ -167,11 +171,20 @@ class Engine:
                     runner.flow.name, "product", sorted(set(keys.values())), reason="reservation", priority=10
                 )
 
-    async def run(self, *, stop: anyio.Event | None = None) -> None:
-        """Poll and work every flow until `stop` is set."""
+    async def run(
+        self, *, stop: anyio.Event | None = None, serve: bool = False, secrets: WebhookSecrets | None = None
+    ) -> None:
+        """Poll and work every flow and the inbox until `stop` is set; `serve` adds the HTTP server."""
+        from emporion.engine.inbox import InboxProcessor
+        from emporion.server.app import run_server
+
         stop = stop or anyio.Event()
-        await self.ensure_initial_sync()
         async with anyio.create_task_group() as group:
+            if serve:  # up before the initial sync, so that no delivery meanwhile is refused
+                await group.start(run_server, self.settings, self.store, self.pool, stop, secrets)
+            inbox = InboxProcessor(self.settings, self.store, self.pool, self.worker)
+            group.start_soon(inbox.run, stop)
+            await self.ensure_initial_sync()
             for runner in [*self.runners.values(), *self.order_flows.values()]:
                 group.start_soon(self._feed_loop, runner.flow, stop)
                 group.start_soon(self._work_loop, runner.flow, stop)

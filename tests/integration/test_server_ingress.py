@@ -1,0 +1,179 @@
+"""The webhook ingress over real HTTP: signatures, limits, duplicates, and what the logs may show."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from emporion.config import Settings
+from emporion.server import WebhookSecrets, create_app, serve_app
+from emporion.state import StateStore
+
+SECRET = "whsec-ingress-3f9a"
+BODY = json.dumps({"id": 4711, "number": "4711", "billing": {"email": "jane@example.com"}}).encode()
+
+
+def make_settings(state_url: str, webhook_secret: str | None = SECRET) -> Settings:
+    """A shop taking webhooks, a shop that does not, and an order flow from the first one."""
+    shop = {"type": "woocommerce", "url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs"}
+    return Settings.model_validate(
+        {
+            "state": {"url": state_url},
+            "connections": {
+                "shop": shop | {"webhooks": True, "webhook_secret": webhook_secret},
+                "quiet": shop,
+                "erp": {"type": "tryton", "url": "http://127.0.0.1:9", "database": "d", "username": "u"}
+                | {"password": "p"},
+            },
+            "flows": [{"name": "shop-orders", "source": "shop", "target": "erp", "entities": ["order"]}],
+        }
+    )
+
+
+def signed(body: bytes, secret: str = SECRET, **extra: str) -> dict[str, str]:
+    """Headers as WooCommerce sends them with a delivery."""
+    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return {
+        "Content-Type": "application/json",
+        "X-WC-Webhook-Topic": "order.created",
+        "X-WC-Webhook-Resource": "order",
+        "X-WC-Webhook-Event": "created",
+        "X-WC-Webhook-ID": "3",
+        "X-WC-Webhook-Signature": signature,
+    } | extra
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, store: StateStore, secrets_dir: Path, max_body_bytes: int = 1024 * 1024
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The server on a free port of 127.0.0.1, and a client for it."""
+    app = create_app(settings, store, WebhookSecrets(settings, secrets_dir), max_body_bytes=max_body_bytes)
+    stop = anyio.Event()
+    async with anyio.create_task_group() as group:
+        port = await group.start(serve_app, app, "127.0.0.1", 0, stop)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+        stop.set()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+async def pending(store: StateStore) -> list:
+    return await store.inbox_claim(worker="test", limit=100)
+
+
+async def test_a_delivery_sent_twice_is_stored_once(
+    store: StateStore, settings: Settings, tmp_path: Path
+) -> None:
+    headers = signed(BODY, **{"X-WC-Webhook-Delivery-ID": "d-0001"})
+    async with running(settings, store, tmp_path) as client:
+        first = await client.post("/webhooks/shop", content=BODY, headers=headers)
+        second = await client.post("/webhooks/shop", content=BODY, headers=headers)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first.json(), second.json()) == ({"status": "stored"}, {"status": "duplicate"})
+    [delivery] = await pending(store)
+    assert (delivery.source, delivery.delivery_id, delivery.topic) == ("shop", "d-0001", "order.created")
+    assert delivery.body == BODY
+    assert delivery.headers["x-wc-webhook-topic"] == "order.created"
+    assert "x-wc-webhook-signature" not in delivery.headers
+
+
+async def test_without_delivery_id_the_body_hash_is_the_key(
+    store: StateStore, settings: Settings, tmp_path: Path
+) -> None:
+    async with running(settings, store, tmp_path) as client:
+        for _ in range(2):
+            assert (
+                await client.post("/webhooks/shop", content=BODY, headers=signed(BODY))
+            ).status_code == 200
+        other = BODY.replace(b"4711", b"4712")
+        assert (await client.post("/webhooks/shop", content=other, headers=signed(other))).status_code == 200
+    ids = sorted(d.delivery_id for d in await pending(store))
+    assert ids == sorted("sha256:" + hashlib.sha256(body).hexdigest() for body in (BODY, other))
+
+
+async def test_refusals(settings: Settings, tmp_path: Path) -> None:
+    store = await StateStore.connect(settings.state.url)
+    try:
+        async with running(settings, store, tmp_path) as client:
+            ping = await client.post(
+                "/webhooks/shop",
+                content=b"webhook_id=3",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            unsigned = signed(BODY)
+            del unsigned["X-WC-Webhook-Signature"]
+            no_signature = await client.post("/webhooks/shop", content=BODY, headers=unsigned)
+            wrong = await client.post("/webhooks/shop", content=BODY, headers=signed(BODY, "guess"))
+            tampered = await client.post("/webhooks/shop", content=BODY + b" ", headers=signed(BODY))
+            bad_json = await client.post("/webhooks/shop", content=b"{nope", headers=signed(b"{nope"))
+            unknown = await client.post("/webhooks/nobody", content=BODY, headers=signed(BODY))
+            not_taking = await client.post("/webhooks/quiet", content=BODY, headers=signed(BODY))
+            erp = await client.post("/webhooks/erp", content=BODY, headers=signed(BODY))
+            get = await client.get("/webhooks/shop")
+            health = await client.get("/healthz")
+        assert ping.status_code == 200
+        assert (no_signature.status_code, wrong.status_code, tampered.status_code) == (401, 401, 401)
+        assert bad_json.status_code == 400
+        assert (unknown.status_code, not_taking.status_code, erp.status_code) == (404, 404, 404)
+        assert get.status_code == 405
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert await pending(store) == []
+    finally:
+        await store.close()
+
+
+async def test_oversized_bodies_are_refused(settings: Settings, tmp_path: Path) -> None:
+    store = await StateStore.connect(settings.state.url)
+    big = b'{"id": 1, "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield b"x" * 1024
+
+    try:
+        async with running(settings, store, tmp_path) as client:
+            declared = await client.post("/webhooks/shop", content=big, headers=signed(big))
+        async with running(settings, store, tmp_path, max_body_bytes=4096) as client:
+            streamed = await client.post("/webhooks/shop", content=chunks(), headers=signed(b""))
+        assert declared.status_code == 413
+        assert streamed.status_code == 413
+        assert await pending(store) == []
+    finally:
+        await store.close()
+
+
+async def test_logs_name_the_delivery_but_never_its_body_or_secret(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await StateStore.connect(settings.state.url)
+    headers = signed(BODY, **{"X-WC-Webhook-Delivery-ID": "d-logged"})
+    caplog.set_level(logging.DEBUG)
+    try:
+        with capture_logs() as logs:
+            async with running(settings, store, tmp_path) as client:
+                await client.post("/webhooks/shop", content=BODY, headers=headers)
+                await client.post("/webhooks/shop", content=BODY, headers=signed(BODY, "guess"))
+    finally:
+        await store.close()
+    outcomes = [(e.get("connection"), e.get("outcome"), e.get("delivery_id")) for e in logs]
+    assert ("shop", "stored", "d-logged") in outcomes
+    assert ("shop", "bad signature", None) in outcomes
+    text = repr(logs) + caplog.text
+    for secret_or_personal in (SECRET, headers["X-WC-Webhook-Signature"], "jane@example.com", "4711"):
+        assert secret_or_personal not in text
