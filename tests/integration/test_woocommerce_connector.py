@@ -96,9 +96,9 @@ def as_written(product: Product, ref: dict[str, Any]) -> Product:
 async def test_connector_satisfies_the_protocol(woo: WooCommerceConnector) -> None:
     assert isinstance(woo, Connector)
     caps = woo.capabilities()
-    assert caps.reads == caps.writes == frozenset({"category", "product"})
+    assert caps.reads == caps.writes == frozenset({"category", "product", "order"})
     assert caps.batch_size == 100
-    assert caps.natural_keys == {"product": "sku", "category": "slug"}
+    assert caps.natural_keys == {"product": "sku", "category": "slug", "order": "number"}
 
 
 async def test_check_passes_with_a_read_write_key(woo: WooCommerceConnector) -> None:

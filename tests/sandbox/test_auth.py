@@ -134,4 +134,4 @@ def test_anonymous_writes_get_woocommerce_permission_errors(sandbox_shop: Sandbo
 def test_system_status_reports_a_version(sandbox_client: httpx.Client) -> None:
     status = sandbox_client.get("/system_status").json()
     assert status["environment"]["version"].count(".") == 2
-    assert status["settings"]["currency"] == "USD"
+    assert status["settings"]["currency"] == "EUR"

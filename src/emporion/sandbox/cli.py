@@ -36,6 +36,7 @@ def woocommerce(
     seed: Annotated[
         int | None, typer.Option(help="Seed for the shopper simulator and fault injector.")
     ] = None,
+    currency: Annotated[str, typer.Option(help="The store currency (ISO 4217).")] = "EUR",
 ) -> None:
     """Serve a WooCommerce-compatible shop (REST API v3 and webhooks) until interrupted."""
     from emporion.sandbox.woocommerce import SandboxShop
@@ -49,6 +50,7 @@ def woocommerce(
         consumer_secret=consumer_secret,
         trust_forwarded_proto=trust_forwarded_proto,
         seed=seed,
+        currency=currency,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -1,4 +1,4 @@
-"""The WooCommerce connector: categories and products (with variations) over REST API v3."""
+"""The WooCommerce connector: categories, products (with variations) and orders over REST API v3."""
 
 from __future__ import annotations
 
@@ -24,11 +24,12 @@ from emporion.connectors.woocommerce.checks import run_checks
 from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from emporion.connectors.woocommerce.lookup import CATEGORIES, PRODUCTS
 from emporion.connectors.woocommerce.mapping import category_from_wc, product_from_wc
+from emporion.connectors.woocommerce.orders import ORDERS, OrderGateway
 from emporion.connectors.woocommerce.products import ProductWriter
 from emporion.connectors.woocommerce.writer import gather_all
 from emporion.model import Record
 
-ENTITIES = frozenset({"category", "product"})
+ENTITIES = frozenset({"category", "product", "order"})
 
 
 class WooCommerceConnector:
@@ -69,15 +70,16 @@ class WooCommerceConnector:
         self.change_overlap = timedelta(seconds=change_overlap)
         self._products = ProductWriter(self.client)
         self._categories = CategoryWriter(self.client)
+        self.orders = OrderGateway(self.client, self.change_overlap)
 
     def capabilities(self) -> Capabilities:
-        """Categories and products, both ways, in batches of up to 100, polled by modification time."""
+        """Categories, products and orders, both ways, in batches of up to 100, polled by modified time."""
         return Capabilities(
             reads=ENTITIES,
             writes=ENTITIES,
             batch_size=self.client.batch_size,
             feed=FeedKind.POLL,
-            natural_keys={"product": "sku", "category": "slug"},
+            natural_keys={"product": "sku", "category": "slug", "order": "number"},
         )
 
     async def check(self) -> list[CheckResult]:
@@ -85,13 +87,17 @@ class WooCommerceConnector:
         return await run_checks(self.client, self.url)
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
-        """Ids changed since `cursor` (products by modified_after with overlap; categories by fingerprint)."""
-        if _entity(entity) == "product":
+        """Ids changed since `cursor` (by modified_after with overlap; categories by fingerprint)."""
+        if _entity(entity) == "order":
+            return await self.orders.changes(cursor)
+        if entity == "product":
             return await feed.product_changes(self.client, cursor, self.change_overlap)
         return await feed.category_changes(self.client, cursor)
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
         """Current records by WooCommerce id (`include=`, 100 per request); missing ids are left out."""
+        if _entity(entity) == "order":
+            return await self.orders.read(keys)
         ids = sorted({int(key) for key in keys if str(key).isdigit()})
         records: list[Record] = []
         for start in range(0, len(ids), MAX_PER_PAGE):
@@ -106,12 +112,16 @@ class WooCommerceConnector:
 
     async def count(self, entity: str) -> int:
         """How many categories or (parent) products the shop holds, from `X-WP-Total` (one request)."""
-        path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
+        path = {"category": CATEGORIES, "product": PRODUCTS, "order": ORDERS}[_entity(entity)]
         response = await self.client.request("GET", path, params={"per_page": 1, "_fields": "id"})
         return int(response.headers.get("X-WP-Total", len(response.json())))
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
-        """Every category or product (with its variations), one page of 100 at a time."""
+        """Every category, product (with its variations) or order, one page of 100 at a time."""
+        if _entity(entity) == "order":
+            async for orders in self.orders.scan():
+                yield orders
+            return
         path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
         async for page in self.client.iter_pages(path, {"orderby": "id", "order": "asc"}):
             if entity == "category":
@@ -137,9 +147,17 @@ class WooCommerceConnector:
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
         """Upsert and delete (permanently) in batches; per-item failures come back as FAILED outcomes."""
-        if _entity(entity) == "category":
+        if _entity(entity) == "order":
+            if deletes:
+                raise Permanent("orders are never deleted in the shop", field="entity")
+            return await self.orders.write(upserts)
+        if entity == "category":
             return await self._categories.write(upserts, deletes)
         return await self._products.write(upserts, deletes)
+
+    async def window(self, days: int) -> list[str]:
+        """Order ids for the sliding reconcile: open orders and orders modified in the last `days` days."""
+        return await self.orders.window(days)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
         """Whether a delivery carries WooCommerce's signature of its raw body for `secret`."""
@@ -148,6 +166,10 @@ class WooCommerceConnector:
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> webhooks.WebhookHint | None:
         """The entity and keys a delivery names (to re-read), or None for pings and other topics."""
         return webhooks.parse_webhook(headers, body)
+
+    def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether a delivery is WooCommerce's activation ping (answer 200, nothing to re-read)."""
+        return webhooks.is_ping(headers, body)
 
     async def ensure_webhooks(
         self, delivery_url: str, secret: str, topics: Sequence[str] = webhooks.CATALOGUE_TOPICS

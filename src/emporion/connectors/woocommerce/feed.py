@@ -1,6 +1,6 @@
-"""Poll change feeds: products by `modified_after` with an overlap window, categories by fingerprint.
+"""Poll change feeds: products and orders by `modified_after` with overlap, categories by fingerprint.
 
-Product cursor (JSON): `since` is fixed for one pass over the pages (ordered by id, so an item
+Product and order cursor (JSON): `since` is fixed for one pass over the pages (ordered by id, so an item
 modified while we page stays where it is and is never skipped); when the pass ends, the next
 `since` is the shop's own clock at the start of the pass minus the overlap window, which re-covers
 late commits and clock skew. WooCommerce categories carry no modification date, so their cursor
@@ -54,11 +54,18 @@ def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
 
 async def product_changes(client: WooCommerceClient, cursor: str | None, overlap: timedelta) -> ChangeBatch:
     """One page of product ids modified since the cursor, and the cursor to ask with next."""
+    return await modified_changes(client, PRODUCTS, "product", cursor, overlap)
+
+
+async def modified_changes(
+    client: WooCommerceClient, path: str, kind: str, cursor: str | None, overlap: timedelta
+) -> ChangeBatch:
+    """One page of ids of the `path` collection modified since the cursor, and the cursor to ask with next."""
     if cursor is None:
-        response = await client.request("GET", PRODUCTS, params={"per_page": 1, "_fields": "id"})
+        response = await client.request("GET", path, params={"per_page": 1, "_fields": "id"})
         since = _server_now(response) - overlap
-        return ChangeBatch([], encode_cursor(kind="product", since=format_gmt(since), page=1, started=None))
-    state = decode_cursor(cursor, "product")
+        return ChangeBatch([], encode_cursor(kind=kind, since=format_gmt(since), page=1, started=None))
+    state = decode_cursor(cursor, kind)
     page = int(state.get("page", 1))
     params = {
         "modified_after": state["since"],
@@ -69,16 +76,16 @@ async def product_changes(client: WooCommerceClient, cursor: str | None, overlap
         "page": page,
         "_fields": "id,date_modified_gmt",
     }
-    response = await client.request("GET", PRODUCTS, params=params)
+    response = await client.request("GET", path, params=params)
     started = state.get("started") if page > 1 and state.get("started") else format_gmt(_server_now(response))
     items = response.json()
     keys = [str(item["id"]) for item in items]
     if items and has_next_page(response, page, len(items)):
         next_state = {"since": state["since"], "page": page + 1, "started": started}
-        return ChangeBatch(keys, encode_cursor(kind="product", **next_state), more=True)
+        return ChangeBatch(keys, encode_cursor(kind=kind, **next_state), more=True)
     pass_start = parse_gmt(started) or datetime.now(UTC)
     since = max(parse_gmt(state["since"]) or pass_start, pass_start - overlap)
-    return ChangeBatch(keys, encode_cursor(kind="product", since=format_gmt(since), page=1, started=None))
+    return ChangeBatch(keys, encode_cursor(kind=kind, since=format_gmt(since), page=1, started=None))
 
 
 async def category_changes(client: WooCommerceClient, cursor: str | None) -> ChangeBatch:

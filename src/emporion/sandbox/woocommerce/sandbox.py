@@ -24,9 +24,15 @@ from emporion.sandbox.woocommerce.webhooks import Dispatcher, WebhookResource
 class Sandbox:
     """Everything one sandbox shop is made of, and the operations that need more than the shop core."""
 
-    def __init__(self, db: str = ":memory:", utc_offset_minutes: int = 0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        db: str = ":memory:",
+        utc_offset_minutes: int = 0,
+        seed: int | None = None,
+        currency: str = "EUR",
+    ) -> None:
         self.store = Store(db)
-        self.shop = Shop(self.store, Clock(utc_offset_minutes))
+        self.shop = Shop(self.store, Clock(utc_offset_minutes), currency)
         resources = (ProductResource(), VariationResource(), CategoryResource(), OrderResource())
         for resource in (*resources, NoteResource(), RefundResource(), CustomerResource(), CouponResource()):
             self.shop.register(resource)

@@ -28,8 +28,9 @@ class SandboxShop:
         trust_forwarded_proto: bool = True,
         utc_offset_minutes: int = 0,
         seed: int | None = None,
+        currency: str = "EUR",
     ) -> None:
-        self.sandbox = Sandbox(db, utc_offset_minutes=utc_offset_minutes, seed=seed)
+        self.sandbox = Sandbox(db, utc_offset_minutes=utc_offset_minutes, seed=seed, currency=currency)
         self.host = host
         self.port = port
         self.trust_forwarded_proto = trust_forwarded_proto

@@ -45,7 +45,7 @@ def error_item(record_id: int, error: ApiError) -> dict[str, Any]:
 class Shop:
     """All resources of one sandbox shop over one store; thread-safe, emits change events after commit."""
 
-    def __init__(self, store: Store, clock: Clock | None = None, currency: str = "USD") -> None:
+    def __init__(self, store: Store, clock: Clock | None = None, currency: str = "EUR") -> None:
         self.store = store
         self.clock = clock or Clock()
         self.currency = currency
