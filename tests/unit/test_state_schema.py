@@ -27,7 +27,16 @@ async def test_migrated_schema_matches_the_metadata(state_url: str) -> None:
     try:
         assert await database.read(lambda conn: conn.run_sync(_diff)) == []
         tables = await database.read(lambda conn: conn.run_sync(lambda c: set(inspect(c).get_table_names())))
-        assert tables == {"link", "cursor", "inbox", "work", "dead", "journal", "reservation", "alembic_version"}
+        assert tables == {
+            "link",
+            "cursor",
+            "inbox",
+            "work",
+            "dead",
+            "journal",
+            "reservation",
+            "alembic_version",
+        }
     finally:
         await database.dispose()
 
