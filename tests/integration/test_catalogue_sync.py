@@ -124,7 +124,7 @@ async def salable_templates(tryton: RunningTryton) -> list[dict[str, Any]]:
     return await tryton.rpc(
         "product.template",
         "search_read",
-        [("salable", "=", True)],
+        [("salable", "=", True), ("type", "!=", "service")],  # carriers' services are not catalogue
         0,
         None,
         None,

@@ -18,12 +18,18 @@ from typing import Any
 
 from emporion.erp.tryton_setup import MODULES
 
-# Groups the emporion login needs: read stock moves and quantities, create sales and their parties.
+# Groups the emporion login needs: read stock moves and quantities, create sales and their parties,
+# record the shop's payments on them. No account administration.
 EMPORION_GROUPS: tuple[tuple[str, str], ...] = (
     ("stock", "group_stock"),
     ("sale", "group_sale"),
     ("party", "group_party_admin"),
+    ("account_payment", "group_payment"),
 )
+# Shipping carriers of the sample shop: name -> fixed price of the carrier's service product.
+CARRIERS: dict[str, Decimal] = {"DHL": Decimal("4.90"), "UPS": Decimal("6.90")}
+PAYMENT_JOURNALS: tuple[str, ...] = ("Card", "Bank transfer")
+TAXES: dict[str, Decimal] = {"VAT 19%": Decimal("0.19"), "VAT 7%": Decimal("0.07")}
 
 
 def activate_modules(config: str, database: str, admin_password: str) -> None:
@@ -68,13 +74,12 @@ def _ensure_accounts(company: Any) -> Any:
         fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(company))
         fiscalyear.click("create_period")
     Tax = Model.get("account.tax")
-    taxes = Tax.find([("company", "=", company.id)])
-    if taxes:
-        tax = taxes[0]
-    else:
-        tax = create_tax(Decimal("0.19"))
-        tax.name = tax.description = "VAT 19%"
-        tax.save()
+    for name, rate in TAXES.items():
+        if not Tax.find([("company", "=", company.id), ("name", "=", name)]):
+            created = create_tax(rate)
+            created.name = created.description = name
+            created.save()
+    (tax,) = Tax.find([("company", "=", company.id), ("name", "=", "VAT 19%")])
     if not Model.get("account.invoice.payment_term").find([]):
         create_payment_term().save()
     Category = Model.get("product.category")
@@ -86,6 +91,45 @@ def _ensure_accounts(company: Any) -> Any:
         goods.customer_taxes.append(Tax(tax.id))
         goods.save()
     return tax
+
+
+def _ensure_payment_journals(company: Any) -> None:
+    from proteus import Model
+
+    Journal = Model.get("account.payment.journal")
+    for name in PAYMENT_JOURNALS:
+        if not Journal.find([("name", "=", name)]):
+            Journal(name=name, currency=company.currency, process_method="manual").save()
+
+
+def ensure_carriers() -> None:
+    """Carriers with a salable service product at a fixed price, open to every destination.
+
+    Runs after the sample catalogue so that the catalogue's ids stay in catalogue order.
+    """
+    from proteus import Model
+
+    Carrier = Model.get("carrier")
+    Party = Model.get("party.party")
+    Template = Model.get("product.template")
+    Uom = Model.get("product.uom")
+    Category = Model.get("product.category")
+    (unit,) = Uom.find([("name", "=", "Unit")])
+    (goods,) = Category.find([("accounting", "=", True), ("name", "=", "Goods")])
+    for name, price in CARRIERS.items():
+        if Carrier.find([("party.name", "=", name)]):
+            continue
+        party = Party(name=name)
+        party.save()
+        template = Template(name=f"Shipping {name}", type="service", salable=True, default_uom=unit)
+        template.list_price = price
+        template.account_category = goods
+        template.sale_uom = unit
+        template.code = f"SHIP-{name}"  # the variant's code is the template's (no suffix)
+        template.save()
+        carrier = Carrier(party=party, carrier_product=template.products[0], carrier_cost_method="product")
+        carrier.save()
+        Model.get("carrier.selection")(carrier=carrier).save()
 
 
 def _ensure_second_warehouse() -> None:
@@ -135,6 +179,7 @@ def provision(config: str, database: str, admin_password: str, login: str, passw
     proteus_config.set_trytond(database, config_file=config)
     company = _ensure_company()
     _ensure_accounts(company)
+    _ensure_payment_journals(company)
     _ensure_second_warehouse()
     _ensure_user(company, login, password)
 
@@ -144,7 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
+    parser.add_argument("--carriers", action="store_true", help="only add the carriers (after the catalogue)")
     args = parser.parse_args(argv)
+    if args.carriers:
+        from proteus import config as proteus_config
+
+        proteus_config.set_trytond(args.database, config_file=args.config)
+        ensure_carriers()
+        return
     provision(
         args.config,
         args.database,

@@ -40,6 +40,8 @@ MODULES: tuple[str, ...] = (
     "product_attribute",
     "product_price_list_dates",
     "product_measurements",
+    "account_payment",
+    "sale_payment",
 )
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("EMPORION_TRYTON_CACHE", Path.cwd() / "var" / "tryton-cache"))
@@ -177,6 +179,7 @@ def _build(db: TrytonDatabase, catalogue: CatalogueSpec | None) -> None:
             "--seed",
             str(catalogue.seed),
         )
+    _run_child("emporion.erp.provision", db, "--carriers")
 
 
 def _create_sqlite(db: TrytonDatabase, catalogue: CatalogueSpec | None, cache_dir: Path | None) -> None:

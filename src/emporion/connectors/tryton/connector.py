@@ -33,11 +33,18 @@ from emporion.connectors.tryton.mapping import (
     sale_price_window,
     to_decimal,
 )
+from emporion.connectors.tryton.parties import PartyWriter
+from emporion.connectors.tryton.returns import ReturnWriter
+from emporion.connectors.tryton.sales_read import OrderFeed, SalesReader
+from emporion.connectors.tryton.sales_write import SaleOptions, SaleWriter, sku_availability
 from emporion.model import Record, SalePrice, StockLevel
 
 ENTITIES = frozenset({"category", "product"})
+ORDER_READS = frozenset({"order"})  # sales read back for the shop (feedback direction)
+ORDER_WRITES = frozenset({"return", "customer", "order"})
 CATEGORY_DOMAIN: list[Any] = [("accounting", "=", False)]  # accounting categories are not catalogue
-TEMPLATE_DOMAIN: list[Any] = [("salable", "=", True)]
+# Service products (carriers' shipping costs) are not catalogue.
+TEMPLATE_DOMAIN: list[Any] = [("salable", "=", True), ("type", "!=", "service")]
 
 
 class TrytonConnector:
@@ -56,6 +63,7 @@ class TrytonConnector:
         price_lists: list[str] | None = None,
         sale_price_list: str | None = None,
         overlap_seconds: float = 30,
+        order_reference_prefixes: list[str] | None = None,
         page_size: int = 500,
         verify: bool = True,
         timeout: float = 55.0,
@@ -67,6 +75,7 @@ class TrytonConnector:
         self.price_list_names = price_lists or []
         self.sale_price_list_name = sale_price_list
         self.overlap = dt.timedelta(seconds=overlap_seconds)
+        self.order_reference_prefixes = order_reference_prefixes
         self.page_size = page_size
         self._warehouses: dict[str, int] | None = None
         self._price_lists: dict[str, int] = {}
@@ -88,8 +97,8 @@ class TrytonConnector:
 
     def capabilities(self) -> Capabilities:
         return Capabilities(
-            reads=ENTITIES,
-            writes=frozenset(),
+            reads=ENTITIES | ORDER_READS,
+            writes=ORDER_WRITES,
             batch_size=self.page_size,
             feed=FeedKind.POLL,
             natural_keys={"product": "sku"},
@@ -135,6 +144,9 @@ class TrytonConnector:
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
         """Current records for `keys`; missing, inactive or unsalable products are left out."""
+        if entity == "order":
+            sale_ids = [int(key) for key in keys if key.isdigit()]
+            return list(await SalesReader(self.client, self.page_size).orders(sale_ids))
         self._check_entity(entity)
         ids = sorted({int(key) for key in keys if key.isdigit()})
         if not ids:
@@ -318,6 +330,14 @@ class TrytonConnector:
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
         """Keys changed since `cursor`; None starts from the database's newest stamp."""
+        if entity == "order":
+            order_feed = OrderFeed(
+                self.client,
+                overlap=self.overlap,
+                page_size=self.page_size,
+                reference_prefixes=self.order_reference_prefixes,
+            )
+            return await order_feed.changes(cursor)
         self._check_entity(entity)
         await self._setup()
         position = feed.FeedCursor.loads(cursor) if cursor else None
@@ -416,7 +436,31 @@ class TrytonConnector:
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
         """Writes are not supported yet: the Tryton connector is a catalogue source."""
+        if entity == "return":  # shop refunds -> return sale, return shipment, credit note
+            return await ReturnWriter(self.client).write(upserts)
+        if entity == "customer":  # shop customers -> parties (matched by e-mail)
+            return await PartyWriter(self.client).write(upserts)
+        if entity == "order":  # shop orders -> sales (searched by reference first)
+            return await self.write_orders(upserts, SaleOptions())
         raise Permanent(f"the Tryton connector does not write {entity} records")
+
+    async def write_orders(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
+        """Create, pay or cancel the sales of shop orders with the flow's mappings."""
+        return await SaleWriter(self.client).write(upserts, options)
+
+    async def availability(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
+        """Quantity available to promise per known SKU, summed over `warehouses` (None: configured)."""
+        return await sku_availability(self.client, skus, warehouses or self.warehouse_codes)
+
+    async def product_keys(self, skus: Sequence[str]) -> dict[str, str]:
+        """The product (template) key behind each SKU, simple or variant; unknown SKUs are absent."""
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        rows = await self.client.search_read(
+            "product.product", [("code", "in", wanted)], ["code", "template"], context={"active_test": False}
+        )
+        return {row["code"]: str(row["template"]) for row in rows}
 
     async def close(self) -> None:
         await self.client.close()

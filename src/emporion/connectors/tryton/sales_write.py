@@ -1,0 +1,430 @@
+"""Shop orders into Tryton sales: search by reference before create, quote/confirm, payment, cancel.
+
+The shop order number is stored as the sale's `reference`, so a sale is always found again (a
+webhook delivered twice, a poll, a crash before the link was committed) and never created twice.
+Payments are recorded the Tryton way of the `sale_payment` module: an `account.payment` whose
+origin is the sale, taken through submit → processing → succeeded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
+from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.parties import same_place
+from emporion.model.orders import Order, OrderStatus
+
+PRICE_STEP = Decimal("0.0001")  # sale.line unit_price digits
+SHIPPED_STATES = frozenset({"shipped", "done"})
+
+
+@dataclass
+class SaleOptions:
+    """Per-flow mapping of shop methods and classes to Tryton records, and whether to confirm."""
+
+    warehouse: str | None = None
+    carriers: dict[str, str] = field(default_factory=dict)  # shop shipping method ("*" default) -> carrier
+    taxes: dict[str, str] = field(default_factory=dict)  # shop tax class ("" standard) -> tax name
+    payment_methods: dict[str, str] = field(default_factory=dict)  # shop method ("*") -> payment journal
+    confirm: bool = True
+    # Invoice what is shipped: a cancellation before shipping then touches no invoice (and the
+    # emporion login needs no accounting rights); "order" invoices on confirmation instead.
+    invoice_method: str = "fulfillment"
+
+
+def unit_price(total: Decimal, quantity: Decimal, canonical: Decimal) -> Decimal:
+    """The line total over its quantity, unless that needs more than 4 decimals (then the shop's)."""
+    if not quantity:
+        return canonical.quantize(PRICE_STEP)
+    price = total / quantity
+    exact = price.quantize(PRICE_STEP)
+    return exact if exact == price else canonical.quantize(PRICE_STEP)
+
+
+def _default_taxes(product: dict[str, Any]) -> list[int]:
+    """The product's customer taxes (own, else its accounting category's), as Tryton resolves them."""
+    category = (product.get("template.") or {}).get("account_category.") or {}
+    return list(category.get("customer_taxes_used") or [])
+
+
+class SaleWriter:
+    """Creates, pays and cancels Tryton sales for canonical shop Orders."""
+
+    def __init__(self, client: TrytonClient) -> None:
+        self.client = client
+        self._names: dict[tuple[str, str], int] = {}
+
+    async def write(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
+        """One outcome per order; lock conflicts and time-outs fail the whole call (Retryable)."""
+        outcomes = []
+        for item in upserts:
+            try:
+                outcomes.append(await self._write_one(item, options))
+            except Retryable:
+                raise
+            except ConnectorError as exc:
+                outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=exc))
+        return outcomes
+
+    async def _write_one(self, item: WriteItem, options: SaleOptions) -> Outcome:
+        order = item.record
+        if not isinstance(order, Order):
+            raise Permanent(f"expected an Order, got {type(order).__name__}", record=item.key)
+        label = f"order {order.number}"
+        if not order.reference:
+            raise Permanent("the order has no sale reference", record=label, field="reference")
+        sale: int | None = None
+        status = OutcomeStatus.UPDATED
+        if item.target_ref and item.target_ref.get("id"):
+            sale = int(item.target_ref["id"])
+        else:
+            found = await self.client.search_read(
+                "sale.sale", [("reference", "=", order.reference)], ["id"], order=[("id", "ASC")], limit=1
+            )
+            if found:
+                sale, status = found[0]["id"], OutcomeStatus.MATCHED
+        if sale is None:
+            if order.status is OrderStatus.CANCELLED:
+                return Outcome(item.key, OutcomeStatus.UNCHANGED)
+            sale = await self._create(order, options)
+            if order.paid:
+                await self._pay(sale, order, options)
+            return Outcome(item.key, OutcomeStatus.CREATED, target_ref={"id": sale})
+        changed = False
+        if order.status is OrderStatus.CANCELLED:
+            changed = await self._cancel(sale, order)
+        else:
+            (row,) = await self.client.read("sale.sale", [sale], ["state"])
+            changed = await self._advance(sale, row["state"], options)
+            if order.paid:
+                changed = await self._pay(sale, order, options) or changed
+        if status is OutcomeStatus.UPDATED and not changed:
+            status = OutcomeStatus.UNCHANGED
+        return Outcome(item.key, status, target_ref={"id": sale})
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    async def _id_of(self, model: str, name_field: str, name: str, what: str, label: str, at: str) -> int:
+        key = (model, name)
+        if key not in self._names:
+            rows = await self.client.search_read(model, [(name_field, "=", name)], ["id"], limit=1)
+            if not rows:
+                raise Permanent(f"Tryton has no {what} {name!r}", record=label, field=at)
+            self._names[key] = rows[0]["id"]
+        return self._names[key]
+
+    async def _addresses(self, party: int, order: Order) -> tuple[int | None, int | None]:
+        rows = await self.client.search_read(
+            "party.address",
+            [("party", "=", party)],
+            ["street_unstructured", "postal_code", "city", "invoice", "delivery"],
+            order=[("id", "ASC")],
+        )
+        if not rows:
+            return None, None
+
+        def pick(address: Any, flag: str) -> int:
+            for row in rows:
+                if same_place(row, address):
+                    return int(row["id"])
+            flagged = [row for row in rows if row.get(flag)]
+            return int((flagged or rows)[-1]["id"])
+
+        invoice = pick(order.billing, "invoice")
+        shipping = order.shipping if (order.shipping.street or order.shipping.city) else order.billing
+        return invoice, pick(shipping, "delivery")
+
+    # -- create ---------------------------------------------------------------------------------
+
+    async def _create(self, order: Order, options: SaleOptions) -> int:
+        label = f"order {order.number}"
+        if not order.customer.key or not str(order.customer.key).isdigit():
+            raise Permanent("the customer has no Tryton party", record=label, field="customer.key")
+        party = int(order.customer.key)
+        skus = sorted({line.sku for line in order.lines if line.sku})
+        rows = (
+            await self.client.search_read(
+                "product.product",
+                [("code", "in", skus)],
+                ["code", "default_uom", "template.account_category.customer_taxes_used"],
+            )
+            if skus
+            else []
+        )
+        products = {row["code"]: row for row in rows}
+        lines: list[dict[str, Any]] = []
+        for index, line in enumerate(order.lines):
+            product = products.get(line.sku)
+            if product is None:
+                raise Permanent(
+                    f"no Tryton product has the SKU {line.sku!r}",
+                    record=f"{label} line {line.key}",
+                    field=f"lines[{index}].sku",
+                )
+            values: dict[str, Any] = {
+                "type": "line",
+                "sequence": index + 1,
+                "product": product["id"],
+                "unit": product["default_uom"],
+                "quantity": float(line.quantity),
+                "unit_price": unit_price(line.total, line.quantity, line.unit_price),
+                "description": line.name or line.sku,
+            }
+            taxes = _default_taxes(product)
+            tax_name = options.taxes.get(line.tax_class)
+            if tax_name is not None:
+                tax = await self._id_of(
+                    "account.tax",
+                    "name",
+                    tax_name,
+                    "tax",
+                    f"{label} line {line.key}",
+                    f"lines[{index}].tax_class",
+                )
+                taxes = [tax]
+            values["taxes"] = [["add", taxes]]
+            lines.append(values)
+        sale: dict[str, Any] = {
+            "party": party,
+            "reference": order.reference,
+            "description": self._description(order),
+            "comment": order.customer_note or None,
+            "shipment_method": "order",
+            "invoice_method": options.invoice_method,
+        }
+        if order.created_at:
+            sale["sale_date"] = order.created_at.date()
+        invoice_address, shipment_address = await self._addresses(party, order)
+        if invoice_address:
+            sale["invoice_address"] = invoice_address
+        if shipment_address:
+            sale["shipment_address"] = shipment_address
+        if order.currency:
+            sale["currency"] = await self._id_of(
+                "currency.currency", "code", order.currency.upper(), "currency", label, "currency"
+            )
+        if options.warehouse:
+            sale["warehouse"] = await self._id_of(
+                "stock.location", "code", options.warehouse, "warehouse", label, "warehouse"
+            )
+        else:  # Tryton has no default once there are two warehouses: take the first one
+            first = await self.client.search_read(
+                "stock.location", [("type", "=", "warehouse")], ["id"], order=[("id", "ASC")], limit=1
+            )
+            if first:
+                sale["warehouse"] = first[0]["id"]
+        await self._shipping(order, options, sale, lines)
+        sale["lines"] = [["create", lines]]
+        (sale_id,) = await self.client.model("sale.sale", "create", [sale])
+        await self._advance(int(sale_id), "draft", options)
+        return int(sale_id)
+
+    async def _advance(self, sale: int, state: str, options: SaleOptions) -> bool:
+        """Quote a draft and confirm a quotation (as configured): also finishes an interrupted run."""
+        steps = {"draft": ["quote", "confirm"], "quotation": ["confirm"]}.get(state, [])
+        if not options.confirm:
+            steps = [step for step in steps if step != "confirm"]
+        for step in steps:
+            await self.client.model("sale.sale", step, [sale])
+        return bool(steps)
+
+    @staticmethod
+    def _description(order: Order) -> str:
+        text = f"Shop order {order.number}"
+        if order.coupons:
+            text += f" (coupons: {', '.join(order.coupons)})"
+        return text
+
+    async def _shipping(
+        self, order: Order, options: SaleOptions, sale: dict[str, Any], lines: list[dict[str, Any]]
+    ) -> None:
+        """The carrier, and a cost line in the form `sale_shipment_cost` keeps on quotation."""
+        label = f"order {order.number}"
+        method = order.shipping_lines[0].method if order.shipping_lines else ""
+        name = options.carriers.get(method) or options.carriers.get("*")
+        if name is None:
+            if order.shipping_total:
+                raise Permanent(
+                    f"no carrier is configured for shipping method {method!r}",
+                    record=label,
+                    field="shipping_lines[0].method",
+                )
+            return
+        rows = await self.client.search_read(
+            "carrier", [("party.name", "=", name)], ["carrier_product"], limit=1
+        )
+        if not rows:
+            raise Permanent(f"Tryton has no carrier {name!r}", record=label, field="shipping_lines[0].method")
+        (product,) = await self.client.read(
+            "product.product",
+            [rows[0]["carrier_product"]],
+            ["list_price_used", "default_uom", "template.account_category.customer_taxes_used"],
+        )
+        cost = Decimal(str(product["list_price_used"] or 0)).quantize(PRICE_STEP)
+        sale["carrier"] = rows[0]["id"]
+        sale["shipment_cost_method"] = "order"
+        title = order.shipping_lines[0].title if order.shipping_lines else ""
+        lines.append(
+            {
+                "type": "line",
+                "sequence": len(lines) + 1,
+                "product": product["id"],
+                "unit": product["default_uom"],
+                "quantity": 1.0,
+                "unit_price": order.shipping_total.quantize(PRICE_STEP),
+                "shipment_cost": cost,
+                "taxes": [
+                    ["add", _default_taxes(product)]
+                ],  # equal to the carrier's cost: quotation keeps our unit price
+                "description": title or f"Shipping {name}",
+            }
+        )
+
+    # -- payment --------------------------------------------------------------------------------
+
+    async def _pay(self, sale: int, order: Order, options: SaleOptions) -> bool:
+        """Record the shop's payment once: a succeeded `account.payment` with the sale as origin."""
+        label = f"order {order.number}"
+        origin = f"sale.sale,{sale}"
+        existing = await self.client.search_read(
+            "account.payment", [("origin", "=", origin), ("state", "!=", "failed")], ["id"], limit=1
+        )
+        if existing:
+            return False
+        (row,) = await self.client.read(
+            "sale.sale", [sale], ["party", "company", "currency", "total_amount", "state"]
+        )
+        if row["state"] == "cancelled":
+            return False
+        method = order.payment.method if order.payment else ""
+        journal_name = options.payment_methods.get(method) or options.payment_methods.get("*")
+        if journal_name is not None:
+            journal = await self._id_of(
+                "account.payment.journal", "name", journal_name, "payment journal", label, "payment.method"
+            )
+        elif options.payment_methods:
+            raise Permanent(
+                f"no payment journal is configured for {method!r}", record=label, field="payment.method"
+            )
+        else:
+            journals = await self.client.search_read(
+                "account.payment.journal", [("currency", "=", row["currency"])], ["id"], limit=1
+            )
+            if not journals:
+                raise Permanent("Tryton has no payment journal", record=label, field="payment.method")
+            journal = journals[0]["id"]
+        amount = order.payment.amount if order.payment and order.payment.amount else order.total
+        paid_at = order.payment.paid_at if order.payment and order.payment.paid_at else None
+        values = {
+            "company": row["company"],
+            "kind": "receivable",
+            "party": row["party"],
+            "journal": journal,
+            "amount": amount,
+            "date": (paid_at or dt.datetime.now(dt.UTC)).date(),
+            "origin": origin,
+            "reference": (order.payment.transaction_id if order.payment else "") or order.reference,
+        }
+        (payment,) = await self.client.model("account.payment", "create", [values])
+        await self.client.model("account.payment", "submit", [payment])
+        await self._process_payments([payment])
+        await self.client.model("account.payment", "succeed", [payment])
+        return True
+
+    async def _process_payments(self, payments: list[int]) -> None:
+        """Run Tryton's "process payments" wizard (submitted → processing) on `payments`."""
+        client = self.client
+        wizard = "wizard.account.payment.process"
+        context = {**client.context, "active_model": "account.payment", "active_id": payments[0]}
+        context["active_ids"] = payments
+        session, start, _end = await client.call(f"{wizard}.create", client.context)
+        try:
+            await client.call(f"{wizard}.execute", session, {}, start, context)
+        finally:
+            await client.call(f"{wizard}.delete", session, client.context)
+
+    # -- cancel ---------------------------------------------------------------------------------
+
+    async def _cancel(self, sale: int, order: Order) -> bool:
+        """Cancel the sale when nothing has shipped; otherwise fail for the engine to alert."""
+        client = self.client
+        (row,) = await client.read("sale.sale", [sale], ["state", "reference", "shipments", "invoices"])
+        if row["state"] == "cancelled":
+            return False
+        shipments = await client.read("stock.shipment.out", row["shipments"], ["state"])
+        if row["state"] == "done" or any(s["state"] in SHIPPED_STATES for s in shipments):
+            raise Permanent(
+                f"order {order.number} was cancelled in the shop"
+                f" but sale {row['reference']} has shipped goods",
+                record=order.number,
+                field="status",
+            )
+        payments = await client.search_read(
+            "account.payment", [("origin", "=", f"sale.sale,{sale}"), ("state", "!=", "failed")], ["state"]
+        )
+        # The shop gives the money back with the cancellation: the payment did not hold.
+        # (`sale_payment` refuses to cancel a sale with payments that have not failed.)
+        pending = [p["id"] for p in payments if p["state"] in ("draft", "submitted", "approved")]
+        if pending:
+            await client.model("account.payment", "draft", [p for p in pending])
+            await client.model("account.payment", "delete", pending)
+        held = [p["id"] for p in payments if p["state"] in ("processing", "succeeded")]
+        if held:
+            await client.model("account.payment", "fail", held)
+        if row["state"] in ("draft", "quotation"):
+            await client.model("sale.sale", "cancel", [sale])
+            return True
+        if row["state"] == "confirmed":
+            await client.model("sale.sale", "draft", [sale])
+            await client.model("sale.sale", "cancel", [sale])
+            return True
+        # processing: cancel the waiting shipments and draft invoices, as Tryton's users do. The
+        # sale then shows a shipment exception that a sales administrator confirms ("ignore");
+        # emporion's login is not a sales administrator.
+        waiting = [s["id"] for s in shipments if s["state"] != "cancelled"]
+        if waiting:
+            await client.model("stock.shipment.out", "cancel", waiting)
+        if row["invoices"]:
+            invoices = await client.read("account.invoice", row["invoices"], ["state"])
+            drafts = [i["id"] for i in invoices if i["state"] in ("draft", "validated")]
+            if drafts:
+                await client.model("account.invoice", "cancel", drafts)
+        return True
+
+
+async def sku_availability(
+    client: TrytonClient, skus: Sequence[str], warehouses: Sequence[str] | None
+) -> dict[str, Decimal]:
+    """Available to promise per known SKU: min(on hand, forecast) per warehouse, summed.
+
+    `warehouses` are location codes (None: every warehouse). One call finds the warehouses, then
+    one search per warehouse reads the quantities of every SKU at once.
+    """
+    wanted = sorted({sku for sku in skus if sku})
+    if not wanted:
+        return {}
+    domain: list[Any] = [("type", "=", "warehouse")]
+    if warehouses:
+        domain.append(("code", "in", list(warehouses)))
+    locations = await client.search_read("stock.location", domain, ["code"])
+    missing = set(warehouses or ()) - {row["code"] for row in locations}
+    if missing:
+        raise Permanent(f"Tryton has no warehouse with code {', '.join(sorted(missing))}")
+    available: dict[str, Decimal] = {}
+    for location in locations:
+        rows = await client.search_read(
+            "product.product",
+            [("code", "in", wanted)],
+            ["code", "quantity", "forecast_quantity"],
+            context={"locations": [location["id"]], "with_childs": True},
+        )
+        for row in rows:
+            quantity = Decimal(str(row["quantity"] or 0))
+            forecast = Decimal(str(row["forecast_quantity"] or 0))
+            available[row["code"]] = available.get(row["code"], Decimal(0)) + min(quantity, forecast)
+    return available
