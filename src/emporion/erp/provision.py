@@ -25,6 +25,8 @@ EMPORION_GROUPS: tuple[tuple[str, str], ...] = (
     ("sale", "group_sale"),
     ("party", "group_party_admin"),
     ("account_payment", "group_payment"),
+    # returns: emporion posts the credit note of a return sale (Tryton asks for the accounting group)
+    ("account", "group_account"),
 )
 # Shipping carriers of the sample shop: name -> fixed price of the carrier's service product.
 CARRIERS: dict[str, Decimal] = {"DHL": Decimal("4.90"), "UPS": Decimal("6.90")}
@@ -90,6 +92,11 @@ def _ensure_accounts(company: Any) -> Any:
         goods.account_revenue = accounts["revenue"]
         goods.customer_taxes.append(Tax(tax.id))
         goods.save()
+    configuration = Model.get("account.configuration")(1)
+    if not configuration.default_category_account_revenue:
+        # a refund of money only (no goods) is a credit line booked on the default revenue account
+        configuration.default_category_account_revenue = get_accounts(company)["revenue"]
+        configuration.save()
     return tax
 
 

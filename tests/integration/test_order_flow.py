@@ -1,0 +1,400 @@
+"""Order-to-cash end to end: sandbox shop orders -> real Tryton sales -> progress back to the shop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from emporion.config import Settings, parse_settings
+from emporion.demo import erp_orders
+from emporion.engine.sync import sync_flow
+from emporion.engine.worker import Engine
+from emporion.model import OrderStatus
+from emporion.sandbox.woocommerce import SandboxShop
+from emporion.state import StateStore
+from tests.fixtures.tryton import RunningTryton
+
+pytestmark = pytest.mark.tryton
+
+ORDER_OPTIONS = """
+    orders:
+      reference_prefix: "WEB-"
+      shortage: {shortage}
+      carriers: {{"*": DHL}}
+      payment_methods: {{stripe: Card, paypal: Card, bacs: Bank transfer, cod: Bank transfer}}
+      tracking_note: customer
+"""
+
+
+def settings_for(
+    tryton: RunningTryton,
+    shops: dict[str, SandboxShop],
+    state_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    shortage: str = "accept",
+) -> Settings:
+    monkeypatch.setenv("TEST_TRYTON_PASSWORD", tryton.password)
+    connections, flows = "", ""
+    for name, shop in shops.items():
+        monkeypatch.setenv(f"TEST_{name.upper()}_KEY", shop.consumer_key)
+        monkeypatch.setenv(f"TEST_{name.upper()}_SECRET", shop.consumer_secret)
+        connections += f"""
+  {name}:
+    type: woocommerce
+    url: {shop.base_url}
+    consumer_key: env:TEST_{name.upper()}_KEY
+    consumer_secret: env:TEST_{name.upper()}_SECRET
+"""
+        flows += f"""
+  - name: catalogue-{name}
+    source: erp
+    target: {name}
+    warehouses: [WH]
+  - name: orders-{name}
+    source: {name}
+    target: erp
+    entities: [order]
+{ORDER_OPTIONS.format(shortage=shortage)}"""
+    return parse_settings(
+        f"""
+state: {{url: {state_url}}}
+connections:
+  erp:
+    type: tryton
+    url: {tryton.url}
+    database: {tryton.database}
+    username: {tryton.user}
+    password: env:TEST_TRYTON_PASSWORD
+{connections}
+flows:
+{flows}
+"""
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings, worker: str = "w1") -> AsyncIterator[Engine]:
+    store = await StateStore.connect(settings.state.url, migrate=True)
+    engine = Engine(settings, store, worker=worker)
+    try:
+        yield engine
+    finally:
+        await engine.pool.close()
+        await store.close()
+
+
+def api(shop: SandboxShop) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"{shop.base_url}/wp-json/wc/v3",
+        auth=(shop.consumer_key, shop.consumer_secret),
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
+
+
+async def sales_by_reference(tryton: RunningTryton, reference: str) -> list[dict[str, Any]]:
+    return await tryton.rpc(
+        "sale.sale",
+        "search_read",
+        [("reference", "=", reference)],
+        0,
+        None,
+        None,
+        ["state", "party", "lines", "number"],
+    )
+
+
+async def start(engine: Engine, shop: str = "shop") -> None:
+    """Catalogue into the shop, then the order flow's feeds start (the first drain reads the window)."""
+    await sync_flow(engine.runners[f"catalogue-{shop}"])
+    await engine.ensure_initial_sync()
+
+
+async def drain_orders(engine: Engine, shop: str = "shop") -> None:
+    await engine.drain(engine.order_flows[f"orders-{shop}"].flow)
+
+
+async def test_shop_orders_become_one_sale_each_even_when_seen_again(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, state_url, monkeypatch)
+    async with running(settings) as engine:
+        await start(engine)
+        placed = sandbox_shop.place_orders(3)
+        await drain_orders(engine)
+        flow = engine.order_flows["orders-shop"].flow
+        for order in placed:
+            if order["status"] not in flow.orders.import_statuses:
+                continue
+            sales = await sales_by_reference(tryton_server, f"WEB-{order['number']}")
+            assert len(sales) == 1, f"order {order['number']} has {len(sales)} sales"
+            assert sales[0]["state"] in ("confirmed", "processing")
+        imported = [o for o in placed if o["status"] in flow.orders.import_statuses]
+        assert imported, "the shopper placed no importable order"
+
+        # the same orders again (a duplicate webhook, a poll, the sliding window) and a lost link
+        keys = [str(o["id"]) for o in imported]
+        await engine.store.enqueue(flow.name, "order", keys, reason="webhook")
+        lost = imported[0]
+        async with engine.store._db.engine.begin() as conn:  # a crash between sale creation and link commit
+            from sqlalchemy import delete
+
+            from emporion.state.tables import link
+
+            await conn.execute(
+                delete(link).where(link.c.flow == flow.name, link.c.source_key == str(lost["id"]))
+            )
+        await drain_orders(engine)
+        for order in imported:
+            assert len(await sales_by_reference(tryton_server, f"WEB-{order['number']}")) == 1
+        assert engine.processed["matched"] >= 1
+
+
+async def test_two_workers_and_one_new_customer_make_one_party(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
+    async with running(settings, "w1") as first, running(settings, "w2") as second:
+        await start(first)
+        shop = api(sandbox_shop)
+        product = next(
+            p for p in shop.get("/products", params={"per_page": 50}).json() if p["type"] == "simple"
+        )
+        email = "new.customer@example.org"
+        billing = {
+            "first_name": "Nina",
+            "last_name": "Neu",
+            "email": email,
+            "country": "DE",
+            "city": "Berlin",
+        }
+        body = {
+            "billing": {**billing, "address_1": "Unter den Linden 1", "postcode": "10117"},
+            "line_items": [{"product_id": product["id"], "quantity": 1}],
+            "set_paid": True,
+            "payment_method": "stripe",
+        }
+        one, two = shop.post("/orders", json=body).json(), shop.post("/orders", json=body).json()
+        flow = first.order_flows["orders-shop"].flow
+        await first.store.enqueue(flow.name, "order", [str(one["id"])], reason="webhook")
+        await second.store.enqueue(flow.name, "order", [str(two["id"])], reason="webhook")
+        for _ in range(20):  # both workers at the same moment, then until both orders are done
+            await asyncio.gather(first.work(flow), second.work(flow))
+            if len(await sales_by_reference(tryton_server, f"WEB-{two['number']}")) and len(
+                await sales_by_reference(tryton_server, f"WEB-{one['number']}")
+            ):
+                break
+            await asyncio.sleep(0.5)
+        parties = await tryton_server.rpc(
+            "party.contact_mechanism", "search_read", [("value", "=", email)], 0, None, None, ["party"]
+        )
+        assert len({row["party"] for row in parties}) == 1
+        sale_one = (await sales_by_reference(tryton_server, f"WEB-{one['number']}"))[0]
+        sale_two = (await sales_by_reference(tryton_server, f"WEB-{two['number']}"))[0]
+        assert sale_one["party"] == sale_two["party"]
+
+
+async def test_unknown_sku_is_a_dead_letter_and_shortage_holds_the_order(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch, shortage="hold")
+    async with running(settings) as engine:
+        await start(engine)
+        shop = api(sandbox_shop)
+        shop_only = shop.post(
+            "/products", json={"name": "Shop only", "sku": "SHOP-ONLY-1", "regular_price": "3.00"}
+        ).json()
+        simple = next(
+            p
+            for p in shop.get("/products", params={"per_page": 50}).json()
+            if p["type"] == "simple" and p["sku"].startswith("SKU-")
+        )
+        customer = {
+            "billing": {"first_name": "A", "last_name": "B", "email": "ab@example.org", "country": "DE"}
+        }
+        unknown = shop.post(
+            "/orders",
+            json={
+                **customer,
+                "set_paid": True,
+                "line_items": [{"product_id": shop_only["id"], "quantity": 1}],
+            },
+        ).json()
+        too_many = shop.post(
+            "/orders",
+            json={
+                **customer,
+                "status": "processing",
+                "line_items": [{"product_id": simple["id"], "quantity": 5000}],
+            },
+        ).json()
+        flow = engine.order_flows["orders-shop"].flow
+        await engine.store.enqueue(
+            flow.name, "order", [str(unknown["id"]), str(too_many["id"])], reason="webhook"
+        )
+        await drain_orders(engine)
+        (dead,) = await engine.store.list_dead(flow=flow.name)
+        assert dead.key == str(unknown["id"]) and dead.field == "lines[0].sku"
+        assert f"order {unknown['number']} line" in (dead.record or "") and "SHOP-ONLY-1" in dead.reason
+        held = shop.get(f"/orders/{too_many['id']}").json()
+        assert held["status"] == "on-hold"
+        notes = shop.get(f"/orders/{too_many['id']}/notes").json()
+        assert any("not enough stock" in note["note"] for note in notes)
+        assert await sales_by_reference(tryton_server, f"WEB-{too_many['number']}") == []
+
+
+async def admin_action(tryton: RunningTryton, action: Any, *args: Any) -> Any:
+    client = tryton.admin()
+    try:
+        return await action(client, *args)
+    finally:
+        await client.close()
+
+
+async def test_erp_progress_reaches_the_shop_and_cancellations_go_both_ways(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
+    shop = api(sandbox_shop)
+    async with running(settings) as engine:
+        await start(engine)
+        placed = [o for o in sandbox_shop.place_orders(6) if o["status"] in ("processing", "on-hold")]
+        assert len(placed) >= 3, "the shopper placed too few importable orders"
+        await drain_orders(engine)
+        shipped, cancelled_in_erp, cancelled_in_shop = placed[:3]
+
+        # shipped in Tryton with a tracking number, invoice posted -> completed, one note, meta data
+        await admin_action(tryton_server, erp_orders.ship_sale, f"WEB-{shipped['number']}", "JJD000123", None)
+        await admin_action(tryton_server, erp_orders.post_invoices, f"WEB-{shipped['number']}")
+        await drain_orders(engine)
+        order = shop.get(f"/orders/{shipped['id']}").json()
+        assert order["status"] == "completed"
+        meta = {m["key"]: m["value"] for m in order["meta_data"]}
+        assert meta["tracking_number"] == "JJD000123" and meta.get("invoice_number")
+        notes = shop.get(f"/orders/{shipped['id']}/notes").json()
+        tracking = [n for n in notes if "JJD000123" in n["note"]]
+        assert len(tracking) == 1 and tracking[0]["customer_note"] is True
+        await engine.store.enqueue(engine.order_flows["orders-shop"].flow.name, "sale", [], reason="noop")
+        await drain_orders(engine)
+        assert (
+            len([n for n in shop.get(f"/orders/{shipped['id']}/notes").json() if "JJD000123" in n["note"]])
+            == 1
+        )
+
+        # cancelled in Tryton -> cancelled in the shop
+        await admin_action(tryton_server, erp_orders.cancel_sale, f"WEB-{cancelled_in_erp['number']}")
+        await drain_orders(engine)
+        assert shop.get(f"/orders/{cancelled_in_erp['id']}").json()["status"] == "cancelled"
+
+        # cancelled in the shop before shipping -> the sale is cancelled (a processing sale in Tryton:
+        # all its shipments cancelled, which reads back as cancelled)
+        shop.put(f"/orders/{cancelled_in_shop['id']}", json={"status": "cancelled"})
+        await drain_orders(engine)
+        (sale,) = await sales_by_reference(tryton_server, f"WEB-{cancelled_in_shop['number']}")
+        (read_back,) = await engine.order_flows["orders-shop"].target.read("order", [str(sale["id"])])
+        assert read_back.status is OrderStatus.CANCELLED
+
+        # cancelled in the shop after shipping -> an alert, the sale stays
+        shop.put(f"/orders/{shipped['id']}", json={"status": "cancelled"})
+        await drain_orders(engine)
+        (sale,) = await sales_by_reference(tryton_server, f"WEB-{shipped['number']}")
+        assert sale["state"] != "cancelled"
+        flow = engine.order_flows["orders-shop"].flow
+        journal = await engine.store.journal_for(flow.name, "order", str(shipped["id"]))
+        assert any(entry.action == "alert" for entry in journal)
+
+
+async def test_refunds_go_both_ways(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
+    shop = api(sandbox_shop)
+    async with running(settings) as engine:
+        await start(engine)
+        placed = [o for o in sandbox_shop.place_orders(6) if o["status"] in ("processing", "on-hold")]
+        await drain_orders(engine)
+        from_shop, from_erp = placed[:2]
+
+        # a partial refund with restock in the shop -> return sale + credit note in Tryton, once
+        line = from_shop["line_items"][0]
+        shop.post(
+            f"/orders/{from_shop['id']}/refunds",
+            json={
+                "amount": line["total"],
+                "api_refund": False,
+                "api_restock": True,
+                "line_items": [{"id": line["id"], "quantity": 1, "refund_total": line["total"]}],
+            },
+        )
+        await drain_orders(engine)
+        await engine.store.enqueue(
+            engine.order_flows["orders-shop"].flow.name, "order", [str(from_shop["id"])], reason="again"
+        )
+        await drain_orders(engine)
+        returns = await tryton_server.rpc(
+            "sale.sale",
+            "search_read",
+            [("reference", "like", f"WEB-{from_shop['number']}/R%")],
+            0,
+            None,
+            None,
+            ["state"],
+        )
+        assert len(returns) == 1
+
+        # a return processed in Tryton -> a shop refund that pays nothing out
+        await admin_action(
+            tryton_server, erp_orders.ship_sale, f"WEB-{from_erp['number']}", "JJD000999", None
+        )
+        await admin_action(
+            tryton_server, erp_orders.return_sale, f"WEB-{from_erp['number']}", None, Decimal("5.00")
+        )
+        await drain_orders(engine)
+        refunds = shop.get(f"/orders/{from_erp['id']}/refunds").json()
+        assert len(refunds) == 1 and refunds[0]["amount"] == "5.00"
+        assert refunds[0]["refunded_payment"] is False
+
+
+async def test_an_order_the_erp_has_not_taken_lowers_the_other_shops_stock_at_once(
+    tryton_server: RunningTryton, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SandboxShop.serve(db=":memory:") as first, SandboxShop.serve(db=":memory:") as second:
+        settings = settings_for(tryton_server, {"one": first, "two": second}, sqlite_url, monkeypatch)
+        async with running(settings) as engine:
+            await start(engine, "one")
+            await start(engine, "two")
+            one, two = api(first), api(second)
+            product = next(
+                p
+                for p in one.get("/products", params={"per_page": 50}).json()
+                if p["type"] == "simple" and p["stock_quantity"]
+            )
+            before = next(p for p in two.get("/products", params={"sku": product["sku"]}).json())
+            customer = {
+                "billing": {"first_name": "C", "last_name": "D", "email": "cd@example.org", "country": "AT"}
+            }
+            order = one.post(
+                "/orders",
+                json={
+                    **customer,
+                    "set_paid": True,
+                    "line_items": [{"product_id": product["id"], "quantity": 1}],
+                },
+            ).json()
+            flow = engine.order_flows["orders-one"].flow
+            # another worker is creating this customer: the order waits, its stock is already reserved
+            assert (
+                await engine.store.claim_link(flow.name, "customer", "cd@example.org", owner="other") is None
+            )
+            await engine.store.enqueue(flow.name, "order", [str(order["id"])], reason="webhook")
+            await engine.work(flow)
+            assert await sales_by_reference(tryton_server, f"WEB-{order['number']}") == []
+            await engine.work(engine.runners["catalogue-two"].flow)
+            after = next(p for p in two.get("/products", params={"sku": product["sku"]}).json())
+            assert after["stock_quantity"] == before["stock_quantity"] - 1
