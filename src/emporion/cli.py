@@ -355,11 +355,15 @@ def demo(
         "var/demo"
     ),
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from a new ERP, shop and state.")] = False,
+    simulate_orders: Annotated[float, typer.Option(help="Orders per second from simulated shoppers.")] = 0.2,
 ) -> None:
-    """Start a Tryton ERP with a sample catalogue and a WooCommerce sandbox, and sync them."""
+    """Start a Tryton ERP with a sample catalogue and a WooCommerce sandbox, sync them, and take orders."""
     from emporion.demo import run_demo
 
-    raise typer.Exit(run_demo(directory, products=products, once=once, fresh=fresh, console=console))
+    code = run_demo(
+        directory, products=products, once=once, fresh=fresh, console=console, simulate_orders=simulate_orders
+    )
+    raise typer.Exit(code)
 
 
 erp_app = typer.Typer(

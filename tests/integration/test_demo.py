@@ -36,6 +36,7 @@ def test_demo_once_syncs_and_verifies_clean(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "flow catalogue: clean" in result.stdout
+    assert "0 dead letters" in result.stdout and "sales in Tryton (WEB-" in result.stdout
     assert "product" in result.stdout and "category" in result.stdout
     config = (tmp_path / "demo" / "emporion.yaml").read_text()
     secrets = [

@@ -277,6 +277,7 @@ async def test_erp_progress_reaches_the_shop_and_cancellations_go_both_ways(
         assert order["status"] == "completed"
         meta = {m["key"]: m["value"] for m in order["meta_data"]}
         assert meta["tracking_number"] == "JJD000123" and meta.get("invoice_number")
+        assert meta["tracking_carrier"] == "DHL"
         notes = shop.get(f"/orders/{shipped['id']}/notes").json()
         tracking = [n for n in notes if "JJD000123" in n["note"]]
         assert len(tracking) == 1 and tracking[0]["customer_note"] is True

@@ -15,16 +15,24 @@ from emporion.console import render_report
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
+from emporion.sandbox.woocommerce import SandboxShop
 
 FLOW = "catalogue"
+SERVER_PORT = 8800
+ORDERS = "orders"
+ONCE_ORDERS = 5
 CONFIG_TEMPLATE = """\
-# emporion demo configuration: a Tryton ERP feeding a WooCommerce (sandbox) shop.
+# emporion demo configuration: a Tryton ERP feeding a WooCommerce (sandbox) shop, and its orders back.
 version: 1
 state:
   url: sqlite:///state.db
 logging:
   format: pretty
   level: info
+server:
+  host: 127.0.0.1
+  port: {server_port}
+  public_url: http://127.0.0.1:{server_port}
 connections:
   erp:
     type: tryton
@@ -49,6 +57,7 @@ connections:
     url: {shop_url}
     consumer_key: file:{secrets}/shop-consumer-key
     consumer_secret: file:{secrets}/shop-consumer-secret
+    webhooks: {webhooks}
 flows:
   - name: {flow}
     source: erp
@@ -62,6 +71,17 @@ flows:
         template: "{{{{ name }}}} (SKU {{{{ sku }}}})"
       custom.source:
         constant: tryton
+  - name: {orders}
+    source: shop
+    target: erp
+    entities: [order]
+    poll_interval: 2
+    orders:
+      reference_prefix: WEB-
+      warehouse: WH
+      carriers: {{"*": DHL}}
+      payment_methods: {{stripe: Card, paypal: Card, bacs: Bank transfer, cod: Bank transfer}}
+      shortage: hold
 """
 
 
@@ -89,11 +109,12 @@ def prepare(directory: Path, *, products: int, fresh: bool) -> tuple[Path, dict[
     return secret_dir, values
 
 
-def run_demo(directory: Path, *, products: int, once: bool, fresh: bool, console: Console) -> int:
+def run_demo(
+    directory: Path, *, products: int, once: bool, fresh: bool, console: Console, simulate_orders: float = 0.2
+) -> int:
     """Run the demo; returns the exit code (0 when the verification report is clean)."""
     from emporion.erp.tryton_server import TrytonServer
     from emporion.erp.tryton_setup import CatalogueSpec, create_database
-    from emporion.sandbox.woocommerce import SandboxShop
 
     directory = directory.resolve()
     secret_dir, values = prepare(directory, products=products, fresh=fresh)
@@ -127,16 +148,42 @@ def run_demo(directory: Path, *, products: int, once: bool, fresh: bool, console
                 shop_url=shop.base_url,
                 secrets=secret_dir,
                 flow=FLOW,
+                orders=ORDERS,
+                server_port=0 if once else SERVER_PORT,
+                webhooks="false" if once else "true",
             ),
             encoding="utf-8",
         )
         console.print(
             f"Tryton ERP at {erp.url} (database {erp.database}), shop API at {shop.base_url}/wp-json/wc/v3"
         )
-        return anyio.run(_sync_and_follow, config, shop.base_url, once, console)
+        return anyio.run(_sync_and_follow, config, shop, once, simulate_orders, console)
 
 
-async def _sync_and_follow(config: Path, shop_url: str, once: bool, console: Console) -> int:
+async def _orders_once(engine: Engine, shop: SandboxShop, console: Console) -> bool:
+    """Simulated shoppers place a few orders; each must become exactly one sale in Tryton."""
+    order_flow = engine.order_flows[ORDERS]
+    placed = [
+        o for o in shop.place_orders(ONCE_ORDERS) if o["status"] in order_flow.flow.orders.import_statuses
+    ]
+    await engine.drain(order_flow.flow)
+    links = await engine.store.get_links(ORDERS, "order", [str(o["id"]) for o in placed])
+    sales = [link.target_ref["id"] for link in links.values() if link.state == "synced" and link.target_ref]
+    found = await order_flow.target.read("order", [str(sale) for sale in sales])
+    references = sorted(sale.reference or "" for sale in found)
+    dead = await engine.store.list_dead(flow=ORDERS)
+    console.print(
+        f"orders: {len(placed)} placed in the shop, {len(found)} sales in Tryton "
+        f"({', '.join(references) or 'none'}), {len(dead)} dead letters"
+    )
+    for letter in dead:
+        console.print(f"  [red]dead letter[/] {letter.record}: {letter.reason}")
+    return len(found) == len(placed) == len(set(references)) and not dead
+
+
+async def _sync_and_follow(
+    config: Path, shop: SandboxShop, once: bool, simulate_orders: float, console: Console
+) -> int:
     from emporion.logs import configure_logging
     from emporion.state import StateStore
 
@@ -151,18 +198,26 @@ async def _sync_and_follow(config: Path, shop_url: str, once: bool, console: Con
         report = await sync_flow(runner)
         report = await verify_flow(runner, report)
         render_report(console, report)
+        await engine.ensure_initial_sync()
         if once:
-            return 0 if report.clean else 1
+            orders_ok = await _orders_once(engine, shop, console)
+            return 0 if report.clean and orders_ok else 1
         console.print(
             "\n[bold]emporion is now following Tryton's changes.[/] Try, in another terminal:\n"
             f"  emporion erp price -c {config} --connection erp-admin SKU-00001 19.99\n"
             f"  emporion erp stock -c {config} --connection erp-admin SKU-00001 25   (into warehouse WH)\n"
             f"  emporion erp rename -c {config} --connection erp-admin SKU-00001 'New name'\n"
-            f"and watch the shop: {shop_url}/wp-json/wc/v3/products?sku=SKU\n"
+            f"and watch the shop: {shop.base_url}/wp-json/wc/v3/products?sku=SKU\n"
             f"(the shop's API keys are in {config.parent}/secrets)\n"
+            f"Simulated shoppers place {simulate_orders:g} orders/s;"
+            " they reach Tryton as sales WEB-<order number>.\n"
+            f"Ship one in Tryton and watch the shop order complete with its tracking number:\n"
+            f"  emporion erp ship -c {config} --connection erp-admin WEB-<order number> JJD0001234\n"
             f"Configuration: {config}   Stop with Ctrl-C."
         )
-        await engine.run()
+        if simulate_orders > 0:
+            shop.simulate_orders(simulate_orders)
+        await engine.run(serve=True)
         return 0
     finally:
         await pool.close()

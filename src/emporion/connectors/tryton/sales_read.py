@@ -69,7 +69,14 @@ LINE_FIELDS = [
     "amount",
     "shipment_cost",
 ]
-SHIPMENT_FIELDS = ["state", "effective_date", "carrier.rec_name", "shipping_reference", "packages"]
+SHIPMENT_FIELDS = [
+    "state",
+    "effective_date",
+    "carrier.rec_name",
+    "carrier.party.name",
+    "shipping_reference",
+    "packages",
+]
 
 
 def refund_key(return_sale: dict[str, Any], original_reference: str | None) -> str:
@@ -241,6 +248,13 @@ class SalesReader:
         )
 
 
+def carrier_name(carrier: dict[str, Any] | None) -> str:
+    """The carrier as customers know it (its party's name, e.g. "DHL"), else Tryton's record name."""
+    if not carrier:
+        return ""
+    return ((carrier.get("party.") or {}).get("name") or carrier.get("rec_name") or "").strip()
+
+
 class SaleFacts:
     """The rows read for a batch of sales, with the small mappings from rows to parts."""
 
@@ -273,7 +287,7 @@ class SaleFacts:
         return Shipment(
             key=str(shipment_id),
             state=row["state"],
-            carrier=(row.get("carrier.") or {}).get("rec_name") or "",
+            carrier=carrier_name(row.get("carrier.")),
             tracking_number=tracking,
             shipped_at=shipped_at,
         )
