@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -17,10 +16,9 @@ from emporion.config import Settings, parse_settings
 from emporion.console import render_report
 from emporion.demo.erp_changes import receive_stock, rename, set_list_price
 from emporion.engine.sync import sync_flow, verify_flow
-from emporion.engine.worker import Engine
 from emporion.sandbox.woocommerce import SandboxShop
-from emporion.state import StateStore
 from tests.fixtures.tryton import RunningTryton
+from tests.integration.engine_support import running_engine, shop_api
 
 pytestmark = pytest.mark.tryton
 
@@ -76,26 +74,6 @@ CATALOGUE_FLOW = """
     mapping:
       custom.origin: {constant: tryton}
 """
-
-
-@asynccontextmanager
-async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
-    store = await StateStore.connect(settings.state.url, migrate=True)
-    engine = Engine(settings, store)
-    try:
-        yield engine
-    finally:
-        await engine.pool.close()
-        await store.close()
-
-
-def shop_api(shop: SandboxShop) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{shop.base_url}/wp-json/wc/v3",
-        auth=(shop.consumer_key, shop.consumer_secret),
-        headers={"X-Forwarded-Proto": "https"},
-        timeout=10,
-    )
 
 
 def all_products(api: httpx.Client) -> list[dict[str, Any]]:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from emporion.config import Settings, parse_settings
@@ -17,8 +14,8 @@ from emporion.engine.sync import sync_flow
 from emporion.engine.worker import Engine
 from emporion.model import OrderStatus
 from emporion.sandbox.woocommerce import SandboxShop
-from emporion.state import StateStore
 from tests.fixtures.tryton import RunningTryton
+from tests.integration.engine_support import running_engine, shop_api
 
 pytestmark = pytest.mark.tryton
 
@@ -78,26 +75,6 @@ flows:
     )
 
 
-@asynccontextmanager
-async def running(settings: Settings, worker: str = "w1") -> AsyncIterator[Engine]:
-    store = await StateStore.connect(settings.state.url, migrate=True)
-    engine = Engine(settings, store, worker=worker)
-    try:
-        yield engine
-    finally:
-        await engine.pool.close()
-        await store.close()
-
-
-def api(shop: SandboxShop) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{shop.base_url}/wp-json/wc/v3",
-        auth=(shop.consumer_key, shop.consumer_secret),
-        headers={"X-Forwarded-Proto": "https"},
-        timeout=10,
-    )
-
-
 async def sales_by_reference(tryton: RunningTryton, reference: str) -> list[dict[str, Any]]:
     return await tryton.rpc(
         "sale.sale",
@@ -124,7 +101,7 @@ async def test_shop_orders_become_one_sale_each_even_when_seen_again(
     tryton_server: RunningTryton, sandbox_shop: SandboxShop, state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, state_url, monkeypatch)
-    async with running(settings) as engine:
+    async with running_engine(settings, worker="w1") as engine:
         await start(engine)
         placed = sandbox_shop.place_orders(3)
         await drain_orders(engine)
@@ -160,9 +137,12 @@ async def test_two_workers_and_one_new_customer_make_one_party(
     tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
-    async with running(settings, "w1") as first, running(settings, "w2") as second:
+    async with (
+        running_engine(settings, worker="w1") as first,
+        running_engine(settings, worker="w2") as second,
+    ):
         await start(first)
-        shop = api(sandbox_shop)
+        shop = shop_api(sandbox_shop)
         product = next(
             p for p in shop.get("/products", params={"per_page": 50}).json() if p["type"] == "simple"
         )
@@ -204,9 +184,9 @@ async def test_unknown_sku_is_a_dead_letter_and_shortage_holds_the_order(
     tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch, shortage="hold")
-    async with running(settings) as engine:
+    async with running_engine(settings, worker="w1") as engine:
         await start(engine)
-        shop = api(sandbox_shop)
+        shop = shop_api(sandbox_shop)
         shop_only = shop.post(
             "/products", json={"name": "Shop only", "sku": "SHOP-ONLY-1", "regular_price": "3.00"}
         ).json()
@@ -261,8 +241,8 @@ async def test_erp_progress_reaches_the_shop_and_cancellations_go_both_ways(
     tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
-    shop = api(sandbox_shop)
-    async with running(settings) as engine:
+    shop = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
         await start(engine)
         placed = [o for o in sandbox_shop.place_orders(6) if o["status"] in ("processing", "on-hold")]
         assert len(placed) >= 3, "the shopper placed too few importable orders"
@@ -315,8 +295,8 @@ async def test_refunds_go_both_ways(
     tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
-    shop = api(sandbox_shop)
-    async with running(settings) as engine:
+    shop = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
         await start(engine)
         placed = [o for o in sandbox_shop.place_orders(6) if o["status"] in ("processing", "on-hold")]
         await drain_orders(engine)
@@ -367,10 +347,10 @@ async def test_an_order_the_erp_has_not_taken_lowers_the_other_shops_stock_at_on
 ) -> None:
     with SandboxShop.serve(db=":memory:") as first, SandboxShop.serve(db=":memory:") as second:
         settings = settings_for(tryton_server, {"one": first, "two": second}, sqlite_url, monkeypatch)
-        async with running(settings) as engine:
+        async with running_engine(settings, worker="w1") as engine:
             await start(engine, "one")
             await start(engine, "two")
-            one, two = api(first), api(second)
+            one, two = shop_api(first), shop_api(second)
             product = next(
                 p
                 for p in one.get("/products", params={"per_page": 50}).json()
@@ -399,3 +379,48 @@ async def test_an_order_the_erp_has_not_taken_lowers_the_other_shops_stock_at_on
             await engine.work(engine.runners["catalogue-two"].flow)
             after = next(p for p in two.get("/products", params={"sku": product["sku"]}).json())
             assert after["stock_quantity"] == before["stock_quantity"] - 1
+
+
+async def test_orders_placed_before_the_flow_started_come_in_through_the_sliding_window(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
+    async with running_engine(settings, worker="w1") as engine:
+        await sync_flow(engine.runners["catalogue-shop"])
+        earlier = [
+            o for o in sandbox_shop.place_orders(3) if o["status"] in ("processing", "on-hold", "completed")
+        ]
+        await engine.ensure_initial_sync()  # the order feed starts now; the window looks back 30 days
+        await drain_orders(engine)
+        for order in earlier:
+            assert len(await sales_by_reference(tryton_server, f"WEB-{order['number']}")) == 1
+
+
+async def test_reject_policy_cancels_the_shop_order_with_a_note(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch, shortage="reject")
+    async with running_engine(settings, worker="w1") as engine:
+        await start(engine)
+        shop = shop_api(sandbox_shop)
+        simple = next(
+            p for p in shop.get("/products", params={"per_page": 50}).json() if p["type"] == "simple"
+        )
+        customer = {
+            "billing": {"first_name": "R", "last_name": "J", "email": "rj@example.org", "country": "DE"}
+        }
+        order = shop.post(
+            "/orders",
+            json={
+                **customer,
+                "status": "processing",
+                "line_items": [{"product_id": simple["id"], "quantity": 9000}],
+            },
+        ).json()
+        flow = engine.order_flows["orders-shop"].flow
+        await engine.store.enqueue(flow.name, "order", [str(order["id"])], reason="webhook")
+        await drain_orders(engine)
+        assert shop.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
+        assert any("Rejected" in n["note"] for n in shop.get(f"/orders/{order['id']}/notes").json())
+        assert await sales_by_reference(tryton_server, f"WEB-{order['number']}") == []
+        assert await engine.store.reserved([simple["sku"]]) == {}
