@@ -6,6 +6,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from emporion.config import Settings, parse_settings
@@ -91,6 +92,17 @@ async def start(engine: Engine, shop: str = "shop") -> None:
     """Catalogue into the shop, then the order flow's feeds start (the first drain reads the window)."""
     await sync_flow(engine.runners[f"catalogue-{shop}"])
     await engine.ensure_initial_sync()
+
+
+def place_order(
+    shop: httpx.Client, email: str, product_id: int, quantity: int, **fields: Any
+) -> dict[str, Any]:
+    """An order placed through the shop's API for one product, by a customer known by e-mail."""
+    billing = {"first_name": "Test", "last_name": "Customer", "email": email, "country": "DE"}
+    body = {"billing": billing, "line_items": [{"product_id": product_id, "quantity": quantity}], **fields}
+    response = shop.post("/orders", json=body)
+    response.raise_for_status()
+    return response.json()
 
 
 async def drain_orders(engine: Engine, shop: str = "shop") -> None:
@@ -195,25 +207,8 @@ async def test_unknown_sku_is_a_dead_letter_and_shortage_holds_the_order(
             for p in shop.get("/products", params={"per_page": 50}).json()
             if p["type"] == "simple" and p["sku"].startswith("SKU-")
         )
-        customer = {
-            "billing": {"first_name": "A", "last_name": "B", "email": "ab@example.org", "country": "DE"}
-        }
-        unknown = shop.post(
-            "/orders",
-            json={
-                **customer,
-                "set_paid": True,
-                "line_items": [{"product_id": shop_only["id"], "quantity": 1}],
-            },
-        ).json()
-        too_many = shop.post(
-            "/orders",
-            json={
-                **customer,
-                "status": "processing",
-                "line_items": [{"product_id": simple["id"], "quantity": 5000}],
-            },
-        ).json()
+        unknown = place_order(shop, "ab@example.org", shop_only["id"], 1, set_paid=True)
+        too_many = place_order(shop, "ab@example.org", simple["id"], 5000, status="processing")
         flow = engine.order_flows["orders-shop"].flow
         await engine.store.enqueue(
             flow.name, "order", [str(unknown["id"]), str(too_many["id"])], reason="webhook"
@@ -357,17 +352,7 @@ async def test_an_order_the_erp_has_not_taken_lowers_the_other_shops_stock_at_on
                 if p["type"] == "simple" and p["stock_quantity"]
             )
             before = next(p for p in two.get("/products", params={"sku": product["sku"]}).json())
-            customer = {
-                "billing": {"first_name": "C", "last_name": "D", "email": "cd@example.org", "country": "AT"}
-            }
-            order = one.post(
-                "/orders",
-                json={
-                    **customer,
-                    "set_paid": True,
-                    "line_items": [{"product_id": product["id"], "quantity": 1}],
-                },
-            ).json()
+            order = place_order(one, "cd@example.org", product["id"], 1, set_paid=True)
             flow = engine.order_flows["orders-one"].flow
             # another worker is creating this customer: the order waits, its stock is already reserved
             assert (
@@ -406,17 +391,7 @@ async def test_reject_policy_cancels_the_shop_order_with_a_note(
         simple = next(
             p for p in shop.get("/products", params={"per_page": 50}).json() if p["type"] == "simple"
         )
-        customer = {
-            "billing": {"first_name": "R", "last_name": "J", "email": "rj@example.org", "country": "DE"}
-        }
-        order = shop.post(
-            "/orders",
-            json={
-                **customer,
-                "status": "processing",
-                "line_items": [{"product_id": simple["id"], "quantity": 9000}],
-            },
-        ).json()
+        order = place_order(shop, "rj@example.org", simple["id"], 9000, status="processing")
         flow = engine.order_flows["orders-shop"].flow
         await engine.store.enqueue(flow.name, "order", [str(order["id"])], reason="webhook")
         await drain_orders(engine)
