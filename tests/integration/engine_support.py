@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
-from emporion.config import Settings
+from emporion.config import Settings, parse_settings
 from emporion.engine.worker import Engine
 from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import StateStore
+from tests.fixtures.tryton import RunningTryton
 
 
 @asynccontextmanager
@@ -32,4 +34,45 @@ def shop_api(shop: SandboxShop) -> httpx.Client:
         auth=(shop.consumer_key, shop.consumer_secret),
         headers={"X-Forwarded-Proto": "https"},
         timeout=10,
+    )
+
+
+def settings_for(
+    tryton: RunningTryton,
+    shops: dict[str, SandboxShop],
+    state_url: str,
+    flows: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """A configuration with the Tryton server as `erp`, each shop under its name, and `flows` (YAML)."""
+    monkeypatch.setenv("TEST_TRYTON_PASSWORD", tryton.password)
+    shop_blocks = ""
+    for name, shop in shops.items():
+        monkeypatch.setenv(f"TEST_{name.upper()}_KEY", shop.consumer_key)
+        monkeypatch.setenv(f"TEST_{name.upper()}_SECRET", shop.consumer_secret)
+        shop_blocks += f"""
+  {name}:
+    type: woocommerce
+    url: {shop.base_url}
+    consumer_key: env:TEST_{name.upper()}_KEY
+    consumer_secret: env:TEST_{name.upper()}_SECRET
+"""
+    return parse_settings(
+        f"""
+state:
+  url: {state_url}
+connections:
+  erp:
+    type: tryton
+    url: {tryton.url}
+    database: {tryton.database}
+    username: {tryton.user}
+    password: env:TEST_TRYTON_PASSWORD
+    price_lists: [Wholesale]
+    sale_price_list: Promotions
+    custom_fields: {{ean: product.ean}}
+{shop_blocks}
+flows:
+{flows}
+"""
     )

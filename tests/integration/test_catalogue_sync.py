@@ -12,57 +12,17 @@ import httpx
 import pytest
 from rich.console import Console
 
-from emporion.config import Settings, parse_settings
+from emporion.config import Settings
 from emporion.console import render_report
 from emporion.demo.erp_changes import receive_stock, rename, set_list_price
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
-from tests.integration.engine_support import running_engine, shop_api
+from tests.integration.engine_support import running_engine, settings_for, shop_api
 
 pytestmark = pytest.mark.tryton
 
 SIMPLE_SKU = "SKU-00001"
-
-
-def settings_for(
-    tryton: RunningTryton,
-    shops: dict[str, SandboxShop],
-    state_url: str,
-    flows: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
-    monkeypatch.setenv("TEST_TRYTON_PASSWORD", tryton.password)
-    shop_blocks = ""
-    for name, shop in shops.items():
-        monkeypatch.setenv(f"TEST_{name.upper()}_KEY", shop.consumer_key)
-        monkeypatch.setenv(f"TEST_{name.upper()}_SECRET", shop.consumer_secret)
-        shop_blocks += f"""
-  {name}:
-    type: woocommerce
-    url: {shop.base_url}
-    consumer_key: env:TEST_{name.upper()}_KEY
-    consumer_secret: env:TEST_{name.upper()}_SECRET
-"""
-    return parse_settings(
-        f"""
-state:
-  url: {state_url}
-connections:
-  erp:
-    type: tryton
-    url: {tryton.url}
-    database: {tryton.database}
-    username: {tryton.user}
-    password: env:TEST_TRYTON_PASSWORD
-    price_lists: [Wholesale]
-    sale_price_list: Promotions
-    custom_fields: {{ean: product.ean}}
-{shop_blocks}
-flows:
-{flows}
-"""
-    )
 
 
 CATALOGUE_FLOW = """

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emporion.config import Settings, parse_settings
+from emporion.config import Settings
 from emporion.demo import erp_orders
 from emporion.engine.sync import sync_flow
 from emporion.engine.worker import Engine
@@ -17,6 +17,7 @@ from emporion.model import OrderStatus
 from emporion.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, shop_api
+from tests.integration.engine_support import settings_for as shared_settings
 
 pytestmark = pytest.mark.tryton
 
@@ -37,18 +38,9 @@ def settings_for(
     monkeypatch: pytest.MonkeyPatch,
     shortage: str = "accept",
 ) -> Settings:
-    monkeypatch.setenv("TEST_TRYTON_PASSWORD", tryton.password)
-    connections, flows = "", ""
-    for name, shop in shops.items():
-        monkeypatch.setenv(f"TEST_{name.upper()}_KEY", shop.consumer_key)
-        monkeypatch.setenv(f"TEST_{name.upper()}_SECRET", shop.consumer_secret)
-        connections += f"""
-  {name}:
-    type: woocommerce
-    url: {shop.base_url}
-    consumer_key: env:TEST_{name.upper()}_KEY
-    consumer_secret: env:TEST_{name.upper()}_SECRET
-"""
+    """Each shop gets a catalogue flow (from the ERP) and an order flow (into the ERP)."""
+    flows = ""
+    for name in shops:
         flows += f"""
   - name: catalogue-{name}
     source: erp
@@ -59,21 +51,7 @@ def settings_for(
     target: erp
     entities: [order]
 {ORDER_OPTIONS.format(shortage=shortage)}"""
-    return parse_settings(
-        f"""
-state: {{url: {state_url}}}
-connections:
-  erp:
-    type: tryton
-    url: {tryton.url}
-    database: {tryton.database}
-    username: {tryton.user}
-    password: env:TEST_TRYTON_PASSWORD
-{connections}
-flows:
-{flows}
-"""
-    )
+    return shared_settings(tryton, shops, state_url, flows, monkeypatch)
 
 
 async def sales_by_reference(tryton: RunningTryton, reference: str) -> list[dict[str, Any]]:
