@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Python packages, PostgreSQL), starts it, then runs ruff and the tests.
+# Installs what the tests need (Python packages, PostgreSQL, Debian's Chromium), starts PostgreSQL,
+# then runs ruff and the tests.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k sandbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-python.sh tryton,test
 EMPORION_TEST_PG_URL=${EMPORION_TEST_PG_URL:-$(scripts/postgres.sh | tail -n 1)}
 export EMPORION_TEST_PG_URL
+# the browser tests' Chromium, from Debian's packages (never a downloaded browser)
+EMPORION_CHROMIUM=$(scripts/chromium.sh | tail -n 1)
+export EMPORION_CHROMIUM
 .venv/bin/ruff check src tests bench
 status=0
 .venv/bin/python -m pytest "$@" || status=$?

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.tryton",
     "tests.fixtures.state",
+    "tests.fixtures.alerts",
 ]

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from emporion import __version__
 from emporion.config import ConfigError, Settings, json_schema, load_settings
-from emporion.console import render_checks, render_plan, render_report
+from emporion.console import render_checks, render_circuits, render_plan, render_report
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.flow import FlowRunner
 from emporion.engine.sync import FlowReport, sync_flow, verify_flow
@@ -68,12 +68,13 @@ def _run(call: Callable[[], Awaitable[T]]) -> T:
 
 
 async def _with_engine(settings: Settings, work: Callable[[Engine], Awaitable[T]]) -> T:
+    from emporion.alerts.dispatcher import alerts_from_settings
     from emporion.state import StateStore
 
     store = await StateStore.connect(settings.state.url, migrate=True)
     pool = ConnectorPool(settings)
     try:
-        return await work(Engine(settings, store, pool))
+        return await work(Engine(settings, store, pool, alerts=alerts_from_settings(settings, store)))
     finally:
         await pool.close()
         await store.close()
@@ -267,6 +268,9 @@ def serve(config: ConfigOption = Path("emporion.yaml")) -> None:
         try:
             stop = anyio.Event()
             async with anyio.create_task_group() as group:
+                from emporion.cli_worker import stop_on_signal
+
+                group.start_soon(stop_on_signal, stop)  # SIGTERM: give the webhooks lease back, exit 0
                 secrets = _webhook_secrets(settings, config)
                 port = await group.start(run_server, settings, store, pool, stop, secrets)
                 err.print(f"serving webhooks on http://{settings.server.host}:{port}")
@@ -311,10 +315,12 @@ def webhooks_ensure(config: ConfigOption = Path("emporion.yaml")) -> None:
 
 @app.command()
 def status(config: ConfigOption = Path("emporion.yaml")) -> None:
-    """Queue depth, links and open dead letters per flow."""
+    """Queue depth, links and open dead letters per flow, and each connection's circuit breaker."""
     settings = _settings(config)
+    circuits = []
 
     async def work(engine: Engine) -> list[tuple[str, str, int, int]]:
+        circuits.extend(await engine.store.circuits())
         depth = await engine.store.queue_depth()
         rows = []
         for flow in settings.flows:
@@ -335,6 +341,7 @@ def status(config: ConfigOption = Path("emporion.yaml")) -> None:
     for row in _run(lambda: _with_engine(settings, work)):
         table.add_row(*map(str, row))
     console.print(table)
+    render_circuits(console, list(settings.connections), circuits)
 
 
 @db_app.command("upgrade")
@@ -345,6 +352,35 @@ def db_upgrade(config: ConfigOption = Path("emporion.yaml")) -> None:
 
     _run(lambda: StateStore.migrate(settings.state.url))
     console.print("[green]state database is up to date[/]")
+
+
+@db_app.command("prune")
+def db_prune(
+    config: ConfigOption = Path("emporion.yaml"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; remove nothing.")] = False,
+) -> None:
+    """Forget history older than `state.retention` allows (the engine also does this on its own)."""
+    settings = _settings(config)
+    from emporion.state import StateStore
+
+    ages = settings.state.retention.ages()
+
+    async def prune() -> dict[str, int]:
+        store = await StateStore.connect(settings.state.url, migrate=True)
+        try:
+            return await store.prune(ages, dry_run=dry_run)
+        finally:
+            await store.close()
+
+    removed = _run(prune)
+    from rich.table import Table
+
+    table = Table(title="would be removed" if dry_run else "removed")
+    for column in ("history", "older than", "rows"):
+        table.add_column(column)
+    for name, count in removed.items():
+        table.add_row(name, f"{ages[name].days} days", str(count))
+    console.print(table)
 
 
 @app.command()
@@ -487,11 +523,22 @@ def erp_cancel(
 
 
 def _mount_tools() -> None:
+    from emporion.alerts.cli import alerts_app
+    from emporion.cli_console import token_app, user_app
+    from emporion.cli_dead import dead_app
+    from emporion.cli_reconcile import reconcile
+    from emporion.cli_worker import worker
     from emporion.erp.cli import tryton_app
     from emporion.sandbox.cli import sandbox_app
 
     app.add_typer(sandbox_app, name="sandbox", help="Local stand-ins for shops that cannot run here.")
     app.add_typer(tryton_app, name="tryton", help="Create and serve a Tryton ERP for the demo and tests.")
+    app.add_typer(alerts_app, name="alerts", help="Alerts: what was raised, and a test through the channels.")
+    app.add_typer(dead_app, name="dead")
+    app.command("reconcile")(reconcile)
+    app.command()(worker)
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
 
 
 _mount_tools()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +24,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from emporion.alerts import AlertKind
+from emporion.logs import add_secret
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENTITIES = ("category", "product", "customer", "order")
@@ -43,7 +47,16 @@ class Strict(BaseModel):
 
 
 def resolve_secret(value: Any) -> SecretStr:
-    """Turn `env:NAME`, `file:/path`, {env: NAME}, {file: path} or a literal into a SecretStr."""
+    """Turn `env:NAME`, `file:/path`, {env: NAME}, {file: path} or a literal into a SecretStr.
+
+    Every resolved value is also registered with the log redaction, so that it never shows in a log.
+    """
+    secret = _resolve_secret(value)
+    add_secret(secret.get_secret_value())
+    return secret
+
+
+def _resolve_secret(value: Any) -> SecretStr:
     if isinstance(value, SecretStr):
         return value
     if isinstance(value, dict):
@@ -99,6 +112,22 @@ class TLSSettings(Strict):
     ca_bundle: str | None = Field(None, description="PEM file of CAs to trust instead of the system's")
 
 
+class CircuitSettings(Strict):
+    """The connection's circuit breaker: when to stop calling a system that is down, and when to probe."""
+
+    failure_threshold: int = Field(
+        5, ge=1, le=1000, description="transient failures in a row (timeouts, 5xx, 429) that open it"
+    )
+    cooldown: float = Field(10.0, gt=0, description="seconds it stays open before one probe call goes")
+    max_cooldown: float = Field(300.0, gt=0, description="the cooldown doubles per failed probe up to this")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CircuitSettings:
+        if self.max_cooldown < self.cooldown:
+            raise ValueError("max_cooldown must be at least cooldown")
+        return self
+
+
 class TrytonConnection(Strict):
     """A Tryton server reached over its JSON-RPC HTTP API."""
 
@@ -109,11 +138,18 @@ class TrytonConnection(Strict):
     password: Secret
     tls: TLSSettings = TLSSettings()
     timeout: float = 60.0
+    max_concurrency: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="requests in flight at once (keep it small for a Tryton on SQLite: one writer at a time)",
+    )
     overlap_seconds: float = Field(30.0, description="how far each change-feed poll looks back")
     page_size: int = Field(500, ge=1, le=5000)
     custom_fields: dict[str, str] = Field(default_factory=dict, description="custom name -> Tryton field")
     price_lists: list[str] = Field(default_factory=list, description="price lists to read prices from")
     sale_price_list: str | None = Field(None, description="price list whose dated lines are sale prices")
+    circuit: CircuitSettings = CircuitSettings()
 
 
 class WooCommerceConnection(Strict):
@@ -128,11 +164,18 @@ class WooCommerceConnection(Strict):
     max_requests_per_second: float | None = Field(None, gt=0)
     max_concurrency: int = Field(4, ge=1, le=64)
     batch_size: int = Field(100, ge=1, le=100)
+    retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="quick retries of a GET that failed transiently, or of a request refused by 429",
+    )
     signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256"
     webhooks: bool = Field(False, description="register webhooks in the shop and take deliveries")
     webhook_secret: Secret | None = Field(
         None, description="none: generated and kept beside the state database"
     )
+    circuit: CircuitSettings = CircuitSettings()
 
 
 Connection = Annotated[TrytonConnection | WooCommerceConnection, Field(discriminator="type")]
@@ -232,6 +275,27 @@ class OrderOptions(Strict):
     reconcile_interval: float = Field(300.0, gt=0, description="seconds between sliding reconciles")
 
 
+class LowStockSettings(Strict):
+    """When a product's available-to-promise in this flow's target is low enough to tell someone."""
+
+    default: Decimal | None = Field(None, ge=0, description="alert below this many units; none = none")
+    skus: dict[str, Decimal] = Field(default_factory=dict, description="SKU -> threshold (wins over others)")
+    field: str | None = Field(
+        None, description="product custom field holding a per-product threshold (e.g. from custom_fields)"
+    )
+
+
+class ReconcileOptions(Strict):
+    """The periodic reconcile of a flow: compare both sides record by record, report and repair drift."""
+
+    enabled: bool = Field(True, description="run the reconcile on a schedule inside `emporion run`")
+    interval: float = Field(86400.0, gt=0, description="seconds between scheduled reconciles (a day)")
+    repair: bool = Field(True, description="scheduled runs queue the fixes (else they only report)")
+    extras: Literal["report", "unpublish", "delete"] = Field(
+        "report", description="products in the target that no source record backs: report, unpublish, delete"
+    )
+
+
 class FlowSettings(Strict):
     """One directed sync: source connection -> target connection for some entities."""
 
@@ -255,6 +319,9 @@ class FlowSettings(Strict):
     price_list: str | None = Field(None, description="price list for list_price; none = the list price")
     on_remove: Literal["unpublish", "delete", "ignore"] = "unpublish"
     orders: OrderOptions = OrderOptions()
+    low_stock: LowStockSettings | None = Field(None, description="alert when available stock runs low")
+    lag_threshold: float | None = Field(None, gt=0, description="seconds; none = alerts.lag_threshold")
+    reconcile: ReconcileOptions = ReconcileOptions()
 
     @field_validator("entities")
     @classmethod
@@ -264,18 +331,141 @@ class FlowSettings(Strict):
         return sorted(entities, key=ENTITIES.index)
 
 
+Days = Annotated[int, Field(ge=0, le=36500)]
+
+
+class RetentionSettings(Strict):
+    """How many days of history the state database keeps (0: keep forever).
+
+    The engine prunes every `interval_minutes`, `emporion db prune` on demand. Work still to do
+    (unprocessed deliveries, open dead letters, open alerts) stays whatever its age.
+    """
+
+    journal_days: Days = Field(90, description="journal lines (every sync action, the record pages' history)")
+    inbox_days: Days = Field(
+        14, description="webhook deliveries once processed (their bodies hold customers' personal data)"
+    )
+    audit_days: Days = Field(365, description="audit lines (logins and console actions)")
+    alerts_days: Days = Field(30, description="alerts once resolved")
+    reports_days: Days = Field(90, description="reconcile reports")
+    dead_letters_days: Days = Field(30, description="dead letters once retried or discarded")
+    interval_minutes: float = Field(60.0, ge=1, le=10080, description="how often the engine prunes")
+
+    def ages(self) -> dict[str, timedelta]:
+        """The age limit of each kind of history that is not kept forever."""
+        days = {
+            "journal": self.journal_days,
+            "inbox": self.inbox_days,
+            "audit": self.audit_days,
+            "alerts": self.alerts_days,
+            "reports": self.reports_days,
+            "dead_letters": self.dead_letters_days,
+        }
+        return {name: timedelta(days=count) for name, count in days.items() if count > 0}
+
+
 class StateSettings(Strict):
     url: str = Field(
         "sqlite:///emporion.db", description="sqlite:///path (relative to this file) or postgresql://"
     )
+    lease_seconds: float = Field(
+        30.0,
+        ge=3,
+        le=3600,
+        description="how long a process holds a singleton job (change feed, initial sync, order "
+        "reconcile, webhook registration) without renewing; another process takes over after it",
+    )
+    work_lease_seconds: float = Field(
+        60.0,
+        ge=5,
+        le=86400,
+        description="how long a claimed batch of work stays with its worker without renewal (a running "
+        "batch is renewed every third of it); a dead worker's batch is claimable again after it",
+    )
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+class ConsoleSettings(Strict):
+    """The operations console and its API (`/api/v1`), its logins, sessions and `/metrics`."""
+
+    enabled: bool = Field(True, description="serve /api/v1, /login, /logout and /metrics")
+    secure_cookies: bool = Field(
+        True, description="mark the session cookie Secure; off only for plain HTTP on a loopback host"
+    )
+    session_secret: Secret | None = Field(
+        None, description="key that signs session cookies; none = generated into the secrets directory"
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="how long a login lasts")
+    login_attempts: int = Field(
+        5, ge=1, description="failed logins per user and per client address before a lockout"
+    )
+    login_window: float = Field(300.0, gt=0, description="seconds over which failed logins count (lockout)")
+    metrics: Literal["open", "read", "off"] = Field(
+        "read", description="/metrics: open to all, a token or login with read scope, or not served"
+    )
 
 
 class ServerSettings(Strict):
-    """The HTTP server of `emporion run` / `emporion serve`: webhook ingress (and later the console)."""
+    """The HTTP server of `emporion run` / `emporion serve`: webhook ingress and the console."""
 
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=0, le=65535)
     public_url: str | None = Field(None, description="URL the shops reach this server at (for webhooks)")
+    console: ConsoleSettings = ConsoleSettings()
+
+
+class EmailChannel(Strict):
+    """Alerts by e-mail through an SMTP server (TLS verified)."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (port 587), ssl (implicit TLS, port 465), none (local relay only)"
+    )
+    username: str | None = None
+    password: Secret | None = None
+    from_: str = Field(alias="from", description="sender address")
+    to: list[str] = Field(min_length=1, description="recipient addresses")
+    tls: TLSSettings = TLSSettings()
+    timeout: float = Field(30.0, gt=0)
+    kinds: list[AlertKind] | None = Field(None, description="only these alert kinds; none = all")
+
+
+class WebhookChannel(Strict):
+    """Alerts as JSON to a chat or incident webhook; the URL is a secret (it carries the token)."""
+
+    url: Secret
+    format: Literal["slack", "teams", "generic"] = Field(
+        "generic", description="slack: {text}; teams: an Adaptive Card message; generic: every field"
+    )
+    tls: TLSSettings = TLSSettings()
+    timeout: float = Field(10.0, gt=0)
+    kinds: list[AlertKind] | None = Field(None, description="only these alert kinds; none = all")
+
+
+class AlertSettings(Strict):
+    """Where alerts go and how often; with no channel they are only logged."""
+
+    email: EmailChannel | None = None
+    webhooks: list[WebhookChannel] = Field(default_factory=list)
+    quiet_period: float = Field(
+        3600.0, ge=0, description="seconds before the same alert is sent again (resolutions always are)"
+    )
+    lag_threshold: float = Field(300.0, gt=0, description="seconds a flow may be behind before an alert")
+    check_interval: float = Field(5.0, gt=0, description="seconds between the monitors' checks")
+    webhook_check_interval: float = Field(
+        300.0, gt=0, description="seconds between checks that the shops' webhooks are still active"
+    )
+
+
+class RetrySettings(Strict):
+    """Backoff of work that failed for a transient reason: exponential with full jitter, capped."""
+
+    base: float = Field(2.0, gt=0, description="seconds; the n-th retry waits up to base * 2^n")
+    max: float = Field(900.0, gt=0, description="seconds; no retry waits longer (unless Retry-After says)")
 
 
 class LoggingSettings(Strict):
@@ -290,6 +480,8 @@ class Settings(Strict):
     state: StateSettings = StateSettings()
     logging: LoggingSettings = LoggingSettings()
     server: ServerSettings = ServerSettings()
+    alerts: AlertSettings = AlertSettings()
+    retry: RetrySettings = RetrySettings()
     connections: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Connection]
     flows: list[FlowSettings] = Field(default_factory=list)
 
@@ -304,6 +496,13 @@ def reference_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
     """What the schema cannot see: flows naming unknown connections, flow names used twice."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     seen: set[str] = set()
+    if not settings.server.console.secure_cookies and settings.server.host not in LOOPBACK_HOSTS:
+        problems.append(
+            (
+                ("server", "console", "secure_cookies"),
+                "may be off only when server.host is a loopback address",
+            )
+        )
     for index, flow in enumerate(settings.flows):
         if flow.name in seen:
             problems.append((("flows", index, "name"), f"flow name {flow.name!r} is used twice"))
@@ -324,8 +523,17 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def _secret_paths(data: Any) -> list[tuple[str, ...]]:
-    paths = []
+def _secret_paths(data: Any) -> list[tuple[Any, ...]]:
+    paths: list[tuple[Any, ...]] = []
+    alerts = data.get("alerts") if isinstance(data, dict) else None
+    if isinstance(alerts, dict):
+        email = alerts.get("email")
+        if isinstance(email, dict) and email.get("password") is not None:
+            paths.append(("alerts", "email", "password"))
+        hooks = alerts.get("webhooks")
+        for index, hook in enumerate(hooks if isinstance(hooks, list) else []):
+            if isinstance(hook, dict) and "url" in hook:
+                paths.append(("alerts", "webhooks", index, "url"))
     connections = data.get("connections") if isinstance(data, dict) else None
     if isinstance(connections, dict):
         for name, connection in connections.items():
@@ -347,7 +555,7 @@ def _resolve_secrets(data: dict[str, Any]) -> list[str]:
             holder[path[-1]] = resolve_secret(holder[path[-1]])
         except ValueError as error:
             holder[path[-1]] = SecretStr("")  # reported here; the schema need not report it again
-            problems.append(f"{'.'.join(path)}: {error}")
+            problems.append(f"{_dotted(path)}: {error}")
     return problems
 
 

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from emporion.connectors.base import CheckResult
 from emporion.engine.sync import FlowReport
+from emporion.state import CircuitRecord
 
 SHOWN = 10
 
@@ -84,3 +85,26 @@ def render_report(console: Console, report: FlowReport) -> None:
             )
     verdict = "[green]clean[/]" if report.clean else "[red]not clean[/]"
     console.print(f"flow {report.flow}: {verdict}")
+
+
+def render_circuits(console: Console, connections: list[str], circuits: list[CircuitRecord]) -> None:
+    """One line per connection: its circuit (closed, open, half-open), since when, times opened, why."""
+    known = {record.connection: record for record in circuits}
+    table = Table(title="circuits")
+    for column in ("connection", "circuit", "since", "opened", "last error"):
+        table.add_column(column)
+    colours = {"closed": "green", "open": "red", "half-open": "yellow"}
+    for name in sorted(set(connections) | set(known)):
+        record = known.get(name)
+        if record is None:
+            table.add_row(name, "[green]closed[/]", "-", "0", "")
+            continue
+        colour = colours.get(record.state, "white")
+        table.add_row(
+            name,
+            f"[{colour}]{record.state}[/]",
+            record.since.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            str(record.opened_count),
+            record.last_error or "",
+        )
+    console.print(table)

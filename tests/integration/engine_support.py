@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -76,3 +77,17 @@ flows:
 {flows}
 """
     )
+
+
+def place_order(
+    shop: httpx.Client, email: str, product_id: int, quantity: int, **fields: Any
+) -> dict[str, Any]:
+    """An order placed through the shop's API for one product, by a customer known by e-mail.
+
+    `fields` go into the order's body as they are (and replace the short default billing address).
+    """
+    billing = {"first_name": "Test", "last_name": "Customer", "email": email, "country": "DE"}
+    body = {"billing": billing, "line_items": [{"product_id": product_id, "quantity": quantity}], **fields}
+    response = shop.post("/orders", json=body)
+    response.raise_for_status()
+    return response.json()

@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
+from emporion.ops.auth import verify_password
+from emporion.state import StateStore
 from tests.fixtures.tryton import CACHE_DIR
 
 pytestmark = pytest.mark.tryton
@@ -45,3 +48,17 @@ def test_demo_once_syncs_and_verifies_clean(tmp_path: Path) -> None:
     ]
     assert not any(secret in config for secret in secrets)  # the config names secret files, never secrets
     assert oct((tmp_path / "demo" / "secrets" / "tryton-password").stat().st_mode & 0o777) == "0o600"
+    assert anyio.run(console_login_works, tmp_path / "demo")
+
+
+async def console_login_works(demo: Path) -> bool:
+    """The demo made its dashboard admin, whose password is the one in its secrets folder."""
+    password = (demo / "secrets" / "console-password").read_text().strip()
+    assert oct((demo / "secrets" / "console-password").stat().st_mode & 0o777) == "0o600"
+    store = await StateStore.connect(f"sqlite:///{demo / 'state.db'}")
+    try:
+        user = await store.get_user("demo")
+    finally:
+        await store.close()
+    assert user is not None and user.role == "admin"
+    return verify_password(user.password_hash, password)

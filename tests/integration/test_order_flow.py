@@ -6,17 +6,17 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from emporion.config import Settings
 from emporion.demo import erp_orders
-from emporion.engine.sync import sync_flow
+from emporion.engine import dead_letters
+from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
 from emporion.model import OrderStatus
 from emporion.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
-from tests.integration.engine_support import running_engine, shop_api
+from tests.integration.engine_support import place_order, running_engine, shop_api
 from tests.integration.engine_support import settings_for as shared_settings
 
 pytestmark = pytest.mark.tryton
@@ -70,17 +70,6 @@ async def start(engine: Engine, shop: str = "shop") -> None:
     """Catalogue into the shop, then the order flow's feeds start (the first drain reads the window)."""
     await sync_flow(engine.runners[f"catalogue-{shop}"])
     await engine.ensure_initial_sync()
-
-
-def place_order(
-    shop: httpx.Client, email: str, product_id: int, quantity: int, **fields: Any
-) -> dict[str, Any]:
-    """An order placed through the shop's API for one product, by a customer known by e-mail."""
-    billing = {"first_name": "Test", "last_name": "Customer", "email": email, "country": "DE"}
-    body = {"billing": billing, "line_items": [{"product_id": product_id, "quantity": quantity}], **fields}
-    response = shop.post("/orders", json=body)
-    response.raise_for_status()
-    return response.json()
 
 
 async def drain_orders(engine: Engine, shop: str = "shop") -> None:
@@ -377,3 +366,85 @@ async def test_reject_policy_cancels_the_shop_order_with_a_note(
         assert any("Rejected" in n["note"] for n in shop.get(f"/orders/{order['id']}/notes").json())
         assert await sales_by_reference(tryton_server, f"WEB-{order['number']}") == []
         assert await engine.store.reserved([simple["sku"]]) == {}
+
+
+async def test_a_customer_the_erp_refuses_is_a_dead_letter_and_its_retry_after_the_fix_makes_one_sale(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
+    async with running_engine(settings, worker="w1") as engine:
+        await start(engine)
+        flow = engine.order_flows["orders-shop"].flow
+        # the ERP administrator takes away the right to create parties (an access rule for everyone)
+        (rule,) = await tryton_server.rpc(
+            "ir.model.access",
+            "create",
+            [{"model": "party.party", "perm_read": True, "perm_write": True, "perm_create": False}],
+        )
+        placed = [o for o in sandbox_shop.place_orders(3) if o["status"] in flow.orders.import_statuses]
+        assert placed, "the shopper placed no importable order"
+        await engine.store.enqueue(flow.name, "order", [str(o["id"]) for o in placed], reason="webhook")
+        await drain_orders(engine)
+
+        dead = {letter.key: letter for letter in await engine.store.list_dead(flow=flow.name)}
+        assert set(dead) == {str(o["id"]) for o in placed}
+        for order in placed:
+            letter = dead[str(order["id"])]
+            assert letter.field == "customer" and letter.record == f"order {order['number']}"
+            assert "refused the customer" in letter.reason and "Party" in letter.reason
+            assert await sales_by_reference(tryton_server, f"WEB-{order['number']}") == []
+        emails = [o["billing"]["email"].strip().lower() for o in placed]
+        assert await engine.store.get_links(flow.name, "customer", emails) == {}  # no claim left behind
+
+        await tryton_server.rpc("ir.model.access", "delete", [rule])  # the administrator fixes the rights
+        ids = [letter.id for letter in dead.values()]
+        assert sorted((await dead_letters.retry(engine.store, ids)).done) == sorted(ids)
+        await drain_orders(engine)
+        for order in placed:
+            (sale,) = await sales_by_reference(tryton_server, f"WEB-{order['number']}")
+            assert sale["state"] in ("confirmed", "processing")
+        assert await engine.store.list_dead(flow=flow.name) == []
+
+
+async def test_stock_the_shop_restores_on_a_cancellation_is_set_back_to_the_erps(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merchant cancels a sale in Tryton: the ERP's stock comes back and reaches the shop first,
+    then the shop restocks the order's units on top when it hears of the cancellation. The shop's figure
+    is not one emporion wrote, so the order's SKUs are written again even though the ERP's did not move.
+    """
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, monkeypatch)
+    shop = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        await start(engine)
+        catalogue = engine.runners["catalogue-shop"]
+        flow = engine.order_flows["orders-shop"].flow
+        product = next(
+            p
+            for p in shop.get("/products", params={"per_page": 50}).json()
+            if p["type"] == "simple" and (p["stock_quantity"] or 0) > 2
+        )
+        billing = {"first_name": "Rita", "last_name": "Storno", "email": "rs@example.org", "country": "DE"}
+        address = {"address_1": "Hauptstr. 1", "postcode": "10117", "city": "Berlin"}
+        order = place_order(
+            shop, "", product["id"], 2, billing={**billing, **address}, set_paid=True, payment_method="stripe"
+        )
+        await engine.store.enqueue(flow.name, "order", [str(order["id"])], reason="webhook")
+        await drain_orders(engine)
+        assert len(await sales_by_reference(tryton_server, f"WEB-{order['number']}")) == 1
+        await engine.drain(catalogue.flow)
+        assert (await verify_flow(catalogue)).clean
+        in_erp = shop.get(f"/products/{product['id']}").json()["stock_quantity"]
+
+        await admin_action(tryton_server, erp_orders.cancel_sale, f"WEB-{order['number']}")
+        await engine.drain(catalogue.flow)  # the ERP's stock, two units up, reaches the shop
+        assert shop.get(f"/products/{product['id']}").json()["stock_quantity"] == in_erp + 2
+        await drain_orders(engine)  # the cancellation reaches the shop, which restocks two more
+        assert shop.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
+        assert shop.get(f"/products/{product['id']}").json()["stock_quantity"] == in_erp + 4
+
+        await engine.store.enqueue(flow.name, "order", [str(order["id"])], reason="webhook")
+        await drain_orders(engine)
+        await engine.drain(catalogue.flow)
+        assert shop.get(f"/products/{product['id']}").json()["stock_quantity"] == in_erp + 2
+        assert (await verify_flow(catalogue)).clean

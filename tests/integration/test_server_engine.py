@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import socket
 from pathlib import Path
 
 import anyio
@@ -13,14 +12,10 @@ import httpx
 
 from emporion.config import Settings
 from emporion.engine.worker import Engine
+from emporion.erp.tryton_server import free_port
 from emporion.server import WebhookSecrets
 from emporion.state import StateStore
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures.offline import offline_shop
 
 
 async def test_run_serves_webhooks_and_processes_the_inbox(tmp_path: Path) -> None:
@@ -30,8 +25,7 @@ async def test_run_serves_webhooks_and_processes_the_inbox(tmp_path: Path) -> No
             "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
             "server": {"host": "127.0.0.1", "port": port},
             "connections": {
-                "shop": {"type": "woocommerce", "url": "http://127.0.0.1:9", "consumer_key": "ck"}
-                | {"consumer_secret": "cs", "webhooks": True, "webhook_secret": "s3cret"}
+                "shop": offline_shop(webhooks=True, webhook_secret="s3cret"),
             },
         }
     )
@@ -39,7 +33,11 @@ async def test_run_serves_webhooks_and_processes_the_inbox(tmp_path: Path) -> No
     engine = Engine(settings, store)
     body = b'{"id": 1}'
     signature = base64.b64encode(hmac.new(b"s3cret", body, hashlib.sha256).digest()).decode()
-    headers = {"X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Signature": signature}
+    headers = {
+        "Content-Type": "application/json",  # as WooCommerce sends it
+        "X-WC-Webhook-Topic": "order.created",
+        "X-WC-Webhook-Signature": signature,
+    }
     stop = anyio.Event()
     try:
         async with anyio.create_task_group() as group:

@@ -14,11 +14,15 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from starlette.requests import Request
 from structlog.testing import capture_logs
 
 from emporion.config import Settings
 from emporion.server import WebhookSecrets, create_app, serve_app
+from emporion.server.ingress import BodyTooLarge, read_body
+from emporion.server.replay import ReplayGuard
 from emporion.state import StateStore
+from tests.fixtures.offline import offline_erp, offline_shop
 
 SECRET = "whsec-ingress-3f9a"
 BODY = json.dumps({"id": 4711, "number": "4711", "billing": {"email": "jane@example.com"}}).encode()
@@ -26,15 +30,14 @@ BODY = json.dumps({"id": 4711, "number": "4711", "billing": {"email": "jane@exam
 
 def make_settings(state_url: str, webhook_secret: str | None = SECRET) -> Settings:
     """A shop taking webhooks, a shop that does not, and an order flow from the first one."""
-    shop = {"type": "woocommerce", "url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs"}
+    shop = offline_shop()
     return Settings.model_validate(
         {
             "state": {"url": state_url},
             "connections": {
                 "shop": shop | {"webhooks": True, "webhook_secret": webhook_secret},
                 "quiet": shop,
-                "erp": {"type": "tryton", "url": "http://127.0.0.1:9", "database": "d", "username": "u"}
-                | {"password": "p"},
+                "erp": offline_erp(),
             },
             "flows": [{"name": "shop-orders", "source": "shop", "target": "erp", "entities": ["order"]}],
         }
@@ -177,3 +180,98 @@ async def test_logs_name_the_delivery_but_never_its_body_or_secret(
     text = repr(logs) + caplog.text
     for secret_or_personal in (SECRET, headers["X-WC-Webhook-Signature"], "jane@example.com", "4711"):
         assert secret_or_personal not in text
+
+
+async def test_every_bad_delivery_is_refused_with_its_status_and_logged_without_body_or_secret(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    store = await StateStore.connect(settings.state.url)
+    unsigned = signed(BODY)
+    del unsigned["X-WC-Webhook-Signature"]
+    wrong = signed(BODY, "whsec-guessed")
+    malformed = b'{"id": 4711, "billing": {"email": "jane@example.com"'
+    big = b'{"id": 1, "email": "jane@example.com", "pad": "' + b"x" * 8192 + b'"}'
+    as_text = signed(BODY) | {"Content-Type": "text/plain"}
+    requests = {
+        # name: (method, connection, body, headers, status, outcome)
+        "malformed": ("POST", "shop", malformed, signed(malformed), 400, "malformed json"),
+        "oversized": ("POST", "shop", big, signed(big), 413, "too large"),
+        "unsigned": ("POST", "shop", BODY, unsigned, 401, "bad signature"),
+        "wrongly signed": ("POST", "shop", BODY, wrong, 401, "bad signature"),
+        "unknown connection": ("POST", "nobody", BODY, signed(BODY), 404, "unknown connection"),
+        "wrong method": ("PUT", "shop", BODY, signed(BODY), 405, "wrong method"),
+        "wrong content type": ("POST", "shop", BODY, as_text, 415, "unsupported content type"),
+    }
+    caplog.set_level(logging.DEBUG)
+    answers = {}
+    try:
+        with capture_logs() as logs:
+            async with running(settings, store, tmp_path, max_body_bytes=4096) as client:
+                for name, (method, connection, body, headers, _, _) in requests.items():
+                    response = await client.request(
+                        method, f"/webhooks/{connection}", content=body, headers=headers
+                    )
+                    answers[name] = (response.status_code, response.json()["status"])
+        assert await pending(store) == []
+    finally:
+        await store.close()
+    assert answers == {name: (status, outcome) for name, (*_, status, outcome) in requests.items()}
+    refusals = [entry for entry in logs if entry.get("event") == "webhook"]
+    assert [(e["outcome"], e["status"]) for e in refusals] == [(o, s) for *_, s, o in requests.values()]
+    for entry in refusals:
+        assert entry["log_level"] == "warning" and entry["connection"] in ("shop", "nobody")
+        if entry["outcome"] not in ("unknown connection", "wrong method"):
+            assert entry["topic"] == "order.created"
+    text = repr(logs) + caplog.text + "".join(capfd.readouterr())
+    leaks = [SECRET, "whsec-guessed", "jane@example.com", "4711", "xxxxxxxx"]
+    leaks += [
+        h["X-WC-Webhook-Signature"] for *_, h, _, _ in requests.values() if "X-WC-Webhook-Signature" in h
+    ]
+    assert [leak for leak in leaks if leak in text] == []
+
+
+async def test_a_captured_body_replayed_under_a_new_delivery_id_is_acknowledged_not_stored(
+    store: StateStore, settings: Settings, tmp_path: Path
+) -> None:
+    other = BODY.replace(b"4711", b"4712")
+    async with running(settings, store, tmp_path) as client:
+
+        async def send(body: bytes, delivery: str) -> tuple[int, str]:
+            headers = signed(body, **{"X-WC-Webhook-Delivery-ID": delivery})
+            response = await client.post("/webhooks/shop", content=body, headers=headers)
+            return response.status_code, response.json()["status"]
+
+        answers = [
+            await send(BODY, "d-1"),
+            await send(BODY, "d-2"),  # the same signed body under a new id: a replay
+            await send(BODY, "d-1"),  # the same delivery again: a re-delivery
+            await send(other, "d-1"),  # another event in the same second: same id, new body
+        ]
+    assert answers == [(200, "stored"), (200, "replay"), (200, "duplicate"), (200, "duplicate")]
+    kept = await pending(store)
+    assert [(d.delivery_id, d.body) for d in kept] == [("d-1", BODY)]
+
+
+def test_the_replay_window_forgets_old_bodies_and_stays_bounded() -> None:
+    guard = ReplayGuard(window=60, max_entries=2)
+    guard.remember("shop", b"a", "d-a", now=0)
+    assert guard.seen("shop", b"a", now=59) == "d-a"
+    assert guard.seen("other", b"a", now=59) is None
+    assert guard.seen("shop", b"a", now=61) is None
+    for name in (b"b", b"c", b"d"):
+        guard.remember("shop", name, name.decode(), now=100)
+    assert [guard.seen("shop", name, now=100) for name in (b"b", b"c", b"d")] == [None, "c", "d"]
+
+
+async def test_an_oversized_stream_is_refused_before_it_is_read_in_full() -> None:
+    limit, chunk, sent = 4096, b"x" * 1024, 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        sent += 1
+        return {"type": "http.request", "body": chunk, "more_body": sent < 10_000}
+
+    request = Request({"type": "http", "method": "POST", "headers": [], "path": "/webhooks/shop"}, receive)
+    with pytest.raises(BodyTooLarge):
+        await read_body(request, limit)
+    assert sent <= limit // len(chunk) + 1  # 10 MB offered, 5 KB taken

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import stat
 import time
 from pathlib import Path
@@ -17,17 +16,13 @@ from emporion.cli import app as cli
 from emporion.config import Settings, load_settings
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.inbox import InboxProcessor
+from emporion.erp.tryton_server import free_port
 from emporion.sandbox.woocommerce import SandboxShop
 from emporion.server import WebhookSecrets, run_server
 from emporion.state import StateStore
+from tests.fixtures.offline import offline_erp
 
 ORDER_TOPICS = ["order.created", "order.deleted", "order.updated"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_config(tmp_path: Path, shop: SandboxShop, port: int) -> Path:
@@ -43,8 +38,7 @@ def write_config(tmp_path: Path, shop: SandboxShop, port: int) -> Path:
                 "consumer_secret": shop.consumer_secret,
                 "webhooks": True,
             },
-            "erp": {"type": "tryton", "url": "http://127.0.0.1:9", "database": "d", "username": "u"}
-            | {"password": "p"},
+            "erp": offline_erp(),
         },
         "flows": [{"name": "shop-orders", "source": "shop", "target": "erp", "entities": ["order"]}],
     }

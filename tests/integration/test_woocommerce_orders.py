@@ -123,6 +123,32 @@ async def test_change_feed_reports_a_status_change_only(shop: SandboxShop, woo: 
     assert (await read_one(woo, target["id"])).status is OrderStatus.CANCELLED
 
 
+async def test_change_feed_reports_an_order_again_only_when_it_changed_again(shop: SandboxShop) -> None:
+    """A long overlap window re-reads recent orders at every poll; only new stamps are reported."""
+    woo = WooCommerceConnector(
+        "shop", shop.base_url, shop.consumer_key, shop.consumer_secret, change_overlap=600
+    )
+    try:
+        placed = shop.place_orders(3)
+        await asyncio.sleep(1.1)  # stamps have second resolution: this one's second is over
+        first = await woo.changes("order", None)  # the window covers the orders just placed
+        batch = await woo.changes("order", first.cursor)
+        assert {str(o["id"]) for o in placed} <= set(batch.keys)
+        batch = await woo.changes("order", batch.cursor)
+        assert batch.keys == []
+        target = placed[1]
+        with api(shop) as client:
+            client.put(f"/orders/{target['id']}", json={"customer_note": "ring twice"}).raise_for_status()
+        batch = await woo.changes("order", batch.cursor)
+        assert batch.keys == [str(target["id"])]
+        await asyncio.sleep(1.1)
+        batch = await woo.changes("order", batch.cursor)  # reported again at most while its second lasts
+        assert batch.keys in ([], [str(target["id"])])
+        assert (await woo.changes("order", batch.cursor)).keys == []
+    finally:
+        await woo.close()
+
+
 async def test_status_write_back_applies_once(shop: SandboxShop, woo: WooCommerceConnector) -> None:
     (placed,) = shop.place_orders(1)
     order = await read_one(woo, placed["id"])

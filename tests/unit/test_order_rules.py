@@ -11,6 +11,7 @@ from emporion.config import FlowSettings
 from emporion.connectors.base import Permanent
 from emporion.engine.feedback import OrderFeedback
 from emporion.engine.orders import check_totals, customer_key, intake_fingerprint, reference_prefix
+from emporion.engine.validation import check_order, check_text, text_problem
 from emporion.model import Address, Customer, Invoice, Order, OrderLine, OrderStatus, Refund, Shipment
 
 
@@ -49,6 +50,49 @@ def test_totals_within_tolerance_and_errors_name_the_field() -> None:
     with pytest.raises(Permanent) as caught:
         check_totals(order(lines=[bad_line], total=Decimal("10.20")), Decimal("0.05"))
     assert caught.value.field == "lines[0].quantity" and caught.value.record == "order 41 line 9"
+
+
+def line(**fields: Any) -> OrderLine:
+    base: dict[str, Any] = {"key": "7", "sku": "SKU-1", "quantity": 1, "unit_price": 10, "total": 10}
+    return OrderLine(**{**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "reason"),
+    [
+        ({"lines": [line(sku="")]}, "lines[0].sku", "line has no SKU"),
+        ({"lines": [line(quantity=0)]}, "lines[0].quantity", "absurd quantity 0"),
+        ({"lines": [line(quantity=-3)]}, "lines[0].quantity", "absurd quantity -3"),
+        ({"lines": [line(quantity=Decimal("0.5"))]}, "lines[0].quantity", "fractional quantity 0.5"),
+        ({"lines": [line(quantity=10**9)]}, "lines[0].quantity", "absurd quantity 1000000000"),
+        ({"lines": [line(unit_price=-1)]}, "lines[0].unit_price", "invalid price -1"),
+        ({"lines": [line(total=Decimal("-0.01"))]}, "lines[0].total", "invalid price -0.01"),
+        ({"lines": [line(tax_class="reduced-rate")]}, "lines[0].tax_class", "'reduced-rate' has no ERP tax"),
+        ({"total": Decimal(-1)}, "total", "invalid amount -1"),
+        ({"billing": Address(email="a@b.example", city="K\udcf6ln")}, "billing.city", "lone surrogate"),
+        ({"shipping": Address(street="Main\x00St")}, "shipping.street", "U+0000"),
+        ({"customer_note": "ok \ufffd"}, "customer_note", "U+FFFD"),
+    ],
+)
+def test_order_checks_name_the_field(bad: dict[str, Any], field: str, reason: str) -> None:
+    with pytest.raises(Permanent) as caught:
+        check_order(order(**bad), {"": "VAT 19%"})
+    assert caught.value.field == field and reason in caught.value.reason
+    assert (caught.value.record or "").startswith("order 41")
+
+
+def test_clean_orders_and_mapped_tax_classes_pass() -> None:
+    check_order(order(), {})
+    check_order(order(lines=[line(tax_class="reduced-rate")]), {"reduced-rate": "VAT 7%"})
+    check_order(order(customer_note="Bitte klingeln.\nDanke!\tZürich"), {})
+
+
+def test_text_problems() -> None:
+    assert text_problem("Müller, Zürich\n") is None
+    assert "U+001B" in (text_problem("\x1b[31m") or "")
+    with pytest.raises(Permanent) as caught:
+        check_text({"attributes": {"Colour": ["red", "bl\x07ue"]}}, "SKU-1")
+    assert caught.value.field == "attributes.Colour[1]" and caught.value.record == "SKU-1"
 
 
 def test_customer_key_is_the_lower_case_email_or_the_order() -> None:

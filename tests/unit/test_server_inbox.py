@@ -12,11 +12,12 @@ from emporion.config import Settings
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.inbox import InboxProcessor
 from emporion.state import StateStore
+from tests.fixtures.offline import offline_erp, offline_shop
 
 
 def make_settings() -> Settings:
-    shop = {"type": "woocommerce", "url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs"}
-    erp = {"type": "tryton", "url": "http://127.0.0.1:9", "database": "d", "username": "u", "password": "p"}
+    shop = offline_shop()
+    erp = offline_erp()
     flows = [
         {"name": "a-orders", "source": "shop", "target": "erp", "entities": ["order"]},
         {"name": "b-orders", "source": "shop", "target": "erp", "entities": ["order"], "enabled": False},

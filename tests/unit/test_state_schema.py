@@ -35,6 +35,15 @@ async def test_migrated_schema_matches_the_metadata(state_url: str) -> None:
             "dead",
             "journal",
             "reservation",
+            "alert",
+            "reconcile_report",
+            "lease",
+            "rate_budget",
+            "circuit",
+            "flow_control",
+            "console_user",
+            "api_token",
+            "audit_log",
             "alembic_version",
         }
     finally:

@@ -6,12 +6,25 @@ A connector is a client (wire protocol, auth, paging, rate limits, error transla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from emporion.model import Record
+
+
+@runtime_checkable
+class SharedRateBudget(Protocol):
+    """A rate budget shared with other processes (the engine provides it; a connector never sees how).
+
+    `take` grants up to `wanted` request starts now, or none and the seconds to wait; `pause` holds
+    every process's requests (the system answered 429 with Retry-After).
+    """
+
+    async def take(self, wanted: int) -> tuple[int, float]: ...
+
+    async def pause(self, seconds: float) -> None: ...
 
 
 class ConnectorError(Exception):
@@ -45,6 +58,39 @@ class Permanent(ConnectorError):
 
 class AuthError(Permanent):
     """Credentials were refused or lack a permission."""
+
+
+class Unmappable(Record):
+    """A record a connector read but could not turn into a canonical record.
+
+    It stands in for the record in `read` and `scan` answers, so that the engine makes it a dead
+    letter naming the record and the field instead of failing the whole batch or taking the record
+    for deleted.
+    """
+
+    reason: str
+    record: str | None = None
+    field: str | None = None
+
+    @classmethod
+    def of(cls, key: str, error: Permanent) -> Unmappable:
+        """The stand-in for record `key` that failed with `error`."""
+        return cls(key=key, reason=error.reason, record=error.record, field=error.field)
+
+    def error(self) -> Permanent:
+        """The failure as the typed error the engine dead-letters."""
+        return Permanent(self.reason, record=self.record, field=self.field)
+
+
+R = TypeVar("R", bound=Record)
+
+
+def map_or_unmappable(key: str, mapper: Callable[[], R]) -> R | Unmappable:
+    """`mapper()`, or an Unmappable stand-in for `key` when it raises Permanent."""
+    try:
+        return mapper()
+    except Permanent as error:
+        return Unmappable.of(key, error)
 
 
 class FeedKind(StrEnum):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 import shutil
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from rich.console import Console
 
+from emporion.alerts.dispatcher import alerts_from_settings
 from emporion.config import load_settings
 from emporion.console import render_report
 from emporion.engine.connections import ConnectorPool
@@ -17,10 +20,14 @@ from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
 from emporion.sandbox.woocommerce import SandboxShop
 
+if TYPE_CHECKING:
+    from emporion.state import StateStore
+
 FLOW = "catalogue"
 SERVER_PORT = 8800
 ORDERS = "orders"
 ONCE_ORDERS = 5
+CONSOLE_USER = "demo"
 CONFIG_TEMPLATE = """\
 # emporion demo configuration: a Tryton ERP feeding a WooCommerce (sandbox) shop, and its orders back.
 version: 1
@@ -33,6 +40,8 @@ server:
   host: 127.0.0.1
   port: {server_port}
   public_url: http://127.0.0.1:{server_port}
+  console:
+    secure_cookies: false  # plain http on loopback; behind TLS in production (docs/deploy.md)
 connections:
   erp:
     type: tryton
@@ -105,6 +114,7 @@ def prepare(directory: Path, *, products: int, fresh: bool) -> tuple[Path, dict[
         "tryton-admin-password": _secret(secret_dir, "tryton-admin-password", secrets.token_urlsafe(18)),
         "shop-consumer-key": _secret(secret_dir, "shop-consumer-key", "ck_" + secrets.token_hex(20)),
         "shop-consumer-secret": _secret(secret_dir, "shop-consumer-secret", "cs_" + secrets.token_hex(20)),
+        "console-password": _secret(secret_dir, "console-password", secrets.token_urlsafe(15)),
     }
     return secret_dir, values
 
@@ -157,7 +167,16 @@ def run_demo(
         console.print(
             f"Tryton ERP at {erp.url} (database {erp.database}), shop API at {shop.base_url}/wp-json/wc/v3"
         )
-        return anyio.run(_sync_and_follow, config, shop, once, simulate_orders, console)
+        sync = partial(_sync_and_follow, console_password=values["console-password"])
+        return anyio.run(sync, config, shop, once, simulate_orders, console)
+
+
+async def _console_user(store: StateStore, password: str) -> None:
+    """The demo's dashboard login (an admin), created once with the password from the demo's secrets."""
+    from emporion.ops.auth import Accounts
+
+    if await store.get_user(CONSOLE_USER) is None:
+        await Accounts(store).add_user(CONSOLE_USER, "admin", password, actor="cli:demo")
 
 
 async def _orders_once(engine: Engine, shop: SandboxShop, console: Console) -> bool:
@@ -182,7 +201,13 @@ async def _orders_once(engine: Engine, shop: SandboxShop, console: Console) -> b
 
 
 async def _sync_and_follow(
-    config: Path, shop: SandboxShop, once: bool, simulate_orders: float, console: Console
+    config: Path,
+    shop: SandboxShop,
+    once: bool,
+    simulate_orders: float,
+    console: Console,
+    *,
+    console_password: str,
 ) -> int:
     from emporion.logs import configure_logging
     from emporion.state import StateStore
@@ -192,7 +217,8 @@ async def _sync_and_follow(
     store = await StateStore.connect(settings.state.url, migrate=True)
     pool = ConnectorPool(settings)
     try:
-        engine = Engine(settings, store, pool)
+        await _console_user(store, console_password)
+        engine = Engine(settings, store, pool, alerts=alerts_from_settings(settings, store))
         runner = engine.runners[FLOW]
         console.print("syncing the catalogue…")
         report = await sync_flow(runner)
@@ -213,6 +239,8 @@ async def _sync_and_follow(
             " they reach Tryton as sales WEB-<order number>.\n"
             f"Ship one in Tryton and watch the shop order complete with its tracking number:\n"
             f"  emporion erp ship -c {config} --connection erp-admin WEB-<order number> JJD0001234\n"
+            f"Dashboard: {settings.server.public_url}/ (user {CONSOLE_USER},"
+            f" password in {config.parent}/secrets/console-password)\n"
             f"Configuration: {config}   Stop with Ctrl-C."
         )
         if simulate_orders > 0:

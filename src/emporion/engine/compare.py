@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from emporion.connectors.base import Unmappable
 from emporion.model import Product, Record
 
 # fields that never travel to a target, or that the target names its own way
@@ -99,3 +100,51 @@ def diff_records(
         for sku in found:
             diffs.append(FieldDiff(f"variants[{sku}]", "absent", "present"))
     return diffs
+
+
+def _view(path: str, value: Any, shape: Any) -> Any:
+    """One field in comparison form, read the way `_compare` reads it (`shape` is the expected value)."""
+    if path.endswith("categories") and isinstance(shape, list):
+        return sorted({str(v) for v in value or []})
+    if path.endswith("custom") and isinstance(shape, dict):
+        return {name: _normal((value or {}).get(name)) for name in shape}
+    if path.endswith("images") and isinstance(shape, list):
+        return [image["url"] for image in value or []]
+    if isinstance(shape, dict) and isinstance(value, dict):
+        return {name: _view(f"{path}.{name}", value.get(name), shape[name]) for name in shape}
+    return _normal(value)
+
+
+def comparable(
+    record: Record, ignore: set[str] | frozenset[str] = frozenset(), shape: Record | None = None
+) -> dict[str, Any]:
+    """What `diff_records` compares of `record`, normalised, in the shape of the expected record.
+
+    Two records whose views are equal have no field differences, so a reconcile compares the
+    fingerprints of the views first and walks the fields only when they differ.
+    """
+    shape = shape or record
+    skip = NOT_COMPARED | set(ignore) | {"variants"}
+    if isinstance(shape, Product) and shape.variants:
+        skip |= VARIABLE_PARENT_SKIPS
+    have = record.model_dump(exclude=skip)
+    want = have if shape is record else shape.model_dump(exclude=skip)
+    view: dict[str, Any] = {
+        name: _view(name, have.get(name), value)
+        for name, value in want.items()
+        if not (value is None and name in TARGET_CHOOSES_WHEN_NONE)
+    }
+    view["published"] = published(record)
+    if isinstance(record, Product):
+        shapes = {v.sku: v for v in shape.variants} if isinstance(shape, Product) else {}
+        view["variants"] = {
+            variant.sku: comparable(variant, ignore, shapes.get(variant.sku)) for variant in record.variants
+        }
+    return view
+
+
+def unreadable_diff(found: Record) -> list[FieldDiff]:
+    """A target record its connector could not read back: drift on the field it names."""
+    if not isinstance(found, Unmappable):
+        return []
+    return [FieldDiff(found.field or "record", "readable", found.reason)]

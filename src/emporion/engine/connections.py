@@ -7,6 +7,7 @@ from typing import Any
 
 from emporion.config import FlowSettings, Settings, TrytonConnection, WooCommerceConnection
 from emporion.connectors.base import Connector
+from emporion.connectors.circuit import CircuitBreaker, Listener
 
 
 def tls_verify(settings: TrytonConnection | WooCommerceConnection) -> Any:
@@ -16,8 +17,19 @@ def tls_verify(settings: TrytonConnection | WooCommerceConnection) -> Any:
     return settings.tls.verify
 
 
+def circuit_for(name: str, settings: TrytonConnection | WooCommerceConnection) -> CircuitBreaker:
+    """The circuit breaker of one configured connection."""
+    circuit = settings.circuit
+    return CircuitBreaker(
+        name,
+        failure_threshold=circuit.failure_threshold,
+        cooldown=circuit.cooldown,
+        max_cooldown=circuit.max_cooldown,
+    )
+
+
 def build_connector(name: str, settings: TrytonConnection | WooCommerceConnection) -> Connector:
-    """A connector for one configured connection."""
+    """A connector for one configured connection, with its circuit breaker."""
     if isinstance(settings, TrytonConnection):
         from emporion.connectors.tryton.connector import TrytonConnector
 
@@ -34,6 +46,8 @@ def build_connector(name: str, settings: TrytonConnection | WooCommerceConnectio
             page_size=settings.page_size,
             verify=tls_verify(settings),
             timeout=settings.timeout,
+            circuit=circuit_for(name, settings),
+            max_concurrency=settings.max_concurrency,
         )
     from emporion.connectors.woocommerce.connector import WooCommerceConnector
 
@@ -48,6 +62,8 @@ def build_connector(name: str, settings: TrytonConnection | WooCommerceConnectio
         max_concurrency=settings.max_concurrency,
         batch_size=settings.batch_size,
         signature_method=settings.signature_method,
+        circuit=circuit_for(name, settings),
+        retries=settings.retries,
     )
 
 
@@ -71,11 +87,34 @@ class ConnectorPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._connectors: dict[str, Connector] = {}
+        self._circuit_listener: Listener | None = None
 
     def get(self, name: str) -> Connector:
+        """The connector of one connection, built on first use."""
         if name not in self._connectors:
-            self._connectors[name] = build_connector(name, self.settings.connections[name])
+            from emporion.metrics import instrument_connector
+
+            connector = build_connector(name, self.settings.connections[name])
+            instrument_connector(connector, name)
+            self._connectors[name] = connector
+            self._listen(connector)
         return self._connectors[name]
+
+    def watch_circuits(self, listener: Listener) -> None:
+        """Tell `listener` every circuit transition of every connection, built now or later."""
+        self._circuit_listener = listener
+        for connector in self._connectors.values():
+            self._listen(connector)
+
+    def circuits(self) -> dict[str, CircuitBreaker]:
+        """The circuit breakers of the connections built so far, by connection name."""
+        found = {name: getattr(c, "circuit", None) for name, c in self._connectors.items()}
+        return {name: circuit for name, circuit in found.items() if isinstance(circuit, CircuitBreaker)}
+
+    def _listen(self, connector: Connector) -> None:
+        circuit = getattr(connector, "circuit", None)
+        if isinstance(circuit, CircuitBreaker) and self._circuit_listener is not None:
+            circuit.listener = self._circuit_listener
 
     async def close(self) -> None:
         for connector in self._connectors.values():

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emporion.config import FlowSettings
-from emporion.connectors.base import Connector, Permanent, Retryable, WriteItem
+from emporion.connectors.base import Connector, Permanent, Retryable, Unmappable, WriteItem
 from emporion.engine.flow import BatchResult
 from emporion.engine.orders import reference_prefix
 from emporion.model import Order, OrderStatus, fingerprint
@@ -76,7 +76,15 @@ class OrderFeedback:
     async def sync_keys(self, keys: Sequence[str], *, reason: str) -> BatchResult:
         """Push the ERP's progress on these sales to their shop orders."""
         result = BatchResult()
-        sales = [sale for sale in await self.erp.read("order", list(keys)) if isinstance(sale, Order)]
+        sales: list[Order] = []
+        for sale in await self.erp.read("order", list(keys)):
+            if isinstance(sale, Unmappable):  # a sale the ERP gave in a shape it cannot be read in
+                error = sale.error()
+                result.dead_letter(
+                    self.flow.name, SALE, sale.key, error, reason, error.record or f"sale {sale.key}"
+                )
+            elif isinstance(sale, Order):
+                sales.append(sale)
         numbers = {sale.key: self.shop_number(sale) for sale in sales}
         orders = await self.store.find_links_by_natural_key(
             self.flow.name, "order", [n for n in numbers.values() if n]

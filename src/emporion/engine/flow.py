@@ -12,7 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from emporion.alerts import Alert
+from emporion.alerts.monitors import stock_levels
 from emporion.config import FlowSettings
 from emporion.connectors.base import (
     Connector,
@@ -21,6 +24,7 @@ from emporion.connectors.base import (
     OutcomeStatus,
     Permanent,
     Retryable,
+    Unmappable,
     WriteItem,
 )
 from emporion.engine.mapping import FlowMapper, expand_categories
@@ -50,7 +54,29 @@ class BatchResult:
     retry: list[tuple[str, str, float | None]] = field(default_factory=list)  # key, reason, after
     planned: list[PlannedWrite] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
-    reserved_skus: set[str] = field(default_factory=set)  # their stock must be sent again (reservations)
+    stock_skus: set[str] = field(default_factory=set)  # reservations made or released: send their stock again
+    stock: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # SKU -> available, threshold
+    alerts: list[Alert] = field(default_factory=list)  # for the engine's alert sink, after the commit
+
+    def dead_letter(
+        self,
+        flow: str,
+        entity: str,
+        key: str,
+        error: Permanent,
+        reason: str,
+        label: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """A record that cannot go on: its dead letter and a journal line.
+
+        The letter names the record (`label`, else the error's record, else `<entity> <key>`) and the field.
+        """
+        label = label or error.record or f"{entity} {key}"
+        self.dead.append(DeadLetter(flow, entity, key, str(error), error.field, label, payload))
+        detail = {"error": str(error), "field": error.field, "label": label}
+        self.journal.append(JournalEntry(flow, entity, key, "dead", reason, detail=detail))
+        self.counts["failed"] += 1
 
     def merge(self, other: BatchResult) -> None:
         self.links += other.links
@@ -59,6 +85,8 @@ class BatchResult:
         self.retry += other.retry
         self.planned += other.planned
         self.counts.update(other.counts)
+        self.stock.update(other.stock)
+        self.alerts += other.alerts
 
 
 def natural_key(record: Record) -> str:
@@ -121,10 +149,15 @@ class FlowRunner:
         deletions: list[WriteItem] = []
         for key in keys:
             record, link = by_key.get(key), links.get(key)
+            if isinstance(record, Unmappable):
+                self._dead(result, entity, key, None, record.error(), reason)
+                continue
             try:
                 wanted = record is not None and self.mapper.accepts(record)
                 if record is not None and wanted:
                     mapped[key] = self.mapper.map(record, reserved)
+                    if isinstance(record, Product) and self.flow.low_stock:
+                        result.stock.update(stock_levels(self.flow, record, mapped[key]))  # type: ignore[arg-type]
                     continue
             except Permanent as error:
                 self._dead(result, entity, key, record, error, reason)
@@ -211,6 +244,8 @@ class FlowRunner:
         mapped: dict[str, Record] = {}
         reserved = await self.reservations(records)
         for record in records:
+            if isinstance(record, Unmappable):
+                continue
             try:
                 if self.mapper.accepts(record):
                     mapped[record.key] = self.mapper.map(record, reserved)
@@ -403,25 +438,5 @@ class FlowRunner:
         self, result: BatchResult, entity: str, key: str, record: Record | None, error: Permanent, reason: str
     ) -> None:
         label = error.record or (natural_key(record) if record else key)
-        result.dead.append(
-            DeadLetter(
-                flow=self.flow.name,
-                entity=entity,
-                key=key,
-                reason=str(error),
-                field=error.field,
-                record=label,
-                payload=record.model_dump(mode="json") if record else None,
-            )
-        )
-        result.journal.append(
-            JournalEntry(
-                flow=self.flow.name,
-                entity=entity,
-                key=key,
-                action="dead",
-                reason=reason,
-                detail={"error": str(error), "field": error.field, "label": label},
-            )
-        )
-        result.counts["failed"] += 1
+        payload = record.model_dump(mode="json") if record else None
+        result.dead_letter(self.flow.name, entity, key, error, reason, label, payload)

@@ -13,7 +13,7 @@ import anyio
 
 from emporion.config import Settings
 from emporion.engine.connections import ConnectorPool
-from emporion.logs import get_logger
+from emporion.logs import CORRELATION_HEADER, get_logger
 from emporion.state import InboxDelivery, StateStore
 
 log = get_logger("emporion.inbox")
@@ -66,8 +66,9 @@ class InboxProcessor:
         )
         if not deliveries:
             return 0
-        wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+        wanted: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         for delivery in deliveries:
+            correlation = str(delivery.headers.get(CORRELATION_HEADER, ""))
             hint = self.hint(delivery)
             if hint is None:  # a ping, a topic nobody follows, or a body that cannot be read: done
                 log.info(
@@ -79,16 +80,19 @@ class InboxProcessor:
                 continue
             flows = self.flows_for(delivery.source, hint.entity)
             for flow in flows:
-                wanted[(flow, hint.entity)].update(str(key) for key in hint.keys)
+                wanted[(flow, hint.entity, correlation)].update(str(key) for key in hint.keys)
             log.debug(
                 "delivery read",
                 connection=delivery.source,
                 topic=delivery.topic,
                 delivery_id=delivery.delivery_id,
                 flows=",".join(flows) or "none",
+                correlation_id=correlation or None,
             )
-        for (flow, entity), keys in sorted(wanted.items()):
-            await self.store.enqueue(flow, entity, sorted(keys), reason="webhook")
+        for (flow, entity, correlation), keys in sorted(wanted.items()):
+            await self.store.enqueue(
+                flow, entity, sorted(keys), reason="webhook", correlation_id=correlation or None
+            )
         await self.store.inbox_mark_processed([delivery.id for delivery in deliveries])
         return len(deliveries)
 

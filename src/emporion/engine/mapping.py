@@ -17,9 +17,12 @@ from pydantic import ValidationError
 
 from emporion.config import FieldRule, FlowSettings
 from emporion.connectors.base import Permanent
+from emporion.engine.validation import check_text, text_problem
 from emporion.model import Category, Product, Record, StockLevel
 
 _MISSING = object()
+# product fields whose text goes to the target as it is (checked for broken encoding)
+TEXT_FIELDS = {"sku", "name", "description", "short_description", "attributes", "variants", "custom"}
 
 
 def _decimal(value: Any) -> Decimal:
@@ -156,6 +159,10 @@ class FlowMapper:
         if isinstance(record, Product):
             return self._map_product(record, reserved or {})
         if isinstance(record, Category):
+            check_text(
+                record.model_dump(mode="json", include={"name", "slug", "description"}),
+                f"category {record.key}",
+            )
             return record.model_copy()
         raise Permanent(f"flow {self.flow.name} cannot map {type(record).__name__}", record=record.key)
 
@@ -200,6 +207,8 @@ class FlowMapper:
             field = ".".join(str(part) for part in first["loc"])
             raise Permanent(f"mapped value is invalid: {first['msg']}", record=name, field=field) from None
         self._validate(mapped)
+        label = f"product {product.key}" if text_problem(name) else name
+        check_text(mapped.model_dump(mode="json", include=TEXT_FIELDS), label)
         return mapped
 
     def _price(

@@ -13,10 +13,20 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from emporion.alerts import Alert, AlertKind, Severity
 from emporion.config import FlowSettings
-from emporion.connectors.base import Connector, Outcome, Permanent, Retryable, WriteItem
+from emporion.connectors.base import (
+    Connector,
+    ConnectorError,
+    Outcome,
+    Permanent,
+    Retryable,
+    Unmappable,
+    WriteItem,
+)
 from emporion.engine.connections import sale_options
 from emporion.engine.flow import BatchResult
+from emporion.engine.validation import check_order
 from emporion.model import Customer, Order, OrderStatus, fingerprint
 from emporion.state import DeadLetter, JournalEntry, Link, StateStore
 
@@ -107,9 +117,12 @@ class OrderIntake:
         """Bring the ERP's sales in line with these shop orders."""
         result = BatchResult()
         keys = list(dict.fromkeys(keys))
-        orders = {
-            order.key: order for order in await self.shop.read("order", keys) if isinstance(order, Order)
-        }
+        orders: dict[str, Order] = {}
+        for order in await self.shop.read("order", keys):
+            if isinstance(order, Unmappable):
+                self._dead_unread(result, order, reason)
+            elif isinstance(order, Order):
+                orders[order.key] = order
         links = await self.store.get_links(self.flow.name, "order", keys)
         todo: list[tuple[Order, Link | None, str]] = []
         for key in keys:
@@ -117,7 +130,7 @@ class OrderIntake:
             if order is None:
                 result.counts["absent"] += 1
                 continue
-            if link is None and not self._importable(order):
+            if link is None and not self.importable(order):
                 result.counts["waiting"] += 1
                 continue
             digest = intake_fingerprint(order)
@@ -125,17 +138,21 @@ class OrderIntake:
                 result.counts["unchanged"] += 1
                 continue
             try:
+                check_order(order, self.options.taxes)
                 check_totals(order, self.options.totals_tolerance)
             except Permanent as error:
                 self._dead(result, order, error, reason)
                 continue
             todo.append((order, link, digest))
+        # the shop moved its own stock when these orders were placed, paid, cancelled or restocked, and
+        # reservations change below: the catalogue flows send these SKUs' stock again after this batch
+        result.stock_skus.update(line.sku for order, _, _ in todo for line in order.lines)
         await self._reserve([(order, link) for order, link, _ in todo], result)
         todo = await self._check_stock(todo, result, reason)
-        parties = await self._customers(
+        parties, refused = await self._customers(
             [order for order, link, _ in todo if link is None or not link.target_ref], result, reason
         )
-        await self._write_sales(todo, parties, result, reason)
+        await self._write_sales(todo, parties, refused, result, reason)
         await self._write_returns([orders[k] for k in keys if k in orders], result, reason)
         return result
 
@@ -151,9 +168,9 @@ class OrderIntake:
             for line in order.lines:
                 quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + line.quantity
             await self.store.reserve(self.flow.name, order.key, quantities)
-            result.reserved_skus.update(quantities)
 
-    def _importable(self, order: Order) -> bool:
+    def importable(self, order: Order) -> bool:
+        """Whether the order is in a status the ERP takes (the others wait)."""
         wanted = set(self.options.import_statuses)
         return order.status.value in wanted or order.raw_status in wanted
 
@@ -189,7 +206,8 @@ class OrderIntake:
             short = {sku: (qty, available[sku]) for sku, qty in wanted.items() if available[sku] < qty}
             if not short or self.options.shortage == "accept":
                 if short:
-                    self._alert(result, order, f"stock short in the ERP: {self._describe(short)}", reason)
+                    message = f"stock short in the ERP: {self._describe(short)}"
+                    self._alert(result, order, message, reason, AlertKind.STOCK_SHORT)
                 kept.append((order, link, digest))
                 continue
             await self._refuse(order, short, result, reason)
@@ -220,7 +238,7 @@ class OrderIntake:
         failed = [o for o in outcomes if not o.ok]
         if failed:
             raise Retryable(f"could not put order {order.number} on hold: {failed[0].error}")
-        self._alert(result, order, note, reason)
+        self._alert(result, order, note, reason, AlertKind.STOCK_SHORT)
         if hold:
             result.retry.append((order.key, note, HOLD_RECHECK_SECONDS))
         else:
@@ -232,8 +250,12 @@ class OrderIntake:
 
     async def _customers(
         self, orders: list[Order], result: BatchResult, reason: str
-    ) -> dict[str, dict[str, Any]]:
-        """ERP party references by customer key, creating missing customers once (claimed)."""
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, ConnectorError]]:
+        """ERP party references by customer key, creating missing customers once (claimed).
+
+        Also returns the customers the ERP refused to create, with its error; their claims are given up
+        so that a retry after a fix (by any worker) creates them.
+        """
         wanted: dict[str, Order] = {}
         for order in orders:
             try:
@@ -255,11 +277,15 @@ class OrderIntake:
                 ready[key] = claim.target_ref
             elif claim is None:
                 create.append(WriteItem(key, self._customer(order, key)))
+        refused: dict[str, ConnectorError] = {}
         if create:
             outcomes = await self.erp.write("customer", create, [])
             made = []
             for outcome in outcomes:
-                if outcome.ok and outcome.target_ref:
+                if not outcome.ok:
+                    await self.store.release_claim(self.flow.name, "customer", outcome.key, owner=self.worker)
+                    refused[outcome.key] = outcome.error or Permanent("the ERP did not create the customer")
+                elif outcome.target_ref:
                     ready[outcome.key] = outcome.target_ref
                     made.append(
                         Link(
@@ -284,7 +310,7 @@ class OrderIntake:
                     )
             # committed at once, so that other workers waiting on the claim see the customer
             await self.store.record(links=made)
-        return ready  # type: ignore[return-value]
+        return ready, refused  # type: ignore[return-value]
 
     @staticmethod
     def _customer(order: Order, key: str) -> Customer:
@@ -303,6 +329,7 @@ class OrderIntake:
         self,
         todo: list[tuple[Order, Link | None, str]],
         parties: dict[str, dict[str, Any]],
+        refused: dict[str, ConnectorError],
         result: BatchResult,
         reason: str,
     ) -> None:
@@ -313,6 +340,9 @@ class OrderIntake:
             if ref is None:
                 key = customer_key(self.flow, order)
                 party = parties.get(key)
+                if key in refused:
+                    self._customer_refused(result, order, refused[key], reason)
+                    continue
                 if party is None:
                     result.retry.append((order.key, f"customer {order.number} is being created", 5.0))
                     result.counts["waiting"] += 1
@@ -364,7 +394,7 @@ class OrderIntake:
                     else Permanent(str(outcome.error), record=f"order {order.number}")
                 )
                 if order.status is OrderStatus.CANCELLED:
-                    self._alert(result, order, str(error), reason)
+                    self._alert(result, order, str(error), reason, AlertKind.SHIPPED_CANCELLATION)
                 self._dead(result, order, error, reason)
 
     async def _write_returns(self, orders: list[Order], result: BatchResult, reason: str) -> None:
@@ -424,6 +454,17 @@ class OrderIntake:
                     )
                 )
 
+    def _customer_refused(
+        self, result: BatchResult, order: Order, error: ConnectorError, reason: str
+    ) -> None:
+        """The ERP did not create the order's customer: retry later if transient, else a dead letter."""
+        if isinstance(error, Retryable):
+            result.retry.append((order.key, f"customer of order {order.number}: {error}", error.after))
+            return
+        field = getattr(error, "field", None) or "customer"
+        message = f"the ERP refused the customer of order {order.number}: {error}"
+        self._dead(result, order, Permanent(message, record=f"order {order.number}", field=field), reason)
+
     def _dead(self, result: BatchResult, order: Order, error: Permanent, reason: str) -> None:
         label = error.record or f"order {order.number}"
         result.dead.append(
@@ -449,7 +490,15 @@ class OrderIntake:
         )
         result.counts["failed"] += 1
 
-    def _alert(self, result: BatchResult, order: Order, message: str, reason: str) -> None:
+    def _dead_unread(self, result: BatchResult, unread: Unmappable, reason: str) -> None:
+        """A shop order that could not be read into an Order: a dead letter naming record and field."""
+        error = unread.error()
+        result.dead_letter(
+            self.flow.name, "order", unread.key, error, reason, error.record or f"order {unread.key}"
+        )
+
+    def _alert(self, result: BatchResult, order: Order, message: str, reason: str, kind: AlertKind) -> None:
+        """Journal what a person must look at, and hand it to the engine's alert sink."""
         result.journal.append(
             JournalEntry(
                 self.flow.name,
@@ -461,3 +510,6 @@ class OrderIntake:
             )
         )
         result.counts["alerts"] += 1
+        severity = Severity.CRITICAL if kind is AlertKind.SHIPPED_CANCELLATION else Severity.WARNING
+        subject = f"order {order.number}"
+        result.alerts.append(Alert(kind, subject, f"{subject}: {message}", severity, flow=self.flow.name))

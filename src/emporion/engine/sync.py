@@ -10,13 +10,14 @@ from functools import partial
 import anyio
 
 from emporion.connectors.base import Retryable
-from emporion.engine.compare import FieldDiff, diff_records
+from emporion.engine.compare import FieldDiff, diff_records, unreadable_diff
 from emporion.engine.flow import BatchResult, FlowRunner, PlannedWrite
 from emporion.engine.retry import backoff
 from emporion.model import Record
 
 ProgressCallback = Callable[[str, int], None]  # entity, records just handled
 INITIAL_ATTEMPTS = 5
+PARALLEL_BATCHES = 4  # batches in flight during a full sync (the shop connection's budget limits requests)
 
 
 @dataclass
@@ -76,42 +77,94 @@ async def _attempt(call: Callable[[], Awaitable[BatchResult]]) -> BatchResult | 
 async def sync_flow(
     runner: FlowRunner, *, dry_run: bool = False, progress: ProgressCallback | None = None
 ) -> FlowReport:
-    """Sync (or, with dry_run, plan) every record of a flow; leaves the change-feed cursor at the start."""
+    """Sync (or, with dry_run, plan) every record of a flow; leaves the change-feed cursor at the start.
+
+    Up to PARALLEL_BATCHES batches of products are in flight at once (one at a time for categories,
+    and for a plan, so that it lists records in source order): a slow shop answers several batches
+    in the time of one, while memory stays flat because the next page is read only when a slot is free.
+    """
     store, flow = runner.store, runner.flow
     report = FlowReport(flow.name)
     for entity in flow.entities:
         entity_report = EntityReport(entity)
         report.entities.append(entity_report)
         start = await runner.source.changes(entity, None)
-        async for page in runner.source.scan(entity):
-            for chunk in chunked(page, flow.batch_size):
-                keys = [record.key for record in chunk]
-                entity_report.source_count += sum(1 for r in chunk if _accepted(runner, r))
-                outcome = await _attempt(
-                    partial(
-                        runner.sync_keys, entity, keys, reason="initial sync", records=chunk, dry_run=dry_run
-                    )
-                )
-                if isinstance(outcome, Retryable):
-                    # the target is unwell: leave the batch in the work queue, nothing is lost
-                    if not dry_run:
-                        await store.enqueue(flow.name, entity, keys, reason="initial sync", delay=30.0)
-                    entity_report.counts["queued"] += len(keys)
-                    entity_report.failed += [(key, f"queued for retry: {outcome}") for key in keys]
-                    continue
-                entity_report.counts.update(outcome.counts)
-                entity_report.planned += outcome.planned
-                entity_report.failed += [(d.record or d.key, d.reason) for d in outcome.dead]
-                if not dry_run:
-                    await store.record(links=outcome.links, journal=outcome.journal, dead=outcome.dead)
-                    if outcome.retry:
-                        retry_keys = [key for key, _, _ in outcome.retry]
-                        await store.enqueue(flow.name, entity, retry_keys, reason="retry", delay=5.0)
-                if progress:
-                    progress(entity, len(chunk))
+        await _sync_entity(runner, entity, entity_report, dry_run=dry_run, progress=progress)
         if not dry_run:
             await store.enqueue(flow.name, entity, [], cursor=start.cursor)
     return report
+
+
+async def _sync_entity(
+    runner: FlowRunner,
+    entity: str,
+    entity_report: EntityReport,
+    *,
+    dry_run: bool,
+    progress: ProgressCallback | None,
+) -> None:
+    """Scan one entity and sync it batch by batch, a few batches at a time; re-raise the first failure."""
+    # categories go one batch at a time: a child's parent must be linked by an earlier batch
+    sequential = dry_run or entity == "category"
+    slots = anyio.Semaphore(1 if sequential else PARALLEL_BATCHES)
+    errors: list[Exception] = []
+
+    async def one_batch(chunk: Sequence[Record]) -> None:
+        """Sync one batch in its slot; the first failure cancels the others."""
+        try:
+            await _sync_batch(runner, entity, chunk, entity_report, dry_run=dry_run, progress=progress)
+        except Exception as error:  # the first failure stops the sync, as a sequential run would
+            errors.append(error)
+            group.cancel_scope.cancel()
+        finally:
+            slots.release()
+
+    async with anyio.create_task_group() as group:
+        try:
+            async for page in runner.source.scan(entity):
+                for chunk in chunked(page, runner.flow.batch_size):
+                    await slots.acquire()
+                    group.start_soon(one_batch, chunk)
+        except Exception as error:  # the source failed: stop the batches, raise it as it is
+            errors.append(error)
+            group.cancel_scope.cancel()
+    if errors:
+        raise errors[0]
+
+
+async def _sync_batch(
+    runner: FlowRunner,
+    entity: str,
+    chunk: Sequence[Record],
+    entity_report: EntityReport,
+    *,
+    dry_run: bool,
+    progress: ProgressCallback | None,
+) -> None:
+    """Sync one batch of scanned records and add what happened to the entity's report."""
+    store, flow = runner.store, runner.flow
+    keys = [record.key for record in chunk]
+    entity_report.source_count += sum(1 for r in chunk if _accepted(runner, r))
+    outcome = await _attempt(
+        partial(runner.sync_keys, entity, keys, reason="initial sync", records=chunk, dry_run=dry_run)
+    )
+    if isinstance(outcome, Retryable):
+        # the target is unwell: leave the batch in the work queue, nothing is lost
+        if not dry_run:
+            await store.enqueue(flow.name, entity, keys, reason="initial sync", delay=30.0)
+        entity_report.counts["queued"] += len(keys)
+        entity_report.failed += [(key, f"queued for retry: {outcome}") for key in keys]
+        return
+    entity_report.counts.update(outcome.counts)
+    entity_report.planned += outcome.planned
+    entity_report.failed += [(d.record or d.key, d.reason) for d in outcome.dead]
+    if not dry_run:
+        await store.record(links=outcome.links, journal=outcome.journal, dead=outcome.dead)
+        if outcome.retry:
+            retry_keys = [key for key, _, _ in outcome.retry]
+            await store.enqueue(flow.name, entity, retry_keys, reason="retry", delay=5.0)
+    if progress:
+        progress(entity, len(chunk))
 
 
 def _accepted(runner: FlowRunner, record: Record) -> bool:
@@ -156,7 +209,7 @@ async def verify_flow(runner: FlowRunner, report: FlowReport | None = None) -> F
                 wanted = expected.get(link.source_key)
                 if wanted is None:
                     continue  # no longer sent: the change feed removes it
-                diffs = diff_records(wanted, actual, ignore)
+                diffs = unreadable_diff(actual) or diff_records(wanted, actual, ignore)
                 if diffs:
                     entity_report.mismatches.append(Mismatch(link.source_key, label, diffs))
     return report

@@ -5,26 +5,36 @@ from __future__ import annotations
 import os
 import socket
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import anyio
 
+from emporion.alerts import Alert, AlertKind, AlertSink, LogAlerts, Severity
+from emporion.alerts.monitors import Monitors
 from emporion.config import FlowSettings, Settings
-from emporion.connectors.base import ConnectorError, Permanent, Retryable
+from emporion.connectors.base import ConnectorError
+from emporion.connectors.circuit import CircuitOpen, CircuitSnapshot, CircuitState
+from emporion.engine.budgets import share_rate_budgets
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.flow import FlowRunner
 from emporion.engine.order_flow import OrderFlow
-from emporion.engine.retry import backoff
+from emporion.engine.recovery import release_dead_workers
+from emporion.engine.retry import RetryPolicy
+from emporion.engine.singletons import Singletons
 from emporion.engine.sync import sync_flow
-from emporion.logs import get_logger
-from emporion.state import StateStore, WorkItem
+from emporion.logs import bind_correlation, get_logger
+from emporion.metrics import observe_batch
+from emporion.state import CircuitRecord, StateStore, WorkItem
 
 if TYPE_CHECKING:
     from emporion.server.secrets import WebhookSecrets
 
 log = get_logger("emporion.engine")
-LEASE_SECONDS = 120.0
 IDLE_SECONDS = 0.25
+FEED_BACKOFF_CAP = 60.0  # a failing change feed is asked again at least this often (the breaker guards)
+PAUSE_CHECK_SECONDS = 1.0  # how often a paused flow's loops look whether it was resumed
 
 
 def worker_id() -> str:
@@ -41,11 +51,15 @@ class Engine:
         store: StateStore,
         pool: ConnectorPool | None = None,
         worker: str | None = None,
+        alerts: AlertSink | None = None,
     ) -> None:
         self.settings = settings
+        self.alerts: AlertSink = alerts or LogAlerts()
         self.store = store
         self.pool = pool or ConnectorPool(settings)
         self.worker = worker or worker_id()
+        self.retry = RetryPolicy(settings.retry.base, settings.retry.max)
+        self.pool.watch_circuits(self.circuit_changed)
         self.runners: dict[str, FlowRunner] = {}
         self.order_flows: dict[str, OrderFlow] = {}
         for flow in settings.flows:
@@ -57,19 +71,78 @@ class Engine:
             else:
                 self.runners[flow.name] = FlowRunner(flow, source, target, store)
         self.processed: Counter[str] = Counter()
+        self._paused: set[str] = set()  # flows an operator paused, as last read (see `paused`)
+        self._paused_read_at = float("-inf")
+        self.monitors = Monitors(settings, store)
+        used = {name for flow in settings.flows if flow.enabled for name in (flow.source, flow.target)}
+        share_rate_budgets(settings, self.pool, store, used)
+        self.lease_seconds = settings.state.work_lease_seconds
+        self.singletons = Singletons(store, self.worker, settings.state.lease_seconds)
+        self.retried: Counter[str] = Counter()  # why work was put back: "retry", "postponed", "error"
+
+    async def circuit_changed(self, circuit: CircuitSnapshot, before: CircuitState) -> None:
+        """Keep a circuit transition in the state database; alert when it opens and when it closes."""
+        opened = circuit.state is CircuitState.OPEN
+        await self.store.record_circuit(
+            CircuitRecord(
+                circuit.connection,
+                str(circuit.state),
+                circuit.since,
+                circuit.failures,
+                circuit.last_error,
+                worker=self.worker,
+            ),
+            opened=opened,
+        )
+        if opened and before is CircuitState.CLOSED:
+            await self.alerts.notify(
+                Alert(
+                    AlertKind.CIRCUIT_OPEN,
+                    circuit.connection,
+                    f"connection {circuit.connection} is failing ({circuit.failures} transient failures"
+                    f" in a row, last: {circuit.last_error}); calls pause for {circuit.cooldown:.0f}s"
+                    " between probes",
+                    Severity.CRITICAL,
+                    details={"failures": circuit.failures, "cooldown": circuit.cooldown},
+                )
+            )
+        elif circuit.state is CircuitState.CLOSED:
+            await self.alerts.notify(
+                Alert(
+                    AlertKind.CIRCUIT_OPEN,
+                    circuit.connection,
+                    f"connection {circuit.connection} answers again",
+                    Severity.INFO,
+                    resolved=True,
+                )
+            )
 
     async def ensure_initial_sync(self) -> None:
-        """A flow that has never run starts with a full sync, so that nothing before its feed is missed."""
+        """A flow that has never run starts with a full sync, so that nothing before its feed is missed.
+
+        Work a killed predecessor on this machine still leases is freed first (see recovery.py).
+        """
+        await release_dead_workers(self.store)
         for order_flow in self.order_flows.values():
             await self._start_order_flow(order_flow)
         for runner in self.runners.values():
-            flow = runner.flow
-            cursors = [await self.store.get_cursor(flow.name, entity) for entity in flow.entities]
-            if any(cursor is None for cursor in cursors):
-                log.info("initial sync", flow=flow.name)
-                report = await sync_flow(runner)
-                for entity in report.entities:
-                    log.info("initial sync done", flow=flow.name, entity=entity.entity, **dict(entity.counts))
+            await self._initial_sync(runner)
+
+    async def _initial_sync(self, runner: FlowRunner) -> None:
+        flow = runner.flow
+        cursors = [await self.store.get_cursor(flow.name, entity) for entity in flow.entities]
+        if any(cursor is None for cursor in cursors):
+            log.info("initial sync", flow=flow.name)
+            report = await sync_flow(runner)
+            for entity in report.entities:
+                log.info("initial sync done", flow=flow.name, entity=entity.entity, **dict(entity.counts))
+
+    async def started(self, runner: FlowRunner | OrderFlow) -> bool:
+        """Whether a flow has had its start (initial sync, first cursor): its feeds all have a cursor."""
+        for entity in self.queue_entities(runner.flow):
+            if await self.store.get_cursor(runner.flow.name, entity) is None:
+                return False
+        return True
 
     async def _start_order_flow(self, order_flow: OrderFlow) -> None:
         """Orders are never bulk-imported: feeds start now, and the sliding window catches recent ones."""
@@ -77,10 +150,10 @@ class Engine:
         for entity, connector, connector_entity in order_flow.feeds():
             if await self.store.get_cursor(flow.name, entity) is None:
                 start = await connector.changes(connector_entity, None)
-                await self.store.enqueue(flow.name, entity, [], cursor=start.cursor)
-                if entity == "order":
+                if entity == "order":  # queued before the cursor exists: a crash in between repeats both
                     queued = await order_flow.reconcile_window()
                     log.info("order flow started", flow=flow.name, recent_orders=queued)
+                await self.store.enqueue(flow.name, entity, [], cursor=start.cursor)
 
     def flow_runner(self, name: str) -> FlowRunner | OrderFlow:
         """The runner of a flow, whatever its kind."""
@@ -98,7 +171,7 @@ class Engine:
             cursor = await self.store.get_cursor(flow.name, entity)
             while True:
                 batch = await connector.changes(connector_entity, cursor)
-                if batch.keys or batch.cursor != cursor:
+                if batch.keys or batch.cursor is not None:  # the cursor's time shows the feed is read
                     await self.store.enqueue(
                         flow.name, entity, batch.keys, reason="change", cursor=batch.cursor
                     )
@@ -114,38 +187,92 @@ class Engine:
         handled = 0
         for entity in self.queue_entities(flow):
             items = await self.store.claim(
-                flow.name, entity, worker=self.worker, limit=flow.batch_size, lease_seconds=LEASE_SECONDS
+                flow.name, entity, worker=self.worker, limit=flow.batch_size, lease_seconds=self.lease_seconds
             )
             if items:
-                await self._process(runner, entity, items)
+                async with anyio.create_task_group() as group:  # a slow batch keeps its claim
+                    group.start_soon(self._renew_claims, items)
+                    await self._process(runner, entity, items)
+                    group.cancel_scope.cancel()
                 handled += len(items)
         return handled
 
+    async def _renew_claims(self, items: list[WorkItem]) -> None:
+        """Renew the claim on a batch every third of its lease, so that nobody else takes it meanwhile."""
+        while True:
+            await anyio.sleep(self.lease_seconds / 3)
+            try:
+                await self.store.extend_claims(items, self.worker, self.lease_seconds)
+            except Exception as error:  # the lease may run out: the batch is then done again, idempotently
+                log.warning("claim renewal failed", entity=items[0].entity, error=str(error))
+
     async def _process(self, runner: FlowRunner | OrderFlow, entity: str, items: list[WorkItem]) -> None:
+        correlations = sorted({item.correlation_id for item in items if item.correlation_id})
+        bind_correlation(",".join(correlations)[:400] or None)  # the logs of this batch, and outbound headers
+        try:
+            await self._process_batch(runner, entity, items)
+        finally:
+            bind_correlation(None)
+
+    async def _process_batch(
+        self, runner: FlowRunner | OrderFlow, entity: str, items: list[WorkItem]
+    ) -> None:
         reasons = ",".join(sorted({item.reason for item in items}))
+        flow, connection = runner.flow.name, runner.flow.target
         try:
             result = await runner.sync_keys(entity, [item.key for item in items], reason=reasons)
-        except (Retryable, Permanent, ConnectorError) as error:
-            # the whole batch failed (system down, credentials refused): retry it later, lose nothing
+        except CircuitOpen as error:
+            # the system is known to be down: wait for the breaker's probe, without counting an attempt
+            delay = self.retry.delay(0, error.after)
+            log.info("work waits for the circuit", flow=runner.flow.name, entity=entity, items=len(items))
+            await self.store.postpone(items, delay, str(error))
+            self.retried["postponed"] += len(items)
+            return
+        except ConnectorError as error:
+            # the whole batch failed (system unwell, credentials refused): retry it later, lose nothing
             after = getattr(error, "after", None)
             log.warning("batch failed, will retry", flow=runner.flow.name, entity=entity, error=str(error))
             await self.store.finish(
-                [], retry=[(item, str(error), backoff(item.attempts, after)) for item in items]
+                [], retry=[(item, str(error), self.retry.delay(item.attempts, after)) for item in items]
             )
+            self.retried["retry"] += len(items)
+            observe_batch(flow, entity, connection, {"retry": len(items)}, len(items), [])
+            return
+        except Exception as error:  # a bug or an unforeseen answer: keep the work, say so loudly
+            log.exception("batch crashed, will retry", flow=runner.flow.name, entity=entity)
+            reason = f"{type(error).__name__}: {error}"[:500]
+            await self.store.finish(
+                [], retry=[(item, reason, self.retry.delay(item.attempts)) for item in items]
+            )
+            self.retried["error"] += len(items)
+            observe_batch(flow, entity, connection, {"retry": len(items)}, len(items), [])
             return
         by_key = {item.key: item for item in items}
         retry = [
-            (by_key[key], reason, backoff(by_key[key].attempts, after)) for key, reason, after in result.retry
+            (by_key[key], reason, self.retry.delay(by_key[key].attempts, after))
+            for key, reason, after in result.retry
         ]
+        self.retried["retry"] += len(retry)
         dead_keys = {dead.key for dead in result.dead}
         retry_keys = {key for key, _, _ in result.retry}
         done = [item for item in items if item.key not in dead_keys | retry_keys]
+        if result.stock_skus:  # queued before the items finish: a crash in between replays the orders
+            await self.resend_stock(result.stock_skus)
         await self.store.finish(
             done, links=result.links, journal=result.journal, dead=result.dead, retry=retry
         )
         self.processed.update(result.counts)
-        if result.reserved_skus:
-            await self.resend_stock(result.reserved_skus)
+        observe_batch(
+            flow,
+            entity,
+            connection,
+            result.counts,
+            len(result.dead) + len(result.retry),
+            [item.enqueued_at for item in done],
+        )
+        for alert in result.alerts:
+            await self.alerts.notify(alert)
+        await self.monitors.check_stock(self.alerts, runner.flow.name, result.stock)
         written = {k: v for k, v in result.counts.items() if k != "unchanged"}
         if written:
             log.info("synced", flow=runner.flow.name, entity=entity, **written)
@@ -160,50 +287,138 @@ class Engine:
             )
 
     async def resend_stock(self, skus: set[str]) -> None:
-        """Queue the products behind these SKUs in every catalogue flow, so shops get the lower stock now."""
+        """Have every catalogue flow write these SKUs' products again, stock included, even if unchanged.
+
+        Orders move stock on both sides: the shop lowers or restores its own figure as an order is
+        placed, paid or cancelled, the ERP when it takes or cancels the sale, and reservations bridge the
+        time between. The shop's figure may then differ from the last one emporion wrote, so the
+        products are marked stale (written even if their fingerprint did not change) and queued.
+        """
         for runner in self.runners.values():
             finder = getattr(runner.source, "product_keys", None)
             if "product" not in runner.flow.entities or finder is None:
                 continue
-            keys = await finder(sorted(skus))
+            keys = sorted(set((await finder(sorted(skus))).values()))
             if keys:
-                await self.store.enqueue(
-                    runner.flow.name, "product", sorted(set(keys.values())), reason="reservation", priority=10
+                await self.store.queue_repairs(
+                    runner.flow.name,
+                    "product",
+                    keys,
+                    stale=keys,
+                    priority=10,
+                    reason="order stock",
+                    replay=False,
                 )
 
     async def run(
         self, *, stop: anyio.Event | None = None, serve: bool = False, secrets: WebhookSecrets | None = None
     ) -> None:
-        """Poll and work every flow and the inbox until `stop` is set; `serve` adds the HTTP server."""
+        """Poll and work every flow and the inbox until `stop` is set; `serve` adds the HTTP server.
+
+        Work is claimed by every process; a flow's start (initial sync), its change feed and the
+        order reconcile run under leases, in one process of the fleet at a time (see singletons.py).
+        """
         from emporion.engine.inbox import InboxProcessor
+        from emporion.engine.retention import prune_loop
+        from emporion.engine.schedule import reconcile_schedule
         from emporion.server.app import run_server
 
         stop = stop or anyio.Event()
+        await release_dead_workers(self.store)
         async with anyio.create_task_group() as group:
             if serve:  # up before the initial sync, so that no delivery meanwhile is refused
-                await group.start(run_server, self.settings, self.store, self.pool, stop, secrets)
+                server = partial(run_server, alerts=self.alerts, catch_up=self.catch_up)
+                await group.start(server, self.settings, self.store, self.pool, stop, secrets)
             inbox = InboxProcessor(self.settings, self.store, self.pool, self.worker)
             group.start_soon(inbox.run, stop)
-            await self.ensure_initial_sync()
             for runner in [*self.runners.values(), *self.order_flows.values()]:
-                group.start_soon(self._feed_loop, runner.flow, stop)
+                lead = partial(self._lead_flow, runner, stop)
+                group.start_soon(self.singletons.run, f"feed:{runner.flow.name}", lead, stop)
                 group.start_soon(self._work_loop, runner.flow, stop)
             for order_flow in self.order_flows.values():
-                group.start_soon(self._reconcile_loop, order_flow, stop)
+                reconcile = partial(self._reconcile_loop, order_flow, stop)
+                group.start_soon(self.singletons.run, f"reconcile:{order_flow.flow.name}", reconcile, stop)
+            monitors = partial(self.monitors.run, self.alerts, stop)
+            group.start_soon(self.singletons.run, "monitors", monitors, stop)
+            schedule = partial(reconcile_schedule, self, stop)
+            group.start_soon(self.singletons.run, "reconcile-schedule", schedule, stop)
+            prune = partial(prune_loop, self.store, self.settings.state.retention, stop)
+            group.start_soon(self.singletons.run, "retention", prune, stop)
             await stop.wait()
             group.cancel_scope.cancel()
+
+    async def _lead_flow(self, runner: FlowRunner | OrderFlow, stop: anyio.Event) -> None:
+        """The singleton side of a flow: its start if it never ran, then its change feed."""
+        if isinstance(runner, OrderFlow):
+            start = partial(self._start_order_flow, runner)
+        else:
+            start = partial(self._initial_sync, runner)
+        if await self._until_done(start, stop, f"start of flow {runner.flow.name}"):
+            await self._feed_loop(runner.flow, stop)
+
+    async def catch_up(self, connection: str) -> int:
+        """Poll the flows fed by `connection` now and re-check its open orders (its webhooks were broken)."""
+        queued = 0
+        for runner in [*self.runners.values(), *self.order_flows.values()]:
+            if runner.flow.source == connection:
+                queued += await self.poll(runner.flow)
+        for order_flow in self.order_flows.values():
+            if order_flow.flow.source == connection:
+                queued += await order_flow.reconcile_window()
+        return queued
+
+    async def _until_done(self, call: Callable[[], Awaitable[None]], stop: anyio.Event, what: str) -> bool:
+        """Run `call` until it succeeds, backing off between transient failures; False when stopped."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                await call()
+                return True
+            except ConnectorError as error:
+                if not isinstance(error, CircuitOpen):
+                    failures += 1
+                delay = min(FEED_BACKOFF_CAP, self.retry.delay(failures, getattr(error, "after", None)))
+                log.warning(f"{what} failed, will retry", error=str(error), retry_in=round(delay, 1))
+            with anyio.move_on_after(delay):
+                await stop.wait()
+        return False
+
+    async def paused(self, flow: FlowSettings) -> bool:
+        """Whether an operator paused this flow (a flag in the state database, seen by every process).
+
+        Read at most once per PAUSE_CHECK_SECONDS for all flows, so busy work loops cost no extra query.
+        """
+        now = anyio.current_time()
+        if now - self._paused_read_at >= PAUSE_CHECK_SECONDS:
+            try:
+                self._paused = await self.store.paused_flows()
+            except Exception as error:  # the state database away for a moment: the loops retry anyway
+                log.warning("pause flags unreadable", error=type(error).__name__)
+            self._paused_read_at = now
+        return flow.name in self._paused
 
     async def _feed_loop(self, flow: FlowSettings, stop: anyio.Event) -> None:
         failures = 0
         while not stop.is_set():
+            if await self.paused(flow):
+                with anyio.move_on_after(PAUSE_CHECK_SECONDS):
+                    await stop.wait()
+                continue
             try:
                 await self.poll(flow)
                 failures = 0
                 delay = flow.poll_interval
-            except ConnectorError as error:
-                failures += 1
-                delay = max(flow.poll_interval, backoff(failures, getattr(error, "after", None)))
-                log.warning("change feed failed", flow=flow.name, error=str(error), retry_in=round(delay, 1))
+            except Exception as error:
+                after = getattr(error, "after", None)
+                if not isinstance(error, CircuitOpen):  # a fail-fast says nothing new about the system
+                    failures += 1
+                delay = max(flow.poll_interval, min(FEED_BACKOFF_CAP, self.retry.delay(failures, after)))
+                if isinstance(error, ConnectorError):
+                    log.warning(
+                        "change feed failed", flow=flow.name, error=str(error), retry_in=round(delay, 1)
+                    )
+                else:
+                    log.exception("change feed crashed", flow=flow.name, retry_in=round(delay, 1))
             with anyio.move_on_after(delay):
                 await stop.wait()
 
@@ -219,12 +434,30 @@ class Engine:
                 await order_flow.reconcile_window()
             except ConnectorError as error:
                 log.warning("order reconcile failed", flow=order_flow.flow.name, error=str(error))
+            except Exception:
+                log.exception("order reconcile crashed", flow=order_flow.flow.name)
 
     async def _work_loop(self, flow: FlowSettings, stop: anyio.Event) -> None:
+        runner = self.flow_runner(flow.name)
+        while not stop.is_set() and not await self.started(runner):  # its leader is still starting it
+            with anyio.move_on_after(IDLE_SECONDS):
+                await stop.wait()
+        failures = 0
         while not stop.is_set():
-            handled = await self.work(flow)
+            if await self.paused(flow):
+                with anyio.move_on_after(PAUSE_CHECK_SECONDS):
+                    await stop.wait()
+                continue
+            try:
+                handled = await self.work(flow)
+                failures = 0
+            except Exception:  # the state database away for a moment: leases expire, nothing is lost
+                failures += 1
+                handled = 0
+                log.exception("work round failed", flow=flow.name, failures=failures)
             if not handled:
-                with anyio.move_on_after(IDLE_SECONDS):
+                pause = IDLE_SECONDS if not failures else min(FEED_BACKOFF_CAP, self.retry.delay(failures))
+                with anyio.move_on_after(pause):
                     await stop.wait()
 
     async def drain(self, flow: FlowSettings, *, max_rounds: int = 1000) -> int:

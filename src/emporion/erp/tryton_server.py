@@ -125,6 +125,27 @@ class TrytonServer:
             self._workdir.cleanup()
             self._workdir = None
 
+    @property
+    def running(self) -> bool:
+        """Whether the trytond process is up."""
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self, port_timeout: float = 30.0) -> TrytonServer:
+        """Start again after `stop()`, on the same port and database (an ERP back after an outage)."""
+        self.stop()
+        deadline = time.monotonic() + port_timeout
+        while True:  # the old listener's socket may linger for a moment
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", self.port))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"port {self.port} stays busy; cannot restart trytond") from None
+            time.sleep(0.2)
+        return self.start()
+
     def __enter__(self) -> TrytonServer:
         return self.start()
 

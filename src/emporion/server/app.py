@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -11,14 +13,17 @@ from anyio.abc import TaskStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from emporion import __version__
+from emporion.alerts import AlertSink
 from emporion.config import Settings
 from emporion.engine.connections import ConnectorPool
+from emporion.engine.singletons import Singletons
 from emporion.logs import get_logger
-from emporion.server.ingress import MAX_BODY_BYTES, receive_webhook
-from emporion.server.registration import keep_registered
+from emporion.server.ingress import MAX_BODY_BYTES, receive_webhook, wrong_method
+from emporion.server.registration import CatchUp, keep_registered
+from emporion.server.replay import ReplayGuard
 from emporion.server.secrets import WebhookSecrets
 from emporion.state import StateStore
 
@@ -36,18 +41,35 @@ def create_app(
     secrets: WebhookSecrets | None = None,
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
+    pool: ConnectorPool | None = None,
 ) -> Starlette:
-    """The Starlette app: `POST /webhooks/{connection}` into the inbox and `GET /healthz`."""
-    app = Starlette(
-        routes=[
-            Route("/webhooks/{connection}", receive_webhook, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
+    """The Starlette app: `POST /webhooks/{connection}` into the inbox, `GET /healthz`, then the console.
+
+    The console (`/api/v1`, `/login`, `/logout`, `/metrics`) is mounted after the webhook and health
+    routes, which stay outside its access control.
+    """
+    secrets = secrets or WebhookSecrets(settings)
+    on_stop: list[Callable[[], None]] = []  # told when the server stops (e.g. to end event streams)
+    routes: list[Any] = [
+        Route("/webhooks/{connection}", receive_webhook, methods=["POST"]),
+        Route("/webhooks/{connection}", wrong_method, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if settings.server.console.enabled:
+        from emporion.ops.api import create_console
+        from emporion.ops.auth import session_key
+
+        key = session_key(settings, secrets.directory)
+        console = create_console(settings, store, pool or ConnectorPool(settings), key)
+        routes.append(Mount("", app=console))
+        on_stop.append(console.state.console.close)
+    app = Starlette(routes=routes)
+    app.state.on_stop = on_stop
     app.state.settings = settings
     app.state.store = store
-    app.state.secrets = secrets or WebhookSecrets(settings)
+    app.state.secrets = secrets
     app.state.max_body_bytes = max_body_bytes
+    app.state.replays = ReplayGuard()
     return app
 
 
@@ -59,6 +81,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen(256)
     return sock
+
+
+GRACEFUL_SECONDS = 3  # how long a stopping server lets running requests finish
 
 
 async def serve_app(
@@ -76,7 +101,14 @@ async def serve_app(
     sock = bind(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", proxy_headers=False, server_header=False
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+        server_header=False,
+        # open event streams (the dashboard's /events page) never end by themselves: cut them at shutdown
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
     server = uvicorn.Server(config)
 
@@ -94,6 +126,8 @@ async def serve_app(
             log.info("server listening", host=host, port=bound_port)
             task_status.started(bound_port)
             await stop.wait()
+            for hook in getattr(getattr(app, "state", None), "on_stop", ()):
+                hook()
             server.should_exit = True
     finally:
         sock.close()
@@ -106,13 +140,33 @@ async def run_server(
     stop: anyio.Event,
     secrets: WebhookSecrets | None = None,
     *,
+    alerts: AlertSink | None = None,
+    catch_up: CatchUp | None = None,
     task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The HTTP server of a configuration, plus webhook registration when `server.public_url` is set."""
+    """The HTTP server of a configuration, plus webhook upkeep when `server.public_url` is set.
+
+    `alerts` defaults to the configured channels; `catch_up` (the engine's) polls a shop whose
+    webhooks were broken; without it the workers' regular polls catch up.
+    """
     secrets = secrets or WebhookSecrets(settings)
-    app = create_app(settings, store, secrets)
+    app = create_app(settings, store, secrets, pool=pool)
     async with anyio.create_task_group() as group:
         port = await group.start(serve_app, app, settings.server.host, settings.server.port, stop)
-        if settings.server.public_url:
-            group.start_soon(keep_registered, settings, pool, secrets, stop)
+        if settings.server.public_url:  # one process of the fleet registers (a lease, see singletons.py)
+            if alerts is None:
+                from emporion.alerts.dispatcher import alerts_from_settings
+
+                alerts = alerts_from_settings(settings, store)
+            register = partial(
+                keep_registered, settings, pool, secrets, stop, alerts=alerts, catch_up=catch_up
+            )
+            group.start_soon(_singletons(settings, store).run, "webhooks", register, stop)
         task_status.started(port)
+
+
+def _singletons(settings: Settings, store: StateStore) -> Singletons:
+    """The lease runner of this process (worker_id imported late: the engine imports this module)."""
+    from emporion.engine.worker import worker_id
+
+    return Singletons(store, worker_id(), settings.state.lease_seconds)

@@ -1,7 +1,14 @@
 """`POST /webhooks/{connection}`: check a WooCommerce delivery, keep it in the inbox, answer at once.
 
 The delivery is only a hint; the engine re-reads the record through the API later. Logs name the
-connection, topic, delivery id and outcome, never the body, the signature or the secret.
+connection, topic, delivery id, outcome and status, never the body, the signature or the secret.
+
+Answers, in the order they are checked: 404 unknown connection, 405 wrong method, 415 neither JSON nor
+the activation ping's form, 413 too large (refused before it is read in full), 200 ping, 401 missing
+or wrong signature, 400 malformed JSON, 200 `duplicate` for a delivery id already kept, 200 `replay`
+for a body kept within the replay window under another delivery id, 200 `stored`, 503 when the state
+database cannot take it. Known deliveries are acknowledged with 200 because WooCommerce disables a
+webhook after repeated failed deliveries.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from emporion.connectors.woocommerce.webhooks import (
     TOPIC_HEADER,
     verify_webhook,
 )
-from emporion.logs import get_logger
+from emporion.logs import CORRELATION_HEADER, bind_correlation, get_logger, new_correlation_id
+from emporion.server.replay import ReplayGuard
 from emporion.server.secrets import WebhookSecrets
 from emporion.state import StateStore
 
@@ -28,6 +36,9 @@ log = get_logger("emporion.server")
 MAX_BODY_BYTES = 1024 * 1024
 PING = re.compile(rb"webhook_id=\d+")
 KEPT_HEADER_PREFIX = "x-wc-"
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"  # the activation ping
+LOGGED_LIMIT = 100
 
 
 class BodyTooLarge(Exception):
@@ -64,9 +75,27 @@ def webhook_connection(settings: Settings, name: str) -> WooCommerceConnection |
     return None
 
 
-def _answer(status: int, outcome: str, **fields: str) -> Response:
-    log.info("webhook", outcome=outcome, status=status, **fields)
-    return JSONResponse({"status": outcome}, status_code=status)
+def loggable(value: str) -> str:
+    """A value a sender chose (connection in the URL, topic header) made safe to log: short, printable."""
+    return "".join(char if char.isascii() and char.isprintable() else "?" for char in value[:LOGGED_LIMIT])
+
+
+def media_type(request: Request) -> str:
+    """The request's media type without parameters, lower case."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _answer(status: int, outcome: str, headers: dict[str, str] | None = None, **fields: str) -> Response:
+    """Log the outcome (a warning for refusals) and answer it as JSON."""
+    log_at = log.info if status < 400 else log.warning
+    log_at("webhook", outcome=outcome, status=status, **fields)
+    return JSONResponse({"status": outcome}, status_code=status, headers=headers)
+
+
+async def wrong_method(request: Request) -> Response:
+    """Anything but POST on a webhook URL: 405, logged like every other refusal."""
+    fields = {"connection": loggable(request.path_params["connection"]), "method": loggable(request.method)}
+    return _answer(405, "wrong method", {"Allow": "POST"}, **fields)
 
 
 async def receive_webhook(request: Request) -> Response:
@@ -74,17 +103,23 @@ async def receive_webhook(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     store: StateStore = request.app.state.store
     secrets: WebhookSecrets = request.app.state.secrets
+    replays: ReplayGuard = request.app.state.replays
     name = request.path_params["connection"]
     if webhook_connection(settings, name) is None:
-        return _answer(404, "unknown connection", connection=name[:64])
+        return _answer(404, "unknown connection", connection=loggable(name))
     topic = request.headers.get(TOPIC_HEADER, "")
-    fields = {"connection": name, "topic": topic[:100]}
+    fields = {"connection": name, "topic": loggable(topic)}
+    kind = media_type(request)
+    if kind not in (JSON_TYPE, FORM_TYPE):
+        return _answer(415, "unsupported content type", content_type=loggable(kind), **fields)
     try:
         body = await read_body(request, request.app.state.max_body_bytes)
     except BodyTooLarge:
         return _answer(413, "too large", **fields)
-    if PING.fullmatch(body.strip()):  # sent when a webhook is created or activated; nothing to keep
-        return _answer(200, "ping", **fields)
+    if kind == FORM_TYPE:  # sent when a webhook is created or activated; nothing to keep
+        if PING.fullmatch(body.strip()):
+            return _answer(200, "ping", **fields)
+        return _answer(415, "unsupported content type", content_type=kind, **fields)
     if not verify_webhook(body, request.headers.get(SIGNATURE_HEADER), secrets.get(name)):
         return _answer(401, "bad signature", **fields)
     try:
@@ -92,10 +127,17 @@ async def receive_webhook(request: Request) -> Response:
     except ValueError:
         return _answer(400, "malformed json", **fields)
     delivery_id = request.headers.get(DELIVERY_HEADER) or "sha256:" + hashlib.sha256(body).hexdigest()
-    fields["delivery_id"] = delivery_id[:100]
+    fields["delivery_id"] = loggable(delivery_id)
+    kept_as = replays.seen(name, body)
+    if kept_as is not None:
+        return _answer(200, "duplicate" if kept_as == delivery_id else "replay", **fields)
+    correlation = new_correlation_id()
+    bind_correlation(correlation)  # every log line of this delivery, here and in the worker, carries it
+    headers = kept_headers(request) | {CORRELATION_HEADER: correlation}
     try:
-        stored = await store.inbox_add(name, delivery_id, topic, kept_headers(request), body)
+        stored = await store.inbox_add(name, delivery_id[:255], topic[:255], headers, body)
     except Exception as error:  # the state database is unreachable: say so, the poll catches up later
-        log.error("webhook not stored", error=type(error).__name__, **fields)
+        log.error("webhook not stored", error=type(error).__name__, status=503, **fields)
         return JSONResponse({"status": "unavailable"}, status_code=503)
+    replays.remember(name, body, delivery_id)
     return _answer(200, "stored" if stored else "duplicate", **fields)

@@ -1,11 +1,19 @@
-"""Registers emporion's webhooks in the shops (and re-activates those a shop disabled after failures)."""
+"""Registers emporion's webhooks in the shops and keeps them healthy.
+
+WooCommerce disables a webhook after repeated delivery failures, and a person may delete one. Every
+`alerts.webhook_check_interval` seconds each shop's webhooks are checked; one found disabled, paused
+or missing is re-registered (re-activated), the deliveries missed meanwhile are caught up by polling
+the shop's feeds and re-checking its open orders, and a WEBHOOK_DISABLED alert goes out.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 
+from emporion.alerts import Alert, AlertKind, AlertSink, LogAlerts
 from emporion.config import Settings
 from emporion.connectors.base import ConnectorError
 from emporion.engine.connections import ConnectorPool
@@ -15,8 +23,9 @@ from emporion.server.secrets import WebhookSecrets
 
 log = get_logger("emporion.server")
 ORDER_TOPICS = ("order.created", "order.updated", "order.deleted")
-ENSURE_INTERVAL = 600.0  # WooCommerce disables a webhook after repeated failures: check again now and then
 RETRY_INTERVAL = 30.0
+BROKEN = ("disabled", "paused", "missing")
+CatchUp = Callable[[str], Awaitable[int]]  # poll a connection's flows now; returns how many were queued
 
 
 def webhook_topics(settings: Settings, connection: str) -> list[str]:
@@ -51,16 +60,89 @@ async def ensure_all(
     return registered
 
 
-async def keep_registered(
-    settings: Settings, pool: ConnectorPool, secrets: WebhookSecrets, stop: anyio.Event
+async def repair_all(
+    settings: Settings, pool: ConnectorPool, secrets: WebhookSecrets, *, first: bool = False
+) -> dict[str, dict[str, str]]:
+    """Check every connection's webhooks and re-register what is not right.
+
+    Returns, per connection, the topics whose webhook was broken (disabled, paused, missing) and
+    their state before the repair. On the `first` check a missing webhook is the first registration,
+    not news; one whose URL or secret changed is updated without an alert.
+    """
+    repaired: dict[str, dict[str, str]] = {}
+    for name in settings.connections:
+        topics = webhook_topics(settings, name)
+        if webhook_connection(settings, name) is None or not topics:
+            continue
+        connector: Any = pool.get(name)
+        url, secret = delivery_url(settings, name), secrets.get(name)
+        states: dict[str, str] = await connector.webhook_states(url, secret, topics)
+        if all(state == "active" for state in states.values()):
+            continue
+        ids = await connector.ensure_webhooks(url, secret, topics)
+        log.info("webhooks registered", connection=name, topics=",".join(topics), ids=ids)
+        broken = {
+            topic: state
+            for topic, state in states.items()
+            if state in BROKEN and not (first and state == "missing")
+        }
+        if broken:
+            repaired[name] = broken
+    return repaired
+
+
+async def after_repair(
+    connection: str, broken: dict[str, str], alerts: AlertSink, catch_up: CatchUp | None
 ) -> None:
-    """Register the webhooks now and again every few minutes; a shop that is down is retried sooner."""
-    while not stop.is_set():
-        delay = ENSURE_INTERVAL
+    """Catch up what the broken webhooks did not deliver, then tell a person."""
+    queued: int | None = None
+    if catch_up is not None:
         try:
-            await ensure_all(settings, pool, secrets)
+            queued = await catch_up(connection)
+        except ConnectorError as error:
+            log.warning("catch-up poll failed", connection=connection, error=str(error))
+    found = ", ".join(f"{topic} {state}" for topic, state in sorted(broken.items()))
+    caught = (
+        f"; caught up by polling ({queued} records queued)"
+        if queued is not None
+        else "; the change feeds catch up what was missed"
+    )
+    log.warning("webhooks were broken and are registered again", connection=connection, found=found)
+    await alerts.notify(
+        Alert(
+            AlertKind.WEBHOOK_DISABLED,
+            connection,
+            f"the shop of connection {connection} had webhooks not delivering ({found}); "
+            f"they are registered again{caught}",
+            details={"webhooks": broken, **({"queued": queued} if queued is not None else {})},
+        )
+    )
+
+
+async def keep_registered(
+    settings: Settings,
+    pool: ConnectorPool,
+    secrets: WebhookSecrets,
+    stop: anyio.Event,
+    *,
+    alerts: AlertSink | None = None,
+    catch_up: CatchUp | None = None,
+) -> None:
+    """Register the webhooks now, then check and repair them every few minutes until `stop`.
+
+    A shop that is down is retried sooner. Repairs are caught up with `catch_up` and alerted.
+    """
+    sink = alerts or LogAlerts()
+    first = True
+    while not stop.is_set():
+        delay = settings.alerts.webhook_check_interval
+        try:
+            repaired = await repair_all(settings, pool, secrets, first=first)
+            first = False
+            for name, broken in repaired.items():
+                await after_repair(name, broken, sink, catch_up)
         except (ConnectorError, OSError) as error:
-            delay = RETRY_INTERVAL
+            delay = min(delay, RETRY_INTERVAL)
             log.warning("webhook registration failed", error=str(error), retry_in=delay)
         with anyio.move_on_after(delay):
             await stop.wait()

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from emporion.config import Settings, WooCommerceConnection
+from emporion.logs import add_secret
 
 SECRETS_ENV = "EMPORION_SECRETS_DIR"
 DEFAULT_STATE_DIR = Path("~/.local/state/emporion")
@@ -53,6 +54,7 @@ class WebhookSecrets:
         """The secret shared with the shop of `connection` (generated on first use when not configured)."""
         if connection not in self._cache:
             self._cache[connection] = self._load(connection)
+            add_secret(self._cache[connection])  # never shown in a log line
         return self._cache[connection]
 
     def path(self, connection: str) -> Path:

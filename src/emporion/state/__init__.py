@@ -1,13 +1,29 @@
 """The state database: links, cursors, inbox, work queue, dead letters and journal (see DESIGN.md §3)."""
 
-from emporion.state.records import DeadLetter, InboxDelivery, JournalEntry, Link, WorkItem
+from emporion.state.circuits import CircuitRecord
+from emporion.state.records import (
+    AlertRecord,
+    DeadLetter,
+    InboxDelivery,
+    JournalEntry,
+    Lease,
+    Link,
+    RateGrant,
+    ReconcileReport,
+    WorkItem,
+)
 from emporion.state.store import SchemaNotCurrent, StateStore, utc_now
 
 __all__ = [
+    "AlertRecord",
+    "CircuitRecord",
     "DeadLetter",
     "InboxDelivery",
     "JournalEntry",
+    "Lease",
     "Link",
+    "RateGrant",
+    "ReconcileReport",
     "SchemaNotCurrent",
     "StateStore",
     "WorkItem",

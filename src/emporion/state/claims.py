@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from emporion.state.ledger import LINK_COLUMNS, to_link
@@ -57,6 +57,20 @@ async def claim_link(
         if taken.rowcount == 1:
             return None
     return existing
+
+
+async def release_claim(conn: AsyncConnection, flow: str, entity: str, key: str, owner: str) -> bool:
+    """Give up `owner`'s claim after the creation failed, so that a retry (by anyone) may claim again."""
+    released = await conn.execute(
+        delete(link).where(
+            link.c.flow == flow,
+            link.c.entity == entity,
+            link.c.source_key == key,
+            link.c.state == PENDING,
+            link.c.last_error == owner,
+        )
+    )
+    return released.rowcount == 1
 
 
 def _aware(value: datetime) -> datetime:

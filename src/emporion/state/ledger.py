@@ -253,6 +253,14 @@ async def get_dead(conn: AsyncConnection, ids: Sequence[int], status: str | None
     return found
 
 
+async def open_dead_ids(conn: AsyncConnection, flow: str | None) -> list[int]:
+    """Ids of the open dead letters (of one flow), oldest first."""
+    stmt = select(dead.c.id).where(dead.c.status == "open").order_by(dead.c.id)
+    if flow is not None:
+        stmt = stmt.where(dead.c.flow == flow)
+    return [int(row[0]) for row in await conn.execute(stmt)]
+
+
 async def set_dead_status(conn: AsyncConnection, ids: Sequence[int], status: str) -> int:
     """Move open dead letters to `status`; returns how many moved."""
     moved = 0

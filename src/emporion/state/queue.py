@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +37,7 @@ _ENQUEUE_COLUMNS = (
     ("priority", _INT),
     ("next_attempt_at", _TIME),
     ("enqueued_at", _TIME),
+    ("correlation_id", _TEXT),
 )
 
 
@@ -60,6 +61,7 @@ def _enqueue_statement(dialect: str, replay: bool) -> Any:
             "generation": work.c.generation + literal_column("1"),
             "priority": greatest(dialect, work.c.priority, new.priority),
             "reason": new.reason,
+            "correlation_id": func.coalesce(new.correlation_id, work.c.correlation_id),
             **changes,
         },
     )
@@ -80,6 +82,7 @@ async def enqueue(
     due: datetime,
     now: datetime,
     replay: bool = False,
+    correlation_id: str | None = None,
 ) -> int:
     """Upsert one work row per key; a key already queued coalesces into its row.
 
@@ -91,7 +94,9 @@ async def enqueue(
     unique_keys = sorted(set(keys))  # a stable lock order; ON CONFLICT must not meet a key twice
     values = Values(conn.dialect.name)
     due_value, now_value = values.time(due), values.time(now)
-    rows = [(flow, entity, key, reason, priority, due_value, now_value) for key in unique_keys]
+    rows = [
+        (flow, entity, key, reason, priority, due_value, now_value, correlation_id) for key in unique_keys
+    ]
     await (_REPLAY if replay else _ENQUEUE).run(conn, rows)
     return len(unique_keys)
 
@@ -140,6 +145,8 @@ def _claim_statement(dialect: str) -> Any:
             work.c.reason,
             work.c.priority,
             work.c.lease_owner,
+            work.c.correlation_id,
+            work.c.enqueued_at,
         )
     )
 
@@ -171,9 +178,17 @@ async def claim(
     values = Values(conn.dialect.name)
     expires = values.time(now + timedelta(seconds=lease_seconds))
     rows = await _CLAIM.fetch(conn, (flow, entity, values.time(now), limit, worker, expires))
-    items = [WorkItem(*row) for row in rows]
+    items = [WorkItem(*row[:-1], enqueued_at=_aware(row[-1])) for row in rows]
     items.sort(key=lambda item: (-item.priority, item.id))
     return items
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A timestamp from a raw row (SQLite hands back its naive UTC text) as an aware UTC datetime."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _delete_done(dialect: str) -> Any:
@@ -192,13 +207,13 @@ def _reopen_changed(dialect: str) -> Any:
     )
 
 
-def _back_off(dialect: str) -> Any:
+def _back_off(dialect: str, count: bool = True) -> Any:
     row = row_values(dialect, (("id_", _BIGINT), ("owner_", _TEXT), ("due_", _TIME), ("error_", _TEXT)))
     return (
         update(work)
         .where(work.c.id == row["id_"], work.c.lease_owner == row["owner_"])
         .values(
-            attempts=work.c.attempts + literal_column("1"),
+            attempts=work.c.attempts + literal_column("1" if count else "0"),
             next_attempt_at=row["due_"],
             last_error=row["error_"],
             lease_owner=null(),
@@ -244,6 +259,9 @@ _ID_OWNER = (("id_", _BIGINT), ("owner_", _TEXT))
 _DELETE_DONE = BatchStatement(_delete_done, (("id_", _BIGINT), ("generation_", _INT), ("owner_", _TEXT)))
 _REOPEN_CHANGED = BatchStatement(_reopen_changed, _ID_OWNER)
 _BACK_OFF = BatchStatement(_back_off, (*_ID_OWNER, ("due_", _TIME), ("error_", _TEXT)))
+_POSTPONE = BatchStatement(
+    lambda dialect: _back_off(dialect, count=False), (*_ID_OWNER, ("due_", _TIME), ("error_", _TEXT))
+)
 _DELETE_KEY = BatchStatement(_delete_key, (("flow_", _TEXT), ("entity_", _TEXT), ("key_", _TEXT)))
 _REOPEN_KEY = BatchStatement(_reopen_key, (("flow_", _TEXT), ("entity_", _TEXT), ("key_", _TEXT)))
 _RELEASE = BatchStatement(_release, _ID_OWNER)
@@ -266,15 +284,15 @@ async def complete(conn: AsyncConnection, done: Sequence[WorkItem]) -> None:
 
 
 async def back_off(
-    conn: AsyncConnection, retry: Sequence[tuple[WorkItem, str, float]], now: datetime
+    conn: AsyncConnection, retry: Sequence[tuple[WorkItem, str, float]], now: datetime, *, count: bool = True
 ) -> None:
-    """Count a failed attempt and make the row due again after its delay."""
+    """Count a failed attempt (unless `count` is off) and make the row due again after its delay."""
     values = Values(conn.dialect.name)
     rows = [
         (item.id, item.lease_owner, values.time(now + timedelta(seconds=delay)), error)
         for item, error, delay in sorted(retry, key=lambda entry: _lock_order(entry[0]))
     ]
-    await _BACK_OFF.run(conn, rows)
+    await (_BACK_OFF if count else _POSTPONE).run(conn, rows)
 
 
 async def drop_keys(conn: AsyncConnection, keys: Sequence[tuple[str, str, str]]) -> None:
@@ -287,6 +305,21 @@ async def drop_keys(conn: AsyncConnection, keys: Sequence[tuple[str, str, str]])
 async def release(conn: AsyncConnection, items: Sequence[WorkItem]) -> None:
     """Give leases back without counting an attempt (a worker shutting down)."""
     await _RELEASE.run(conn, [(i.id, i.lease_owner) for i in sorted(items, key=_lock_order)])
+
+
+async def extend(
+    conn: AsyncConnection, items: Sequence[WorkItem], worker: str, now: datetime, lease_seconds: float
+) -> int:
+    """Push out the lease of rows `worker` still holds (a batch that takes long); returns how many."""
+    ids = sorted(item.id for item in items)
+    if not ids:
+        return 0
+    stmt = (
+        update(work)
+        .where(work.c.id.in_(ids), work.c.lease_owner == worker)
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return (await conn.execute(stmt)).rowcount
 
 
 async def depth(conn: AsyncConnection, flow: str | None) -> dict[tuple[str, str], int]:

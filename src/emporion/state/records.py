@@ -20,6 +20,8 @@ class WorkItem:
     reason: str
     priority: int
     lease_owner: str | None
+    correlation_id: str | None = None  # the delivery or request that queued it, for the logs
+    enqueued_at: datetime | None = None  # when the key was first queued (latency metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +88,59 @@ class InboxDelivery:
     headers: dict[str, Any]
     body: bytes
     processed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """What the state database remembers of one alert key: when it was seen, sent, and resolved."""
+
+    key: str
+    kind: str
+    subject: str
+    flow: str | None
+    severity: str
+    status: str  # open, resolved
+    first_seen: datetime
+    last_seen: datetime
+    last_sent: datetime | None
+    resolved_at: datetime | None
+    count: int
+    message: str
+    details: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    """One reconcile run of one flow: counts, the drift items found, and whether they were repaired.
+
+    `items` are plain JSON dicts: entity, kind (missing, extra, different), key, label, target_id,
+    fields ([{field, expected, actual}]) and repaired.
+    """
+
+    flow: str
+    started_at: datetime
+    finished_at: datetime
+    status: str  # clean, drift, repaired, failed
+    repair: bool = False
+    counts: dict[str, int] | None = None
+    items: list[dict[str, Any]] | None = None
+    error: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A process's hold on a singleton job (a change feed, an initial sync, the order reconcile)."""
+
+    name: str
+    owner: str
+    acquired_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RateGrant:
+    """The answer of a shared rate budget: tokens granted now, else how long to wait for the next one."""
+
+    granted: int
+    wait: float

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from alembic.script import ScriptDirectory
@@ -13,12 +14,26 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from emporion.state import claims, ledger, reservations
+from emporion.state import alerts as alerts_sql
+from emporion.state import budgets, claims, drift, leases, ledger, orphans, reservations, retention
+from emporion.state import circuits as circuit_sql
+from emporion.state import console as console_sql
 from emporion.state import inbox as inbox_sql
 from emporion.state import queue as queue_sql
+from emporion.state.circuits import CircuitRecord
 from emporion.state.db import Database
 from emporion.state.migrate import alembic_config, current_revision, upgrade_connection
-from emporion.state.records import DeadLetter, InboxDelivery, JournalEntry, Link, WorkItem
+from emporion.state.records import (
+    AlertRecord,
+    DeadLetter,
+    InboxDelivery,
+    JournalEntry,
+    Lease,
+    Link,
+    RateGrant,
+    ReconcileReport,
+    WorkItem,
+)
 from emporion.state.tables import cursor, link
 
 Clock = Callable[[], datetime]
@@ -93,6 +108,7 @@ class StateStore:
         priority: int = 0,
         cursor: str | None = None,
         delay: float = 0,
+        correlation_id: str | None = None,
     ) -> int:
         """Queue keys (coalescing with rows already queued) and, in the same transaction, move the cursor.
 
@@ -112,6 +128,7 @@ class StateStore:
                 priority=priority,
                 due=now + timedelta(seconds=delay),
                 now=now,
+                correlation_id=correlation_id,
             )
             if cursor is not None:
                 await queue_sql.set_cursor(conn, flow, entity, cursor, now)
@@ -169,6 +186,12 @@ class StateStore:
                 await queue_sql.complete(conn, done)
 
         await self._db.write(work)
+
+    async def extend_claims(self, items: Sequence[WorkItem], worker: str, lease_seconds: float) -> int:
+        """Renew `worker`'s leases on these items for `lease_seconds` more (a batch still running)."""
+        return await self._db.write(
+            lambda conn: queue_sql.extend(conn, items, worker, self._now(), lease_seconds)
+        )
 
     async def release(self, items: Sequence[WorkItem]) -> None:
         """Give leases back without counting an attempt (graceful shutdown)."""
@@ -232,6 +255,19 @@ class StateStore:
         return await self._db.write(
             lambda conn: claims.claim_link(conn, flow, entity, key, owner, lease, self._now())
         )
+
+    async def release_claim(self, flow: str, entity: str, key: str, *, owner: str) -> bool:
+        """Give up a claim whose record could not be created (see claims.py)."""
+        return await self._db.write(lambda conn: claims.release_claim(conn, flow, entity, key, owner))
+
+    async def lease_holders(self) -> set[str]:
+        """The workers holding leases on work, deliveries, claims or singleton jobs (see orphans.py)."""
+        return await self._db.read(orphans.holders)
+
+    async def release_holders(self, owners: Iterable[str]) -> int:
+        """Free everything workers known to be dead hold (work, deliveries, claims, jobs); how many."""
+        wanted = sorted(set(owners))
+        return await self._db.write(lambda conn: orphans.release(conn, wanted))
 
     async def reserve(self, flow: str, order_key: str, quantities: Mapping[str, Decimal]) -> None:
         """Reserve stock for a shop order the ERP has not taken yet (replaces its previous reservation)."""
@@ -309,9 +345,136 @@ class StateStore:
         wanted = list(ids)
         return await self._db.write(lambda conn: ledger.set_dead_status(conn, wanted, "discarded"))
 
+    async def prune(self, ages: Mapping[str, timedelta], *, dry_run: bool = False) -> dict[str, int]:
+        """Forget history older than its age (journal, inbox, audit, alerts, reports, dead letters).
+
+        Rows still to do stay (see retention.py). Each batch is its own short transaction; `dry_run`
+        counts what would go. Returns the rows per name.
+        """
+        now = self._now()
+        removed: dict[str, int] = {}
+        for name, age in ages.items():
+            cutoff = now - age
+            if dry_run:
+                count = partial(retention.count_expired, name=name, cutoff=cutoff)
+                removed[name] = await self._db.read(count)
+                continue
+            removed[name] = 0
+            while True:
+                batch = retention.BATCH
+                gone = await self._db.write(
+                    partial(retention.remove_expired, name=name, cutoff=cutoff, batch=batch)
+                )
+                removed[name] += gone
+                if gone < batch:
+                    break
+        return removed
+
     async def journal_for(self, flow: str, entity: str, key: str, limit: int = 50) -> list[JournalEntry]:
         """What was done to one record, newest first."""
         return await self._db.read(lambda conn: ledger.journal_for(conn, flow, entity, key, limit))
+
+    # -- alerts -------------------------------------------------------------------------------------
+
+    async def alert_fire(self, fields: dict[str, Any], quiet_seconds: float) -> bool:
+        """Record that an alert holds now; True when it is due to be sent (new, re-opened, or quiet over).
+
+        `fields`: key, kind, subject, flow, severity, message, details (the alert table's columns).
+        """
+        return await self._db.write(lambda conn: alerts_sql.fire(conn, fields, self._now(), quiet_seconds))
+
+    async def alert_resolve(self, key: str, message: str) -> bool:
+        """Record that an alert is over; True when its opening was sent, so its end must be too."""
+        return await self._db.write(lambda conn: alerts_sql.resolve(conn, key, message, self._now()))
+
+    async def list_alerts(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        flow: str | None = None,
+        limit: int = 50,
+    ) -> list[AlertRecord]:
+        """Recent alerts, the most recently seen first (the console's list; monitors' open alerts)."""
+        return await self._db.read(lambda conn: alerts_sql.recent(conn, status, kind, flow, limit))
+
+    async def dead_summary(self, sample: int = 5) -> dict[str, tuple[int, int, list[str]]]:
+        """Per flow with open dead letters: (count, newest id, the newest `sample` record names)."""
+        return await self._db.read(lambda conn: alerts_sql.dead_summary(conn, sample))
+
+    async def polled_at(self) -> dict[str, datetime]:
+        """Per flow: when its change feeds were last read successfully, by whichever process leads them."""
+        return await self._db.read(alerts_sql.polled_at)
+
+    async def waiting_since(self) -> dict[str, datetime]:
+        """Per flow: since when its longest-waiting work item has been ready and unclaimed (lag)."""
+        return await self._db.read(lambda conn: alerts_sql.waiting_since(conn, self._now()))
+
+    async def open_dead_ids(self, flow: str | None = None) -> list[int]:
+        """Ids of every open dead letter (of one flow), oldest first: what `retry --all` replays."""
+        return await self._db.read(lambda conn: ledger.open_dead_ids(conn, flow))
+
+    # -- reconciliation -----------------------------------------------------------------------------
+
+    async def queue_repairs(
+        self,
+        flow: str,
+        entity: str,
+        keys: Iterable[str],
+        *,
+        stale: Iterable[str] = (),
+        forget: Iterable[str] = (),
+        priority: int = 20,
+        reason: str = "repair",
+        replay: bool = True,
+    ) -> int:
+        """Queue fixes found by a reconcile, in one transaction.
+
+        `stale` links are marked drift (the next sync writes them even though the source did not
+        change); `forget` links point at nothing and are deleted (the next sync searches the target and
+        creates the record again). All `keys` are queued due now with attempts reset; without `replay`
+        a row backing off after failures keeps its backoff.
+        """
+        key_list, stale_list, forget_list = list(keys), list(stale), list(forget)
+
+        async def work(conn: AsyncConnection) -> int:
+            now = self._now()
+            if stale_list:
+                await drift.mark_links(conn, flow, entity, stale_list, drift.DRIFT_STATE)
+            if forget_list:
+                await drift.forget_links(conn, flow, entity, forget_list)
+            return await queue_sql.enqueue(
+                conn,
+                flow=flow,
+                entity=entity,
+                keys=key_list,
+                reason=reason,
+                priority=priority,
+                due=now,
+                now=now,
+                replay=replay,
+            )
+
+        return await self._db.write(work)
+
+    async def queued_keys(self, flow: str, entity: str, keys: Iterable[str]) -> set[str]:
+        """Which of these keys wait in the work queue."""
+        wanted = list(keys)
+        return await self._db.read(lambda conn: drift.queued_keys(conn, flow, entity, wanted))
+
+    async def save_report(self, report: ReconcileReport) -> int:
+        """Keep a reconcile report; returns its id."""
+        return await self._db.write(lambda conn: drift.insert_report(conn, report))
+
+    async def list_reports(
+        self, flow: str | None = None, limit: int = 20, offset: int = 0, *, with_items: bool = False
+    ) -> list[ReconcileReport]:
+        """Recent reconcile reports, newest first (without their items unless `with_items`)."""
+        return await self._db.read(lambda conn: drift.list_reports(conn, flow, limit, offset, with_items))
+
+    async def get_report(self, report_id: int) -> ReconcileReport | None:
+        """One reconcile report with its drift items."""
+        return await self._db.read(lambda conn: drift.get_report(conn, report_id))
 
     # -- inbox --------------------------------------------------------------------------------------
 
@@ -337,6 +500,169 @@ class StateStore:
         """Mark deliveries processed; returns how many were still pending."""
         wanted = list(ids)
         return await self._db.write(lambda conn: inbox_sql.mark_processed(conn, wanted, self._now()))
+
+    # -- leases on singleton jobs and shared rate budgets --------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
+        """Take or renew the lease `name` for `owner` for `seconds`; False while another process holds it."""
+        return await self._db.write(lambda conn: leases.acquire(conn, name, owner, seconds, self._now()))
+
+    async def release_lease(self, name: str, owner: str) -> bool:
+        """Give up a lease at once (clean shutdown); False when `owner` did not hold it."""
+        return await self._db.write(lambda conn: leases.release(conn, name, owner))
+
+    async def leases(self, prefix: str = "") -> list[Lease]:
+        """The leases currently held (not expired) whose names start with `prefix`."""
+        return await self._db.read(lambda conn: leases.held(conn, self._now(), prefix))
+
+    async def ensure_rate_budget(self, name: str, rate: float | None, capacity: float) -> None:
+        """Create (or re-configure) the shared token bucket `name` (PostgreSQL only)."""
+        self._require_postgresql("a shared rate budget")
+        await self._db.write(lambda conn: budgets.ensure(conn, name, rate, capacity))
+
+    async def take_rate_tokens(self, name: str, wanted: int) -> RateGrant:
+        """Take up to `wanted` tokens from the shared bucket `name`, or learn how long to wait."""
+        self._require_postgresql("a shared rate budget")
+        return await self._db.write(lambda conn: budgets.take(conn, name, wanted))
+
+    async def pause_rate_budget(self, name: str, seconds: float) -> None:
+        """Hold the shared bucket `name` for `seconds`: every process's requests wait (a 429)."""
+        self._require_postgresql("a shared rate budget")
+        await self._db.write(lambda conn: budgets.pause(conn, name, seconds))
+
+    def _require_postgresql(self, what: str) -> None:
+        if self.dialect != "postgresql":
+            raise RuntimeError(f"{what} needs a PostgreSQL state database (this one is {self.dialect})")
+
+    # -- circuit breakers ---------------------------------------------------------------------------
+
+    async def record_circuit(self, entry: CircuitRecord, *, opened: bool = False) -> None:
+        """Keep a connection's circuit transition; `opened` counts one more opening."""
+        await self._db.write(lambda conn: circuit_sql.record(conn, entry, opened, self._now()))
+
+    async def circuits(self) -> list[CircuitRecord]:
+        """Every connection's circuit as last reported, by connection name."""
+        return await self._db.read(circuit_sql.read_all)
+
+    async def postpone(self, items: Sequence[WorkItem], delay: float, reason: str) -> None:
+        """Give leases back, due after `delay`, without counting an attempt (the target was not tried)."""
+        if items:
+            await self._db.write(
+                lambda conn: queue_sql.back_off(
+                    conn, [(i, reason, delay) for i in items], self._now(), count=False
+                )
+            )
+
+    # -- console: pause flags, users, tokens, audit, dashboard reads ---------------------------------
+
+    async def paused_flows(self) -> set[str]:
+        """The flows an operator paused (their feed and work loops wait, in every process)."""
+        return await self._db.read(console_sql.paused_flows)
+
+    async def set_paused(self, flow: str, paused: bool, by: str) -> None:
+        """Pause or resume a flow."""
+        await self._db.write(lambda conn: console_sql.set_paused(conn, flow, paused, by, self._now()))
+
+    async def get_user(self, name: str) -> console_sql.ConsoleUser | None:
+        """A console user by name."""
+        return await self._db.read(lambda conn: console_sql.get_user(conn, name))
+
+    async def list_users(self) -> list[console_sql.ConsoleUser]:
+        """Every console user."""
+        return await self._db.read(console_sql.list_users)
+
+    async def add_user(self, name: str, role: str, password_hash: str) -> bool:
+        """Create a console user; False when the name is taken."""
+        return await self._db.write(
+            lambda conn: console_sql.add_user(conn, name, role, password_hash, self._now())
+        )
+
+    async def update_user(
+        self, name: str, *, password_hash: str | None = None, role: str | None = None
+    ) -> bool:
+        """Change a user's password hash or role; False when there is no such user."""
+        return await self._db.write(
+            lambda conn: console_sql.update_user(
+                conn, name, self._now(), password_hash=password_hash, role=role
+            )
+        )
+
+    async def remove_user(self, name: str) -> bool:
+        """Delete a console user; False when there is no such user."""
+        return await self._db.write(lambda conn: console_sql.remove_user(conn, name))
+
+    async def add_token(
+        self, name: str, scope: str, prefix: str, token_hash: str, expires_at: datetime | None
+    ) -> int:
+        """Keep a new API token's hash; returns its id."""
+        return await self._db.write(
+            lambda conn: console_sql.add_token(conn, name, scope, prefix, token_hash, self._now(), expires_at)
+        )
+
+    async def token_by_hash(self, token_hash: str) -> console_sql.ApiToken | None:
+        """The API token with this hash (revoked or expired ones too: the caller decides)."""
+        return await self._db.read(lambda conn: console_sql.token_by_hash(conn, token_hash))
+
+    async def list_tokens(self) -> list[console_sql.ApiToken]:
+        """Every API token (hashes only)."""
+        return await self._db.read(console_sql.list_tokens)
+
+    async def revoke_token(self, ident: str) -> int:
+        """Revoke the live tokens with this id or name; returns how many."""
+        return await self._db.write(lambda conn: console_sql.revoke_token(conn, ident, self._now()))
+
+    async def touch_token(self, token_id: int) -> None:
+        """Remember that a token was used now."""
+        await self._db.write(lambda conn: console_sql.touch_token(conn, token_id, self._now()))
+
+    async def audit(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        outcome: str = "ok",
+        client: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append a line to the audit log (who did what, to what, from where, how it ended)."""
+        fields = {
+            "at": self._now(),
+            "actor": actor[:255],
+            "action": action[:100],
+            "target": target[:400] if target else None,
+            "outcome": outcome,
+            "client": client[:100] if client else None,
+            "detail": detail,
+        }
+        await self._db.write(lambda conn: console_sql.add_audit(conn, fields))
+
+    async def list_audit(
+        self, limit: int = 100, offset: int = 0, *, actor: str | None = None, action: str | None = None
+    ) -> list[console_sql.AuditEntry]:
+        """The audit log, newest first."""
+        return await self._db.read(lambda conn: console_sql.list_audit(conn, limit, offset, actor, action))
+
+    async def journal_after(self, after_id: int, limit: int = 100) -> list[tuple[int, JournalEntry]]:
+        """Journal lines newer than `after_id`, oldest first, with their ids (the event stream)."""
+        return await self._db.read(lambda conn: console_sql.journal_after(conn, after_id, limit))
+
+    async def last_journal_id(self) -> int:
+        """The newest journal line's id (0 when empty)."""
+        return await self._db.read(console_sql.last_journal_id)
+
+    async def journal_activity(self, seconds: float) -> dict[tuple[str, str], int]:
+        """Journal lines per (flow, action) over the last `seconds`."""
+        since = self._now() - timedelta(seconds=seconds)
+        return await self._db.read(lambda conn: console_sql.journal_activity(conn, since))
+
+    async def last_write(self) -> dict[str, datetime]:
+        """Per flow, when it last wrote (its newest journal line)."""
+        return await self._db.read(console_sql.last_write)
+
+    async def links_matching(self, term: str, limit: int = 50) -> list[Link]:
+        """Links whose natural key (SKU, order number) or source key is `term`, over every flow."""
+        return await self._db.read(lambda conn: console_sql.links_matching(conn, term, limit))
 
     # -- internals ----------------------------------------------------------------------------------
 

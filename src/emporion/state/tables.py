@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -126,6 +128,7 @@ work = Table(
     Column("claimed_generation", Integer),  # generation when last claimed: did the key change since?
     Column("last_error", Text),
     Column("enqueued_at", UTCDateTime, nullable=False),
+    Column("correlation_id", String(64)),  # the id of the delivery or request that queued the key (logs)
     UniqueConstraint("flow", "entity", "key"),
 )
 # claim order is priority desc, next_attempt_at asc: the index has that order so a claim reads only its rows
@@ -186,4 +189,123 @@ reservation = Table(
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("flow", "order_key", "sku"),
     Index(None, "sku"),
+)
+
+alert = Table(
+    "alert",
+    metadata,
+    Column("key", String(400), primary_key=True),  # Alert.key: kind, flow and subject
+    Column("kind", String(50), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("flow", String(100)),
+    Column("severity", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # open, resolved
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("last_sent", UTCDateTime),  # when a person was last told (None: not yet)
+    Column("resolved_at", UTCDateTime),
+    Column("count", Integer, nullable=False, server_default=text("1")),
+    Column("message", Text, nullable=False),
+    Column("details", _json()),  # the details of the last message sent
+    Index(None, "last_seen"),
+    Index(None, "kind", "status"),
+)
+
+reconcile_report = Table(
+    "reconcile_report",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("flow", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # clean, drift, repaired, failed
+    Column("repair", Boolean, nullable=False, server_default=text("false")),
+    Column("counts", _json(), nullable=False),
+    Column("items", _json(), nullable=False),  # drift items with their fields (see engine/reconcile.py)
+    Column("error", Text),
+    Index(None, "flow", "started_at"),
+    Index(None, "started_at"),
+)
+
+lease = Table(
+    "lease",
+    metadata,
+    Column("name", String(255), nullable=False),  # the job, e.g. "feed:catalogue-de"
+    Column("owner", String(255), nullable=False),  # the process holding it (host:pid)
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("name"),
+)
+
+rate_budget = Table(
+    "rate_budget",
+    metadata,
+    Column("name", String(100), nullable=False),  # the connection
+    Column("rate", Float),  # tokens per second; NULL: no limit, the row only carries pauses
+    Column("capacity", Float, nullable=False),  # the largest burst
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("paused_until", UTCDateTime, nullable=False),  # a 429's Retry-After, for every process
+    PrimaryKeyConstraint("name"),
+)
+
+circuit = Table(
+    "circuit",
+    metadata,
+    Column("connection", String(100), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("opened_count", Integer, nullable=False, server_default=text("0")),
+    Column("worker", String(255)),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+flow_control = Table(
+    "flow_control",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),  # feed and work loops wait
+    Column("changed_by", String(255)),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+console_user = Table(
+    "console_user",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),  # viewer, operator, admin
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(20), nullable=False),  # read, operate, admin
+    Column("prefix", String(32), nullable=False),  # the first characters, to recognise a token in lists
+    Column("token_hash", String(128), nullable=False),  # SHA-256 of the token (tokens are random, long)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    UniqueConstraint("token_hash"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),  # user:NAME, token:NAME, cli:USER
+    Column("action", String(100), nullable=False),
+    Column("target", String(400)),
+    Column("outcome", String(20), nullable=False),  # ok, failed, denied
+    Column("client", String(100)),  # the client address
+    Column("detail", _json()),
+    Index(None, "at"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 
 from emporion.connectors.base import AuthError, Permanent, RateLimited, Retryable
+from emporion.connectors.circuit import CircuitBreaker, guarded
 
 MAX_PAGE = 1000
 Domain = list[Any]
@@ -122,12 +124,16 @@ class TrytonClient:
         timeout: float = 55.0,
         verify: bool = True,
         language: str = "en",
+        circuit: CircuitBreaker | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
         self.username = username
         self._password = password
         self.language = language
+        self.circuit = circuit
+        self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=10.0),
             verify=verify,
@@ -146,14 +152,20 @@ class TrytonClient:
     async def _post(self, method: str, params: Sequence[Any], session: str | None) -> httpx.Response:
         body = json.dumps({"id": next(self._ids), "method": method, "params": encode(list(params))})
         headers = {"Authorization": f"Session {session}"} if session else {}
-        try:
-            return await self._http.post(self.endpoint, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise Retryable(
-                f"Tryton did not answer {method} in time ({type(exc).__name__})", after=5.0
-            ) from exc
-        except httpx.TransportError as exc:
-            raise Retryable(f"cannot reach Tryton at {self.url}: {type(exc).__name__}", after=5.0) from exc
+        async with self._slots or contextlib.nullcontext(), guarded(self.circuit) as call:
+            try:
+                response = await self._http.post(self.endpoint, content=body, headers=headers)
+            except httpx.TimeoutException as exc:
+                raise Retryable(
+                    f"Tryton did not answer {method} in time ({type(exc).__name__})", after=5.0
+                ) from exc
+            except httpx.TransportError as exc:
+                raise Retryable(
+                    f"cannot reach Tryton at {self.url}: {type(exc).__name__}", after=5.0
+                ) from exc
+            if response.status_code >= 500 or response.status_code == 429:
+                call.fail(f"Tryton answered HTTP {response.status_code} to {method}")
+        return response
 
     async def login(self) -> None:
         """Open a session with the password and load the user's preferences as the base context."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
@@ -18,7 +19,9 @@ from emporion.connectors.base import (
     Outcome,
     Permanent,
     WriteItem,
+    map_or_unmappable,
 )
+from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.tryton import feed
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.mapping import (
@@ -67,9 +70,21 @@ class TrytonConnector:
         page_size: int = 500,
         verify: bool = True,
         timeout: float = 55.0,
+        circuit: CircuitBreaker | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self.name = name
-        self.client = TrytonClient(url, database, username, password, verify=verify, timeout=timeout)
+        self.circuit = circuit or CircuitBreaker(name)
+        self.client = TrytonClient(
+            url,
+            database,
+            username,
+            password,
+            verify=verify,
+            timeout=timeout,
+            circuit=self.circuit,
+            max_concurrency=max_concurrency,
+        )
         self.warehouse_codes = warehouses
         self.custom_fields = self._parse_custom_fields(custom_fields or {})
         self.price_list_names = price_lists or []
@@ -158,7 +173,7 @@ class TrytonConnector:
                 rows = await self.client.search_read(
                     "product.category", [("id", "in", chunk), *CATEGORY_DOMAIN], CATEGORY_FIELDS
                 )
-                records.extend(category_from_row(row) for row in rows)
+                records.extend(_category(row) for row in rows)
             else:
                 records.extend(await self._read_products(chunk))
         return records
@@ -170,7 +185,7 @@ class TrytonConnector:
             async for rows in self.client.pages(
                 "product.category", CATEGORY_DOMAIN, CATEGORY_FIELDS, page_size=self.page_size
             ):
-                yield [category_from_row(row) for row in rows]
+                yield [_category(row) for row in rows]
             return
         async for rows in self.client.pages(
             "product.template", TEMPLATE_DOMAIN, ["id"], page_size=self.page_size
@@ -195,12 +210,16 @@ class TrytonConnector:
             by_template[row["template"]].append(row)
         facts = await self._variant_facts(products)
         return [
-            product_from_rows(
-                template,
-                by_template[template["id"]],
-                facts,
-                currency=self._currency,
-                template_custom=self._custom_values("template", template),
+            map_or_unmappable(
+                str(template["id"]),
+                functools.partial(
+                    product_from_rows,
+                    template,
+                    by_template[template["id"]],
+                    facts,
+                    currency=self._currency,
+                    template_custom=self._custom_values("template", template),
+                ),
             )
             for template in templates
             if by_template[template["id"]]
@@ -470,3 +489,8 @@ class TrytonConnector:
             raise Permanent(
                 f"the Tryton connector does not read {entity!r} (only {', '.join(sorted(ENTITIES))})"
             )
+
+
+def _category(row: dict[str, Any]) -> Record:
+    """A category, or its Unmappable stand-in."""
+    return map_or_unmappable(str(row.get("id", "")), functools.partial(category_from_row, row))

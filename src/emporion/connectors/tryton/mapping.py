@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from emporion.connectors.guard import typed_mapping
 from emporion.model import Category, CustomValue, Product, SalePrice, StockLevel, Variant
 
 CATEGORY_FIELDS = ["name", "parent"]
@@ -40,6 +41,7 @@ KG_PER_UNIT = {
 }
 
 
+@typed_mapping("category")
 def category_from_row(row: Mapping[str, Any]) -> Category:
     """A product.category row → Category."""
     parent = row.get("parent")
@@ -126,6 +128,7 @@ def _sum_stock(levels: Sequence[StockLevel]) -> list[StockLevel]:
     return [StockLevel(warehouse=code, quantity=quantity) for code, quantity in totals.items()]
 
 
+@typed_mapping("product template")
 def product_from_rows(
     template: Mapping[str, Any],
     products: Sequence[Mapping[str, Any]],

@@ -12,9 +12,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from emporion.connectors.base import ChangeBatch
+from emporion.connectors.base import ChangeBatch, Unmappable, map_or_unmappable
+from emporion.connectors.guard import typed_mapping
 from emporion.connectors.tryton import feed
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.model.orders import (
@@ -146,8 +148,8 @@ class SalesReader:
         self.client = client
         self.page_size = page_size
 
-    async def orders(self, sale_ids: Sequence[int]) -> list[Order]:
-        """Canonical Orders for the sales that exist among `sale_ids`, in id order."""
+    async def orders(self, sale_ids: Sequence[int]) -> list[Order | Unmappable]:
+        """Canonical Orders for the sales that exist among `sale_ids`, in id order (Unmappable if broken)."""
         client = self.client
         wanted = sorted(set(sale_ids))
         sales: list[dict[str, Any]] = []
@@ -191,61 +193,67 @@ class SalesReader:
             if (original := origin_sale(row["origin"])) is not None:
                 returns_of[original].append(row)
         context = SaleFacts(lines, shipments, packages, invoices, return_states)
-        return [self._order(sale, returns_of[sale["id"]], context) for sale in sales]
+        return [
+            map_or_unmappable(str(sale["id"]), partial(sale_order, sale, returns_of[sale["id"]], context))
+            for sale in sales
+        ]
 
-    def _order(self, sale: dict[str, Any], returns: list[dict[str, Any]], facts: SaleFacts) -> Order:
-        party = sale.get("party.") or {}
-        email, phone = party.get("email") or "", party.get("phone") or ""
-        order_lines: list[OrderLine] = []
-        shipping_lines: list[ShippingLine] = []
-        for line_id in sale["lines"]:
-            line = facts.lines[line_id]
-            if line["type"] != "line":
-                continue
-            amount = line["amount"] or Decimal(0)
-            if line.get("shipment_cost") is not None:
-                shipping_lines.append(ShippingLine(title=line.get("description") or "", total=amount))
-                continue
-            order_lines.append(
-                OrderLine(
-                    key=str(line_id),
-                    sku=(line.get("product.") or {}).get("code") or "",
-                    name=line.get("description") or "",
-                    quantity=Decimal(str(line["quantity"] or 0)),
-                    unit_price=line["unit_price"] or Decimal(0),
-                    total=amount,
-                    product_key=str(line["product"]) if line.get("product") else None,
-                )
+
+@typed_mapping("sale")
+def sale_order(sale: dict[str, Any], returns: list[dict[str, Any]], facts: SaleFacts) -> Order:
+    """One Tryton sale, with its returns, as a canonical Order (Permanent naming sale and field if not)."""
+    party = sale.get("party.") or {}
+    email, phone = party.get("email") or "", party.get("phone") or ""
+    order_lines: list[OrderLine] = []
+    shipping_lines: list[ShippingLine] = []
+    for line_id in sale["lines"]:
+        line = facts.lines[line_id]
+        if line["type"] != "line":
+            continue
+        amount = line["amount"] or Decimal(0)
+        if line.get("shipment_cost") is not None:
+            shipping_lines.append(ShippingLine(title=line.get("description") or "", total=amount))
+            continue
+        order_lines.append(
+            OrderLine(
+                key=str(line_id),
+                sku=(line.get("product.") or {}).get("code") or "",
+                name=line.get("description") or "",
+                quantity=Decimal(str(line["quantity"] or 0)),
+                unit_price=line["unit_price"] or Decimal(0),
+                total=amount,
+                product_key=str(line["product"]) if line.get("product") else None,
             )
-        shipments = [facts.shipment(ship_id) for ship_id in sale["shipments"]]
-        invoices = [facts.invoice(inv) for inv in sale["invoices"] if facts.invoices[inv]["state"] in POSTED]
-        refunds: list[Refund] = []
-        for ret in returns:
-            refund, credit_notes = facts.refund(ret, sale.get("reference"))
-            refunds.append(refund)
-            invoices.extend(credit_notes)
-        return Order(
-            key=str(sale["id"]),
-            number=sale.get("number") or "",
-            status=order_status(sale["state"], [ship.state for ship in shipments]),
-            raw_status=sale["state"],
-            currency=(sale.get("currency.") or {}).get("code") or "",
-            created_at=sale.get("create_date"),
-            modified_at=sale.get("write_date") or sale.get("create_date"),
-            customer=_customer(sale),
-            billing=_address(sale, "invoice_address", email, phone),
-            shipping=_address(sale, "shipment_address", "", phone),
-            lines=order_lines,
-            shipping_lines=shipping_lines,
-            shipping_total=sum((line.total for line in shipping_lines), Decimal(0)),
-            tax_total=sale.get("tax_amount") or Decimal(0),
-            total=sale.get("total_amount") or Decimal(0),
-            customer_note=sale.get("description") or "",
-            shipments=shipments,
-            invoices=invoices,
-            refunds=refunds,
-            reference=sale.get("reference"),
         )
+    shipments = [facts.shipment(ship_id) for ship_id in sale["shipments"]]
+    invoices = [facts.invoice(inv) for inv in sale["invoices"] if facts.invoices[inv]["state"] in POSTED]
+    refunds: list[Refund] = []
+    for ret in returns:
+        refund, credit_notes = facts.refund(ret, sale.get("reference"))
+        refunds.append(refund)
+        invoices.extend(credit_notes)
+    return Order(
+        key=str(sale["id"]),
+        number=sale.get("number") or "",
+        status=order_status(sale["state"], [ship.state for ship in shipments]),
+        raw_status=sale["state"],
+        currency=(sale.get("currency.") or {}).get("code") or "",
+        created_at=sale.get("create_date"),
+        modified_at=sale.get("write_date") or sale.get("create_date"),
+        customer=_customer(sale),
+        billing=_address(sale, "invoice_address", email, phone),
+        shipping=_address(sale, "shipment_address", "", phone),
+        lines=order_lines,
+        shipping_lines=shipping_lines,
+        shipping_total=sum((line.total for line in shipping_lines), Decimal(0)),
+        tax_total=sale.get("tax_amount") or Decimal(0),
+        total=sale.get("total_amount") or Decimal(0),
+        customer_note=sale.get("description") or "",
+        shipments=shipments,
+        invoices=invoices,
+        refunds=refunds,
+        reference=sale.get("reference"),
+    )
 
 
 def carrier_name(carrier: dict[str, Any] | None) -> str:

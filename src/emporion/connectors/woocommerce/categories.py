@@ -109,7 +109,7 @@ class CategoryWriter(BatchWriter):
             (_ident, status), result = written[item.key]
             if result.error is not None:
                 outcomes.append(
-                    Outcome(item.key, OutcomeStatus.FAILED, error=result.error.permanent(item.key))
+                    Outcome(item.key, OutcomeStatus.FAILED, error=result.error.as_error(item.key))
                 )
             else:
                 written_ids[item.key] = int((result.data or {})["id"])

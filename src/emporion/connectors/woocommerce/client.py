@@ -6,6 +6,7 @@ One `httpx.AsyncClient` per connection; every request goes through the connectio
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import ssl
 from collections import Counter
@@ -14,15 +15,24 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
+import orjson
 
-from emporion.connectors.base import ConnectorError
+from emporion.connectors.base import ConnectorError, RateLimited, Retryable
+from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, guarded
 from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod, build_auth
 from emporion.connectors.woocommerce.budget import RateBudget
-from emporion.connectors.woocommerce.errors import WooError, translate_response, translate_transport
+from emporion.connectors.woocommerce.errors import (
+    NO_ANSWER,
+    WooError,
+    translate_response,
+    translate_transport,
+)
 
 API_PREFIX = "/wp-json/wc/v3"
 MAX_PER_PAGE = 100
 MAX_BATCH = 100
+QUICK_RETRY_SECONDS = 0.5  # a transient GET failure is tried again within about this long
+MAX_QUICK_RETRY_AFTER = 10.0  # a longer Retry-After goes back to the caller instead of being waited out
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
@@ -52,6 +62,14 @@ class BatchResult:
     create: list[BatchItemResult]
     update: list[BatchItemResult]
     delete: list[BatchItemResult]
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def encode_json(body: Any) -> bytes:
+    """A request body as compact UTF-8 JSON (orjson: batches of 100 products are large)."""
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _query_value(value: Any) -> str:
@@ -86,12 +104,16 @@ class WooCommerceClient:
         auth_mode: AuthMode = "auto",
         headers: Mapping[str, str] | None = None,
         batch_size: int = MAX_BATCH,
+        circuit: CircuitBreaker | None = None,
+        retries: int = 0,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
         self.base_url = store_url.rstrip("/") + API_PREFIX
         self.batch_size = batch_size
         self.budget = RateBudget(max_rps=max_rps, max_concurrency=max_concurrency)
+        self.circuit = circuit
+        self.retries = retries
         self.requests_sent: Counter[str] = Counter()  # "GET products/{id}/variations" -> count, for metrics
         auth = build_auth(
             self.base_url, consumer_key, consumer_secret, mode=auth_mode, signature_method=signature_method
@@ -114,29 +136,54 @@ class WooCommerceClient:
     ) -> httpx.Response:
         """Send one request within the budget; raise a typed error for an error answer unless `check` is off.
 
-        Transport failures always raise `Retryable`; a 429 also pauses the whole budget.
+        Transport failures always raise `Retryable`; a 429 also pauses the whole budget. Requests go
+        through the connection's circuit breaker: while it is open they fail fast with `CircuitOpen`.
+        Up to `retries` times, a GET that failed for a transient reason, and any request refused with a
+        429 (the shop did nothing), is sent again at once: after a short jittered pause, or after the
+        Retry-After pause of the budget.
         """
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        self.requests_sent[f"{method} {_ID_SEGMENT.sub('/{id}', '/' + path.strip('/'))[1:]}"] += 1
-        async with self.budget.slot():
+        for attempt in range(self.retries + 1):
             try:
-                response = await self._http.request(method, path, params=query, json=json)
+                return await self._send(method, path, query, json, check)
+            except CircuitOpen:
+                raise
+            except RateLimited as error:
+                if attempt == self.retries or (error.after or 0.0) > MAX_QUICK_RETRY_AFTER:
+                    raise
+            except Retryable:
+                if attempt == self.retries or method != "GET":
+                    raise
+                await asyncio.sleep(random.uniform(0.0, QUICK_RETRY_SECONDS * 2**attempt))
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self, method: str, path: str, query: dict[str, str], json: Any, check: bool
+    ) -> httpx.Response:
+        """One try of `request`."""
+        self.requests_sent[f"{method} {_ID_SEGMENT.sub('/{id}', '/' + path.strip('/'))[1:]}"] += 1
+        content, headers = (None, None) if json is None else (encode_json(json), JSON_HEADERS)
+        async with self.budget.slot(), guarded(self.circuit):
+            try:
+                response = await self._http.request(
+                    method, path, params=query, content=content, headers=headers
+                )
             except httpx.TransportError as exc:
                 raise translate_transport(method, path, exc) from exc
-        if response.status_code >= 400 and (check or response.status_code == 429):
-            error = translate_response(method, path, response)
-            if response.status_code == 429:
-                self.budget.pause(getattr(error, "after", None) or 1.0)
-            raise error
+            if response.status_code >= 400 and (check or response.status_code == 429):
+                error = translate_response(method, path, response)
+                if response.status_code == 429:
+                    await self.budget.hold(getattr(error, "after", None) or 1.0)
+                raise error
         return response
 
     async def get(self, path: str, params: Params | None = None) -> Any:
         """GET a resource and return its JSON."""
-        return (await self.request("GET", path, params=params)).json()
+        return json_body("GET", path, await self.request("GET", path, params=params))
 
     async def post(self, path: str, body: Any) -> Any:
         """POST JSON and return the JSON answer."""
-        return (await self.request("POST", path, json=body)).json()
+        return json_body("POST", path, await self.request("POST", path, json=body))
 
     async def iter_pages(
         self, path: str, params: Params | None = None
@@ -147,7 +194,7 @@ class WooCommerceClient:
             response = await self.request(
                 "GET", path, params={**(params or {}), "per_page": MAX_PER_PAGE, "page": page}
             )
-            items = response.json()
+            items = json_body("GET", path, response)
             if not isinstance(items, list):
                 raise ConnectorError(f"WooCommerce GET {path} did not answer with a list")
             if items:
@@ -211,11 +258,22 @@ class WooCommerceClient:
 def _batch_item(op: BatchOp, index: int, entry: Any) -> BatchItemResult:
     if not isinstance(entry, dict):
         return BatchItemResult(
-            op, index, error=WooError("emporion_no_answer", "WooCommerce gave no answer for this item")
+            op, index, error=WooError(NO_ANSWER, "WooCommerce gave no answer for this item")
         )
     if entry.get("error"):
         return BatchItemResult(op, index, error=WooError.from_body(entry["error"]))
     return BatchItemResult(op, index, data=entry)
+
+
+def json_body(method: str, path: str, response: httpx.Response) -> Any:
+    """The JSON of an answer (orjson: batch answers carry every product in full); a body that is not
+    JSON (a proxy's page, a cut answer) is transient."""
+    try:
+        return orjson.loads(response.content)
+    except ValueError as exc:
+        raise Retryable(
+            f"WooCommerce {method} {path} answered HTTP {response.status_code} without JSON"
+        ) from exc
 
 
 def has_next_page(response: httpx.Response, page: int, count: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
@@ -15,8 +16,11 @@ from emporion.connectors.base import (
     FeedKind,
     Outcome,
     Permanent,
+    SharedRateBudget,
     WriteItem,
+    map_or_unmappable,
 )
+from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.woocommerce import feed, webhooks
 from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod
 from emporion.connectors.woocommerce.categories import CategoryWriter
@@ -51,9 +55,12 @@ class WooCommerceConnector:
         auth_mode: AuthMode = "auto",
         headers: Mapping[str, str] | None = None,
         change_overlap: float = 120.0,
+        circuit: CircuitBreaker | None = None,
+        retries: int = 0,
     ) -> None:
         self.name = name
         self.url = url.rstrip("/")
+        self.circuit = circuit or CircuitBreaker(name)
         self.client = WooCommerceClient(
             url,
             consumer_key,
@@ -66,6 +73,8 @@ class WooCommerceConnector:
             auth_mode=auth_mode,
             headers=headers,
             batch_size=batch_size,
+            circuit=self.circuit,
+            retries=retries,
         )
         self.change_overlap = timedelta(seconds=change_overlap)
         self._products = ProductWriter(self.client)
@@ -104,7 +113,7 @@ class WooCommerceConnector:
             chunk = ids[start : start + MAX_PER_PAGE]
             if _entity(entity) == "category":
                 found = await self.client.get_all(CATEGORIES, {"include": chunk})
-                records.extend(category_from_wc(data) for data in found)
+                records.extend(_category(data) for data in found)
             else:
                 found = await self.client.get_all(PRODUCTS, {"include": chunk})
                 records.extend(await self._with_variations(found))
@@ -125,7 +134,7 @@ class WooCommerceConnector:
         path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
         async for page in self.client.iter_pages(path, {"orderby": "id", "order": "asc"}):
             if entity == "category":
-                yield [category_from_wc(data) for data in page]
+                yield [_category(data) for data in page]
             else:
                 yield list(await self._with_variations(page))
 
@@ -134,12 +143,13 @@ class WooCommerceConnector:
 
         async def one(data: dict[str, Any]) -> Record:
             """One product, with its variations when it is variable."""
+            key = str(data.get("id", ""))
             if data.get("type") != "variable":
-                return product_from_wc(data)
+                return map_or_unmappable(key, functools.partial(product_from_wc, data))
             variations = await self.client.get_all(
                 f"{PRODUCTS}/{data['id']}/variations", {"orderby": "id", "order": "asc"}
             )
-            return product_from_wc(data, variations)
+            return map_or_unmappable(key, functools.partial(product_from_wc, data, variations))
 
         return await gather_all([one(data) for data in products])
 
@@ -177,6 +187,14 @@ class WooCommerceConnector:
         """Make sure an active webhook exists for each topic towards `delivery_url`; their ids."""
         return await webhooks.ensure_webhooks(self.client, delivery_url, secret, topics)
 
+    async def webhook_states(self, delivery_url: str, secret: str, topics: Sequence[str]) -> dict[str, str]:
+        """Per topic, whether our webhook is active, disabled, paused, missing or outdated."""
+        return await webhooks.webhook_states(self.client, delivery_url, secret, topics)
+
+    def share_budget(self, shared: SharedRateBudget) -> None:
+        """Take this connection's request starts from a budget shared with other processes."""
+        self.client.budget.share(shared)
+
     async def close(self) -> None:
         """Close the connection's HTTP client."""
         await self.client.close()
@@ -186,6 +204,11 @@ class WooCommerceConnector:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+def _category(data: dict[str, Any]) -> Record:
+    """A category, or its Unmappable stand-in."""
+    return map_or_unmappable(str(data.get("id", "")), functools.partial(category_from_wc, data))
 
 
 def _entity(entity: str) -> str:

@@ -25,6 +25,8 @@ _CODE_FIELDS = {
     "woocommerce_rest_invalid_id": "id",
 }
 
+NO_ANSWER = "emporion_no_answer"  # the batch answer has no entry for an item
+
 _MISSING_ID_CODES = frozenset(
     {
         "woocommerce_rest_product_invalid_id",
@@ -76,9 +78,22 @@ class WooError:
         """True when the error says the id we addressed does not exist (a stale link)."""
         return self.code in _MISSING_ID_CODES or (self.status == 404 and self.code.endswith("_invalid_id"))
 
+    @property
+    def transient(self) -> bool:
+        """True when the item failed for a passing reason (the shop was busy, no answer for it)."""
+        return self.code == NO_ANSWER or (
+            self.status is not None and (self.status >= 500 or self.status == 429)
+        )
+
     def permanent(self, record: str | None = None) -> Permanent:
         """This error as a Permanent for one record."""
         return Permanent(f"WooCommerce refused the item: {self.label}", record=record, field=self.field)
+
+    def as_error(self, record: str | None = None) -> ConnectorError:
+        """This per-item error as a Retryable when it is transient, else as a Permanent for the record."""
+        if self.transient:
+            return Retryable(f"WooCommerce could not write {record or 'the item'} now: {self.label}")
+        return self.permanent(record)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -3,8 +3,12 @@
 Product and order cursor (JSON): `since` is fixed for one pass over the pages (ordered by id, so an item
 modified while we page stays where it is and is never skipped); when the pass ends, the next
 `since` is the shop's own clock at the start of the pass minus the overlap window, which re-covers
-late commits and clock skew. WooCommerce categories carry no modification date, so their cursor
-holds a short fingerprint per category and a poll reports what differs.
+late commits and clock skew. Inside the window the cursor remembers the `date_modified_gmt` each id
+was reported with (`seen`), so an item is reported again only when it changed again, not at every
+poll for as long as the window lasts. The shop stamps whole seconds: an item stamped in the second
+the poll ran may change again within that second under the same stamp, so it is not remembered and
+the next poll reports it once more. WooCommerce categories carry no modification date, so their
+cursor holds a short fingerprint per category and a poll reports what differs.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ async def modified_changes(
         return ChangeBatch([], encode_cursor(kind=kind, since=format_gmt(since), page=1, started=None))
     state = decode_cursor(cursor, kind)
     page = int(state.get("page", 1))
+    seen: dict[str, str] = dict(state.get("seen") or {})
     params = {
         "modified_after": state["since"],
         "dates_are_gmt": True,
@@ -77,15 +82,32 @@ async def modified_changes(
         "_fields": "id,date_modified_gmt",
     }
     response = await client.request("GET", path, params=params)
-    started = state.get("started") if page > 1 and state.get("started") else format_gmt(_server_now(response))
+    now = format_gmt(_server_now(response))
+    started = state.get("started") if page > 1 and state.get("started") else now
     items = response.json()
-    keys = [str(item["id"]) for item in items]
+    keys = new_keys(items, seen, now)
     if items and has_next_page(response, page, len(items)):
-        next_state = {"since": state["since"], "page": page + 1, "started": started}
+        next_state = {"since": state["since"], "page": page + 1, "started": started, "seen": seen}
         return ChangeBatch(keys, encode_cursor(kind=kind, **next_state), more=True)
     pass_start = parse_gmt(started) or datetime.now(UTC)
-    since = max(parse_gmt(state["since"]) or pass_start, pass_start - overlap)
-    return ChangeBatch(keys, encode_cursor(kind=kind, since=format_gmt(since), page=1, started=None))
+    since = format_gmt(max(parse_gmt(state["since"]) or pass_start, pass_start - overlap)) or ""
+    seen = {key: stamp for key, stamp in seen.items() if stamp >= since}  # older ones are not asked for again
+    return ChangeBatch(
+        keys, encode_cursor(kind=kind, since=since, page=1, started=None, **({"seen": seen} if seen else {}))
+    )
+
+
+def new_keys(items: list[dict[str, Any]], seen: dict[str, str], now: str | None) -> list[str]:
+    """Ids of the items not reported before with the same stamp; `seen` learns the settled stamps."""
+    keys = []
+    for item in items:
+        key, stamp = str(item["id"]), item.get("date_modified_gmt")
+        if stamp and seen.get(key) == stamp:
+            continue
+        keys.append(key)
+        if stamp and now and stamp < now:  # a stamp of this very second may still be reused
+            seen[key] = stamp
+    return keys
 
 
 async def category_changes(client: WooCommerceClient, cursor: str | None) -> ChangeBatch:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
+from emporion.connectors.base import Permanent
+from emporion.connectors.guard import typed_mapping
 from emporion.model import Category, CustomValue, Image, Product, SalePrice, Variant
 
 Json = dict[str, Any]
@@ -21,12 +23,11 @@ Json = dict[str, Any]
 _CENT = Decimal("0.01")
 
 
-class MappingError(ValueError):
-    """A canonical record that cannot be expressed in WooCommerce's terms; names the field."""
+class MappingError(Permanent):
+    """A record that cannot be carried between canonical and WooCommerce terms; names the field."""
 
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+    def __init__(self, message: str, field: str, record: str | None = None) -> None:
+        super().__init__(message, record=record, field=field)
 
 
 def woo_id(value: str, field: str) -> int:
@@ -49,14 +50,22 @@ def format_money(amount: Decimal | None) -> str:
     return f"{amount:.{places}f}"
 
 
-def parse_decimal(value: Any) -> Decimal | None:
-    """A WooCommerce amount ("21.99", "", null, or a number) as Decimal; empty means none."""
+def parse_decimal(value: Any, field: str = "amount") -> Decimal | None:
+    """A WooCommerce amount ("21.99", "", null, or a number) as Decimal; empty means none.
+
+    Anything else (text, true/false, lists, NaN, infinity) is a MappingError naming `field`.
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise MappingError(f"{field} is not a number", field)
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
-        return None
+        raise MappingError(f"{field} is not a number", field) from None
+    if not number.is_finite():
+        raise MappingError(f"{field} is not a finite number", field)
+    return number
 
 
 def format_gmt(moment: datetime | None) -> str | None:
@@ -68,11 +77,14 @@ def format_gmt(moment: datetime | None) -> str | None:
     return moment.replace(microsecond=0).isoformat()
 
 
-def parse_gmt(value: str | None) -> datetime | None:
-    """A WooCommerce `*_gmt` string as an aware UTC datetime."""
+def parse_gmt(value: Any, field: str = "date") -> datetime | None:
+    """A WooCommerce `*_gmt` string as an aware UTC datetime; anything else is a MappingError."""
     if not value:
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(f"{field} is not a date", field) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -97,9 +109,11 @@ def meta_to_wc(custom: Mapping[str, CustomValue]) -> list[Json]:
 
 
 def meta_from_wc(meta_data: Iterable[Json] | None) -> dict[str, CustomValue]:
-    """WooCommerce meta_data as custom fields, leaving out WooCommerce's own "_" keys."""
+    """WooCommerce meta_data as custom fields, leaving out WooCommerce's own "_" keys (and non-objects)."""
     custom: dict[str, CustomValue] = {}
-    for entry in meta_data or ():
+    for entry in meta_data if isinstance(meta_data, list | tuple) else ():
+        if not isinstance(entry, dict):
+            continue
         key = str(entry.get("key", ""))
         if key and not key.startswith("_"):
             custom[key] = _custom_value(entry.get("value"))
@@ -121,15 +135,19 @@ def _images_to_wc(images: Iterable[Image], image_ids: Mapping[str, int] | None) 
     return [dict(_image_to_wc(image, image_ids), position=image.position) for image in ordered_images(images)]
 
 
-def _images_from_wc(images: Iterable[Json] | None) -> list[Image]:
-    return [
-        Image(
-            url=str(image.get("src", "")),
-            alt=str(image.get("alt") or ""),
-            position=int(image.get("position", index)),
-        )
-        for index, image in enumerate(images or ())
-    ]
+def _images_from_wc(images: Any) -> list[Image]:
+    """WooCommerce image objects as Images; a position that is no number keeps the list order."""
+    if not isinstance(images, list | tuple):
+        return []
+    found = []
+    for index, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise MappingError(f"images[{index}] is not an object", f"images[{index}]")
+        position = image.get("position", index)
+        if isinstance(position, bool) or not isinstance(position, int):
+            position = int(position) if isinstance(position, str) and position.isdigit() else index
+        found.append(Image(url=str(image.get("src", "")), alt=str(image.get("alt") or ""), position=position))
+    return found
 
 
 def _sale_to_wc(sale: SalePrice | None) -> Json:
@@ -143,13 +161,13 @@ def _sale_to_wc(sale: SalePrice | None) -> Json:
 
 
 def _sale_from_wc(data: Json) -> SalePrice | None:
-    price = parse_decimal(data.get("sale_price"))
+    price = parse_decimal(data.get("sale_price"), "sale_price")
     if price is None:
         return None
     return SalePrice(
         price=price,
-        start=parse_gmt(data.get("date_on_sale_from_gmt")),
-        end=parse_gmt(data.get("date_on_sale_to_gmt")),
+        start=parse_gmt(data.get("date_on_sale_from_gmt"), "date_on_sale_from_gmt"),
+        end=parse_gmt(data.get("date_on_sale_to_gmt"), "date_on_sale_to_gmt"),
     )
 
 
@@ -160,9 +178,28 @@ def _stock_to_wc(available: Decimal | None) -> Json:
 
 
 def _available_from_wc(data: Json) -> Decimal | None:
+    """The stock quantity when WooCommerce manages stock for the record, else None."""
     if not data.get("manage_stock") or data.get("stock_quantity") is None:
         return None
-    return parse_decimal(data["stock_quantity"])
+    return parse_decimal(data["stock_quantity"], "stock_quantity")
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    """A JSON list, or nothing; anything else is a MappingError naming `field`."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise MappingError(f"{field} is not a list", field)
+    return value
+
+
+def _objects(data: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
+    """A list of JSON objects under `field`; anything else is a MappingError naming the entry."""
+    items = _list(data.get(field), field)
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise MappingError(f"{field}[{index}] is not an object", f"{field}[{index}]")
+    return items
 
 
 # --- categories ----------------------------------------------------------------------------------
@@ -180,6 +217,7 @@ def category_to_wc(category: Category, parent_id: int | None = None) -> Json:
     return body
 
 
+@typed_mapping("category")
 def category_from_wc(data: Json) -> Category:
     """A WooCommerce category as a canonical record (term names come HTML-escaped; unescaped here)."""
     parent = int(data.get("parent") or 0)
@@ -259,23 +297,25 @@ def variant_to_wc(variant: Variant, image_ids: Mapping[str, int] | None = None) 
     return body
 
 
+@typed_mapping("variation")
 def variant_from_wc(data: Json) -> Variant:
     """A WooCommerce variation as a canonical variant."""
     image = data.get("image")
     return Variant(
         key=str(data["id"]),
         sku=str(data.get("sku") or ""),
-        attributes={str(a.get("name", "")): str(a.get("option", "")) for a in data.get("attributes") or ()},
-        list_price=parse_decimal(data.get("regular_price")),
+        attributes={str(a.get("name", "")): str(a.get("option", "")) for a in _objects(data, "attributes")},
+        list_price=parse_decimal(data.get("regular_price"), "regular_price"),
         sale_price=_sale_from_wc(data),
         available=_available_from_wc(data),
-        weight=parse_decimal(data.get("weight")),
+        weight=parse_decimal(data.get("weight"), "weight"),
         active=data.get("status", "publish") == "publish",
         images=_images_from_wc([image]) if isinstance(image, dict) and image.get("src") else [],
         custom=meta_from_wc(data.get("meta_data")),
     )
 
 
+@typed_mapping("product")
 def product_from_wc(data: Json, variations: Iterable[Json] = ()) -> Product:
     """A WooCommerce product (and its variations, read separately) as a canonical record.
 
@@ -291,16 +331,16 @@ def product_from_wc(data: Json, variations: Iterable[Json] = ()) -> Product:
         short_description=str(data.get("short_description") or ""),
         active=status != "trash",
         salable=status == "publish",
-        categories=[str(category["id"]) for category in data.get("categories") or ()],
+        categories=[str(category["id"]) for category in _objects(data, "categories")],
         images=_images_from_wc(data.get("images")),
-        list_price=None if variable else parse_decimal(data.get("regular_price")),
+        list_price=None if variable else parse_decimal(data.get("regular_price"), "regular_price"),
         sale_price=None if variable else _sale_from_wc(data),
         available=_available_from_wc(data),
-        weight=parse_decimal(data.get("weight")),
+        weight=parse_decimal(data.get("weight"), "weight"),
         tax_class=data.get("tax_class") or None,
         attributes={
-            str(a.get("name", "")): [str(o) for o in a.get("options") or ()]
-            for a in data.get("attributes") or ()
+            str(a.get("name", "")): [str(o) for o in _list(a.get("options"), "attributes.options")]
+            for a in _objects(data, "attributes")
         },
         variants=[variant_from_wc(variation) for variation in variations],
         custom=meta_from_wc(data.get("meta_data")),

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from emporion.connectors.guard import typed_mapping
 from emporion.connectors.woocommerce.mapping import (
     MappingError,
     format_money,
@@ -76,8 +77,38 @@ def status_to_wc(status: OrderStatus, raw_status: str = "") -> str:
     return _STATUS_TO_WC[status]
 
 
-def _money(value: Any) -> Decimal:
-    return parse_decimal(value) or Decimal(0)
+def _money(value: Any, field: str) -> Decimal:
+    """An amount, 0 when empty; anything that is not a number is a MappingError naming `field`."""
+    return parse_decimal(value, field) or Decimal(0)
+
+
+def _whole(value: Any, field: str) -> int:
+    """A WooCommerce id or count (a number or digits); anything else is a MappingError naming `field`."""
+    if value in (None, "", 0, False):
+        return 0
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not text.isdigit() or len(text) > 19:
+        raise MappingError(f"{field} is not a whole number", field)
+    return int(text)
+
+
+def _block(data: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    """A nested object (billing, shipping); anything but an object or nothing is a MappingError."""
+    value = data.get(name)
+    if value is not None and not isinstance(value, Mapping):
+        raise MappingError(f"{name} is not an object", name)
+    return value
+
+
+def _items(data: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    """A list of objects (line_items, refunds); anything else is a MappingError naming the entry."""
+    value = data.get(name) or []
+    if not isinstance(value, list):
+        raise MappingError(f"{name} is not a list", name)
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise MappingError(f"{name}[{index}] is not an object", f"{name}[{index}]")
+    return value
 
 
 def address_from_wc(data: Mapping[str, Any] | None) -> Address:
@@ -100,9 +131,9 @@ def address_from_wc(data: Mapping[str, Any] | None) -> Address:
 
 def customer_from_order(data: Json) -> Customer:
     """The order's customer: a registered one by id, a guest as `guest:<lower-cased e-mail>`."""
-    billing = address_from_wc(data.get("billing"))
-    shipping = address_from_wc(data.get("shipping"))
-    customer_id = int(data.get("customer_id") or 0)
+    billing = address_from_wc(_block(data, "billing"))
+    shipping = address_from_wc(_block(data, "shipping"))
+    customer_id = _whole(data.get("customer_id"), "customer_id")
     email = billing.email.strip()
     return Customer(
         key=str(customer_id) if customer_id else f"guest:{email.lower()}",
@@ -117,39 +148,46 @@ def customer_from_order(data: Json) -> Customer:
     )
 
 
-def line_from_wc(data: Json) -> OrderLine:
-    """One line item; unit price = subtotal / quantity (before discounts, excluding tax)."""
-    quantity = Decimal(str(data.get("quantity") or 0))
-    subtotal = _money(data.get("subtotal"))
-    unit_price = subtotal / quantity if quantity else _money(data.get("price"))
-    product_id = int(data.get("variation_id") or 0) or int(data.get("product_id") or 0)
+def line_from_wc(data: Mapping[str, Any], field: str = "line_items[0]") -> OrderLine:
+    """One line item; unit price = subtotal / quantity (before discounts, excluding tax).
+
+    `field` is where the line sits in its order, for the errors.
+    """
+    quantity = parse_decimal(data.get("quantity"), f"{field}.quantity") or Decimal(0)
+    subtotal = _money(data.get("subtotal"), f"{field}.subtotal")
+    unit_price = subtotal / quantity if quantity else _money(data.get("price"), f"{field}.price")
+    product_id = _whole(data.get("variation_id"), f"{field}.variation_id") or _whole(
+        data.get("product_id"), f"{field}.product_id"
+    )
+    if data.get("id") in (None, ""):
+        raise MappingError("line item has no id", f"{field}.id")
     return OrderLine(
         key=str(data["id"]),
         sku=str(data.get("sku") or ""),
         name=str(data.get("name") or ""),
         quantity=quantity,
         unit_price=unit_price,
-        total=_money(data.get("total")),
+        total=_money(data.get("total"), f"{field}.total"),
         subtotal=subtotal,
-        tax=_money(data.get("total_tax")),
+        tax=_money(data.get("total_tax"), f"{field}.total_tax"),
         tax_class=str(data.get("tax_class") or ""),
         product_key=str(product_id) if product_id else None,
     )
 
 
-def shipping_line_from_wc(data: Json) -> ShippingLine:
+def shipping_line_from_wc(data: Mapping[str, Any], field: str = "shipping_lines[0]") -> ShippingLine:
     """One shipping line."""
     return ShippingLine(
         method=str(data.get("method_id") or ""),
         title=str(data.get("method_title") or ""),
-        total=_money(data.get("total")),
-        tax=_money(data.get("total_tax")),
+        total=_money(data.get("total"), f"{field}.total"),
+        tax=_money(data.get("total_tax"), f"{field}.total_tax"),
     )
 
 
-def _meta_value(meta_data: Iterable[Json] | None, key: str) -> Any:
-    for entry in meta_data or ():
-        if entry.get("key") == key:
+def _meta_value(meta_data: Any, key: str) -> Any:
+    for entry in meta_data if isinstance(meta_data, list) else ():
+        if isinstance(entry, Mapping) and entry.get("key") == key:
             return entry.get("value")
     return None
 
@@ -158,28 +196,30 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() in ("1", "yes", "true")
 
 
+@typed_mapping("refund")
 def refund_from_wc(data: Json) -> Refund:
     """A refund: positive amount and quantities; lines name the order line they refund."""
     meta = data.get("meta_data") or []
     lines = []
-    for item in data.get("line_items") or []:
+    for index, item in enumerate(_items(data, "line_items")):
         refunded_item = _meta_value(item.get("meta_data"), "_refunded_item_id")
+        field = f"line_items[{index}]"
         lines.append(
             RefundLine(
                 line_key=str(refunded_item or item["id"]),
                 sku=str(item.get("sku") or ""),
-                quantity=abs(Decimal(str(item.get("quantity") or 0))),
-                amount=abs(_money(item.get("total"))),
+                quantity=abs(parse_decimal(item.get("quantity"), f"{field}.quantity") or Decimal(0)),
+                amount=abs(_money(item.get("total"), f"{field}.total")),
             )
         )
     key = _meta_value(meta, REFUND_KEY_META)
     return Refund(
         key=str(key) if key not in (None, "") else str(data["id"]),
-        amount=abs(_money(data.get("amount"))),
+        amount=abs(_money(data.get("amount"), "amount")),
         reason=str(data.get("reason") or ""),
         lines=lines,
         restock=_truthy(_meta_value(meta, REFUND_RESTOCK_META)),
-        created_at=parse_gmt(data.get("date_created_gmt")),
+        created_at=parse_gmt(data.get("date_created_gmt"), "date_created_gmt"),
     )
 
 
@@ -219,29 +259,36 @@ def refund_to_wc(refund: Refund, api_refund: bool) -> Json:
     }
 
 
+@typed_mapping("order")
 def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
     """A WooCommerce order (and its refunds, from /orders/<id>/refunds) as a canonical Order."""
     raw_status = str(data.get("status") or "")
     status = status_from_wc(raw_status)
-    paid_at = parse_gmt(data.get("date_paid_gmt"))
-    total = _money(data.get("total"))
+    paid_at = parse_gmt(data.get("date_paid_gmt"), "date_paid_gmt")
+    total = _money(data.get("total"), "total")
     return Order(
         key=str(data["id"]),
         number=str(data.get("number") or data["id"]),
         status=status,
         raw_status=raw_status,
         currency=str(data.get("currency") or ""),
-        created_at=parse_gmt(data.get("date_created_gmt")),
-        modified_at=parse_gmt(data.get("date_modified_gmt")),
+        created_at=parse_gmt(data.get("date_created_gmt"), "date_created_gmt"),
+        modified_at=parse_gmt(data.get("date_modified_gmt"), "date_modified_gmt"),
         customer=customer_from_order(data),
-        billing=address_from_wc(data.get("billing")),
-        shipping=address_from_wc(data.get("shipping")),
-        lines=[line_from_wc(item) for item in data.get("line_items") or []],
-        shipping_lines=[shipping_line_from_wc(item) for item in data.get("shipping_lines") or []],
-        coupons=[str(item.get("code") or "") for item in data.get("coupon_lines") or []],
-        discount_total=_money(data.get("discount_total")),
-        shipping_total=_money(data.get("shipping_total")),
-        tax_total=_money(data.get("total_tax")),
+        billing=address_from_wc(_block(data, "billing")),
+        shipping=address_from_wc(_block(data, "shipping")),
+        lines=[
+            line_from_wc(item, f"line_items[{index}]")
+            for index, item in enumerate(_items(data, "line_items"))
+        ],
+        shipping_lines=[
+            shipping_line_from_wc(item, f"shipping_lines[{index}]")
+            for index, item in enumerate(_items(data, "shipping_lines"))
+        ],
+        coupons=[str(item.get("code") or "") for item in _items(data, "coupon_lines")],
+        discount_total=_money(data.get("discount_total"), "discount_total"),
+        shipping_total=_money(data.get("shipping_total"), "shipping_total"),
+        tax_total=_money(data.get("total_tax"), "total_tax"),
         total=total,
         prices_include_tax=bool(data.get("prices_include_tax")),
         paid=paid_at is not None or status in (OrderStatus.PROCESSING, OrderStatus.COMPLETED),
@@ -254,8 +301,14 @@ def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
         ),
         customer_note=str(data.get("customer_note") or ""),
         refunds=[refund_from_wc(item) for item in refunds],
-        custom=meta_from_wc(data.get("meta_data")),
+        custom=meta_from_wc(_meta_list(data)),
     )
+
+
+def _meta_list(data: Mapping[str, Any]) -> list[Json]:
+    """The object entries of a record's meta_data (WooCommerce's own entries are objects)."""
+    value = data.get("meta_data")
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
 def note_marker(note_id: str) -> str:
@@ -296,9 +349,10 @@ def meta_changes(custom: Mapping[str, CustomValue], meta_data: Iterable[Json] | 
     return changes
 
 
+@typed_mapping("customer")
 def customer_from_wc(data: Json) -> Customer:
     """A WooCommerce customer resource as a canonical Customer (a registered one, keyed by id)."""
-    billing = address_from_wc(data.get("billing"))
+    billing = address_from_wc(_block(data, "billing"))
     return Customer(
         key=str(data["id"]),
         email=str(data.get("email") or billing.email),
@@ -307,7 +361,7 @@ def customer_from_wc(data: Json) -> Customer:
         company=billing.company,
         phone=billing.phone,
         billing=billing,
-        shipping=address_from_wc(data.get("shipping")),
+        shipping=address_from_wc(_block(data, "shipping")),
         guest=False,
     )
 

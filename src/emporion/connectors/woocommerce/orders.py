@@ -7,6 +7,7 @@ refunds the shop does not have yet, notes not added before (a marker at the note
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from emporion.connectors.base import (
     OutcomeStatus,
     Permanent,
     WriteItem,
+    map_or_unmappable,
 )
 from emporion.connectors.woocommerce import feed
 from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
@@ -79,7 +81,10 @@ class OrderGateway:
     async def as_orders(self, orders: Sequence[Json]) -> list[Record]:
         """Canonical Orders, with the refunds of those that have any read alongside."""
         refunds = await gather_all([self.refunds_of(data) for data in orders])
-        return [order_from_wc(data, found) for data, found in zip(orders, refunds, strict=True)]
+        return [
+            map_or_unmappable(str(data.get("id", "")), functools.partial(order_from_wc, data, found))
+            for data, found in zip(orders, refunds, strict=True)
+        ]
 
     async def read(self, keys: Sequence[str]) -> list[Record]:
         """Current Orders for shop order ids; ids that do not exist are left out."""
@@ -231,7 +236,11 @@ class OrderGateway:
             if result.error is not None:
                 reason = f"WooCommerce refused the order update: {result.error.label}"
                 field = result.error.field or ("status" if "status" in body else "meta_data")
-                error = Permanent(reason, record=f"order {body['id']}", field=field)
+                error = (
+                    result.error.as_error(f"order {body['id']}")
+                    if result.error.transient
+                    else Permanent(reason, record=f"order {body['id']}", field=field)
+                )
                 outcomes[item.key] = Outcome(item.key, OutcomeStatus.FAILED, {"id": body["id"]}, error)
             else:
                 outcomes[item.key] = Outcome(item.key, OutcomeStatus.UPDATED, {"id": body["id"]})

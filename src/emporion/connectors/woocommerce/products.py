@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.woocommerce import lookup
 from emporion.connectors.woocommerce.client import BatchResult
 from emporion.connectors.woocommerce.errors import WooError
@@ -48,10 +48,12 @@ class _VariationRound:
     error: WooError | None = None
     sku: str | None = None
 
-    def permanent(self, product_sku: str) -> Permanent | None:
-        """The first failure as a Permanent naming the variation's SKU, or None."""
+    def permanent(self, product_sku: str) -> ConnectorError | None:
+        """The first failure as a Permanent naming the variation's SKU (Retryable if transient), or None."""
         if self.error is None:
             return None
+        if self.error.transient:
+            return self.error.as_error(self.sku or product_sku)
         return Permanent(
             f"WooCommerce refused the variation: {self.error.label}",
             record=self.sku or product_sku,
@@ -100,18 +102,28 @@ class ProductWriter(BatchWriter):
         for item in upserts:
             (_ident, status), result = written[item.key]
             if result.error is not None:
-                error = result.error.permanent(record_label(item))
+                error = result.error.as_error(record_label(item))
                 outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=error))
                 continue
             product_id = int((result.data or {})["id"])
             _learn_images(images[item.key], item.record, result.data)
             if item.record.is_variable:
-                pending.append(self._sync_variations(item, product_id, status, images[item.key]))
+                pending.append(self._variations_outcome(item, product_id, status, images[item.key]))
             else:
                 ref = {"id": product_id, "variations": {}, "images": images[item.key]}
                 outcomes.append(Outcome(item.key, status, ref))
         outcomes.extend(await gather_all(pending))
         return outcomes
+
+    async def _variations_outcome(
+        self, item: WriteItem, product_id: int, status: OutcomeStatus, images: dict[str, int]
+    ) -> Outcome:
+        """The product's outcome once its variations are written; a transient failure fails it alone."""
+        try:
+            return await self._sync_variations(item, product_id, status, images)
+        except Retryable as error:  # the parent was written: the retry matches it by SKU or id
+            ref = {"id": product_id, "variations": {}, "images": images}
+            return Outcome(item.key, OutcomeStatus.FAILED, ref, error)
 
     async def _sync_variations(
         self, item: WriteItem, product_id: int, status: OutcomeStatus, images: dict[str, int]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from emporion.connectors.base import Permanent
 from emporion.connectors.woocommerce.client import WooCommerceClient
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
@@ -61,8 +62,11 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
     """Whether a delivery is the activation ping: no topic header, a form body `webhook_id=<digits>`."""
-    if header(headers, TOPIC_HEADER):
-        return False
+    return not header(headers, TOPIC_HEADER) and is_ping_body(body)
+
+
+def is_ping_body(body: bytes) -> bool:
+    """Whether a body is the ping's form `webhook_id=<digits>`."""
     try:
         form = parse_qs(body.decode("ascii"), strict_parsing=True)
     except (UnicodeDecodeError, ValueError):
@@ -72,21 +76,41 @@ def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
 
 
 def parse_webhook(headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
-    """The keys a delivery names, or None for the creation ping and topics emporion does not follow."""
+    """The keys a delivery names, or None for the creation ping and topics emporion does not follow.
+
+    A delivery of a followed topic that names no record raises Permanent (the inbox logs and drops it).
+    """
     topic = header(headers, TOPIC_HEADER) or ""
     resource = topic.split(".", 1)[0]
     entity = _RESOURCE_ENTITIES.get(resource)
     if entity is None:
         return None
+    if is_ping_body(body):
+        return None
+    label = f"{topic[:100]} delivery"
     try:
         data: Any = json.loads(body)
-    except ValueError:
-        return None  # the ping is form-encoded
-    if not isinstance(data, dict) or "id" not in data:
-        return None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested beyond reason
+        raise Permanent("delivery body is not JSON", record=label, field="body") from None
+    if not isinstance(data, dict):
+        raise Permanent("delivery body is not a JSON object", record=label, field="body")
     # A variation's change concerns its product: re-read the parent.
-    ident = data.get("parent_id") if data.get("type") == "variation" and data.get("parent_id") else data["id"]
-    return WebhookHint(entity, [str(ident)], topic, header(headers, DELIVERY_HEADER))
+    variation = data.get("type") == "variation" and data.get("parent_id")
+    field = "parent_id" if variation else "id"
+    ident = record_id(data.get(field))
+    if ident is None:
+        raise Permanent("delivery names no record id", record=label, field=field)
+    return WebhookHint(entity, [ident], topic, header(headers, DELIVERY_HEADER))
+
+
+def record_id(value: Any) -> str | None:
+    """A WooCommerce record id (a positive whole number, or its digits) as a string, else None."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) <= 0:
+        return None
+    return str(int(text))
 
 
 def secret_tag(secret: str) -> str:
@@ -105,6 +129,38 @@ def _ours(hook: dict[str, Any], topic: str, delivery_url: str) -> bool:
     )
 
 
+def _best(existing: list[dict[str, Any]], topic: str, delivery_url: str, name: str) -> dict[str, Any] | None:
+    """Our webhook for `topic`: the right URL first, then the right name (secret), then active."""
+    candidates = [hook for hook in existing if _ours(hook, topic, delivery_url)]
+    candidates.sort(
+        key=lambda hook: (
+            hook.get("delivery_url") != delivery_url,
+            hook.get("name") != name,
+            hook.get("status") != "active",
+        )
+    )
+    return candidates[0] if candidates else None
+
+
+async def webhook_states(
+    client: WooCommerceClient, delivery_url: str, secret: str, topics: Sequence[str]
+) -> dict[str, str]:
+    """Per topic, the state of our webhook: active, disabled, paused, missing, or outdated (URL/secret)."""
+    existing = await client.get_all("webhooks")
+    states: dict[str, str] = {}
+    for topic in topics:
+        hook = _best(existing, topic, delivery_url, webhook_name(topic, secret))
+        if hook is None:
+            states[topic] = "missing"
+        elif hook.get("status") != "active":
+            states[topic] = str(hook.get("status") or "unknown")
+        elif (hook.get("delivery_url"), hook.get("name")) != (delivery_url, webhook_name(topic, secret)):
+            states[topic] = "outdated"
+        else:
+            states[topic] = "active"
+    return states
+
+
 async def ensure_webhooks(
     client: WooCommerceClient, delivery_url: str, secret: str, topics: Sequence[str] = CATALOGUE_TOPICS
 ) -> list[int]:
@@ -117,19 +173,12 @@ async def ensure_webhooks(
     ids: list[int] = []
     name_of = {topic: webhook_name(topic, secret) for topic in topics}
     for topic in topics:
-        candidates = [hook for hook in existing if _ours(hook, topic, delivery_url)]
-        candidates.sort(
-            key=lambda hook: (
-                hook.get("delivery_url") != delivery_url,
-                hook.get("name") != name_of[topic],
-                hook.get("status") != "active",
-            )
-        )
+        found = _best(existing, topic, delivery_url, name_of[topic])
         body = {"name": name_of[topic], "topic": topic, "delivery_url": delivery_url, "secret": secret}
-        if not candidates:
+        if found is None:
             match = await client.post("webhooks", body)
         else:
-            match = candidates[0]
+            match = found
             current = (match.get("delivery_url"), match.get("name"), match.get("status"))
             if current != (delivery_url, name_of[topic], "active"):
                 update = {**body, "status": "active"}

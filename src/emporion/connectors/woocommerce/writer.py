@@ -76,6 +76,18 @@ class BatchWriter:
         results = await self._send(path, items, targets, body_of)
         relocate = [item for item in items if lost_target(targets[item.key], results[item.key].error)]
         found = await resolve(relocate) if relocate else {}
+        # A create refused for a SKU another record of this very batch just took is a real clash; one
+        # refused for a record that was there before (an earlier answer lost in transit) is ours: update it.
+        created = {
+            int(result.data["id"])
+            for key, result in results.items()
+            if result.data and targets[key][1] is OutcomeStatus.CREATED
+        }
+        relocate = [
+            item
+            for item in relocate
+            if not (is_sku_clash(results[item.key].error) and found.get(item.key) in created | {None})
+        ]
         for item in relocate:
             existing = term_exists_id(results[item.key].error) or found.get(item.key)
             targets[item.key] = (
@@ -131,18 +143,23 @@ class BatchWriter:
                 outcomes.append(Outcome(item.key, OutcomeStatus.DELETED, ref))
             else:
                 outcomes.append(
-                    Outcome(item.key, OutcomeStatus.FAILED, ref, result.error.permanent(record_label(item)))
+                    Outcome(item.key, OutcomeStatus.FAILED, ref, result.error.as_error(record_label(item)))
                 )
         return outcomes
 
 
 def lost_target(target: Target, error: WooError | None) -> bool:
-    """The linked id is gone, or a create collided with an existing term: find the record again."""
+    """The linked id is gone, or a create collided with an existing term or SKU: find the record again."""
     if error is None:
         return False
     if target[0] is not None:
         return error.missing_id
-    return term_exists_id(error) is not None
+    return term_exists_id(error) is not None or is_sku_clash(error)
+
+
+def is_sku_clash(error: WooError | None) -> bool:
+    """A create refused because a record with its SKU exists already."""
+    return error is not None and error.code == "product_invalid_sku"
 
 
 def term_exists_id(error: WooError | None) -> int | None:

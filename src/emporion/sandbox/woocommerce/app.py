@@ -165,12 +165,14 @@ class SandboxApp:
                 return json_response({"namespace": "wc/v3", "routes": {}, "home": self.sandbox.shop.base_url})
             if not path.startswith(API_PREFIX):
                 raise no_route()
-            fault = await self.sandbox.faults.before(request)
-            if fault is not None:
-                return fault
-            rest = RestRequest(request, await request.body())
-            self.authenticate(rest)
-            return self.dispatch(rest, path.removeprefix(API_PREFIX))
+            body = await request.body()
+            with self.sandbox.traffic.request(request.method, path.removeprefix(API_PREFIX), body):
+                fault = await self.sandbox.faults.before(request)
+                if fault is not None:
+                    return fault
+                rest = RestRequest(request, body)
+                self.authenticate(rest)
+                return self.dispatch(rest, path.removeprefix(API_PREFIX))
         except ApiError as error:
             return error_response(error)
         except Exception:

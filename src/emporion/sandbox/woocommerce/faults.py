@@ -8,6 +8,7 @@ import fnmatch
 import itertools
 import random
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -45,6 +46,8 @@ class FaultRule:
     methods: list[str] | None = None
     latency: float = 0.0
     latency_max: float | None = None
+    rate_slow: float = 0.0  # share of requests answered `slow` seconds late (processed all the same)
+    slow: float = 5.0
     rate_429: float = 0.0
     retry_after: float = 1.0
     rate_500: float = 0.0
@@ -93,6 +96,8 @@ class FaultInjector:
         self.random = random.Random(seed)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self.seen = 0  # API requests the injector looked at
+        self.injected: Counter[str] = Counter()  # faults answered, by kind ("429", "503", "drop", ...)
 
     def set(self, **settings: Any) -> FaultRule:
         """Add a rule, e.g. `set(rate_429=0.3, retry_after=1, latency=0.05, route="/products*")`."""
@@ -131,23 +136,37 @@ class FaultInjector:
 
     async def before(self, request: Request) -> Response | None:
         """Delay the request, or answer it with a fault instead of the shop; None lets it through."""
+        with self._lock:
+            self.seen += 1
         for rule in self._take(request.url.path, request.method):
             delay = rule.latency
             if rule.latency_max is not None:
                 delay = self.random.uniform(rule.latency, rule.latency_max)
+            if self._chance(rule.rate_slow):
+                delay += rule.slow
             if delay > 0:
+                self._count("slow")
+                await request.body()  # the shop has the request: it is the answer that is late
                 await asyncio.sleep(delay)
             if self._chance(rule.rate_drop):
+                self._count("drop")
                 return DroppedResponse()
             if self._chance(rule.rate_timeout):
+                self._count("timeout")
                 await asyncio.sleep(rule.timeout)
                 return _error(504)
             if self._chance(rule.rate_429):
+                self._count("429")
                 return _error(429, rule.retry_after)
             for status in (500, 502, 503):
                 if self._chance(getattr(rule, f"rate_{status}")):
+                    self._count(str(status))
                     return _error(status)
         return None
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.injected[kind] += 1
 
     def webhook_copies(self, topic: str) -> int:
         """How many times to send one webhook delivery: 0 (lost), 1, or 2 (duplicated)."""

@@ -18,6 +18,7 @@ from emporion.sandbox.woocommerce.orders import OrderResource
 from emporion.sandbox.woocommerce.shop import Shop
 from emporion.sandbox.woocommerce.shopper import Shopper
 from emporion.sandbox.woocommerce.store import Store
+from emporion.sandbox.woocommerce.traffic import Traffic
 from emporion.sandbox.woocommerce.webhooks import Dispatcher, WebhookResource
 
 
@@ -38,6 +39,7 @@ class Sandbox:
             self.shop.register(resource)
         self.keys = KeyRing(self.store)
         self.faults = FaultInjector(seed)
+        self.traffic = Traffic()
         self.webhooks = Dispatcher(self.shop, self.faults)
         self.shop.register(WebhookResource(self.webhooks))
         self.shop.listeners.append(self.webhooks.notify)
@@ -113,6 +115,10 @@ class Sandbox:
         if route == "orders/simulate" and method == "POST":
             count = int(rest.body_json().get("count", 1))
             return json_response(self.shopper.place_orders(count), 201)
+        if route == "traffic" and method in ("GET", "DELETE"):
+            if method == "DELETE":
+                self.traffic.clear()
+            return json_response(self.traffic.describe())
         if route == "webhooks/deliveries" and method == "GET":
             return json_response(self.webhooks.log())
         raise no_route()

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of emporion against the platforms' ceilings (`python bench/run.py --help`)."""

@@ -1,0 +1,1 @@
+"""One module per benchmark scenario: `DEFAULT_SIZE`, a one-line docstring and `run(size, options)`."""

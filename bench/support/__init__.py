@@ -1,0 +1,1 @@
+"""Shared benchmark helpers: the sandbox in its own process, measurements, sources and engines."""

@@ -1,0 +1,164 @@
+"""`emporion user` and `emporion token`: the console's users (argon2id passwords) and API tokens."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from emporion.cli import ConfigOption, console, err
+from emporion.cli_dead import _with_store
+from emporion.ops.auth import ROLES, SCOPES, Accounts, parse_expiry
+from emporion.state import StateStore
+
+user_app = typer.Typer(help="Console users (dashboard logins) and their roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens with scopes (read, operate, admin).", no_args_is_help=True)
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file", help="Read the password from this file (first line) instead of a prompt."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _actor() -> str:
+    """Who acts from the command line, for the audit log."""
+    return f"cli:{getpass.getuser()}"
+
+
+def _accounts(config: Path, work: Callable[[Accounts], Awaitable[Any]]) -> Any:
+    """Run `work` with the accounts of this configuration's state database; bad input exits 2."""
+
+    async def with_accounts(store: StateStore) -> Any:
+        return await work(Accounts(store))
+
+    try:
+        return _with_store(config, with_accounts)
+    except (ValueError, LookupError) as error:
+        err.print(f"[red]{str(error).strip(chr(39))}[/]")
+        raise typer.Exit(2) from error
+
+
+def _password(path: Path | None) -> str:
+    """The password from a file, or asked twice at the terminal (never echoed)."""
+    if path is not None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    role: Annotated[str, typer.Option("--role", help="viewer, operator or admin.")] = "viewer",
+    password_file: PasswordFile = None,
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """Create a console user (the password is asked for, or read from --password-file)."""
+    if role not in ROLES:
+        err.print(f"[red]--role must be one of {', '.join(ROLES)}[/]")
+        raise typer.Exit(2)
+    password = _password(password_file)
+    _accounts(config, lambda accounts: accounts.add_user(name, role, password, actor=_actor()))
+    console.print(f"user [green]{name}[/] added ({role})")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    password_file: PasswordFile = None,
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """Set a user's password."""
+    password = _password(password_file)
+    _accounts(config, lambda accounts: accounts.set_password(name, password, actor=_actor()))
+    console.print(f"password of [green]{name}[/] changed")
+
+
+@user_app.command("remove")
+def user_remove(
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """Delete a console user (their sessions end at their next request)."""
+    _accounts(config, lambda accounts: accounts.remove_user(name, actor=_actor()))
+    console.print(f"user [green]{name}[/] removed")
+
+
+@user_app.command("list")
+def user_list(config: ConfigOption = Path("emporion.yaml"), as_json: JsonOption = False) -> None:
+    """List the console users and their roles."""
+    users = _accounts(config, lambda accounts: accounts.users())
+    if as_json:
+        print(json.dumps([u.model_dump(mode="json") for u in users], indent=2))
+        return
+    table = Table(title="console users")
+    for column in ("name", "role", "created", "changed"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(
+            user.name, user.role, f"{user.created_at:%Y-%m-%d %H:%M}", f"{user.updated_at:%Y-%m-%d %H:%M}"
+        )
+    console.print(table)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for (e.g. prometheus, deploy-bot).")],
+    scope: Annotated[str, typer.Option("--scope", help="read, operate or admin.")] = "read",
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="30d, 12h, 90m or an ISO date; default: never.")
+    ] = None,
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """Create an API token and print it once (only its hash is kept)."""
+    if scope not in SCOPES:
+        err.print(f"[red]--scope must be one of {', '.join(SCOPES)}[/]")
+        raise typer.Exit(2)
+    try:
+        expires_at = parse_expiry(expires)
+    except ValueError as error:
+        err.print(f"[red]--expires: {error}[/]")
+        raise typer.Exit(2) from error
+    token = _accounts(config, lambda accounts: accounts.create_token(name, scope, expires_at, actor=_actor()))
+    err.print(f"token {token.id} ({name}, {scope}) created; it is shown this once:")
+    print(token.token)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOption = Path("emporion.yaml"), as_json: JsonOption = False) -> None:
+    """List API tokens (never their secrets)."""
+    tokens = _accounts(config, lambda accounts: accounts.tokens())
+    if as_json:
+        print(json.dumps([t.model_dump(mode="json") for t in tokens], indent=2))
+        return
+    table = Table(title="API tokens")
+    for column in ("id", "name", "scope", "prefix", "expires", "revoked", "last used"):
+        table.add_column(column)
+    for token in tokens:
+        table.add_row(
+            str(token.id),
+            token.name,
+            token.scope,
+            token.prefix + "…",
+            f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never",
+            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+            f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "",
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ident: Annotated[str, typer.Argument(help="The token's id or name (every live token of that name).")],
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """Revoke API tokens: they are refused from the next request on."""
+    count = _accounts(config, lambda accounts: accounts.revoke_token(ident, actor=_actor()))
+    console.print(f"{count} token(s) revoked")
