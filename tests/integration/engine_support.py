@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,3 +92,39 @@ def place_order(
     response = shop.post("/orders", json=body)
     response.raise_for_status()
     return response.json()
+
+
+def file_connections(
+    directory: Path,
+    tryton: RunningTryton,
+    shop: SandboxShop,
+    *,
+    key: str | None = None,
+    secret: str | None = None,
+    webhook_secret: str | None = None,
+) -> str:
+    """The `connections:` YAML for Tryton as `erp` and the shop as `shop`, their secrets in files.
+
+    `key` and `secret` default to the shop's own API key; the files go to `directory/secrets`.
+    """
+    secrets = directory / "secrets"
+    secrets.mkdir(exist_ok=True)
+    values = {"erp": tryton.password, "ck": key or shop.consumer_key, "cs": secret or shop.consumer_secret}
+    if webhook_secret:
+        values["wh"] = webhook_secret
+    for name, value in values.items():
+        (secrets / name).write_text(value)
+    webhook = f"    webhook_secret: file:{secrets}/wh\n" if webhook_secret else ""
+    return f"""connections:
+  erp:
+    type: tryton
+    url: {tryton.url}
+    database: {tryton.database}
+    username: {tryton.user}
+    password: file:{secrets}/erp
+  shop:
+    type: woocommerce
+    url: {shop.base_url}
+    consumer_key: file:{secrets}/ck
+    consumer_secret: file:{secrets}/cs
+{webhook}"""

@@ -17,6 +17,7 @@ from typing import Any
 
 from emporion.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
+from tests.integration.engine_support import file_connections
 from tests.integration.process_support import free_port
 
 
@@ -65,12 +66,7 @@ def write_config(
     work_lease_seconds: float = 15,
 ) -> Path:
     """A configuration file with secrets in files beside it; the server gets a free port."""
-    secrets = directory / "secrets"
-    secrets.mkdir(exist_ok=True)
-    values = {"erp": tryton.password, "ck": shop.consumer_key, "cs": shop.consumer_secret}
-    values["wh"] = "fleet-webhook-secret"
-    for name, value in values.items():
-        (secrets / name).write_text(value)
+    connections = file_connections(directory, tryton, shop, webhook_secret="fleet-webhook-secret")
     port = free_port()
     config = directory / "emporion.yaml"
     config.write_text(
@@ -81,20 +77,7 @@ state:
   work_lease_seconds: {work_lease_seconds}
 logging: {{format: json, level: info}}
 server: {{host: 127.0.0.1, port: {port}, public_url: "http://127.0.0.1:{port}"}}
-connections:
-  erp:
-    type: tryton
-    url: {tryton.url}
-    database: {tryton.database}
-    username: {tryton.user}
-    password: file:{secrets}/erp
-  shop:
-    type: woocommerce
-    url: {shop.base_url}
-    consumer_key: file:{secrets}/ck
-    consumer_secret: file:{secrets}/cs
-    webhook_secret: file:{secrets}/wh
-{shop_options}
+{connections}{shop_options}
 flows:
 {flows}
 """

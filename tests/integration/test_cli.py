@@ -15,33 +15,19 @@ from emporion.cli import app
 from emporion.demo.erp_changes import set_list_price
 from emporion.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
+from tests.integration.engine_support import file_connections
 
 pytestmark = pytest.mark.tryton
 runner = CliRunner()
 
 
 def write_config(path: Path, tryton: RunningTryton, shop: SandboxShop, key: str, secret: str) -> Path:
-    secrets = path / "secrets"
-    secrets.mkdir()
-    for name, value in {"erp": tryton.password, "ck": key, "cs": secret}.items():
-        (secrets / name).write_text(value)
+    connections = file_connections(path, tryton, shop, key=key, secret=secret)
     config = path / "emporion.yaml"
     config.write_text(
         f"""
 state: {{url: sqlite:///state.db}}
-connections:
-  erp:
-    type: tryton
-    url: {tryton.url}
-    database: {tryton.database}
-    username: {tryton.user}
-    password: file:{secrets}/erp
-  shop:
-    type: woocommerce
-    url: {shop.base_url}
-    consumer_key: file:{secrets}/ck
-    consumer_secret: file:{secrets}/cs
-flows:
+{connections}flows:
   - name: catalogue
     source: erp
     target: shop
