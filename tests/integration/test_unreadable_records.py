@@ -7,6 +7,9 @@ sends the others, and does not unpublish the copy the target already holds.
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import orjson
 import pytest
 
@@ -27,6 +30,19 @@ def break_product(shop: SandboxShop, product_id: int, **values: object) -> None:
         store.db.execute(
             'UPDATE "product" SET doc = ? WHERE id = ?', (orjson.dumps(doc).decode(), product_id)
         )
+
+
+def published_products(
+    api: httpx.Client, name: str, sku: str, price: str, count: int
+) -> list[dict[str, Any]]:
+    """`count` published simple products made through the shop's API: "<name> n", SKU "<sku>-n"."""
+    return [
+        api.post(
+            "/products",
+            json={"name": f"{name} {n}", "sku": f"{sku}-{n}", "regular_price": price, "status": "publish"},
+        ).json()
+        for n in range(count)
+    ]
 
 
 def mirror_settings(
@@ -60,13 +76,7 @@ async def test_an_unreadable_source_record_is_a_dead_letter_and_its_target_copy_
 ) -> None:
     with SandboxShop.serve() as target:
         source_api, target_api = shop_api(sandbox_shop), shop_api(target)
-        made = [
-            source_api.post(
-                "/products",
-                json={"name": f"Mug {n}", "sku": f"MUG-{n}", "regular_price": "4.50", "status": "publish"},
-            ).json()
-            for n in range(5)
-        ]
+        made = published_products(source_api, "Mug", "MUG", "4.50", 5)
         settings = mirror_settings(sandbox_shop, target, sqlite_url, monkeypatch)
         async with running_engine(settings) as engine:
             runner = engine.runners["mirror"]
@@ -97,13 +107,7 @@ async def test_reconcile_and_verify_name_unreadable_records_and_never_take_them_
 
     with SandboxShop.serve() as target:
         source_api, target_api = shop_api(sandbox_shop), shop_api(target)
-        made = [
-            source_api.post(
-                "/products",
-                json={"name": f"Jug {n}", "sku": f"JUG-{n}", "regular_price": "7.00", "status": "publish"},
-            ).json()
-            for n in range(4)
-        ]
+        made = published_products(source_api, "Jug", "JUG", "7.00", 4)
         settings = mirror_settings(
             sandbox_shop, target, sqlite_url, monkeypatch, "reconcile: {extras: unpublish}"
         )
