@@ -1,0 +1,81 @@
+"""The webhook part of the contract: signatures checked over the raw body, deliveries parsed, registration.
+
+The test class says how the system signs a delivery (`signed_delivery`) and which header carries the
+signature; the contract checks that a good signature passes and that a wrong secret, a tampered body
+or a missing signature fail, that the delivery names the record to re-read, and that registering
+webhooks twice leaves one active webhook per topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from emporion.connectors.roles import WebhookSource
+from emporion.testing.contract.base import ContractPart
+
+SECRET = "contract-webhook-secret"  # noqa: S105 (a test secret, signs test deliveries only)
+DELIVERY_URL = "https://emporion.example/webhooks/contract"
+
+
+def without(headers: Mapping[str, str], name: str) -> dict[str, str]:
+    """`headers` without `name` (any case)."""
+    return {key: value for key, value in headers.items() if key.lower() != name.lower()}
+
+
+def tampered(body: bytes) -> bytes:
+    """`body` with one byte changed."""
+    return body[:-1] + bytes([body[-1] ^ 0x01]) if body else b"x"
+
+
+class WebhookSourceContract(ContractPart):
+    """A webhook source: constant-time signature checks on the raw body, parsing, registration, states."""
+
+    signature_header: ClassVar[str]
+    entity: ClassVar[str] = "product"
+
+    def signed_delivery(self, secret: str, key: str) -> tuple[dict[str, str], bytes]:
+        """Headers and raw body of a delivery the system sends, signed with `secret`, naming record `key`."""
+        raise NotImplementedError
+
+    def test_a_good_signature_passes(self, connector: WebhookSource) -> None:
+        headers, body = self.signed_delivery(SECRET, "42")
+        assert connector.verify_webhook(headers, body, SECRET)
+
+    def test_a_wrong_secret_fails(self, connector: WebhookSource) -> None:
+        headers, body = self.signed_delivery(SECRET, "42")
+        assert not connector.verify_webhook(headers, body, SECRET + "x")
+        assert not connector.verify_webhook(headers, body, "")
+
+    def test_a_tampered_body_fails(self, connector: WebhookSource) -> None:
+        headers, body = self.signed_delivery(SECRET, "42")
+        assert not connector.verify_webhook(headers, tampered(body), SECRET)
+
+    def test_a_missing_signature_fails(self, connector: WebhookSource) -> None:
+        headers, body = self.signed_delivery(SECRET, "42")
+        assert not connector.verify_webhook(without(headers, self.signature_header), body, SECRET)
+
+    def test_a_delivery_names_the_record_to_read_again(self, connector: WebhookSource) -> None:
+        """Parsing gives the entity and key; the delivery has a topic and an id for the inbox."""
+        headers, body = self.signed_delivery(SECRET, "42")
+        assert not connector.is_ping(headers, body)
+        hint = connector.parse_webhook(headers, body)
+        assert hint is not None and hint.entity == self.entity and hint.keys == ["42"]
+        delivery = connector.delivery(headers, body)
+        assert delivery.delivery_id and delivery.topic == connector.webhook_topic(headers) != ""
+
+    async def test_registering_twice_leaves_one_active_webhook_per_topic(
+        self, connector: WebhookSource
+    ) -> None:
+        """`ensure_webhooks` is idempotent; states say active, and outdated for another secret."""
+        topics = connector.webhook_topics([self.entity])
+        assert topics
+        ids = await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics)
+        assert len(ids) == len(topics)
+        assert [str(i) for i in await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics)] == [
+            str(i) for i in ids
+        ]
+        states = await connector.webhook_states(DELIVERY_URL, SECRET, topics)
+        assert states == dict.fromkeys(topics, "active")
+        moved = await connector.webhook_states(DELIVERY_URL, SECRET + "-rotated", topics)
+        assert set(moved.values()) == {"outdated"}
