@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from emporion.erp.tryton_server import free_port
+from emporion_devkit.erp.tryton_server import free_port
 
 DEFAULT_SIZE = 400
 WORKER_COUNTS = (1, 2, 4)
@@ -90,14 +90,14 @@ class SyntheticSource:
 
 def worker_main(config: str) -> None:
     """Run `emporion worker -c CONFIG` with the ERP connection served by the synthetic source."""
-    from emporion.engine import connections
+    from emporion.connectors import registry
 
-    original = connections.build_connector
+    original = registry.build
 
     def build(name: str, settings: Any) -> Any:
         return SyntheticSource(name) if name == "erp" else original(name, settings)
 
-    connections.build_connector = build  # type: ignore[assignment]
+    registry.build = build
     from emporion.cli import app
 
     app(["worker", "-c", config])
@@ -121,7 +121,7 @@ def _start_sandbox(directory: Path, latency: float) -> tuple[subprocess.Popen[by
     import httpx
 
     port = free_port()
-    command = [sys.executable, "-m", "emporion.sandbox.woocommerce", "--port", str(port)]
+    command = [sys.executable, "-m", "emporion_devkit.sandbox.woocommerce", "--port", str(port)]
     command += ["--db", str(directory / "shop.sqlite"), "--consumer-key", KEY, "--consumer-secret", SECRET]
     log = (directory / "sandbox.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

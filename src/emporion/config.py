@@ -6,27 +6,41 @@ Errors name the exact place in the file (`flows[0].mapping.name.template`, line 
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emporion.alerts import AlertKind
-from emporion.logs import add_secret
+from emporion.connectors import registry
+from emporion.connectors.registry import plugins
+from emporion.connectors.roles import Role, flow_roles
+from emporion.connectors.settings import (
+    CircuitSettings,
+    ConnectionSettings,
+    Secret,
+    Strict,
+    TLSSettings,
+    resolve_secret,
+)
+
+__all__ = [
+    "CircuitSettings",
+    "ConfigError",
+    "ConnectionSettings",
+    "FlowSettings",
+    "Secret",
+    "Settings",
+    "TLSSettings",
+    "json_schema",
+    "load_settings",
+    "parse_settings",
+    "resolve_secret",
+]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENTITIES = ("category", "product", "customer", "order")
@@ -42,147 +56,20 @@ class ConfigError(Exception):
         super().__init__(where + "; ".join(problems))
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+def connection_union() -> Any:
+    """The `connections:` value type: one settings model per registered connector, told apart by `type`."""
+    models = tuple(plugin.settings for plugin in plugins().values())
+    if not models:
+        raise ConfigError(["no connector is installed (the emporion.connectors entry points are empty)"])
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007 - built at run time
 
 
-def resolve_secret(value: Any) -> SecretStr:
-    """Turn `env:NAME`, `file:/path`, {env: NAME}, {file: path} or a literal into a SecretStr.
-
-    Every resolved value is also registered with the log redaction, so that it never shows in a log.
-    """
-    secret = _resolve_secret(value)
-    add_secret(secret.get_secret_value())
-    return secret
-
-
-def _resolve_secret(value: Any) -> SecretStr:
-    if isinstance(value, SecretStr):
-        return value
-    if isinstance(value, dict):
-        if set(value) == {"env"}:
-            value = f"env:{value['env']}"
-        elif set(value) == {"file"}:
-            value = f"file:{value['file']}"
-        else:
-            raise ValueError("a secret is a string, {env: NAME} or {file: PATH}")
-    if not isinstance(value, str):
-        raise ValueError("a secret must be a string")
-    if value.startswith("env:"):
-        name = value[4:]
-        if name not in os.environ:
-            raise ValueError(f"environment variable {name} is not set")
-        return SecretStr(os.environ[name])
-    if value.startswith("file:"):
-        secret_path = Path(value[5:]).expanduser()
-        try:
-            return SecretStr(secret_path.read_text(encoding="utf-8").strip())
-        except OSError as error:
-            raise ValueError(f"cannot read secret file {secret_path}: {error.strerror}") from None
-    return SecretStr(value)
-
-
-Secret = Annotated[
-    SecretStr,
-    WithJsonSchema(
-        {
-            "description": "env:NAME, file:/path, {env: NAME}, {file: PATH}, or (not recommended) the value",
-            "anyOf": [
-                {"type": "string"},
-                {
-                    "type": "object",
-                    "properties": {"env": {"type": "string"}},
-                    "required": ["env"],
-                    "additionalProperties": False,
-                },
-                {
-                    "type": "object",
-                    "properties": {"file": {"type": "string"}},
-                    "required": ["file"],
-                    "additionalProperties": False,
-                },
-            ],
-        }
-    ),
-]
-
-
-class TLSSettings(Strict):
-    verify: bool = True
-    ca_bundle: str | None = Field(None, description="PEM file of CAs to trust instead of the system's")
-
-
-class CircuitSettings(Strict):
-    """The connection's circuit breaker: when to stop calling a system that is down, and when to probe."""
-
-    failure_threshold: int = Field(
-        5, ge=1, le=1000, description="transient failures in a row (timeouts, 5xx, 429) that open it"
-    )
-    cooldown: float = Field(10.0, gt=0, description="seconds it stays open before one probe call goes")
-    max_cooldown: float = Field(300.0, gt=0, description="the cooldown doubles per failed probe up to this")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> CircuitSettings:
-        if self.max_cooldown < self.cooldown:
-            raise ValueError("max_cooldown must be at least cooldown")
-        return self
-
-
-class TrytonConnection(Strict):
-    """A Tryton server reached over its JSON-RPC HTTP API."""
-
-    type: Literal["tryton"]
-    url: str = Field(description="server URL, e.g. https://erp.example.com:8000")
-    database: str
-    username: str
-    password: Secret
-    tls: TLSSettings = TLSSettings()
-    timeout: float = 60.0
-    max_concurrency: int = Field(
-        8,
-        ge=1,
-        le=64,
-        description="requests in flight at once (keep it small for a Tryton on SQLite: one writer at a time)",
-    )
-    overlap_seconds: float = Field(30.0, description="how far each change-feed poll looks back")
-    page_size: int = Field(500, ge=1, le=5000)
-    custom_fields: dict[str, str] = Field(default_factory=dict, description="custom name -> Tryton field")
-    price_lists: list[str] = Field(default_factory=list, description="price lists to read prices from")
-    sale_price_list: str | None = Field(None, description="price list whose dated lines are sale prices")
-    circuit: CircuitSettings = CircuitSettings()
-
-
-class WooCommerceConnection(Strict):
-    """A WooCommerce shop (or the sandbox) reached over its REST API v3."""
-
-    type: Literal["woocommerce"]
-    url: str = Field(description="the store URL; the API is URL/wp-json/wc/v3")
-    consumer_key: Secret
-    consumer_secret: Secret
-    tls: TLSSettings = TLSSettings()
-    timeout: float = 30.0
-    max_requests_per_second: float | None = Field(None, gt=0)
-    max_concurrency: int = Field(4, ge=1, le=64)
-    batch_size: int = Field(100, ge=1, le=100)
-    retries: int = Field(
-        2,
-        ge=0,
-        le=10,
-        description="quick retries of a GET that failed transiently, or of a request refused by 429",
-    )
-    signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256"
-    webhooks: bool = Field(False, description="register webhooks in the shop and take deliveries")
-    webhook_secret: Secret | None = Field(
-        None, description="none: generated and kept beside the state database"
-    )
-    circuit: CircuitSettings = CircuitSettings()
-
-
-Connection = Annotated[TrytonConnection | WooCommerceConnection, Field(discriminator="type")]
-SECRET_FIELDS: dict[str, tuple[str, ...]] = {
-    "tryton": ("password",),
-    "woocommerce": ("consumer_key", "consumer_secret", "webhook_secret"),
-}
+if TYPE_CHECKING:
+    Connection = ConnectionSettings
+else:
+    Connection = connection_union()
 
 
 class FieldRule(Strict):
@@ -492,6 +379,19 @@ class Settings(Strict):
         raise KeyError(name)
 
 
+_model_generation = [registry.generation()]
+
+
+def settings_model() -> type[Settings]:
+    """`Settings`, its connection types brought up to date with the plugins registered in this process."""
+    if _model_generation[0] != registry.generation():
+        names = Annotated[str, Field(pattern=NAME_PATTERN)]
+        Settings.model_fields["connections"].annotation = dict[names, connection_union()]  # type: ignore[valid-type]
+        Settings.model_rebuild(force=True)
+        _model_generation[0] = registry.generation()
+    return Settings
+
+
 def reference_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
     """What the schema cannot see: flows naming unknown connections, flow names used twice."""
     problems: list[tuple[tuple[Any, ...], str]] = []
@@ -507,56 +407,40 @@ def reference_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
         if flow.name in seen:
             problems.append((("flows", index, "name"), f"flow name {flow.name!r} is used twice"))
         seen.add(flow.name)
-        for role in ("source", "target"):
-            name = getattr(flow, role)
+        for side, role in zip(("source", "target"), flow_roles(flow.entities), strict=True):
+            name = flow.source if side == "source" else flow.target
             if name not in settings.connections:
                 known = ", ".join(sorted(settings.connections)) or "none"
-                problems.append((("flows", index, role), f"no connection named {name!r} (known: {known})"))
+                problems.append((("flows", index, side), f"no connection named {name!r} (known: {known})"))
+            elif role not in plugins()[settings.connections[name].type].roles:
+                problems.append((("flows", index, side), role_problem(settings, flow.name, name, role)))
+    for name, connection in settings.connections.items():
+        if connection.takes_webhooks() and Role.WEBHOOK_SOURCE not in plugins()[connection.type].roles:
+            problems.append((("connections", name), f"connection {name!r} cannot take webhooks"))
     return problems
+
+
+def role_problem(settings: Settings, flow: str, connection: str, role: Role) -> str:
+    """Why a flow cannot use a connection: the role it needs and the roles the connection plays."""
+    plugin = plugins()[settings.connections[connection].type]
+    plays = ", ".join(sorted(plugin.roles)) or "none"
+    return (
+        f"flow {flow!r} needs a {role} but connection {connection!r} ({plugin.title}) is not one"
+        f" (it plays: {plays})"
+    )
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the configuration file (for editors and `emporion config schema`)."""
-    schema = Settings.model_json_schema(by_alias=True)
+    schema = settings_model().model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "emporion configuration"
     return schema
 
 
-def _secret_paths(data: Any) -> list[tuple[Any, ...]]:
-    paths: list[tuple[Any, ...]] = []
-    alerts = data.get("alerts") if isinstance(data, dict) else None
-    if isinstance(alerts, dict):
-        email = alerts.get("email")
-        if isinstance(email, dict) and email.get("password") is not None:
-            paths.append(("alerts", "email", "password"))
-        hooks = alerts.get("webhooks")
-        for index, hook in enumerate(hooks if isinstance(hooks, list) else []):
-            if isinstance(hook, dict) and "url" in hook:
-                paths.append(("alerts", "webhooks", index, "url"))
-    connections = data.get("connections") if isinstance(data, dict) else None
-    if isinstance(connections, dict):
-        for name, connection in connections.items():
-            if not isinstance(connection, dict):
-                continue
-            for field in SECRET_FIELDS.get(str(connection.get("type")), ()):
-                if field in connection:
-                    paths.append(("connections", name, field))
-    return paths
-
-
-def _resolve_secrets(data: dict[str, Any]) -> list[str]:
-    problems = []
-    for path in _secret_paths(data):
-        holder = data
-        for part in path[:-1]:
-            holder = holder[part]
-        try:
-            holder[path[-1]] = resolve_secret(holder[path[-1]])
-        except ValueError as error:
-            holder[path[-1]] = SecretStr("")  # reported here; the schema need not report it again
-            problems.append(f"{_dotted(path)}: {error}")
-    return problems
+def _union_tag(loc: tuple[Any, ...], index: int) -> bool:
+    """Whether `loc[index]` is the tag pydantic adds for the connection type (`connections.erp.tryton`)."""
+    return index == 2 and loc[0] == "connections" and loc[index] in plugins()
 
 
 def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
@@ -596,16 +480,16 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
         raise ConfigError([f"not valid YAML: {error}"], path) from None
     if not isinstance(data, dict):
         raise ConfigError(["the file must be a mapping (key: value) at the top"], path)
-    problems = _resolve_secrets(data)
+    problems: list[str] = []
     try:
-        settings = Settings.model_validate(data)
+        settings = settings_model().model_validate(data)
     except ValidationError as error:
         for item in error.errors():
             # drop the tags pydantic adds for discriminated unions and validators
             loc = tuple(
                 part
-                for part in item["loc"]
-                if part not in SECRET_FIELDS and not str(part).startswith("function-")
+                for index, part in enumerate(item["loc"])
+                if not _union_tag(item["loc"], index) and not str(part).startswith("function-")
             )
             message = item["msg"].removeprefix("Value error, ")
             place = _dotted(loc) or "(top level)"

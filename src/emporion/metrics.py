@@ -8,14 +8,13 @@ scrape time, so any process reports them correctly for all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from emporion.connectors.roles import BudgetedConnection, Connection
 from emporion.logs import current_correlation_id
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -68,26 +67,27 @@ def observe_batch(
             SYNC_LATENCY.labels(flow, entity).observe(max(0.0, (now - at).total_seconds()))
 
 
-def instrument_http(client: httpx.AsyncClient, connection: str) -> None:
-    """Count a connector's requests and send the current correlation id with each of them."""
+class ConnectionMetrics:
+    """Counts one connection's requests and sends the current correlation id with each of them."""
 
-    async def on_request(request: httpx.Request) -> None:
+    def __init__(self, connection: str) -> None:
+        self.connection = connection
+
+    async def before(self, headers: MutableMapping[str, str]) -> None:
+        """Add the correlation id of the work being done, if any."""
         correlation = current_correlation_id()
         if correlation:
-            request.headers["X-Correlation-ID"] = correlation
+            headers["X-Correlation-ID"] = correlation
 
-    async def on_response(response: httpx.Response) -> None:
-        CONNECTION_REQUESTS.labels(connection, response.request.method, str(response.status_code)).inc()
-
-    client.event_hooks["request"].append(on_request)
-    client.event_hooks["response"].append(on_response)
+    async def after(self, method: str, status: int) -> None:
+        """Count the answer by method and status."""
+        CONNECTION_REQUESTS.labels(self.connection, method, str(status)).inc()
 
 
-def instrument_connector(connector: Any, connection: str) -> None:
-    """Instrument the HTTP client inside a connector (when it has one)."""
-    http = getattr(getattr(connector, "client", None), "_http", None)
-    if isinstance(http, httpx.AsyncClient):
-        instrument_http(http, connection)
+def instrument_connector(connector: Connection, connection: str) -> None:
+    """Count the requests of a connector that lets them be observed."""
+    if isinstance(connector, BudgetedConnection):
+        connector.observe_requests(ConnectionMetrics(connection))
 
 
 Snapshot = Callable[[], Awaitable[list[GaugeMetricFamily]]]

@@ -87,6 +87,23 @@ def test_missing_secret_is_reported(valid_text: str, monkeypatch: pytest.MonkeyP
         parse_settings(valid_text)
     assert caught.value.problems == [
         "connections.shop.consumer_secret: environment variable TEST_WC_SECRET is not set"
+        " (line 16, column 22)"
+    ]
+
+
+def test_flow_whose_connection_lacks_a_role_is_refused(valid_text: str) -> None:
+    """A catalogue flow from the shop to the ERP needs roles neither plays: both sides are named."""
+    text = valid_text.replace("source: erp", "source: tmp").replace("target: shop", "target: erp")
+    text = text.replace("source: tmp", "source: shop")
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text)
+    assert caught.value.problems == [
+        "flows[0].source: flow 'catalogue' needs a catalogue source but connection 'shop'"
+        " (WooCommerce (REST API v3)) is not one (it plays: budgeted connection, catalogue target,"
+        " order source, webhook source) (line 19, column 13)",
+        "flows[0].target: flow 'catalogue' needs a catalogue target but connection 'erp'"
+        " (Tryton (JSON-RPC)) is not one (it plays: budgeted connection, catalogue source, sales target)"
+        " (line 20, column 13)",
     ]
 
 

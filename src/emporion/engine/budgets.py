@@ -1,12 +1,12 @@
 """Rate budgets shared by every process of a fleet: a token bucket per shop connection in PostgreSQL.
 
-The engine hands each connector that takes one (`share_budget`) a `StoreRateBudget`; the connector
-only sees the `SharedRateBudget` interface, never the state database.
+The engine hands each rate-limited connector (`roles.RateLimitedConnection`) a `StoreRateBudget`; the
+connector only sees the `SharedRateBudget` interface, never the state database.
 """
 
 from __future__ import annotations
 
-from emporion.config import Settings
+from emporion.connectors.roles import RateLimitedConnection
 from emporion.engine.connections import ConnectorPool
 from emporion.logs import get_logger
 from emporion.state import StateStore
@@ -41,9 +41,7 @@ class StoreRateBudget:
         await self.store.pause_rate_budget(self.name, seconds)
 
 
-def share_rate_budgets(
-    settings: Settings, pool: ConnectorPool, store: StateStore, names: set[str]
-) -> list[str]:
+def share_rate_budgets(pool: ConnectorPool, store: StateStore, names: set[str]) -> list[str]:
     """Give the connectors of `names` that take one a budget shared through PostgreSQL; the names shared.
 
     On SQLite nothing is shared: one engine process runs per SQLite file, its own budget suffices.
@@ -52,10 +50,8 @@ def share_rate_budgets(
         return []
     shared = []
     for name in sorted(names):
-        share = getattr(pool.get(name), "share_budget", None)
-        if share is None:
-            continue
-        rate = getattr(settings.connections[name], "max_requests_per_second", None)
-        share(StoreRateBudget(store, name, rate))
-        shared.append(name)
+        connector = pool.get(name)
+        if isinstance(connector, RateLimitedConnection):
+            connector.share_budget(StoreRateBudget(store, name, connector.requests_per_second()))
+            shared.append(name)
     return shared

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from emporion.config import FlowSettings, Settings
+from emporion.connectors.roles import OrderSource, RecordReader
 from emporion.engine import dead_letters
 from emporion.engine.connections import ConnectorPool
 from emporion.logs import get_logger
@@ -252,19 +253,14 @@ class ConsoleService:
         for flow in self.settings.flows:
             if "order" not in flow.entities:
                 continue
-            client = getattr(self.pool.get(flow.source), "client", None)
-            if client is None or not hasattr(client, "get"):
+            shop = self.pool.get(flow.source)
+            if not isinstance(shop, OrderSource):
                 continue
             try:
-                orders = await client.get("orders", {"search": email, "per_page": 20})
+                keys = await shop.orders_by_email(email, limit=20)
             except Exception as error:  # the shop is away: say nothing was found there
                 log.warning("e-mail search failed", flow=flow.name, error=type(error).__name__)
                 continue
-            keys = [
-                str(o["id"])
-                for o in orders or []
-                if str((o.get("billing") or {}).get("email", "")).lower() == email.lower()
-            ]
             found += (await self.store.get_links(flow.name, "order", keys)).values()
         return found
 
@@ -292,9 +288,13 @@ class ConsoleService:
         )
 
     async def _read(self, connection: str, entity: str, key: str, errors: list[str]) -> dict[str, Any] | None:
+        connector = self.pool.get(connection)
+        if not isinstance(connector, RecordReader):
+            errors.append(f"{connection}: its connector does not read records")
+            return None
         try:
             with anyio.fail_after(30):
-                found = await self.pool.get(connection).read(entity, [key])
+                found = await connector.read(entity, [key])
         except Exception as error:  # one side away: show the other, say why
             errors.append(f"{connection}: {type(error).__name__}: {str(error)[:200]}")
             return None

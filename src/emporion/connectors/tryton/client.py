@@ -16,6 +16,8 @@ import httpx
 
 from emporion.connectors.base import AuthError, Permanent, RateLimited, Retryable
 from emporion.connectors.circuit import CircuitBreaker, guarded
+from emporion.connectors.http import observe_httpx
+from emporion.connectors.roles import RequestObserver
 
 MAX_PAGE = 1000
 Domain = list[Any]
@@ -307,6 +309,10 @@ class TrytonClient:
                 last_id = rows[-1]["id"]
             if len(rows) < page_size:
                 return
+
+    def observe(self, observer: RequestObserver) -> None:
+        """Tell `observer` of every request this client sends and of every answer."""
+        observe_httpx(self._http, observer)
 
     async def close(self) -> None:
         """Close the HTTP client (the session simply expires on the server)."""

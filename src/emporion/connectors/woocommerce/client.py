@@ -19,6 +19,8 @@ import orjson
 
 from emporion.connectors.base import ConnectorError, RateLimited, Retryable
 from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, guarded
+from emporion.connectors.http import observe_httpx
+from emporion.connectors.roles import RequestObserver
 from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod, build_auth
 from emporion.connectors.woocommerce.budget import RateBudget
 from emporion.connectors.woocommerce.errors import (
@@ -126,6 +128,10 @@ class WooCommerceClient:
             headers={"Accept": "application/json", "User-Agent": "emporion", **(headers or {})},
             follow_redirects=False,
         )
+
+    def observe(self, observer: RequestObserver) -> None:
+        """Tell `observer` of every request this client sends and of every answer."""
+        observe_httpx(self._http, observer)
 
     async def close(self) -> None:
         """Close the connection pool."""

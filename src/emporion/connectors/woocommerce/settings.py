@@ -1,0 +1,43 @@
+"""The settings of a WooCommerce connection (`type: woocommerce` in the configuration)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from emporion.connectors.settings import ConnectionSettings, Secret
+
+
+class WooCommerceConnection(ConnectionSettings):
+    """A WooCommerce shop (or the sandbox) reached over its REST API v3."""
+
+    type: Literal["woocommerce"]
+    url: str = Field(description="the store URL; the API is URL/wp-json/wc/v3")
+    consumer_key: Secret
+    consumer_secret: Secret
+    timeout: float = 30.0
+    max_requests_per_second: float | None = Field(None, gt=0)
+    max_concurrency: int = Field(4, ge=1, le=64)
+    batch_size: int = Field(100, ge=1, le=100)
+    retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="quick retries of a GET that failed transiently, or of a request refused by 429",
+    )
+    signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256"
+    webhooks: bool = Field(False, description="register webhooks in the shop and take deliveries")
+    webhook_secret: Secret | None = Field(
+        None, description="none: generated and kept beside the state database"
+    )
+
+    def takes_webhooks(self) -> bool:
+        """Whether the shop's webhooks are registered and their deliveries taken."""
+        return self.webhooks
+
+    def configured_webhook_secret(self) -> str | None:
+        """The configured webhook secret, or None when one is generated."""
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            return None
+        return self.webhook_secret.get_secret_value()
