@@ -15,13 +15,14 @@ from emporion.connectors.roles import Connection, Role, missing_roles
 from emporion.connectors.settings import ConnectionSettings, Secret
 
 BUILT_IN = {
+    "memory": {},
     "tryton": {"url": "http://127.0.0.1:9", "database": "d", "username": "u", "password": "p"},
     "woocommerce": {"url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs"},
 }
 
 
 @pytest.mark.parametrize("kind", sorted(BUILT_IN))
-async def test_each_built_in_connector_plays_the_roles_its_plugin_declares(kind: str) -> None:
+async def test_each_shipped_connector_plays_the_roles_its_plugin_declares(kind: str) -> None:
     plugin = registry.plugins()[kind]
     settings = plugin.settings.model_validate({"type": kind, **BUILT_IN[kind]})
     connector = plugin.build("conn", settings)
