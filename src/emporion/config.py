@@ -27,6 +27,7 @@ from emporion.connectors.settings import (
     TLSSettings,
     resolve_secret,
 )
+from emporion.model.orders import status_name
 
 __all__ = [
     "CircuitSettings",
@@ -117,9 +118,11 @@ class FilterSettings(Strict):
     )
 
 
+# emporion's order statuses: draft, pending, on_hold, processing, shipped, completed, cancelled,
+# refunded, failed (each connector maps its system's own to these); `on-hold` is read as `on_hold`
 DEFAULT_STATUSES = {
     "pending": "pending",
-    "on-hold": "on-hold",
+    "on_hold": "on_hold",
     "processing": "processing",
     "shipped": "processing",
     "completed": "completed",
@@ -133,8 +136,8 @@ class OrderOptions(Strict):
 
     reference_prefix: str | None = Field(None, description="ERP sale reference prefix; default FLOW-")
     import_statuses: list[str] = Field(
-        default_factory=lambda: ["processing", "on-hold", "completed"],
-        description="shop statuses whose orders go to the ERP (others wait)",
+        default_factory=lambda: ["processing", "on_hold", "completed"],
+        description="order statuses (emporion's, or the shop's own) whose orders go to the ERP (others wait)",
     )
     shortage: Literal["accept", "hold", "reject"] = Field(
         "hold", description="stock short in the ERP: accept and alert, hold the shop order, or reject it"
@@ -151,11 +154,24 @@ class OrderOptions(Strict):
     payment_methods: dict[str, str] = Field(default_factory=dict, description="shop payment method -> ERP")
     customer_match: Literal["email", "none"] = Field("email", description="match existing ERP customers by")
     statuses: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_STATUSES), description="ERP order status -> shop status"
+        default_factory=lambda: dict(DEFAULT_STATUSES),
+        description="ERP order status -> shop order status (emporion's, or a status of the shop's own)",
     )
     tracking_note: Literal["customer", "private", "none"] = "customer"
     invoice_note: Literal["customer", "private", "none"] = "private"
     refund_payout: bool = Field(False, description="refunds from the ERP make the shop pay the money out")
+
+    @field_validator("import_statuses")
+    @classmethod
+    def _status_list(cls, names: list[str]) -> list[str]:
+        """Older spellings (`on-hold`) become emporion's (`on_hold`)."""
+        return [status_name(name) for name in names]
+
+    @field_validator("statuses")
+    @classmethod
+    def _status_map(cls, names: dict[str, str]) -> dict[str, str]:
+        """Older spellings (`on-hold`) become emporion's (`on_hold`), on both sides."""
+        return {status_name(erp): status_name(shop) for erp, shop in names.items()}
     window_days: int = Field(
         30, ge=1, le=366, description="sliding reconcile: open orders and the last N days"
     )
@@ -439,7 +455,7 @@ def json_schema() -> dict[str, Any]:
 
 
 def _union_tag(loc: tuple[Any, ...], index: int) -> bool:
-    """Whether `loc[index]` is the tag pydantic adds for the connection type (`connections.erp.tryton`)."""
+    """Whether `loc[index]` is the tag pydantic adds for the connection type (`connections.<name>.<type>`)."""
     return index == 2 and loc[0] == "connections" and loc[index] in plugins()
 
 

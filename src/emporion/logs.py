@@ -3,7 +3,7 @@
 Leaks are fixed where they start (messages name methods and paths, not URLs with keys; reasons do not
 quote customer data). As a safeguard, every line also passes `redact`: secret values loaded from the
 configuration, e-mail addresses, credentials in URLs, key-like query parameters and values a system
-quotes in its error messages (Tryton names the party whose phone number it refuses) are masked, in
+quotes in its error messages (an ERP may name the party whose phone number it refuses) are masked, in
 emporion's own events, in tracebacks, and in the records of the standard library's loggers.
 """
 

@@ -1,6 +1,22 @@
-"""The Tryton connector: JSON-RPC client, mapping to canonical records and change feed."""
+"""The Tryton connector: JSON-RPC client, mapping to canonical records and change feed.
 
-from emporion.connectors.tryton.client import TrytonClient
-from emporion.connectors.tryton.connector import TrytonConnector
+Names are loaded on first use, so that reading the configuration (which imports `plugin` and
+`settings`) does not load the client.
+"""
 
-__all__ = ["TrytonClient", "TrytonConnector"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "TrytonClient": "emporion.connectors.tryton.client",
+    "TrytonConnector": "emporion.connectors.tryton.connector",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)

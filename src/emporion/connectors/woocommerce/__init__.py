@@ -1,6 +1,22 @@
-"""WooCommerce (REST API v3) connector: client, auth, mapping, change feed, webhooks."""
+"""WooCommerce (REST API v3) connector: client, auth, mapping, change feed, webhooks.
 
-from emporion.connectors.woocommerce.client import WooCommerceClient
-from emporion.connectors.woocommerce.connector import WooCommerceConnector
+Names are loaded on first use, so that reading the configuration (which imports `plugin` and
+`settings`) does not load the client.
+"""
 
-__all__ = ["WooCommerceClient", "WooCommerceConnector"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "WooCommerceClient": "emporion.connectors.woocommerce.client",
+    "WooCommerceConnector": "emporion.connectors.woocommerce.connector",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
