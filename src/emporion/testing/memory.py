@@ -37,13 +37,14 @@ from emporion.connectors.roles import (
     WebhookHint,
 )
 from emporion.connectors.settings import ConnectionSettings, Secret
-from emporion.model import Record
-from emporion.testing import webhooks, writes
+from emporion.model import OrderStatus, Record
+from emporion.testing import sales, webhooks, writes
 from emporion.testing.feed import FeedCursor, poll, safe_position
 from emporion.testing.records import NATURAL_KEYS, find
 from emporion.testing.system import ENTITIES, MemorySystem, system
 
-OPEN = frozenset({"pending", "on-hold", "processing"})  # order statuses the sliding window always covers
+# order statuses the sliding window always covers
+OPEN = frozenset({OrderStatus.PENDING, OrderStatus.ON_HOLD, OrderStatus.PROCESSING})
 
 
 class MemoryConnection(ConnectionSettings):
@@ -182,19 +183,15 @@ class MemoryConnector:
     async def window(self, days: int) -> list[str]:
         """Orders for the sliding reconcile: open ones and those changed in the last `days` days."""
         async with self._request("GET"):
-            orders = writes.orders(self.system)
-        since = writes.days_ago(days)
-        return [
-            o.key
-            for o in orders
-            if o.status.value in OPEN or (o.modified_at or o.created_at or since) > since
-        ]
+            orders = sales.orders(self.system)
+        since = sales.days_ago(days)
+        return [o.key for o in orders if o.status in OPEN or (o.modified_at or o.created_at or since) > since]
 
     async def orders_by_email(self, email: str, limit: int = 20) -> list[str]:
         """Keys of the orders placed with `email` (any case), newest first."""
         wanted = email.strip().lower()
         async with self._request("GET"):
-            orders = writes.orders(self.system)
+            orders = sales.orders(self.system)
         mine = [o for o in orders if wanted in {o.customer.email.lower(), o.billing.email.lower()}]
         mine.sort(key=lambda o: (len(o.key), o.key), reverse=True)
         return [order.key for order in mine[:limit]]
@@ -202,12 +199,12 @@ class MemoryConnector:
     async def availability(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
         """Quantity per known SKU summed over `warehouses` (None: all); unknown SKUs are absent."""
         async with self._request("GET"):
-            return writes.available(self.system, skus, warehouses)
+            return sales.available(self.system, skus, warehouses)
 
     async def product_keys(self, skus: Sequence[str]) -> dict[str, str]:
         """The product key behind each SKU, simple or variant; unknown SKUs are absent."""
         async with self._request("GET"):
-            return writes.product_keys(self.system, skus)
+            return sales.product_keys(self.system, skus)
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -220,16 +217,16 @@ class MemoryConnector:
             raise Permanent("orders are never deleted", field="entity")
         async with self._request("POST"):
             if entity == "order":
-                return [writes.update_order(self.system, item) for item in upserts]
+                return [sales.update_order(self.system, item) for item in upserts]
             if entity == "return":
-                return [writes.write_return(self.system, item) for item in upserts]
+                return [sales.write_return(self.system, item) for item in upserts]
             made = [writes.upsert(self.system, entity, item) for item in upserts]
             return made + [writes.delete(self.system, entity, item) for item in deletes]
 
     async def write_sales(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
         """Create, pay or cancel the sales of shop orders, each searched by its reference first."""
         async with self._request("POST"):
-            return [writes.write_sale(self.system, item, options) for item in upserts]
+            return [sales.write_sale(self.system, item, options) for item in upserts]
 
     # -- webhooks -----------------------------------------------------------------------------------
 
