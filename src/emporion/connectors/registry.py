@@ -8,6 +8,7 @@ JSON Schema, connection building and role checks all come from here.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class ConnectorPlugin:
 
     type: str
     title: str
-    settings: type[ConnectionSettings]
+    settings: builtins.type[ConnectionSettings]
     factory: Callable[[str, ConnectionSettings], Connection]
     roles: frozenset[Role]
     docs: str = ""  # where a person reads how to set it up

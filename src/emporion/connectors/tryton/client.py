@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -124,7 +125,7 @@ class TrytonClient:
         password: str,
         *,
         timeout: float = 55.0,
-        verify: bool = True,
+        verify: bool | ssl.SSLContext = True,
         language: str = "en",
         circuit: CircuitBreaker | None = None,
         max_concurrency: int | None = None,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import ssl
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from emporion.connectors import roles
 from emporion.connectors.base import (
     Capabilities,
     ChangeBatch,
@@ -39,7 +41,7 @@ from emporion.connectors.tryton.mapping import (
 from emporion.connectors.tryton.parties import PartyWriter
 from emporion.connectors.tryton.returns import ReturnWriter
 from emporion.connectors.tryton.sales_read import OrderFeed, SalesReader
-from emporion.connectors.tryton.sales_write import SaleOptions, SaleWriter, sku_availability
+from emporion.connectors.tryton.sales_write import SaleWriter, sku_availability
 from emporion.model import Record, SalePrice, StockLevel
 
 ENTITIES = frozenset({"category", "product"})
@@ -68,7 +70,7 @@ class TrytonConnector:
         overlap_seconds: float = 30,
         order_reference_prefixes: list[str] | None = None,
         page_size: int = 500,
-        verify: bool = True,
+        verify: bool | ssl.SSLContext = True,
         timeout: float = 55.0,
         circuit: CircuitBreaker | None = None,
         max_concurrency: int | None = None,
@@ -259,10 +261,8 @@ class TrytonConnector:
         stock_reads = [self._stock_in(location, ids) for location in self._warehouses.values()]
         price_reads = [self._prices_in(price_list, ids) for price_list in self._price_lists.values()]
         promotions = [self._promotions(ids)] if self._sale_price_list else []
-        results = await asyncio.gather(*stock_reads, *price_reads, *promotions)
-        stock, prices = (
-            results[: len(stock_reads)],
-            results[len(stock_reads) : len(stock_reads) + len(price_reads)],
+        stock, prices, offers = await asyncio.gather(  # every read at once, as one round trip
+            asyncio.gather(*stock_reads), asyncio.gather(*price_reads), asyncio.gather(*promotions)
         )
         for code, levels in zip(self._warehouses, stock, strict=True):
             for product, quantity in levels.items():
@@ -270,8 +270,8 @@ class TrytonConnector:
         for name, by_product in zip(self._price_lists, prices, strict=True):
             for product, price in by_product.items():
                 facts[product].price_lists[name] = price
-        if promotions:
-            for product, sale_price in results[-1].items():
+        for offer in offers:
+            for product, sale_price in offer.items():
                 facts[product].sale_price = sale_price
         return facts
 
@@ -419,7 +419,7 @@ class TrytonConnector:
                 f"company id {company}" if company else "the user has no current company",
             )
         )
-        probes = [
+        probes: list[tuple[str, str, dict[str, Any], list[str]]] = [
             ("read product.template", "product.template", {}, ["name", "list_price"]),
             ("read product.product", "product.product", {}, ["code", "template"]),
             ("read stock.move", "stock.move", {}, ["product", "write_date"]),
@@ -460,11 +460,11 @@ class TrytonConnector:
         if entity == "customer":  # shop customers -> parties (matched by e-mail)
             return await PartyWriter(self.client).write(upserts)
         if entity == "order":  # shop orders -> sales (searched by reference first)
-            return await self.write_orders(upserts, SaleOptions())
+            return await self.write_sales(upserts, roles.SaleOptions())
         raise Permanent(f"the Tryton connector does not write {entity} records")
 
-    async def write_orders(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
-        """Create, pay or cancel the sales of shop orders with the flow's mappings."""
+    async def write_sales(self, upserts: Sequence[WriteItem], options: roles.SaleOptions) -> list[Outcome]:
+        """Create, pay or cancel the sales of shop orders with the flow's maps (the sales target role)."""
         return await SaleWriter(self.client).write(upserts, options)
 
     async def availability(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
@@ -480,6 +480,10 @@ class TrytonConnector:
             "product.product", [("code", "in", wanted)], ["code", "template"], context={"active_test": False}
         )
         return {row["code"]: str(row["template"]) for row in rows}
+
+    def observe_requests(self, observer: roles.RequestObserver) -> None:
+        """Tell `observer` of every request to Tryton (metrics, correlation id)."""
+        self.client.observe(observer)
 
     async def close(self) -> None:
         await self.client.close()
