@@ -58,8 +58,8 @@ def typed_mapping(kind: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
                 field, problem = validation_field(error)
                 raise Permanent(f"invalid value ({problem})", record_label(kind, data), field) from None
             except KeyError as error:
-                field = str(error.args[0]) if error.args else None
-                raise Permanent("required field is missing", record_label(kind, data), field) from None
+                missing = str(error.args[0]) if error.args else None
+                raise Permanent("required field is missing", record_label(kind, data), missing) from None
             except (
                 TypeError,
                 ValueError,

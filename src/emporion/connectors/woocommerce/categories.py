@@ -12,18 +12,15 @@ from collections.abc import Sequence
 from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.woocommerce import lookup
 from emporion.connectors.woocommerce.mapping import MappingError, category_to_wc
-from emporion.connectors.woocommerce.writer import BatchWriter, linked_id
+from emporion.connectors.woocommerce.writer import BatchWriter, category_of, linked_id
 from emporion.model import Category
 
 
 def in_call_parents(items: Sequence[WriteItem]) -> dict[str, str]:
     """Child key -> parent key, for the parents that are unlinked items of the same call."""
     unlinked = {item.key for item in items if linked_id(item) is None}
-    return {
-        item.key: item.record.parent_key
-        for item in items
-        if item.record.parent_key in unlinked and item.record.parent_key != item.key
-    }
+    parents = {item.key: category_of(item).parent_key for item in items}
+    return {key: parent for key, parent in parents.items() if parent in unlinked and parent != key}
 
 
 def category_levels(items: Sequence[WriteItem]) -> tuple[list[list[WriteItem]], list[WriteItem]]:
@@ -49,18 +46,19 @@ class CategoryWriter(BatchWriter):
         self, items: Sequence[WriteItem], parent_ids: dict[str, int] | None = None
     ) -> dict[str, int]:
         """Existing categories by slug, or by name and parent for records without a slug."""
-        slugs = (item.record.slug or "" for item in items)
-        by_slug = await lookup.find_categories_by_slug(self.client, slugs)
-        found = {item.key: by_slug[item.record.slug] for item in items if item.record.slug in by_slug}
-        nameless = [item for item in items if item.key not in found and not item.record.slug]
+        slug_of = {item.key: category_of(item).slug or "" for item in items}
+        by_slug = await lookup.find_categories_by_slug(self.client, slug_of.values())
+        found = {key: by_slug[slug] for key, slug in slug_of.items() if slug in by_slug}
+        nameless = [item for item in items if item.key not in found and not slug_of[item.key]]
         if nameless:
             by_name = await lookup.all_categories_by_name(self.client)
             for item in nameless:
                 try:
-                    parent = int(category_to_wc(item.record, (parent_ids or {}).get(item.key))["parent"])
+                    wire = category_to_wc(category_of(item), (parent_ids or {}).get(item.key))
+                    parent = int(wire["parent"])
                 except MappingError:
                     continue  # reported when the item is sent
-                ident = by_name.get((item.record.name, parent))
+                ident = by_name.get((category_of(item).name, parent))
                 if ident is not None:
                     found[item.key] = ident
         return found
@@ -68,7 +66,7 @@ class CategoryWriter(BatchWriter):
     async def write(self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]) -> list[Outcome]:
         """Upsert categories level by level, then delete categories permanently."""
         for item in (*upserts, *deletes):
-            if not isinstance(item.record, Category):
+            if not isinstance(category_of(item), Category):
                 raise TypeError(f"item {item.key} is not a Category")
         outcomes: list[Outcome] = []
         levels, cyclic = category_levels(upserts)
@@ -101,7 +99,7 @@ class CategoryWriter(BatchWriter):
         written = await self._upsert(
             lookup.CATEGORIES,
             ready,
-            lambda item: category_to_wc(item.record, parent_ids.get(item.key)),
+            lambda item: category_to_wc(category_of(item), parent_ids.get(item.key)),
             lambda items: self._resolve(items, parent_ids),
         )
         outcomes: list[Outcome] = []

@@ -52,7 +52,8 @@ class WooError:
     def from_body(cls, body: Any, status: int | None = None) -> WooError:
         """Read an error body; anything that is not WooCommerce's shape still gives a usable error."""
         if isinstance(body, dict) and ("code" in body or "message" in body):
-            data = body.get("data") if isinstance(body.get("data"), dict) else {}
+            found = body.get("data")
+            data: dict[str, Any] = found if isinstance(found, dict) else {}
             return cls(
                 str(body.get("code") or ""), str(body.get("message") or ""), data.get("status", status), data
             )

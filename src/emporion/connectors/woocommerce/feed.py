@@ -90,11 +90,11 @@ async def modified_changes(
         next_state = {"since": state["since"], "page": page + 1, "started": started, "seen": seen}
         return ChangeBatch(keys, encode_cursor(kind=kind, **next_state), more=True)
     pass_start = parse_gmt(started) or datetime.now(UTC)
-    since = format_gmt(max(parse_gmt(state["since"]) or pass_start, pass_start - overlap)) or ""
-    seen = {key: stamp for key, stamp in seen.items() if stamp >= since}  # older ones are not asked for again
-    return ChangeBatch(
-        keys, encode_cursor(kind=kind, since=since, page=1, started=None, **({"seen": seen} if seen else {}))
-    )
+    next_since = format_gmt(max(parse_gmt(state["since"]) or pass_start, pass_start - overlap)) or ""
+    # stamps older than the next pass's start are not asked for again
+    seen = {key: stamp for key, stamp in seen.items() if stamp >= next_since}
+    kept = {"seen": seen} if seen else {}
+    return ChangeBatch(keys, encode_cursor(kind=kind, since=next_since, page=1, started=None, **kept))
 
 
 def new_keys(items: list[dict[str, Any]], seen: dict[str, str], now: str | None) -> list[str]:

@@ -16,7 +16,13 @@ from emporion.connectors.woocommerce import lookup
 from emporion.connectors.woocommerce.client import BatchResult
 from emporion.connectors.woocommerce.errors import WooError
 from emporion.connectors.woocommerce.mapping import ordered_images, product_to_wc, variant_to_wc
-from emporion.connectors.woocommerce.writer import BatchWriter, gather_all, linked_id, record_label
+from emporion.connectors.woocommerce.writer import (
+    BatchWriter,
+    gather_all,
+    linked_id,
+    product_of,
+    record_label,
+)
 from emporion.model import Product, Variant
 
 INVALID_IMAGE_CODES = frozenset(
@@ -65,8 +71,9 @@ class ProductWriter(BatchWriter):
     """Upserts and deletes of products with their variations."""
 
     async def _resolve(self, items: Sequence[WriteItem]) -> dict[str, int]:
-        found = await lookup.find_products_by_sku(self.client, (item.record.sku for item in items))
-        return {item.key: int(found[item.record.sku]["id"]) for item in items if item.record.sku in found}
+        sku_of = {item.key: product_of(item).sku for item in items}
+        found = await lookup.find_products_by_sku(self.client, sku_of.values())
+        return {key: int(found[sku]["id"]) for key, sku in sku_of.items() if sku in found}
 
     async def write(self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]) -> list[Outcome]:
         """Upsert products (then their variations) and delete products permanently."""
@@ -93,7 +100,7 @@ class ProductWriter(BatchWriter):
         written = await self._upsert(
             lookup.PRODUCTS,
             upserts,
-            lambda item: product_to_wc(item.record, images[item.key]),
+            lambda item: product_to_wc(product_of(item), images[item.key]),
             self._resolve,
             forget_images,
         )
@@ -106,8 +113,8 @@ class ProductWriter(BatchWriter):
                 outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=error))
                 continue
             product_id = int((result.data or {})["id"])
-            _learn_images(images[item.key], item.record, result.data)
-            if item.record.is_variable:
+            _learn_images(images[item.key], product_of(item), result.data)
+            if product_of(item).is_variable:
                 pending.append(self._variations_outcome(item, product_id, status, images[item.key]))
             else:
                 ref = {"id": product_id, "variations": {}, "images": images[item.key]}
@@ -129,7 +136,7 @@ class ProductWriter(BatchWriter):
         self, item: WriteItem, product_id: int, status: OutcomeStatus, images: dict[str, int]
     ) -> Outcome:
         """Create, update and delete the variations of one product, matched by SKU."""
-        product: Product = item.record  # type: ignore[assignment]
+        product = product_of(item)
         linked = status is OutcomeStatus.UPDATED and linked_id(item) == product_id
         known = (item.target_ref or {}).get("variations") if linked else None
         if status is OutcomeStatus.CREATED:

@@ -15,6 +15,7 @@ from emporion.connectors.base import Outcome, OutcomeStatus, WriteItem
 from emporion.connectors.woocommerce.client import BatchItemResult, WooCommerceClient
 from emporion.connectors.woocommerce.errors import WooError
 from emporion.connectors.woocommerce.mapping import MappingError
+from emporion.model import Category, Product
 
 Target = tuple[int | None, OutcomeStatus]  # (WooCommerce id or None to create, status on success)
 Resolver = Callable[[Sequence[WriteItem]], Awaitable[dict[str, int]]]
@@ -42,6 +43,33 @@ async def gather_all(awaitables: Sequence[Awaitable[T]]) -> list[T]:
         if isinstance(result, BaseException):
             raise result
     return list(results)  # type: ignore[arg-type]
+
+
+# canonical fields -> the WooCommerce body keys that carry them, where the names differ
+WC_KEYS: dict[str, tuple[str, ...]] = {
+    "active": ("status",),
+    "salable": ("status",),
+    "list_price": ("regular_price",),
+    "sale_price": ("sale_price", "date_on_sale_from_gmt", "date_on_sale_to_gmt"),
+    "available": ("manage_stock", "stock_quantity"),
+    "custom": ("meta_data",),
+    "parent_key": ("parent",),
+}
+
+
+def update_body(item: WriteItem, body: dict[str, Any]) -> dict[str, Any]:
+    """What an update sends: only the item's `only` fields when set, never its `keep_on_update` ones."""
+
+    def keys(fields: frozenset[str]) -> set[str]:
+        return {key for name in fields for key in WC_KEYS.get(name, (name,))}
+
+    if item.only is not None:
+        wanted = keys(item.only)
+        body = {key: value for key, value in body.items() if key in wanted}
+    if item.keep_on_update:
+        owned = keys(item.keep_on_update)
+        body = {key: value for key, value in body.items() if key not in owned}
+    return body
 
 
 class BatchWriter:
@@ -122,7 +150,7 @@ class BatchWriter:
         answer = await self.client.batch(
             path,
             create=[bodies[item.key] for item in creates],
-            update=[{"id": targets[item.key][0], **bodies[item.key]} for item in updates],
+            update=[{"id": targets[item.key][0], **update_body(item, bodies[item.key])} for item in updates],
         )
         results.update(zip((item.key for item in creates), answer.create, strict=True))
         results.update(zip((item.key for item in updates), answer.update, strict=True))
@@ -131,11 +159,12 @@ class BatchWriter:
     async def _delete(self, path: str, items: Sequence[WriteItem], resolve: Resolver) -> list[Outcome]:
         unlinked = [item for item in items if linked_id(item) is None]
         found = await resolve(unlinked) if unlinked else {}
-        ids = {item.key: linked_id(item) or found.get(item.key) for item in items}
+        known = {item.key: linked_id(item) or found.get(item.key) for item in items}
+        ids = {key: ident for key, ident in known.items() if ident is not None}
         outcomes = [
-            Outcome(item.key, OutcomeStatus.DELETED) for item in items if ids[item.key] is None
+            Outcome(item.key, OutcomeStatus.DELETED) for item in items if item.key not in ids
         ]  # nothing to delete: already gone
-        doomed = [item for item in items if ids[item.key] is not None]
+        doomed = [item for item in items if item.key in ids]
         answer = await self.client.batch(path, delete=[ids[item.key] for item in doomed])
         for item, result in zip(doomed, answer.delete, strict=True):
             ref = {"id": ids[item.key]}
@@ -168,3 +197,17 @@ def term_exists_id(error: WooError | None) -> int | None:
         return None
     ident = error.data.get("resource_id") or error.data.get("term_id")
     return int(ident) if ident else None
+
+
+def product_of(item: WriteItem) -> Product:
+    """The product an item writes (the engine hands product items only to product writes)."""
+    if not isinstance(item.record, Product):
+        raise TypeError(f"item {item.key} is not a Product")
+    return item.record
+
+
+def category_of(item: WriteItem) -> Category:
+    """The category an item writes (the engine hands category items only to category writes)."""
+    if not isinstance(item.record, Category):
+        raise TypeError(f"item {item.key} is not a Category")
+    return item.record
