@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from emporion.connectors.base import (
@@ -226,7 +227,7 @@ class MinishopConnector:
             except Missing:  # deleted in the shop since it was linked: search again, then make it
                 again = await self.lookup(entity, [label])
                 if again:
-                    return await self._upsert(entity, WriteItem(item.key, item.record, again[label]), {})
+                    return await self._upsert(entity, replace(item, target_ref=again[label]), {})
         data = await self.client.request("POST", path, json=to_wire(item, creating=True), record=label)
         return Outcome(item.key, OutcomeStatus.CREATED, {"id": data["id"]})
 
