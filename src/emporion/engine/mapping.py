@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from emporion.config import FieldRule, FlowSettings
 from emporion.connectors.base import Permanent
 from emporion.engine.validation import check_text, text_problem
-from emporion.model import Category, Product, Record, StockLevel
+from emporion.model import Category, Product, Record, StockLevel, Variant
 
 _MISSING = object()
 # product fields whose text goes to the target as it is (checked for broken encoding)
@@ -236,7 +236,8 @@ class FlowMapper:
 
     @staticmethod
     def _validate(product: Product) -> None:
-        for item in [product, *product.variants]:
+        items: list[Product | Variant] = [product, *product.variants]
+        for item in items:
             label = item.sku or item.key
             price = item.list_price
             if price is not None and (not price.is_finite() or price < 0):
