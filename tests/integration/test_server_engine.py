@@ -1,4 +1,4 @@
-"""`Engine.run(serve=True)`: the HTTP server and the inbox processor run in the engine's process."""
+"""`runtime.run(serve=True)`: the HTTP server and the inbox processor run in the engine's process."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from pathlib import Path
 import anyio
 import httpx
 
+from emporion import runtime
 from emporion.config import Settings
 from emporion.engine.worker import Engine
-from emporion.erp.tryton_server import free_port
 from emporion.server import WebhookSecrets
 from emporion.state import StateStore
+from emporion_devkit.erp.tryton_server import free_port
 from tests.fixtures.offline import offline_shop
 
 
@@ -41,7 +42,8 @@ async def test_run_serves_webhooks_and_processes_the_inbox(tmp_path: Path) -> No
     stop = anyio.Event()
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(lambda: engine.run(stop=stop, serve=True, secrets=WebhookSecrets(settings)))
+            secrets = WebhookSecrets(settings)
+            group.start_soon(lambda: runtime.run(engine, stop=stop, serve=True, secrets=secrets))
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
                 for _ in range(200):
                     try:

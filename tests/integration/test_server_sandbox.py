@@ -16,10 +16,10 @@ from emporion.cli import app as cli
 from emporion.config import Settings, load_settings
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.inbox import InboxProcessor
-from emporion.erp.tryton_server import free_port
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.server import WebhookSecrets, run_server
 from emporion.state import StateStore
+from emporion_devkit.erp.tryton_server import free_port
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.offline import offline_erp
 
 ORDER_TOPICS = ["order.created", "order.deleted", "order.updated"]

@@ -14,13 +14,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from emporion import runtime
 from emporion.alerts.dispatcher import alerts_from_settings
-from emporion.config import ServerSettings, WooCommerceConnection
+from emporion.config import ServerSettings
+from emporion.connectors.woocommerce.settings import WooCommerceConnection
 from emporion.engine.worker import Engine
-from emporion.erp.tryton_server import free_port
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.server import WebhookSecrets
 from emporion.state import StateStore
+from emporion_devkit.erp.tryton_server import free_port
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.alerts import ChatReceiver, Mailbox
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.alert_support import alerts_block, eventually, hook_path
@@ -92,7 +94,8 @@ async def test_a_disabled_or_deleted_webhook_is_registered_again_caught_up_and_a
     stop = anyio.Event()
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(partial(engine.run, stop=stop, serve=True, secrets=WebhookSecrets(settings)))
+            secrets = WebhookSecrets(settings)
+            group.start_soon(partial(runtime.run, engine, stop=stop, serve=True, secrets=secrets))
             await eventually(lambda: all_active(api), "webhooks registered")
             await eventually(lambda: engine.store.get_cursor("orders", "order"), "order flow started")
             await eventually(lambda: engine.store.get_cursor("catalogue", "product"), "catalogue synced")

@@ -7,11 +7,11 @@ queues it again, which the work queue coalesces.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 import anyio
 
 from emporion.config import Settings
+from emporion.connectors.roles import WebhookHint, WebhookSource
 from emporion.engine.connections import ConnectorPool
 from emporion.logs import CORRELATION_HEADER, get_logger
 from emporion.state import InboxDelivery, StateStore
@@ -40,16 +40,17 @@ class InboxProcessor:
             if flow.enabled and flow.source == source and entity in flow.entities
         ]
 
-    def hint(self, delivery: InboxDelivery) -> Any:
+    def hint(self, delivery: InboxDelivery) -> WebhookHint | None:
         """The connector's reading of a delivery (entity and keys), or None when it names nothing to do."""
         if delivery.source not in self.settings.connections:
             log.warning("delivery for an unknown connection", connection=delivery.source)
             return None
-        parse = getattr(self.pool.get(delivery.source), "parse_webhook", None)
-        if parse is None:
+        source = self.pool.get(delivery.source)
+        if not isinstance(source, WebhookSource):
             return None
+        headers = {name: str(value) for name, value in delivery.headers.items()}
         try:
-            return parse(delivery.headers, delivery.body)
+            return source.parse_webhook(headers, delivery.body)
         except Exception as error:  # an undecodable body must not block the inbox
             log.warning(
                 "undecodable delivery",

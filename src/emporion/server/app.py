@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -46,10 +46,16 @@ def create_app(
     """The Starlette app: `POST /webhooks/{connection}` into the inbox, `GET /healthz`, then the console.
 
     The console (`/api/v1`, `/login`, `/logout`, `/metrics`) is mounted after the webhook and health
-    routes, which stay outside its access control.
+    routes, which stay outside its access control. Deliveries are checked by the connectors of `pool`;
+    without one the app builds its own (connectors are built on first use) and closes it when served
+    to the end by `serve_app`.
     """
     secrets = secrets or WebhookSecrets(settings)
     on_stop: list[Callable[[], None]] = []  # told when the server stops (e.g. to end event streams)
+    on_close: list[Callable[[], Awaitable[None]]] = []  # awaited once the server has stopped
+    if pool is None:
+        pool = ConnectorPool(settings)
+        on_close.append(pool.close)
     routes: list[Any] = [
         Route("/webhooks/{connection}", receive_webhook, methods=["POST"]),
         Route("/webhooks/{connection}", wrong_method, methods=["GET", "PUT", "PATCH", "DELETE"]),
@@ -60,11 +66,13 @@ def create_app(
         from emporion.ops.auth import session_key
 
         key = session_key(settings, secrets.directory)
-        console = create_console(settings, store, pool or ConnectorPool(settings), key)
+        console = create_console(settings, store, pool, key)
         routes.append(Mount("", app=console))
         on_stop.append(console.state.console.close)
     app = Starlette(routes=routes)
     app.state.on_stop = on_stop
+    app.state.on_close = on_close
+    app.state.pool = pool
     app.state.settings = settings
     app.state.store = store
     app.state.secrets = secrets
@@ -131,6 +139,9 @@ async def serve_app(
             server.should_exit = True
     finally:
         sock.close()
+        with anyio.CancelScope(shield=True):  # the app's own connectors are closed even when cancelled
+            for close in getattr(getattr(app, "state", None), "on_close", ()):
+                await close()
 
 
 async def run_server(

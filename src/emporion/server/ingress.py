@@ -1,32 +1,29 @@
-"""`POST /webhooks/{connection}`: check a WooCommerce delivery, keep it in the inbox, answer at once.
+"""`POST /webhooks/{connection}`: check a delivery, keep it in the inbox, answer at once.
 
 The delivery is only a hint; the engine re-reads the record through the API later. Logs name the
 connection, topic, delivery id, outcome and status, never the body, the signature or the secret.
+What is particular to a system (its ping, signature, topic, delivery id and the headers worth
+keeping) is asked of the connection's connector through the `WebhookSource` role.
 
-Answers, in the order they are checked: 404 unknown connection, 405 wrong method, 415 neither JSON nor
-the activation ping's form, 413 too large (refused before it is read in full), 200 ping, 401 missing
-or wrong signature, 400 malformed JSON, 200 `duplicate` for a delivery id already kept, 200 `replay`
-for a body kept within the replay window under another delivery id, 200 `stored`, 503 when the state
-database cannot take it. Known deliveries are acknowledged with 200 because WooCommerce disables a
+Answers, in the order they are checked: 404 unknown connection (or one not taking webhooks), 405
+wrong method, 415 neither JSON nor a form (the body type of activation pings), 413 too large
+(refused before it is read in full), 200 ping, 415 a form that is not the ping, 401 missing or wrong
+signature, 400 malformed JSON, 200 `duplicate` for a delivery id already kept, 200 `replay` for a
+body kept within the replay window under another delivery id, 200 `stored`, 503 when the state
+database cannot take it. Known deliveries are acknowledged with 200 because senders disable a
 webhook after repeated failed deliveries.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from emporion.config import Settings, WooCommerceConnection
-from emporion.connectors.woocommerce.webhooks import (
-    DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    TOPIC_HEADER,
-    verify_webhook,
-)
+from emporion.config import Settings
+from emporion.connectors.roles import WebhookSource
+from emporion.engine.connections import ConnectorPool
 from emporion.logs import CORRELATION_HEADER, bind_correlation, get_logger, new_correlation_id
 from emporion.server.replay import ReplayGuard
 from emporion.server.secrets import WebhookSecrets
@@ -34,11 +31,10 @@ from emporion.state import StateStore
 
 log = get_logger("emporion.server")
 MAX_BODY_BYTES = 1024 * 1024
-PING = re.compile(rb"webhook_id=\d+")
-KEPT_HEADER_PREFIX = "x-wc-"
 JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"  # the activation ping
+FORM_TYPE = "application/x-www-form-urlencoded"  # activation pings only
 LOGGED_LIMIT = 100
+KEPT_LIMIT = 255  # the inbox's column size for delivery ids and topics
 
 
 class BodyTooLarge(Exception):
@@ -58,21 +54,18 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return bytes(body)
 
 
-def kept_headers(request: Request) -> dict[str, str]:
-    """The X-WC-* headers worth keeping with a delivery (the signature is checked, not stored)."""
-    return {
-        name: value
-        for name, value in request.headers.items()
-        if name.startswith(KEPT_HEADER_PREFIX) and name != SIGNATURE_HEADER.lower()
-    }
-
-
-def webhook_connection(settings: Settings, name: str) -> WooCommerceConnection | None:
-    """The connection a delivery URL names, if it is a WooCommerce connection taking webhooks."""
+def takes_webhooks(settings: Settings, name: str) -> bool:
+    """Whether a connection named `name` is configured and takes webhook deliveries."""
     connection = settings.connections.get(name)
-    if isinstance(connection, WooCommerceConnection) and connection.webhooks:
-        return connection
-    return None
+    return connection is not None and connection.takes_webhooks()
+
+
+def webhook_source(settings: Settings, pool: ConnectorPool, name: str) -> WebhookSource | None:
+    """The connector behind a delivery URL, if its connection takes webhooks and it can receive them."""
+    if not takes_webhooks(settings, name):
+        return None
+    connector = pool.get(name)
+    return connector if isinstance(connector, WebhookSource) else None
 
 
 def loggable(value: str) -> str:
@@ -105,10 +98,10 @@ async def receive_webhook(request: Request) -> Response:
     secrets: WebhookSecrets = request.app.state.secrets
     replays: ReplayGuard = request.app.state.replays
     name = request.path_params["connection"]
-    if webhook_connection(settings, name) is None:
+    source = webhook_source(settings, request.app.state.pool, name)
+    if source is None:
         return _answer(404, "unknown connection", connection=loggable(name))
-    topic = request.headers.get(TOPIC_HEADER, "")
-    fields = {"connection": name, "topic": loggable(topic)}
+    fields = {"connection": name, "topic": loggable(source.webhook_topic(request.headers))}
     kind = media_type(request)
     if kind not in (JSON_TYPE, FORM_TYPE):
         return _answer(415, "unsupported content type", content_type=loggable(kind), **fields)
@@ -116,28 +109,29 @@ async def receive_webhook(request: Request) -> Response:
         body = await read_body(request, request.app.state.max_body_bytes)
     except BodyTooLarge:
         return _answer(413, "too large", **fields)
-    if kind == FORM_TYPE:  # sent when a webhook is created or activated; nothing to keep
-        if PING.fullmatch(body.strip()):
-            return _answer(200, "ping", **fields)
+    if source.is_ping(request.headers, body):  # sent when a webhook is created or activated
+        return _answer(200, "ping", **fields)
+    if kind != JSON_TYPE:
         return _answer(415, "unsupported content type", content_type=kind, **fields)
-    if not verify_webhook(body, request.headers.get(SIGNATURE_HEADER), secrets.get(name)):
+    if not source.verify_webhook(request.headers, body, secrets.get(name)):
         return _answer(401, "bad signature", **fields)
     try:
         json.loads(body)
     except ValueError:
         return _answer(400, "malformed json", **fields)
-    delivery_id = request.headers.get(DELIVERY_HEADER) or "sha256:" + hashlib.sha256(body).hexdigest()
-    fields["delivery_id"] = loggable(delivery_id)
+    delivery = source.delivery(request.headers, body)
+    fields |= {"topic": loggable(delivery.topic), "delivery_id": loggable(delivery.delivery_id)}
     kept_as = replays.seen(name, body)
     if kept_as is not None:
-        return _answer(200, "duplicate" if kept_as == delivery_id else "replay", **fields)
+        return _answer(200, "duplicate" if kept_as == delivery.delivery_id else "replay", **fields)
     correlation = new_correlation_id()
     bind_correlation(correlation)  # every log line of this delivery, here and in the worker, carries it
-    headers = kept_headers(request) | {CORRELATION_HEADER: correlation}
+    headers = delivery.headers | {CORRELATION_HEADER: correlation}
+    delivery_id, topic = delivery.delivery_id[:KEPT_LIMIT], delivery.topic[:KEPT_LIMIT]
     try:
-        stored = await store.inbox_add(name, delivery_id[:255], topic[:255], headers, body)
+        stored = await store.inbox_add(name, delivery_id, topic, headers, body)
     except Exception as error:  # the state database is unreachable: say so, the poll catches up later
         log.error("webhook not stored", error=type(error).__name__, status=503, **fields)
         return JSONResponse({"status": "unavailable"}, status_code=503)
-    replays.remember(name, body, delivery_id)
+    replays.remember(name, body, delivery.delivery_id)
     return _answer(200, "stored" if stored else "duplicate", **fields)

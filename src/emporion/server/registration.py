@@ -1,61 +1,74 @@
-"""Registers emporion's webhooks in the shops and keeps them healthy.
+"""Registers emporion's webhooks in the systems that send them and keeps them healthy.
 
-WooCommerce disables a webhook after repeated delivery failures, and a person may delete one. Every
-`alerts.webhook_check_interval` seconds each shop's webhooks are checked; one found disabled, paused
-or missing is re-registered (re-activated), the deliveries missed meanwhile are caught up by polling
-the shop's feeds and re-checking its open orders, and a WEBHOOK_DISABLED alert goes out.
+A system may disable a webhook after repeated delivery failures, and a person may delete one. Every
+`alerts.webhook_check_interval` seconds each connection's webhooks are checked; one found disabled,
+paused or missing is re-registered (re-activated), the deliveries missed meanwhile are caught up by
+polling the connection's feeds and re-checking its open orders, and a WEBHOOK_DISABLED alert goes out.
+Which topics a connection needs is its connector's answer for the entities its flows read from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
 
 import anyio
 
 from emporion.alerts import Alert, AlertKind, AlertSink, LogAlerts
 from emporion.config import Settings
 from emporion.connectors.base import ConnectorError
+from emporion.connectors.roles import WebhookSource
 from emporion.engine.connections import ConnectorPool
 from emporion.logs import get_logger
-from emporion.server.ingress import webhook_connection
+from emporion.server.ingress import webhook_source
 from emporion.server.secrets import WebhookSecrets
 
 log = get_logger("emporion.server")
-ORDER_TOPICS = ("order.created", "order.updated", "order.deleted")
 RETRY_INTERVAL = 30.0
 BROKEN = ("disabled", "paused", "missing")
 CatchUp = Callable[[str], Awaitable[int]]  # poll a connection's flows now; returns how many were queued
 
 
-def webhook_topics(settings: Settings, connection: str) -> list[str]:
-    """The topics a connection's shop should send: orders when it is the source of an order flow."""
-    topics: list[str] = []
+def read_entities(settings: Settings, connection: str) -> list[str]:
+    """The entities the enabled flows read from `connection`, each once, in the order flows name them."""
+    entities: list[str] = []
     for flow in settings.flows:
-        if flow.enabled and flow.source == connection and "order" in flow.entities:
-            topics += [topic for topic in ORDER_TOPICS if topic not in topics]
-    return topics
+        if flow.enabled and flow.source == connection:
+            entities += [entity for entity in flow.entities if entity not in entities]
+    return entities
+
+
+def webhook_topics(settings: Settings, source: WebhookSource, connection: str) -> list[str]:
+    """The topics `connection` should send: its connector's for the entities its flows read from it."""
+    entities = read_entities(settings, connection)
+    return source.webhook_topics(entities) if entities else []
+
+
+def webhook_sources(
+    settings: Settings, pool: ConnectorPool
+) -> Iterator[tuple[str, WebhookSource, list[str]]]:
+    """Each connection taking webhooks that has topics to register: name, connector and topics."""
+    for name in settings.connections:
+        source = webhook_source(settings, pool, name)
+        topics = webhook_topics(settings, source, name) if source is not None else []
+        if source is not None and topics:
+            yield name, source, topics
 
 
 def delivery_url(settings: Settings, connection: str) -> str:
-    """Where the shop of `connection` delivers: `<server.public_url>/webhooks/<connection>`."""
+    """Where the system of `connection` delivers: `<server.public_url>/webhooks/<connection>`."""
     if not settings.server.public_url:
-        raise ValueError("server.public_url is not set: the shops cannot reach this server")
+        raise ValueError("server.public_url is not set: the connections cannot reach this server")
     return f"{settings.server.public_url.rstrip('/')}/webhooks/{connection}"
 
 
 async def ensure_all(
     settings: Settings, pool: ConnectorPool, secrets: WebhookSecrets
-) -> dict[str, list[int]]:
+) -> dict[str, list[str]]:
     """Make sure each connection taking webhooks has active ones for its topics; ids per connection."""
-    registered: dict[str, list[int]] = {}
-    for name in settings.connections:
-        topics = webhook_topics(settings, name)
-        if webhook_connection(settings, name) is None or not topics:
-            continue
-        connector: Any = pool.get(name)
+    registered: dict[str, list[str]] = {}
+    for name, source, topics in webhook_sources(settings, pool):
         url = delivery_url(settings, name)
-        registered[name] = list(await connector.ensure_webhooks(url, secrets.get(name), topics))
+        registered[name] = list(await source.ensure_webhooks(url, secrets.get(name), topics))
         log.info("webhooks registered", connection=name, topics=",".join(topics), ids=registered[name])
     return registered
 
@@ -70,16 +83,12 @@ async def repair_all(
     not news; one whose URL or secret changed is updated without an alert.
     """
     repaired: dict[str, dict[str, str]] = {}
-    for name in settings.connections:
-        topics = webhook_topics(settings, name)
-        if webhook_connection(settings, name) is None or not topics:
-            continue
-        connector: Any = pool.get(name)
+    for name, source, topics in webhook_sources(settings, pool):
         url, secret = delivery_url(settings, name), secrets.get(name)
-        states: dict[str, str] = await connector.webhook_states(url, secret, topics)
+        states = await source.webhook_states(url, secret, topics)
         if all(state == "active" for state in states.values()):
             continue
-        ids = await connector.ensure_webhooks(url, secret, topics)
+        ids = await source.ensure_webhooks(url, secret, topics)
         log.info("webhooks registered", connection=name, topics=",".join(topics), ids=ids)
         broken = {
             topic: state

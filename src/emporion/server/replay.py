@@ -1,9 +1,10 @@
 """Remembers the bodies of recent deliveries, so that a captured delivery sent again is not kept twice.
 
-WooCommerce's delivery id is a hash of the webhook id and the current second: a re-sent event gets a
-new one, and a signed body captured on the way can be replayed under any id. A body seen within the
-window is therefore acknowledged and not stored again. The memory is per process and bounded; what
-slips through (another process, a restart) costs one re-read, because a delivery is only a hint.
+A sender's delivery id need not name the event (one shop's is a hash of the webhook id and the current
+second): a re-sent event may get a new one, and a signed body captured on the way can be replayed
+under any id. A body seen within the window is therefore acknowledged and not stored again. The
+memory is per process and bounded; what slips through (another process, a restart) costs one
+re-read, because a delivery is only a hint.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ The secrets directory is, in this order:
 3. for PostgreSQL state: `secrets/` beside the configuration file;
 4. otherwise `~/.local/state/emporion/secrets`.
 
-Several `serve` processes on several machines must share one secret per shop: give them the same
+Several `serve` processes on several machines must share one secret per connection: give them the same
 `webhook_secret` (env: or file:) in the configuration, or a shared `EMPORION_SECRETS_DIR`.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from emporion.config import Settings, WooCommerceConnection
+from emporion.config import Settings
 from emporion.logs import add_secret
 
 SECRETS_ENV = "EMPORION_SECRETS_DIR"
@@ -43,7 +43,7 @@ def secrets_dir(settings: Settings, config_dir: Path | None = None) -> Path:
 
 
 class WebhookSecrets:
-    """The webhook secret of each WooCommerce connection, read or generated once and then cached."""
+    """The webhook secret of each connection taking webhooks, read or generated once and then cached."""
 
     def __init__(self, settings: Settings, directory: Path | None = None) -> None:
         self.settings = settings
@@ -51,7 +51,7 @@ class WebhookSecrets:
         self._cache: dict[str, str] = {}
 
     def get(self, connection: str) -> str:
-        """The secret shared with the shop of `connection` (generated on first use when not configured)."""
+        """The secret shared with the system of `connection` (generated on first use when not configured)."""
         if connection not in self._cache:
             self._cache[connection] = self._load(connection)
             add_secret(self._cache[connection])  # never shown in a log line
@@ -63,11 +63,9 @@ class WebhookSecrets:
 
     def _load(self, connection: str) -> str:
         settings = self.settings.connections.get(connection)
-        if not isinstance(settings, WooCommerceConnection):
-            raise KeyError(f"no WooCommerce connection named {connection!r}")
-        if settings.webhook_secret is not None and settings.webhook_secret.get_secret_value():
-            return settings.webhook_secret.get_secret_value()
-        return read_or_create(self.path(connection))
+        if settings is None or not settings.takes_webhooks():
+            raise KeyError(f"no connection named {connection!r} takes webhooks")
+        return settings.configured_webhook_secret() or read_or_create(self.path(connection))
 
 
 def read_or_create(path: Path) -> str:

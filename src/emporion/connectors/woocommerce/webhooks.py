@@ -1,7 +1,9 @@
-"""WooCommerce webhook deliveries: signature check (HMAC-SHA256, base64) and keys to re-read.
+"""WooCommerce webhook deliveries: signature check (HMAC-SHA256, base64), delivery ids, keys to re-read.
 
 A delivery is a hint: it names the record that changed and the worker re-reads it through the API.
-The creation ping is a form-encoded `webhook_id=<id>` body that only needs a 200.
+The creation ping is a form-encoded `webhook_id=<id>` body that only needs a 200. WooCommerce's
+delivery id is optional (and a hash of the webhook id and the second): a delivery without one is
+known by the SHA-256 of its body.
 """
 
 from __future__ import annotations
@@ -11,32 +13,23 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from emporion.connectors.base import Permanent
+from emporion.connectors.roles import Delivery, WebhookHint
 from emporion.connectors.woocommerce.client import WooCommerceClient
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
 DELIVERY_HEADER = "X-WC-Webhook-Delivery-ID"
+KEPT_HEADER_PREFIX = "x-wc-"
 CATALOGUE_TOPICS = ("product.created", "product.updated", "product.deleted", "product.restored")
 ORDER_TOPICS = ("order.created", "order.updated", "order.deleted")
 CUSTOMER_TOPICS = ("customer.created", "customer.updated", "customer.deleted")
 NAME_PREFIX = "emporion "
 
 _RESOURCE_ENTITIES = {"product": "product", "order": "order", "customer": "customer", "coupon": "coupon"}
-
-
-@dataclass(frozen=True)
-class WebhookHint:
-    """What one delivery says changed: the entity, the keys to re-read, and the delivery id."""
-
-    entity: str
-    keys: list[str]
-    topic: str
-    delivery_id: str | None = None
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -60,6 +53,32 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def topic_of(headers: Mapping[str, str]) -> str:
+    """The topic a delivery's headers name (`order.created`), "" for the ping and strangers."""
+    return header(headers, TOPIC_HEADER) or ""
+
+
+def topics_for(entities: Sequence[str]) -> list[str]:
+    """The topics a shop sends for flows reading `entities` from it: orders for an order flow."""
+    return list(ORDER_TOPICS) if "order" in entities else []
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The X-WC-* headers worth keeping with a delivery (the signature is checked, not stored)."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered.startswith(KEPT_HEADER_PREFIX) and lowered != SIGNATURE_HEADER.lower():
+            kept[lowered] = value
+    return kept
+
+
+def delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
+    """A delivery's id (`sha256:<body hash>` when the shop sent none), topic and kept headers."""
+    delivery_id = header(headers, DELIVERY_HEADER) or "sha256:" + hashlib.sha256(body).hexdigest()
+    return Delivery(delivery_id, topic_of(headers), kept_headers(headers))
+
+
 def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
     """Whether a delivery is the activation ping: no topic header, a form body `webhook_id=<digits>`."""
     return not header(headers, TOPIC_HEADER) and is_ping_body(body)
@@ -68,7 +87,7 @@ def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
 def is_ping_body(body: bytes) -> bool:
     """Whether a body is the ping's form `webhook_id=<digits>`."""
     try:
-        form = parse_qs(body.decode("ascii"), strict_parsing=True)
+        form = parse_qs(body.decode("ascii").strip(), strict_parsing=True)
     except (UnicodeDecodeError, ValueError):
         return False
     values = form.get("webhook_id", [])
@@ -80,7 +99,7 @@ def parse_webhook(headers: Mapping[str, str], body: bytes) -> WebhookHint | None
 
     A delivery of a followed topic that names no record raises Permanent (the inbox logs and drops it).
     """
-    topic = header(headers, TOPIC_HEADER) or ""
+    topic = topic_of(headers)
     resource = topic.split(".", 1)[0]
     entity = _RESOURCE_ENTITIES.get(resource)
     if entity is None:
@@ -163,14 +182,14 @@ async def webhook_states(
 
 async def ensure_webhooks(
     client: WooCommerceClient, delivery_url: str, secret: str, topics: Sequence[str] = CATALOGUE_TOPICS
-) -> list[int]:
+) -> list[str]:
     """One active webhook per topic towards `delivery_url` with `secret`; their ids.
 
     A webhook of ours that is disabled or paused is re-activated, one whose URL or secret differs
     (the secret is known by the tag in its name) is updated in place, and a missing one is created.
     """
     existing = await client.get_all("webhooks")
-    ids: list[int] = []
+    ids: list[str] = []
     name_of = {topic: webhook_name(topic, secret) for topic in topics}
     for topic in topics:
         found = _best(existing, topic, delivery_url, name_of[topic])
@@ -183,5 +202,5 @@ async def ensure_webhooks(
             if current != (delivery_url, name_of[topic], "active"):
                 update = {**body, "status": "active"}
                 match = (await client.request("PUT", f"webhooks/{match['id']}", json=update)).json()
-        ids.append(int(match["id"]))
+        ids.append(str(int(match["id"])))
     return ids
