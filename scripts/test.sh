@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Python packages, PostgreSQL, Debian's Chromium), starts PostgreSQL,
-# then runs ruff and the tests.
+# then runs ruff, mypy (engine and connectors) and the tests.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k sandbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,8 @@ export EMPORION_TEST_PG_URL
 # the browser tests' Chromium, from Debian's packages (never a downloaded browser)
 EMPORION_CHROMIUM=$(scripts/chromium.sh | tail -n 1)
 export EMPORION_CHROMIUM
-.venv/bin/ruff check src tests bench
+.venv/bin/ruff check src devkit tests bench
+.venv/bin/mypy src/emporion/engine src/emporion/connectors
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 # pytest's 5 means no test ran: that is a failure here, not a pass

@@ -16,7 +16,6 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emporion.alerts import AlertKind
-from emporion.connectors import registry
 from emporion.connectors.registry import plugins
 from emporion.connectors.roles import Role, flow_roles
 from emporion.connectors.settings import (
@@ -172,6 +171,7 @@ class OrderOptions(Strict):
     def _status_map(cls, names: dict[str, str]) -> dict[str, str]:
         """Older spellings (`on-hold`) become emporion's (`on_hold`), on both sides."""
         return {status_name(erp): status_name(shop) for erp, shop in names.items()}
+
     window_days: int = Field(
         30, ge=1, le=366, description="sliding reconcile: open orders and the last N days"
     )
@@ -395,16 +395,22 @@ class Settings(Strict):
         raise KeyError(name)
 
 
-_model_generation = [registry.generation()]
+def _plugin_identity() -> tuple[tuple[str, int], ...]:
+    """Which plugins the registry holds now (entry points found since, or registered in this process)."""
+    return tuple((kind, id(plugin)) for kind, plugin in sorted(plugins().items()))
+
+
+_model_plugins = [_plugin_identity()]
 
 
 def settings_model() -> type[Settings]:
-    """`Settings`, its connection types brought up to date with the plugins registered in this process."""
-    if _model_generation[0] != registry.generation():
+    """`Settings`, its connection types brought up to date with the plugins the registry holds now."""
+    current = _plugin_identity()
+    if current != _model_plugins[0]:
         names = Annotated[str, Field(pattern=NAME_PATTERN)]
         Settings.model_fields["connections"].annotation = dict[names, connection_union()]  # type: ignore[valid-type]
         Settings.model_rebuild(force=True)
-        _model_generation[0] = registry.generation()
+        _model_plugins[0] = current
     return Settings
 
 

@@ -41,26 +41,18 @@ class RegistryError(Exception):
 
 
 _extra: dict[str, ConnectorPlugin] = {}
-_generation = [0]
 
 
 def register(plugin: ConnectorPlugin) -> None:
     """Add a plugin in this process (tests, embedding); entry points are the way for packages."""
     _extra[plugin.type] = plugin
-    _generation[0] += 1
     plugins.cache_clear()
 
 
 def unregister(kind: str) -> None:
     """Forget a plugin added with `register` (tests clean up after themselves)."""
     if _extra.pop(kind, None) is not None:
-        _generation[0] += 1
         plugins.cache_clear()
-
-
-def generation() -> int:
-    """A number that changes whenever `register` adds a plugin (the configuration model follows it)."""
-    return _generation[0]
 
 
 @functools.cache
