@@ -21,12 +21,12 @@ from emporion.connectors.base import (
     map_or_unmappable,
 )
 from emporion.connectors.circuit import CircuitBreaker
-from emporion.connectors.woocommerce import feed, webhooks
+from emporion.connectors.roles import Delivery, RequestObserver, WebhookHint
+from emporion.connectors.woocommerce import feed, lookup, webhooks
 from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod
 from emporion.connectors.woocommerce.categories import CategoryWriter
 from emporion.connectors.woocommerce.checks import run_checks
 from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
-from emporion.connectors.woocommerce.lookup import CATEGORIES, PRODUCTS
 from emporion.connectors.woocommerce.mapping import category_from_wc, product_from_wc
 from emporion.connectors.woocommerce.orders import ORDERS, OrderGateway
 from emporion.connectors.woocommerce.products import ProductWriter
@@ -112,16 +112,16 @@ class WooCommerceConnector:
         for start in range(0, len(ids), MAX_PER_PAGE):
             chunk = ids[start : start + MAX_PER_PAGE]
             if _entity(entity) == "category":
-                found = await self.client.get_all(CATEGORIES, {"include": chunk})
+                found = await self.client.get_all(lookup.CATEGORIES, {"include": chunk})
                 records.extend(_category(data) for data in found)
             else:
-                found = await self.client.get_all(PRODUCTS, {"include": chunk})
+                found = await self.client.get_all(lookup.PRODUCTS, {"include": chunk})
                 records.extend(await self._with_variations(found))
         return records
 
     async def count(self, entity: str) -> int:
         """How many categories or (parent) products the shop holds, from `X-WP-Total` (one request)."""
-        path = {"category": CATEGORIES, "product": PRODUCTS, "order": ORDERS}[_entity(entity)]
+        path = {"category": lookup.CATEGORIES, "product": lookup.PRODUCTS, "order": ORDERS}[_entity(entity)]
         response = await self.client.request("GET", path, params={"per_page": 1, "_fields": "id"})
         return int(response.headers.get("X-WP-Total", len(response.json())))
 
@@ -131,7 +131,7 @@ class WooCommerceConnector:
             async for orders in self.orders.scan():
                 yield orders
             return
-        path = CATEGORIES if _entity(entity) == "category" else PRODUCTS
+        path = lookup.CATEGORIES if _entity(entity) == "category" else lookup.PRODUCTS
         async for page in self.client.iter_pages(path, {"orderby": "id", "order": "asc"}):
             if entity == "category":
                 yield [_category(data) for data in page]
@@ -147,7 +147,7 @@ class WooCommerceConnector:
             if data.get("type") != "variable":
                 return map_or_unmappable(key, functools.partial(product_from_wc, data))
             variations = await self.client.get_all(
-                f"{PRODUCTS}/{data['id']}/variations", {"orderby": "id", "order": "asc"}
+                f"{lookup.PRODUCTS}/{data['id']}/variations", {"orderby": "id", "order": "asc"}
             )
             return map_or_unmappable(key, functools.partial(product_from_wc, data, variations))
 
@@ -165,15 +165,60 @@ class WooCommerceConnector:
             return await self._categories.write(upserts, deletes)
         return await self._products.write(upserts, deletes)
 
+    async def lookup(self, entity: str, natural_keys: Sequence[str]) -> dict[str, dict[str, object]]:
+        """Existing products by SKU, categories by slug (else by name): `{key: {"id": …}}`; only reads."""
+        if _entity(entity) == "product":
+            found = await lookup.find_products_by_sku(self.client, natural_keys)
+            return {sku: {"id": int(data["id"])} for sku, data in found.items()}
+        if _entity(entity) == "category":
+            slugs = await lookup.find_categories_by_slug(self.client, natural_keys)
+            named: dict[str, int] = {}
+            if rest := [key for key in natural_keys if key not in slugs]:
+                every = await lookup.all_categories_by_name(self.client)
+                by_name = {name: ident for (name, _), ident in every.items()}
+                named = {key: by_name[key] for key in rest if key in by_name}
+            return {key: {"id": ident} for key, ident in (slugs | named).items()}
+        raise Permanent(f"the WooCommerce connector looks up no {entity} records", field="entity")
+
+    async def orders_by_email(self, email: str, limit: int = 20) -> list[str]:
+        """Ids of the orders whose billing e-mail is `email` (WooCommerce's search, then an exact match)."""
+        found = await self.client.get(ORDERS, {"search": email, "per_page": min(limit, MAX_PER_PAGE)})
+        wanted = email.strip().lower()
+        return [
+            str(order["id"])
+            for order in found or []
+            if str((order.get("billing") or {}).get("email", "")).strip().lower() == wanted
+        ]
+
+    def requests_per_second(self) -> float | None:
+        """The configured request rate, for a budget shared by several processes."""
+        return self.client.budget.max_rps
+
+    def observe_requests(self, observer: RequestObserver) -> None:
+        """Tell `observer` of every request to the shop (metrics, correlation id)."""
+        self.client.observe(observer)
+
     async def window(self, days: int) -> list[str]:
         """Order ids for the sliding reconcile: open orders and orders modified in the last `days` days."""
         return await self.orders.window(days)
+
+    def webhook_topics(self, entities: Sequence[str]) -> list[str]:
+        """The topics to register for flows reading `entities` from this shop (orders for order flows)."""
+        return webhooks.topics_for(entities)
+
+    def webhook_topic(self, headers: Mapping[str, str]) -> str:
+        """The topic in a request's `X-WC-Webhook-Topic` header ("" for the ping)."""
+        return webhooks.topic_of(headers)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
         """Whether a delivery carries WooCommerce's signature of its raw body for `secret`."""
         return webhooks.verify_webhook(body, webhooks.header(headers, webhooks.SIGNATURE_HEADER), secret)
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> webhooks.WebhookHint | None:
+    def delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """A delivery's id (its body's hash when WooCommerce sent none), topic and X-WC-* headers."""
+        return webhooks.delivery(headers, body)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:
         """The entity and keys a delivery names (to re-read), or None for pings and other topics."""
         return webhooks.parse_webhook(headers, body)
 
@@ -183,7 +228,7 @@ class WooCommerceConnector:
 
     async def ensure_webhooks(
         self, delivery_url: str, secret: str, topics: Sequence[str] = webhooks.CATALOGUE_TOPICS
-    ) -> list[int]:
+    ) -> list[str]:
         """Make sure an active webhook exists for each topic towards `delivery_url`; their ids."""
         return await webhooks.ensure_webhooks(self.client, delivery_url, secret, topics)
 
