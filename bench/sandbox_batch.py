@@ -1,6 +1,6 @@
 """Benchmark: how many batch-updated products per second the WooCommerce sandbox absorbs.
 
-Starts the sandbox as a separate process (`python -m emporion.sandbox.woocommerce`), creates the
+Starts the sandbox as a separate process (`python -m emporion_devkit.sandbox.woocommerce`), creates the
 catalogue through batch creates, then sends real HTTP `POST /products/batch` requests of 100 updates
 each (price and stock changes) and prints one JSON object with the measured rates.
 
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import httpx
 
-from emporion.erp.tryton_server import free_port
+from emporion_devkit.erp.tryton_server import free_port
 
 KEY, SECRET = "ck_bench", "cs_bench"
 
 
 def start_sandbox(db: str, port: int) -> subprocess.Popen[str]:
     """The sandbox in its own process, waiting until it answers."""
-    command = [sys.executable, "-m", "emporion.sandbox.woocommerce", "--port", str(port), "--db", db]
+    command = [sys.executable, "-m", "emporion_devkit.sandbox.woocommerce", "--port", str(port), "--db", db]
     command += ["--consumer-key", KEY, "--consumer-secret", SECRET]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 20

@@ -19,6 +19,7 @@ from bench.support.measure import Meter, peak_rss_mb, percentile, process_cpu_se
 from bench.support.sandbox import SandboxProcess, free_port, sandbox_process
 from bench.support.tryton import BenchTryton, bench_tryton, keep_tryton_up
 from bench.support.workdir import scratch
+from emporion import runtime
 from emporion.connectors.base import Outcome, Retryable
 from emporion.server.secrets import WebhookSecrets
 
@@ -99,7 +100,8 @@ async def _measure(
         crashes: list[dict[str, Any]] = []
         meter = Meter().start()
         async with anyio.create_task_group() as group:
-            group.start_soon(partial(engine.run, stop=stop, serve=True, secrets=WebhookSecrets(settings)))
+            hooks = WebhookSecrets(settings)
+            group.start_soon(partial(runtime.run, engine, stop=stop, serve=True, secrets=hooks))
             group.start_soon(keep_tryton_up, erp, crashes, stop)
             await anyio.sleep(3.0)  # the server is up and the webhooks are registered
             await _place(shop, size, rate, statuses, placed)

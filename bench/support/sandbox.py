@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench.support.measure import process_cpu_seconds
-from emporion.erp.tryton_server import free_port
+from emporion_devkit.erp.tryton_server import free_port
 
 KEY, SECRET = "ck_bench", "cs_bench"
 
@@ -78,9 +78,10 @@ class SandboxProcess:
 def sandbox_process(
     db: Path, latency: float = 0.0, options: list[str] | None = None
 ) -> Iterator[SandboxProcess]:
-    """Start `python -m emporion.sandbox.woocommerce` on a file database; stop it afterwards."""
+    """Start `python -m emporion_devkit.sandbox.woocommerce` on a file database; stop it afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "emporion.sandbox.woocommerce", "--port", str(port), "--db", str(db)]
+    module = "emporion_devkit.sandbox.woocommerce"
+    command = [sys.executable, "-m", module, "--port", str(port), "--db", str(db)]
     command += ["--consumer-key", KEY, "--consumer-secret", SECRET, *(options or [])]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shop = SandboxProcess(process, port)

@@ -1,7 +1,7 @@
 """A fast source connector yielding the canonical records a Tryton catalogue of the same shape gives.
 
 Records are made on demand from their index (never held all at once), with the sample catalogue's
-shape (`emporion.erp.catalogue`): a category tree, a tenth of the products variable with 4 variants
+shape (`emporion_devkit.erp.catalogue`): a category tree, a tenth of the products variable with 4 variants
 (2 sizes x 2 colours), list prices, a `Wholesale` price list, promotions as dated sale prices for a
 fifth, stock in two warehouses, weights and EANs. Its change feed reports the keys `touch()` changed.
 """
@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.base import Capabilities, ChangeBatch, CheckResult, FeedKind, Outcome, WriteItem
-from emporion.erp.catalogue import ADJECTIVES, CATEGORY_TREE, NOUNS, ean13
 from emporion.model import Category, Product, Record, SalePrice, StockLevel, Variant
+from emporion_devkit.erp.catalogue import ADJECTIVES, CATEGORY_TREE, NOUNS, ean13
 
 VARIANTS = (("S", "red"), ("S", "blue"), ("M", "red"), ("M", "blue"))
 VARIABLE_EVERY = 10  # every tenth product has variants

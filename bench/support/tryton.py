@@ -14,8 +14,8 @@ import anyio
 
 from bench.support.workdir import VAR
 from emporion.connectors.tryton import TrytonClient
-from emporion.erp.tryton_server import TrytonServer
-from emporion.erp.tryton_setup import CatalogueSpec, TrytonDatabase, copy_database, create_database
+from emporion_devkit.erp.tryton_server import TrytonServer
+from emporion_devkit.erp.tryton_setup import CatalogueSpec, TrytonDatabase, copy_database, create_database
 
 CACHE = VAR.parent / "tryton-cache"
 # the test suite's logins (and, at 60 products, its seed): a 60-product bench database is its cached template

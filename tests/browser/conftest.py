@@ -11,8 +11,8 @@ import anyio
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import StateStore
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.browser.support import (
     PASSWORDS,
     VIEWPORT,

@@ -20,8 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright
 from sqlalchemy import create_engine, func, select
 
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import tables
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.integration.engine_support import shop_api
 from tests.integration.process_support import CATALOGUE, ORDERS, EmporionProcess
 

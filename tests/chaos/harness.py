@@ -18,11 +18,11 @@ import anyio
 import httpx
 from sqlalchemy import create_engine, func, select
 
-from emporion.demo import erp_changes
 from emporion.engine.sync import FlowReport, verify_flow
 from emporion.engine.worker import Engine
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import tables
+from emporion_devkit.demo import erp_changes
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import shop_api
 from tests.integration.process_support import (

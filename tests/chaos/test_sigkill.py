@@ -22,8 +22,8 @@ import anyio
 import pytest
 
 from emporion.config import load_settings
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import StateStore
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.chaos.harness import (
     EmporionProcess,
     Merchant,

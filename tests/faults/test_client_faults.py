@@ -13,7 +13,7 @@ from emporion.connectors.base import OutcomeStatus, RateLimited, Retryable, Writ
 from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, CircuitState
 from emporion.connectors.woocommerce import WooCommerceConnector
 from emporion.model import Product
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 
 def connector_for(shop: SandboxShop, **options: Any) -> WooCommerceConnector:

@@ -29,10 +29,10 @@ from rich.console import Console
 
 from emporion.config import Settings
 from emporion.console import render_report
-from emporion.demo.erp_changes import receive_stock, set_list_price
 from emporion.engine.sync import verify_flow
 from emporion.engine.worker import Engine
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.demo.erp_changes import receive_stock, set_list_price
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for
 

@@ -12,8 +12,8 @@ import pytest
 
 from emporion.config import Settings, parse_settings
 from emporion.engine.worker import Engine
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import StateStore
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 
 

@@ -20,8 +20,8 @@ import anyio
 import httpx
 import yaml
 
-from emporion.erp.tryton_server import free_port
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.erp.tryton_server import free_port
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 
 CATALOGUE = "catalogue"

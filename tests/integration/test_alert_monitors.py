@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from emporion.alerts.dispatcher import alerts_from_settings
-from emporion.demo.erp_changes import receive_stock
 from emporion.engine.sync import sync_flow
 from emporion.engine.worker import Engine
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import StateStore
+from emporion_devkit.demo.erp_changes import receive_stock
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.alerts import ChatReceiver, Mailbox
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.alert_support import alerting_engine, alerts_block, eventually, hook_path

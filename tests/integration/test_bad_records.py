@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 import pytest
 
-from emporion.demo.erp_changes import product_by_sku, receive_stock, rename, set_list_price
 from emporion.engine.sync import sync_flow
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import DeadLetter
+from emporion_devkit.demo.erp_changes import product_by_sku, receive_stock, rename, set_list_price
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for, shop_api
 from tests.integration.test_catalogue_sync import all_products, simple_skus

@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from emporion.cli import app
-from emporion.demo.erp_changes import set_list_price
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.demo.erp_changes import set_list_price
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import file_connections
 

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from emporion.cli import app
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import shop_api
 from tests.integration.test_catalogue_sync import by_sku, salable_templates

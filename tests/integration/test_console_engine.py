@@ -17,9 +17,9 @@ from emporion.engine.inbox import InboxProcessor
 from emporion.logs import configure_logging
 from emporion.metrics import REGISTRY
 from emporion.ops.service import ConsoleService
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.server import WebhookSecrets, create_app, serve_app
 from emporion.state import StateStore
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.console_support import running_console, token
 from tests.integration.engine_support import place_order, running_engine, shop_api

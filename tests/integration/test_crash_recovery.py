@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emporion.engine.sync import sync_flow
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine
 from tests.integration.test_order_flow import settings_for

@@ -29,9 +29,9 @@ import orjson
 import pytest
 
 from emporion.connectors.tryton import TrytonClient
-from emporion.erp.tryton_server import TrytonServer, free_port
-from emporion.erp.tryton_setup import CatalogueSpec, copy_database, create_database
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.erp.tryton_server import TrytonServer, free_port
+from emporion_devkit.erp.tryton_setup import CatalogueSpec, copy_database, create_database
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import ADMIN_PASSWORD, CACHE_DIR, EMPORION_PASSWORD
 
 pytestmark = pytest.mark.tryton

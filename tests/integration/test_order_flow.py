@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from emporion.config import Settings
-from emporion.demo import erp_orders
 from emporion.engine import dead_letters
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
 from emporion.model import OrderStatus
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.demo import erp_orders
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import place_order, running_engine, shop_api
 from tests.integration.engine_support import settings_for as shared_settings

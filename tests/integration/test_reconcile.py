@@ -15,7 +15,7 @@ import pytest
 from emporion.alerts import AlertKind, RecordingAlerts
 from emporion.engine.reconcile import Reconciler, ReconcileResult
 from emporion.engine.sync import sync_flow
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for, shop_api
 from tests.integration.test_catalogue_sync import by_sku, eventually, simple_skus

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from emporion.connectors.base import ConnectorError
 from emporion.connectors.tryton import TrytonClient
-from emporion.demo.erp_changes import set_list_price
-from emporion.sandbox.woocommerce import SandboxShop
 from emporion.state import StateStore
 from emporion.state.tables import work
+from emporion_devkit.demo.erp_changes import set_list_price
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import shop_api
 from tests.integration.fleet_support import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.integration.engine_support import shop_api
 from tests.integration.fleet_support import FleetProcess, emporion, start, stop
 from tests.integration.test_catalogue_sync import all_products, eventually

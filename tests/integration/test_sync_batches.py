@@ -16,7 +16,7 @@ from bench.support.synthetic import SyntheticCatalogue
 from emporion.connectors.base import Permanent
 from emporion.engine.sync import PARALLEL_BATCHES, sync_flow
 from emporion.model import Record
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 PRODUCTS = 450  # five batches of 100 (the last one short), more than PARALLEL_BATCHES at once
 

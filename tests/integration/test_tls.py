@@ -17,7 +17,7 @@ import uvicorn
 from emporion.config import Settings, TLSSettings, parse_settings
 from emporion.connectors.base import ConnectorError, Permanent, Retryable
 from emporion.engine.connections import ConnectorPool
-from emporion.sandbox.woocommerce import create_app
+from emporion_devkit.sandbox.woocommerce import create_app
 
 KEY, SECRET = "ck_tls_0123456789abcdef", "cs_tls_0123456789abcdef"
 

@@ -9,8 +9,8 @@ import pytest
 
 from emporion.connectors.base import AuthError, Permanent
 from emporion.connectors.tryton import TrytonClient, TrytonConnector
-from emporion.erp.catalogue import CATEGORY_TREE, plan
 from emporion.model import Product
+from emporion_devkit.erp.catalogue import CATEGORY_TREE, plan
 from tests.fixtures.tryton import RunningTryton
 
 pytestmark = pytest.mark.tryton

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from emporion.connectors.tryton import TrytonConnector
-from emporion.erp.tryton_server import TrytonServer
-from emporion.erp.tryton_setup import CatalogueSpec, create_database, drop_database
+from emporion_devkit.erp.tryton_server import TrytonServer
+from emporion_devkit.erp.tryton_setup import CatalogueSpec, create_database, drop_database
 from tests.fixtures.tryton import ADMIN_PASSWORD, CACHE_DIR, EMPORION_PASSWORD
 
 pytestmark = [pytest.mark.tryton, pytest.mark.postgres]

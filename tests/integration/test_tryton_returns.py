@@ -9,8 +9,8 @@ import pytest
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.tryton import TrytonClient, TrytonConnector
-from emporion.demo import erp_orders
 from emporion.model.orders import Customer, Order, OrderStatus, Refund, RefundLine
+from emporion_devkit.demo import erp_orders
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.test_tryton_sales_read import ShopSale, make_sale, read_one
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from emporion.connectors.tryton import TrytonClient, TrytonConnector
-from emporion.demo import erp_orders
 from emporion.model.orders import Order, OrderStatus
+from emporion_devkit.demo import erp_orders
 from tests.fixtures.tryton import RunningTryton
 
 pytestmark = pytest.mark.tryton

@@ -13,7 +13,6 @@ from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.tryton import TrytonConnector
 from emporion.connectors.tryton.parties import PartyWriter
 from emporion.connectors.tryton.sales_write import SaleOptions
-from emporion.erp.catalogue import plan
 from emporion.model.orders import (
     Address,
     Customer,
@@ -23,6 +22,7 @@ from emporion.model.orders import (
     Payment,
     ShippingLine,
 )
+from emporion_devkit.erp.catalogue import plan
 from tests.fixtures.tryton import RunningTryton
 
 pytestmark = pytest.mark.tryton

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emporion.erp.cli import tryton_app
-from emporion.erp.tryton_server import TrytonServer
-from emporion.erp.tryton_setup import TrytonDatabase, copy_database
+from emporion_devkit.erp.cli import tryton_app
+from emporion_devkit.erp.tryton_server import TrytonServer
+from emporion_devkit.erp.tryton_setup import TrytonDatabase, copy_database
 from tests.fixtures.tryton import ADMIN_PASSWORD, CACHE_DIR, EMPORION_PASSWORD, TEST_CATALOGUE
 
 pytestmark = pytest.mark.tryton

@@ -15,7 +15,7 @@ import pytest
 
 from emporion.config import Settings, parse_settings
 from emporion.engine.sync import sync_flow
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.integration.engine_support import running_engine, shop_api
 
 

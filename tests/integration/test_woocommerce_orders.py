@@ -16,7 +16,7 @@ from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.woocommerce import WooCommerceConnector
 from emporion.connectors.woocommerce.webhooks import ORDER_TOPICS, is_ping, verify_webhook
 from emporion.model import Order, OrderStatus, Refund, RefundLine
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.sandbox.support import Receiver
 
 

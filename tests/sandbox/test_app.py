@@ -10,7 +10,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from emporion.sandbox.woocommerce import create_app
+from emporion_devkit.sandbox.woocommerce import create_app
 
 
 def test_create_app_served_by_uvicorn() -> None:

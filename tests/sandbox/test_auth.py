@@ -9,8 +9,8 @@ import httpx
 import pytest
 from woocommerce import API
 
-from emporion.sandbox.woocommerce import SandboxShop
-from emporion.sandbox.woocommerce.auth import sign
+from emporion_devkit.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce.auth import sign
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 
 def test_product_create_read_update_delete(sandbox_client: httpx.Client) -> None:

@@ -11,7 +11,8 @@ import httpx
 
 
 def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    command = [sys.executable, "-m", "emporion.sandbox.woocommerce", "--port", "0", "--db", str(db), *extra]
+    module = "emporion_devkit.sandbox.woocommerce"
+    command = [sys.executable, "-m", module, "--port", "0", "--db", str(db), *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     printed: dict[str, str] = {}
     assert process.stdout is not None

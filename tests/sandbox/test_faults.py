@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.sandbox.support import Receiver
 
 

@@ -106,7 +106,7 @@ def test_order_by_price_and_unpaged_notes(sandbox_client: httpx.Client) -> None:
 
 
 def test_site_time_and_gmt_differ_in_a_shop_east_of_greenwich() -> None:
-    from emporion.sandbox.woocommerce import SandboxShop
+    from emporion_devkit.sandbox.woocommerce import SandboxShop
 
     with SandboxShop.serve(utc_offset_minutes=120) as shop:
         auth = {"auth": (shop.consumer_key, shop.consumer_secret), "headers": {"X-Forwarded-Proto": "https"}}

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 
 def stock_up(client: httpx.Client, count: int, quantity: int) -> list[dict]:

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.sandbox.support import Receiver
 
 

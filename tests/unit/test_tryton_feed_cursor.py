@@ -8,7 +8,7 @@ import pytest
 
 from emporion.connectors.base import Permanent
 from emporion.connectors.tryton.feed import FeedCursor, identity, stamp
-from emporion.erp.catalogue import ean13, plan
+from emporion_devkit.erp.catalogue import ean13, plan
 
 
 def test_cursor_round_trip() -> None:

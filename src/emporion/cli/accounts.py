@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from emporion.cli import ConfigOption, console, err
-from emporion.cli_dead import _with_store
+from emporion.cli.common import USAGE, ConfigOption, JsonOption, console, err, with_store
 from emporion.ops.auth import ROLES, SCOPES, Accounts, parse_expiry
 from emporion.state import StateStore
 
@@ -24,7 +23,6 @@ PasswordFile = Annotated[
         "--password-file", help="Read the password from this file (first line) instead of a prompt."
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _actor() -> str:
@@ -39,10 +37,10 @@ def _accounts(config: Path, work: Callable[[Accounts], Awaitable[Any]]) -> Any:
         return await work(Accounts(store))
 
     try:
-        return _with_store(config, with_accounts)
+        return with_store(config, with_accounts)
     except (ValueError, LookupError) as error:
         err.print(f"[red]{str(error).strip(chr(39))}[/]")
-        raise typer.Exit(2) from error
+        raise typer.Exit(USAGE) from error
 
 
 def _password(path: Path | None) -> str:
@@ -63,7 +61,7 @@ def user_add(
     """Create a console user (the password is asked for, or read from --password-file)."""
     if role not in ROLES:
         err.print(f"[red]--role must be one of {', '.join(ROLES)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE)
     password = _password(password_file)
     _accounts(config, lambda accounts: accounts.add_user(name, role, password, actor=_actor()))
     console.print(f"user [green]{name}[/] added ({role})")
@@ -120,12 +118,12 @@ def token_create(
     """Create an API token and print it once (only its hash is kept)."""
     if scope not in SCOPES:
         err.print(f"[red]--scope must be one of {', '.join(SCOPES)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE)
     try:
         expires_at = parse_expiry(expires)
     except ValueError as error:
         err.print(f"[red]--expires: {error}[/]")
-        raise typer.Exit(2) from error
+        raise typer.Exit(USAGE) from error
     token = _accounts(config, lambda accounts: accounts.create_token(name, scope, expires_at, actor=_actor()))
     err.print(f"token {token.id} ({name}, {scope}) created; it is shown this once:")
     print(token.token)

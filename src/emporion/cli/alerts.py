@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-import anyio
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from emporion.alerts import Alert, AlertKind, Severity
+from emporion.cli.common import NOT_CLEAN, ConfigOption, console, exit_clean, load, run_async
 
 if TYPE_CHECKING:
     from emporion.state import AlertRecord
@@ -18,10 +17,6 @@ if TYPE_CHECKING:
 alerts_app = typer.Typer(
     help="Alerts: what was raised, and a test through the channels.", no_args_is_help=True
 )
-console = Console()
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", envvar="EMPORION_CONFIG", help="The YAML configuration file.")
-]
 
 
 @alerts_app.command("list")
@@ -33,10 +28,9 @@ def list_alerts(
     limit: Annotated[int, typer.Option(min=1, help="How many, the most recently seen first.")] = 50,
 ) -> None:
     """The alerts recorded in the state database, the most recently seen first."""
-    from emporion.cli import _settings
     from emporion.state import StateStore
 
-    settings = _settings(config)
+    settings = load(config)
 
     async def read() -> list[AlertRecord]:
         store = await StateStore.connect(settings.state.url, migrate=True)
@@ -48,7 +42,7 @@ def list_alerts(
     table = Table(title="emporion alerts")
     for column in ("last seen", "kind", "flow", "subject", "state", "count", "last sent", "message"):
         table.add_column(column)
-    for row in anyio.run(read):
+    for row in run_async(read):
         last_sent = f"{row.last_sent:%Y-%m-%d %H:%M:%S}" if row.last_sent else ""
         seen = f"{row.last_seen:%Y-%m-%d %H:%M:%S}"
         table.add_row(
@@ -62,9 +56,8 @@ def test_channels(config: ConfigOption = Path("emporion.yaml")) -> None:
     """Send a test alert through each configured channel now (exit 1 if any fails or none is set)."""
     from emporion.alerts.email import EmailSender
     from emporion.alerts.webhook import WebhookSender
-    from emporion.cli import _settings
 
-    settings = _settings(config)
+    settings = load(config)
     channels: list[EmailSender | WebhookSender] = []
     if settings.alerts.email is not None:
         channels.append(EmailSender(settings.alerts.email))
@@ -73,7 +66,7 @@ def test_channels(config: ConfigOption = Path("emporion.yaml")) -> None:
         console.print(
             "no alert channel is configured (alerts.email, alerts.webhooks): alerts are only logged"
         )
-        raise typer.Exit(1)
+        raise typer.Exit(NOT_CLEAN)
     alert = Alert(
         AlertKind.TEST, "channels", "a test alert from emporion: this channel delivers", Severity.INFO
     )
@@ -89,4 +82,4 @@ def test_channels(config: ConfigOption = Path("emporion.yaml")) -> None:
                 ok = False
         return ok
 
-    raise typer.Exit(0 if anyio.run(send_all) else 1)
+    exit_clean(run_async(send_all))

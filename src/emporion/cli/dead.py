@@ -5,34 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from emporion.cli import ConfigOption, _run, _settings, console, err
+from emporion.cli.common import NOT_CLEAN, USAGE, ConfigOption, JsonOption, console, err, with_store
 from emporion.engine import dead_letters
-from emporion.state import StateStore
 
-T = TypeVar("T")
 dead_app = typer.Typer(help="Dead letters: records that failed permanently.", no_args_is_help=True)
 FlowFilter = Annotated[str | None, typer.Option("--flow", "-f", help="Only this flow.")]
 IdsArgument = Annotated[list[int] | None, typer.Argument(help="Dead-letter ids (see `emporion dead list`).")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every open dead letter (of --flow).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _with_store(config: Path, work: Callable[[StateStore], Awaitable[T]]) -> T:
-    settings = _settings(config)
-
-    async def run() -> T:
-        store = await StateStore.connect(settings.state.url, migrate=True)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return _run(run)
 
 
 @dead_app.command("list")
@@ -46,8 +30,8 @@ def dead_list(
     """List dead letters, newest first."""
     if status not in dead_letters.STATUSES:
         err.print(f"[red]--status must be one of {', '.join(dead_letters.STATUSES)}[/]")
-        raise typer.Exit(2)
-    letters = _with_store(
+        raise typer.Exit(USAGE)
+    letters = with_store(
         config, lambda store: dead_letters.list_letters(store, flow=flow, status=status, limit=limit)
     )
     if as_json:
@@ -80,10 +64,10 @@ def dead_show(
     config: ConfigOption = Path("emporion.yaml"),
 ) -> None:
     """Everything about one dead letter, its payload included (secrets masked)."""
-    letter = _with_store(config, lambda store: store.get_dead(ident))
+    letter = with_store(config, lambda store: store.get_dead(ident))
     if letter is None:
         err.print(f"[red]no dead letter {ident}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE)
     print(json.dumps(dead_letters.as_json(letter, payload=True), indent=2, ensure_ascii=False, default=str))
 
 
@@ -97,8 +81,8 @@ def _act(
 ) -> None:
     if bool(ids) == every:
         err.print(f"[red]give dead-letter ids or --all[/] (to {verb} every open one, of --flow if given)")
-        raise typer.Exit(2)
-    outcome = _with_store(config, lambda store: action(store, ids or [], every=every, flow=flow))
+        raise typer.Exit(USAGE)
+    outcome = with_store(config, lambda store: action(store, ids or [], every=every, flow=flow))
     console.print(
         f"{verb} {len(outcome.done)} dead letters"
         + (f": {', '.join(map(str, outcome.done))}" if outcome.done else "")
@@ -108,7 +92,7 @@ def _act(
             "[yellow]not open (unknown, already retried or discarded):[/] "
             + ", ".join(map(str, outcome.skipped))
         )
-        raise typer.Exit(1)
+        raise typer.Exit(NOT_CLEAN)
 
 
 @dead_app.command("retry")

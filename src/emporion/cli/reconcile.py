@@ -10,7 +10,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emporion.cli import ConfigOption, FlowOption, _flows, _run, _settings, _with_engine, console
+from emporion.cli.common import (
+    ConfigOption,
+    FlowOption,
+    console,
+    exit_clean,
+    load,
+    run_async,
+    selected_flows,
+    with_engine,
+)
 from emporion.engine.reconcile import DRIFT_KINDS, Reconciler, ReconcileResult
 from emporion.engine.worker import Engine
 
@@ -67,17 +76,17 @@ def reconcile(
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
 ) -> None:
     """Compare the flows' records on both sides and report drift (exit 1 when drift is left unrepaired)."""
-    settings = _settings(config)
-    names = _flows(settings, flow)
+    settings = load(config)
+    names = selected_flows(settings, flow)
 
     async def work(engine: Engine) -> list[ReconcileResult]:
         reconciler = Reconciler(engine)
         return [await reconciler.reconcile(name, repair=repair) for name in names]
 
-    results = _run(lambda: _with_engine(settings, work))
+    results = run_async(lambda: with_engine(settings, work))
     if as_json:
         print(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False))
     else:
         for result in results:
             render_reconcile(console, result)
-    raise typer.Exit(0 if all(result.status in ("clean", "repaired") for result in results) else 1)
+    exit_clean(all(result.status in ("clean", "repaired") for result in results))

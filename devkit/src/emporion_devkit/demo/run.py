@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 import anyio
 from rich.console import Console
 
+from emporion import runtime
 from emporion.alerts.dispatcher import alerts_from_settings
 from emporion.config import load_settings
 from emporion.console import render_report
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
-from emporion.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 if TYPE_CHECKING:
     from emporion.state import StateStore
@@ -123,8 +124,8 @@ def run_demo(
     directory: Path, *, products: int, once: bool, fresh: bool, console: Console, simulate_orders: float = 0.2
 ) -> int:
     """Run the demo; returns the exit code (0 when the verification report is clean)."""
-    from emporion.erp.tryton_server import TrytonServer
-    from emporion.erp.tryton_setup import CatalogueSpec, create_database
+    from emporion_devkit.erp.tryton_server import TrytonServer
+    from emporion_devkit.erp.tryton_setup import CatalogueSpec, create_database
 
     directory = directory.resolve()
     secret_dir, values = prepare(directory, products=products, fresh=fresh)
@@ -245,7 +246,7 @@ async def _sync_and_follow(
         )
         if simulate_orders > 0:
             shop.simulate_orders(simulate_orders)
-        await engine.run(serve=True)
+        await runtime.run(engine, serve=True)
         return 0
     finally:
         await pool.close()

@@ -1,6 +1,6 @@
 """A deterministic sample catalogue for a Tryton database: categories, products, variants, prices, stock.
 
-`load_catalogue(db, ...)` runs `python -m emporion.erp.catalogue` in a child process, which writes
+`load_catalogue(db, ...)` runs `python -m emporion_devkit.erp.catalogue` in a child process, which writes
 through proteus' local trytond backend in batches small enough for SQLite.
 """
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from emporion.erp.tryton_setup import TrytonDatabase
+    from emporion_devkit.erp.tryton_setup import TrytonDatabase
 
 BATCH = 50  # SQLite's parser gives up on larger multi-record statements
 CATEGORY_TREE: dict[str, list[str]] = {
@@ -314,10 +314,10 @@ def load_catalogue(
     db: TrytonDatabase, products: int = 500, variant_share: float = 0.1, seed: int = 1
 ) -> None:
     """Load the sample catalogue into a provisioned database (no-op when one is already there)."""
-    from emporion.erp.tryton_setup import _run_child
+    from emporion_devkit.erp.tryton_setup import _run_child
 
     _run_child(
-        "emporion.erp.catalogue",
+        "emporion_devkit.erp.catalogue",
         db,
         "--products",
         str(products),

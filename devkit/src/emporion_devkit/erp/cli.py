@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from emporion.erp.tryton_setup import DEFAULT_CACHE_DIR, CatalogueSpec, TrytonDatabase, create_database
+from emporion_devkit.erp.tryton_setup import DEFAULT_CACHE_DIR, CatalogueSpec, TrytonDatabase, create_database
 
 tryton_app = typer.Typer(help="A local Tryton ERP for demos and tests.", no_args_is_help=True)
 
@@ -79,7 +79,7 @@ def serve(
     cache_dir: CacheDir = DEFAULT_CACHE_DIR,
 ) -> None:
     """Create the database if needed and run trytond on 127.0.0.1 until interrupted."""
-    from emporion.erp.tryton_server import TrytonServer
+    from emporion_devkit.erp.tryton_server import TrytonServer
 
     db = _database(location, name, admin_password, user, password, products, seed, cache_dir)
     stop = {"now": False}
@@ -99,7 +99,7 @@ def serve(
 
 
 def main() -> None:
-    """Run the Tryton commands on their own (`python -m emporion.erp.cli`)."""
+    """Run the Tryton commands on their own (`python -m emporion_devkit.erp.cli`)."""
     tryton_app(prog_name="emporion-tryton")
 
 

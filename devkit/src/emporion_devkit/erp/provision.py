@@ -1,6 +1,6 @@
 """Child process that provisions a Tryton database: modules, company, accounts, warehouses, users.
 
-Run as `python -m emporion.erp.provision --config FILE --database NAME` with the passwords in the
+Run as `python -m emporion_devkit.erp.provision --config FILE --database NAME` with the passwords in the
 environment (EMPORION_TRYTON_ADMIN_PASSWORD, EMPORION_TRYTON_USER, EMPORION_TRYTON_PASSWORD). Every
 step looks before it creates, so running it twice is harmless.
 """
@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from emporion.erp.tryton_setup import MODULES
+from emporion_devkit.erp.tryton_setup import MODULES
 
 # Groups the emporion login needs: read stock moves and quantities, create sales and their parties,
 # record the shop's payments on them. No account administration.

@@ -12,7 +12,7 @@ from types import TracebackType
 
 import httpx
 
-from emporion.erp.tryton_setup import TrytonDatabase
+from emporion_devkit.erp.tryton_setup import TrytonDatabase
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Create a ready-to-use Tryton database (SQLite or PostgreSQL) for emporion, cached for speed.
 
-Provisioning runs trytond and proteus in a child process (`python -m emporion.erp.provision`) so
+Provisioning runs trytond and proteus in a child process (`python -m emporion_devkit.erp.provision`) so
 that trytond's process-wide configuration never leaks into the caller. A SQLite database that was
 built once is kept as a template file under the cache directory and copied afterwards; on PostgreSQL
 the template is a database that new ones are cloned from.
@@ -167,10 +167,10 @@ def _sqlite_provisioned(file: Path, user: str, products: int) -> bool:
 def _build(db: TrytonDatabase, catalogue: CatalogueSpec | None) -> None:
     if db.sqlite_file and not db.sqlite_file.exists():
         sqlite3.connect(db.sqlite_file).close()  # trytond-admin expects the file to exist
-    _run_child("emporion.erp.provision", db)
+    _run_child("emporion_devkit.erp.provision", db)
     if catalogue and catalogue.products:
         _run_child(
-            "emporion.erp.catalogue",
+            "emporion_devkit.erp.catalogue",
             db,
             "--products",
             str(catalogue.products),
@@ -179,7 +179,7 @@ def _build(db: TrytonDatabase, catalogue: CatalogueSpec | None) -> None:
             "--seed",
             str(catalogue.seed),
         )
-    _run_child("emporion.erp.provision", db, "--carriers")
+    _run_child("emporion_devkit.erp.provision", db, "--carriers")
 
 
 def _create_sqlite(db: TrytonDatabase, catalogue: CatalogueSpec | None, cache_dir: Path | None) -> None:

@@ -39,7 +39,7 @@ def woocommerce(
     currency: Annotated[str, typer.Option(help="The store currency (ISO 4217).")] = "EUR",
 ) -> None:
     """Serve a WooCommerce-compatible shop (REST API v3 and webhooks) until interrupted."""
-    from emporion.sandbox.woocommerce import SandboxShop
+    from emporion_devkit.sandbox.woocommerce import SandboxShop
 
     logging.basicConfig(level=logging.WARNING)
     shop = SandboxShop(

@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from emporion.sandbox.woocommerce.faults import FaultInjector, FaultRule
-from emporion.sandbox.woocommerce.sandbox import Sandbox
-from emporion.sandbox.woocommerce.server import SandboxShop
+from emporion_devkit.sandbox.woocommerce.faults import FaultInjector, FaultRule
+from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
+from emporion_devkit.sandbox.woocommerce.server import SandboxShop
 
 
 def create_app(

@@ -1,8 +1,8 @@
-"""`python -m emporion.sandbox.woocommerce`: the same as `emporion sandbox woocommerce`."""
+"""`python -m emporion_devkit.sandbox.woocommerce`: the same as `emporion sandbox woocommerce`."""
 
 import typer
 
-from emporion.sandbox.cli import woocommerce
+from emporion_devkit.sandbox.cli import woocommerce
 
 if __name__ == "__main__":
     typer.run(woocommerce)

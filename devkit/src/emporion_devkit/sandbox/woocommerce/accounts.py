@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emporion.sandbox.woocommerce.errors import ApiError
-from emporion.sandbox.woocommerce.resource import Filter, Resource, text_list
-from emporion.sandbox.woocommerce.schema import FieldSpec
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, text_list
+from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 
 def merge_address(current: dict[str, str], given: Any) -> dict[str, str]:

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emporion.sandbox.woocommerce.auth import ApiKey, auth_error
-from emporion.sandbox.woocommerce.errors import ApiError, no_route
-from emporion.sandbox.woocommerce.shop import WC_VERSION, WP_VERSION, first
+from emporion_devkit.sandbox.woocommerce.auth import ApiKey, auth_error
+from emporion_devkit.sandbox.woocommerce.errors import ApiError, no_route
+from emporion_devkit.sandbox.woocommerce.shop import WC_VERSION, WP_VERSION, first
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.sandbox import Sandbox
+    from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
 
 logger = logging.getLogger(__name__)
 API_PREFIX = "/wp-json/wc/v3/"

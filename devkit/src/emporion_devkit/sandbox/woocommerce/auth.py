@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from emporion.sandbox.woocommerce.errors import ApiError
-from emporion.sandbox.woocommerce.store import Store
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.store import Store
 
 OAUTH_PARAMS = (
     "oauth_consumer_key",

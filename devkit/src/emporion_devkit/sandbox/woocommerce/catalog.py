@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emporion.sandbox.woocommerce.errors import ApiError
-from emporion.sandbox.woocommerce.pricing import derive_price, derive_stock, derive_variable
-from emporion.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify, text_list
-from emporion.sandbox.woocommerce.schema import FieldSpec
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.pricing import derive_price, derive_stock, derive_variable
+from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify, text_list
+from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 STOCK_FIELDS: dict[str, FieldSpec] = {
     "manage_stock": "boolean",

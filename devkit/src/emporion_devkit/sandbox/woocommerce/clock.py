@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from emporion.sandbox.woocommerce.errors import invalid_param
+from emporion_devkit.sandbox.woocommerce.errors import invalid_param
 
 WC_FORMAT = "%Y-%m-%dT%H:%M:%S"
 

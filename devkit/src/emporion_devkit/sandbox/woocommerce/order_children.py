@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from emporion.sandbox.woocommerce.errors import ApiError
-from emporion.sandbox.woocommerce.orders import (
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.orders import (
     REFUNDING_GATEWAYS,
     OrderResource,
     adjust_stock,
@@ -13,11 +13,11 @@ from emporion.sandbox.woocommerce.orders import (
     money,
     to_float,
 )
-from emporion.sandbox.woocommerce.resource import Filter, Resource
-from emporion.sandbox.woocommerce.schema import FieldSpec
+from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource
+from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 
 class NoteResource(Resource):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emporion.sandbox.woocommerce.accounts import merge_address
-from emporion.sandbox.woocommerce.errors import ApiError
-from emporion.sandbox.woocommerce.pricing import derive_stock
-from emporion.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify
-from emporion.sandbox.woocommerce.schema import FieldSpec, coerce
-from emporion.sandbox.woocommerce.shop import WC_VERSION
+from emporion_devkit.sandbox.woocommerce.accounts import merge_address
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.pricing import derive_stock
+from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify
+from emporion_devkit.sandbox.woocommerce.schema import FieldSpec, coerce
+from emporion_devkit.sandbox.woocommerce.shop import WC_VERSION
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 STATUS_LABELS = {
     "pending": "Pending payment",

@@ -6,12 +6,12 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emporion.sandbox.woocommerce import templates
-from emporion.sandbox.woocommerce.errors import ApiError, invalid_param
-from emporion.sandbox.woocommerce.schema import FieldSpec
+from emporion_devkit.sandbox.woocommerce import templates
+from emporion_devkit.sandbox.woocommerce.errors import ApiError, invalid_param
+from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 Filter = tuple[str, list[Any]]
 

@@ -6,20 +6,20 @@ from typing import Any
 
 from starlette.responses import Response
 
-from emporion.sandbox.woocommerce.accounts import CouponResource, CustomerResource
-from emporion.sandbox.woocommerce.app import RestRequest, SandboxApp, json_response
-from emporion.sandbox.woocommerce.auth import ApiKey, KeyRing
-from emporion.sandbox.woocommerce.catalog import CategoryResource, ProductResource, VariationResource
-from emporion.sandbox.woocommerce.clock import Clock
-from emporion.sandbox.woocommerce.errors import ApiError, no_route
-from emporion.sandbox.woocommerce.faults import FaultInjector
-from emporion.sandbox.woocommerce.order_children import NoteResource, RefundResource
-from emporion.sandbox.woocommerce.orders import OrderResource
-from emporion.sandbox.woocommerce.shop import Shop
-from emporion.sandbox.woocommerce.shopper import Shopper
-from emporion.sandbox.woocommerce.store import Store
-from emporion.sandbox.woocommerce.traffic import Traffic
-from emporion.sandbox.woocommerce.webhooks import Dispatcher, WebhookResource
+from emporion_devkit.sandbox.woocommerce.accounts import CouponResource, CustomerResource
+from emporion_devkit.sandbox.woocommerce.app import RestRequest, SandboxApp, json_response
+from emporion_devkit.sandbox.woocommerce.auth import ApiKey, KeyRing
+from emporion_devkit.sandbox.woocommerce.catalog import CategoryResource, ProductResource, VariationResource
+from emporion_devkit.sandbox.woocommerce.clock import Clock
+from emporion_devkit.sandbox.woocommerce.errors import ApiError, no_route
+from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
+from emporion_devkit.sandbox.woocommerce.order_children import NoteResource, RefundResource
+from emporion_devkit.sandbox.woocommerce.orders import OrderResource
+from emporion_devkit.sandbox.woocommerce.shop import Shop
+from emporion_devkit.sandbox.woocommerce.shopper import Shopper
+from emporion_devkit.sandbox.woocommerce.store import Store
+from emporion_devkit.sandbox.woocommerce.traffic import Traffic
+from emporion_devkit.sandbox.woocommerce.webhooks import Dispatcher, WebhookResource
 
 
 class Sandbox:

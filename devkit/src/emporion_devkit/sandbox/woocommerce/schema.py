@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emporion.sandbox.woocommerce.errors import invalid_param
+from emporion_devkit.sandbox.woocommerce.errors import invalid_param
 
 FieldSpec = str | tuple[str, ...]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import uvicorn
 
-from emporion.sandbox.woocommerce.faults import FaultInjector
-from emporion.sandbox.woocommerce.sandbox import Sandbox
+from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
+from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
 
 
 class SandboxShop:

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from emporion.sandbox.woocommerce.clock import Clock
-from emporion.sandbox.woocommerce.errors import ApiError, invalid_param
-from emporion.sandbox.woocommerce.resource import Filter, Resource, id_list, text_list
-from emporion.sandbox.woocommerce.schema import clean
-from emporion.sandbox.woocommerce.store import Store
+from emporion_devkit.sandbox.woocommerce.clock import Clock
+from emporion_devkit.sandbox.woocommerce.errors import ApiError, invalid_param
+from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_list, text_list
+from emporion_devkit.sandbox.woocommerce.schema import clean
+from emporion_devkit.sandbox.woocommerce.store import Store
 
 WC_VERSION = "8.9.3"
 WP_VERSION = "6.5.5"

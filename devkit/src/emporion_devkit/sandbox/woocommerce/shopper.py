@@ -6,10 +6,10 @@ import random
 import threading
 from typing import TYPE_CHECKING, Any
 
-from emporion.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 # country, state, city, postcode, street, phone
 PLACES = [

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from emporion.sandbox.woocommerce.errors import ApiError
-from emporion.sandbox.woocommerce.resource import Resource
-from emporion.sandbox.woocommerce.schema import FieldSpec
-from emporion.sandbox.woocommerce.shop import WC_VERSION, WP_VERSION, Event
+from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.resource import Resource
+from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
+from emporion_devkit.sandbox.woocommerce.shop import WC_VERSION, WP_VERSION, Event
 
 if TYPE_CHECKING:
-    from emporion.sandbox.woocommerce.faults import FaultInjector
-    from emporion.sandbox.woocommerce.shop import Shop
+    from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
+    from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 RESOURCES = ("coupon", "customer", "order", "product")
 EVENTS = ("created", "updated", "deleted", "restored")

@@ -1,0 +1,1 @@
+"""emporion's development kit: sandbox shops, a provisioned Tryton ERP and the demo (not for production)."""

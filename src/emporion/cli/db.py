@@ -1,0 +1,50 @@
+"""`emporion db ...`: migrate the state database, and prune its history by the retention settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from emporion.cli.common import ConfigOption, console, load, run_async
+
+db_app = typer.Typer(help="The state database.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Apply the state database migrations."""
+    from emporion.state import StateStore
+
+    settings = load(config)
+    run_async(lambda: StateStore.migrate(settings.state.url))
+    console.print("[green]state database is up to date[/]")
+
+
+@db_app.command("prune")
+def db_prune(
+    config: ConfigOption = Path("emporion.yaml"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; remove nothing.")] = False,
+) -> None:
+    """Forget history older than `state.retention` allows (the engine also does this on its own)."""
+    from emporion.state import StateStore
+
+    settings = load(config)
+    ages = settings.state.retention.ages()
+
+    async def prune() -> dict[str, int]:
+        store = await StateStore.connect(settings.state.url, migrate=True)
+        try:
+            return await store.prune(ages, dry_run=dry_run)
+        finally:
+            await store.close()
+
+    removed = run_async(prune)
+    table = Table(title="would be removed" if dry_run else "removed")
+    for column in ("history", "older than", "rows"):
+        table.add_column(column)
+    for name, count in removed.items():
+        table.add_row(name, f"{ages[name].days} days", str(count))
+    console.print(table)

@@ -1,0 +1,138 @@
+"""`emporion check`, `plan`, `sync` and `verify`: connect, preview, sync in bulk, compare both sides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from emporion.cli.common import (
+    ConfigOption,
+    FlowOption,
+    console,
+    err,
+    exit_clean,
+    load,
+    run_async,
+    selected_flows,
+    with_engine,
+)
+from emporion.config import Settings
+from emporion.console import render_checks, render_plan, render_report
+from emporion.engine.connections import ConnectorPool
+from emporion.engine.sync import FlowReport, sync_flow, verify_flow
+from emporion.engine.worker import Engine
+
+
+def check(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Validate the configuration, connect to each system and check its permissions."""
+    settings = load(config)
+    console.print(f"[green]configuration {config} is valid[/]")
+    exit_clean(run_async(lambda: _check_all(settings)))
+
+
+async def _check_all(settings: Settings) -> bool:
+    """Every connection's checks and the state database's, printed; whether all passed."""
+    from emporion.connectors.base import CheckResult
+    from emporion.state import SchemaNotCurrent, StateStore
+
+    ok = True
+    pool = ConnectorPool(settings)
+    try:
+        for name in settings.connections:
+            try:
+                results = await pool.get(name).check()
+            except Exception as error:  # a broken connector must not hide the other checks
+                results = [CheckResult("connect", False, str(error))]
+            render_checks(console, name, results)
+            ok = ok and all(result.ok for result in results)
+    finally:
+        await pool.close()
+    try:
+        store = await StateStore.connect(settings.state.url, migrate=False)
+        await store.close()
+        console.print("  [green]ok[/] state database: reachable and up to date")
+    except SchemaNotCurrent:
+        console.print("  [green]ok[/] state database: reachable; tables are created on the first sync")
+    except Exception as error:
+        console.print(f"  [red]FAIL[/] state database: {error}")
+        ok = False
+    return ok
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: bool) -> list[FlowReport]:
+    """Sync (or plan, with `dry_run`) the catalogue flows among `flows`, with a progress bar per entity."""
+    reports = []
+    with _progress() as progress:
+        tasks: dict[tuple[str, str], TaskID] = {}
+        for name in flows:
+            if name not in engine.runners:
+                continue  # order flows have no bulk sync: their feeds and sliding window bring orders
+            runner = engine.runners[name]
+
+            def advance(entity: str, count: int, name: str = name) -> None:
+                if (name, entity) not in tasks:
+                    tasks[(name, entity)] = progress.add_task(f"{name} {entity}", total=None)
+                progress.advance(tasks[(name, entity)], count)
+
+            report = await sync_flow(runner, dry_run=dry_run, progress=advance)
+            if verify and not dry_run:
+                report = await verify_flow(runner, report)
+            reports.append(report)
+    return reports
+
+
+def plan(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) -> None:
+    """Show what a sync would create, update and remove per entity, without writing anything."""
+    settings = load(config)
+    names = selected_flows(settings, flow)
+    reports = run_async(
+        lambda: with_engine(settings, lambda e: _sync_all(e, names, dry_run=True, verify=False))
+    )
+    for report in reports:
+        render_plan(console, report)
+
+
+def sync(
+    config: ConfigOption = Path("emporion.yaml"),
+    flow: FlowOption = None,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Compare both sides afterwards.")
+    ] = True,
+) -> None:
+    """Sync every record of the flows now, then report what differs (exit 1 if anything does)."""
+    settings = load(config)
+    names = selected_flows(settings, flow)
+    reports = run_async(
+        lambda: with_engine(settings, lambda e: _sync_all(e, names, dry_run=False, verify=verify))
+    )
+    for report in reports:
+        render_report(console, report)
+    exit_clean(all(r.clean for r in reports) or not verify)
+
+
+def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) -> None:
+    """Compare the flows' records on both sides, field by field, without writing."""
+    settings = load(config)
+    names = selected_flows(settings, flow)
+
+    async def work(engine: Engine) -> list[FlowReport]:
+        return [await verify_flow(engine.runners[name]) for name in names if name in engine.runners]
+
+    reports = run_async(lambda: with_engine(settings, work))
+    for report in reports:
+        render_report(console, report)
+    exit_clean(all(r.clean for r in reports))

@@ -1,0 +1,36 @@
+"""`emporion webhooks ...`: register the shops' webhooks towards this server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from emporion.cli.common import NOT_CLEAN, ConfigOption, console, err, fail, load, run_async, webhook_secrets
+
+webhooks_app = typer.Typer(help="The shops' webhooks towards this server.", no_args_is_help=True)
+
+
+@webhooks_app.command("ensure")
+def webhooks_ensure(config: ConfigOption = Path("emporion.yaml")) -> None:
+    """Register (or re-activate) the webhooks of every connection with `webhooks: true`."""
+    settings = load(config)
+    if not settings.server.public_url:
+        fail("[red]server.public_url is not set[/]: the shops need a URL to deliver to")
+
+    async def work() -> dict[str, list[str]]:
+        from emporion.engine.connections import ConnectorPool
+        from emporion.server.registration import ensure_all
+
+        pool = ConnectorPool(settings)
+        try:
+            return await ensure_all(settings, pool, webhook_secrets(settings, config))
+        finally:
+            await pool.close()
+
+    registered = run_async(work)
+    if not registered:
+        err.print("no connection takes webhooks (webhooks: true on a shop that is the source of orders)")
+        raise typer.Exit(NOT_CLEAN)
+    for name, ids in registered.items():
+        console.print(f"[green]{name}[/]: webhooks {', '.join(map(str, ids))} active")
