@@ -19,21 +19,22 @@ def render_checks(console: Console, name: str, results: list[CheckResult]) -> No
         console.print(f"  {mark} {name}: {result.name}{detail}")
 
 
+PLAN_ACTIONS = ("create", "match", "update", "unchanged", "waiting", "unpublish", "delete")
+
+
 def render_plan(console: Console, report: FlowReport) -> None:
+    """Per entity, how many records a sync would create, match, update, leave, hold back or remove."""
     table = Table(title=f"plan for flow {report.flow}")
-    for column in ("entity", "create", "match", "update", "unchanged", "unpublish", "delete", "invalid"):
+    for column in ("entity", *PLAN_ACTIONS, "invalid"):
         table.add_column(column, justify="right" if column != "entity" else "left")
     for entity in report.entities:
         c = entity.counts
-        table.add_row(
-            entity.entity,
-            *(str(c.get(k, 0)) for k in ("create", "match", "update", "unchanged", "unpublish", "delete")),
-            str(len(entity.failed)),
-        )
+        table.add_row(entity.entity, *(str(c.get(k, 0)) for k in PLAN_ACTIONS), str(len(entity.failed)))
     console.print(table)
     for entity in report.entities:
         for item in entity.planned[:SHOWN]:
-            console.print(f"  {entity.entity} {item.action:9} {item.label}")
+            detail = f" ({item.detail})" if item.detail else ""
+            console.print(f"  {entity.entity} {item.action:9} {item.label}{detail}")
         if len(entity.planned) > SHOWN:
             console.print(f"  … and {len(entity.planned) - SHOWN} more {entity.entity} changes")
         for label, reason in entity.failed[:SHOWN]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import io
+from collections.abc import Awaitable, Callable, MutableMapping
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,8 +15,11 @@ import pytest
 from rich.console import Console
 
 from emporion.config import Settings
-from emporion.console import render_report
+from emporion.connectors.roles import BudgetedConnection
+from emporion.console import render_plan, render_report
 from emporion.engine.sync import sync_flow, verify_flow
+from emporion.engine.worker import Engine
+from emporion.model import Product
 from emporion_devkit.demo.erp_changes import receive_stock, rename, set_list_price
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
@@ -282,3 +287,108 @@ async def test_running_engine_follows_the_change_feed(
 
             await eventually(price_arrived, 30)
             stop.set()
+
+
+class MethodLog:
+    """Keeps the HTTP method of every request a connection sends (a `RequestObserver`)."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+
+    async def before(self, headers: MutableMapping[str, str]) -> None:
+        """Nothing to add before a request."""
+
+    async def after(self, method: str, status: int) -> None:
+        """Keep the method of one answered request."""
+        self.methods.append(method)
+
+
+def observed(engine: Engine, connection: str) -> MethodLog:
+    """A log of the requests `connection` sends from now on."""
+    connector = engine.pool.get(connection)
+    assert isinstance(connector, BudgetedConnection)
+    log = MethodLog()
+    connector.observe_requests(log)
+    return log
+
+
+def shop_snapshot(api: httpx.Client) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every product and category of the shop, as the REST API shows them."""
+    categories = api.get("/products/categories", params={"per_page": 100}).json()
+    return all_products(api), categories
+
+
+async def test_plan_on_an_empty_shop_shows_categories_to_create_and_products_waiting_for_them(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = shop_api(sandbox_shop)
+    before = shop_snapshot(api)
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, CATALOGUE_FLOW, monkeypatch)
+    async with running_engine(settings) as engine:
+        requests = observed(engine, "shop")
+        runner = engine.runners["catalogue"]
+        report = await sync_flow(runner, dry_run=True)
+        products = [
+            p
+            async for page in runner.source.scan("product")
+            for p in page
+            if isinstance(p, Product) and runner.mapper.accepts(p)
+        ]
+        assert await engine.store.count_links("catalogue", "product") == 0
+        assert await engine.store.get_cursor("catalogue", "product") is None
+    categories, planned = report.entities
+    assert categories.counts["create"] == categories.source_count > 0
+    assert not categories.counts["match"] and not categories.failed
+    with_categories = [p for p in products if p.categories]
+    assert with_categories, "the test catalogue has no product in a category"
+    assert planned.counts["waiting"] == len(with_categories)
+    assert planned.counts["create"] == len(products) - len(with_categories)
+    waiting = [item for item in planned.planned if item.action == "waiting"]
+    assert {item.label for item in waiting} == {p.sku for p in with_categories}
+    assert all("category" in item.detail and "not in the target yet" in item.detail for item in waiting)
+    output = Console(width=200, file=io.StringIO(), record=True)
+    render_plan(output, report)
+    shown = output.export_text()
+    assert "waiting" in shown and f"waiting   {waiting[0].label} (category" in shown
+    # a plan only reads: the shop saw no write and holds what it held
+    assert requests.methods and set(requests.methods) == {"GET"}
+    assert shop_snapshot(api) == before
+
+
+async def test_plan_against_a_shop_that_holds_the_products_reports_them_matched(
+    tryton_server: RunningTryton,
+    sandbox_shop: SandboxShop,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = shop_api(sandbox_shop)
+    # another installation (its own state database) has already filled the shop
+    first = settings_for(
+        tryton_server,
+        {"shop": sandbox_shop},
+        f"sqlite:///{tmp_path / 'first.db'}",
+        CATALOGUE_FLOW,
+        monkeypatch,
+    )
+    async with running_engine(first) as engine:
+        assert (
+            await verify_flow(engine.runners["catalogue"], await sync_flow(engine.runners["catalogue"]))
+        ).clean
+    before = shop_snapshot(api)
+    fresh = settings_for(
+        tryton_server,
+        {"shop": sandbox_shop},
+        f"sqlite:///{tmp_path / 'fresh.db'}",
+        CATALOGUE_FLOW,
+        monkeypatch,
+    )
+    async with running_engine(fresh) as engine:
+        requests = observed(engine, "shop")
+        report = await sync_flow(engine.runners["catalogue"], dry_run=True)
+    categories, products = report.entities
+    assert categories.counts == {"match": categories.source_count}
+    assert products.counts == {"match": products.source_count} and products.source_count == len(before[0])
+    assert {item.label for item in products.planned} == {p["sku"] for p in before[0]}
+    assert all(item.action == "match" for item in [*categories.planned, *products.planned])
+    assert set(requests.methods) == {"GET"}
+    assert shop_snapshot(api) == before

@@ -1,4 +1,5 @@
-"""One flow at work: read source records, map them, skip what is unchanged, write, and say what happened.
+"""One catalogue flow at work: read source records, map them, skip what is unchanged, write, and say
+what happened.
 
 `FlowRunner.sync_keys` is the one path every sync takes (initial sync, change feed, retries, plan):
 it returns the links, journal entries, dead letters and retries for the caller to commit in one
@@ -8,85 +9,26 @@ search-before-create of the next attempt.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from emporion.alerts import Alert
 from emporion.alerts.monitors import stock_levels
 from emporion.config import FlowSettings
-from emporion.connectors.base import (
-    Connector,
-    ConnectorError,
-    Outcome,
-    OutcomeStatus,
-    Permanent,
-    Retryable,
-    Unmappable,
-    WriteItem,
-)
+from emporion.connectors.base import Outcome, Permanent, Retryable, Unmappable, WriteItem
+from emporion.connectors.roles import CatalogueSource, CatalogueTarget
+from emporion.engine.flows import Feed, Flow
 from emporion.engine.mapping import FlowMapper, expand_categories
+from emporion.engine.outcomes import BatchResult, OutcomeApplier, PlannedWrite, Written
+from emporion.engine.sync import sync_flow
+from emporion.logs import get_logger
 from emporion.model import Category, Product, Record, fingerprint
-from emporion.state import DeadLetter, JournalEntry, Link, StateStore
+from emporion.state import Link, StateStore
 
+__all__ = ["TARGET_REF_PREFIX", "BatchResult", "FlowRunner", "PlannedWrite", "lookup_key", "natural_key"]
+
+log = get_logger("emporion.engine")
 TARGET_REF_PREFIX = "target:"  # a mapped category value that already names a target category id
-
-
-@dataclass
-class PlannedWrite:
-    """What a sync would do to one record (the unit of `emporion plan`)."""
-
-    key: str
-    action: str  # create, update, unpublish, delete
-    label: str
-    fields: list[str] = field(default_factory=list)
-
-
-@dataclass
-class BatchResult:
-    """Everything one batch produced, for the caller to commit together."""
-
-    links: list[Link] = field(default_factory=list)
-    journal: list[JournalEntry] = field(default_factory=list)
-    dead: list[DeadLetter] = field(default_factory=list)
-    retry: list[tuple[str, str, float | None]] = field(default_factory=list)  # key, reason, after
-    planned: list[PlannedWrite] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
-    stock_skus: set[str] = field(default_factory=set)  # reservations made or released: send their stock again
-    stock: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # SKU -> available, threshold
-    alerts: list[Alert] = field(default_factory=list)  # for the engine's alert sink, after the commit
-
-    def dead_letter(
-        self,
-        flow: str,
-        entity: str,
-        key: str,
-        error: Permanent,
-        reason: str,
-        label: str | None = None,
-        payload: dict[str, Any] | None = None,
-    ) -> None:
-        """A record that cannot go on: its dead letter and a journal line.
-
-        The letter names the record (`label`, else the error's record, else `<entity> <key>`) and the field.
-        """
-        label = label or error.record or f"{entity} {key}"
-        self.dead.append(DeadLetter(flow, entity, key, str(error), error.field, label, payload))
-        detail = {"error": str(error), "field": error.field, "label": label}
-        self.journal.append(JournalEntry(flow, entity, key, "dead", reason, detail=detail))
-        self.counts["failed"] += 1
-
-    def merge(self, other: BatchResult) -> None:
-        self.links += other.links
-        self.journal += other.journal
-        self.dead += other.dead
-        self.retry += other.retry
-        self.planned += other.planned
-        self.counts.update(other.counts)
-        self.stock.update(other.stock)
-        self.alerts += other.alerts
+UNPUBLISH = frozenset({"active"})  # what a removal by unpublishing writes
 
 
 def natural_key(record: Record) -> str:
@@ -98,10 +40,22 @@ def natural_key(record: Record) -> str:
     return record.key
 
 
-class FlowRunner:
-    """Moves records of one flow from its source connector to its target connector."""
+def lookup_key(record: Record) -> str:
+    """What the target is asked to find a record by: SKU for products, slug (else name) for categories."""
+    if isinstance(record, Category) and record.slug:
+        return record.slug
+    return natural_key(record)
 
-    def __init__(self, flow: FlowSettings, source: Connector, target: Connector, store: StateStore) -> None:
+
+class FlowRunner(Flow):
+    """Moves records of one catalogue flow from its source connector to its target connector."""
+
+    source: CatalogueSource
+    target: CatalogueTarget
+
+    def __init__(
+        self, flow: FlowSettings, source: CatalogueSource, target: CatalogueTarget, store: StateStore
+    ) -> None:
         self.flow = flow
         self.source = source
         self.target = target
@@ -109,9 +63,23 @@ class FlowRunner:
         self.mapper = FlowMapper(flow)
         self._prepared = False
 
-    def feeds(self) -> list[tuple[str, Connector, str]]:
-        """(queue entity, connector, connector entity) of each change feed this flow follows."""
-        return [(entity, self.source, entity) for entity in self.flow.entities]
+    def feeds(self) -> list[Feed]:
+        """One change feed per entity, categories first (products name them)."""
+        return [Feed(entity, self.source, entity) for entity in self.flow.entities]
+
+    async def start(self) -> None:
+        """A flow that has never run starts with a full sync, so that nothing before its feed is missed."""
+        cursors = [await self.store.get_cursor(self.flow.name, entity) for entity in self.flow.entities]
+        if all(cursor is not None for cursor in cursors):
+            return
+        log.info("initial sync", flow=self.flow.name)
+        report = await sync_flow(self)
+        for entity in report.entities:
+            log.info("initial sync done", flow=self.flow.name, entity=entity.entity, **dict(entity.counts))
+
+    async def catch_up(self) -> int:
+        """Nothing beyond the change feed: a catalogue feed never loses what changed meanwhile."""
+        return 0
 
     async def prepare(self) -> None:
         """Load what the mapping needs from the source once (the category tree for filters)."""
@@ -135,7 +103,7 @@ class FlowRunner:
         dry_run: bool = False,
         force: bool = False,
     ) -> BatchResult:
-        """Bring the target in line with the source for `keys`; nothing is written when `dry_run`."""
+        """Bring the target in line with the source for `keys`; with `dry_run`, plan and only read."""
         await self.prepare()
         keys = list(dict.fromkeys(keys))
         if records is None:
@@ -155,9 +123,9 @@ class FlowRunner:
             try:
                 wanted = record is not None and self.mapper.accepts(record)
                 if record is not None and wanted:
-                    mapped[key] = self.mapper.map(record, reserved)
-                    if isinstance(record, Product) and self.flow.low_stock:
-                        result.stock.update(stock_levels(self.flow, record, mapped[key]))  # type: ignore[arg-type]
+                    mapped[key] = target = self.mapper.map(record, reserved)
+                    if isinstance(record, Product) and isinstance(target, Product) and self.flow.low_stock:
+                        result.stock.update(stock_levels(self.flow, record, target))
                     continue
             except Permanent as error:
                 self._dead(result, entity, key, record, error, reason)
@@ -167,10 +135,13 @@ class FlowRunner:
                 continue
             self._plan_removal(entity, key, link, removals, deletions, result)
         digests: dict[str, str] = {}
-        upserts = await self._resolve_and_skip(entity, mapped, links, result, digests, force)
+        upserts, waiting = await self._resolve_and_skip(entity, mapped, links, result, digests, force)
         if dry_run:
-            await self._plan(entity, upserts, removals, deletions, result)
+            await self._plan(entity, upserts, waiting, removals, deletions, result)
             return result
+        for item, why in waiting:
+            result.retry.append((item.key, str(why), None))
+            result.counts["waiting"] += 1
         if entity == "category":
             await self._write_categories(upserts, links, result, digests, reason)
         elif upserts or removals or deletions:
@@ -193,7 +164,7 @@ class FlowRunner:
             deletions.append(WriteItem(key, Category(key=key, name=link.natural_key or key), link.target_ref))
         elif policy == "unpublish" and entity == "product":
             stub = Product(key=key, sku=link.natural_key or "", name="", active=False)
-            removals.append(WriteItem(key, stub, link.target_ref, only=frozenset({"active"})))
+            removals.append(WriteItem(key, stub, link.target_ref, only=UNPUBLISH))
         else:
             result.counts["kept"] += 1
 
@@ -205,34 +176,37 @@ class FlowRunner:
         result: BatchResult,
         digests: dict[str, str],
         force: bool,
-    ) -> list[WriteItem]:
-        """Swap source references for target ids, then drop what the target already holds."""
+    ) -> tuple[list[WriteItem], list[tuple[WriteItem, Retryable]]]:
+        """Swap source references for target ids, then drop what the target already holds.
+
+        Returns what to write, and the products that wait for their categories to reach the target.
+        """
+        category_links: dict[str, Link] = {}
         if entity == "product":
             wanted = {c for r in mapped.values() if isinstance(r, Product) for c in r.categories}
             source_keys = [c for c in wanted if not c.startswith(TARGET_REF_PREFIX)]
             category_links = await self.store.get_links(self.flow.name, "category", source_keys)
         owned = frozenset(self.flow.target_owns)
-        upserts = []
+        upserts: list[WriteItem] = []
+        waiting: list[tuple[WriteItem, Retryable]] = []
         for key, record in mapped.items():
+            link = links.get(key)
+            ref = link.target_ref if link and link.target_ref else None
             if isinstance(record, Product):
                 try:
                     record = record.model_copy(
                         update={"categories": self._category_ids(record, category_links)}
                     )
                 except Retryable as error:
-                    result.retry.append((key, str(error), None))
-                    result.counts["waiting"] += 1
+                    waiting.append((WriteItem(key, record, ref, owned), error))
                     continue
-            link = links.get(key)
             digest = fingerprint(record)
             if not force and link and link.state == "synced" and link.fingerprint == digest:
                 result.counts["unchanged"] += 1
                 continue
             digests[key] = digest
-            upserts.append(
-                WriteItem(key, record, link.target_ref if link and link.target_ref else None, owned)
-            )
-        return upserts
+            upserts.append(WriteItem(key, record, ref, owned))
+        return upserts, waiting
 
     async def expected(self, entity: str, records: Sequence[Record]) -> dict[str, Record]:
         """What the target should hold for these source records (mapped, references resolved).
@@ -255,7 +229,7 @@ class FlowRunner:
             parents = [r.parent_key for r in mapped.values() if isinstance(r, Category) and r.parent_key]
             parent_links = await self.store.get_links(self.flow.name, "category", parents)
             for key, record in mapped.items():
-                parent = getattr(record, "parent_key", None)
+                parent = record.parent_key if isinstance(record, Category) else None
                 link = parent_links.get(parent) if parent else None
                 target_parent = str(link.target_ref["id"]) if link and link.target_ref else None
                 mapped[key] = record.model_copy(update={"parent_key": target_parent})
@@ -264,8 +238,10 @@ class FlowRunner:
         category_links = await self.store.get_links(self.flow.name, "category", wanted)
         resolved: dict[str, Record] = {}
         for key, record in mapped.items():
+            if not isinstance(record, Product):
+                continue
             try:
-                categories = self._category_ids(record, category_links)  # type: ignore[arg-type]
+                categories = self._category_ids(record, category_links)
             except Retryable:
                 continue
             resolved[key] = record.model_copy(update={"categories": categories})
@@ -306,10 +282,9 @@ class FlowRunner:
     ) -> None:
         """Write categories parents first, so that each child can name its parent's target id."""
         pending = {item.key: item for item in upserts}
+        parents = {item.key: _parent_key(item.record) for item in upserts}
         parent_links = await self.store.get_links(
-            self.flow.name,
-            "category",
-            [i.record.parent_key for i in upserts if i.record.parent_key],  # type: ignore[attr-defined]
+            self.flow.name, "category", [parent for parent in parents.values() if parent]
         )
         target_ids = {
             k: str(v.target_ref["id"])
@@ -317,15 +292,11 @@ class FlowRunner:
             if v.target_ref and v.state != "removed"
         }
         while pending:
-            layer = [
-                item
-                for item in pending.values()
-                if item.record.parent_key is None or item.record.parent_key not in pending  # type: ignore[attr-defined]
-            ]
+            layer = [item for item in pending.values() if parents[item.key] not in pending]
             ready = []
             for item in layer:
                 del pending[item.key]
-                parent = item.record.parent_key  # type: ignore[attr-defined]
+                parent = parents[item.key]
                 if parent is not None and parent not in target_ids:
                     result.retry.append((item.key, f"parent category {parent} is not in the target yet", 5.0))
                     result.counts["waiting"] += 1
@@ -346,93 +317,65 @@ class FlowRunner:
         self,
         entity: str,
         upserts: list[WriteItem],
+        waiting: list[tuple[WriteItem, Retryable]],
         removals: list[WriteItem],
         deletions: list[WriteItem],
         result: BatchResult,
     ) -> None:
-        unlinked = [natural_key(i.record) for i in upserts if i.target_ref is None]
-        finder = getattr(self.target, "find", None)
-        existing = await finder(entity, unlinked) if (finder and unlinked) else {}
+        """Say what a sync would do, asking the target (reads only) which unlinked records it holds."""
+        unlinked = [
+            lookup_key(item.record)
+            for item in [*upserts, *(item for item, _ in waiting)]
+            if item.target_ref is None
+        ]
+        existing = await self.target.lookup(entity, unlinked) if unlinked else {}
         for item in upserts:
-            label = natural_key(item.record)
             if item.target_ref is not None:
                 action = "update"
             else:
-                action = "match" if label in existing else "create"
-            result.planned.append(PlannedWrite(item.key, action, label))
-            result.counts[action] += 1
+                action = "match" if lookup_key(item.record) in existing else "create"
+            self._planned(result, item, action)
+        for item, error in waiting:
+            if item.target_ref is None and lookup_key(item.record) in existing:
+                self._planned(result, item, "match")
+            else:
+                self._planned(result, item, "waiting", str(error))
         for item in removals:
-            result.planned.append(PlannedWrite(item.key, "unpublish", natural_key(item.record)))
-            result.counts["unpublish"] += 1
+            self._planned(result, item, "unpublish")
         for item in deletions:
-            result.planned.append(PlannedWrite(item.key, "delete", natural_key(item.record)))
-            result.counts["delete"] += 1
+            self._planned(result, item, "delete")
+
+    @staticmethod
+    def _planned(result: BatchResult, item: WriteItem, action: str, detail: str = "") -> None:
+        result.planned.append(PlannedWrite(item.key, action, natural_key(item.record), detail=detail))
+        result.counts[action] += 1
 
     def _record(
         self,
         entity: str,
-        outcomes: list[Outcome],
+        outcomes: Sequence[Outcome],
         items: dict[str, WriteItem],
         links: dict[str, Link],
         result: BatchResult,
         digests: dict[str, str],
         reason: str,
     ) -> None:
+        applier = OutcomeApplier(self.flow.name, entity, reason, result)
         for outcome in outcomes:
             item = items[outcome.key]
             link = links.get(outcome.key)
-            before = link.fingerprint if link else None
-            label = natural_key(item.record) or (link.natural_key if link else None) or outcome.key
-            if not outcome.ok:
-                self._failed(result, entity, item, outcome.error, reason, label)
-                continue
-            removed = outcome.status is OutcomeStatus.DELETED or item.only == frozenset({"active"})
-            after = None if removed else digests.get(outcome.key)
-            ref = None if outcome.status is OutcomeStatus.DELETED else (outcome.target_ref or item.target_ref)
-            result.links.append(
-                Link(
-                    flow=self.flow.name,
-                    entity=entity,
-                    source_key=outcome.key,
-                    target_ref=ref,
-                    natural_key=label,
-                    fingerprint=after,
-                    state="removed" if removed else "synced",
-                )
+            unpublished = item.only == UNPUBLISH
+            written = Written(
+                key=outcome.key,
+                label=natural_key(item.record) or (link.natural_key if link else None) or outcome.key,
+                before=link.fingerprint if link else None,
+                after=digests.get(outcome.key),
+                target_ref=item.target_ref,
+                payload=item.record.model_dump(mode="json"),
+                action="unpublished" if unpublished else None,
+                removed=unpublished,
             )
-            action = "unpublished" if item.only == frozenset({"active"}) else outcome.status.value
-            result.journal.append(
-                JournalEntry(
-                    flow=self.flow.name,
-                    entity=entity,
-                    key=outcome.key,
-                    action=action,
-                    reason=reason,
-                    before_fingerprint=before,
-                    after_fingerprint=after,
-                    target_ref=ref,
-                    detail={"label": label},
-                )
-            )
-            result.counts[action] += 1
-
-    def _failed(
-        self,
-        result: BatchResult,
-        entity: str,
-        item: WriteItem,
-        error: ConnectorError | None,
-        reason: str,
-        label: str,
-    ) -> None:
-        if isinstance(error, Retryable):
-            result.retry.append((item.key, str(error), error.after))
-            result.counts["retry"] += 1
-            return
-        permanent = (
-            error if isinstance(error, Permanent) else Permanent(str(error or "write failed"), record=label)
-        )
-        self._dead(result, entity, item.key, item.record, permanent, reason)
+            applier.apply(outcome, written)
 
     def _dead(
         self, result: BatchResult, entity: str, key: str, record: Record | None, error: Permanent, reason: str
@@ -440,3 +383,8 @@ class FlowRunner:
         label = error.record or (natural_key(record) if record else key)
         payload = record.model_dump(mode="json") if record else None
         result.dead_letter(self.flow.name, entity, key, error, reason, label, payload)
+
+
+def _parent_key(record: Record) -> str | None:
+    """The source key of a category's parent (None for a top category or another record)."""
+    return record.parent_key if isinstance(record, Category) else None

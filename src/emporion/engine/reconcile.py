@@ -24,7 +24,7 @@ from emporion.engine.drift import DRIFT_KINDS, DriftItem, ReconcileResult
 from emporion.engine.flow import FlowRunner, natural_key
 from emporion.engine.order_flow import OrderFlow
 from emporion.logs import get_logger
-from emporion.model import Product, Record, fingerprint
+from emporion.model import Order, Product, Record, fingerprint
 from emporion.state import JournalEntry, Link, ReconcileReport, StateStore, utc_now
 
 if TYPE_CHECKING:
@@ -81,9 +81,10 @@ class CatalogueReconcile:
         queued = await self.store.queued_keys(self.flow.name, entity, keys)
         drift: list[DriftItem] = []
         forget: list[str] = []
-        to_read: dict[str, tuple[Record | None, Link]] = {}  # source key -> (expected or None, link)
+        to_read: dict[str, tuple[Record | None, Link, str]] = {}  # source key -> (expected, link, target id)
         for record in page:
             key, link = record.key, links.get(record.key)
+            target_id = _target_id(link)
             result.counts[f"{entity}.source"] += 1
             if key in queued:
                 result.counts["pending"] += 1  # a change is on its way: not drift
@@ -94,19 +95,18 @@ class CatalogueReconcile:
             wanted = expected.get(key)
             if wanted is None:
                 sends = _accepted(self.runner, record)
-                if sends is False and self.flow.on_remove != "ignore" and _target_id(link):
-                    to_read[key] = (None, link)  # the target must no longer show it
+                if sends is False and self.flow.on_remove != "ignore" and link and target_id:
+                    to_read[key] = (None, link, target_id)  # the target must no longer show it
                 continue
-            if _target_id(link) is None:
+            if link is None or target_id is None:
                 label = natural_key(wanted)
                 self.unlinked_labels.add(label)
                 drift.append(DriftItem(entity, "missing", key, label, detail="not in the target"))
                 continue
-            to_read[key] = (wanted, link)  # type: ignore[arg-type]
-        actual = await self._read_targets(entity, [_target_id(link) or "" for _, link in to_read.values()])
-        for key, (wanted, link) in to_read.items():
-            target_id = _target_id(link)
-            found = actual.get(target_id or "")
+            to_read[key] = (wanted, link, target_id)
+        actual = await self._read_targets(entity, [target_id for _, _, target_id in to_read.values()])
+        for key, (wanted, link, target_id) in to_read.items():
+            found = actual.get(target_id)
             label = link.natural_key or key
             if wanted is None:
                 item = self._removal_drift(entity, key, label, target_id, found)
@@ -255,7 +255,7 @@ class OrderReconcile:
     async def run(self, result: ReconcileResult, *, repair: bool) -> None:
         """Read the window's orders in batches and compare them with the order links."""
         shop = self.order_flow.source
-        keys = await shop.window(self.flow.orders.window_days)  # type: ignore[attr-defined]
+        keys = await shop.window(self.flow.orders.window_days)
         size = shop.capabilities().batch_size
         for start in range(0, len(keys), size):
             await self._batch(keys[start : start + size], result, repair)
@@ -272,14 +272,14 @@ class OrderReconcile:
                 result.counts["unreadable"] += 1  # the intake dead-letters it with record and field
             elif order.key in queued:
                 result.counts["pending"] += 1
-            elif not self.order_flow.intake.importable(order):  # type: ignore[arg-type]
+            elif not isinstance(order, Order) or not self.order_flow.intake.importable(order):
                 result.counts["waiting"] += 1  # e.g. pending payment: not for the ERP yet
             elif link is not None and (link.target_ref or link.state == "rejected"):
                 result.counts["compared"] += 1
             else:
-                label = getattr(order, "number", None) or order.key
+                label = order.number or order.key
                 detail = "no sale in the ERP"
-                missing.append(DriftItem("order", "missing", order.key, str(label), detail=detail))
+                missing.append(DriftItem("order", "missing", order.key, label, detail=detail))
         for item in missing:
             result.add(item)
         if repair and missing:

@@ -1,4 +1,9 @@
-"""Initial sync, plan and verification: the whole catalogue of a flow, page by page in flat memory."""
+"""Initial sync, plan and verification: the whole catalogue of a flow, page by page in flat memory.
+
+A plan is a sync with `dry_run`: it reads both sides (the target only through its lookup by natural
+key) and reports per entity what a sync would create, match, update, leave unchanged or keep
+waiting for its categories, without writing anything.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,18 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import anyio
 
 from emporion.connectors.base import Retryable
 from emporion.engine.compare import FieldDiff, diff_records, unreadable_diff
-from emporion.engine.flow import BatchResult, FlowRunner, PlannedWrite
+from emporion.engine.outcomes import BatchResult, PlannedWrite
 from emporion.engine.retry import backoff
 from emporion.model import Record
+
+if TYPE_CHECKING:
+    from emporion.engine.flow import FlowRunner
 
 ProgressCallback = Callable[[str, int], None]  # entity, records just handled
 INITIAL_ATTEMPTS = 5
@@ -186,23 +195,23 @@ async def verify_flow(runner: FlowRunner, report: FlowReport | None = None) -> F
             report.entities.append(entity_report)
             async for page in runner.source.scan(entity):
                 entity_report.source_count += sum(1 for r in page if _accepted(runner, r))
-        counter = getattr(runner.target, "count", None)
-        entity_report.target_count = await counter(entity) if counter else None
+        entity_report.target_count = await runner.target.count(entity)
         entity_report.linked = 0
         async for links in store.iter_links(flow.name, entity):
-            synced = [link for link in links if link.state == "synced" and link.target_ref]
+            synced = {
+                link.source_key: (link, str(link.target_ref["id"]))
+                for link in links
+                if link.state == "synced" and link.target_ref
+            }
             entity_report.linked += len(synced)
             if not synced:
                 continue
-            sources = await runner.source.read(entity, [link.source_key for link in synced])
+            sources = await runner.source.read(entity, list(synced))
             expected = await runner.expected(entity, sources)
-            targets = {
-                r.key: r
-                for r in await runner.target.read(entity, [str(link.target_ref["id"]) for link in synced])
-            }
-            for link in synced:
+            targets = {r.key: r for r in await runner.target.read(entity, [i for _, i in synced.values()])}
+            for link, target_id in synced.values():
                 label = link.natural_key or link.source_key
-                actual = targets.get(str(link.target_ref["id"]))
+                actual = targets.get(target_id)
                 if actual is None:
                     entity_report.missing.append(label)
                     continue

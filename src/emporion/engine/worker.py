@@ -13,16 +13,25 @@ import anyio
 from emporion.alerts import Alert, AlertKind, AlertSink, LogAlerts, Severity
 from emporion.alerts.monitors import Monitors
 from emporion.config import FlowSettings, Settings
-from emporion.connectors.base import ConnectorError
+from emporion.connectors.base import ConnectorError, Retryable
 from emporion.connectors.circuit import CircuitOpen, CircuitSnapshot, CircuitState
+from emporion.connectors.roles import (
+    CatalogueSource,
+    CatalogueTarget,
+    Connection,
+    OrderSource,
+    Role,
+    SalesTarget,
+    flow_roles,
+)
 from emporion.engine.budgets import share_rate_budgets
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.flow import FlowRunner
+from emporion.engine.flows import Flow, MissingRole
 from emporion.engine.order_flow import OrderFlow
 from emporion.engine.recovery import release_dead_workers
 from emporion.engine.retry import RetryPolicy
 from emporion.engine.singletons import Singletons
-from emporion.engine.sync import sync_flow
 from emporion.logs import bind_correlation, get_logger
 from emporion.metrics import observe_batch
 from emporion.state import CircuitRecord, StateStore, WorkItem
@@ -36,6 +45,33 @@ PAUSE_CHECK_SECONDS = 1.0  # how often a paused flow's loops look whether it was
 def worker_id() -> str:
     """A name for this worker that is unique across machines and processes."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def retry_after(error: Exception) -> float | None:
+    """The seconds a transient failure asks to wait before the next attempt (None: no wish)."""
+    return error.after if isinstance(error, Retryable) else None
+
+
+def build_flow(
+    flow: FlowSettings, source: Connection, target: Connection, store: StateStore, worker: str
+) -> Flow:
+    """The flow that moves `flow`'s records; MissingRole when a connection cannot play its part."""
+    source_role, target_role = flow_roles(flow.entities)
+
+    def missing(connection: str, role: Role) -> MissingRole:
+        return MissingRole(flow.name, connection, role)
+
+    if source_role is Role.ORDER_SOURCE:
+        if not isinstance(source, OrderSource):
+            raise missing(flow.source, source_role)
+        if not isinstance(target, SalesTarget):
+            raise missing(flow.target, target_role)
+        return OrderFlow(flow, source, target, store, worker)
+    if not isinstance(source, CatalogueSource):
+        raise missing(flow.source, source_role)
+    if not isinstance(target, CatalogueTarget):
+        raise missing(flow.target, target_role)
+    return FlowRunner(flow, source, target, store)
 
 
 class Engine:
@@ -56,22 +92,19 @@ class Engine:
         self.worker = worker or worker_id()
         self.retry = RetryPolicy(settings.retry.base, settings.retry.max)
         self.pool.watch_circuits(self.circuit_changed)
-        self.runners: dict[str, FlowRunner] = {}
-        self.order_flows: dict[str, OrderFlow] = {}
+        self.flows: dict[str, Flow] = {}  # every enabled flow, whatever it moves
         for flow in settings.flows:
-            if not flow.enabled:
-                continue
-            source, target = self.pool.get(flow.source), self.pool.get(flow.target)
-            if "order" in flow.entities:
-                self.order_flows[flow.name] = OrderFlow(flow, source, target, store, self.worker)
-            else:
-                self.runners[flow.name] = FlowRunner(flow, source, target, store)
+            if flow.enabled:
+                source, target = self.pool.get(flow.source), self.pool.get(flow.target)
+                self.flows[flow.name] = build_flow(flow, source, target, store, self.worker)
+        self.runners = {n: f for n, f in self.flows.items() if isinstance(f, FlowRunner)}  # catalogue flows
+        self.order_flows = {n: f for n, f in self.flows.items() if isinstance(f, OrderFlow)}
         self.processed: Counter[str] = Counter()
         self._paused: set[str] = set()  # flows an operator paused, as last read (see `paused`)
         self._paused_read_at = float("-inf")
         self.monitors = Monitors(settings, store)
         used = {name for flow in settings.flows if flow.enabled for name in (flow.source, flow.target)}
-        share_rate_budgets(settings, self.pool, store, used)
+        share_rate_budgets(self.pool, store, used)
         self.lease_seconds = settings.state.work_lease_seconds
         self.singletons = Singletons(store, self.worker, settings.state.lease_seconds)
         self.retried: Counter[str] = Counter()  # why work was put back: "retry", "postponed", "error"
@@ -119,41 +152,19 @@ class Engine:
         Work a killed predecessor on this machine still leases is freed first (see recovery.py).
         """
         await release_dead_workers(self.store)
-        for order_flow in self.order_flows.values():
-            await self._start_order_flow(order_flow)
-        for runner in self.runners.values():
-            await self._initial_sync(runner)
+        for runner in [*self.order_flows.values(), *self.runners.values()]:  # order feeds start first
+            await runner.start()
 
-    async def _initial_sync(self, runner: FlowRunner) -> None:
-        flow = runner.flow
-        cursors = [await self.store.get_cursor(flow.name, entity) for entity in flow.entities]
-        if any(cursor is None for cursor in cursors):
-            log.info("initial sync", flow=flow.name)
-            report = await sync_flow(runner)
-            for entity in report.entities:
-                log.info("initial sync done", flow=flow.name, entity=entity.entity, **dict(entity.counts))
-
-    async def started(self, runner: FlowRunner | OrderFlow) -> bool:
+    async def started(self, runner: Flow) -> bool:
         """Whether a flow has had its start (initial sync, first cursor): its feeds all have a cursor."""
         for entity in self.queue_entities(runner.flow):
             if await self.store.get_cursor(runner.flow.name, entity) is None:
                 return False
         return True
 
-    async def _start_order_flow(self, order_flow: OrderFlow) -> None:
-        """Orders are never bulk-imported: feeds start now, and the sliding window catches recent ones."""
-        flow = order_flow.flow
-        for entity, connector, connector_entity in order_flow.feeds():
-            if await self.store.get_cursor(flow.name, entity) is None:
-                start = await connector.changes(connector_entity, None)
-                if entity == "order":  # queued before the cursor exists: a crash in between repeats both
-                    queued = await order_flow.reconcile_window()
-                    log.info("order flow started", flow=flow.name, recent_orders=queued)
-                await self.store.enqueue(flow.name, entity, [], cursor=start.cursor)
-
-    def flow_runner(self, name: str) -> FlowRunner | OrderFlow:
+    def flow_runner(self, name: str) -> Flow:
         """The runner of a flow, whatever its kind."""
-        return self.order_flows.get(name) or self.runners[name]
+        return self.flows[name]
 
     def queue_entities(self, flow: FlowSettings) -> list[str]:
         """The work-queue entities of a flow, in the order they are worked."""
@@ -202,7 +213,7 @@ class Engine:
             except Exception as error:  # the lease may run out: the batch is then done again, idempotently
                 log.warning("claim renewal failed", entity=items[0].entity, error=str(error))
 
-    async def _process(self, runner: FlowRunner | OrderFlow, entity: str, items: list[WorkItem]) -> None:
+    async def _process(self, runner: Flow, entity: str, items: list[WorkItem]) -> None:
         correlations = sorted({item.correlation_id for item in items if item.correlation_id})
         bind_correlation(",".join(correlations)[:400] or None)  # the logs of this batch, and outbound headers
         try:
@@ -210,9 +221,7 @@ class Engine:
         finally:
             bind_correlation(None)
 
-    async def _process_batch(
-        self, runner: FlowRunner | OrderFlow, entity: str, items: list[WorkItem]
-    ) -> None:
+    async def _process_batch(self, runner: Flow, entity: str, items: list[WorkItem]) -> None:
         reasons = ",".join(sorted({item.reason for item in items}))
         flow, connection = runner.flow.name, runner.flow.target
         try:
@@ -226,7 +235,7 @@ class Engine:
             return
         except ConnectorError as error:
             # the whole batch failed (system unwell, credentials refused): retry it later, lose nothing
-            after = getattr(error, "after", None)
+            after = retry_after(error)
             log.warning("batch failed, will retry", flow=runner.flow.name, entity=entity, error=str(error))
             await self.store.finish(
                 [], retry=[(item, str(error), self.retry.delay(item.attempts, after)) for item in items]
@@ -291,10 +300,10 @@ class Engine:
         products are marked stale (written even if their fingerprint did not change) and queued.
         """
         for runner in self.runners.values():
-            finder = getattr(runner.source, "product_keys", None)
-            if "product" not in runner.flow.entities or finder is None:
+            erp = runner.source
+            if "product" not in runner.flow.entities or not isinstance(erp, SalesTarget):
                 continue
-            keys = sorted(set((await finder(sorted(skus))).values()))
+            keys = sorted(set((await erp.product_keys(sorted(skus))).values()))
             if keys:
                 await self.store.queue_repairs(
                     runner.flow.name,
@@ -337,24 +346,19 @@ class Engine:
             await stop.wait()
             group.cancel_scope.cancel()
 
-    async def _lead_flow(self, runner: FlowRunner | OrderFlow, stop: anyio.Event) -> None:
+    async def _lead_flow(self, runner: Flow, stop: anyio.Event) -> None:
         """The singleton side of a flow: its start if it never ran, then its change feed."""
-        if isinstance(runner, OrderFlow):
-            start = partial(self._start_order_flow, runner)
-        else:
-            start = partial(self._initial_sync, runner)
-        if await self._until_done(start, stop, f"start of flow {runner.flow.name}"):
+        if await self._until_done(runner.start, stop, f"start of flow {runner.flow.name}"):
             await self._feed_loop(runner.flow, stop)
 
     async def catch_up(self, connection: str) -> int:
         """Poll the flows fed by `connection` now and re-check its open orders (its webhooks were broken)."""
+        fed = [runner for runner in self.flows.values() if runner.flow.source == connection]
         queued = 0
-        for runner in [*self.runners.values(), *self.order_flows.values()]:
-            if runner.flow.source == connection:
-                queued += await self.poll(runner.flow)
-        for order_flow in self.order_flows.values():
-            if order_flow.flow.source == connection:
-                queued += await order_flow.reconcile_window()
+        for runner in fed:
+            queued += await self.poll(runner.flow)
+        for runner in fed:
+            queued += await runner.catch_up()
         return queued
 
     async def _until_done(self, call: Callable[[], Awaitable[None]], stop: anyio.Event, what: str) -> bool:
@@ -367,7 +371,7 @@ class Engine:
             except ConnectorError as error:
                 if not isinstance(error, CircuitOpen):
                     failures += 1
-                delay = min(FEED_BACKOFF_CAP, self.retry.delay(failures, getattr(error, "after", None)))
+                delay = min(FEED_BACKOFF_CAP, self.retry.delay(failures, retry_after(error)))
                 log.warning(f"{what} failed, will retry", error=str(error), retry_in=round(delay, 1))
             with anyio.move_on_after(delay):
                 await stop.wait()
@@ -399,7 +403,7 @@ class Engine:
                 failures = 0
                 delay = flow.poll_interval
             except Exception as error:
-                after = getattr(error, "after", None)
+                after = retry_after(error)
                 if not isinstance(error, CircuitOpen):  # a fail-fast says nothing new about the system
                     failures += 1
                 delay = max(flow.poll_interval, min(FEED_BACKOFF_CAP, self.retry.delay(failures, after)))
