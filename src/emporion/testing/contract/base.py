@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+import anyio
 import pytest
 
 from emporion.connectors.base import ChangeBatch, CheckResult, Outcome
@@ -29,6 +30,14 @@ class ContractPart:
     """
 
     plugin: ClassVar[ConnectorPlugin]
+    # seconds until a change is settled in the feed: a system stamping whole seconds may report a
+    # change made in the second it polls once more (at-least-once), so the once-only checks wait this
+    settle_seconds: ClassVar[float] = 0.0
+
+    async def settle(self) -> None:
+        """Wait until the changes made so far are settled in the system's feed."""
+        if self.settle_seconds:
+            await anyio.sleep(self.settle_seconds)
 
     @pytest.fixture
     def connector(self) -> Any:

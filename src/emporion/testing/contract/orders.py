@@ -56,6 +56,7 @@ class OrderSourceContract(ContractPart):
         """The order feed reports an order placed after it started, and only once."""
         start = await connector.changes("order", None)
         key = await self.place_order(connector, f"feed-{tag.lower()}@example.com", tag)
+        await self.settle()
         first = await drain(connector, "order", start.cursor)
         assert key in first.keys
         assert key not in (await drain(connector, "order", first.cursor)).keys

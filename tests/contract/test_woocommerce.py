@@ -1,0 +1,99 @@
+"""The connector contract against WooCommerce, played by the sandbox shop over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from emporion.connectors.roles import CatalogueTarget, OrderSource
+from emporion.connectors.woocommerce import WooCommerceConnector
+from emporion.connectors.woocommerce.plugin import PLUGIN
+from emporion.connectors.woocommerce.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, sign
+from emporion.model import Product, Record
+from emporion.testing.contract import (
+    BudgetedConnectionContract,
+    CatalogueTargetContract,
+    ConnectorContract,
+    OrderSourceContract,
+    WebhookSourceContract,
+)
+from emporion_devkit.sandbox.woocommerce import SandboxShop
+
+
+class SandboxConnector:
+    """Each test gets a connector on a fresh sandbox shop, and the shop's REST API to seed data."""
+
+    plugin = PLUGIN
+    shop: SandboxShop
+    api: httpx.Client
+
+    @pytest.fixture
+    async def connector(
+        self, sandbox_shop: SandboxShop, sandbox_client: httpx.Client
+    ) -> AsyncIterator[WooCommerceConnector]:
+        self.shop, self.api = sandbox_shop, sandbox_client
+        connector = WooCommerceConnector(
+            "shop", sandbox_shop.base_url, sandbox_shop.consumer_key, sandbox_shop.consumer_secret
+        )
+        yield connector
+        await connector.close()
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a record through the shop's own API, as the merchant or a shopper would."""
+        response = self.api.post(path, json=body)
+        response.raise_for_status()
+        return dict(response.json())
+
+
+class TestWooCommerceConnector(SandboxConnector, ConnectorContract):
+    pass
+
+
+class TestWooCommerceCatalogueTarget(SandboxConnector, CatalogueTargetContract):
+    async def seed(self, connector: CatalogueTarget, record: Record) -> str:
+        assert isinstance(record, Product)
+        body = {"name": record.name, "sku": record.sku, "type": "simple", "regular_price": "10.00"}
+        return str(self.post("products", body)["id"])
+
+    async def fail_transiently(self, connector: CatalogueTarget) -> None:
+        self.shop.faults.set(rate_503=1.0, count=1)
+
+
+class TestWooCommerceOrderSource(SandboxConnector, OrderSourceContract):
+    settle_seconds = 2.1  # WooCommerce stamps whole seconds, and the Date header may lag one
+
+    async def place_order(self, connector: OrderSource, email: str, tag: str) -> str:
+        product = self.post("products", {"name": "Mug", "sku": f"MUG-{email}", "regular_price": "8.00"})
+        order = self.post(
+            "orders",
+            {
+                "status": "processing",
+                "set_paid": True,
+                "billing": {"first_name": "Ada", "email": email},
+                "line_items": [{"product_id": product["id"], "quantity": 1}],
+            },
+        )
+        return str(order["id"])
+
+
+class TestWooCommerceWebhooks(SandboxConnector, WebhookSourceContract):
+    signature_header = SIGNATURE_HEADER
+    entity = "order"  # a shop registers webhooks for its orders (it is the catalogue's target)
+
+    def signed_delivery(self, secret: str, key: str) -> tuple[dict[str, str], bytes]:
+        body = json.dumps({"id": int(key), "type": "simple", "price": str(Decimal("9.90"))}).encode()
+        headers = {
+            TOPIC_HEADER: f"{self.entity}.updated",
+            DELIVERY_HEADER: "4711",
+            SIGNATURE_HEADER: sign(body, secret),
+        }
+        return headers, body
+
+
+class TestWooCommerceBudget(SandboxConnector, BudgetedConnectionContract):
+    pass
