@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.support.sandbox import SandboxProcess
-from emporion.config import Settings, WooCommerceConnection, parse_settings
+from emporion.config import Settings, parse_settings
 from emporion.connectors.base import Connector
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
+from emporion.connectors.woocommerce.settings import WooCommerceConnection
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.flow import FlowRunner
 from emporion.engine.worker import Engine
