@@ -20,6 +20,7 @@ from emporion.alerts import AlertSink
 from emporion.config import Settings
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.singletons import Singletons
+from emporion.engine.worker import worker_id
 from emporion.logs import get_logger
 from emporion.server.ingress import MAX_BODY_BYTES, receive_webhook, wrong_method
 from emporion.server.registration import CatchUp, keep_registered
@@ -177,7 +178,5 @@ async def run_server(
 
 
 def _singletons(settings: Settings, store: StateStore) -> Singletons:
-    """The lease runner of this process (worker_id imported late: the engine imports this module)."""
-    from emporion.engine.worker import worker_id
-
+    """The lease runner of this process, named like its engine's worker."""
     return Singletons(store, worker_id(), settings.state.lease_seconds)
