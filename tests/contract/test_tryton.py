@@ -1,0 +1,85 @@
+"""The connector contract against a real Tryton, for the roles it plays: catalogue source, sales target."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+
+from emporion.connectors.roles import CatalogueSource, SaleOptions, SalesTarget
+from emporion.connectors.tryton import TrytonConnector
+from emporion.connectors.tryton.plugin import PLUGIN
+from emporion.testing.contract import (
+    BudgetedConnectionContract,
+    CatalogueSourceContract,
+    ConnectorContract,
+    SalesTargetContract,
+)
+from emporion_devkit.erp.catalogue import plan
+from tests.fixtures.tryton import RunningTryton
+
+pytestmark = pytest.mark.tryton
+PAGE_SIZE = 3
+
+
+class TrytonConnectorFixture:
+    """A connector paging by three on one Tryton server per module (tests make their own records)."""
+
+    plugin = PLUGIN
+    server: RunningTryton
+
+    @pytest.fixture
+    async def connector(self, tryton_server_module: RunningTryton) -> AsyncIterator[TrytonConnector]:
+        self.server = tryton_server_module
+        connector = tryton_server_module.connector(page_size=PAGE_SIZE)
+        yield connector
+        await connector.close()
+
+
+class TestTrytonConnector(TrytonConnectorFixture, ConnectorContract):
+    pass
+
+
+class TestTrytonCatalogueSource(TrytonConnectorFixture, CatalogueSourceContract):
+    page_size = PAGE_SIZE
+
+    async def seed(self, connector: CatalogueSource, count: int, tag: str) -> list[str]:
+        """New salable goods templates, made as the merchant would (admin over JSON-RPC)."""
+        (unit,) = await self.server.rpc("product.uom", "search", [("symbol", "=", "u")], 0, 1, None)
+        values = [
+            {
+                "name": f"Contract {tag} {n}",
+                "code": f"CT-{tag}-{n}",
+                "type": "goods",
+                "default_uom": unit,
+                "salable": True,
+                "sale_uom": unit,
+                "list_price": Decimal("12.00"),
+                "products": [["create", [{"suffix_code": ""}]]],
+            }
+            for n in range(count)
+        ]
+        return [str(ident) for ident in await self.server.rpc("product.template", "create", values)]
+
+    async def touch(self, connector: CatalogueSource, key: str) -> None:
+        (row,) = await self.server.rpc("product.template", "read", [int(key)], ["list_price"])
+        price = Decimal(row["list_price"]) + Decimal("0.01")
+        await self.server.rpc("product.template", "write", [int(key)], {"list_price": price})
+
+
+class TestTrytonSalesTarget(TrytonConnectorFixture, SalesTargetContract):
+    def sale_options(self) -> SaleOptions:
+        return SaleOptions(carriers={"*": "DHL"})  # Tryton quotes a sale only with a carrier
+
+    async def stocked_sku(self, connector: SalesTarget, tag: str) -> str:
+        """A simple salable product of the sample catalogue that has stock."""
+        spec = self.server.catalogue
+        items = plan(spec.products, spec.variant_share, spec.seed)
+        skus = [item.code for item in items if item.salable and len(item.variants) == 1]
+        available = await connector.availability(skus, None)
+        return next(sku for sku in skus if available.get(sku, Decimal(0)) > 0)
+
+
+class TestTrytonBudget(TrytonConnectorFixture, BudgetedConnectionContract):
+    pass
