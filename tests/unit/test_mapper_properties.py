@@ -22,7 +22,8 @@ from emporion.connectors.base import Permanent, Unmappable, map_or_unmappable
 from emporion.connectors.tryton.mapping import VariantFacts, category_from_row, product_from_rows
 from emporion.connectors.tryton.sales_read import SaleFacts, sale_order
 from emporion.connectors.woocommerce.mapping import category_from_wc, product_from_wc
-from emporion.connectors.woocommerce.order_mapping import customer_from_wc, order_from_wc, refund_from_wc
+from emporion.connectors.woocommerce.order_mapping import customer_from_wc, order_from_wc
+from emporion.connectors.woocommerce.refund_mapping import refund_from_wc
 from emporion.connectors.woocommerce.webhooks import is_ping, parse_webhook, sign, verify_webhook
 from emporion.model import Record
 
@@ -288,7 +289,7 @@ def test_an_unreadable_sale_names_the_sale_and_is_a_stand_in() -> None:
     facts = SaleFacts(rows["lines"], rows["shipments"], rows["packages"], rows["invoices"], {})
     order = sale_order(rows["sale"], [rows["return"]], facts)
     assert order.number == "SO31" and order.refunds[0].amount == Decimal("10")
-    assert order.shipments[0].tracking_number == "TRACK-1, PKG-5"
+    assert order.shipments[0].tracking_numbers == ["TRACK-1", "PKG-5"]
     del rows["sale"]["lines"]
     found = map_or_unmappable("31", lambda: sale_order(rows["sale"], [], facts))
     assert isinstance(found, Unmappable) and found.key == "31"

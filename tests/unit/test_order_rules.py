@@ -12,7 +12,20 @@ from emporion.connectors.base import Permanent
 from emporion.engine.feedback import OrderFeedback
 from emporion.engine.orders import check_totals, customer_key, intake_fingerprint, reference_prefix
 from emporion.engine.validation import check_order, check_text, text_problem
-from emporion.model import Address, Customer, Invoice, Order, OrderLine, OrderStatus, Refund, Shipment
+from emporion.model import (
+    Address,
+    Customer,
+    FeeLine,
+    Invoice,
+    Order,
+    OrderLine,
+    OrderNote,
+    OrderStatus,
+    PaymentState,
+    Refund,
+    RefundOrigin,
+    Shipment,
+)
 
 
 def flow(**orders: Any) -> FlowSettings:
@@ -42,6 +55,9 @@ def order(**fields: Any) -> Order:
 
 def test_totals_within_tolerance_and_errors_name_the_field() -> None:
     check_totals(order(), Decimal("0.01"))
+    fee = FeeLine(key="f", name="Gift wrap", total=Decimal("2.50"), tax=Decimal("0.48"))
+    allowance = FeeLine(key="a", name="Loyalty", total=Decimal("-5.00"))
+    check_totals(order(fees=[fee, allowance], total=Decimal("30.70")), Decimal(0))
     check_totals(order(total=Decimal("33.24")), Decimal("0.05"))
     with pytest.raises(Permanent) as caught:
         check_totals(order(total=Decimal("40.00")), Decimal("0.05"))
@@ -109,7 +125,10 @@ def test_intake_fingerprint_ignores_what_the_erp_does_not_care_about() -> None:
         order(customer_note="ring twice", modified_at=None)
     )
     assert intake_fingerprint(order()) != intake_fingerprint(order(status=OrderStatus.CANCELLED))
-    assert intake_fingerprint(order()) != intake_fingerprint(order(paid=True))
+    assert intake_fingerprint(order()) != intake_fingerprint(order(payment_state=PaymentState.PAID))
+    assert intake_fingerprint(order(payment_state=PaymentState.PAID)) == intake_fingerprint(
+        order(payment_state=PaymentState.PARTIALLY_REFUNDED)
+    )
     assert intake_fingerprint(order()) != intake_fingerprint(
         order(refunds=[Refund(key="5", amount=Decimal(5))])
     )
@@ -127,29 +146,48 @@ def test_feedback_maps_status_and_writes_one_note_per_tracking_number_and_invoic
         number="SO-900",
         reference="SHOP-DE-41",
         status=OrderStatus.COMPLETED,
-        shipments=[Shipment(key="7", carrier="DHL", tracking_number="JJD0001")],
+        shipments=[Shipment(key="7", carrier="DHL", tracking_numbers=["JJD0001"], state="done")],
         invoices=[Invoice(key="3", number="INV-3"), Invoice(key="4", number="CN-4", credit_note=True)],
-        refunds=[Refund(key="tryton:12", amount=Decimal(5)), Refund(key="55", amount=Decimal(3))],
+        refunds=[
+            Refund(key="tryton:12", origin=RefundOrigin.ERP, amount=Decimal(5)),
+            Refund(key="55", amount=Decimal(3)),
+        ],
     )
     assert feedback.shop_number(sale) == "41"
     assert feedback.shop_number(sale.model_copy(update={"reference": "SHOP-DE-41/R55"})) is None
     assert feedback.shop_number(sale.model_copy(update={"reference": "OTHER-41"})) is None
     wanted = feedback.desired(sale)
     assert wanted.status is OrderStatus.COMPLETED
-    assert wanted.custom["note:ship-7"] == "Shipped with DHL: tracking number JJD0001"
-    assert wanted.custom["note_customer:ship-7"] is True
-    assert (
-        wanted.custom["note:invoice-3"] == "Invoice INV-3"
-        and wanted.custom["note_customer:invoice-3"] is False
-    )
-    assert "note:invoice-4" not in wanted.custom  # credit notes are not invoices to announce
-    assert wanted.custom["tracking_number"] == "JJD0001" and wanted.custom["invoice_number"] == "INV-3"
-    assert [r.key for r in wanted.refunds] == [
-        "tryton:12"
-    ]  # refunds that came from the shop are not sent back
-    assert wanted.custom["api_refund"] is False
+    assert wanted.notes == [
+        OrderNote(key="ship-7", text="Shipped with DHL: tracking number JJD0001", customer_visible=True),
+        OrderNote(key="invoice-3", text="Invoice INV-3", customer_visible=False),
+    ]  # credit notes are not invoices to announce
+    assert [(s.key, s.carrier, s.tracking_numbers) for s in wanted.shipments] == [("7", "DHL", ["JJD0001"])]
+    assert [i.number for i in wanted.invoices] == ["INV-3"] and wanted.reference == "SO-900"
+    assert wanted.custom == {}  # nothing travels as a system's keys
+    assert [(r.key, r.payout) for r in wanted.refunds] == [
+        ("tryton:12", False)
+    ]  # refunds that came from the shop are not sent back; the flow does not pay out
+    paying = OrderFeedback(flow(refund_payout=True, tracking_note="none"), None, None, None)  # type: ignore[arg-type]
+    quiet = paying.desired(sale)
+    assert [r.payout for r in quiet.refunds] == [True]
+    assert quiet.shipments == [] and [n.key for n in quiet.notes] == ["invoice-3"]
     mapped = OrderFeedback(
         flow(statuses={"shipped": "completed", "completed": "my-plugin-status"}), None, None, None
     )  # type: ignore[arg-type]
     odd = mapped.desired(sale)
     assert odd.status is OrderStatus.ON_HOLD and odd.raw_status == "my-plugin-status"
+
+
+def test_status_names_of_older_configurations_read_as_emporions() -> None:
+    options = flow(
+        import_statuses=["processing", "on-hold", "awaiting-pickup"],
+        statuses={"on-hold": "on-hold", "pending": "awaiting-pickup"},
+    ).orders
+    assert options.import_statuses == ["processing", "on_hold", "awaiting-pickup"]
+    assert options.statuses == {"on_hold": "on_hold", "pending": "awaiting-pickup"}
+    assert flow().orders.statuses["on_hold"] == "on_hold" and "on_hold" in flow().orders.import_statuses
+    assert OrderStatus("on-hold") is OrderStatus.ON_HOLD  # records stored with the older spelling
+    held = OrderFeedback(flow(statuses={"completed": "on-hold"}), None, None, None)  # type: ignore[arg-type]
+    wanted = held.desired(order(status=OrderStatus.COMPLETED, reference="SHOP-DE-41"))
+    assert (wanted.status, wanted.raw_status) == (OrderStatus.ON_HOLD, "")

@@ -9,7 +9,7 @@ import pytest
 
 from emporion.connectors.tryton.returns import return_reference
 from emporion.connectors.tryton.sales_read import SaleFacts, order_status, origin_sale, refund_key
-from emporion.model.orders import OrderStatus
+from emporion.model.orders import OrderStatus, RefundOrigin
 
 
 @pytest.mark.parametrize(
@@ -68,10 +68,11 @@ def test_shipment_tracking_joins_shipment_and_package_references() -> None:
         return_states={},
     )
     done = facts.shipment(1)
-    assert done.tracking_number == "TRACK-1, PKG-5" and done.carrier == "DHL"
+    assert done.tracking_numbers == ["TRACK-1", "PKG-5"] and done.carrier == "DHL"
+    assert done.tracking == "TRACK-1, PKG-5"
     assert done.shipped_at == dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
     waiting = facts.shipment(2)
-    assert waiting.tracking_number == "" and waiting.shipped_at is None
+    assert waiting.tracking_numbers == [] and waiting.shipped_at is None
     note = facts.invoice(7)
     assert note.credit_note and note.number == "INV-7" and note.total == Decimal("-5.00")
 
@@ -104,8 +105,11 @@ def test_refund_from_a_return_sale() -> None:
     }
     refund, notes = facts.refund(ret, "SHOP-9")
     assert refund.key == "77" and refund.amount == Decimal("23.80") and refund.restock
-    assert [(line.sku, line.quantity, line.amount) for line in refund.lines] == [
-        ("SKU-1", Decimal(2), Decimal(20))
+    assert refund.origin is RefundOrigin.SHOP  # made for the shop's refund 77
+    assert [(line.sku, line.quantity, line.amount, line.restock) for line in refund.lines] == [
+        ("SKU-1", Decimal(2), Decimal(20), True)
     ]
+    made_here, _ = facts.refund({**ret, "reference": None}, "SHOP-9")
+    assert made_here.key == "tryton:30" and made_here.origin is RefundOrigin.ERP
     assert refund.created_at == dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
     assert notes == [], "draft credit notes are not reported"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from emporion.connectors.roles import SaleOptions
 from emporion.connectors.tryton.parties import party_name
-from emporion.connectors.tryton.sales_write import SaleOptions, unit_price
+from emporion.connectors.tryton.sales_write import INVOICE_METHOD, unit_price
 from emporion.model.orders import Customer
 
 
@@ -31,6 +32,6 @@ def test_party_name_prefers_company_then_person_then_email() -> None:
 
 def test_sale_options_defaults_confirm_and_invoice_on_fulfillment() -> None:
     options = SaleOptions()
-    assert options.confirm and options.invoice_method == "fulfillment"
+    assert options.confirm and INVOICE_METHOD == "fulfillment"
     assert options.carriers == {} and options.taxes == {} and options.payment_methods == {}
     assert SaleOptions().carriers is not options.carriers  # no shared mutable default

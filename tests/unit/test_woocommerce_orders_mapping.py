@@ -14,19 +14,29 @@ from emporion.connectors.woocommerce.mapping import MappingError
 from emporion.connectors.woocommerce.order_mapping import (
     customer_from_order,
     customer_from_wc,
+    order_from_wc,
+    status_from_wc,
+    status_to_wc,
+)
+from emporion.connectors.woocommerce.order_meta import (
     meta_changes,
     note_ids,
     note_marker,
-    order_from_wc,
-    refund_from_wc,
-    refund_keys,
-    refund_to_wc,
-    status_from_wc,
-    status_to_wc,
+    note_to_wc,
     wanted_meta,
-    wanted_notes,
 )
-from emporion.model import Address, OrderStatus, Refund, RefundLine
+from emporion.connectors.woocommerce.refund_mapping import refund_from_wc, refund_keys, refund_to_wc
+from emporion.model import (
+    Address,
+    Invoice,
+    OrderNote,
+    OrderStatus,
+    PaymentState,
+    Refund,
+    RefundLine,
+    RefundOrigin,
+    Shipment,
+)
 
 PAYLOADS = Path("/work/shared/payloads/woocommerce")
 
@@ -95,6 +105,8 @@ def test_published_order_reads_without_loss() -> None:
     assert order.payment.paid_at == datetime(2017, 3, 22, 19, 28, 8, tzinfo=UTC)
     assert order.custom == {}  # only WooCommerce's own "_" meta
     assert [(r.key, r.amount, r.restock) for r in order.refunds] == [("726", Decimal("10.00"), False)]
+    assert order.refunds[0].origin is RefundOrigin.SHOP and not order.refunds[0].payout
+    assert order.payment_state is PaymentState.PARTIALLY_REFUNDED and order.hold is None
 
 
 def test_line_price_is_read_exactly_when_quantity_is_zero() -> None:
@@ -114,7 +126,10 @@ def test_registered_customer_and_unknown_status() -> None:
     assert order.customer.key == "25" and not order.customer.guest
     assert (order.status, order.raw_status) == (OrderStatus.ON_HOLD, "shipped-partially")
     assert not order.paid and order.coupons == ["X10"]
-    assert order.custom == {"tracking_number": "1Z999"}
+    assert order.custom == {}  # the tracking meta emporion writes reads back as a shipment
+    assert [(s.tracking_numbers, s.carrier) for s in order.shipments] == [(["1Z999"], "")]
+    assert order.hold is not None and "shipped-partially" in order.hold.reason
+    assert order.payment_state is PaymentState.UNPAID
     assert customer_from_order({**data, "customer_id": 0}).key == "guest:john.doe@example.com"
 
 
@@ -168,6 +183,7 @@ def test_refund_lines_are_positive_and_keep_the_emporion_key() -> None:
     ]
     refund = refund_from_wc(data)
     assert (refund.key, refund.amount, refund.restock) == ("R-7", Decimal("10.00"), True)
+    assert refund.origin is RefundOrigin.ERP  # emporion only ever writes refunds made in the ERP
     assert refund.lines == [
         RefundLine(line_key="316", sku="Bar3", quantity=Decimal(1), amount=Decimal("12.00"))
     ]
@@ -183,36 +199,55 @@ def test_refund_body_names_lines_and_marks_the_key() -> None:
         restock=True,
         lines=[RefundLine(line_key="316", quantity=Decimal(1), amount=Decimal("12.5"))],
     )
-    body = refund_to_wc(refund, api_refund=False)
+    body = refund_to_wc(refund)
     assert body["amount"] == "12.50" and body["api_refund"] is False and body["api_restock"] is True
     assert body["line_items"] == [{"id": 316, "quantity": 1, "refund_total": "12.50"}]
     assert {"key": "_emporion_refund", "value": "R-1"} in body["meta_data"]
+    paid_out = refund_to_wc(refund.model_copy(update={"payout": True, "origin": RefundOrigin.ERP}))
+    assert paid_out["api_refund"] is True
+    assert {"key": "_emporion_origin", "value": "erp"} in paid_out["meta_data"]
+    assert refund_from_wc({"id": 9, **paid_out}).origin is RefundOrigin.ERP
 
 
-def test_notes_and_meta_from_custom() -> None:
-    custom = {
-        "note:ship-1": "Shipped with DHL: 1Z999",
-        "note_customer:ship-1": True,
-        "note:inv-1": "Invoice INV-7",
-        "tracking_number": "1Z999",
-        "invoice_number": "INV-7",
-        "api_refund": False,
-        "weight": Decimal("1.50"),
+def test_notes_and_meta_from_explicit_fields() -> None:
+    order = order_from_wc(payload("order.json")).model_copy(
+        update={
+            "notes": [OrderNote(key="ship-1", text="Shipped with DHL: 1Z999", customer_visible=True)],
+            "shipments": [
+                Shipment(key="1", carrier="UPS", tracking_numbers=["OLD"]),
+                Shipment(key="2", carrier="DHL", tracking_numbers=["1Z999", "1Z998"]),
+            ],
+            "invoices": [Invoice(key="7", number="INV-7"), Invoice(key="8", number="CN-8", credit_note=True)],
+            "reference": "SO-0042",
+            "custom": {"weight": Decimal("1.50")},
+        }
+    )
+    assert note_to_wc(order.notes[0]) == {
+        "note": "Shipped with DHL: 1Z999" + note_marker("ship-1"),
+        "customer_note": True,
     }
-    assert wanted_notes(custom) == [
-        ("ship-1", "Shipped with DHL: 1Z999", True),
-        ("inv-1", "Invoice INV-7", False),
-    ]
-    assert wanted_meta(custom) == {
-        "tracking_number": "1Z999",
-        "invoice_number": "INV-7",
+    assert wanted_meta(order) == {
         "weight": Decimal("1.50"),
+        "erp_reference": "SO-0042",
+        "tracking_number": "1Z999, 1Z998",
+        "tracking_carrier": "DHL",
+        "invoice_number": "INV-7",
     }
     have = [
-        {"id": 1, "key": "tracking_number", "value": "1Z999"},
+        {"id": 1, "key": "tracking_number", "value": "1Z999, 1Z998"},
         {"id": 2, "key": "weight", "value": "1.50"},
+        {"id": 3, "key": "tracking_carrier", "value": "DHL"},
+        {"id": 4, "key": "erp_reference", "value": "SO-0042"},
     ]
-    assert meta_changes(custom, have) == [{"key": "invoice_number", "value": "INV-7"}]
+    assert meta_changes(order, have) == [{"key": "invoice_number", "value": "INV-7"}]
+    written = {
+        **payload("order.json"),
+        "meta_data": [*have, {"id": 5, "key": "invoice_number", "value": "INV-7"}],
+    }
+    reread = order_from_wc(written)  # what was written reads back as the same fields: nothing to write again
+    assert reread.reference == "SO-0042" and reread.custom == {"weight": "1.50"}
+    assert [(s.carrier, s.tracking_numbers) for s in reread.shipments] == [("DHL", ["1Z999", "1Z998"])]
+    assert meta_changes(reread, written["meta_data"]) == []
 
 
 def test_note_marker_is_recognised_in_the_published_note_shape() -> None:
@@ -231,5 +266,5 @@ def test_raw_status_is_written_only_when_it_reads_as_the_status() -> None:
 def test_refund_naming_a_foreign_line_is_refused() -> None:
     refund = Refund(key="tryton:5", amount=Decimal(1), lines=[RefundLine(line_key="sale-line-9")])
     with pytest.raises(MappingError) as caught:
-        refund_to_wc(refund, api_refund=False)
+        refund_to_wc(refund)
     assert caught.value.field == "refunds" and "sale-line-9" in str(caught.value)

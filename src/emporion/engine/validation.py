@@ -19,7 +19,17 @@ MAX_LINE_QUANTITY = Decimal(100_000)
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 REPLACEMENT = "\ufffd"
 # order fields that hold text people typed or systems passed on, in the order they are reported
-ORDER_TEXT_FIELDS = ("number", "currency", "billing", "shipping", "lines", "customer_note", "customer")
+ORDER_TEXT_FIELDS = (
+    "number",
+    "currency",
+    "billing",
+    "shipping",
+    "lines",
+    "fees",
+    "discounts",
+    "customer_note",
+    "customer",
+)
 
 
 def text_problem(value: str) -> str | None:
@@ -56,11 +66,32 @@ def _money_ok(value: Decimal | None) -> bool:
     return value is None or (value.is_finite() and value >= 0)
 
 
+def _check_money_parts(order: Order, label: str) -> None:
+    """Fees are finite (negative ones are allowances); discounts and payments are not negative."""
+    for index, fee in enumerate(order.fees):
+        for name in ("total", "tax"):
+            if not getattr(fee, name).is_finite():
+                raise Permanent(
+                    f"invalid fee {getattr(fee, name)}", record=label, field=f"fees[{index}].{name}"
+                )
+    for index, discount in enumerate(order.discounts):
+        for name in ("amount", "tax"):
+            if not _money_ok(getattr(discount, name)):
+                value = getattr(discount, name)
+                raise Permanent(f"invalid discount {value}", record=label, field=f"discounts[{index}].{name}")
+    for index, payment in enumerate(order.payments):
+        if not _money_ok(payment.amount):
+            raise Permanent(
+                f"invalid payment {payment.amount}", record=label, field=f"payments[{index}].amount"
+            )
+
+
 def check_order(order: Order, taxes: Mapping[str, str]) -> None:
     """Lines must have an SKU, a whole positive quantity, non-negative prices and a tax the ERP knows.
 
     A line in the standard tax class ('') takes the product's own taxes in the ERP; any other class
-    must be in `taxes` (the flow's `orders.taxes`), else the sale would book the wrong tax.
+    must be in `taxes` (the flow's `orders.taxes`), else the sale would book the wrong tax. A taxed
+    fee has no product: its class, the standard one too, must be in `taxes`.
     """
     label = f"order {order.key}" if text_problem(order.number) else f"order {order.number}"
     dump = order.model_dump(mode="json", include=set(ORDER_TEXT_FIELDS))
@@ -68,6 +99,7 @@ def check_order(order: Order, taxes: Mapping[str, str]) -> None:
     for name in ("total", "shipping_total", "tax_total", "discount_total"):
         if not _money_ok(getattr(order, name)):
             raise Permanent(f"invalid amount {getattr(order, name)}", record=label, field=name)
+    _check_money_parts(order, label)
     for index, line in enumerate(order.lines):
         where = f"{label} line {line.key}"
         if not line.sku:
@@ -90,4 +122,12 @@ def check_order(order: Order, taxes: Mapping[str, str]) -> None:
                 f"tax class {line.tax_class!r} has no ERP tax (add it to the flow's orders.taxes)",
                 record=where,
                 field=f"lines[{index}].tax_class",
+            )
+    for index, fee in enumerate(order.fees):  # a fee has no product whose taxes the ERP could take
+        if fee.tax and fee.tax_class not in taxes:
+            raise Permanent(
+                f"fee taxed in class {fee.tax_class!r}, which has no ERP tax"
+                " (add it to the flow's orders.taxes)",
+                record=label,
+                field=f"fees[{index}].tax_class",
             )

@@ -6,9 +6,9 @@ found again before anything is created (idempotent) and read back as a Refund of
 A refund with lines returns those SKUs at the original sale's unit price and taxes. A refund
 without lines (money only) is one line without product: quantity -1 at the refunded amount, no
 taxes, booked on Tryton's default revenue account (Account Configuration), as a manual credit is.
-A refund keyed `tryton:<id>` is the shop's copy of a return made in Tryton: it is matched to that
-return sale, never created again. Each step looks at the state first, so a write interrupted
-half-way is finished by the next one.
+A refund whose origin is the ERP (keyed `tryton:<id>`) is the shop's copy of a return made in
+Tryton: it is matched to that return sale, never created again. Each step looks at the state
+first, so a write interrupted half-way is finished by the next one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.sales_read import RETURN_MARK, SALE_ORIGIN, TRYTON_KEY
-from emporion.model.orders import Order, Refund
+from emporion.model.orders import Order, Refund, RefundOrigin
 
 ORIGINAL_FIELDS = [
     "reference",
@@ -87,7 +87,7 @@ class ReturnWriter:
             raise Permanent(f"Tryton sale {sale_id} has no reference", record=key, field="reference")
         if original["state"] in ("draft", "quotation", "cancelled"):
             raise Permanent(f"Tryton sale {sale_id} is {original['state']}: nothing to return", key, "status")
-        if shop_refund and refund.key.startswith(TRYTON_KEY):  # the shop's copy of a return made in Tryton
+        if shop_refund and refund.origin is RefundOrigin.ERP:  # the shop's copy of a return made in Tryton
             return await self._made_in_tryton(sale_id, refund, key)
         reference = return_reference(original["reference"], refund.key) if shop_refund else None
         found = (

@@ -3,7 +3,8 @@
 A return sale points at the sale it returns through `origin = "sale.sale,<id>"` (Tryton's own
 return wizard does the same), so returns become `Refund` records of the original sale. A return
 created by emporion for a shop refund carries the shop's refund key in its reference
-(`<sale reference>/R<refund key>`); a return made in Tryton gets the key `tryton:<return sale id>`.
+(`<sale reference>/R<refund key>`) and the origin `shop`; a return made in Tryton gets the key
+`tryton:<return sale id>` and the origin `erp`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from emporion.connectors.tryton.client import TrytonClient
 from emporion.model.orders import (
     Address,
     Customer,
+    FeeLine,
     Invoice,
     Order,
     OrderLine,
     OrderStatus,
     Refund,
     RefundLine,
+    RefundOrigin,
     Shipment,
     ShippingLine,
 )
@@ -206,6 +209,7 @@ def sale_order(sale: dict[str, Any], returns: list[dict[str, Any]], facts: SaleF
     email, phone = party.get("email") or "", party.get("phone") or ""
     order_lines: list[OrderLine] = []
     shipping_lines: list[ShippingLine] = []
+    fees: list[FeeLine] = []
     for line_id in sale["lines"]:
         line = facts.lines[line_id]
         if line["type"] != "line":
@@ -213,6 +217,9 @@ def sale_order(sale: dict[str, Any], returns: list[dict[str, Any]], facts: SaleF
         amount = line["amount"] or Decimal(0)
         if line.get("shipment_cost") is not None:
             shipping_lines.append(ShippingLine(title=line.get("description") or "", total=amount))
+            continue
+        if not line.get("product"):  # a fee or allowance, as emporion writes them
+            fees.append(FeeLine(key=str(line_id), name=line.get("description") or "", total=amount))
             continue
         order_lines.append(
             OrderLine(
@@ -245,6 +252,7 @@ def sale_order(sale: dict[str, Any], returns: list[dict[str, Any]], facts: SaleF
         shipping=_address(sale, "shipment_address", "", phone),
         lines=order_lines,
         shipping_lines=shipping_lines,
+        fees=fees,
         shipping_total=sum((line.total for line in shipping_lines), Decimal(0)),
         tax_total=sale.get("tax_amount") or Decimal(0),
         total=sale.get("total_amount") or Decimal(0),
@@ -285,7 +293,7 @@ class SaleFacts:
         references = [row.get("shipping_reference")] + [
             self.packages[pkg].get("shipping_reference") for pkg in row["packages"] if pkg in self.packages
         ]
-        tracking = ", ".join(dict.fromkeys(ref for ref in references if ref))
+        tracking = list(dict.fromkeys(ref for ref in references if ref))
         effective = row.get("effective_date")
         shipped_at = (
             dt.datetime.combine(effective, dt.time(), tzinfo=dt.UTC)
@@ -296,7 +304,7 @@ class SaleFacts:
             key=str(shipment_id),
             state=row["state"],
             carrier=carrier_name(row.get("carrier.")),
-            tracking_number=tracking,
+            tracking_numbers=tracking,
             shipped_at=shipped_at,
         )
 
@@ -313,6 +321,7 @@ class SaleFacts:
 
     def refund(self, ret: dict[str, Any], original_reference: str | None) -> tuple[Refund, list[Invoice]]:
         """A processed return sale as a Refund of its original sale, with its posted credit notes."""
+        restock = any(self.return_states.get(ship) == "done" for ship in ret["shipment_returns"])
         lines = []
         for line_id in ret["lines"]:
             line = self.lines[line_id]
@@ -324,12 +333,14 @@ class SaleFacts:
                     sku=(line.get("product.") or {}).get("code") or "",
                     quantity=abs(Decimal(str(line["quantity"] or 0))),
                     amount=abs(line["amount"] or Decimal(0)),
+                    restock=restock,
                 )
             )
-        restock = any(self.return_states.get(ship) == "done" for ship in ret["shipment_returns"])
         created = ret.get("create_date")
+        key = refund_key(ret, original_reference)
         refund = Refund(
-            key=refund_key(ret, original_reference),
+            key=key,
+            origin=RefundOrigin.ERP if key.startswith(TRYTON_KEY) else RefundOrigin.SHOP,
             amount=abs(ret.get("total_amount") or Decimal(0)),
             lines=lines,
             restock=restock,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
+from emporion.connectors.roles import SaleOptions
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.parties import same_place
 from emporion.model.orders import Order, OrderStatus
@@ -23,18 +23,9 @@ PRICE_STEP = Decimal("0.0001")  # sale.line unit_price digits
 SHIPPED_STATES = frozenset({"shipped", "done"})
 
 
-@dataclass
-class SaleOptions:
-    """Per-flow mapping of shop methods and classes to Tryton records, and whether to confirm."""
-
-    warehouse: str | None = None
-    carriers: dict[str, str] = field(default_factory=dict)  # shop shipping method ("*" default) -> carrier
-    taxes: dict[str, str] = field(default_factory=dict)  # shop tax class ("" standard) -> tax name
-    payment_methods: dict[str, str] = field(default_factory=dict)  # shop method ("*") -> payment journal
-    confirm: bool = True
-    # Invoice what is shipped: a cancellation before shipping then touches no invoice (and the
-    # emporion login needs no accounting rights); "order" invoices on confirmation instead.
-    invoice_method: str = "fulfillment"
+# Invoice what is shipped: a cancellation before shipping then touches no invoice (and the
+# emporion login needs no accounting rights); "order" would invoice on confirmation instead.
+INVOICE_METHOD = "fulfillment"
 
 
 def unit_price(total: Decimal, quantity: Decimal, canonical: Decimal) -> Decimal:
@@ -195,7 +186,7 @@ class SaleWriter:
             "description": self._description(order),
             "comment": order.customer_note or None,
             "shipment_method": "order",
-            "invoice_method": options.invoice_method,
+            "invoice_method": INVOICE_METHOD,
         }
         if order.created_at:
             sale["sale_date"] = order.created_at.date()
@@ -219,6 +210,7 @@ class SaleWriter:
             if first:
                 sale["warehouse"] = first[0]["id"]
         await self._shipping(order, options, sale, lines)
+        await self._fees(order, options, lines)
         sale["lines"] = [["create", lines]]
         (sale_id,) = await self.client.model("sale.sale", "create", [sale])
         await self._advance(int(sale_id), "draft", options)
@@ -284,6 +276,35 @@ class SaleWriter:
                 "description": title or f"Shipping {name}",
             }
         )
+
+    async def _fees(self, order: Order, options: SaleOptions, lines: list[dict[str, Any]]) -> None:
+        """One line without product per fee (negative for an allowance), taxed by its mapped tax.
+
+        Like a money-only return line, it is booked on Tryton's default revenue account.
+        """
+        label = f"order {order.number}"
+        for index, fee in enumerate(order.fees):
+            taxes: list[int] = []
+            if fee.tax:
+                tax_name = options.taxes.get(fee.tax_class)
+                if tax_name is None:
+                    raise Permanent(
+                        f"fee tax class {fee.tax_class!r} has no Tryton tax",
+                        record=label,
+                        field=f"fees[{index}].tax_class",
+                    )
+                at = f"fees[{index}].tax_class"
+                taxes = [await self._id_of("account.tax", "name", tax_name, "tax", label, at)]
+            lines.append(
+                {
+                    "type": "line",
+                    "sequence": len(lines) + 1,
+                    "quantity": 1.0,
+                    "unit_price": fee.total.quantize(PRICE_STEP),
+                    "taxes": [["add", taxes]] if taxes else [],
+                    "description": fee.name or f"Fee {fee.key}",
+                }
+            )
 
     # -- payment --------------------------------------------------------------------------------
 

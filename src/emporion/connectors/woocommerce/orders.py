@@ -1,8 +1,11 @@
 """WooCommerce orders for the engine: read (with refunds), scan, change feed, sliding window, write-back.
 
 Write-back applies only what differs from the shop's current order, read first in one batch:
-refunds the shop does not have yet, notes not added before (a marker at the note's end), then
-`status` and `meta_data` through `orders/batch`. A repeated write therefore changes nothing.
+refunds the shop does not have yet (paid out when the refund says `payout`: WooCommerce's
+`api_refund`), notes not added before (a marker at the note's end), then `status` and `meta_data`
+(custom entries, tracking, invoice number, ERP reference) through `orders/batch`. A repeated write
+therefore changes nothing. `WriteItem.only` names the Order fields to write (`refunds`, `notes`,
+`status`, and `custom`, `shipments`, `invoices` or `reference` for the meta).
 """
 
 from __future__ import annotations
@@ -25,18 +28,9 @@ from emporion.connectors.woocommerce import feed
 from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from emporion.connectors.woocommerce.errors import WooError, translate_response
 from emporion.connectors.woocommerce.mapping import MappingError, format_gmt
-from emporion.connectors.woocommerce.order_mapping import (
-    API_REFUND_KEY,
-    OPEN_STATUSES,
-    meta_changes,
-    note_ids,
-    note_marker,
-    order_from_wc,
-    refund_keys,
-    refund_to_wc,
-    status_to_wc,
-    wanted_notes,
-)
+from emporion.connectors.woocommerce.order_mapping import OPEN_STATUSES, order_from_wc, status_to_wc
+from emporion.connectors.woocommerce.order_meta import meta_changes, note_ids, note_to_wc
+from emporion.connectors.woocommerce.refund_mapping import refund_keys, refund_to_wc
 from emporion.connectors.woocommerce.writer import gather_all
 from emporion.model import Order, Record
 
@@ -46,6 +40,7 @@ REFUND_REFUSED_CODES = frozenset(
     {"woocommerce_rest_cannot_create_order_refund", "woocommerce_rest_invalid_order_refund"}
 )
 Json = dict[str, Any]
+META_FIELDS = ("custom", "shipments", "invoices", "reference")  # the Order fields kept in meta_data
 
 
 def _ids(keys: Sequence[str]) -> list[int]:
@@ -160,20 +155,18 @@ class OrderGateway:
             changed = False
             if order.refunds and _writes(item, "refunds"):
                 have = refund_keys(await self.refunds_of(data))
-                api_refund = bool(order.custom.get(API_REFUND_KEY, False))
                 for refund in order.refunds:
                     if refund.key not in have:
-                        await self._create_refund(ident, refund_to_wc(refund, api_refund))
+                        await self._create_refund(ident, refund_to_wc(refund))
                         refunded.add(ident)
                         changed = True
             field = "notes"
-            notes = wanted_notes(order.custom) if _writes(item, "custom") else []
+            notes = order.notes if _writes(item, "notes") else []
             if notes:
                 added = note_ids(await self.client.get_all(f"{ORDERS}/{ident}/notes"))
-                for note_id, text, visible in notes:
-                    if note_id not in added:
-                        body = {"note": text + note_marker(note_id), "customer_note": visible}
-                        await self.client.post(f"{ORDERS}/{ident}/notes", body)
+                for note in notes:
+                    if note.key not in added:
+                        await self.client.post(f"{ORDERS}/{ident}/notes", note_to_wc(note))
                         changed = True
             return item.key, changed
         except MappingError as exc:
@@ -216,7 +209,8 @@ class OrderGateway:
             wanted = status_to_wc(order.status, order.raw_status)
             if _writes(item, "status") and wanted != data.get("status"):
                 body["status"] = wanted
-            meta = meta_changes(order.custom, data.get("meta_data")) if _writes(item, "custom") else []
+            wants_meta = any(_writes(item, name) for name in META_FIELDS)
+            meta = meta_changes(order, data.get("meta_data")) if wants_meta else []
             if meta:
                 body["meta_data"] = meta
             if body:
