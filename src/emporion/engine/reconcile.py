@@ -194,7 +194,7 @@ class CatalogueReconcile:
                     entity,
                     "extra",
                     record.key,
-                    label or getattr(record, "name", "") or record.key,
+                    label or (record.name if isinstance(record, Product) else "") or record.key,
                     record.key,
                     detail="no source record is linked to it",
                 )

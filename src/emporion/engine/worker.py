@@ -52,26 +52,26 @@ def retry_after(error: Exception) -> float | None:
     return error.after if isinstance(error, Retryable) else None
 
 
-def build_flow(
-    flow: FlowSettings, source: Connection, target: Connection, store: StateStore, worker: str
-) -> Flow:
-    """The flow that moves `flow`'s records; MissingRole when a connection cannot play its part."""
-    source_role, target_role = flow_roles(flow.entities)
-
-    def missing(connection: str, role: Role) -> MissingRole:
-        return MissingRole(flow.name, connection, role)
-
-    if source_role is Role.ORDER_SOURCE:
-        if not isinstance(source, OrderSource):
-            raise missing(flow.source, source_role)
-        if not isinstance(target, SalesTarget):
-            raise missing(flow.target, target_role)
-        return OrderFlow(flow, source, target, store, worker)
+def catalogue_flow(
+    flow: FlowSettings, source: Connection, target: Connection, store: StateStore
+) -> FlowRunner:
+    """A catalogue flow; MissingRole when a connection cannot play its part in it."""
     if not isinstance(source, CatalogueSource):
-        raise missing(flow.source, source_role)
+        raise MissingRole(flow.name, flow.source, Role.CATALOGUE_SOURCE)
     if not isinstance(target, CatalogueTarget):
-        raise missing(flow.target, target_role)
+        raise MissingRole(flow.name, flow.target, Role.CATALOGUE_TARGET)
     return FlowRunner(flow, source, target, store)
+
+
+def order_flow(
+    flow: FlowSettings, source: Connection, target: Connection, store: StateStore, worker: str
+) -> OrderFlow:
+    """An order flow; MissingRole when a connection cannot play its part in it."""
+    if not isinstance(source, OrderSource):
+        raise MissingRole(flow.name, flow.source, Role.ORDER_SOURCE)
+    if not isinstance(target, SalesTarget):
+        raise MissingRole(flow.name, flow.target, Role.SALES_TARGET)
+    return OrderFlow(flow, source, target, store, worker)
 
 
 class Engine:
@@ -93,12 +93,18 @@ class Engine:
         self.retry = RetryPolicy(settings.retry.base, settings.retry.max)
         self.pool.watch_circuits(self.circuit_changed)
         self.flows: dict[str, Flow] = {}  # every enabled flow, whatever it moves
+        self.runners: dict[str, FlowRunner] = {}  # the catalogue flows among them
+        self.order_flows: dict[str, OrderFlow] = {}  # and the order flows
         for flow in settings.flows:
-            if flow.enabled:
-                source, target = self.pool.get(flow.source), self.pool.get(flow.target)
-                self.flows[flow.name] = build_flow(flow, source, target, store, self.worker)
-        self.runners = {n: f for n, f in self.flows.items() if isinstance(f, FlowRunner)}  # catalogue flows
-        self.order_flows = {n: f for n, f in self.flows.items() if isinstance(f, OrderFlow)}
+            if not flow.enabled:
+                continue
+            source, target = self.pool.get(flow.source), self.pool.get(flow.target)
+            if flow_roles(flow.entities)[0] is Role.ORDER_SOURCE:
+                orders = order_flow(flow, source, target, store, self.worker)
+                self.flows[flow.name] = self.order_flows[flow.name] = orders
+            else:
+                catalogue = catalogue_flow(flow, source, target, store)
+                self.flows[flow.name] = self.runners[flow.name] = catalogue
         self.processed: Counter[str] = Counter()
         self._paused: set[str] = set()  # flows an operator paused, as last read (see `paused`)
         self._paused_read_at = float("-inf")
