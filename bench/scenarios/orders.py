@@ -21,6 +21,7 @@ from bench.support.tryton import BenchTryton, bench_tryton, keep_tryton_up
 from bench.support.workdir import scratch
 from emporion import runtime
 from emporion.connectors.base import Outcome, Retryable
+from emporion.model import status_name
 from emporion.server.secrets import WebhookSecrets
 
 DEFAULT_SIZE = 100  # orders placed
@@ -78,12 +79,12 @@ async def _measure(
         order_flow = engine.order_flows["orders"]
         taken: dict[str, float] = {}
         in_erp = [0.0]
-        write_orders = order_flow.target.write_orders  # type: ignore[attr-defined]
+        write_sales = order_flow.target.write_sales  # type: ignore[attr-defined]
 
         async def timed(items: Any, options: Any) -> list[Outcome]:
             """The sale writes, noting when each order became a sale."""
             began = time.perf_counter()
-            outcomes = await write_orders(items, options)
+            outcomes = await write_sales(items, options)
             in_erp[0] += time.perf_counter() - began
             now = time.time()
             for outcome in outcomes:
@@ -91,7 +92,7 @@ async def _measure(
                     taken.setdefault(outcome.key, now)
             return outcomes
 
-        order_flow.target.write_orders = timed  # type: ignore[attr-defined]
+        order_flow.target.write_sales = timed  # type: ignore[attr-defined]
         stop = anyio.Event()
         placed: dict[str, float] = {}
         statuses = set(order_flow.flow.orders.import_statuses)
@@ -160,7 +161,7 @@ async def _place(
                 if not orders:
                     break  # the shop ran out of stock
                 for order in orders:
-                    if order["status"] in statuses:
+                    if status_name(order["status"]) in statuses:
                         placed[str(order["id"])] = now
                 done += len(orders)
             await anyio.sleep(max(0.0, began + (done + 1) / rate - time.monotonic()))

@@ -31,6 +31,7 @@ from emporion.config import Settings
 from emporion.console import render_report
 from emporion.engine.sync import verify_flow
 from emporion.engine.worker import Engine
+from emporion.model import status_name
 from emporion_devkit.demo.erp_changes import receive_stock, set_list_price
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
@@ -247,7 +248,7 @@ async def test_faults_and_an_erp_outage_converge_with_nothing_lost_or_duplicated
             await place(1)
 
             importable_statuses = set(engine.order_flows["orders"].flow.orders.import_statuses)
-            importable = {str(o["number"]) for o in placed if o["status"] in importable_statuses}
+            importable = {str(o["number"]) for o in placed if status_name(o["status"]) in importable_statuses}
             state: dict[str, Any] = {}
             while time.monotonic() - back < CONVERGE_TIMEOUT:
                 state = await convergence(engine, tryton_server, importable)

@@ -12,7 +12,7 @@ from emporion.config import Settings
 from emporion.engine import dead_letters
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
-from emporion.model import OrderStatus
+from emporion.model import OrderStatus, status_name
 from emporion_devkit.demo import erp_orders
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
@@ -86,12 +86,12 @@ async def test_shop_orders_become_one_sale_each_even_when_seen_again(
         await drain_orders(engine)
         flow = engine.order_flows["orders-shop"].flow
         for order in placed:
-            if order["status"] not in flow.orders.import_statuses:
+            if status_name(order["status"]) not in flow.orders.import_statuses:
                 continue
             sales = await sales_by_reference(tryton_server, f"WEB-{order['number']}")
             assert len(sales) == 1, f"order {order['number']} has {len(sales)} sales"
             assert sales[0]["state"] in ("confirmed", "processing")
-        imported = [o for o in placed if o["status"] in flow.orders.import_statuses]
+        imported = [o for o in placed if status_name(o["status"]) in flow.orders.import_statuses]
         assert imported, "the shopper placed no importable order"
 
         # the same orders again (a duplicate webhook, a poll, the sliding window) and a lost link
@@ -381,7 +381,9 @@ async def test_a_customer_the_erp_refuses_is_a_dead_letter_and_its_retry_after_t
             "create",
             [{"model": "party.party", "perm_read": True, "perm_write": True, "perm_create": False}],
         )
-        placed = [o for o in sandbox_shop.place_orders(3) if o["status"] in flow.orders.import_statuses]
+        placed = [
+            o for o in sandbox_shop.place_orders(3) if status_name(o["status"]) in flow.orders.import_statuses
+        ]
         assert placed, "the shopper placed no importable order"
         await engine.store.enqueue(flow.name, "order", [str(o["id"]) for o in placed], reason="webhook")
         await drain_orders(engine)

@@ -15,6 +15,7 @@ import pytest
 from emporion.alerts import AlertKind, RecordingAlerts
 from emporion.engine.reconcile import Reconciler, ReconcileResult
 from emporion.engine.sync import sync_flow
+from emporion.model import status_name
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for, shop_api
@@ -161,7 +162,9 @@ async def test_order_reconcile_finds_shop_orders_without_a_sale_and_queues_them(
         await engine.ensure_initial_sync()  # the order feed starts now; the window is empty
         flow = engine.order_flows["orders-shop"].flow
         placed = sandbox_shop.place_orders(4)
-        importable = {str(o["number"]) for o in placed if o["status"] in flow.orders.import_statuses}
+        importable = {
+            str(o["number"]) for o in placed if status_name(o["status"]) in flow.orders.import_statuses
+        }
         assert importable, "the shopper placed no importable order"
         reconciler = Reconciler(engine)
 

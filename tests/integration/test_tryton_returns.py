@@ -9,7 +9,7 @@ import pytest
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.tryton import TrytonClient, TrytonConnector
-from emporion.model.orders import Customer, Order, OrderStatus, Refund, RefundLine
+from emporion.model.orders import Customer, Order, OrderStatus, Refund, RefundLine, RefundOrigin
 from emporion_devkit.demo import erp_orders
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.test_tryton_sales_read import ShopSale, make_sale, read_one
@@ -178,6 +178,7 @@ async def test_return_made_in_tryton_reads_as_a_refund(
     order = await read_one(connector, sale)
     (refund,) = order.refunds
     assert refund.key == f"tryton:{return_id}" and refund.restock and refund.amount > 0
+    assert refund.origin is RefundOrigin.ERP and all(line.restock for line in refund.lines)
     assert [(line.sku, line.quantity) for line in refund.lines] == [("SKU-00008", Decimal(1))]
     assert order.status is OrderStatus.COMPLETED
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from emporion.connectors.tryton import TrytonClient, TrytonConnector
-from emporion.model.orders import Order, OrderStatus
+from emporion.model.orders import Order, OrderStatus, RefundOrigin
 from emporion_devkit.demo import erp_orders
 from tests.fixtures.tryton import RunningTryton
 
@@ -169,7 +169,7 @@ async def test_status_follows_the_sale_and_its_shipments(
     shipped = await read_one(connector, draft)
     assert shipped.status is OrderStatus.COMPLETED
     (shipment,) = shipped.shipments
-    assert shipment.state == "done" and shipment.tracking_number == "TRACK-2001" and shipment.shipped_at
+    assert shipment.state == "done" and shipment.tracking_numbers == ["TRACK-2001"] and shipment.shipped_at
 
     cancelled = await make_sale(admin, "SHOP-2002", {"SKU-00011": Decimal(1)})
     await erp_orders.cancel_sale(admin, "SHOP-2002")
@@ -250,7 +250,7 @@ async def test_feed_reports_each_change_of_a_shop_sale_once(
     assert keys == set()
     order = await read_one(connector, sale)
     (refund,) = order.refunds
-    assert refund.key == f"tryton:{return_id}" and refund.restock
+    assert refund.key == f"tryton:{return_id}" and refund.restock and refund.origin is RefundOrigin.ERP
     assert [(line.sku, line.quantity) for line in refund.lines] == [("SKU-00006", Decimal(1))]
     credit_notes = [invoice for invoice in order.invoices if invoice.credit_note]
     assert len(credit_notes) == 1 and credit_notes[0].total == -refund.amount

@@ -10,16 +10,19 @@ from typing import Any
 import pytest
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.roles import SaleOptions
 from emporion.connectors.tryton import TrytonConnector
 from emporion.connectors.tryton.parties import PartyWriter
-from emporion.connectors.tryton.sales_write import SaleOptions
 from emporion.model.orders import (
     Address,
     Customer,
+    DiscountLine,
+    FeeLine,
     Order,
     OrderLine,
     OrderStatus,
     Payment,
+    PaymentState,
     ShippingLine,
 )
 from emporion_devkit.erp.catalogue import plan
@@ -96,7 +99,7 @@ def order(number: str, party: int, skus: list[str], **changes: Any) -> Order:
         "shipping": SHIPPING,
         "lines": lines,
         "shipping_lines": [ShippingLine(method="flat_rate", title="DHL Paket", total=Decimal("5.50"))],
-        "coupons": ["WELCOME10"],
+        "discounts": [DiscountLine(code="WELCOME10", amount=Decimal("4.00"))],
         "shipping_total": Decimal("5.50"),
         "total": Decimal("47.43"),
         "customer_note": "Please ring twice",
@@ -229,7 +232,7 @@ async def test_sale_created_confirmed_then_matched_by_reference(tryton_server: R
     try:
         ref = await create_party(connector, "ada@example.com")
         shop_order = order("1001", ref["id"], skus)
-        (outcome,) = await connector.write_orders([WriteItem("501", shop_order)], OPTIONS)
+        (outcome,) = await connector.write_sales([WriteItem("501", shop_order)], OPTIONS)
         assert outcome.status is OutcomeStatus.CREATED, outcome.error
         sale = await sale_of(tryton_server, outcome.target_ref["id"])  # type: ignore[index]
         assert sale["state"] in ("confirmed", "processing")
@@ -261,10 +264,60 @@ async def test_sale_created_confirmed_then_matched_by_reference(tryton_server: R
         assert len(sale["shipments"]) == 1
 
         # A redelivered webhook without the link: found by its reference, never a second sale.
-        (again,) = await connector.write_orders([WriteItem("501", shop_order)], OPTIONS)
+        (again,) = await connector.write_sales([WriteItem("501", shop_order)], OPTIONS)
         assert again.status is OutcomeStatus.MATCHED
         assert again.target_ref == outcome.target_ref
         assert await tryton_server.rpc("sale.sale", "search_count", [("reference", "=", "SHOP-1001")]) == 1
+    finally:
+        await connector.close()
+
+
+async def test_fees_and_allowances_become_lines_without_product(tryton_server: RunningTryton) -> None:
+    connector = tryton_server.connector()
+    try:
+        ref = await create_party(connector, "ada@example.com")
+        fees = [
+            FeeLine(
+                key="30",
+                name="Gift wrap",
+                total=Decimal("2.50"),
+                tax=Decimal("0.18"),
+                tax_class="reduced-rate",
+            ),
+            FeeLine(key="31", name="Loyalty", total=Decimal("-5.00"), taxable=False),
+        ]
+        shop_order = order("1011", ref["id"], simple_skus(tryton_server, 1), fees=fees)
+        (outcome,) = await connector.write_sales([WriteItem("511", shop_order)], OPTIONS)
+        assert outcome.status is OutcomeStatus.CREATED, outcome.error
+        sale = await sale_of(tryton_server, outcome.target_ref["id"])  # type: ignore[index]
+        lines = await tryton_server.rpc(
+            "sale.line",
+            "read",
+            sale["lines"],
+            ["product", "unit_price", "quantity", "taxes.name", "description"],
+        )
+        unpriced = {line["description"]: line for line in lines if line["product"] is None}
+        assert set(unpriced) == {"Gift wrap", "Loyalty"}
+        assert unpriced["Gift wrap"]["unit_price"] == Decimal("2.5000")
+        assert [t["name"] for t in unpriced["Gift wrap"]["taxes."]] == ["VAT 7%"]  # mapped by its class
+        assert unpriced["Loyalty"]["unit_price"] == Decimal("-5.0000") and unpriced["Loyalty"]["taxes."] == []
+        assert sale["untaxed_amount"] == Decimal("18.00") + Decimal("5.50") + Decimal("2.50") - Decimal(
+            "5.00"
+        )
+        read_back = (await connector.read("order", [str(outcome.target_ref["id"])]))[0]  # type: ignore[index]
+        assert isinstance(read_back, Order)
+        assert [(fee.name, fee.total) for fee in read_back.fees] == [
+            ("Gift wrap", Decimal("2.50")),
+            ("Loyalty", Decimal("-5.00")),
+        ]
+        unmapped = order(
+            "1012",
+            ref["id"],
+            simple_skus(tryton_server, 1),
+            fees=[fees[0].model_copy(update={"tax_class": "zero"})],
+        )
+        (failed,) = await connector.write_sales([WriteItem("512", unmapped)], OPTIONS)
+        assert failed.error is not None and failed.error.field == "fees[0].tax_class"  # type: ignore[attr-defined]
     finally:
         await connector.close()
 
@@ -274,16 +327,16 @@ async def test_payment_recorded_once(tryton_server: RunningTryton) -> None:
     try:
         ref = await create_party(connector, "ada@example.com")
         unpaid = order("1002", ref["id"], simple_skus(tryton_server, 1))
-        (created,) = await connector.write_orders([WriteItem("502", unpaid)], OPTIONS)
+        (created,) = await connector.write_sales([WriteItem("502", unpaid)], OPTIONS)
         sale = created.target_ref["id"]  # type: ignore[index]
         origin = f"sale.sale,{sale}"
         assert await tryton_server.rpc("account.payment", "search", [("origin", "=", origin)]) == []
         payment = Payment(method="stripe", transaction_id="ch_1", amount=Decimal("27.75"))
-        paid = unpaid.model_copy(update={"paid": True, "payment": payment})
+        paid = unpaid.model_copy(update={"payment_state": PaymentState.PAID, "payments": [payment]})
         item = WriteItem("502", paid, target_ref=created.target_ref)
-        (first,) = await connector.write_orders([item], OPTIONS)
+        (first,) = await connector.write_sales([item], OPTIONS)
         assert first.status is OutcomeStatus.UPDATED
-        (repeat,) = await connector.write_orders([item], OPTIONS)
+        (repeat,) = await connector.write_sales([item], OPTIONS)
         assert repeat.status is OutcomeStatus.UNCHANGED
         ids = await tryton_server.rpc("account.payment", "search", [("origin", "=", origin)])
         (row,) = await tryton_server.rpc(
@@ -304,10 +357,14 @@ async def test_paid_order_created_with_its_payment(tryton_server: RunningTryton)
     try:
         ref = await create_party(connector, "ada@example.com")
         paid = order(
-            "1003", ref["id"], simple_skus(tryton_server, 1), paid=True, payment=Payment(method="bacs")
+            "1003",
+            ref["id"],
+            simple_skus(tryton_server, 1),
+            payment_state=PaymentState.PAID,
+            payments=[Payment(method="bacs")],
         )
-        (created,) = await connector.write_orders([WriteItem("503", paid)], OPTIONS)
-        (again,) = await connector.write_orders([WriteItem("503", paid)], OPTIONS)
+        (created,) = await connector.write_sales([WriteItem("503", paid)], OPTIONS)
+        (again,) = await connector.write_sales([WriteItem("503", paid)], OPTIONS)
         assert (created.status, again.status) == (OutcomeStatus.CREATED, OutcomeStatus.MATCHED)
         origin = f"sale.sale,{created.target_ref['id']}"  # type: ignore[index]
         ids = await tryton_server.rpc("account.payment", "search", [("origin", "=", origin)])
@@ -326,12 +383,12 @@ async def test_cancellation_before_shipping_cancels_the_sale(
     try:
         ref = await create_party(connector, "ada@example.com")
         # A paid quotation is confirmed by Tryton itself (sale_payment): only unpaid ones stay quoted.
-        paid = {"paid": True, "payment": Payment(method="stripe")} if confirm else {}
+        paid = {"payment_state": PaymentState.PAID, "payments": [Payment(method="stripe")]} if confirm else {}
         shop_order = order("1004", ref["id"], simple_skus(tryton_server, 1), **paid)
-        (created,) = await connector.write_orders([WriteItem("504", shop_order)], options)
+        (created,) = await connector.write_sales([WriteItem("504", shop_order)], options)
         assert created.status is OutcomeStatus.CREATED, created.error
         cancelled = shop_order.model_copy(update={"status": OrderStatus.CANCELLED})
-        (outcome,) = await connector.write_orders([WriteItem("504", cancelled, created.target_ref)], options)
+        (outcome,) = await connector.write_sales([WriteItem("504", cancelled, created.target_ref)], options)
         assert outcome.status is OutcomeStatus.UPDATED, outcome.error
         sale = await sale_of(tryton_server, created.target_ref["id"])  # type: ignore[index]
         if confirm:  # processing: its shipment is cancelled, the sale shows the exception to handle
@@ -354,7 +411,7 @@ async def test_cancellation_before_shipping_cancels_the_sale(
             assert [p["state"] for p in payments] == ["failed"]  # given back with the cancellation
         else:
             assert sale["state"] == "cancelled"
-        (repeat,) = await connector.write_orders([WriteItem("504", cancelled, created.target_ref)], options)
+        (repeat,) = await connector.write_sales([WriteItem("504", cancelled, created.target_ref)], options)
         assert repeat.error is None
     finally:
         await connector.close()
@@ -365,11 +422,11 @@ async def test_cancellation_after_shipping_is_refused(tryton_server: RunningTryt
     try:
         ref = await create_party(connector, "ada@example.com")
         shop_order = order("1005", ref["id"], simple_skus(tryton_server, 1))
-        (created,) = await connector.write_orders([WriteItem("505", shop_order)], OPTIONS)
+        (created,) = await connector.write_sales([WriteItem("505", shop_order)], OPTIONS)
         sale = await sale_of(tryton_server, created.target_ref["id"])  # type: ignore[index]
         await ship(tryton_server, sale["shipments"])
         cancelled = shop_order.model_copy(update={"status": OrderStatus.CANCELLED})
-        (outcome,) = await connector.write_orders([WriteItem("505", cancelled, created.target_ref)], OPTIONS)
+        (outcome,) = await connector.write_sales([WriteItem("505", cancelled, created.target_ref)], OPTIONS)
         assert outcome.status is OutcomeStatus.FAILED
         assert isinstance(outcome.error, Permanent)
         assert "has shipped goods" in str(outcome.error) and "SHOP-1005" in str(outcome.error)
@@ -391,7 +448,7 @@ async def test_unknown_sku_and_unmapped_carrier_fail_per_item(tryton_server: Run
         good = order("1006", ref["id"], simple_skus(tryton_server, 1))
         unknown = order("1007", ref["id"], [*simple_skus(tryton_server, 1), "NO-SUCH-SKU"])
         no_carrier = order("1008", ref["id"], simple_skus(tryton_server, 1))
-        outcomes = await connector.write_orders(
+        outcomes = await connector.write_sales(
             [WriteItem("1", unknown), WriteItem("2", good), WriteItem("3", no_carrier)],
             SaleOptions(carriers={"flat_rate": "DHL", "express": "FedEx"}),  # no warehouse: the first
         )
@@ -414,7 +471,7 @@ async def test_unknown_sku_and_unmapped_carrier_fail_per_item(tryton_server: Run
         express = order("1009", ref["id"], simple_skus(tryton_server, 1))
         express.shipping_lines[0].method = "express"
         options = SaleOptions(warehouse="WH", carriers={"express": "FedEx"})
-        (failed,) = await connector.write_orders([WriteItem("4", express)], options)
+        (failed,) = await connector.write_sales([WriteItem("4", express)], options)
         assert isinstance(failed.error, Permanent) and failed.error.field == "shipping_lines[0].method"
         assert "FedEx" in str(failed.error)
     finally:
@@ -434,7 +491,7 @@ async def test_availability_for_known_and_unknown_skus(tryton_server: RunningTry
 
         # A confirmed sale lowers what is available to promise at once (its moves are forecast).
         ref = await create_party(connector, "ada@example.com")
-        await connector.write_orders([WriteItem("9", order("1010", ref["id"], skus[:1]))], OPTIONS)
+        await connector.write_sales([WriteItem("9", order("1010", ref["id"], skus[:1]))], OPTIONS)
         after = await connector.availability(skus[:1], ["WH2"])
         assert after[skus[0]] == only_wh2[skus[0]] - 2
     finally:

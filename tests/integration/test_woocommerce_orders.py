@@ -15,7 +15,17 @@ import pytest
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.woocommerce import WooCommerceConnector
 from emporion.connectors.woocommerce.webhooks import ORDER_TOPICS, is_ping, verify_webhook
-from emporion.model import Order, OrderStatus, Refund, RefundLine
+from emporion.model import (
+    Invoice,
+    Order,
+    OrderHold,
+    OrderNote,
+    OrderStatus,
+    Refund,
+    RefundLine,
+    RefundOrigin,
+    Shipment,
+)
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.sandbox.support import Receiver
 
@@ -160,7 +170,7 @@ async def test_status_write_back_applies_once(shop: SandboxShop, woo: WooCommerc
     assert again.status is OutcomeStatus.UNCHANGED
 
 
-async def test_hold_with_note_writes_only_status_and_custom(
+async def test_hold_with_note_writes_only_status_and_notes(
     shop: SandboxShop, woo: WooCommerceConnector
 ) -> None:
     (placed,) = shop.place_orders(1)
@@ -168,15 +178,18 @@ async def test_hold_with_note_writes_only_status_and_custom(
     hold = order.model_copy(
         update={
             "status": OrderStatus.ON_HOLD,
-            "custom": {"note:stock-hold": "On hold: not enough stock.", "note_customer:stock-hold": False},
+            "hold": OrderHold(reason="On hold: not enough stock."),
+            "notes": [OrderNote(key="stock-hold", text="On hold: not enough stock.")],
             "refunds": [Refund(key="never", amount=Decimal(1))],
+            "custom": {"never": "written"},
         }
     )
-    item = WriteItem(order.key, hold, {"id": order.key}, only=frozenset({"status", "custom"}))
+    item = WriteItem(order.key, hold, {"id": order.key}, only=frozenset({"status", "hold", "notes"}))
     (outcome,) = await woo.write("order", [item], [])
     assert outcome.status is OutcomeStatus.UPDATED
     after = await read_one(woo, placed["id"])
     assert (after.raw_status, after.refunds) == ("on-hold", [])  # the stale raw status was not sent back
+    assert after.status is OrderStatus.ON_HOLD and after.hold is not None and "never" not in after.custom
     with api(shop) as client:
         notes = [n["note"] for n in client.get(f"/orders/{placed['id']}/notes").json()]
     assert "On hold: not enough stock. [emporion:stock-hold]" in notes
@@ -185,32 +198,40 @@ async def test_hold_with_note_writes_only_status_and_custom(
 async def test_tracking_note_and_meta_are_written_once(shop: SandboxShop, woo: WooCommerceConnector) -> None:
     (placed,) = shop.place_orders(1)
     order = await read_one(woo, placed["id"])
-    custom = {
-        **order.custom,
-        "note:shipment-4": "Shipped with DHL, tracking 00340434161094042557",
-        "note_customer:shipment-4": True,
-        "note:invoice-9": "Invoice INV-2026-0009",
-        "tracking_number": "00340434161094042557",
-        "tracking_carrier": "DHL",
-        "invoice_number": "INV-2026-0009",
+    notes = [
+        OrderNote(
+            key="shipment-4", text="Shipped with DHL, tracking 00340434161094042557", customer_visible=True
+        ),
+        OrderNote(key="invoice-9", text="Invoice INV-2026-0009"),
+    ]
+    shipment = Shipment(key="4", carrier="DHL", tracking_numbers=["00340434161094042557"])
+    explicit = {
+        "notes": notes,
+        "shipments": [shipment],
+        "invoices": [Invoice(key="9", number="INV-2026-0009")],
+        "reference": "SO-0009",
     }
-    item = item_for(order, custom=custom)
+    item = item_for(order, **explicit)
     outcomes = [(await woo.write("order", [item], []))[0] for _ in range(2)]
     assert [o.status for o in outcomes] == [OutcomeStatus.UPDATED, OutcomeStatus.UNCHANGED]
     with api(shop) as client:
-        notes = client.get(f"/orders/{placed['id']}/notes").json()
-    ours = sorted((n["note"], n["customer_note"]) for n in notes if "[emporion:" in n["note"])
+        written = client.get(f"/orders/{placed['id']}/notes").json()
+        meta = {m["key"]: m["value"] for m in client.get(f"/orders/{placed['id']}").json()["meta_data"]}
+    ours = sorted((n["note"], n["customer_note"]) for n in written if "[emporion:" in n["note"])
     assert ours == [
         ("Invoice INV-2026-0009 [emporion:invoice-9]", False),
         ("Shipped with DHL, tracking 00340434161094042557 [emporion:shipment-4]", True),
     ]
+    assert meta["tracking_number"] == "00340434161094042557" and meta["tracking_carrier"] == "DHL"
+    assert meta["invoice_number"] == "INV-2026-0009" and meta["erp_reference"] == "SO-0009"
     reread = await read_one(woo, placed["id"])
-    assert reread.custom["tracking_number"] == "00340434161094042557"
-    assert reread.custom["tracking_carrier"] == "DHL" and reread.custom["invoice_number"] == "INV-2026-0009"
-    changed = item_for(reread, custom={**custom, "tracking_number": "JJD000390007"})
+    assert [(s.carrier, s.tracking_numbers) for s in reread.shipments] == [("DHL", ["00340434161094042557"])]
+    assert [i.number for i in reread.invoices] == ["INV-2026-0009"] and reread.reference == "SO-0009"
+    moved = shipment.model_copy(update={"tracking_numbers": ["JJD000390007"]})
+    changed = item_for(reread, **{**explicit, "shipments": [moved]})
     (outcome,) = await woo.write("order", [changed], [])
     assert outcome.status is OutcomeStatus.UPDATED
-    assert (await read_one(woo, placed["id"])).custom["tracking_number"] == "JJD000390007"
+    assert (await read_one(woo, placed["id"])).shipments[0].tracking_numbers == ["JJD000390007"]
 
 
 def stock_of(shop: SandboxShop, product_id: int) -> int:
@@ -231,18 +252,19 @@ async def test_partial_then_full_refund_created_once(shop: SandboxShop, woo: Woo
         restock=True,
         lines=[RefundLine(line_key=str(line["id"]), sku=line["sku"], quantity=Decimal(1), amount=unit)],
     )
-    item = item_for(order, custom={**order.custom, "api_refund": False}, refunds=[partial])
+    item = item_for(order, refunds=[partial])  # made in the ERP, not paid out (the default)
     for expected in (OutcomeStatus.UPDATED, OutcomeStatus.UNCHANGED):
         (outcome,) = await woo.write("order", [item], [])
         assert outcome.status is expected, outcome.error
     assert stock_of(shop, line["product_id"]) == stock_before + 1
     order = await read_one(woo, placed["id"])
     assert [(r.key, r.amount, r.restock) for r in order.refunds] == [("4711", unit, True)]
+    assert order.refunds[0].origin is RefundOrigin.SHOP  # written as given
     assert order.refunds[0].lines == [
         RefundLine(line_key=str(line["id"]), sku=line["sku"], quantity=Decimal(1), amount=unit)
     ]
     rest = Refund(key="4712", amount=order.total - unit, reason="order returned")
-    full = item_for(order, status=OrderStatus.REFUNDED, custom={**order.custom, "api_refund": False})
+    full = item_for(order, status=OrderStatus.REFUNDED)
     full.record.refunds.append(rest)  # type: ignore[attr-defined]
     for expected in (OutcomeStatus.UPDATED, OutcomeStatus.UNCHANGED):
         (outcome,) = await woo.write("order", [full], [])
@@ -309,7 +331,7 @@ async def test_order_webhooks_registered_repaired_and_delivered(
         client.put(f"/webhooks/{ids[0]}", json={"status": "paused"}).raise_for_status()
     assert await woo.ensure_webhooks(receiver.url, "second-secret", ORDER_TOPICS) == ids
     with api(shop) as client:
-        hooks = {hook["id"]: hook for hook in client.get("/webhooks").json()}
+        hooks = {str(hook["id"]): hook for hook in client.get("/webhooks").json()}
     assert len(hooks) == 3 and all(hooks[i]["status"] == "active" for i in ids)
     (placed,) = shop.place_orders(1)
     await wait_for(

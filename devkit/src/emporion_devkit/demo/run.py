@@ -19,6 +19,7 @@ from emporion.console import render_report
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
+from emporion.model import status_name
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 if TYPE_CHECKING:
@@ -184,7 +185,9 @@ async def _orders_once(engine: Engine, shop: SandboxShop, console: Console) -> b
     """Simulated shoppers place a few orders; each must become exactly one sale in Tryton."""
     order_flow = engine.order_flows[ORDERS]
     placed = [
-        o for o in shop.place_orders(ONCE_ORDERS) if o["status"] in order_flow.flow.orders.import_statuses
+        o
+        for o in shop.place_orders(ONCE_ORDERS)
+        if status_name(o["status"]) in order_flow.flow.orders.import_statuses
     ]
     await engine.drain(order_flow.flow)
     links = await engine.store.get_links(ORDERS, "order", [str(o["id"]) for o in placed])
