@@ -6,14 +6,16 @@ made on the fly), the target the sandbox shop over real HTTP, the state database
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 import pytest
 from bench.support.engine import FLOW, bench_engine, catalogue_settings
 from bench.support.synthetic import SyntheticCatalogue
 
-from emporion.connectors.base import Permanent
+from emporion.connectors.base import Capabilities, CheckResult, Permanent
+from emporion.connectors.roles import Role
+from emporion.engine.flows import MissingRole
 from emporion.engine.sync import PARALLEL_BATCHES, sync_flow
 from emporion.model import Record
 from emporion_devkit.sandbox.woocommerce import SandboxShop
@@ -70,3 +72,42 @@ async def test_a_failing_source_raises_its_own_error(sandbox_shop: SandboxShop, 
         with pytest.raises(Permanent, match="refused the next page"):
             await sync_flow(engine.runners[FLOW])
         assert await engine.store.count_links(FLOW, "product") <= PRODUCTS
+
+
+class FeedlessCatalogue:
+    """A source that reads and scans but has no change feed: not a catalogue source."""
+
+    name = "erp"
+
+    def __init__(self) -> None:
+        self.catalogue = SyntheticCatalogue(10)
+
+    def capabilities(self) -> Capabilities:
+        """As the synthetic catalogue's."""
+        return self.catalogue.capabilities()
+
+    async def check(self) -> list[CheckResult]:
+        """Nothing to check."""
+        return []
+
+    async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
+        """The synthetic catalogue's records."""
+        return await self.catalogue.read(entity, keys)
+
+    def scan(self, entity: str) -> AsyncIterator[list[Record]]:
+        """The synthetic catalogue's pages."""
+        return self.catalogue.scan(entity)
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+
+async def test_a_source_without_a_change_feed_is_refused_naming_flow_connection_and_role(
+    sandbox_shop: SandboxShop, sqlite_url: str
+) -> None:
+    settings = catalogue_settings(sandbox_shop, sqlite_url)  # type: ignore[arg-type]
+    with pytest.raises(MissingRole) as refused:
+        async with bench_engine(settings, FeedlessCatalogue()):  # type: ignore[arg-type]
+            pass
+    assert refused.value.role is Role.CATALOGUE_SOURCE and refused.value.connection == "erp"
+    assert str(refused.value) == f"flow {FLOW} needs connection erp to be a catalogue source, which it is not"
