@@ -2,23 +2,27 @@
 
 The ERP's order change feed names sales; each sale's reference (`<prefix><shop order number>`)
 leads to the shop order through the order flow's links. What the shop should show is built as a
-canonical Order (status through the flow's status table, one note per tracking number and invoice,
-meta data, refunds made in the ERP) and handed to the shop connector, which writes only what differs.
+canonical Order (status through the flow's status table, one note per shipment with tracking and per
+invoice, the shipments' carriers and tracking numbers, the invoice numbers, the ERP's sale number as
+`reference`, and the refunds whose origin is the ERP, paid out or not as the flow says) and handed to
+the shop connector, which writes only what differs, in its system's own way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from emporion.config import FlowSettings
-from emporion.connectors.base import Connector, Permanent, Retryable, Unmappable, WriteItem
-from emporion.engine.flow import BatchResult
+from emporion.connectors.base import Connector, Unmappable, WriteItem
 from emporion.engine.orders import reference_prefix
-from emporion.model import Order, OrderStatus, fingerprint
-from emporion.state import DeadLetter, JournalEntry, Link, StateStore
+from emporion.engine.outcomes import BatchResult, OutcomeApplier, Written
+from emporion.model import Invoice, Order, OrderNote, OrderStatus, RefundOrigin, Shipment, fingerprint
+from emporion.state import StateStore
 
 SALE = "sale"  # the work-queue entity of ERP sales whose progress goes back to the shop
+# what the shop is told of a sale; a change in any of these is written to the shop order
+FEEDBACK_FIELDS = {"status", "raw_status", "reference", "notes", "shipments", "invoices", "refunds", "custom"}
 
 
 class OrderFeedback:
@@ -40,37 +44,59 @@ class OrderFeedback:
         return reference[len(self.prefix) :]
 
     def desired(self, sale: Order) -> Order:
-        """The shop order as it should be, given the ERP sale."""
-        status_name = self.options.statuses.get(sale.status.value, sale.status.value)
+        """The shop order as it should be, given the ERP sale: status, notes, fulfilments, refunds."""
+        wanted_status = self.options.statuses.get(sale.status.value, sale.status.value)
         try:
-            status = OrderStatus(status_name)
+            status = OrderStatus(wanted_status)
             raw = ""
-        except ValueError:
-            status, raw = OrderStatus.ON_HOLD, status_name
-        custom: dict[str, Any] = {"erp_reference": sale.number}
-        customer_notes = self.options.tracking_note == "customer"
-        for shipment in sale.shipments:
-            if not shipment.tracking_number or self.options.tracking_note == "none":
-                continue
-            carrier = f" with {shipment.carrier}" if shipment.carrier else ""
-            custom[f"note:ship-{shipment.key}"] = (
-                f"Shipped{carrier}: tracking number {shipment.tracking_number}"
-            )
-            custom[f"note_customer:ship-{shipment.key}"] = customer_notes
-            custom["tracking_number"] = shipment.tracking_number
-            custom["tracking_carrier"] = shipment.carrier
-        for invoice in sale.invoices:
-            if invoice.credit_note or not invoice.number:
-                continue
-            custom["invoice_number"] = invoice.number
-            if self.options.invoice_note != "none":
-                custom[f"note:invoice-{invoice.key}"] = f"Invoice {invoice.number}"
-                custom[f"note_customer:invoice-{invoice.key}"] = self.options.invoice_note == "customer"
-        refunds = [refund for refund in sale.refunds if refund.key.startswith("tryton:")]  # made in the ERP
-        if refunds:
-            custom["api_refund"] = self.options.refund_payout
+        except ValueError:  # a status of the shop's own (a plugin's): asked for as it is
+            status, raw = OrderStatus.ON_HOLD, wanted_status
+        notes: list[OrderNote] = []
+        shipments: list[Shipment] = []
+        tracking_visible = self.options.tracking_note == "customer"
+        if self.options.tracking_note != "none":
+            for shipment in sale.shipments:
+                if not shipment.tracking_numbers:
+                    continue
+                carrier = f" with {shipment.carrier}" if shipment.carrier else ""
+                text = f"Shipped{carrier}: tracking number {shipment.tracking}"
+                notes.append(
+                    OrderNote(key=f"ship-{shipment.key}", text=text, customer_visible=tracking_visible)
+                )
+                shipments.append(
+                    Shipment(
+                        key=shipment.key, carrier=shipment.carrier, tracking_numbers=shipment.tracking_numbers
+                    )
+                )
+        invoices = [
+            Invoice(key=invoice.key, number=invoice.number)
+            for invoice in sale.invoices
+            if invoice.number and not invoice.credit_note
+        ]
+        if self.options.invoice_note != "none":
+            visible = self.options.invoice_note == "customer"
+            notes += [
+                OrderNote(
+                    key=f"invoice-{invoice.key}", text=f"Invoice {invoice.number}", customer_visible=visible
+                )
+                for invoice in invoices
+            ]
+        refunds = [
+            refund.model_copy(update={"payout": self.options.refund_payout})
+            for refund in sale.refunds
+            if refund.origin is RefundOrigin.ERP  # the shop's own refunds are not sent back
+        ]
         return sale.model_copy(
-            update={"status": status, "raw_status": raw, "custom": custom, "refunds": refunds}
+            update={
+                "status": status,
+                "raw_status": raw,
+                "reference": sale.number,
+                "notes": notes,
+                "shipments": shipments,
+                "invoices": invoices,
+                "refunds": refunds,
+                "custom": {},
+            }
         )
 
     async def sync_keys(self, keys: Sequence[str], *, reason: str) -> BatchResult:
@@ -99,7 +125,7 @@ class OrderFeedback:
                 result.counts["not ours"] += 1
                 continue
             wanted = self.desired(sale)
-            digest = fingerprint(wanted.model_dump(include={"status", "raw_status", "custom", "refunds"}))
+            digest = fingerprint(wanted.model_dump(include=FEEDBACK_FIELDS))
             previous = seen.get(sale.key)
             if previous and previous.fingerprint == digest:
                 result.counts["unchanged"] += 1
@@ -108,45 +134,18 @@ class OrderFeedback:
             digests[order_link.source_key] = (sale.key, previous.fingerprint if previous else None)
         if not items:
             return result
+        applier = OutcomeApplier(self.flow.name, SALE, reason, result)
+        sent = {item.key: item.record for item in items}
         for outcome in await self.shop.write("order", items, []):
             sale_key, before = digests[outcome.key]
-            if outcome.ok:
-                after = fingerprint(
-                    next(i for i in items if i.key == outcome.key).record.model_dump(
-                        include={"status", "raw_status", "custom", "refunds"}
-                    )
-                )
-                result.links.append(
-                    Link(self.flow.name, SALE, sale_key, {"order": outcome.key}, outcome.key, after, "synced")
-                )
-                result.journal.append(
-                    JournalEntry(
-                        self.flow.name,
-                        SALE,
-                        sale_key,
-                        "updated",
-                        reason,
-                        before,
-                        after,
-                        {"order": outcome.key},
-                    )
-                )
-                result.counts["updated"] += 1
-            elif isinstance(outcome.error, Retryable):
-                result.retry.append((sale_key, str(outcome.error), outcome.error.after))
-            else:
-                error = (
-                    outcome.error if isinstance(outcome.error, Permanent) else Permanent(str(outcome.error))
-                )
-                result.dead.append(
-                    DeadLetter(
-                        self.flow.name,
-                        SALE,
-                        sale_key,
-                        str(error),
-                        error.field,
-                        f"sale for order {outcome.key}",
-                    )
-                )
-                result.counts["failed"] += 1
+            written = Written(
+                sale_key,
+                f"sale for order {outcome.key}",
+                natural_key=outcome.key,
+                before=before,
+                after=fingerprint(sent[outcome.key].model_dump(include=FEEDBACK_FIELDS)),
+                action="updated",
+            )
+            # the sale's link names the shop order it reached, whatever the shop answered
+            applier.apply(replace(outcome, target_ref={"order": outcome.key}), written)
         return result

@@ -16,7 +16,6 @@ from typing import Any
 from emporion.alerts import Alert, AlertKind, Severity
 from emporion.config import FlowSettings
 from emporion.connectors.base import (
-    Connector,
     ConnectorError,
     Outcome,
     Permanent,
@@ -24,14 +23,26 @@ from emporion.connectors.base import (
     Unmappable,
     WriteItem,
 )
-from emporion.engine.connections import sale_options
-from emporion.engine.flow import BatchResult
+from emporion.connectors.roles import OrderSource, SaleOptions, SalesTarget
+from emporion.engine.outcomes import BatchResult, OutcomeApplier, Written
 from emporion.engine.validation import check_order
-from emporion.model import Customer, Order, OrderStatus, fingerprint
+from emporion.model import Customer, Order, OrderHold, OrderNote, OrderStatus, PaymentKind, fingerprint
 from emporion.state import DeadLetter, JournalEntry, Link, StateStore
 
 HOLD_RECHECK_SECONDS = 300.0
 CLAIM_LEASE_SECONDS = 120.0
+
+
+def sale_options(flow: FlowSettings) -> SaleOptions:
+    """The ERP's options for the sales of one order flow: its maps from shop names to ERP names."""
+    orders = flow.orders
+    return SaleOptions(
+        warehouse=orders.warehouse,
+        carriers=dict(orders.carriers),
+        taxes=dict(orders.taxes),
+        payment_methods=dict(orders.payment_methods),
+        confirm=orders.confirm,
+    )
 
 
 def reference_prefix(flow: FlowSettings) -> str:
@@ -71,20 +82,36 @@ def intake_fingerprint(order: Order) -> str:
 
 
 def check_totals(order: Order, tolerance: Decimal) -> None:
-    """Lines + shipping + tax must make the total (discounts are inside WooCommerce's line totals)."""
+    """Lines + shipping + fees - discounts outside the lines + tax must make the total.
+
+    Fees may be negative (allowances); discounts already inside the line totals are not taken off
+    twice. Gift cards and store credit are payments towards the total and may not exceed it.
+    """
     lines = sum((line.total for line in order.lines), Decimal(0))
     shipping = (
         sum((line.total for line in order.shipping_lines), Decimal(0))
         if order.shipping_lines
         else order.shipping_total
     )
-    expected = lines + shipping + order.tax_total
+    fees = sum((fee.total for fee in order.fees), Decimal(0))
+    discounts = sum((d.amount for d in order.discounts if not d.in_line_totals), Decimal(0))
+    expected = lines + shipping + fees - discounts + order.tax_total
+    gift_cards = order.paid_by(PaymentKind.GIFT_CARD)
+    store_credit = order.paid_by(PaymentKind.STORE_CREDIT)
     if abs(expected - order.total) > tolerance:
         raise Permanent(
             f"order total {order.total} does not match lines {lines} + shipping {shipping}"
-            f" + tax {order.tax_total}",
+            f" + fees {fees} - discounts {discounts} + tax {order.tax_total}"
+            f" (gift cards {gift_cards} and store credit {store_credit} are payments towards it)",
             record=f"order {order.number}",
             field="total",
+        )
+    if gift_cards + store_credit > order.total + tolerance:
+        raise Permanent(
+            f"gift cards {gift_cards} + store credit {store_credit}"
+            f" pay more than the order total {order.total}",
+            record=f"order {order.number}",
+            field="payments",
         )
     for index, line in enumerate(order.lines):
         if line.quantity <= 0 or line.quantity > 100_000:
@@ -103,11 +130,11 @@ class OrderIntake:
     """Shop -> ERP for one order flow."""
 
     def __init__(
-        self, flow: FlowSettings, shop: Connector, erp: Connector, store: StateStore, worker: str
+        self, flow: FlowSettings, shop: OrderSource, erp: SalesTarget, store: StateStore, worker: str
     ) -> None:
         self.flow = flow
-        self.shop = shop
-        self.erp = erp
+        self.shop: OrderSource = shop
+        self.erp: SalesTarget = erp
         self.store = store
         self.worker = worker
         self.options = flow.orders
@@ -118,11 +145,11 @@ class OrderIntake:
         result = BatchResult()
         keys = list(dict.fromkeys(keys))
         orders: dict[str, Order] = {}
-        for order in await self.shop.read("order", keys):
-            if isinstance(order, Unmappable):
-                self._dead_unread(result, order, reason)
-            elif isinstance(order, Order):
-                orders[order.key] = order
+        for record in await self.shop.read("order", keys):
+            if isinstance(record, Unmappable):
+                self._dead_unread(result, record, reason)
+            elif isinstance(record, Order):
+                orders[record.key] = record
         links = await self.store.get_links(self.flow.name, "order", keys)
         todo: list[tuple[Order, Link | None, str]] = []
         for key in keys:
@@ -187,7 +214,7 @@ class OrderIntake:
             return todo
         skus = sorted({line.sku for order, _, _ in new for line in order.lines})
         warehouses = [self.options.warehouse] if self.options.warehouse else None
-        available: dict[str, Decimal] = await self.erp.availability(skus, warehouses)  # type: ignore[attr-defined]
+        available = await self.erp.availability(skus, warehouses)
         kept = [item for item in todo if item not in new]
         for order, link, digest in new:
             missing = [(i, line) for i, line in enumerate(order.lines) if line.sku not in available]
@@ -228,11 +255,15 @@ class OrderIntake:
         note = ("On hold" if hold else "Rejected") + f": not enough stock ({self._describe(short)})."
         marker = f"stock-{'hold' if hold else 'reject'}"
         update = order.model_copy(
-            update={"status": status, "custom": {f"note:{marker}": note, f"note_customer:{marker}": False}}
+            update={
+                "status": status,
+                "hold": OrderHold(reason=note) if hold else None,
+                "notes": [OrderNote(key=marker, text=note, customer_visible=False)],
+            }
         )
         outcomes = await self.shop.write(
             "order",
-            [WriteItem(order.key, update, {"id": order.key}, only=frozenset({"status", "custom"}))],
+            [WriteItem(order.key, update, {"id": order.key}, only=frozenset({"status", "hold", "notes"}))],
             [],
         )
         failed = [o for o in outcomes if not o.ok]
@@ -280,37 +311,18 @@ class OrderIntake:
         refused: dict[str, ConnectorError] = {}
         if create:
             outcomes = await self.erp.write("customer", create, [])
-            made = []
+            made: list[Link] = []
+            applier = OutcomeApplier(self.flow.name, "customer", reason, result)
             for outcome in outcomes:
                 if not outcome.ok:
                     await self.store.release_claim(self.flow.name, "customer", outcome.key, owner=self.worker)
                     refused[outcome.key] = outcome.error or Permanent("the ERP did not create the customer")
                 elif outcome.target_ref:
                     ready[outcome.key] = outcome.target_ref
-                    made.append(
-                        Link(
-                            self.flow.name,
-                            "customer",
-                            outcome.key,
-                            outcome.target_ref,
-                            outcome.key,
-                            None,
-                            "synced",
-                        )
-                    )
-                    result.journal.append(
-                        JournalEntry(
-                            self.flow.name,
-                            "customer",
-                            outcome.key,
-                            outcome.status.value,
-                            reason,
-                            target_ref=outcome.target_ref,
-                        )
-                    )
+                    applier.succeeded(outcome, Written(outcome.key, outcome.key, counted=False), links=made)
             # committed at once, so that other workers waiting on the claim see the customer
             await self.store.record(links=made)
-        return ready, refused  # type: ignore[return-value]
+        return ready, refused
 
     @staticmethod
     def _customer(order: Order, key: str) -> Customer:
@@ -355,47 +367,24 @@ class OrderIntake:
             digests[order.key] = (digest, link, order)
         if not items:
             return
-        outcomes: list[Outcome] = await self.erp.write_orders(items, sale_options(self.flow))  # type: ignore[attr-defined]
+        outcomes: list[Outcome] = await self.erp.write_sales(items, sale_options(self.flow))
+        applier = OutcomeApplier(self.flow.name, "order", reason, result)
         for outcome in outcomes:
             digest, link, order = digests[outcome.key]
+            written = Written(
+                outcome.key,
+                f"order {order.number}",
+                natural_key=order.number,
+                before=link.fingerprint if link else None,
+                after=digest,
+                target_ref=link.target_ref if link else None,
+                payload=order.model_dump(mode="json"),
+            )
             if outcome.ok:
                 await self.store.release_reservations(self.flow.name, [outcome.key])  # the ERP counts it now
-                result.links.append(
-                    Link(
-                        self.flow.name,
-                        "order",
-                        outcome.key,
-                        outcome.target_ref or (link.target_ref if link else None),
-                        order.number,
-                        digest,
-                        "synced",
-                    )
-                )
-                result.journal.append(
-                    JournalEntry(
-                        self.flow.name,
-                        "order",
-                        outcome.key,
-                        outcome.status.value,
-                        reason,
-                        link.fingerprint if link else None,
-                        digest,
-                        outcome.target_ref,
-                        {"label": f"order {order.number}"},
-                    )
-                )
-                result.counts[outcome.status.value] += 1
-            elif isinstance(outcome.error, Retryable):
-                result.retry.append((outcome.key, str(outcome.error), outcome.error.after))
-            else:
-                error = (
-                    outcome.error
-                    if isinstance(outcome.error, Permanent)
-                    else Permanent(str(outcome.error), record=f"order {order.number}")
-                )
-                if order.status is OrderStatus.CANCELLED:
-                    self._alert(result, order, str(error), reason, AlertKind.SHIPPED_CANCELLATION)
-                self._dead(result, order, error, reason)
+                applier.succeeded(outcome, written)
+            elif (error := applier.failed(outcome.error, written)) and order.status is OrderStatus.CANCELLED:
+                self._alert(result, order, str(error), reason, AlertKind.SHIPPED_CANCELLATION)
 
     async def _write_returns(self, orders: list[Order], result: BatchResult, reason: str) -> None:
         """Shop refunds the ERP does not have yet become returns (return sale, credit note)."""
@@ -421,38 +410,13 @@ class OrderIntake:
                 items.append(WriteItem(key, record, sale.target_ref))
         if not items:
             return
+        applier = OutcomeApplier(self.flow.name, "return", reason, result)
         for outcome in await self.erp.write("return", items, []):
-            order_key = outcome.key.split("/", 1)[0]
-            if outcome.ok:
-                result.links.append(
-                    Link(
-                        self.flow.name, "return", outcome.key, outcome.target_ref, outcome.key, None, "synced"
-                    )
-                )
-                result.journal.append(
-                    JournalEntry(
-                        self.flow.name,
-                        "return",
-                        outcome.key,
-                        outcome.status.value,
-                        reason,
-                        target_ref=outcome.target_ref,
-                    )
-                )
-                result.counts["returned"] += 1
-            elif isinstance(outcome.error, Retryable):
-                result.retry.append((order_key, str(outcome.error), outcome.error.after))
-            else:
-                result.dead.append(
-                    DeadLetter(
-                        self.flow.name,
-                        "return",
-                        outcome.key,
-                        str(outcome.error),
-                        getattr(outcome.error, "field", None),
-                        f"refund {outcome.key}",
-                    )
-                )
+            order_key = outcome.key.split("/", 1)[0]  # the work item: the shop order
+            written = Written(
+                outcome.key, f"refund {outcome.key}", outcome.key, retry_key=order_key, counter="returned"
+            )
+            applier.apply(outcome, written)
 
     def _customer_refused(
         self, result: BatchResult, order: Order, error: ConnectorError, reason: str
