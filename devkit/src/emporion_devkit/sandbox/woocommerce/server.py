@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import socket
 import threading
 import time
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
 from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
@@ -97,7 +99,8 @@ class SandboxShop:
         self.port = sock.getsockname()[1]
         self.sandbox.shop.base_url = self.base_url
         config = uvicorn.Config(
-            self.sandbox.app(self.trust_forwarded_proto),
+            exact_date(self.sandbox.app(self.trust_forwarded_proto)),
+            date_header=False,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -125,3 +128,23 @@ class SandboxShop:
         """Block until the server thread ends (the CLI waits here until interrupted)."""
         while self._thread is not None and self._thread.is_alive():
             self._thread.join(0.5)
+
+
+def exact_date(app: ASGIApp) -> ASGIApp:
+    """The app with a `Date` header taken when each answer starts, as a web server in front of PHP sends.
+
+    uvicorn's own header is refreshed once a second and can lag a second behind, which a shop client
+    that reads the shop's clock from it (the change feeds do) would see as the clock going back.
+    """
+
+    async def dated(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", email.utils.formatdate(usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_dated)
+
+    return dated
