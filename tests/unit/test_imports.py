@@ -40,4 +40,3 @@ def test_importing_the_engine_leaves_the_server_and_console_out(module: str) -> 
 def test_the_runtime_is_where_engine_and_server_meet() -> None:
     loaded = loaded_after_import("emporion.runtime")
     assert "emporion.engine.worker" in loaded and "emporion.server.app" in loaded
-

@@ -15,8 +15,8 @@ class TestMyShopAsCatalogueTarget(CatalogueTargetContract):
 ```
 
 Every test of a part is a method of its class: a reader finds what a role promises there, and a
-connector runs only the parts for the roles it plays. `tests/contract/` runs them against every
-connector the project ships.
+connector runs only the parts for the roles it plays. `tests/connectors/<system>/test_contract.py`
+runs them against every connector the project ships.
 """
 
 from emporion.testing.contract.base import ConnectorContract, ContractPart, drain, scan_keys

@@ -11,7 +11,7 @@ import time
 import httpx
 
 from emporion_devkit.sandbox.woocommerce import SandboxShop
-from tests.sandbox.support import Receiver
+from tests.devkit.sandbox.support import Receiver
 
 
 def settle(shop: SandboxShop) -> None:

@@ -11,8 +11,8 @@ from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.tryton import TrytonClient, TrytonConnector
 from emporion.model.orders import Customer, Order, OrderStatus, Refund, RefundLine, RefundOrigin
 from emporion_devkit.demo import erp_orders
+from tests.connectors.tryton.test_sales_read import ShopSale, make_sale, read_one
 from tests.fixtures.tryton import RunningTryton
-from tests.integration.test_tryton_sales_read import ShopSale, make_sale, read_one
 
 pytestmark = pytest.mark.tryton
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.sandbox.support import Receiver
+from tests.devkit.sandbox.support import Receiver
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from emporion_devkit.sandbox.woocommerce import SandboxShop
-from tests.sandbox.support import Receiver
+from tests.devkit.sandbox.support import Receiver
 
 
 def test_429_with_retry_after_on_matching_routes_only(

@@ -27,7 +27,7 @@ from emporion.connectors.base import (
 )
 from emporion.connectors.woocommerce import WooCommerceClient, WooCommerceConnector
 from emporion.model import Category, Image, Product, Record, SalePrice, Variant
-from tests.sandbox.conftest import Receiver
+from tests.devkit.sandbox.conftest import Receiver
 
 
 def connector_for(

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.sandbox.support import payload
+from tests.devkit.sandbox.support import payload
 
 READ_ONLY = {"id", "_links", "date_created", "date_created_gmt", "date_modified", "date_modified_gmt"}
 

@@ -27,7 +27,7 @@ from emporion.model import (
     Shipment,
 )
 from emporion_devkit.sandbox.woocommerce import SandboxShop
-from tests.sandbox.support import Receiver
+from tests.devkit.sandbox.support import Receiver
 
 
 @pytest.fixture

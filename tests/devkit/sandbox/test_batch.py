@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.sandbox.support import payload
+from tests.devkit.sandbox.support import payload
 
 
 def test_batch_create_update_delete_with_item_errors(sandbox_client: httpx.Client) -> None:
