@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 
 TICKS_PER_SECOND = 5
 

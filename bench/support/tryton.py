@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 from bench.support.workdir import VAR
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 from emporion_devkit.erp.tryton_server import TrytonServer
 from emporion_devkit.erp.tryton_setup import CatalogueSpec, TrytonDatabase, copy_database, create_database
 

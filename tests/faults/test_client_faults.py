@@ -11,7 +11,7 @@ import pytest
 
 from emporion.connectors.base import OutcomeStatus, RateLimited, Retryable, WriteItem
 from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, CircuitState
-from emporion.connectors.woocommerce import WooCommerceConnector
+from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.model import Product
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 

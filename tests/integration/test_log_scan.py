@@ -28,7 +28,7 @@ import httpx
 import orjson
 import pytest
 
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 from emporion_devkit.erp.tryton_server import TrytonServer, free_port
 from emporion_devkit.erp.tryton_setup import CatalogueSpec, copy_database, create_database
 from emporion_devkit.sandbox.woocommerce import SandboxShop

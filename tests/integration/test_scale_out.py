@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from emporion.connectors.base import ConnectorError
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 from emporion.state import StateStore
 from emporion.state.tables import work
 from emporion_devkit.demo.erp_changes import set_list_price

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from emporion.connectors.base import AuthError, Permanent
-from emporion.connectors.tryton import TrytonClient, TrytonConnector
+from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.model import Product
 from emporion_devkit.erp.catalogue import CATEGORY_TREE, plan
 from tests.fixtures.tryton import RunningTryton

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from emporion.connectors.roles import CatalogueSource, SaleOptions, SalesTarget
-from emporion.connectors.tryton import TrytonConnector
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.connectors.tryton.plugin import PLUGIN
 from emporion.testing.contract import (
     BudgetedConnectionContract,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from emporion.connectors.tryton import TrytonConnector
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.model import Product
 from tests.fixtures.tryton import RunningTryton
 

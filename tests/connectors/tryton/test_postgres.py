@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emporion.connectors.tryton import TrytonConnector
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion_devkit.erp.tryton_server import TrytonServer
 from emporion_devkit.erp.tryton_setup import CatalogueSpec, create_database, drop_database
 from tests.fixtures.tryton import ADMIN_PASSWORD, CACHE_DIR, EMPORION_PASSWORD

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.tryton import TrytonClient, TrytonConnector
+from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.model.orders import Customer, Order, OrderStatus, Refund, RefundLine, RefundOrigin
 from emporion_devkit.demo import erp_orders
 from tests.connectors.tryton.test_sales_read import ShopSale, make_sale, read_one

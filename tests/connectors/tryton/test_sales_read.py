@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from emporion.connectors.tryton import TrytonClient, TrytonConnector
+from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.model.orders import Order, OrderStatus, RefundOrigin
 from emporion_devkit.demo import erp_orders
 from tests.fixtures.tryton import RunningTryton

@@ -11,7 +11,7 @@ import pytest
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.roles import SaleOptions
-from emporion.connectors.tryton import TrytonConnector
+from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.connectors.tryton.parties import PartyWriter
 from emporion.model.orders import (
     Address,

@@ -25,7 +25,8 @@ from emporion.connectors.base import (
     Retryable,
     WriteItem,
 )
-from emporion.connectors.woocommerce import WooCommerceClient, WooCommerceConnector
+from emporion.connectors.woocommerce.client import WooCommerceClient
+from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.model import Category, Image, Product, Record, SalePrice, Variant
 from tests.devkit.sandbox.conftest import Receiver
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from emporion.connectors.roles import CatalogueTarget, OrderSource
-from emporion.connectors.woocommerce import WooCommerceConnector
+from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.connectors.woocommerce.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, sign
 from emporion.model import Product, Record

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.woocommerce import WooCommerceConnector
+from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.connectors.woocommerce.webhooks import ORDER_TOPICS, is_ping, verify_webhook
 from emporion.model import (
     Invoice,

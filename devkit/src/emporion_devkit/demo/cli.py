@@ -11,7 +11,7 @@ import typer
 
 from emporion.cli.common import NOT_CLEAN, ConfigOption, console, err, fail, load, run_async
 from emporion.connectors.base import ConnectorError
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 
 erp_app = typer.Typer(
     help="Change data in a configured Tryton ERP, as a merchant would.", no_args_is_help=True

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 
 
 async def product_by_sku(client: TrytonClient, sku: str) -> dict[str, Any]:

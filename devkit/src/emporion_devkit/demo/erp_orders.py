@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from emporion.connectors.tryton import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.returns import ReturnWriter
 from emporion.model.orders import Refund, RefundLine
 
