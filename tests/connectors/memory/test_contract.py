@@ -13,11 +13,11 @@ from emporion.connectors.roles import CatalogueSource, CatalogueTarget, OrderSou
 from emporion.model import Customer, Order, OrderLine, OrderStatus, Product, Record, StockLevel
 from emporion.testing import PLUGIN, MemoryConnection, MemoryConnector, forget_systems
 from emporion.testing.contract import (
-    BudgetedConnectionContract,
     CatalogueSourceContract,
     CatalogueTargetContract,
     ConnectorContract,
     OrderSourceContract,
+    RateLimitedConnectionContract,
     SalesTargetContract,
     WebhookSourceContract,
 )
@@ -113,7 +113,7 @@ class TestMemoryWebhooks(MemoryConnectorFixture, WebhookSourceContract):
         return signed_delivery(self.entity, key, secret)
 
 
-class TestMemoryBudget(MemoryConnectorFixture, BudgetedConnectionContract):
+class TestMemoryBudget(MemoryConnectorFixture, RateLimitedConnectionContract):
     async def test_an_outage_opens_the_circuit(self, connector: MemoryConnector) -> None:
         """Beyond the contract: transient failures in a row open the breaker; calls then fail fast."""
         connector.system.outage = Retryable("down")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import sqlite3
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -16,6 +19,7 @@ from emporion.testing.contract import (
     ConnectorContract,
     SalesTargetContract,
 )
+from emporion.testing.contract.catalogue import Commit
 from emporion_devkit.erp.catalogue import plan
 from tests.fixtures.tryton import RunningTryton
 
@@ -66,6 +70,24 @@ class TestTrytonCatalogueSource(TrytonConnectorFixture, CatalogueSourceContract)
         (row,) = await self.server.rpc("product.template", "read", [int(key)], ["list_price"])
         price = Decimal(row["list_price"]) + Decimal("0.01")
         await self.server.rpc("product.template", "write", [int(key)], {"list_price": price})
+
+    async def begin_change(self, connector: CatalogueSource, key: str) -> Commit:
+        """A late commit, as Tryton makes one: the row is stamped with its transaction's start.
+
+        A transaction cannot be held open over JSON-RPC, so the write lands at commit time and is then
+        given back the stamp it would have carried: the database clock when the change began.
+        """
+        begun = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+        async def commit() -> None:
+            await self.touch(connector, key)
+            database = self.server.db.sqlite_file
+            assert database is not None, "the test Tryton runs on SQLite"
+            with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection, connection:
+                restamp = "UPDATE product_template SET write_date = ? WHERE id = ?"
+                connection.execute(restamp, (begun, int(key)))
+
+        return commit
 
 
 class TestTrytonSalesTarget(TrytonConnectorFixture, SalesTargetContract):

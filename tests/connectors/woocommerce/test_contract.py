@@ -16,10 +16,10 @@ from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.connectors.woocommerce.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, sign
 from emporion.model import Product, Record
 from emporion.testing.contract import (
-    BudgetedConnectionContract,
     CatalogueTargetContract,
     ConnectorContract,
     OrderSourceContract,
+    RateLimitedConnectionContract,
     WebhookSourceContract,
 )
 from emporion_devkit.sandbox.woocommerce import SandboxShop
@@ -95,5 +95,5 @@ class TestWooCommerceWebhooks(SandboxConnector, WebhookSourceContract):
         return headers, body
 
 
-class TestWooCommerceBudget(SandboxConnector, BudgetedConnectionContract):
+class TestWooCommerceBudget(SandboxConnector, RateLimitedConnectionContract):
     pass

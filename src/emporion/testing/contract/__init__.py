@@ -20,7 +20,7 @@ runs them against every connector the project ships.
 """
 
 from emporion.testing.contract.base import ConnectorContract, ContractPart, drain, scan_keys
-from emporion.testing.contract.budget import BudgetedConnectionContract
+from emporion.testing.contract.budget import BudgetedConnectionContract, RateLimitedConnectionContract
 from emporion.testing.contract.catalogue import CatalogueSourceContract, CatalogueTargetContract
 from emporion.testing.contract.orders import OrderSourceContract, SalesTargetContract
 from emporion.testing.contract.webhooks import WebhookSourceContract
@@ -32,6 +32,7 @@ __all__ = [
     "ConnectorContract",
     "ContractPart",
     "OrderSourceContract",
+    "RateLimitedConnectionContract",
     "SalesTargetContract",
     "WebhookSourceContract",
     "drain",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-import pytest
-
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.roles import BudgetedConnection, RateLimitedConnection
 from emporion.testing.contract.base import ContractPart
@@ -58,10 +56,13 @@ class BudgetedConnectionContract(ContractPart):
         assert observer.before_calls >= 1 and len(observer.statuses) == observer.before_calls
         assert all(isinstance(status, int) and method for method, status in observer.statuses)
 
+
+class RateLimitedConnectionContract(BudgetedConnectionContract):
+    """A rate-limited connection: several processes share its request rate through one budget."""
+
     async def test_a_shared_budget_is_taken_from(self, connector: BudgetedConnection) -> None:
-        """A connection with a shareable rate takes each request start from the shared budget."""
-        if not isinstance(connector, RateLimitedConnection):
-            pytest.skip("the connection has no request rate to share")
+        """Each request start is taken from the budget shared with other processes."""
+        assert isinstance(connector, RateLimitedConnection)
         rate = connector.requests_per_second()
         assert rate is None or rate > 0
         budget = CountingBudget()
