@@ -395,6 +395,11 @@ class Settings(Strict):
         raise KeyError(name)
 
 
+def _connections_type() -> Any:
+    """`dict[name, <the union of every plugin's settings>]`, made at run time from the registry."""
+    return dict.__class_getitem__((Annotated[str, Field(pattern=NAME_PATTERN)], connection_union()))
+
+
 def _plugin_identity() -> tuple[tuple[str, int], ...]:
     """Which plugins the registry holds now (entry points found since, or registered in this process)."""
     return tuple((kind, id(plugin)) for kind, plugin in sorted(plugins().items()))
@@ -407,8 +412,7 @@ def settings_model() -> type[Settings]:
     """`Settings`, its connection types brought up to date with the plugins the registry holds now."""
     current = _plugin_identity()
     if current != _model_plugins[0]:
-        names = Annotated[str, Field(pattern=NAME_PATTERN)]
-        Settings.model_fields["connections"].annotation = dict[names, connection_union()]  # type: ignore[valid-type]
+        Settings.model_fields["connections"].annotation = _connections_type()
         Settings.model_rebuild(force=True)
         _model_plugins[0] = current
     return Settings
