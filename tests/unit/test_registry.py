@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Literal
 
 import pytest
+from typer.testing import CliRunner
 
+from emporion.cli import app
 from emporion.config import ConfigError, json_schema, parse_settings
 from emporion.connectors import registry
 from emporion.connectors.base import Capabilities, CheckResult
@@ -135,3 +139,15 @@ def test_webhooks_on_a_connection_that_cannot_take_them_are_refused(monkeypatch:
     assert caught.value.problems == [
         "connections.books: connection 'books' cannot take webhooks (line 2, column 10)"
     ]
+
+
+def test_the_cli_lists_installed_connection_types_with_their_roles_and_docs() -> None:
+    registry.register(LEDGER)
+    done = CliRunner().invoke(app, ["config", "connectors", "--json"])
+    assert done.exit_code == 0, done.output
+    listed = {row["type"]: row for row in json.loads(done.output)}
+    assert {"tryton", "woocommerce", "memory", "ledger"} <= set(listed)
+    assert listed["woocommerce"]["roles"] == sorted(registry.plugins()["woocommerce"].roles)
+    assert listed["ledger"]["roles"] == []
+    for kind in ("tryton", "woocommerce"):
+        assert (Path(__file__).parents[2] / listed[kind]["docs"]).is_file()

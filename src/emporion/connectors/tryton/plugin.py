@@ -37,5 +37,5 @@ PLUGIN = ConnectorPlugin(
     settings=TrytonConnection,
     factory=build,
     roles=frozenset({Role.CATALOGUE_SOURCE, Role.SALES_TARGET, Role.BUDGETED}),
-    docs="docs/configuration.md#tryton",
+    docs="src/emporion/connectors/tryton/README.md",
 )

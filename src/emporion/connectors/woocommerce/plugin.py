@@ -35,5 +35,5 @@ PLUGIN = ConnectorPlugin(
     settings=WooCommerceConnection,
     factory=build,
     roles=frozenset({Role.CATALOGUE_TARGET, Role.ORDER_SOURCE, Role.WEBHOOK_SOURCE, Role.BUDGETED}),
-    docs="docs/configuration.md#woocommerce",
+    docs="src/emporion/connectors/woocommerce/README.md",
 )
