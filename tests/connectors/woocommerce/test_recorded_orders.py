@@ -25,7 +25,7 @@ from emporion.model import (
     TaxLine,
 )
 
-RECORDED = Path(__file__).parent.parent / "data" / "woocommerce-10.0.2"
+RECORDED = Path(__file__).parents[2] / "data" / "woocommerce-10.0.2"
 TAXES = {"": "VAT 19%", "reduced-rate": "VAT 7%"}
 ORDER_EXCHANGES = (2, 3, 11)  # order A (REST), order B (REST, fees), order C (Store API checkout)
 
