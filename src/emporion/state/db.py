@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
 import sqlite3
+import stat
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -25,6 +29,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 RETRY_ATTEMPTS = 8
 _TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 _WRITE_OPTION = "emporion_write"
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite gives these the database file's mode
 
 
 def _json_default(value: Any) -> Any:
@@ -55,6 +60,23 @@ def _is_transient(exc: DBAPIError) -> bool:
         message = str(orig).lower()
         return "locked" in message or "busy" in message
     return getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
+def make_private(database: Path) -> None:
+    """Keep a SQLite state database private: it holds customers' e-mails, password hashes, the audit log.
+
+    A missing folder is created 0700 and a missing database file 0600 (SQLite creates its WAL and
+    shared-memory files with the database file's mode). Existing files lose any access for others;
+    their group bits stay as the operator set them (a backup group, say).
+    """
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for path in (database, *(database.with_name(database.name + side) for side in SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o007:
+                os.chmod(path, mode & 0o770)
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -100,6 +122,8 @@ class Database:
         if target.get_backend_name() == "sqlite":
             if is_memory_sqlite(target):
                 options["poolclass"] = StaticPool
+            elif target.database and not target.database.startswith("file:"):
+                make_private(Path(target.database).expanduser())
         else:
             options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         options.update(engine_options)
