@@ -93,6 +93,25 @@ def map_or_unmappable(key: str, mapper: Callable[[], R]) -> R | Unmappable:
         return Unmappable.of(key, error)
 
 
+MAX_RECORD_ID = 2**63 - 1  # what systems numbering their records keep in a 64-bit column
+
+
+def numeric_keys(keys: Sequence[str], entity: str) -> tuple[list[int], list[Unmappable]]:
+    """The keys that are record numbers (ASCII digits, 1 to 2**63-1), sorted, each once; and for each
+    key that is not, a stand-in that makes it a dead letter naming it, never a failure of its batch."""
+    ids: set[int] = set()
+    unusable: dict[str, Unmappable] = {}
+    for key in keys:
+        text = str(key)
+        if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_RECORD_ID:
+            ids.add(int(text))
+        elif text not in unusable:
+            shown = text[:40]
+            error = Permanent(f"not a record number of this system: {shown!r}", record=f"{entity} {shown}")
+            unusable[text] = Unmappable.of(text, error)
+    return sorted(ids), list(unusable.values())
+
+
 class FeedKind(StrEnum):
     """How a connector learns what changed."""
 

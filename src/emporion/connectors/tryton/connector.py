@@ -22,6 +22,7 @@ from emporion.connectors.base import (
     Permanent,
     WriteItem,
     map_or_unmappable,
+    numeric_keys,
 )
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.tryton import feed
@@ -161,14 +162,13 @@ class TrytonConnector:
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
         """Current records for `keys`; missing, inactive or unsalable products are left out."""
+        ids, unusable = numeric_keys(keys, entity)
         if entity == "order":
-            sale_ids = [int(key) for key in keys if key.isdigit()]
-            return list(await SalesReader(self.client, self.page_size).orders(sale_ids))
+            return [*unusable, *await SalesReader(self.client, self.page_size).orders(ids)]
         self._check_entity(entity)
-        ids = sorted({int(key) for key in keys if key.isdigit()})
+        records: list[Record] = list(unusable)
         if not ids:
-            return []
-        records: list[Record] = []
+            return records
         for start in range(0, len(ids), self.page_size):
             chunk = ids[start : start + self.page_size]
             if entity == "category":

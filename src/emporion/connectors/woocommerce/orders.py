@@ -23,6 +23,7 @@ from emporion.connectors.base import (
     Permanent,
     WriteItem,
     map_or_unmappable,
+    numeric_keys,
 )
 from emporion.connectors.woocommerce import feed
 from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
@@ -41,10 +42,6 @@ REFUND_REFUSED_CODES = frozenset(
 )
 Json = dict[str, Any]
 META_FIELDS = ("custom", "shipments", "invoices", "reference")  # the Order fields kept in meta_data
-
-
-def _ids(keys: Sequence[str]) -> list[int]:
-    return sorted({int(key) for key in keys if str(key).isdigit()})
 
 
 class OrderGateway:
@@ -83,8 +80,9 @@ class OrderGateway:
 
     async def read(self, keys: Sequence[str]) -> list[Record]:
         """Current Orders for shop order ids; ids that do not exist are left out."""
-        found = await self.fetch(_ids(keys))
-        return await self.as_orders([found[ident] for ident in sorted(found)])
+        ids, unusable = numeric_keys(keys, "order")
+        found = await self.fetch(ids)
+        return [*unusable, *await self.as_orders([found[ident] for ident in sorted(found)])]
 
     async def scan(self) -> AsyncIterator[list[Record]]:
         """Every order, 100 per page, in id order."""
