@@ -1,4 +1,4 @@
-"""A key a connector cannot use (an operator's resync of `²`) is a dead letter naming it, not a crashed batch."""
+"""A key a connector cannot use (a resync of `²`) is a dead letter naming it, not a crashed batch."""
 
 from __future__ import annotations
 
