@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 
 from emporion.alerts import AlertKind
 from emporion.connectors.registry import plugins
@@ -303,9 +303,16 @@ class ConsoleSettings(Strict):
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="how long a login lasts")
     login_attempts: int = Field(
-        5, ge=1, description="failed logins per user and per client address before a lockout"
+        5, ge=1, description="failed logins per user name from one client address before a lockout"
+    )
+    login_address_attempts: int | None = Field(
+        None, ge=1, description="failed logins from one address (any user names); none: 4 x login_attempts"
     )
     login_window: float = Field(300.0, gt=0, description="seconds over which failed logins count (lockout)")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or networks) whose X-Forwarded-For names the client",
+    )
     metrics: Literal["open", "read", "off"] = Field(
         "read", description="/metrics: open to all, a token or login with read scope, or not served"
     )
@@ -317,6 +324,16 @@ class ServerSettings(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=0, le=65535)
     public_url: str | None = Field(None, description="URL the shops reach this server at (for webhooks)")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names answered besides public_url's (and loopback's on a loopback or any-address "
+        "bind); '*.example.com' for subdomains, '*' for any",
+    )
+    header_timeout: float = Field(10.0, gt=0, description="seconds a client has to send a request's headers")
+    body_timeout: float = Field(30.0, gt=0, description="seconds a client has to send a request's body (408)")
+    max_connections: int = Field(
+        500, ge=1, description="open connections beyond this are answered 503 (keep below LimitNOFILE)"
+    )
     console: ConsoleSettings = ConsoleSettings()
 
 
@@ -451,7 +468,8 @@ def role_problem(settings: Settings, flow: str, connection: str, role: Role) -> 
     plugin = plugins()[settings.connections[connection].type]
     plays = ", ".join(sorted(plugin.roles)) or "none"
     return (
-        f"flow {flow!r} needs a {role} but connection {connection!r} ({plugin.title}) is not one"
+        f"flow {flow!r} needs {'an' if role[0] in 'aeiou' else 'a'} {role} but connection {connection!r}"
+        f" ({plugin.title}) is not one"
         f" (it plays: {plays})"
     )
 

@@ -92,18 +92,28 @@ def test_missing_secret_is_reported(valid_text: str, monkeypatch: pytest.MonkeyP
 
 
 def test_flow_whose_connection_lacks_a_role_is_refused(valid_text: str) -> None:
-    """A catalogue flow from the shop to the ERP needs roles neither plays: both sides are named."""
-    text = valid_text.replace("source: erp", "source: tmp").replace("target: shop", "target: erp")
-    text = text.replace("source: tmp", "source: shop")
+    """A catalogue flow from the shop into the ERP: the ERP takes no catalogue; flow and roles named."""
+    text = valid_text.replace("source: erp\n    target: shop", "source: shop\n    target: erp")
     with pytest.raises(ConfigError) as caught:
         parse_settings(text)
     assert caught.value.problems == [
-        "flows[0].source: flow 'catalogue' needs a catalogue source but connection 'shop'"
-        " (WooCommerce (REST API v3)) is not one (it plays: budgeted connection, catalogue target,"
-        " order source, webhook source) (line 19, column 13)",
         "flows[0].target: flow 'catalogue' needs a catalogue target but connection 'erp'"
         " (Tryton (JSON-RPC)) is not one (it plays: budgeted connection, catalogue source, sales target)"
         " (line 20, column 13)",
+    ]
+
+
+def test_order_flow_needs_an_order_source_and_a_sales_target(valid_text: str) -> None:
+    """Orders taken from the ERP into the shop: neither connection plays the part the flow gives it."""
+    text = valid_text.replace("    target: shop\n", "    target: shop\n    entities: [order]\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text)
+    assert caught.value.problems == [
+        "flows[0].source: flow 'catalogue' needs an order source but connection 'erp' (Tryton (JSON-RPC))"
+        " is not one (it plays: budgeted connection, catalogue source, sales target) (line 19, column 13)",
+        "flows[0].target: flow 'catalogue' needs a sales target but connection 'shop'"
+        " (WooCommerce (REST API v3)) is not one (it plays: budgeted connection, catalogue source,"
+        " catalogue target, order source, webhook source) (line 20, column 13)",
     ]
 
 

@@ -7,22 +7,28 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from emporion.connectors.roles import CatalogueTarget, OrderSource
+from emporion.connectors.roles import CatalogueSource, CatalogueTarget, OrderSource
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.connectors.woocommerce.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, sign
 from emporion.model import Product, Record
 from emporion.testing.contract import (
+    CatalogueSourceContract,
     CatalogueTargetContract,
     ConnectorContract,
     OrderSourceContract,
     RateLimitedConnectionContract,
     WebhookSourceContract,
 )
+from emporion.testing.contract.catalogue import Commit
 from emporion_devkit.sandbox.woocommerce import SandboxShop
+
+PAGE_SIZE = 3
+SECOND = 1.1  # the shop stamps whole seconds
 
 
 class SandboxConnector:
@@ -52,6 +58,53 @@ class SandboxConnector:
 
 class TestWooCommerceConnector(SandboxConnector, ConnectorContract):
     pass
+
+
+class TestWooCommerceCatalogueSource(SandboxConnector, CatalogueSourceContract):
+    """The shop as the source of a catalogue flow (products made in the shop flow to an ERP)."""
+
+    page_size = PAGE_SIZE
+
+    @pytest.fixture
+    async def connector(
+        self, sandbox_shop: SandboxShop, sandbox_client: httpx.Client
+    ) -> AsyncIterator[WooCommerceConnector]:
+        self.shop, self.api = sandbox_shop, sandbox_client
+        connector = WooCommerceConnector(
+            "shop",
+            sandbox_shop.base_url,
+            sandbox_shop.consumer_key,
+            sandbox_shop.consumer_secret,
+            page_size=PAGE_SIZE,
+        )
+        yield connector
+        await connector.close()
+
+    async def seed(self, connector: CatalogueSource, count: int, tag: str) -> list[str]:
+        """Products made in the shop; then their second passes, so that their stamps are settled."""
+        made = [
+            self.post(
+                "/products", {"name": f"Contract {tag} {n}", "sku": f"CS-{tag}-{n}", "regular_price": "9.00"}
+            )
+            for n in range(count)
+        ]
+        await anyio.sleep(SECOND)
+        return [str(product["id"]) for product in made]
+
+    async def touch(self, connector: CatalogueSource, key: str) -> None:
+        """A price change made in the shop; then its second passes (the shop stamps whole seconds)."""
+        self.api.put(f"/products/{key}", json={"regular_price": "9.50"}).raise_for_status()
+        await anyio.sleep(SECOND)
+
+    async def begin_change(self, connector: CatalogueSource, key: str) -> Commit:
+        """A save that begins now and commits later, stamped with its start as WordPress does."""
+        begun = self.shop.sandbox.shop.clock.now()
+
+        async def commit() -> None:
+            self.api.put(f"/products/{key}", json={"regular_price": "9.75"}).raise_for_status()
+            self.shop.sandbox.shop.restamp("product", int(key), begun)
+
+        return commit
 
 
 class TestWooCommerceCatalogueTarget(SandboxConnector, CatalogueTargetContract):

@@ -135,15 +135,18 @@ async def test_change_feed_reports_a_status_change_only(shop: SandboxShop, woo: 
 
 async def test_change_feed_reports_an_order_again_only_when_it_changed_again(shop: SandboxShop) -> None:
     """A long overlap window re-reads recent orders at every poll; only new stamps are reported."""
+    earlier = shop.place_orders(2)  # placed before the feed starts: in its window, never reported
     woo = WooCommerceConnector(
         "shop", shop.base_url, shop.consumer_key, shop.consumer_secret, change_overlap=600
     )
     try:
+        await asyncio.sleep(1.1)  # their second is over, so the start knows their stamps for good
+        first = await woo.changes("order", None)  # from now on: the window's older orders are known
         placed = shop.place_orders(3)
         await asyncio.sleep(1.1)  # stamps have second resolution: this one's second is over
-        first = await woo.changes("order", None)  # the window covers the orders just placed
         batch = await woo.changes("order", first.cursor)
         assert {str(o["id"]) for o in placed} <= set(batch.keys)
+        assert not {str(o["id"]) for o in earlier} & set(batch.keys)
         batch = await woo.changes("order", batch.cursor)
         assert batch.keys == []
         target = placed[1]
@@ -319,17 +322,17 @@ async def wait_for(condition: Any, seconds: float = 10) -> None:
 async def test_order_webhooks_registered_repaired_and_delivered(
     shop: SandboxShop, woo: WooCommerceConnector, receiver: Receiver
 ) -> None:
-    ids = await woo.ensure_webhooks(receiver.url, "first-secret", ORDER_TOPICS)
+    ids = await woo.ensure_webhooks(receiver.url, "first-secret", ORDER_TOPICS, installation="i1")
     assert len(set(ids)) == 3
     await wait_for(lambda: len(receiver.requests) >= 3)  # the activation pings
     pings = [(h, b) for h, b in receiver.requests if "x-wc-webhook-topic" not in h]
     assert len(pings) == 3 and all(woo.is_ping(h, b) for h, b in pings)
     assert woo.parse_webhook(*pings[0]) is None
-    assert await woo.ensure_webhooks(receiver.url, "first-secret", ORDER_TOPICS) == ids
+    assert await woo.ensure_webhooks(receiver.url, "first-secret", ORDER_TOPICS, installation="i1") == ids
     with api(shop) as client:
         client.put(f"/webhooks/{ids[1]}", json={"status": "disabled"}).raise_for_status()
         client.put(f"/webhooks/{ids[0]}", json={"status": "paused"}).raise_for_status()
-    assert await woo.ensure_webhooks(receiver.url, "second-secret", ORDER_TOPICS) == ids
+    assert await woo.ensure_webhooks(receiver.url, "second-secret", ORDER_TOPICS, installation="i1") == ids
     with api(shop) as client:
         hooks = {str(hook["id"]): hook for hook in client.get("/webhooks").json()}
     assert len(hooks) == 3 and all(hooks[i]["status"] == "active" for i in ids)

@@ -108,11 +108,15 @@ class WooCommerceClient:
         batch_size: int = MAX_BATCH,
         circuit: CircuitBreaker | None = None,
         retries: int = 0,
+        page_size: int = MAX_PER_PAGE,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
         self.base_url = store_url.rstrip("/") + API_PREFIX
         self.batch_size = batch_size
+        if not 1 <= page_size <= MAX_PER_PAGE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PER_PAGE}")
+        self.page_size = page_size
         self.budget = RateBudget(max_rps=max_rps, max_concurrency=max_concurrency)
         self.circuit = circuit
         self.retries = retries
@@ -194,18 +198,18 @@ class WooCommerceClient:
     async def iter_pages(
         self, path: str, params: Params | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield every page of a collection (per_page=100) until `X-WP-TotalPages` / `Link` say stop."""
+        """Yield every page of a collection (`page_size` a page) until `X-WP-TotalPages` / `Link` say stop."""
         page = 1
         while True:
             response = await self.request(
-                "GET", path, params={**(params or {}), "per_page": MAX_PER_PAGE, "page": page}
+                "GET", path, params={**(params or {}), "per_page": self.page_size, "page": page}
             )
             items = json_body("GET", path, response)
             if not isinstance(items, list):
                 raise ConnectorError(f"WooCommerce GET {path} did not answer with a list")
             if items:
                 yield items
-            if not items or not has_next_page(response, page, len(items)):
+            if not items or not has_next_page(response, page, len(items), self.page_size):
                 return
             page += 1
 
@@ -282,11 +286,11 @@ def json_body(method: str, path: str, response: httpx.Response) -> Any:
         ) from exc
 
 
-def has_next_page(response: httpx.Response, page: int, count: int) -> bool:
+def has_next_page(response: httpx.Response, page: int, count: int, size: int = MAX_PER_PAGE) -> bool:
     """Whether a collection has a page after `page`: X-WP-TotalPages, else Link, else a full page."""
     total_pages = response.headers.get("X-WP-TotalPages")
     if total_pages is not None and total_pages.strip().isdigit():
         return page < int(total_pages)
     if "link" in response.headers:
         return "next" in response.links
-    return count >= MAX_PER_PAGE
+    return count >= size

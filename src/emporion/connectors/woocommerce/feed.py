@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from emporion.connectors.base import ChangeBatch, Permanent
-from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient, has_next_page
+from emporion.connectors.woocommerce.client import WooCommerceClient, has_next_page
 from emporion.connectors.woocommerce.lookup import CATEGORIES, PRODUCTS
 from emporion.connectors.woocommerce.mapping import category_from_wc, format_gmt, parse_gmt
 from emporion.model import fingerprint
@@ -64,11 +64,14 @@ async def product_changes(client: WooCommerceClient, cursor: str | None, overlap
 async def modified_changes(
     client: WooCommerceClient, path: str, kind: str, cursor: str | None, overlap: timedelta
 ) -> ChangeBatch:
-    """One page of ids of the `path` collection modified since the cursor, and the cursor to ask with next."""
+    """One page of ids of the `path` collection modified since the cursor, and the cursor to ask with next.
+
+    With no cursor the feed starts now: the items the overlap window already holds are read once and
+    remembered with their stamps, so that only what changes from now on is reported (an item stamped
+    in the current second is not remembered, and so reported once more: it may change again).
+    """
     if cursor is None:
-        response = await client.request("GET", path, params={"per_page": 1, "_fields": "id"})
-        since = _server_now(response) - overlap
-        return ChangeBatch([], encode_cursor(kind=kind, since=format_gmt(since), page=1, started=None))
+        return await _from_now(client, path, kind, overlap)
     state = decode_cursor(cursor, kind)
     page = int(state.get("page", 1))
     seen: dict[str, str] = dict(state.get("seen") or {})
@@ -77,7 +80,7 @@ async def modified_changes(
         "dates_are_gmt": True,
         "orderby": "id",
         "order": "asc",
-        "per_page": MAX_PER_PAGE,
+        "per_page": client.page_size,
         "page": page,
         "_fields": "id,date_modified_gmt",
     }
@@ -86,7 +89,7 @@ async def modified_changes(
     started = state.get("started") if page > 1 and state.get("started") else now
     items = response.json()
     keys = new_keys(items, seen, now)
-    if items and has_next_page(response, page, len(items)):
+    if items and has_next_page(response, page, len(items), client.page_size):
         next_state = {"since": state["since"], "page": page + 1, "started": started, "seen": seen}
         return ChangeBatch(keys, encode_cursor(kind=kind, **next_state), more=True)
     pass_start = parse_gmt(started) or datetime.now(UTC)
@@ -95,6 +98,18 @@ async def modified_changes(
     seen = {key: stamp for key, stamp in seen.items() if stamp >= next_since}
     kept = {"seen": seen} if seen else {}
     return ChangeBatch(keys, encode_cursor(kind=kind, since=next_since, page=1, started=None, **kept))
+
+
+async def _from_now(client: WooCommerceClient, path: str, kind: str, overlap: timedelta) -> ChangeBatch:
+    """A cursor at the shop's present, the overlap window's items remembered as already reported."""
+    response = await client.request("GET", path, params={"per_page": 1, "_fields": "id"})
+    since = _server_now(response) - overlap
+    position = encode_cursor(kind=kind, since=format_gmt(since), page=1, started=None)
+    while True:
+        batch = await modified_changes(client, path, kind, position, overlap)
+        if not batch.more or batch.cursor is None:
+            return ChangeBatch([], batch.cursor)
+        position = batch.cursor
 
 
 def new_keys(items: list[dict[str, Any]], seen: dict[str, str], now: str | None) -> list[str]:

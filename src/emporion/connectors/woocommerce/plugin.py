@@ -23,6 +23,7 @@ def build(name: str, settings: ConnectionSettings) -> Connection:
         max_rps=settings.max_requests_per_second,
         max_concurrency=settings.max_concurrency,
         batch_size=settings.batch_size,
+        page_size=settings.page_size,
         signature_method=settings.signature_method,
         circuit=settings.circuit.breaker(name),
         retries=settings.retries,
@@ -34,6 +35,8 @@ PLUGIN = ConnectorPlugin(
     title="WooCommerce (REST API v3)",
     settings=WooCommerceConnection,
     factory=build,
-    roles=frozenset({Role.CATALOGUE_TARGET, Role.ORDER_SOURCE, Role.WEBHOOK_SOURCE, Role.BUDGETED}),
+    roles=frozenset(
+        {Role.CATALOGUE_SOURCE, Role.CATALOGUE_TARGET, Role.ORDER_SOURCE, Role.WEBHOOK_SOURCE, Role.BUDGETED}
+    ),
     docs="src/emporion/connectors/woocommerce/README.md",
 )

@@ -20,6 +20,7 @@ class WooCommerceConnection(ConnectionSettings):
     max_requests_per_second: float | None = Field(None, gt=0)
     max_concurrency: int = Field(4, ge=1, le=64)
     batch_size: int = Field(100, ge=1, le=100)
+    page_size: int = Field(100, ge=1, le=100, description="records per page when listing (≤ 100)")
     retries: int = Field(
         2,
         ge=0,

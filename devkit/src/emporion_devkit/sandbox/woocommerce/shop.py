@@ -6,6 +6,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from emporion_devkit.sandbox.woocommerce.clock import Clock
@@ -114,6 +115,17 @@ class Shop:
         self.store.put(resource.kind, doc["id"], doc, extra, resource.columns(doc, extra))
         resource.after_save(self, before, doc, extra)
         self.emit(resource, before, doc, doc["id"])
+
+    def restamp(self, kind: str, record_id: int, gmt: datetime) -> None:
+        """Give a record the modification stamp `gmt`, as a save that began then and committed now has.
+
+        WordPress stamps a post when its request starts saving; a concurrent request can commit later, so
+        a change may appear with a stamp older than the shop's clock. Emits nothing.
+        """
+        resource = self.resources[kind]
+        doc, extra = self.load(kind, record_id)
+        self.clock.stamp(doc, "date_modified", gmt)
+        self.store.put(kind, record_id, doc, extra, resource.columns(doc, extra))
 
     def create(self, kind: str, data: dict, parent_id: int = 0, strict: bool = True) -> dict[str, Any]:
         """Create one record from a request body; the answer is its GET representation."""
