@@ -121,13 +121,17 @@ class BeaconConnector:
         entity = self.webhook_topic(headers).removesuffix(".changed")
         return WebhookHint(entity, [str(data["record"])], self.webhook_topic(headers), str(data["event"]))
 
-    async def ensure_webhooks(self, delivery_url: str, secret: str, topics: Sequence[str]) -> list[str]:
+    async def ensure_webhooks(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> list[str]:
         for topic in topics:
             hook = HOOKS.get(topic) or Hook(str(len(HOOKS) + 1), delivery_url, secret)
             HOOKS[topic] = Hook(hook.id, delivery_url, secret)
         return [HOOKS[topic].id for topic in topics]
 
-    async def webhook_states(self, delivery_url: str, secret: str, topics: Sequence[str]) -> dict[str, str]:
+    async def webhook_states(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> dict[str, str]:
         states = {}
         for topic in topics:
             hook = HOOKS.get(topic)
@@ -224,16 +228,16 @@ async def test_registration_asks_the_connector_for_its_topics_and_repairs_them(
     secrets = WebhookSecrets(settings, tmp_path / "secrets")
     pool = ConnectorPool(settings)
     try:
-        assert await ensure_all(settings, pool, secrets) == {"beacon": ["1"]}
+        assert await ensure_all(settings, pool, secrets, "i1") == {"beacon": ["1"]}
         [(topic, hook)] = HOOKS.items()
         assert (topic, hook.url, hook.secret) == (
             "product.changed",
             "https://emporion.example/webhooks/beacon",
             SECRET,
         )
-        assert await repair_all(settings, pool, secrets) == {}  # all active: nothing to do
+        assert await repair_all(settings, pool, secrets, "i1") == {}  # all active: nothing to do
         hook.state = "disabled"
-        assert await repair_all(settings, pool, secrets) == {"beacon": {"product.changed": "disabled"}}
+        assert await repair_all(settings, pool, secrets, "i1") == {"beacon": {"product.changed": "disabled"}}
         assert HOOKS["product.changed"].state == "active"
     finally:
         await pool.close()

@@ -21,10 +21,16 @@ def webhooks_ensure(config: ConfigOption = Path("emporion.yaml")) -> None:
     async def work() -> dict[str, list[str]]:
         from emporion.engine.connections import ConnectorPool
         from emporion.server.registration import ensure_all
+        from emporion.state import StateStore
 
+        store = await StateStore.connect(settings.state.url, migrate=True)
+        try:
+            installation = await store.installation_id()  # the webhooks of this installation carry it
+        finally:
+            await store.close()
         pool = ConnectorPool(settings)
         try:
-            return await ensure_all(settings, pool, webhook_secrets(settings, config))
+            return await ensure_all(settings, pool, webhook_secrets(settings, config), installation)
         finally:
             await pool.close()
 

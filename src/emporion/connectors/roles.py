@@ -204,12 +204,20 @@ class WebhookSource(Connection, Protocol):
         """The entity and keys a delivery names (to re-read), or None for what nobody follows."""
         ...
 
-    async def ensure_webhooks(self, delivery_url: str, secret: str, topics: Sequence[str]) -> list[str]:
-        """Make sure an active webhook of this installation exists for each topic; their ids."""
+    async def ensure_webhooks(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> list[str]:
+        """Make sure an active webhook of this installation exists for each topic; their ids.
+
+        `installation` is this installation's id: its webhooks carry it (in their name, say), and a
+        webhook carrying another installation's id is never taken, moved or changed.
+        """
         ...
 
-    async def webhook_states(self, delivery_url: str, secret: str, topics: Sequence[str]) -> dict[str, str]:
-        """Per topic: active, disabled, paused, missing or outdated."""
+    async def webhook_states(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> dict[str, str]:
+        """Per topic, this installation's webhook: active, disabled, paused, missing or outdated."""
         ...
 
 

@@ -5,6 +5,10 @@ A system may disable a webhook after repeated delivery failures, and a person ma
 paused or missing is re-registered (re-activated), the deliveries missed meanwhile are caught up by
 polling the connection's feeds and re-checking its open orders, and a WEBHOOK_DISABLED alert goes out.
 Which topics a connection needs is its connector's answer for the entities its flows read from it.
+
+Each installation (one state database) has its own id (`StateStore.installation_id`), and its webhooks
+carry it: a second installation pointed at the same shop registers its own webhooks and never takes,
+moves or re-keys the first one's.
 """
 
 from __future__ import annotations
@@ -62,19 +66,25 @@ def delivery_url(settings: Settings, connection: str) -> str:
 
 
 async def ensure_all(
-    settings: Settings, pool: ConnectorPool, secrets: WebhookSecrets
+    settings: Settings, pool: ConnectorPool, secrets: WebhookSecrets, installation: str
 ) -> dict[str, list[str]]:
-    """Make sure each connection taking webhooks has active ones for its topics; ids per connection."""
+    """Make sure each connection taking webhooks has active ones of `installation` for its topics."""
     registered: dict[str, list[str]] = {}
     for name, source, topics in webhook_sources(settings, pool):
         url = delivery_url(settings, name)
-        registered[name] = list(await source.ensure_webhooks(url, secrets.get(name), topics))
+        ids = await source.ensure_webhooks(url, secrets.get(name), topics, installation=installation)
+        registered[name] = list(ids)
         log.info("webhooks registered", connection=name, topics=",".join(topics), ids=registered[name])
     return registered
 
 
 async def repair_all(
-    settings: Settings, pool: ConnectorPool, secrets: WebhookSecrets, *, first: bool = False
+    settings: Settings,
+    pool: ConnectorPool,
+    secrets: WebhookSecrets,
+    installation: str,
+    *,
+    first: bool = False,
 ) -> dict[str, dict[str, str]]:
     """Check every connection's webhooks and re-register what is not right.
 
@@ -85,10 +95,10 @@ async def repair_all(
     repaired: dict[str, dict[str, str]] = {}
     for name, source, topics in webhook_sources(settings, pool):
         url, secret = delivery_url(settings, name), secrets.get(name)
-        states = await source.webhook_states(url, secret, topics)
+        states = await source.webhook_states(url, secret, topics, installation=installation)
         if all(state == "active" for state in states.values()):
             continue
-        ids = await source.ensure_webhooks(url, secret, topics)
+        ids = await source.ensure_webhooks(url, secret, topics, installation=installation)
         log.info("webhooks registered", connection=name, topics=",".join(topics), ids=ids)
         broken = {
             topic: state
@@ -132,6 +142,7 @@ async def keep_registered(
     settings: Settings,
     pool: ConnectorPool,
     secrets: WebhookSecrets,
+    installation: str,
     stop: anyio.Event,
     *,
     alerts: AlertSink | None = None,
@@ -146,7 +157,7 @@ async def keep_registered(
     while not stop.is_set():
         delay = settings.alerts.webhook_check_interval
         try:
-            repaired = await repair_all(settings, pool, secrets, first=first)
+            repaired = await repair_all(settings, pool, secrets, installation, first=first)
             first = False
             for name, broken in repaired.items():
                 await after_repair(name, broken, sink, catch_up)

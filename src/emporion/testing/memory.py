@@ -254,15 +254,19 @@ class MemoryConnector:
         """The entity and key a delivery names, or None for pings and unfollowed topics."""
         return webhooks.parse(headers, body)
 
-    async def ensure_webhooks(self, delivery_url: str, secret: str, topics: Sequence[str]) -> list[str]:
-        """An active webhook per topic towards `delivery_url`; their ids."""
+    async def ensure_webhooks(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> list[str]:
+        """An active webhook of `installation` per topic towards `delivery_url`; their ids."""
         async with self._request("POST"):
-            return webhooks.ensure(self.system, delivery_url, secret, topics)
+            return webhooks.ensure(self.system, delivery_url, secret, topics, installation)
 
-    async def webhook_states(self, delivery_url: str, secret: str, topics: Sequence[str]) -> dict[str, str]:
-        """Per topic: active, disabled, paused, missing or outdated."""
+    async def webhook_states(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> dict[str, str]:
+        """Per topic, the webhook of `installation`: active, disabled, paused, missing or outdated."""
         async with self._request("GET"):
-            return webhooks.states(self.system, delivery_url, secret, topics)
+            return webhooks.states(self.system, delivery_url, secret, topics, installation)
 
     async def close(self) -> None:
         """Nothing to release; the system outlives its connectors."""

@@ -73,7 +73,7 @@ class MemorySystem:
     committed: int = 0
     failures: dict[str, Failure] = field(default_factory=dict)  # by record key or natural key
     outage: Retryable | None = None  # set: every request fails with it (the system is down)
-    webhooks: dict[str, Webhook] = field(default_factory=dict)  # by topic
+    webhooks: dict[tuple[str, str], Webhook] = field(default_factory=dict)  # by installation and topic
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # method, headers sent
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

@@ -95,24 +95,30 @@ def secret_tag(secret: str) -> str:
     return hashlib.sha256(b"memory-webhook:" + secret.encode()).hexdigest()[:12]
 
 
-def ensure(system: MemorySystem, url: str, secret: str, wanted: Sequence[str]) -> list[str]:
-    """One active webhook per topic towards `url` with `secret` (made, re-activated or updated)."""
+def ensure(
+    system: MemorySystem, url: str, secret: str, wanted: Sequence[str], installation: str
+) -> list[str]:
+    """One active webhook of `installation` per topic towards `url` with `secret` (made, re-activated
+    or updated); other installations' webhooks are left alone."""
     ids = []
     for topic in wanted:
-        hook = system.webhooks.get(topic)
+        hook = system.webhooks.get((installation, topic))
         if hook is None:
             hook = Webhook(id=system.new_key(), topic=topic, url=url, secret_tag=secret_tag(secret))
-            system.webhooks[topic] = hook
+            system.webhooks[installation, topic] = hook
         hook.url, hook.secret_tag, hook.status = url, secret_tag(secret), "active"
         ids.append(hook.id)
     return ids
 
 
-def states(system: MemorySystem, url: str, secret: str, wanted: Sequence[str]) -> dict[str, str]:
-    """Per topic: active, disabled or paused as the system says, missing, or outdated (URL or secret)."""
+def states(
+    system: MemorySystem, url: str, secret: str, wanted: Sequence[str], installation: str
+) -> dict[str, str]:
+    """Per topic, the webhook of `installation`: active, disabled or paused as the system says, missing,
+    or outdated (URL or secret)."""
     found: dict[str, str] = {}
     for topic in wanted:
-        hook = system.webhooks.get(topic)
+        hook = system.webhooks.get((installation, topic))
         if hook is None:
             found[topic] = "missing"
         elif hook.status != "active":

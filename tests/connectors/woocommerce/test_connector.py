@@ -502,9 +502,9 @@ async def test_webhooks_are_ensured_once_and_deliveries_verify(
 ) -> None:
     receiver = Receiver()
     try:
-        ids = await woo.ensure_webhooks(receiver.url, "hook-secret")
+        ids = await woo.ensure_webhooks(receiver.url, "hook-secret", installation="i1")
         assert len(ids) == 4
-        assert await woo.ensure_webhooks(receiver.url, "hook-secret") == ids  # idempotent
+        assert await woo.ensure_webhooks(receiver.url, "hook-secret", installation="i1") == ids  # idempotent
         ref = (await write_products(woo, simple("HOOK-1")))["erp-HOOK-1"].target_ref
         await asyncio.to_thread(sandbox_shop.sandbox.webhooks.idle, 10)  # deliveries sent
         headers, body = receiver.deliveries()[0]

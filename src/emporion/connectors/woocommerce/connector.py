@@ -19,6 +19,7 @@ from emporion.connectors.base import (
     SharedRateBudget,
     WriteItem,
     map_or_unmappable,
+    numeric_keys,
 )
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.roles import Delivery, RequestObserver, WebhookHint
@@ -57,6 +58,7 @@ class WooCommerceConnector:
         change_overlap: float = 120.0,
         circuit: CircuitBreaker | None = None,
         retries: int = 0,
+        page_size: int = MAX_PER_PAGE,
     ) -> None:
         self.name = name
         self.url = url.rstrip("/")
@@ -75,6 +77,7 @@ class WooCommerceConnector:
             batch_size=batch_size,
             circuit=self.circuit,
             retries=retries,
+            page_size=page_size,
         )
         self.change_overlap = timedelta(seconds=change_overlap)
         self._products = ProductWriter(self.client)
@@ -107,8 +110,8 @@ class WooCommerceConnector:
         """Current records by WooCommerce id (`include=`, 100 per request); missing ids are left out."""
         if _entity(entity) == "order":
             return await self.orders.read(keys)
-        ids = sorted({int(key) for key in keys if str(key).isdigit()})
-        records: list[Record] = []
+        ids, unusable = numeric_keys(keys, entity)
+        records: list[Record] = list(unusable)
         for start in range(0, len(ids), MAX_PER_PAGE):
             chunk = ids[start : start + MAX_PER_PAGE]
             if _entity(entity) == "category":
@@ -227,14 +230,21 @@ class WooCommerceConnector:
         return webhooks.is_ping(headers, body)
 
     async def ensure_webhooks(
-        self, delivery_url: str, secret: str, topics: Sequence[str] = webhooks.CATALOGUE_TOPICS
+        self,
+        delivery_url: str,
+        secret: str,
+        topics: Sequence[str] = webhooks.CATALOGUE_TOPICS,
+        *,
+        installation: str,
     ) -> list[str]:
-        """Make sure an active webhook exists for each topic towards `delivery_url`; their ids."""
-        return await webhooks.ensure_webhooks(self.client, delivery_url, secret, topics)
+        """Make sure an active webhook of `installation` exists for each topic; their ids."""
+        return await webhooks.ensure_webhooks(self.client, delivery_url, secret, topics, installation)
 
-    async def webhook_states(self, delivery_url: str, secret: str, topics: Sequence[str]) -> dict[str, str]:
-        """Per topic, whether our webhook is active, disabled, paused, missing or outdated."""
-        return await webhooks.webhook_states(self.client, delivery_url, secret, topics)
+    async def webhook_states(
+        self, delivery_url: str, secret: str, topics: Sequence[str], *, installation: str
+    ) -> dict[str, str]:
+        """Per topic, the webhook of `installation`: active, disabled, paused, missing or outdated."""
+        return await webhooks.webhook_states(self.client, delivery_url, secret, topics, installation)
 
     def share_budget(self, shared: SharedRateBudget) -> None:
         """Take this connection's request starts from a budget shared with other processes."""

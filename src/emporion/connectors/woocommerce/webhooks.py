@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,6 +29,7 @@ CATALOGUE_TOPICS = ("product.created", "product.updated", "product.deleted", "pr
 ORDER_TOPICS = ("order.created", "order.updated", "order.deleted")
 CUSTOMER_TOPICS = ("customer.created", "customer.updated", "customer.deleted")
 NAME_PREFIX = "emporion "
+_INSTALLATION_IN_NAME = re.compile(r"emporion \S+ @([0-9A-Za-z_-]{1,64})(?: #[0-9a-f]+)?$")
 
 _RESOURCE_ENTITIES = {"product": "product", "order": "order", "customer": "customer", "coupon": "coupon"}
 
@@ -137,20 +139,35 @@ def secret_tag(secret: str) -> str:
     return hashlib.sha256(b"emporion-webhook:" + secret.encode()).hexdigest()[:12]
 
 
-def webhook_name(topic: str, secret: str) -> str:
-    """The name emporion gives its webhook for `topic` with `secret`."""
-    return f"{NAME_PREFIX}{topic} #{secret_tag(secret)}"
+def webhook_name(topic: str, secret: str, installation: str) -> str:
+    """The name emporion gives its webhook for `topic`: the installation's id and a tag of `secret`."""
+    return f"{NAME_PREFIX}{topic} @{installation} #{secret_tag(secret)}"
 
 
-def _ours(hook: dict[str, Any], topic: str, delivery_url: str) -> bool:
-    return hook.get("topic") == topic and (
-        hook.get("delivery_url") == delivery_url or str(hook.get("name") or "").startswith(NAME_PREFIX)
-    )
+def installation_of(name: str) -> str | None:
+    """The installation id an emporion webhook's name carries; None for older names and other hooks."""
+    found = _INSTALLATION_IN_NAME.match(name)
+    return found.group(1) if found else None
 
 
-def _best(existing: list[dict[str, Any]], topic: str, delivery_url: str, name: str) -> dict[str, Any] | None:
+def _ours(hook: dict[str, Any], topic: str, delivery_url: str, installation: str) -> bool:
+    """Whether `hook` is this installation's webhook for `topic`.
+
+    A name carrying an installation id decides: ours only with our id. A webhook without one (named
+    before installations had ids, or made by hand) is taken when it delivers to our own URL, and then
+    renamed with our id, so it is adopted once and no other installation takes it afterwards.
+    """
+    if hook.get("topic") != topic:
+        return False
+    owner = installation_of(str(hook.get("name") or ""))
+    return owner == installation if owner is not None else hook.get("delivery_url") == delivery_url
+
+
+def _best(
+    existing: list[dict[str, Any]], topic: str, delivery_url: str, name: str, installation: str
+) -> dict[str, Any] | None:
     """Our webhook for `topic`: the right URL first, then the right name (secret), then active."""
-    candidates = [hook for hook in existing if _ours(hook, topic, delivery_url)]
+    candidates = [hook for hook in existing if _ours(hook, topic, delivery_url, installation)]
     candidates.sort(
         key=lambda hook: (
             hook.get("delivery_url") != delivery_url,
@@ -162,18 +179,19 @@ def _best(existing: list[dict[str, Any]], topic: str, delivery_url: str, name: s
 
 
 async def webhook_states(
-    client: WooCommerceClient, delivery_url: str, secret: str, topics: Sequence[str]
+    client: WooCommerceClient, delivery_url: str, secret: str, topics: Sequence[str], installation: str
 ) -> dict[str, str]:
     """Per topic, the state of our webhook: active, disabled, paused, missing, or outdated (URL/secret)."""
     existing = await client.get_all("webhooks")
     states: dict[str, str] = {}
     for topic in topics:
-        hook = _best(existing, topic, delivery_url, webhook_name(topic, secret))
+        name = webhook_name(topic, secret, installation)
+        hook = _best(existing, topic, delivery_url, name, installation)
         if hook is None:
             states[topic] = "missing"
         elif hook.get("status") != "active":
             states[topic] = str(hook.get("status") or "unknown")
-        elif (hook.get("delivery_url"), hook.get("name")) != (delivery_url, webhook_name(topic, secret)):
+        elif (hook.get("delivery_url"), hook.get("name")) != (delivery_url, name):
             states[topic] = "outdated"
         else:
             states[topic] = "active"
@@ -181,25 +199,30 @@ async def webhook_states(
 
 
 async def ensure_webhooks(
-    client: WooCommerceClient, delivery_url: str, secret: str, topics: Sequence[str] = CATALOGUE_TOPICS
+    client: WooCommerceClient,
+    delivery_url: str,
+    secret: str,
+    topics: Sequence[str],
+    installation: str,
 ) -> list[str]:
-    """One active webhook per topic towards `delivery_url` with `secret`; their ids.
+    """One active webhook of this installation per topic towards `delivery_url` with `secret`; their ids.
 
     A webhook of ours that is disabled or paused is re-activated, one whose URL or secret differs
     (the secret is known by the tag in its name) is updated in place, and a missing one is created.
+    Another installation's webhooks are left as they are.
     """
     existing = await client.get_all("webhooks")
     ids: list[str] = []
-    name_of = {topic: webhook_name(topic, secret) for topic in topics}
     for topic in topics:
-        found = _best(existing, topic, delivery_url, name_of[topic])
-        body = {"name": name_of[topic], "topic": topic, "delivery_url": delivery_url, "secret": secret}
+        name = webhook_name(topic, secret, installation)
+        found = _best(existing, topic, delivery_url, name, installation)
+        body = {"name": name, "topic": topic, "delivery_url": delivery_url, "secret": secret}
         if found is None:
             match = await client.post("webhooks", body)
         else:
             match = found
             current = (match.get("delivery_url"), match.get("name"), match.get("status"))
-            if current != (delivery_url, name_of[topic], "active"):
+            if current != (delivery_url, name, "active"):
                 update = {**body, "status": "active"}
                 match = (await client.request("PUT", f"webhooks/{match['id']}", json=update)).json()
         ids.append(str(int(match["id"])))

@@ -3,7 +3,8 @@
 The test class says how the system signs a delivery (`signed_delivery`) and which header carries the
 signature; the contract checks that a good signature passes and that a wrong secret, a tampered body
 or a missing signature fail, that the delivery names the record to re-read, and that registering
-webhooks twice leaves one active webhook per topic.
+webhooks twice leaves one active webhook per topic, and that a second installation's registration
+leaves the first one's webhooks as they were.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from emporion.testing.contract.base import ContractPart
 
 SECRET = "contract-webhook-secret"  # noqa: S105 (a test secret, signs test deliveries only)
 DELIVERY_URL = "https://emporion.example/webhooks/contract"
+OTHER_URL = "https://other.example/webhooks/contract"  # a second installation pointed at the same system
+INSTALLATION = "contract0000001"  # this installation's id
 
 
 def without(headers: Mapping[str, str], name: str) -> dict[str, str]:
@@ -70,12 +73,24 @@ class WebhookSourceContract(ContractPart):
         """`ensure_webhooks` is idempotent; states say active, and outdated for another secret."""
         topics = connector.webhook_topics([self.entity])
         assert topics
-        ids = await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics)
+        ids = await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics, installation=INSTALLATION)
         assert len(ids) == len(topics)
-        assert [str(i) for i in await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics)] == [
-            str(i) for i in ids
-        ]
-        states = await connector.webhook_states(DELIVERY_URL, SECRET, topics)
+        again = await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics, installation=INSTALLATION)
+        assert [str(i) for i in again] == [str(i) for i in ids]
+        states = await connector.webhook_states(DELIVERY_URL, SECRET, topics, installation=INSTALLATION)
         assert states == dict.fromkeys(topics, "active")
-        moved = await connector.webhook_states(DELIVERY_URL, SECRET + "-rotated", topics)
+        moved = await connector.webhook_states(
+            DELIVERY_URL, SECRET + "-rotated", topics, installation=INSTALLATION
+        )
         assert set(moved.values()) == {"outdated"}
+
+    async def test_another_installation_keeps_its_own_webhooks(self, connector: WebhookSource) -> None:
+        """A second installation on the same system registers its own webhooks and leaves ours alone."""
+        topics = connector.webhook_topics([self.entity])
+        ours = await connector.ensure_webhooks(DELIVERY_URL, SECRET, topics, installation=INSTALLATION)
+        theirs = await connector.ensure_webhooks(
+            OTHER_URL, "other-secret", topics, installation="other0000000001"
+        )
+        assert not {str(i) for i in ours} & {str(i) for i in theirs}
+        states = await connector.webhook_states(DELIVERY_URL, SECRET, topics, installation=INSTALLATION)
+        assert states == dict.fromkeys(topics, "active")
