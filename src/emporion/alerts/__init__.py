@@ -24,6 +24,7 @@ class AlertKind(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     SYNC_LAG = "sync_lag"
     WEBHOOK_DISABLED = "webhook_disabled"
+    WEBHOOK_SIGNATURE = "webhook_signature"  # deliveries keep failing the signature check (secret changed?)
     DRIFT = "drift"
     LOW_STOCK = "low_stock"
     STOCK_SHORT = "stock_short"  # a shop order wants more than the ERP has

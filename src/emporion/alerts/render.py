@@ -16,6 +16,7 @@ TITLES = {
     AlertKind.CIRCUIT_OPEN: "Connection unreachable (circuit open)",
     AlertKind.SYNC_LAG: "Sync is lagging",
     AlertKind.WEBHOOK_DISABLED: "Shop webhook was disabled or missing",
+    AlertKind.WEBHOOK_SIGNATURE: "Webhook deliveries fail the signature check",
     AlertKind.DRIFT: "Reconciliation found drift",
     AlertKind.LOW_STOCK: "Low stock",
     AlertKind.STOCK_SHORT: "Stock short for a shop order",
