@@ -7,12 +7,15 @@ Errors name the exact place in the file (`flows[0].mapping.name.template`, line 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
 from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 
 from emporion.alerts import AlertKind
@@ -44,6 +47,7 @@ __all__ = [
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENTITIES = ("category", "product", "customer", "order")
+_JINJA = SandboxedEnvironment()  # templates and expressions are compiled here once, to check their syntax
 
 
 class ConfigError(Exception):
@@ -103,6 +107,16 @@ class FieldRule(Strict):
             raise ValueError("a rule needs a source (from, constant, template, expression), a map or round")
         return self
 
+    @field_validator("template")
+    @classmethod
+    def _template_parses(cls, value: str | None) -> str | None:
+        return check_template(value)
+
+    @field_validator("expression")
+    @classmethod
+    def _expression_parses(cls, value: str | None) -> str | None:
+        return check_expression(value)
+
 
 class FilterSettings(Strict):
     """Which source records a flow sends; the others are removed from (or never reach) the target."""
@@ -115,6 +129,33 @@ class FilterSettings(Strict):
     expression: str | None = Field(
         None, description="Jinja2 expression that must be true, e.g. list_price > 0"
     )
+
+    @field_validator("expression")
+    @classmethod
+    def _expression_parses(cls, value: str | None) -> str | None:
+        return check_expression(value)
+
+
+def check_template(text: str | None) -> str | None:
+    """`text` when it is a Jinja2 template that compiles; else its syntax error and line, as a ValueError."""
+    if text is not None:
+        _jinja_syntax(lambda: _JINJA.from_string(text), "template")
+    return text
+
+
+def check_expression(text: str | None) -> str | None:
+    """`text` when it is a Jinja2 expression that parses; else the syntax error as a ValueError."""
+    if text is not None:
+        _jinja_syntax(lambda: _JINJA.compile_expression(text), "expression")
+    return text
+
+
+def _jinja_syntax(parse: Callable[[], object], what: str) -> None:
+    try:
+        parse()
+    except TemplateSyntaxError as error:
+        line = f" at line {error.lineno} of the {what}" if what == "template" else ""
+        raise ValueError(f"not a valid Jinja2 {what}{line}: {error.message}") from None
 
 
 # emporion's order statuses: draft, pending, on_hold, processing, shipped, completed, cancelled,
@@ -562,4 +603,9 @@ def load_settings(path: str | Path) -> Settings:
         text = config_path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError([f"cannot read the configuration: {error.strerror}"], config_path) from None
+    except UnicodeDecodeError as error:
+        line = config_path.read_bytes()[: error.start].count(b"\n") + 1
+        byte = error.object[error.start]
+        problem = f"line {line}: the file is not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8"
+        raise ConfigError([problem], config_path) from None
     return parse_settings(text, config_path)

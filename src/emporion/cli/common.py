@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from emporion.config import ConfigError, Settings, load_settings
 from emporion.logs import configure_logging
@@ -54,7 +55,7 @@ def load(path: Path) -> Settings:
     except ConfigError as error:
         err.print(f"[red]configuration error in {error.path or path}[/]")
         for problem in error.problems:
-            err.print(f"  - {problem}")
+            err.print(f"  - {escape(problem)}", soft_wrap=True)  # one line each, whatever the width
         raise typer.Exit(USAGE) from None
     configure_logging(settings.logging.format, settings.logging.level)
     return settings
@@ -70,8 +71,34 @@ def selected_flows(settings: Settings, names: list[str] | None) -> list[str]:
 
 
 def run_async(call: Callable[[], Awaitable[T]]) -> T:
-    """Run an async function from a command and return its result."""
-    return anyio.run(call)
+    """Run an async function from a command and return its result.
+
+    A state database that cannot be reached or opened ends the command with one line and exit 2,
+    not a traceback: the configuration (`state.url`) or the database server needs a person.
+    """
+    try:
+        return anyio.run(call)
+    except Exception as error:
+        problem = state_database_problem(error)
+        if problem is None:
+            raise
+        err.print(f"[red]the state database cannot be used[/]: {escape(problem)}", soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+
+
+def state_database_problem(error: BaseException) -> str | None:
+    """The driver's one-line reason when `error` (or one it groups) is the state database failing to
+    connect or to work, else None. Programming errors (bad SQL, constraint violations) are not."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(error, OperationalError | InterfaceError):
+        reason = str(error.orig or error).strip().splitlines() or ["unknown error"]
+        return reason[0][:300]
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            if (found := state_database_problem(inner)) is not None:
+                return found
+    return None
 
 
 async def with_engine(settings: Settings, work: Callable[[Engine], Awaitable[T]]) -> T:
