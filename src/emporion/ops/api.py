@@ -40,6 +40,7 @@ from .access import (
     console,
 )
 from .api_admin import admin_api
+from .api_docs import api_docs
 from .api_session import pages, session_api
 from .auth import AccessError
 from .models import (
@@ -260,13 +261,14 @@ def create_console(settings: Settings, store: StateStore, pool: ConnectorPool, s
         title="emporion console API",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by api_docs: behind login, under the console's CSP, no CDN
         redoc_url=None,
     )
     app.include_router(pages)
     app.include_router(session_api)
     app.include_router(api)
     app.include_router(admin_api)
+    app.include_router(api_docs)
     add_dashboard(app)
     app.state.console = Console(settings, store, pool, session_key)
 
