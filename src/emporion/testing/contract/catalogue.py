@@ -41,7 +41,7 @@ class CatalogueSourceContract(ContractPart):
         """Start a change of `key` that stays in flight (uncommitted) until the returned call commits it.
 
         A system whose transactions cannot be held open from outside makes the change at commit time
-        and gives it the stamp it would have carried (see the Tryton connector's contract test).
+        and gives it the stamp it would have carried (an ERP test restamps the row it wrote).
         """
         raise NotImplementedError
 
