@@ -42,8 +42,10 @@ async def test_migrated_schema_matches_the_metadata(state_url: str) -> None:
             "circuit",
             "flow_control",
             "console_user",
+            "console_session",
             "api_token",
             "audit_log",
+            "installation_meta",
             "alembic_version",
         }
     finally:

@@ -1,4 +1,4 @@
-"""`emporion user` and `emporion token`: the console's users (argon2id passwords) and API tokens."""
+"""`emporion user` and `emporion token`: console users (argon2id passwords), their sessions, API tokens."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from emporion.cli.common import USAGE, ConfigOption, JsonOption, console, err, with_store
-from emporion.ops.auth import ROLES, SCOPES, Accounts, parse_expiry
+from emporion.ops.auth import ROLES, SCOPES, Accounts, check_user_name, parse_expiry
 from emporion.state import StateStore
 
 user_app = typer.Typer(help="Console users (dashboard logins) and their roles.", no_args_is_help=True)
@@ -62,6 +62,11 @@ def user_add(
     if role not in ROLES:
         err.print(f"[red]--role must be one of {', '.join(ROLES)}[/]")
         raise typer.Exit(USAGE)
+    try:
+        check_user_name(name)
+    except ValueError as error:
+        err.print(str(error), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from error
     password = _password(password_file)
     _accounts(config, lambda accounts: accounts.add_user(name, role, password, actor=_actor()))
     console.print(f"user [green]{name}[/] added ({role})")
@@ -73,10 +78,21 @@ def user_passwd(
     password_file: PasswordFile = None,
     config: ConfigOption = Path("emporion.yaml"),
 ) -> None:
-    """Set a user's password."""
+    """Set a user's password (their sessions end)."""
     password = _password(password_file)
     _accounts(config, lambda accounts: accounts.set_password(name, password, actor=_actor()))
     console.print(f"password of [green]{name}[/] changed")
+
+
+@user_app.command("role")
+def user_role(
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    role: Annotated[str, typer.Argument(help="viewer, operator or admin.")],
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """Change a user's role (their sessions end: they log in again with the new role)."""
+    _accounts(config, lambda accounts: accounts.set_role(name, role, actor=_actor()))
+    console.print(f"role of [green]{name}[/] is now {role}")
 
 
 @user_app.command("remove")
@@ -84,7 +100,7 @@ def user_remove(
     name: Annotated[str, typer.Argument(help="The user's login name.")],
     config: ConfigOption = Path("emporion.yaml"),
 ) -> None:
-    """Delete a console user (their sessions end at their next request)."""
+    """Delete a console user (their sessions end at once)."""
     _accounts(config, lambda accounts: accounts.remove_user(name, actor=_actor()))
     console.print(f"user [green]{name}[/] removed")
 
@@ -104,6 +120,43 @@ def user_list(config: ConfigOption = Path("emporion.yaml"), as_json: JsonOption 
             user.name, user.role, f"{user.created_at:%Y-%m-%d %H:%M}", f"{user.updated_at:%Y-%m-%d %H:%M}"
         )
     console.print(table)
+
+
+@user_app.command("sessions")
+def user_sessions(
+    name: Annotated[str | None, typer.Argument(help="Only this user's sessions.")] = None,
+    config: ConfigOption = Path("emporion.yaml"),
+    as_json: JsonOption = False,
+) -> None:
+    """List the live dashboard sessions (who, from where, since and until when)."""
+    found = _accounts(config, lambda accounts: accounts.sessions(name))
+    if as_json:
+        print(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
+        return
+    table = Table(title="console sessions")
+    for column in ("id", "user", "role", "client", "since", "last seen", "expires"):
+        table.add_column(column)
+    for session in found:
+        table.add_row(
+            session.id,
+            session.user,
+            session.role,
+            session.client or "",
+            f"{session.created_at:%Y-%m-%d %H:%M}",
+            f"{session.last_seen_at:%Y-%m-%d %H:%M}",
+            f"{session.expires_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@user_app.command("revoke")
+def user_revoke(
+    ident: Annotated[str, typer.Argument(help="The session's id (see `emporion user sessions`).")],
+    config: ConfigOption = Path("emporion.yaml"),
+) -> None:
+    """End a dashboard session at once."""
+    _accounts(config, lambda accounts: accounts.revoke_session(ident, actor=_actor()))
+    console.print(f"session {ident} ended")
 
 
 @token_app.command("create")

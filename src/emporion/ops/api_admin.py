@@ -1,4 +1,4 @@
-"""The admin part of the API: users, tokens and the audit log."""
+"""The admin part of the API: users, their sessions, tokens and the audit log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from .access import Admin, Limit, Name, Offset, client_address, console
 from .auth import parse_expiry
-from .models import AuditView, NewToken, Role, Scope, TokenView, UserView
+from .models import AuditView, ConsoleSessionView, NewToken, Role, Scope, TokenView, UserName, UserView
 
 admin_api = APIRouter(prefix="/api/v1")
 
@@ -17,7 +17,7 @@ admin_api = APIRouter(prefix="/api/v1")
 class UserCreate(BaseModel):
     """A new console user."""
 
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: UserName
     role: Role
     password: str = Field(min_length=10, max_length=1024)
 
@@ -26,6 +26,12 @@ class PasswordChange(BaseModel):
     """A new password."""
 
     password: str = Field(min_length=10, max_length=1024)
+
+
+class RoleChange(BaseModel):
+    """A user's new role."""
+
+    role: Role
 
 
 class TokenCreate(BaseModel):
@@ -76,10 +82,34 @@ async def set_password(request: Request, name: Name, who: Admin, body: PasswordC
     return Response(status_code=204)
 
 
+@admin_api.put("/users/{name}/role", status_code=204, tags=["admin"])
+async def set_role(request: Request, name: Name, who: Admin, body: RoleChange) -> Response:
+    """Change a user's role; their sessions end (they log in again with the new role)."""
+    await console(request).accounts.set_role(name, body.role, actor=who.actor, client=client_address(request))
+    return Response(status_code=204)
+
+
 @admin_api.delete("/users/{name}", status_code=204, tags=["admin"])
 async def remove_user(request: Request, name: Name, who: Admin) -> Response:
-    """Delete a console user."""
+    """Delete a console user; their sessions end."""
     await console(request).accounts.remove_user(name, actor=who.actor, client=client_address(request))
+    return Response(status_code=204)
+
+
+@admin_api.get("/sessions", response_model=list[ConsoleSessionView], tags=["admin"])
+async def sessions(
+    request: Request, who: Admin, user: Annotated[str | None, Query(max_length=100)] = None
+) -> list[ConsoleSessionView]:
+    """The live dashboard sessions (of one user), oldest first."""
+    return await console(request).accounts.sessions(user)
+
+
+@admin_api.delete("/sessions/{ident}", status_code=204, tags=["admin"])
+async def revoke_session(
+    request: Request, ident: Annotated[str, Path(min_length=1, max_length=32)], who: Admin
+) -> Response:
+    """End a dashboard session at once."""
+    await console(request).accounts.revoke_session(ident, actor=who.actor, client=client_address(request))
     return Response(status_code=204)
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 Role = Literal["viewer", "operator", "admin"]
 Scope = Literal["read", "operate", "admin"]
+# One pattern for user names wherever they are created, addressed in a path and shown: an e-mail
+# address fits; a first `.`, `@` or `-` does not (no `..` path segment, no name read as a CLI option).
+USER_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,99}$"
+USER_NAME_RULE = "1 to 100 letters (A-Z, a-z), digits and _ . @ -, starting with a letter, digit or _"
+UserName = Annotated[str, Field(min_length=1, max_length=100, pattern=USER_NAME_PATTERN)]
 
 
 class EntityStatus(BaseModel):
@@ -168,6 +173,18 @@ class UserView(BaseModel):
     role: Role
     created_at: datetime
     updated_at: datetime
+
+
+class ConsoleSessionView(BaseModel):
+    """A live dashboard session (never its secret or CSRF token)."""
+
+    id: str
+    user: str = Field(validation_alias="user_name")
+    role: Role
+    client: str | None
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
 
 
 class TokenView(BaseModel):

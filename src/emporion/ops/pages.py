@@ -54,7 +54,7 @@ def _not_found(request: Request, viewer: Viewer, what: str) -> HTMLResponse:
 async def login_page(request: Request, next: TextQuery = None) -> Response:
     """The login form (a logged-in user goes straight on)."""
     target = local_path(next)
-    if console(request).sessions.read(request.cookies.get(SESSION_COOKIE)) is not None and next:
+    if await console(request).sessions.read(request.cookies.get(SESSION_COOKIE)) is not None and next:
         return secured(RedirectResponse(target, status_code=303))
     return render(request, "login.html", {"next": target, "error": None, "username": ""})
 

@@ -100,7 +100,7 @@ class Viewer:
 
 async def page_viewer(request: Request) -> Viewer:
     """The logged-in user of a page (pages need a session; a bearer token is for the API)."""
-    session = console(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+    session = await console(request).sessions.read(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise LoginNeeded
     try:

@@ -1,18 +1,27 @@
-"""The console's statements: flow pause flags, users, API tokens, the audit log and dashboard reads."""
+"""The console's statements: flow pause flags, users, sessions, API tokens, the audit log, dashboard reads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from emporion.state.ledger import JOURNAL_COLUMNS, LINK_COLUMNS
 from emporion.state.records import JournalEntry, Link
 from emporion.state.sql import insert
-from emporion.state.tables import api_token, audit_log, console_user, flow_control, journal, link
+from emporion.state.tables import (
+    UTCDateTime,
+    api_token,
+    audit_log,
+    console_session,
+    console_user,
+    flow_control,
+    journal,
+    link,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +33,20 @@ class ConsoleUser:
     password_hash: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A dashboard login as stored (never its secret), with its user's role as it is now."""
+
+    id: str
+    user_name: str
+    role: str
+    csrf_token: str
+    client: str | None
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +146,99 @@ async def update_user(
     if role is not None:
         values["role"] = role
     result = await conn.execute(update(console_user).where(console_user.c.name == name).values(**values))
+    if result.rowcount and (password_hash is not None or role is not None):
+        await end_user_sessions(conn, name)  # a new password or role: every login so far ends
     return bool(result.rowcount)
 
 
 async def remove_user(conn: AsyncConnection, name: str) -> bool:
-    """Delete a user; False when there is no such user."""
+    """Delete a user and end their sessions (a later user of that name gets none of them)."""
+    await end_user_sessions(conn, name)
     result = await conn.execute(delete(console_user).where(console_user.c.name == name))
     return bool(result.rowcount)
+
+
+# -- sessions --------------------------------------------------------------------------------------
+
+SESSION_COLUMNS = (
+    console_session.c.id,
+    console_session.c.user_name,
+    console_user.c.role,
+    console_session.c.csrf_token,
+    console_session.c.client,
+    console_session.c.created_at,
+    console_session.c.expires_at,
+    console_session.c.last_seen_at,
+)
+SESSION_JOIN = console_session.join(console_user, console_user.c.name == console_session.c.user_name)
+
+
+async def add_session(
+    conn: AsyncConnection, fields: dict[str, Any], now: datetime, lifetime: timedelta, user_seen_at: datetime
+) -> bool:
+    """Keep a new session, only if its user is unchanged since `user_seen_at` (their `updated_at`).
+
+    The password was checked against that version of the user; a password or role change, or a
+    removal and a new user of the same name, since then must leave no session behind. False: no session.
+    """
+    row = fields | {"created_at": now, "expires_at": now + lifetime, "last_seen_at": now}
+    values = [literal(value, type_=console_session.c[name].type) for name, value in row.items()]
+    source = select(*values).where(
+        console_user.c.name == row["user_name"],
+        console_user.c.updated_at == literal(user_seen_at, type_=UTCDateTime()),
+    )
+    result = await conn.execute(console_session.insert().from_select(list(row), source))
+    return bool(result.rowcount)
+
+
+async def find_session(conn: AsyncConnection, secret_hash: str, now: datetime) -> ConsoleSession | None:
+    """The live session whose secret has this hash (expired ones and those of removed users: None)."""
+    stmt = (
+        select(*SESSION_COLUMNS)
+        .select_from(SESSION_JOIN)
+        .where(console_session.c.secret_hash == secret_hash, console_session.c.expires_at > now)
+    )
+    row = (await conn.execute(stmt)).first()
+    return ConsoleSession(*row) if row else None
+
+
+async def list_sessions(
+    conn: AsyncConnection, now: datetime, user: str | None = None
+) -> list[ConsoleSession]:
+    """The live sessions (of one user), oldest first."""
+    stmt = (
+        select(*SESSION_COLUMNS)
+        .select_from(SESSION_JOIN)
+        .where(console_session.c.expires_at > now)
+        .order_by(console_session.c.created_at, console_session.c.id)
+    )
+    if user is not None:
+        stmt = stmt.where(console_session.c.user_name == user)
+    return [ConsoleSession(*row) for row in await conn.execute(stmt)]
+
+
+async def touch_session(conn: AsyncConnection, session_id: str, now: datetime) -> None:
+    """Remember when a session was last used."""
+    stmt = update(console_session).where(console_session.c.id == session_id).values(last_seen_at=now)
+    await conn.execute(stmt)
+
+
+async def end_session(conn: AsyncConnection, session_id: str) -> bool:
+    """End one session by its id (an admin's revocation); False when there was none."""
+    result = await conn.execute(delete(console_session).where(console_session.c.id == session_id))
+    return bool(result.rowcount)
+
+
+async def end_session_by_secret(conn: AsyncConnection, secret_hash: str) -> bool:
+    """End the session whose secret has this hash (a logout); False when there was none."""
+    result = await conn.execute(delete(console_session).where(console_session.c.secret_hash == secret_hash))
+    return bool(result.rowcount)
+
+
+async def end_user_sessions(conn: AsyncConnection, name: str) -> int:
+    """End every session of a user; how many."""
+    result = await conn.execute(delete(console_session).where(console_session.c.user_name == name))
+    return int(result.rowcount or 0)
 
 
 # -- tokens ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from emporion.state import inbox as inbox_sql
 from emporion.state import queue as queue_sql
 from emporion.state.circuits import CircuitRecord
 from emporion.state.db import Database
+from emporion.state.installation import installation_id
 from emporion.state.migrate import alembic_config, current_revision, upgrade_connection
 from emporion.state.records import (
     AlertRecord,
@@ -90,6 +91,10 @@ class StateStore:
     async def close(self) -> None:
         """Close all connections."""
         await self._db.dispose()
+
+    async def installation_id(self) -> str:
+        """This installation's id (generated on first use): it names the webhooks it registers."""
+        return await self._db.write(installation_id)
 
     # -- cursors and the work queue ----------------------------------------------------------------
 
@@ -588,8 +593,36 @@ class StateStore:
         )
 
     async def remove_user(self, name: str) -> bool:
-        """Delete a console user; False when there is no such user."""
+        """Delete a console user and their sessions; False when there is no such user."""
         return await self._db.write(lambda conn: console_sql.remove_user(conn, name))
+
+    async def add_session(
+        self, fields: dict[str, Any], lifetime: timedelta, *, user_seen_at: datetime
+    ) -> bool:
+        """Keep a new console session; False when its user changed since `user_seen_at` (no session)."""
+        return await self._db.write(
+            lambda conn: console_sql.add_session(conn, fields, self._now(), lifetime, user_seen_at)
+        )
+
+    async def find_session(self, secret_hash: str) -> console_sql.ConsoleSession | None:
+        """The live console session whose secret has this hash."""
+        return await self._db.read(lambda conn: console_sql.find_session(conn, secret_hash, self._now()))
+
+    async def list_sessions(self, user: str | None = None) -> list[console_sql.ConsoleSession]:
+        """The live console sessions (of one user)."""
+        return await self._db.read(lambda conn: console_sql.list_sessions(conn, self._now(), user))
+
+    async def touch_session(self, session_id: str) -> None:
+        """Remember that a console session was used now."""
+        await self._db.write(lambda conn: console_sql.touch_session(conn, session_id, self._now()))
+
+    async def end_session(self, session_id: str) -> bool:
+        """End a console session by its id; False when there was none."""
+        return await self._db.write(lambda conn: console_sql.end_session(conn, session_id))
+
+    async def end_session_by_secret(self, secret_hash: str) -> bool:
+        """End the console session whose secret has this hash (a logout)."""
+        return await self._db.write(lambda conn: console_sql.end_session_by_secret(conn, secret_hash))
 
     async def add_token(
         self, name: str, scope: str, prefix: str, token_hash: str, expires_at: datetime | None

@@ -281,6 +281,22 @@ console_user = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("id", String(32), primary_key=True),  # a random handle, to list and revoke a session by
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the secret the signed cookie carries
+    Column("user_name", String(100), nullable=False),
+    Column("csrf_token", String(64), nullable=False),  # the synchronizer token bound to this login
+    Column("client", String(100)),  # the address it logged in from
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("secret_hash"),
+    Index(None, "user_name"),
+    Index(None, "expires_at"),
+)
+
 api_token = Table(
     "api_token",
     metadata,
@@ -294,6 +310,13 @@ api_token = Table(
     Column("revoked_at", UTCDateTime),
     Column("last_used_at", UTCDateTime),
     UniqueConstraint("token_hash"),
+)
+
+installation_meta = Table(
+    "installation_meta",
+    metadata,
+    Column("name", String(100), primary_key=True),  # "installation_id": names this installation's webhooks
+    Column("value", String(255), nullable=False),
 )
 
 audit_log = Table(
