@@ -143,6 +143,11 @@ async def test_expired_sessions_are_refused_and_pruned(state_url: str) -> None:
         assert await store.prune(EXPIRING) == {"sessions": 1}
         clock.offset = timedelta()
         assert await sessions.read(cookie) is None and await store.list_sessions() == []
+        await sessions.issue(await store.get_user("eli"))  # type: ignore[arg-type]
+        clock.offset = timedelta(hours=2)
+        assert await store.prune(EXPIRING, dry_run=True) == {"sessions": 1}
+        await sessions.issue(await store.get_user("eli"))  # type: ignore[arg-type]
+        assert await store.prune(EXPIRING, dry_run=True) == {"sessions": 0}  # a login clears its user's
     finally:
         await store.close()
 

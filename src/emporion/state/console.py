@@ -188,6 +188,8 @@ async def add_session(
         console_user.c.updated_at == literal(user_seen_at, type_=UTCDateTime()),
     )
     result = await conn.execute(console_session.insert().from_select(list(row), source))
+    expired = (console_session.c.user_name == row["user_name"]) & (console_session.c.expires_at <= now)
+    await conn.execute(delete(console_session).where(expired))  # the user's old logins, even without pruning
     return bool(result.rowcount)
 
 
