@@ -108,7 +108,7 @@ async def test_cookie_session_needs_its_csrf_token_and_is_a_strict_httponly_cook
 
 
 async def test_logins_are_rate_limited_per_user_and_audited(sqlite_url: str, tmp_path: Path) -> None:
-    settings = console_settings(sqlite_url, login_attempts=3, login_window=600)
+    settings = console_settings(sqlite_url, login_attempts=3, login_address_attempts=3, login_window=600)
     async with running_console(settings, tmp_path / "secrets") as server:
         await add_user(server.store, "ada", "admin")
         for _ in range(3):

@@ -5,20 +5,20 @@ from __future__ import annotations
 import stat
 import time
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
 from emporion.config import ConfigError, parse_settings
 from emporion.ops.auth import (
-    LoginLimiter,
-    Sessions,
     allows,
     hash_password,
     parse_expiry,
     session_key,
     verify_password,
 )
+from emporion.ops.limiter import REFUSALS_AUDITED, LoginLimiter, TrustedProxies, address_group
 
 CONFIG = """
 state: {url: "sqlite:///state.db"}
@@ -38,36 +38,58 @@ def test_passwords_are_argon2id_and_short_ones_refused() -> None:
         hash_password("short")
 
 
-def test_sessions_are_signed_and_expire() -> None:
-    sessions = Sessions("key-one", max_age=3600)
-    cookie, session = sessions.issue("alice")
-    assert sessions.read(cookie) == session and len(session.csrf) >= 30
-    assert Sessions("key-two", 3600).read(cookie) is None  # another key: forged
-    # change the signature's first character: its last one may differ only in base64's unused bits
-    cut = cookie.rindex(".") + 1
-    assert sessions.read(cookie[:cut] + ("A" if cookie[cut] != "A" else "B") + cookie[cut + 1 :]) is None
-    assert sessions.read(None) is None
-    assert Sessions("key-one", max_age=-1).read(cookie) is None  # too old
-    assert sessions.csrf_ok(session, session.csrf) and not sessions.csrf_ok(session, None)
-    assert sessions.issue("alice")[1].csrf != session.csrf  # a fresh CSRF token per login
-
-
-def test_login_limiter_counts_per_user_and_address_over_a_window() -> None:
-    limiter = LoginLimiter(attempts=2, window=0.5)
-    limiter.failed("ann", "10.0.0.1")
-    assert limiter.retry_after("ann", "10.0.0.2") == 0
-    limiter.failed("ann", "10.0.0.2")
-    assert limiter.retry_after("ann", "10.0.0.3") > 0  # the user is locked, from anywhere
-    assert limiter.retry_after("bob", "10.0.0.3") == 0
-    limiter.failed("bob", "10.0.0.3")
-    limiter.failed("cid", "10.0.0.3")
-    assert limiter.retry_after("dan", "10.0.0.3") > 0  # the address is locked, for anyone
+def test_login_limiter_counts_per_user_and_address_pair_and_per_address() -> None:
+    limiter = LoginLimiter(attempts=2, window=0.5, address_attempts=3)
+    assert limiter.reserve("ann", "10.0.0.1").allowed and limiter.reserve("ann", "10.0.0.1").allowed
+    refused = limiter.reserve("ann", "10.0.0.1")
+    assert not refused.allowed and 0 < refused.wait <= 0.5  # the pair is locked
+    assert limiter.reserve("ann", "10.0.0.2").allowed  # another address is not locked out with it
+    assert limiter.reserve("bob", "10.0.0.1").allowed
+    assert not limiter.reserve("dan", "10.0.0.1").allowed  # the address is locked, for anyone
     time.sleep(0.6)
-    assert limiter.retry_after("ann", "10.0.0.3") == 0
-    limiter.failed("eve", "10.0.0.9")
-    limiter.succeeded("eve")
-    limiter.failed("eve", "10.0.0.8")
-    assert limiter.retry_after("eve", "10.0.0.7") == 0  # a good login cleared the user's count
+    assert limiter.reserve("ann", "10.0.0.1").allowed
+    limiter.reserve("eve", "10.0.0.9")
+    limiter.succeeded(limiter.reserve("eve", "10.0.0.9"))
+    assert limiter.reserve("eve", "10.0.0.9").allowed  # a good login cleared the pair's count
+    assert limiter.reserve("eve", "10.0.0.9").allowed  # ... and gave the address its attempt back
+
+
+def test_login_limiter_counts_ipv6_per_64_and_stays_bounded() -> None:
+    limiter = LoginLimiter(attempts=5, window=60, address_attempts=2, max_entries=50)
+    assert limiter.reserve("a", "2001:db8::1").allowed and limiter.reserve("b", "2001:db8::2").allowed
+    assert not limiter.reserve("c", "2001:db8::ffff").allowed  # the same /64
+    assert limiter.reserve("c", "2001:db8:0:1::1").allowed
+    for index in range(2000):
+        limiter.reserve(f"user{index}", f"10.{index // 250}.{index % 250}.1")
+    assert len(limiter) <= 50
+    assert address_group("::ffff:192.0.2.1") == "192.0.2.1" and address_group("bogus") == "unknown"
+
+
+def test_a_refused_client_gets_a_few_audit_lines_per_window() -> None:
+    limiter = LoginLimiter(attempts=1, window=60, address_attempts=1)
+    limiter.reserve("ann", "10.0.0.1")
+    refusals = [limiter.reserve(f"user{index}", "10.0.0.1") for index in range(50)]
+    assert [v.audit for v in refusals] == [True] * REFUSALS_AUDITED + [False] * (50 - REFUSALS_AUDITED)
+    assert len(limiter) == 2  # refused attempts add no entries
+
+
+def test_the_client_is_the_right_most_hop_a_trusted_proxy_names() -> None:
+    proxies = TrustedProxies([ip_network("10.0.0.0/8"), ip_network("::1")])
+    assert proxies.client("192.0.2.1", ["203.0.113.9"]) == "192.0.2.1"  # not a trusted peer
+    assert proxies.client("10.0.0.2", []) == "10.0.0.2"
+    assert proxies.client("10.0.0.2", ["198.51.100.7, 203.0.113.9", "10.0.0.5"]) == "203.0.113.9"
+    assert proxies.client("::1", ["10.0.0.7, 10.0.0.5"]) == "10.0.0.7"  # every hop trusted: the first
+    assert proxies.client("::ffff:10.0.0.2", ["203.0.113.9"]) == "203.0.113.9"
+    assert proxies.client("10.0.0.2", ["203.0.113.9, <script>"]) == "unknown"
+    assert TrustedProxies([]).client("10.0.0.2", ["203.0.113.9"]) == "10.0.0.2"
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    with_proxies = CONFIG.replace("console: {", "console: {trusted_proxies: [%s], ")
+    networks = parse_settings(with_proxies % ("localhost", "10.0.0.1, '::1'")).server.console.trusted_proxies
+    assert [str(network) for network in networks] == ["10.0.0.1/32", "::1/128"]
+    with pytest.raises(ConfigError, match=r"server\.console\.trusted_proxies"):
+        parse_settings(with_proxies % ("localhost", "proxy.lan"))
 
 
 def test_roles_are_ordered_and_expiry_is_parsed() -> None:
@@ -80,6 +102,26 @@ def test_roles_are_ordered_and_expiry_is_parsed() -> None:
     assert parse_expiry("2030-01-02") == datetime(2030, 1, 2, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_expiry("soon")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("999999999999h", "too far ahead"),  # was an OverflowError (a 500 from the API)
+        ("99999999d", "too far ahead"),  # was an OverflowError (a traceback from the CLI)
+        ("9" * 5000 + "m", "too far ahead"),
+        ("36526d", "too far ahead"),
+        ("9999-12-31", "too far ahead"),
+        ("2001-01-01", "not in the future"),
+        ("0h", "not in the future"),
+        ("²d", "use 30d, 12h, 90m or an ISO date"),
+        ("12x", "use 30d, 12h, 90m or an ISO date"),
+    ],
+)
+def test_absurd_expiries_are_refused_with_a_reason(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_expiry(text)
+    assert parse_expiry("36525d") is not None  # a hundred years is the most
 
 
 def test_session_key_is_generated_once_into_a_private_file(tmp_path: Path) -> None:

@@ -11,13 +11,15 @@ from emporion.config import Settings
 from emporion.engine.connections import ConnectorPool
 from emporion.state import StateStore
 
-from .auth import CSRF_HEADER, SESSION_COOKIE, AccessError, Accounts, LoginLimiter, Sessions, allows
-from .models import Identity, Scope
+from .auth import CSRF_HEADER, SESSION_COOKIE, AccessError, Accounts, allows
+from .limiter import ADDRESS_ATTEMPTS_FACTOR, LoginLimiter, TrustedProxies
+from .models import USER_NAME_PATTERN, Identity, Scope
 from .service import ConsoleService, Reconciles
+from .sessions import Sessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID = 2**53  # ids beyond any database's range are refused as bad input, not passed on
-Name = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
+Name = Annotated[str, Path(min_length=1, max_length=100, pattern=USER_NAME_PATTERN)]  # a user's name
 Key = Annotated[str, Path(min_length=1, max_length=255)]
 Ident = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -35,8 +37,10 @@ class Console:
         self.service = ConsoleService(settings, store, pool)
         self.reconciles = Reconciles(self.service)
         self.accounts = Accounts(store)
-        self.sessions = Sessions(session_key, options.session_hours * 3600)
-        self.limiter = LoginLimiter(options.login_attempts, options.login_window)
+        self.sessions = Sessions(session_key, options.session_hours * 3600, store)
+        address_attempts = options.login_address_attempts or ADDRESS_ATTEMPTS_FACTOR * options.login_attempts
+        self.limiter = LoginLimiter(options.login_attempts, options.login_window, address_attempts)
+        self.proxies = TrustedProxies(options.trusted_proxies)
         self.secure_cookies = options.secure_cookies
         self.closing = False
 
@@ -51,8 +55,9 @@ def console(request: Request) -> Console:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (the direct peer: no proxy headers are trusted)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address: the direct peer, or the one a trusted proxy names in `X-Forwarded-For`."""
+    peer = request.client.host if request.client else "unknown"
+    return console(request).proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
 
 def cross_site(request: Request) -> bool:
@@ -80,24 +85,23 @@ async def identify(request: Request) -> Identity:
         if scheme.lower() != "bearer" or not token.strip():
             raise AccessError(401, "use Authorization: Bearer <token>")
         return await state.accounts.identify_token(token.strip())
-    session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = await state.sessions.read(cookie)
     if session is None:
-        raise AccessError(401, "log in or send an API token")
-    user = await state.store.get_user(session.user)
-    if user is None:
-        raise AccessError(401, "the session's user no longer exists")
+        why = "the session has ended: log in again" if cookie else "log in or send an API token"
+        raise AccessError(401, why)
     if request.method not in SAFE_METHODS and not state.sessions.csrf_ok(
         session, request.headers.get(CSRF_HEADER)
     ):
         await state.store.audit(
-            f"user:{user.name}",
+            f"user:{session.user}",
             "csrf",
             target=request.url.path,
             outcome="denied",
             client=client_address(request),
         )
         raise AccessError(403, "missing or wrong X-CSRF-Token")
-    return Identity(actor=f"user:{user.name}", kind="user", role=user.role)  # type: ignore[arg-type]
+    return Identity(actor=f"user:{session.user}", kind="user", role=session.role)  # type: ignore[arg-type]
 
 
 def need(scope: Scope) -> Any:

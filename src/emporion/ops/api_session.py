@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from emporion.state.console import ConsoleUser
 
 from .access import Reader, audited, client_address, console, cross_site, identify
-from .auth import SESSION_COOKIE, verify_password
+from .auth import SESSION_COOKIE, verify_password_threaded
 from .metrics_view import metrics_response
 from .models import Role
 from .web import is_htmx, local_path, render, secured
@@ -69,26 +69,37 @@ class LoginFailed(Exception):
 
 
 async def check_login(request: Request, username: str, password: str) -> ConsoleUser:
-    """The user these credentials name, or LoginFailed (limited, counted and audited either way)."""
+    """The user these credentials name, or LoginFailed (limited, counted and audited either way).
+
+    The attempt is counted before the password is checked (in one step with the limit check), so
+    parallel guesses get no more checks than the limit allows; a refused client gets a few audit lines
+    per window, not one per try.
+    """
     state, client = console(request), client_address(request)
-    wait = state.limiter.retry_after(username, client)
-    if wait > 0:
-        await state.store.audit(f"user:{username}", "login", outcome="limited", client=client)
-        raise LoginFailed(429, "too many failed logins", int(wait) + 1)
+    verdict = state.limiter.reserve(username, client)
+    if not verdict.allowed:
+        if verdict.audit:
+            await state.store.audit(f"user:{username}", "login", outcome="limited", client=client)
+        raise LoginFailed(429, "too many failed logins", int(verdict.wait) + 1)
     user = await state.store.get_user(username)
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        state.limiter.failed(username, client)
+    if not await verify_password_threaded(user.password_hash if user else None, password) or user is None:
         await state.store.audit(f"user:{username}", "login", outcome="failed", client=client)
         raise LoginFailed(401, "wrong user name or password")
-    state.limiter.succeeded(username)
+    state.limiter.succeeded(verdict)
     await state.store.audit(f"user:{user.name}", "login", client=client)
     return user
 
 
-def set_session(request: Request, response: Response, name: str) -> str:
-    """Set the session cookie of user `name` on `response`; returns the session's CSRF token."""
+async def set_session(request: Request, response: Response, user: ConsoleUser) -> str:
+    """Start a session of `user` and set its cookie on `response`; returns the session's CSRF token.
+
+    LoginFailed (401) when the user was changed or removed since their password was checked.
+    """
     state = console(request)
-    cookie, session = state.sessions.issue(name)
+    issued = await state.sessions.issue(user, client_address(request))
+    if issued is None:
+        raise LoginFailed(401, "the account changed during the login: log in again")
+    cookie, session = issued
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -128,10 +139,10 @@ async def login(request: Request, response: Response) -> Any:
         raise RequestValidationError([p | {"loc": ("body", *p["loc"])} for p in problems]) from error
     try:
         user = await check_login(request, body.username, body.password)
+        csrf = await set_session(request, response, user)
     except LoginFailed as failed:
         headers = {"Retry-After": str(failed.retry_after)} if failed.status == 429 else None
         raise HTTPException(failed.status, str(failed), headers=headers) from failed
-    csrf = set_session(request, response, user.name)
     return SessionView(actor=f"user:{user.name}", role=user.role, csrf_token=csrf)  # type: ignore[arg-type]
 
 
@@ -147,20 +158,22 @@ async def form_login(request: Request) -> Response:
     except ValidationError:
         context["error"] = "enter your user name and password"
         return render(request, "login.html", context, status=422)
+    response = secured(RedirectResponse(target, status_code=303))
     try:
         user = await check_login(request, data.username, data.password)
+        await set_session(request, response, user)
     except LoginFailed as failed:
         context["error"] = str(failed)
         headers = {"Retry-After": str(failed.retry_after)} if failed.status == 429 else None
         return render(request, "login.html", context, status=failed.status, headers=headers)
-    response = secured(RedirectResponse(target, status_code=303))
-    set_session(request, response, user.name)
     return response
 
 
 @pages.post("/logout", status_code=204, tags=["session"])
 async def logout(request: Request, who: Reader) -> Response:
-    """End the dashboard session (clears the cookie); htmx is sent on to the login form."""
+    """End the dashboard session at once (its row goes, the cookie is cleared); htmx: to the login form."""
+    if who.kind == "user":
+        await console(request).sessions.end(request.cookies.get(SESSION_COOKIE))
     if is_htmx(request):
         response = Response(status_code=200, headers={"HX-Redirect": "/login"})
     else:
@@ -187,6 +200,6 @@ async def metrics(request: Request) -> Response:
 @session_api.get("/session", response_model=SessionView, tags=["session"])
 async def session_info(request: Request, who: Reader) -> SessionView:
     """Who is calling, and (for a dashboard session) its CSRF token."""
-    session = console(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+    session = await console(request).sessions.read(request.cookies.get(SESSION_COOKIE))
     csrf = session.csrf if session and who.kind == "user" else None
     return SessionView(actor=who.actor, role=who.role, csrf_token=csrf)

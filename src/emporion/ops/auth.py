@@ -1,32 +1,39 @@
-"""Access control: argon2id passwords, hashed API tokens with scopes, signed sessions, CSRF, login limits.
+"""Access control: argon2id passwords, hashed API tokens with scopes, user names, accounts, login limits.
 
 Roles and scopes line up: viewer = read, operator = read + operate, admin = everything (users, tokens).
-Sessions are a signed cookie carrying the user's name and a CSRF token (synchronizer pattern: an unsafe
-request with the cookie must send that token back in `X-CSRF-Token`; the cookie is `HttpOnly`, so a page
-of another site can neither read it nor the token). Bearer tokens are not sent by browsers on their own
-and so need no CSRF token.
+Dashboard sessions (sessions.py) carry a CSRF token (synchronizer pattern: an unsafe request with the
+cookie must send that token back in `X-CSRF-Token`; the cookie is `HttpOnly`, so a page of another site
+can neither read it nor the token). Bearer tokens are not sent by browsers on their own and so need no
+CSRF token.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import re
 import secrets
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from emporion.config import Settings
 from emporion.server.secrets import read_or_create, secrets_dir
 from emporion.state import StateStore
 
-from .models import Identity, NewToken, Role, Scope, TokenView, UserView
+from .models import (
+    USER_NAME_PATTERN,
+    USER_NAME_RULE,
+    ConsoleSessionView,
+    Identity,
+    NewToken,
+    Role,
+    Scope,
+    TokenView,
+    UserView,
+)
 
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 SCOPES: tuple[Scope, ...] = ("read", "operate", "admin")
@@ -36,8 +43,12 @@ TOKEN_PREFIX = "emp_"  # noqa: S105 - marks emporion tokens (e.g. for secret sca
 SESSION_COOKIE = "emporion_session"
 CSRF_HEADER = "x-csrf-token"
 MIN_PASSWORD_LENGTH = 10
+EXPIRY_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+MAX_EXPIRY = timedelta(days=36525)  # a hundred years; leave the expiry out for a token that never expires
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))  # so that unknown users cost as much as known ones
+HASHING_THREADS = 2  # argon2 hashes at once (each takes ~64 MiB and a core for ~150 ms)
+_hashing_threads = anyio.CapacityLimiter(HASHING_THREADS)
 
 
 class AccessError(Exception):
@@ -68,20 +79,53 @@ def verify_password(stored: str | None, password: str) -> bool:
         return False
 
 
+async def hash_password_threaded(password: str) -> str:
+    """`hash_password` in a worker thread (argon2 takes ~150 ms: the event loop serves on meanwhile)."""
+    return await anyio.to_thread.run_sync(hash_password, password, limiter=_hashing_threads)
+
+
+async def verify_password_threaded(stored: str | None, password: str) -> bool:
+    """`verify_password` in a worker thread; at most HASHING_THREADS hash at once, the others wait."""
+    return await anyio.to_thread.run_sync(verify_password, stored, password, limiter=_hashing_threads)
+
+
 def token_hash(token: str) -> str:
     """The stored form of an API token (tokens are long and random: a fast hash suffices)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def parse_expiry(text: str | None) -> datetime | None:
-    """`--expires`: a number of days (`30d`), hours (`12h`), or an ISO date; None never expires."""
+def parse_expiry(text: str | None, now: datetime | None = None) -> datetime | None:
+    """`--expires`: days (`30d`), hours (`12h`), minutes (`90m`) or an ISO date; None never expires.
+
+    ValueError (with what to write instead) for anything else, a moment not in the future, or one
+    more than a hundred years ahead.
+    """
     if not text:
         return None
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if text[-1] in units and text[:-1].isdigit():
-        return datetime.now(UTC) + timedelta(**{units[text[-1]]: int(text[:-1])})
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    amount, unit = text[:-1], text[-1:]
+    if unit in EXPIRY_UNITS and amount.isascii() and amount.isdigit():
+        if len(amount) > 12 or int(amount) > MAX_EXPIRY // EXPIRY_UNITS[unit]:
+            raise ValueError(f"{text} is too far ahead: at most {MAX_EXPIRY.days}d (leave it out: never)")
+        moment = now + int(amount) * EXPIRY_UNITS[unit]
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r}: use 30d, 12h, 90m or an ISO date such as 2030-01-31") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment <= now:
+        raise ValueError(f"{text} is not in the future")
+    if moment - now > MAX_EXPIRY:
+        raise ValueError(f"{text} is too far ahead: at most {MAX_EXPIRY.days}d (leave it out: never)")
+    return moment
+
+
+def check_user_name(name: str) -> str:
+    """The name, if it is a valid user name; else ValueError saying what one is."""
+    if not re.fullmatch(USER_NAME_PATTERN, name):
+        raise ValueError(f"{name!r} is not a valid user name: {USER_NAME_RULE}")
+    return name
 
 
 def user_view(user: object) -> UserView:
@@ -103,10 +147,11 @@ class Accounts:
     async def add_user(
         self, name: str, role: str, password: str, *, actor: str, client: str | None = None
     ) -> UserView:
-        """Create a user; ValueError when the role is unknown, the password short or the name taken."""
+        """Create a user; ValueError for an invalid or taken name, an unknown role, a short password."""
+        check_user_name(name)
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if not await self.store.add_user(name, role, hash_password(password)):
+        if not await self.store.add_user(name, role, await hash_password_threaded(password)):
             raise ValueError(f"user {name!r} exists already")
         await self.store.audit(actor, "user.add", target=name, client=client, detail={"role": role})
         found = await self.store.get_user(name)
@@ -114,12 +159,20 @@ class Accounts:
 
     async def set_password(self, name: str, password: str, *, actor: str, client: str | None = None) -> None:
         """Change a user's password; LookupError when there is no such user."""
-        if not await self.store.update_user(name, password_hash=hash_password(password)):
+        if not await self.store.update_user(name, password_hash=await hash_password_threaded(password)):
             raise LookupError(f"no user {name!r}")
         await self.store.audit(actor, "user.passwd", target=name, client=client)
 
+    async def set_role(self, name: str, role: str, *, actor: str, client: str | None = None) -> None:
+        """Change a user's role (ending their sessions); LookupError when there is no such user."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not await self.store.update_user(name, role=role):
+            raise LookupError(f"no user {name!r}")
+        await self.store.audit(actor, "user.role", target=name, client=client, detail={"role": role})
+
     async def remove_user(self, name: str, *, actor: str, client: str | None = None) -> None:
-        """Delete a user; LookupError when there is no such user."""
+        """Delete a user (and their sessions); LookupError when there is no such user."""
         if not await self.store.remove_user(name):
             raise LookupError(f"no user {name!r}")
         await self.store.audit(actor, "user.remove", target=name, client=client)
@@ -127,6 +180,17 @@ class Accounts:
     async def users(self) -> list[UserView]:
         """Every user."""
         return [user_view(user) for user in await self.store.list_users()]
+
+    async def sessions(self, user: str | None = None) -> list[ConsoleSessionView]:
+        """The live dashboard sessions (of one user), oldest first."""
+        found = await self.store.list_sessions(user)
+        return [ConsoleSessionView.model_validate(session, from_attributes=True) for session in found]
+
+    async def revoke_session(self, ident: str, *, actor: str, client: str | None = None) -> None:
+        """End a dashboard session by its id; LookupError when it is not live."""
+        if not await self.store.end_session(ident):
+            raise LookupError(f"no live session {ident!r}")
+        await self.store.audit(actor, "session.revoke", target=ident, client=client)
 
     async def create_token(
         self,
@@ -171,48 +235,6 @@ class Accounts:
         return Identity(actor=f"token:{found.name}", kind="token", role=SCOPE_ROLE[found.scope])
 
 
-@dataclass
-class Session:
-    """A logged-in user as the session cookie says, with the CSRF token bound to that login."""
-
-    user: str
-    csrf: str
-
-
-class Sessions:
-    """Signs and reads session cookies (itsdangerous, with a key from the config or a 0600 file)."""
-
-    def __init__(self, key: str, max_age: float) -> None:
-        self.serializer = URLSafeTimedSerializer(key, salt="emporion.session")
-        self.max_age = max_age
-
-    def issue(self, user: str) -> tuple[str, Session]:
-        """A new cookie value and its session (a fresh CSRF token per login)."""
-        session = Session(user=user, csrf=secrets.token_urlsafe(24))
-        return self.serializer.dumps({"u": user, "c": session.csrf}), session
-
-    def read(self, cookie: str | None) -> Session | None:
-        """The session a cookie carries, or None when missing, forged or too old."""
-        if not cookie:
-            return None
-        try:
-            data = self.serializer.loads(cookie, max_age=self.max_age)
-        except BadSignature:
-            return None
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("u"), str)
-            or not isinstance(data.get("c"), str)
-        ):
-            return None
-        return Session(user=data["u"], csrf=data["c"])
-
-    @staticmethod
-    def csrf_ok(session: Session, sent: str | None) -> bool:
-        """Whether the CSRF token sent with an unsafe request is the session's (constant time)."""
-        return bool(sent) and hmac.compare_digest(session.csrf.encode(), (sent or "").encode())
-
-
 def session_key(settings: Settings, directory: Path | None = None) -> str:
     """The session signing key: `server.console.session_secret`, else generated (0600) into `directory`
 
@@ -223,41 +245,3 @@ def session_key(settings: Settings, directory: Path | None = None) -> str:
         return configured.get_secret_value()
     return read_or_create((directory or secrets_dir(settings)) / "console-session")
 
-
-class LoginLimiter:
-    """Failed logins per user and per client address over a sliding window (in this process's memory).
-
-    In memory: a restart forgets the count, and each process counts its own; the audit log keeps every
-    failure for good. A lockout answers 429 with the seconds until the oldest failure leaves the window.
-    """
-
-    def __init__(self, attempts: int, window: float) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, user: str, client: str) -> float:
-        """Seconds this user or address must wait before trying again (0: may try now)."""
-        now = time.monotonic()
-        waits = [
-            failures[0] + self.window - now
-            for key in (f"user:{user}", f"client:{client}")
-            if len(failures := self._recent(key, now)) >= self.attempts
-        ]
-        return max(waits, default=0.0)
-
-    def failed(self, user: str, client: str) -> None:
-        """Count a failed login against the user and the address."""
-        now = time.monotonic()
-        for key in (f"user:{user}", f"client:{client}"):
-            self._recent(key, now).append(now)
-
-    def succeeded(self, user: str) -> None:
-        """A good login clears the user's failures (not the address's)."""
-        self._failures.pop(f"user:{user}", None)
