@@ -275,3 +275,40 @@ async def test_an_oversized_stream_is_refused_before_it_is_read_in_full() -> Non
     with pytest.raises(BodyTooLarge):
         await read_body(request, limit)
     assert sent <= limit // len(chunk) + 1  # 10 MB offered, 5 KB taken
+
+
+async def test_an_aborted_upload_is_logged_in_one_line_without_a_traceback(
+    store: StateStore, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    aborts = 20
+    head = "".join(f"{k}: {v}\r\n" for k, v in signed(BODY).items())
+    request = f"POST /webhooks/shop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n{head}\r\n"
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as logs:
+        async with running(settings, store, tmp_path) as client:
+            for _ in range(aborts):  # the sender goes away a thousand bytes into a 100 kB body
+                async with await anyio.connect_tcp("127.0.0.1", client.base_url.port or 0) as stream:
+                    await stream.send(request.encode() + b"x" * 1000)
+            with anyio.move_on_after(10):
+                while sum(entry.get("outcome") == "aborted" for entry in logs) < aborts:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            await anyio.sleep(0.2)
+    assert [(e["event"], e["outcome"]) for e in logs if e["event"] != "server listening"] == [
+        ("webhook", "aborted")
+    ] * aborts
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+    assert "Traceback" not in caplog.text
+    assert await pending(store) == []
+
+
+async def test_a_signed_body_nested_beyond_the_parser_is_answered_400(
+    store: StateStore, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    nested = b"[" * 5000 + b"]" * 5000
+    async with running(settings, store, tmp_path) as client:
+        answer = await client.post("/webhooks/shop", content=nested, headers=signed(nested))
+        still = await client.post("/webhooks/shop", content=BODY, headers=signed(BODY))
+    assert (answer.status_code, answer.json()) == (400, {"status": "malformed json"})
+    assert still.status_code == 200
+    assert "Traceback" not in caplog.text
+    assert [d.body for d in await pending(store)] == [BODY]

@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import uvicorn
 from anyio.abc import TaskStatus
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Scope
 
 from emporion import __version__
 from emporion.alerts import AlertSink
-from emporion.config import Settings
+from emporion.alerts.dispatcher import alerts_from_settings
+from emporion.config import ServerSettings, Settings
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.singletons import Singletons
 from emporion.engine.worker import worker_id
 from emporion.logs import get_logger
 from emporion.server.ingress import MAX_BODY_BYTES, receive_webhook, wrong_method
+from emporion.server.limits import Authenticate, BodyRule, RequestLimits, bounded_protocol
 from emporion.server.registration import CatchUp, keep_registered
 from emporion.server.replay import ReplayGuard
 from emporion.server.secrets import WebhookSecrets
+from emporion.server.signatures import SignatureWatch
 from emporion.state import StateStore
 
 log = get_logger("emporion.server")
+LOGIN_BODY_BYTES = 16 * 1024  # the login form: a user name, a password and the page to go on to
+CONSOLE_BODY_BYTES = 64 * 1024  # the console's JSON bodies and dashboard actions
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - names of a bind to every address, compared only
 
 
 async def healthz(request: Request) -> Response:
@@ -52,6 +64,7 @@ def create_app(
     to the end by `serve_app`.
     """
     secrets = secrets or WebhookSecrets(settings)
+    console: Any = None
     on_stop: list[Callable[[], None]] = []  # told when the server stops (e.g. to end event streams)
     on_close: list[Callable[[], Awaitable[None]]] = []  # awaited once the server has stopped
     if pool is None:
@@ -70,7 +83,16 @@ def create_app(
         console = create_console(settings, store, pool, key)
         routes.append(Mount("", app=console))
         on_stop.append(console.state.console.close)
-    app = Starlette(routes=routes)
+    middleware = [
+        Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings.server), www_redirect=False),
+        Middleware(
+            RequestLimits,
+            rules=body_rules(),
+            body_timeout=settings.server.body_timeout,
+            authenticate=console_authentication(console) if console is not None else None,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.on_stop = on_stop
     app.state.on_close = on_close
     app.state.pool = pool
@@ -79,7 +101,64 @@ def create_app(
     app.state.secrets = secrets
     app.state.max_body_bytes = max_body_bytes
     app.state.replays = ReplayGuard()
+    app.state.signatures = SignatureWatch(alerts_from_settings(settings, store))
     return app
+
+
+def body_rules() -> list[BodyRule]:
+    """Each route's body limit: webhooks bound their own; the console authenticates before reading."""
+    return [
+        BodyRule("/webhooks/", None),  # the ingress refuses above `max_body_bytes`, in its own terms
+        BodyRule("/login", LOGIN_BODY_BYTES),
+        BodyRule("/", CONSOLE_BODY_BYTES, authenticate=True),
+    ]
+
+
+def console_authentication(console: Any) -> Authenticate:
+    """The console's identity check on a request's headers, answered as the console answers it."""
+    from emporion.ops.access import identify
+    from emporion.ops.auth import AccessError
+
+    answer_refusal = console.exception_handlers[AccessError]
+
+    async def authenticate(scope: Scope) -> Response | None:
+        request = Request({**scope, "app": console})  # no `receive`: the body cannot be read here
+        try:
+            await identify(request)
+        except AccessError as error:
+            return await answer_refusal(request, error)
+        return None
+
+    return authenticate
+
+
+def _host_name(address: str) -> str:
+    """An address as it appears in a Host header (IPv6 in brackets), lower case."""
+    return f"[{address}]" if ":" in address else address.lower()
+
+
+def allowed_hosts(server: ServerSettings) -> list[str]:
+    """The Host header names answered: public_url's, `allowed_hosts`, the bound address or loopback's.
+
+    Other names are refused (400), so that a page whose name was rebound to this server's address
+    (DNS rebinding) cannot reach it from a browser.
+    """
+    hosts = list(server.allowed_hosts)
+    public = urlsplit(server.public_url or "").hostname
+    if public:
+        hosts.append(_host_name(public))
+    if server.host in ANY_ADDRESS or server.host == "localhost" or _is_loopback(server.host):
+        hosts.extend(LOOPBACK_HOSTS)
+    else:
+        hosts.append(_host_name(server.host))
+    return hosts
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -109,8 +188,11 @@ async def serve_app(
     """
     sock = bind(host, port)
     bound_port = sock.getsockname()[1]
+    server_settings = _server_settings(app)
     config = uvicorn.Config(
         app,
+        http=bounded_protocol(server_settings.header_timeout),
+        limit_concurrency=server_settings.max_connections,
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -145,6 +227,12 @@ async def serve_app(
                 await close()
 
 
+def _server_settings(app: ASGIApp) -> ServerSettings:
+    """The server settings of an app made by `create_app`; the defaults for any other app."""
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return settings.server if isinstance(settings, Settings) else ServerSettings()
+
+
 async def run_server(
     settings: Settings,
     store: StateStore,
@@ -170,8 +258,9 @@ async def run_server(
                 from emporion.alerts.dispatcher import alerts_from_settings
 
                 alerts = alerts_from_settings(settings, store)
+            installation = await store.installation_id()
             register = partial(
-                keep_registered, settings, pool, secrets, stop, alerts=alerts, catch_up=catch_up
+                keep_registered, settings, pool, secrets, installation, stop, alerts=alerts, catch_up=catch_up
             )
             group.start_soon(_singletons(settings, store).run, "webhooks", register, stop)
         task_status.started(port)

@@ -7,26 +7,30 @@ keeping) is asked of the connection's connector through the `WebhookSource` role
 
 Answers, in the order they are checked: 404 unknown connection (or one not taking webhooks), 405
 wrong method, 415 neither JSON nor a form (the body type of activation pings), 413 too large
-(refused before it is read in full), 200 ping, 415 a form that is not the ping, 401 missing or wrong
-signature, 400 malformed JSON, 200 `duplicate` for a delivery id already kept, 200 `replay` for a
+(refused before it is read in full), 408 a body not sent within `server.body_timeout`, 200 ping, 415
+a form that is not the ping, 401 missing or wrong signature, 400 malformed JSON (or nested beyond the
+parser's depth), 200 `duplicate` for a delivery id already kept, 200 `replay` for a
 body kept within the replay window under another delivery id, 200 `stored`, 503 when the state
 database cannot take it. Known deliveries are acknowledged with 200 because senders disable a
-webhook after repeated failed deliveries.
+webhook after repeated failed deliveries. A sender that disconnects mid-body is logged in one line.
 """
 
 from __future__ import annotations
 
 import json
 
-from starlette.requests import Request
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from emporion.config import Settings
 from emporion.connectors.roles import WebhookSource
 from emporion.engine.connections import ConnectorPool
 from emporion.logs import CORRELATION_HEADER, bind_correlation, get_logger, new_correlation_id
+from emporion.server.limits import BodyTimeout
 from emporion.server.replay import ReplayGuard
 from emporion.server.secrets import WebhookSecrets
+from emporion.server.signatures import SignatureWatch
 from emporion.state import StateStore
 
 log = get_logger("emporion.server")
@@ -85,6 +89,16 @@ def _answer(status: int, outcome: str, headers: dict[str, str] | None = None, **
     return JSONResponse({"status": outcome}, status_code=status, headers=headers)
 
 
+def bad_signature(request: Request, name: str, fields: dict[str, str]) -> Response:
+    """401, counted: deliveries that keep failing the check (a secret changed in the shop) are alerted."""
+    response = _answer(401, "bad signature", **fields)
+    watch: SignatureWatch = request.app.state.signatures
+    alert = watch.refused(name)
+    if alert is not None:  # sent after the answer: a slow alert channel never holds the sender
+        response.background = BackgroundTask(watch.alerts.notify, alert)
+    return response
+
+
 async def wrong_method(request: Request) -> Response:
     """Anything but POST on a webhook URL: 405, logged like every other refusal."""
     fields = {"connection": loggable(request.path_params["connection"]), "method": loggable(request.method)}
@@ -109,15 +123,20 @@ async def receive_webhook(request: Request) -> Response:
         body = await read_body(request, request.app.state.max_body_bytes)
     except BodyTooLarge:
         return _answer(413, "too large", **fields)
+    except BodyTimeout:
+        return _answer(408, "body timeout", **fields)
+    except ClientDisconnect:  # the sender went away: nobody reads the answer, one line says so
+        return _answer(400, "aborted", **fields)
     if source.is_ping(request.headers, body):  # sent when a webhook is created or activated
         return _answer(200, "ping", **fields)
     if kind != JSON_TYPE:
         return _answer(415, "unsupported content type", content_type=kind, **fields)
     if not source.verify_webhook(request.headers, body, secrets.get(name)):
-        return _answer(401, "bad signature", **fields)
+        return bad_signature(request, name, fields)
+    request.app.state.signatures.accepted(name)
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return _answer(400, "malformed json", **fields)
     delivery = source.delivery(request.headers, body)
     fields |= {"topic": loggable(delivery.topic), "delivery_id": loggable(delivery.delivery_id)}
