@@ -143,6 +143,7 @@ async def test_db_prune_counts_with_dry_run_then_removes(tmp_path: Path) -> None
     rows = {cells[0]: cells[1:] for cells in (row.split("│")[1:-1] for row in output.splitlines()) if cells}
     table = {name.strip(): [cell.strip() for cell in cells] for name, cells in rows.items()}
     assert table["journal"] == ["2 days", "4"] and table["inbox"] == ["14 days", "0"]
+    assert table["sessions"] == ["expired", "0"]  # expired console sessions go whatever is kept
     code, output = await anyio.to_thread.run_sync(invoke)
     assert code == 0 and "removed" in output, output
     store = await StateStore.connect(f"sqlite:///{tmp_path / 'state.db'}")

@@ -30,9 +30,10 @@ def db_prune(
 ) -> None:
     """Forget history older than `state.retention` allows (the engine also does this on its own)."""
     from emporion.state import StateStore
+    from emporion.state.retention import EXPIRING
 
     settings = load(config)
-    ages = settings.state.retention.ages()
+    ages = {**settings.state.retention.ages(), **EXPIRING}  # expired console sessions go whatever is kept
 
     async def prune() -> dict[str, int]:
         store = await StateStore.connect(settings.state.url, migrate=True)
@@ -46,5 +47,6 @@ def db_prune(
     for column in ("history", "older than", "rows"):
         table.add_column(column)
     for name, count in removed.items():
-        table.add_row(name, f"{ages[name].days} days", str(count))
+        age = "expired" if name in EXPIRING else f"{ages[name].days} days"
+        table.add_row(name, age, str(count))
     console.print(table)

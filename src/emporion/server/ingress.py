@@ -91,7 +91,7 @@ def _answer(status: int, outcome: str, headers: dict[str, str] | None = None, **
 
 def bad_signature(request: Request, name: str, fields: dict[str, str]) -> Response:
     """401, counted: deliveries that keep failing the check (a secret changed in the shop) are alerted."""
-    response = _answer(401, "bad signature", **fields)
+    response = _answer(401, "bad signature", None, **fields)
     watch: SignatureWatch = request.app.state.signatures
     alert = watch.refused(name)
     if alert is not None:  # sent after the answer: a slow alert channel never holds the sender
