@@ -1,4 +1,4 @@
-"""Access control: argon2id passwords, hashed API tokens with scopes, user names, accounts, login limits.
+"""Access control: argon2id passwords, hashed API tokens with scopes, user names, accounts (limits: limiter).
 
 Roles and scopes line up: viewer = read, operator = read + operate, admin = everything (users, tokens).
 Dashboard sessions (sessions.py) carry a CSRF token (synchronizer pattern: an unsafe request with the
