@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.support.sandbox import SandboxProcess
 from emporion.config import Settings, parse_settings
-from emporion.connectors.base import Connector
+from emporion.connectors.roles import CatalogueSource
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.connectors.woocommerce.settings import WooCommerceConnection
 from emporion.engine.connections import ConnectorPool
@@ -108,7 +108,7 @@ def shop_over_tls_proxy(settings: Settings) -> WooCommerceConnector:
 
 @asynccontextmanager
 async def bench_engine(
-    settings: Settings, source: Connector | None = None, *, auth: str = "basic"
+    settings: Settings, source: CatalogueSource | None = None, *, auth: str = "basic"
 ) -> AsyncIterator[Engine]:
     """An Engine on the configured state database; `source` (if given) stands in for the `erp` connection.
 

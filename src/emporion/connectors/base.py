@@ -1,4 +1,4 @@
-"""The connector protocol, its capabilities, and the typed errors every connector raises.
+"""What every connector speaks in (capabilities, changes, write items, outcomes) and its typed errors.
 
 A connector is a client (wire protocol, auth, paging, rate limits, error translation), a mapper
 (wire record <-> canonical record) and a change feed. It never sees the state database.
@@ -6,7 +6,7 @@ A connector is a client (wire protocol, auth, paging, rate limits, error transla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -188,36 +188,3 @@ class CheckResult:
     name: str
     ok: bool
     detail: str = ""
-
-
-@runtime_checkable
-class Connector(Protocol):
-    """The one interface the engine knows."""
-
-    name: str
-
-    def capabilities(self) -> Capabilities: ...
-
-    async def check(self) -> list[CheckResult]:
-        """Connect, authenticate and check permissions; never raises for a failed check."""
-        ...
-
-    async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
-        """Keys of `entity` changed since `cursor` (None: from now on), with an overlap window."""
-        ...
-
-    async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
-        """Current canonical records for `keys`; a key that no longer exists is left out."""
-        ...
-
-    def scan(self, entity: str) -> AsyncIterator[list[Record]]:
-        """Every record of `entity`, page by page, in flat memory."""
-        ...
-
-    async def write(
-        self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
-    ) -> list[Outcome]:
-        """Create or update `upserts` and remove `deletes`; one outcome per item, in any order."""
-        ...
-
-    async def close(self) -> None: ...

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emporion.config import FlowSettings
-from emporion.connectors.base import Connector, Unmappable, WriteItem
+from emporion.connectors.base import Unmappable, WriteItem
+from emporion.connectors.roles import OrderSource, SalesTarget
 from emporion.engine.orders import reference_prefix
 from emporion.engine.outcomes import BatchResult, OutcomeApplier, Written
 from emporion.model import Invoice, Order, OrderNote, OrderStatus, RefundOrigin, Shipment, fingerprint
@@ -28,7 +29,7 @@ FEEDBACK_FIELDS = {"status", "raw_status", "reference", "notes", "shipments", "i
 class OrderFeedback:
     """ERP -> shop for one order flow."""
 
-    def __init__(self, flow: FlowSettings, shop: Connector, erp: Connector, store: StateStore) -> None:
+    def __init__(self, flow: FlowSettings, shop: OrderSource, erp: SalesTarget, store: StateStore) -> None:
         self.flow = flow
         self.shop = shop
         self.erp = erp

@@ -19,14 +19,15 @@ import uvicorn
 
 from emporion.connectors.base import (
     AuthError,
-    Connector,
     OutcomeStatus,
     RateLimited,
     Retryable,
     WriteItem,
 )
+from emporion.connectors.roles import missing_roles
 from emporion.connectors.woocommerce.client import WooCommerceClient
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
+from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.model import Category, Image, Product, Record, SalePrice, Variant
 from tests.devkit.sandbox.conftest import Receiver
 
@@ -94,8 +95,8 @@ def as_written(product: Product, ref: dict[str, Any]) -> Product:
 # --- connection, auth, checks ----------------------------------------------------------------------
 
 
-async def test_connector_satisfies_the_protocol(woo: WooCommerceConnector) -> None:
-    assert isinstance(woo, Connector)
+async def test_connector_plays_the_roles_its_plugin_declares(woo: WooCommerceConnector) -> None:
+    assert missing_roles(woo, PLUGIN.roles) == []
     caps = woo.capabilities()
     assert caps.reads == caps.writes == frozenset({"category", "product", "order"})
     assert caps.batch_size == 100
