@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import getpass
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from emporion.cli.common import USAGE, ConfigOption, JsonOption, console, err, with_store
+from emporion.cli.common import USAGE, ConfigOption, JsonOption, console, err, print_rows, when, with_store
 from emporion.ops.auth import ROLES, SCOPES, Accounts, check_user_name, parse_expiry
 from emporion.state import StateStore
 
@@ -109,17 +107,14 @@ def user_remove(
 def user_list(config: ConfigOption = Path("emporion.yaml"), as_json: JsonOption = False) -> None:
     """List the console users and their roles."""
     users = _accounts(config, lambda accounts: accounts.users())
-    if as_json:
-        print(json.dumps([u.model_dump(mode="json") for u in users], indent=2))
-        return
-    table = Table(title="console users")
-    for column in ("name", "role", "created", "changed"):
-        table.add_column(column)
-    for user in users:
-        table.add_row(
-            user.name, user.role, f"{user.created_at:%Y-%m-%d %H:%M}", f"{user.updated_at:%Y-%m-%d %H:%M}"
-        )
-    console.print(table)
+    columns = ("name", "role", "created", "changed")
+    print_rows(
+        users,
+        as_json,
+        "console users",
+        columns,
+        lambda u: (u.name, u.role, when(u.created_at), when(u.updated_at)),
+    )
 
 
 @user_app.command("sessions")
@@ -130,23 +125,20 @@ def user_sessions(
 ) -> None:
     """List the live dashboard sessions (who, from where, since and until when)."""
     found = _accounts(config, lambda accounts: accounts.sessions(name))
-    if as_json:
-        print(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
-        return
-    table = Table(title="console sessions")
-    for column in ("id", "user", "role", "client", "since", "last seen", "expires"):
-        table.add_column(column)
-    for session in found:
-        table.add_row(
+    columns = ("id", "user", "role", "client", "since", "last seen", "expires")
+
+    def row(session: Any) -> tuple[str, ...]:
+        return (
             session.id,
             session.user,
             session.role,
             session.client or "",
-            f"{session.created_at:%Y-%m-%d %H:%M}",
-            f"{session.last_seen_at:%Y-%m-%d %H:%M}",
-            f"{session.expires_at:%Y-%m-%d %H:%M}",
+            when(session.created_at),
+            when(session.last_seen_at),
+            when(session.expires_at),
         )
-    console.print(table)
+
+    print_rows(found, as_json, "console sessions", columns, row)
 
 
 @user_app.command("revoke")
@@ -186,23 +178,20 @@ def token_create(
 def token_list(config: ConfigOption = Path("emporion.yaml"), as_json: JsonOption = False) -> None:
     """List API tokens (never their secrets)."""
     tokens = _accounts(config, lambda accounts: accounts.tokens())
-    if as_json:
-        print(json.dumps([t.model_dump(mode="json") for t in tokens], indent=2))
-        return
-    table = Table(title="API tokens")
-    for column in ("id", "name", "scope", "prefix", "expires", "revoked", "last used"):
-        table.add_column(column)
-    for token in tokens:
-        table.add_row(
+    columns = ("id", "name", "scope", "prefix", "expires", "revoked", "last used")
+
+    def row(token: Any) -> tuple[str, ...]:
+        return (
             str(token.id),
             token.name,
             token.scope,
             token.prefix + "…",
-            f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never",
-            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
-            f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "",
+            when(token.expires_at, "never"),
+            when(token.revoked_at),
+            when(token.last_used_at),
         )
-    console.print(table)
+
+    print_rows(tokens, as_json, "API tokens", columns, row)
 
 
 @token_app.command("revoke")

@@ -7,14 +7,18 @@ Exit codes: 0 success, 1 the work finished but is not clean (failed checks, drif
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import anyio
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from emporion.config import ConfigError, Settings, load_settings
 from emporion.logs import configure_logging
@@ -138,3 +142,25 @@ def webhook_secrets(settings: Settings, config: Path) -> WebhookSecrets:
     from emporion.server.secrets import WebhookSecrets, secrets_dir
 
     return WebhookSecrets(settings, secrets_dir(settings, config.parent))
+
+
+def print_rows(
+    items: Sequence[BaseModel],
+    as_json: bool,
+    title: str,
+    columns: Sequence[str],
+    row: Callable[[Any], Sequence[str]],
+) -> None:
+    """List `items` as JSON, or as a table of `columns` with one `row(item)` each."""
+    if as_json:
+        print(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
+        return
+    table = Table(*columns, title=title)
+    for item in items:
+        table.add_row(*row(item))
+    console.print(table)
+
+
+def when(moment: datetime | None, empty: str = "") -> str:
+    """A moment as the tables show it (minutes), or `empty`."""
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else empty
