@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from emporion.connectors.base import AuthError, Permanent
+from emporion.connectors.base import AuthError, Permanent, Unmappable
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.model import Product
@@ -121,7 +121,9 @@ async def test_categories_form_the_sample_tree(tryton_server_module: RunningTryt
         assert len(product.categories) == 1 and product.categories[0] in by_key  # type: ignore[attr-defined]
 
 
-async def test_read_leaves_out_unsalable_and_unknown_keys(tryton_server_module: RunningTryton) -> None:
+async def test_read_leaves_out_unsalable_and_unknown_records_and_names_unusable_keys(
+    tryton_server_module: RunningTryton,
+) -> None:
     items = planned(tryton_server_module)
     codes = list(items)
     unsalable = [str(codes.index(code) + 1) for code, item in items.items() if not item.salable]  # type: ignore[attr-defined]
@@ -131,7 +133,9 @@ async def test_read_leaves_out_unsalable_and_unknown_keys(tryton_server_module: 
         records = await connector.read("product", [*unsalable, "1", "999999", "not-a-number"])
     finally:
         await connector.close()
-    assert [record.key for record in records] == ["1"]
+    assert [record.key for record in records if not isinstance(record, Unmappable)] == ["1"]
+    (unusable,) = [record for record in records if isinstance(record, Unmappable)]
+    assert unusable.key == "not-a-number" and unusable.record == "product not-a-number"  # a dead letter
 
 
 async def test_paging_gives_the_same_products_in_small_pages(tryton_server_module: RunningTryton) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from emporion.connectors.base import Unmappable
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.model.orders import Order, OrderStatus, RefundOrigin
@@ -280,8 +281,10 @@ async def test_read_is_batched_over_many_sales(admin: TrytonClient, connector: T
         return await original(*args, **kwargs)
 
     connector.client.model = counting  # type: ignore[method-assign]
-    orders = await connector.read("order", [*(str(sale.id) for sale in sales), "999999", "not-a-sale"])
+    found = await connector.read("order", [*(str(sale.id) for sale in sales), "999999", "not-a-sale"])
+    orders = [order for order in found if isinstance(order, Order)]
     assert [order.reference for order in orders] == [sale.reference for sale in sales], (
         "gone sales are left out"
     )
+    assert [record.key for record in found if isinstance(record, Unmappable)] == ["not-a-sale"]
     assert calls <= 8, f"{calls} round trips for 5 sales: reads must be batched"
