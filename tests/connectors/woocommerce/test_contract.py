@@ -37,6 +37,7 @@ class SandboxConnector:
     plugin = PLUGIN
     shop: SandboxShop
     api: httpx.Client
+    listing_page_size = 100  # records per listed page (the shop's largest)
 
     @pytest.fixture
     async def connector(
@@ -44,7 +45,11 @@ class SandboxConnector:
     ) -> AsyncIterator[WooCommerceConnector]:
         self.shop, self.api = sandbox_shop, sandbox_client
         connector = WooCommerceConnector(
-            "shop", sandbox_shop.base_url, sandbox_shop.consumer_key, sandbox_shop.consumer_secret
+            "shop",
+            sandbox_shop.base_url,
+            sandbox_shop.consumer_key,
+            sandbox_shop.consumer_secret,
+            page_size=self.listing_page_size,
         )
         yield connector
         await connector.close()
@@ -64,21 +69,7 @@ class TestWooCommerceCatalogueSource(SandboxConnector, CatalogueSourceContract):
     """The shop as the source of a catalogue flow (products made in the shop flow to an ERP)."""
 
     page_size = PAGE_SIZE
-
-    @pytest.fixture
-    async def connector(
-        self, sandbox_shop: SandboxShop, sandbox_client: httpx.Client
-    ) -> AsyncIterator[WooCommerceConnector]:
-        self.shop, self.api = sandbox_shop, sandbox_client
-        connector = WooCommerceConnector(
-            "shop",
-            sandbox_shop.base_url,
-            sandbox_shop.consumer_key,
-            sandbox_shop.consumer_secret,
-            page_size=PAGE_SIZE,
-        )
-        yield connector
-        await connector.close()
+    listing_page_size = PAGE_SIZE
 
     async def seed(self, connector: CatalogueSource, count: int, tag: str) -> list[str]:
         """Products made in the shop; then their second passes, so that their stamps are settled."""
