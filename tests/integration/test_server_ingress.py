@@ -90,7 +90,9 @@ async def test_a_delivery_sent_twice_is_stored_once(
     assert (first.status_code, second.status_code) == (200, 200)
     assert (first.json(), second.json()) == ({"status": "stored"}, {"status": "duplicate"})
     [delivery] = await pending(store)
-    assert (delivery.source, delivery.delivery_id, delivery.topic) == ("shop", "d-0001", "order.created")
+    assert (delivery.source, delivery.topic) == ("shop", "order.created")
+    assert delivery.delivery_id == "d-0001/" + hashlib.sha256(BODY).hexdigest()[:32]
+    assert delivery.headers["x-wc-webhook-delivery-id"] == "d-0001"
     assert delivery.body == BODY
     assert delivery.headers["x-wc-webhook-topic"] == "order.created"
     assert "x-wc-webhook-signature" not in delivery.headers
@@ -175,7 +177,7 @@ async def test_logs_name_the_delivery_but_never_its_body_or_secret(
     finally:
         await store.close()
     outcomes = [(e.get("connection"), e.get("outcome"), e.get("delivery_id")) for e in logs]
-    assert ("shop", "stored", "d-logged") in outcomes
+    assert ("shop", "stored", "d-logged/" + hashlib.sha256(BODY).hexdigest()[:32]) in outcomes
     assert ("shop", "bad signature", None) in outcomes
     text = repr(logs) + caplog.text
     for secret_or_personal in (SECRET, headers["X-WC-Webhook-Signature"], "jane@example.com", "4711"):
@@ -245,11 +247,48 @@ async def test_a_captured_body_replayed_under_a_new_delivery_id_is_acknowledged_
             await send(BODY, "d-1"),
             await send(BODY, "d-2"),  # the same signed body under a new id: a replay
             await send(BODY, "d-1"),  # the same delivery again: a re-delivery
-            await send(other, "d-1"),  # another event in the same second: same id, new body
+            await send(other, "d-1"),  # another order in the same second: the shop's id again, new body
         ]
-    assert answers == [(200, "stored"), (200, "replay"), (200, "duplicate"), (200, "duplicate")]
+    assert answers == [(200, "stored"), (200, "replay"), (200, "duplicate"), (200, "stored")]
     kept = await pending(store)
-    assert [(d.delivery_id, d.body) for d in kept] == [("d-1", BODY)]
+    assert [d.body for d in kept] == [BODY, other]
+    assert [d.delivery_id for d in kept] == [
+        f"d-1/{hashlib.sha256(b).hexdigest()[:32]}" for b in (BODY, other)
+    ]
+
+
+RECORDED = Path(__file__).parents[1] / "data" / "woocommerce-10.0.2" / "webhooks-order-updated.json"
+
+
+async def test_real_deliveries_of_two_orders_in_one_second_are_both_kept_and_a_resend_is_not(
+    store: StateStore, tmp_path: Path
+) -> None:
+    recorded = json.loads(RECORDED.read_text())
+    secret = recorded["webhook_secret_used"]
+    deliveries = [
+        (entry["headers"], entry["body_raw"].encode())
+        for entry in recorded["deliveries_async"]
+        if "X-WC-Webhook-Topic" in entry["headers"]
+    ]
+    settings = make_settings(f"sqlite:///{tmp_path / 'state.db'}", webhook_secret=secret)
+    kept_headers = {
+        "content-type",
+        "x-wc-webhook-topic",
+        "x-wc-webhook-delivery-id",
+        "x-wc-webhook-signature",
+    }
+    async with running(settings, store, tmp_path) as client:
+        answers = []
+        for headers, body in [*deliveries, deliveries[0]]:
+            sent = {name: value for name, value in headers.items() if name.lower() in kept_headers}
+            response = await client.post("/webhooks/shop", content=body, headers=sent)
+            answers.append(response.json()["status"])
+    assert answers == ["stored", "stored", "duplicate"]
+    kept = await pending(store)
+    assert sorted(json.loads(d.body)["id"] for d in kept) == sorted(
+        json.loads(b)["id"] for _, b in deliveries
+    )
+    assert len({d.headers["x-wc-webhook-delivery-id"] for d in kept}) == 1
 
 
 def test_the_replay_window_forgets_old_bodies_and_stays_bounded() -> None:

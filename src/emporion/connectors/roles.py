@@ -169,7 +169,12 @@ class WebhookHint:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What the ingress keeps of a signed delivery: its id, topic and the headers worth keeping."""
+    """What the ingress keeps of a signed delivery: its id, topic and the headers worth keeping.
+
+    `delivery_id` is what the inbox de-duplicates by: it must differ for deliveries about different
+    records or changes even when the system gives them one id of its own (add resource, stamp or a
+    body hash), and stay equal when the same delivery is sent again.
+    """
 
     delivery_id: str
     topic: str
@@ -197,7 +202,7 @@ class WebhookSource(Connection, Protocol):
         ...
 
     def delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
-        """The id (a hash of the body when the system sends none), topic and kept headers of a delivery."""
+        """The de-duplication id (see `Delivery`), topic and kept headers of a delivery."""
         ...
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint | None:

@@ -9,10 +9,15 @@ Answers, in the order they are checked: 404 unknown connection (or one not takin
 wrong method, 415 neither JSON nor a form (the body type of activation pings), 413 too large
 (refused before it is read in full), 408 a body not sent within `server.body_timeout`, 200 ping, 415
 a form that is not the ping, 401 missing or wrong signature, 400 malformed JSON (or nested beyond the
-parser's depth), 200 `duplicate` for a delivery id already kept, 200 `replay` for a
+parser's depth), 200 `duplicate` for a delivery already kept, 200 `replay` for a
 body kept within the replay window under another delivery id, 200 `stored`, 503 when the state
 database cannot take it. Known deliveries are acknowledged with 200 because senders disable a
 webhook after repeated failed deliveries. A sender that disconnects mid-body is logged in one line.
+
+A delivery is known by the id its connector's `delivery()` gives, never by the sender's delivery id
+alone: a shop may give every delivery of one webhook within a second the same id, so the connector
+adds what the delivery carries (topic, record, a hash of the body) and two orders changed in one
+second are two deliveries, while the same delivery sent again is a duplicate.
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """WooCommerce webhook deliveries: signature check (HMAC-SHA256, base64), delivery ids, keys to re-read.
 
 A delivery is a hint: it names the record that changed and the worker re-reads it through the API.
-The creation ping is a form-encoded `webhook_id=<id>` body that only needs a 200. WooCommerce's
-delivery id is optional (and a hash of the webhook id and the second): a delivery without one is
-known by the SHA-256 of its body.
+The creation ping is a form-encoded `webhook_id=<id>` body that only needs a 200.
+
+WooCommerce's `X-WC-Webhook-Delivery-ID` is `wp_hash(webhook id . time())`: every delivery of one
+webhook within one second carries the same id, whatever order it is about. A delivery is therefore
+known by that id together with a hash of its body (`<id>/<32 hex>`; the body names topic, record
+and modification time): two orders updated in one second are two deliveries, and the same body sent
+again is one. A delivery without an id is known by the SHA-256 of its body.
 """
 
 from __future__ import annotations
@@ -75,10 +79,20 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
+def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
+    """What a delivery is known by: the shop's delivery id and a hash of the body it carries.
+
+    `sha256:<body hash>` when the shop sent no id. The shop's id alone is not unique (see above);
+    the hash tells apart the orders (and changes) one id covers, and names nothing from the body.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    shop_id = (header(headers, DELIVERY_HEADER) or "").strip()
+    return f"{shop_id[:128]}/{digest[:32]}" if shop_id else "sha256:" + digest
+
+
 def delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
-    """A delivery's id (`sha256:<body hash>` when the shop sent none), topic and kept headers."""
-    delivery_id = header(headers, DELIVERY_HEADER) or "sha256:" + hashlib.sha256(body).hexdigest()
-    return Delivery(delivery_id, topic_of(headers), kept_headers(headers))
+    """A delivery's key (see `delivery_key`), topic and kept headers (the shop's own id among them)."""
+    return Delivery(delivery_key(headers, body), topic_of(headers), kept_headers(headers))
 
 
 def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
