@@ -1,7 +1,9 @@
 """Field-by-field comparison of what the target should hold with what it holds.
 
 Both sides are canonical records; values are normalised (numbers by value, empty text as none,
-lists of ids as sets, variants by SKU) so that only real differences are reported.
+lists of ids as sets, variants by SKU) so that only real differences are reported. A target may keep
+one stock for several variants on their product (the variants read without stock of their own while
+the product has some): those variants' expected stock is compared, summed, with the product's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.base import Unmappable
-from emporion.model import Product, Record
+from emporion.model import Product, Record, Variant
 
 # fields that never travel to a target, or that the target names its own way
 NOT_COMPARED = {"key", "stock", "price_lists", "currency", "active", "salable"}
@@ -89,17 +91,36 @@ def diff_records(
     if published(expected) != published(actual):
         diffs.append(FieldDiff("published", published(expected), published(actual)))
     if isinstance(expected, Product) and isinstance(actual, Product):
-        found = {v.sku: v for v in actual.variants}
-        for variant in expected.variants:
-            other = found.pop(variant.sku, None)
-            if other is None:
-                diffs.append(FieldDiff(f"variants[{variant.sku}]", "present", "missing"))
-                continue
-            for item in diff_records(variant, other, ignore):
-                diffs.append(FieldDiff(f"variants[{variant.sku}].{item.field}", item.expected, item.actual))
-        for sku in found:
-            diffs.append(FieldDiff(f"variants[{sku}]", "absent", "present"))
+        diffs += _variant_diffs(expected, actual, ignore)
     return diffs
+
+
+def _variant_diffs(expected: Product, actual: Product, ignore: set[str] | frozenset[str]) -> list[FieldDiff]:
+    """Variants by SKU; the stock of variants that share their product's is compared as one sum."""
+    diffs: list[FieldDiff] = []
+    found = {v.sku: v for v in actual.variants}
+    shared: list[Decimal] = []  # expected stock of the variants whose stock the target keeps on the product
+    for variant in expected.variants:
+        other = found.pop(variant.sku, None)
+        if other is None:
+            diffs.append(FieldDiff(f"variants[{variant.sku}]", "present", "missing"))
+            continue
+        skip = set(ignore)
+        if _stock_on_product(variant, other, actual):
+            shared.append(variant.available or Decimal(0))
+            skip.add("available")
+        for item in diff_records(variant, other, skip):
+            diffs.append(FieldDiff(f"variants[{variant.sku}].{item.field}", item.expected, item.actual))
+    for sku in found:
+        diffs.append(FieldDiff(f"variants[{sku}]", "absent", "present"))
+    if shared and "available" not in ignore and _normal(sum(shared)) != _normal(actual.available):
+        diffs.append(FieldDiff("available (shared by its variants)", sum(shared), actual.available))
+    return diffs
+
+
+def _stock_on_product(expected: Variant, actual: Variant, product: Product) -> bool:
+    """Whether the target keeps this variant's stock on its product (the variant has none of its own)."""
+    return expected.available is not None and actual.available is None and product.available is not None
 
 
 def _view(path: str, value: Any, shape: Any) -> Any:

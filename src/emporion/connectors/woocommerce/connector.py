@@ -35,6 +35,10 @@ from emporion.connectors.woocommerce.writer import gather_all
 from emporion.model import Record
 
 ENTITIES = frozenset({"category", "product", "order"})
+# products and categories are read as stored (`context=edit`: no wpautop, no texturize) and in id
+# order (the default date order repeats and skips products created in the same second)
+EDIT = {"context": "edit"}
+BY_ID = {"orderby": "id", "order": "asc", **EDIT}
 
 
 class WooCommerceConnector:
@@ -107,7 +111,7 @@ class WooCommerceConnector:
         return await feed.category_changes(self.client, cursor)
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
-        """Current records by WooCommerce id (`include=`, 100 per request); missing ids are left out."""
+        """Current records by WooCommerce id (`include=`, 100 a request, as stored); missing ids left out."""
         if _entity(entity) == "order":
             return await self.orders.read(keys)
         ids, unusable = numeric_keys(keys, entity)
@@ -115,10 +119,10 @@ class WooCommerceConnector:
         for start in range(0, len(ids), MAX_PER_PAGE):
             chunk = ids[start : start + MAX_PER_PAGE]
             if _entity(entity) == "category":
-                found = await self.client.get_all(lookup.CATEGORIES, {"include": chunk})
+                found = await self.client.get_all(lookup.CATEGORIES, {"include": chunk, **BY_ID})
                 records.extend(_category(data) for data in found)
             else:
-                found = await self.client.get_all(lookup.PRODUCTS, {"include": chunk})
+                found = await self.client.get_all(lookup.PRODUCTS, {"include": chunk, **BY_ID})
                 records.extend(await self._with_variations(found))
         return records
 
@@ -135,7 +139,7 @@ class WooCommerceConnector:
                 yield orders
             return
         path = lookup.CATEGORIES if _entity(entity) == "category" else lookup.PRODUCTS
-        async for page in self.client.iter_pages(path, {"orderby": "id", "order": "asc"}):
+        async for page in self.client.iter_pages(path, BY_ID):
             if entity == "category":
                 yield [_category(data) for data in page]
             else:
@@ -149,9 +153,7 @@ class WooCommerceConnector:
             key = str(data.get("id", ""))
             if data.get("type") != "variable":
                 return map_or_unmappable(key, functools.partial(product_from_wc, data))
-            variations = await self.client.get_all(
-                f"{lookup.PRODUCTS}/{data['id']}/variations", {"orderby": "id", "order": "asc"}
-            )
+            variations = await self.client.get_all(f"{lookup.PRODUCTS}/{data['id']}/variations", BY_ID)
             return map_or_unmappable(key, functools.partial(product_from_wc, data, variations))
 
         return await gather_all([one(data) for data in products])

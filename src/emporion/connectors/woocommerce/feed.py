@@ -128,7 +128,8 @@ def new_keys(items: list[dict[str, Any]], seen: dict[str, str], now: str | None)
 async def category_changes(client: WooCommerceClient, cursor: str | None) -> ChangeBatch:
     """Ids of categories created, changed or deleted since the cursor's fingerprints."""
     current: dict[str, str] = {}
-    async for page in client.iter_pages(CATEGORIES, {"orderby": "id", "order": "asc"}):
+    params = {"orderby": "id", "order": "asc", "context": "edit"}  # fingerprinted as stored
+    async for page in client.iter_pages(CATEGORIES, params):
         for data in page:
             category = category_from_wc(data)
             current[category.key] = fingerprint(category)[:12]

@@ -3,6 +3,13 @@
 WooCommerce carries money as strings, dates in `*_gmt` fields without a zone, stock only when
 `manage_stock` is true, and custom fields as `meta_data` (keys starting with "_" are its own).
 Fields WooCommerce has no place for (currency, price lists, stock per warehouse) are not sent.
+
+Reading maps back what the shop does to text, so that a record reads as it was written: product
+names, descriptions and short descriptions come back with every `&` as `&amp;` (even in
+`context=edit`; other entities and tags as sent), so `&amp;` is read as `&`; category names are
+HTML-escaped terms and are unescaped whole. A variation that leaves its stock to its product reads
+`manage_stock: "parent"` with the product's whole stock: it is read without stock of its own. A
+variation without a SKU of its own reads its product's SKU: that is reported, never taken as its SKU.
 """
 
 from __future__ import annotations
@@ -177,9 +184,18 @@ def _stock_to_wc(available: Decimal | None) -> Json:
     return {"manage_stock": True, "stock_quantity": _stock_quantity(available)}
 
 
+def shop_text(value: Any) -> str:
+    """Product text as it was written: the shop turns every `&` into `&amp;` and keeps the rest."""
+    return str(value or "").replace("&amp;", "&")
+
+
 def _available_from_wc(data: Json) -> Decimal | None:
-    """The stock quantity when WooCommerce manages stock for the record, else None."""
-    if not data.get("manage_stock") or data.get("stock_quantity") is None:
+    """The stock quantity when WooCommerce manages stock for the record itself, else None.
+
+    A variation whose stock is its product's reads `manage_stock: "parent"` and the product's whole
+    quantity: it has no stock of its own (the product's record carries it).
+    """
+    if data.get("manage_stock") is not True or data.get("stock_quantity") is None:
         return None
     return parse_decimal(data["stock_quantity"], "stock_quantity")
 
@@ -226,7 +242,7 @@ def category_from_wc(data: Json) -> Category:
         name=html.unescape(str(data.get("name", ""))),
         parent_key=str(parent) if parent else None,
         slug=data.get("slug") or None,
-        description=str(data.get("description") or ""),
+        description=shop_text(data.get("description")),
     )
 
 
@@ -326,9 +342,9 @@ def product_from_wc(data: Json, variations: Iterable[Json] = ()) -> Product:
     return Product(
         key=str(data["id"]),
         sku=str(data.get("sku") or ""),
-        name=str(data.get("name") or ""),
-        description=str(data.get("description") or ""),
-        short_description=str(data.get("short_description") or ""),
+        name=shop_text(data.get("name")),
+        description=shop_text(data.get("description")),
+        short_description=shop_text(data.get("short_description")),
         active=status != "trash",
         salable=status == "publish",
         categories=[str(category["id"]) for category in _objects(data, "categories")],
@@ -342,6 +358,25 @@ def product_from_wc(data: Json, variations: Iterable[Json] = ()) -> Product:
             str(a.get("name", "")): [str(o) for o in _list(a.get("options"), "attributes.options")]
             for a in _objects(data, "attributes")
         },
-        variants=[variant_from_wc(variation) for variation in variations],
+        variants=[variant_from_wc(variation) for variation in _own_skus(data, variations)],
         custom=meta_from_wc(data.get("meta_data")),
     )
+
+
+def _own_skus(product: Json, variations: Iterable[Json]) -> list[Json]:
+    """The variations, refused when one reads its product's SKU (it has none of its own).
+
+    WooCommerce answers a variation without a SKU with its parent's, so the product's SKU would
+    name several records: matching by it would write one record's values over another's.
+    """
+    listed = list(variations)
+    parent_sku = str(product.get("sku") or "")
+    for variation in listed:
+        if parent_sku and isinstance(variation, Mapping) and str(variation.get("sku") or "") == parent_sku:
+            raise MappingError(
+                f"variation {variation.get('id')} of product {product.get('id')} (SKU {parent_sku}) has "
+                "no SKU of its own (WooCommerce shows the product's SKU for it): give it its own SKU",
+                "variants.sku",
+                record=parent_sku,
+            )
+    return listed
