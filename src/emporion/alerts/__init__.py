@@ -29,7 +29,8 @@ class AlertKind(StrEnum):
     LOW_STOCK = "low_stock"
     STOCK_SHORT = "stock_short"  # a shop order wants more than the ERP has
     TEST = "test"  # `emporion alerts test`: does each channel deliver?
-    SHIPPED_CANCELLATION = "shipped_cancellation"
+    SHIPPED_CANCELLATION = "shipped_cancellation"  # cancelled in the shop: what is left to do in the ERP
+    ORDER_HELD = "order_held"  # the ERP's sale differs from the shop's order (totals): held for a person
 
 
 class Severity(StrEnum):

@@ -21,6 +21,7 @@ TITLES = {
     AlertKind.LOW_STOCK: "Low stock",
     AlertKind.STOCK_SHORT: "Stock short for a shop order",
     AlertKind.SHIPPED_CANCELLATION: "Cancellation of shipped goods",
+    AlertKind.ORDER_HELD: "Order held: the ERP sale differs from the shop",
     AlertKind.TEST: "Test alert",
 }
 COLOURS = {Severity.INFO: "2EB886", Severity.WARNING: "DAA038", Severity.CRITICAL: "A30200"}

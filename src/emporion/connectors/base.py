@@ -56,6 +56,11 @@ class Permanent(ConnectorError):
         self.field = field
 
 
+class Held(Permanent):
+    """Written, but a person must look at it before it goes on (e.g. the ERP's totals differ from the
+    shop's): the engine holds the order and checks it again later instead of dead-lettering it."""
+
+
 class AuthError(Permanent):
     """Credentials were refused or lack a permission."""
 

@@ -17,6 +17,7 @@ from emporion.alerts import Alert, AlertKind, Severity
 from emporion.config import FlowSettings
 from emporion.connectors.base import (
     ConnectorError,
+    Held,
     Outcome,
     Permanent,
     Retryable,
@@ -383,8 +384,28 @@ class OrderIntake:
             if outcome.ok:
                 await self.store.release_reservations(self.flow.name, [outcome.key])  # the ERP counts it now
                 applier.succeeded(outcome, written)
+            elif isinstance(outcome.error, Held):
+                await self._hold_sale(order, outcome.error, result, reason)
             elif (error := applier.failed(outcome.error, written)) and order.status is OrderStatus.CANCELLED:
                 self._alert(result, order, str(error), reason, AlertKind.SHIPPED_CANCELLATION)
+
+    async def _hold_sale(self, order: Order, error: Held, result: BatchResult, reason: str) -> None:
+        """The ERP made the sale but its figures differ: the shop order goes on hold, checked again later."""
+        note = f"On hold: {error.reason}"
+        update = order.model_copy(
+            update={
+                "status": OrderStatus.ON_HOLD,
+                "hold": OrderHold(reason=error.reason),
+                "notes": [OrderNote(key="erp-hold", text=note, customer_visible=False)],
+            }
+        )
+        item = WriteItem(order.key, update, {"id": order.key}, only=frozenset({"status", "hold", "notes"}))
+        failed = [o for o in await self.shop.write("order", [item], []) if not o.ok]
+        if failed:
+            raise Retryable(f"could not put order {order.number} on hold: {failed[0].error}")
+        self._alert(result, order, error.reason, reason, AlertKind.ORDER_HELD)
+        result.retry.append((order.key, note, HOLD_RECHECK_SECONDS))
+        result.counts["held"] += 1
 
     async def _write_returns(self, orders: list[Order], result: BatchResult, reason: str) -> None:
         """Shop refunds the ERP does not have yet become returns (return sale, credit note)."""
