@@ -27,7 +27,7 @@ def test_batch_create_update_delete_with_item_errors(sandbox_client: httpx.Clien
         "error": {
             "code": "product_invalid_sku",
             "message": "Invalid or duplicated SKU.",
-            "data": {"status": 400, "resource_id": first["id"], "unique_sku": "TAKEN"},
+            "data": {"status": 400, "resource_id": first["id"], "unique_sku": "TAKEN-1"},
         },
     }
     assert body["update"][0]["price"] == "3.00"

@@ -37,11 +37,38 @@ def woocommerce(
         int | None, typer.Option(help="Seed for the shopper simulator and fault injector.")
     ] = None,
     currency: Annotated[str, typer.Option(help="The store currency (ISO 4217).")] = "EUR",
+    latency: Annotated[
+        str, typer.Option(help="Latency model: none (answer at once) or wc10 (WooCommerce 10 on 2 cores).")
+    ] = "none",
+    latency_scale: Annotated[
+        float, typer.Option(help="Cost factor of the latency model (3 = three times slower).")
+    ] = 1.0,
+    latency_time_scale: Annotated[
+        float, typer.Option(help="Wall seconds per model second (0.1 = ten times faster).")
+    ] = 1.0,
+    latency_workers: Annotated[int, typer.Option(help="PHP workers of the latency model.")] = 4,
+    latency_background: Annotated[
+        float, typer.Option(help="Seconds a background job after product creates holds a worker.")
+    ] = 30.0,
 ) -> None:
     """Serve a WooCommerce-compatible shop (REST API v3 and webhooks) until interrupted."""
     from emporion_devkit.sandbox.woocommerce import SandboxShop
+    from emporion_devkit.sandbox.woocommerce.latency import LatencyModel
 
     logging.basicConfig(level=logging.WARNING)
+    model = None
+    if latency != "none":
+        try:
+            model = LatencyModel.named(
+                latency,
+                scale=latency_scale,
+                time_scale=latency_time_scale,
+                workers=latency_workers,
+                background_s=latency_background,
+                seed=seed if seed is not None else 0,
+            )
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--latency") from None
     shop = SandboxShop(
         db=db,
         host=host,
@@ -51,6 +78,7 @@ def woocommerce(
         trust_forwarded_proto=trust_forwarded_proto,
         seed=seed,
         currency=currency,
+        latency=model,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -64,6 +92,8 @@ def woocommerce(
     typer.echo(f"consumer key:        {shop.consumer_key}")
     typer.echo(f"consumer secret:     {shop.consumer_secret}")
     typer.echo(f"database:            {db}")
+    if model is not None:
+        typer.echo(f"latency model:       {model.name} x{model.scale:g}, {model.workers} workers")
     sys.stdout.flush()
     if simulate_orders > 0:
         shop.simulate_orders(simulate_orders)

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from emporion_devkit.sandbox.woocommerce.faults import FaultInjector, FaultRule
+from emporion_devkit.sandbox.woocommerce.latency import LatencyModel
 from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
 from emporion_devkit.sandbox.woocommerce.server import SandboxShop
 
@@ -37,4 +38,4 @@ def create_app(
     return app
 
 
-__all__ = ["FaultInjector", "FaultRule", "Sandbox", "SandboxShop", "create_app"]
+__all__ = ["FaultInjector", "FaultRule", "LatencyModel", "Sandbox", "SandboxShop", "create_app"]

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from emporion_devkit.sandbox.woocommerce import render, timed
 from emporion_devkit.sandbox.woocommerce.auth import ApiKey, auth_error
 from emporion_devkit.sandbox.woocommerce.errors import ApiError, no_route
 from emporion_devkit.sandbox.woocommerce.shop import WC_VERSION, WP_VERSION, first
@@ -172,6 +173,9 @@ class SandboxApp:
                     return fault
                 rest = RestRequest(request, body)
                 self.authenticate(rest)
+                runtime = self.sandbox.latency
+                if runtime is not None:
+                    return await timed.serve(self, runtime, rest, path.removeprefix(API_PREFIX))
                 return self.dispatch(rest, path.removeprefix(API_PREFIX))
         except ApiError as error:
             return error_response(error)
@@ -251,7 +255,7 @@ class SandboxApp:
                 self.require(rest, "create")
                 item = self.sandbox.create(kind, rest.body(), parent, rest.key)
                 location = f"{shop.api_url}/{shop.resources[kind].collection_path(parent)}/{item['id']}"
-                return self.answer(rest, item, 201, {"Location": location})
+                return self.answer(rest, self.shaped(kind, item, "edit"), 201, {"Location": location})
         elif tail == "batch":
             if method in EDIT and shop.resources[kind].editable:
                 self.require(rest, "batch")
@@ -261,15 +265,28 @@ class SandboxApp:
             parent_arg = parent if shop.resources[kind].parent_kind else None
             if method in READ:
                 self.require(rest, "read")
-                return self.answer(rest, self.sandbox.get(kind, record_id, parent_arg))
+                item = self.sandbox.get(kind, record_id, parent_arg)
+                return self.answer(rest, self.shaped(kind, item, self.context(rest)))
             if method in EDIT and shop.resources[kind].editable:
                 self.require(rest, "edit")
-                return self.answer(rest, shop.update(kind, record_id, rest.body(), parent_arg))
+                item = shop.update(kind, record_id, rest.body(), parent_arg)
+                return self.answer(rest, self.shaped(kind, item, "edit"))
             if method == "DELETE":
                 self.require(rest, "delete")
                 force = truthy(rest.body().get("force", False))
-                return self.answer(rest, shop.delete(kind, record_id, force, parent_arg))
+                item = shop.delete(kind, record_id, force, parent_arg)
+                return self.answer(rest, self.shaped(kind, item, "edit"))
         raise no_route()
+
+    @staticmethod
+    def context(rest: RestRequest) -> str:
+        """The request's `context`: `view` unless it asks for `edit`."""
+        return "edit" if first(rest.params, "context") == "edit" else "view"
+
+    @staticmethod
+    def shaped(kind: str, item: dict[str, Any], context: str) -> dict[str, Any]:
+        """A catalogue record in view or edit form (other kinds as they are)."""
+        return render.in_context(item, context) if kind in render.KINDS else item
 
     def answer(
         self, rest: RestRequest, item: dict[str, Any], status: int = 200, headers: dict | None = None
@@ -281,6 +298,8 @@ class SandboxApp:
     def listing(self, rest: RestRequest, kind: str, route: str, parent: int) -> Response:
         """A collection page with X-WP-Total, X-WP-TotalPages and Link headers."""
         items, total, page, per_page = self.shop.list(kind, rest.params, parent)
+        context = self.context(rest)
+        items = [self.shaped(kind, item, context) for item in items]
         fields = [f for value in rest.params.get("_fields", []) for f in value.split(",") if f]
         if fields:
             items = [pick_fields(item, fields) for item in items]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from emporion_devkit.sandbox.woocommerce.errors import ApiError
 from emporion_devkit.sandbox.woocommerce.pricing import derive_price, derive_stock, derive_variable
+from emporion_devkit.sandbox.woocommerce.render import escape_ampersands
 from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify, text_list
 from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
@@ -92,6 +93,21 @@ def _sale_dates(shop: Shop, doc: dict[str, Any], data: dict[str, Any]) -> None:
             doc[field], doc[field + "_gmt"] = shop.clock.pair(moment)
 
 
+def unique_sku(shop: Shop, sku: str) -> str:
+    """WooCommerce's suggestion for a SKU in use: the SKU with -1, -2, ... appended."""
+    n = 1
+    while any(shop.store.ids(kind, "sku = ?", [f"{sku}-{n}"]) for kind in ("product", "variation")):
+        n += 1
+    return f"{sku}-{n}"
+
+
+def escape_text(doc: dict[str, Any], data: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Store the named text fields written in this request with a bare `&` as `&amp;`."""
+    for name in names:
+        if name in data and isinstance(doc.get(name), str):
+            doc[name] = escape_ampersands(doc[name])
+
+
 def apply_sellable(shop: Shop, resource: Resource, doc: dict, data: dict) -> None:
     """The fields products and variations share: SKU, stock, prices, downloads, dimensions, meta."""
     if "sku" in data and data["sku"] != doc["sku"]:
@@ -105,7 +121,7 @@ def apply_sellable(shop: Shop, resource: Resource, doc: dict, data: dict) -> Non
                         "product_invalid_sku",
                         "Invalid or duplicated SKU.",
                         resource_id=owners[0],
-                        unique_sku=sku,
+                        unique_sku=unique_sku(shop, sku),
                     )
         doc["sku"] = sku
     if "dimensions" in data:
@@ -192,6 +208,7 @@ class ProductResource(Resource):
         for name in PLAIN:
             if name in data and name in doc:
                 doc[name] = data[name]
+        escape_text(doc, data, ("name", "description", "short_description"))
         if "slug" in data or creating or ("name" in data and not doc["slug"]):
             doc["slug"] = self.unique_slug(
                 shop, slugify(data.get("slug") or doc["slug"] or doc["name"]), doc["id"]
@@ -310,6 +327,7 @@ class VariationResource(Resource):
     statuses = ("draft", "pending", "private", "publish")
     fields: ClassVar[dict[str, FieldSpec]] = {
         **SHARED_FIELDS,
+        "manage_stock": "stockflag",  # true, false or "parent" (= false: the parent's stock counts)
         "status": ("enum", "draft", "pending", "private", "publish"),
         "image": "object?",
         "attributes": "array",
@@ -321,6 +339,7 @@ class VariationResource(Resource):
         for name in PLAIN:
             if name in data and name in doc:
                 doc[name] = data[name]
+        escape_text(doc, data, ("description",))
         if "image" in data:
             doc["image"] = (
                 _image(shop, data["image"], {doc["image"]["id"]: doc["image"]} if doc["image"] else {})
@@ -350,10 +369,23 @@ class VariationResource(Resource):
         return columns
 
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """A variation, its price evaluated against the sale window now."""
+        """A variation, its price evaluated against the sale window now, with what it takes from its parent.
+
+        Without its own SKU it shows the parent's; without its own stock, while the parent manages stock,
+        `manage_stock` reads "parent" with the parent's quantity and status, as WooCommerce answers.
+        """
         out = super().present(shop, doc, extra)
         if doc["sale_price"] and (doc["date_on_sale_from_gmt"] or doc["date_on_sale_to_gmt"]):
             derive_price(out, shop.clock.pair()[1], shop.currency)
+        if not doc["sku"] or doc["manage_stock"] is not True:
+            found = shop.store.get("product", extra["parent"])
+            parent = found[0] if found else {}
+            if not doc["sku"]:
+                out["sku"] = parent.get("sku", "")
+            if doc["manage_stock"] is not True and parent.get("manage_stock") is True:
+                out["manage_stock"] = "parent"
+                out["stock_quantity"] = parent.get("stock_quantity")
+                out["stock_status"] = parent.get("stock_status", out["stock_status"])
         return out
 
     def as_product(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
@@ -418,6 +450,7 @@ class CategoryResource(Resource):
         for field in ("name", "parent", "description", "display", "menu_order"):
             if field in data:
                 doc[field] = data[field]
+        escape_text(doc, data, ("name", "description"))
         if "slug" in data or creating:
             base = slugify(data.get("slug") or doc["name"]) or str(doc["id"])
             slug, n = base, 1

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from emporion_devkit.sandbox.woocommerce import render
 from emporion_devkit.sandbox.woocommerce.accounts import CouponResource, CustomerResource
 from emporion_devkit.sandbox.woocommerce.app import RestRequest, SandboxApp, json_response
 from emporion_devkit.sandbox.woocommerce.auth import ApiKey, KeyRing
@@ -13,6 +14,7 @@ from emporion_devkit.sandbox.woocommerce.catalog import CategoryResource, Produc
 from emporion_devkit.sandbox.woocommerce.clock import Clock
 from emporion_devkit.sandbox.woocommerce.errors import ApiError, no_route
 from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
+from emporion_devkit.sandbox.woocommerce.latency import LatencyModel, LatencyRuntime
 from emporion_devkit.sandbox.woocommerce.order_children import NoteResource, RefundResource
 from emporion_devkit.sandbox.woocommerce.orders import OrderResource
 from emporion_devkit.sandbox.woocommerce.shop import Shop
@@ -31,8 +33,10 @@ class Sandbox:
         utc_offset_minutes: int = 0,
         seed: int | None = None,
         currency: str = "EUR",
+        latency: LatencyModel | None = None,
     ) -> None:
         self.store = Store(db)
+        self.latency = LatencyRuntime(latency) if latency is not None else None
         self.shop = Shop(self.store, Clock(utc_offset_minutes), currency)
         resources = (ProductResource(), VariationResource(), CategoryResource(), OrderResource())
         for resource in (*resources, NoteResource(), RefundResource(), CustomerResource(), CouponResource()):
@@ -48,6 +52,10 @@ class Sandbox:
     def app(self, trust_forwarded_proto: bool = True) -> SandboxApp:
         """The ASGI app serving this sandbox."""
         return SandboxApp(self, trust_forwarded_proto)
+
+    def set_latency(self, model: LatencyModel | None) -> None:
+        """Serve under a latency model from now on (None: answer at once)."""
+        self.latency = LatencyRuntime(model) if model is not None else None
 
     # -- operations that depend on the caller's key ------------------------------------------------
 
@@ -69,7 +77,10 @@ class Sandbox:
                     for item in body["create"]
                 ],
             }
-        return self.shop.batch(kind, body, parent)
+        answer = self.shop.batch(kind, body, parent)
+        if kind in render.KINDS:  # batch answers are in edit form
+            answer = {name: [render.edit(item) for item in items] for name, items in answer.items()}
+        return answer
 
     def get(self, kind: str, record_id: int, parent: int | None) -> dict[str, Any]:
         """One record; `/products/<id>` also answers for a variation id, as WooCommerce does."""
@@ -112,6 +123,8 @@ class Sandbox:
             if method == "DELETE":
                 self.faults.clear()
                 return json_response({"cleared": True})
+        if route == "latency":
+            return self.control_latency(rest)
         if route == "orders/simulate" and method == "POST":
             count = int(rest.body_json().get("count", 1))
             return json_response(self.shopper.place_orders(count), 201)
@@ -122,3 +135,17 @@ class Sandbox:
         if route == "webhooks/deliveries" and method == "GET":
             return json_response(self.webhooks.log())
         raise no_route()
+
+    def control_latency(self, rest: RestRequest) -> Response:
+        """GET the latency model and its counters, POST `{"name": "wc10", "scale": 3}`, DELETE it."""
+        if rest.method == "POST":
+            settings = dict(rest.body_json())
+            try:
+                self.set_latency(LatencyModel.named(str(settings.pop("name", "wc10")), **settings))
+            except (TypeError, ValueError) as error:
+                raise ApiError(400, "rest_invalid_param", str(error)) from None
+        elif rest.method == "DELETE":
+            self.set_latency(None)
+        elif rest.method != "GET":
+            raise no_route()
+        return json_response(self.latency.describe() if self.latency is not None else {"name": None})

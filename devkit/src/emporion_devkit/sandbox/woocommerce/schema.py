@@ -80,6 +80,8 @@ def coerce(name: str, spec: FieldSpec, value: Any, strict: bool) -> Any:
         return _to_number(name, value)
     if spec == "boolean":
         return _to_boolean(name, value)
+    if spec == "stockflag":  # a variation's manage_stock: "parent" leaves the stock to the parent
+        return False if value == "parent" else _to_boolean(name, value)
     if spec == "array":
         if isinstance(value, list):
             return value

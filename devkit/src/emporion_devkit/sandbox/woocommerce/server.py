@@ -14,6 +14,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
+from emporion_devkit.sandbox.woocommerce.latency import LatencyModel
 from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
 
 
@@ -31,8 +32,11 @@ class SandboxShop:
         utc_offset_minutes: int = 0,
         seed: int | None = None,
         currency: str = "EUR",
+        latency: LatencyModel | None = None,
     ) -> None:
-        self.sandbox = Sandbox(db, utc_offset_minutes=utc_offset_minutes, seed=seed, currency=currency)
+        self.sandbox = Sandbox(
+            db, utc_offset_minutes=utc_offset_minutes, seed=seed, currency=currency, latency=latency
+        )
         self.host = host
         self.port = port
         self.trust_forwarded_proto = trust_forwarded_proto

@@ -43,6 +43,15 @@ def error_item(record_id: int, error: ApiError) -> dict[str, Any]:
     }
 
 
+def unstable_ties(offset: int) -> str:
+    """An order among equal dates that changes with the page, as MariaDB's for `ORDER BY post_date LIMIT`.
+
+    WordPress sorts products by date with no tie-breaker, so products created in one second come in a
+    different order on every page: a date-ordered listing repeats some of them and skips others.
+    """
+    return f"((id * 2654435761 + {int(offset) * 40503 + 17}) % 1000003)"
+
+
 class Shop:
     """All resources of one sandbox shop over one store; thread-safe, emits change events after commit."""
 
@@ -283,6 +292,8 @@ class Shop:
                 f"WHEN {record_id} THEN {position}" for position, record_id in enumerate(include)
             )
             sort = f"CASE id {cases} END"  # WordPress keeps the include order whatever `order` says
+        elif kind == "product" and orderby == "date":
+            sort = f"{column} {direction}, {unstable_ties(offset)}"
         else:
             sort = f"{column} {direction}, id {direction}"
         where = [clause for clause, _ in filters]
