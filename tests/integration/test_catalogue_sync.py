@@ -318,7 +318,7 @@ def shop_snapshot(api: httpx.Client) -> tuple[list[dict[str, Any]], list[dict[st
     return all_products(api), categories
 
 
-async def test_plan_on_an_empty_shop_shows_categories_to_create_and_products_waiting_for_them(
+async def test_plan_on_an_empty_shop_shows_categories_and_products_to_create(
     tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = shop_api(sandbox_shop)
@@ -339,17 +339,14 @@ async def test_plan_on_an_empty_shop_shows_categories_to_create_and_products_wai
     categories, planned = report.entities
     assert categories.counts["create"] == categories.source_count > 0
     assert not categories.counts["match"] and not categories.failed
-    with_categories = [p for p in products if p.categories]
-    assert with_categories, "the test catalogue has no product in a category"
-    assert planned.counts["waiting"] == len(with_categories)
-    assert planned.counts["create"] == len(products) - len(with_categories)
-    waiting = [item for item in planned.planned if item.action == "waiting"]
-    assert {item.label for item in waiting} == {p.sku for p in with_categories}
-    assert all("category" in item.detail and "not in the target yet" in item.detail for item in waiting)
+    assert [p for p in products if p.categories], "the test catalogue has no product in a category"
+    # the sync creates the categories first: their products are creates, not waiting for them
+    assert planned.counts == {"create": len(products)}
+    assert {item.label for item in planned.planned} == {p.sku for p in products}
     output = Console(width=200, file=io.StringIO(), record=True)
     render_plan(output, report)
     shown = output.export_text()
-    assert "waiting" in shown and f"waiting   {waiting[0].label} (category" in shown
+    assert f"product create    {planned.planned[0].label}" in shown
     # a plan only reads: the shop saw no write and holds what it held
     assert requests.methods and set(requests.methods) == {"GET"}
     assert shop_snapshot(api) == before

@@ -23,7 +23,7 @@ AllOption = Annotated[bool, typer.Option("--all", help="Every open dead letter (
 def dead_list(
     config: ConfigOption = Path("emporion.yaml"),
     flow: FlowFilter = None,
-    status: Annotated[str, typer.Option(help="open, retried, discarded or all.")] = "open",
+    status: Annotated[str, typer.Option(help="open, retried, resolved, discarded or all.")] = "open",
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
 ) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,19 +23,47 @@ from emporion.cli.common import (
     selected_flows,
     with_engine,
 )
+from emporion.engine.drift import DriftItem
 from emporion.engine.reconcile import DRIFT_KINDS, Reconciler, ReconcileResult
 from emporion.engine.worker import Engine
 
-FIELDS_SHOWN = 6  # per record in the table; --json has them all
+FIELDS_SHOWN = 6  # per record in the full table; --json has them all
+EXAMPLES = 3  # records named per kind in the summary
+FIELDS_COUNTED = 5  # most frequent differing fields named in the summary
+ADVICE = {
+    "missing": "`emporion reconcile --repair` queues them to be created (or run `emporion sync`)",
+    "unlinked": "in the target already: `emporion sync` (or a repair) links them without writing twice",
+    "extra": "removed on `--repair` only when the flow's reconcile.extras is unpublish or delete",
+    "different": "`emporion reconcile --repair` queues the source's values to be written again",
+}
 
 
 def _value(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+    """A value in a few characters: numbers and text as they are, anything else as JSON."""
+    plain = isinstance(value, str | Decimal | int | float) and not isinstance(value, bool)
+    text = str(value) if plain else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def render_reconcile(out: Console, result: ReconcileResult) -> None:
-    """A reconcile report: a summary line, then one row per drifted record with its fields."""
+def _example(item: DriftItem) -> str:
+    """One drifted record in a few words: its label and its first differing fields."""
+    if not item.fields:
+        return item.label
+    shown = ", ".join(f"{d.field} {_value(d.expected)} -> {_value(d.actual)}" for d in item.fields[:2])
+    more = f", +{len(item.fields) - 2} fields" if len(item.fields) > 2 else ""
+    return f"{item.label} ({shown}{more})"
+
+
+def _field_counts(items: list[DriftItem]) -> str:
+    """The fields that differ most often, with how many records each (variants folded together)."""
+    counted: Counter[str] = Counter()
+    for item in items:
+        counted.update({re.sub(r"^variants\[[^]]*\]", "variants[]", d.field) for d in item.fields})
+    return ", ".join(f"{name} {count}" for name, count in counted.most_common(FIELDS_COUNTED))
+
+
+def render_reconcile(out: Console, result: ReconcileResult, *, full: bool = False) -> None:
+    """A reconcile report: per kind of drift its count, a few examples and what to do; all with `full`."""
     counts = result.counts
     if result.error:
         out.print(f"[red]reconcile {result.flow}: failed[/] ({result.error})")
@@ -43,6 +74,28 @@ def render_reconcile(out: Console, result: ReconcileResult) -> None:
     kinds = ", ".join(f"{counts[kind]} {kind}" for kind in DRIFT_KINDS if counts[kind])
     repaired = f", {counts['repaired']} repairs queued" if result.repair else ""
     out.print(f"[yellow]reconcile {result.flow}: {result.drift} records drifted[/] ({kinds}{repaired})")
+    for kind in DRIFT_KINDS:
+        if not counts[kind]:
+            continue
+        items = [item for item in result.items if item.kind == kind]
+        out.print(f"  [bold]{kind}[/] {counts[kind]}: {ADVICE[kind]}", highlight=False)
+        if kind == "different" and (fields := _field_counts(items)):
+            out.print(f"    fields: {fields}", highlight=False)
+        for item in items[:EXAMPLES]:
+            out.print(f"    {item.entity} {_example(item)}", markup=False, highlight=False)
+        if counts[kind] > EXAMPLES:
+            out.print(f"    ... and {counts[kind] - EXAMPLES} more", highlight=False)
+    if full:
+        _table(out, result)
+    else:
+        flow = f" --flow {result.flow}"
+        out.print(f"  every record: `emporion reconcile{flow} --full` (or --json)", highlight=False)
+    if result.repair and counts["repaired"]:
+        out.print("repairs are queued: a running `emporion run` applies them, or `emporion run --once`")
+
+
+def _table(out: Console, result: ReconcileResult) -> None:
+    """Every drifted record kept in the report, one row each with its fields."""
     table = Table()
     for column in ("entity", "kind", "record", "target id", "fields: expected -> actual", "repaired"):
         table.add_column(column, overflow="fold")
@@ -61,10 +114,8 @@ def render_reconcile(out: Console, result: ReconcileResult) -> None:
             "yes" if item.repaired else "no",
         )
     out.print(table)
-    if counts["items_left_out"]:
-        out.print(f"({counts['items_left_out']} more records drifted; the counts include them)")
-    if result.repair and counts["repaired"]:
-        out.print("repairs are queued: a running `emporion run` applies them, or `emporion run --once`")
+    if result.counts["items_left_out"]:
+        out.print(f"({result.counts['items_left_out']} more records drifted; the counts include them)")
 
 
 def reconcile(
@@ -74,6 +125,9 @@ def reconcile(
         bool, typer.Option("--repair", help="Queue the fixes (a running engine applies them).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="List every drifted record, not only a few per kind.")
+    ] = False,
 ) -> None:
     """Compare the flows' records on both sides and report drift (exit 1 when drift is left unrepaired)."""
     settings = load(config)
@@ -88,5 +142,5 @@ def reconcile(
         print(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False))
     else:
         for result in results:
-            render_reconcile(console, result)
+            render_reconcile(console, result, full=full)
     exit_clean(all(result.status in ("clean", "repaired") for result in results))

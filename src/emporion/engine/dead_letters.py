@@ -2,6 +2,8 @@
 
 The CLI (`emporion dead`) and the console call these; the state store keeps the letters and replays
 them (a retry re-enqueues the key due now with its attempts reset, and the letter becomes `retried`).
+A letter whose record syncs later (written, matched or created by another path) is closed as
+`resolved` by the state store in the same transaction as the record's link, with a journal line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from emporion.state import DeadLetter, StateStore
 
-STATUSES = ("open", "retried", "discarded", "all")
+STATUSES = ("open", "retried", "resolved", "discarded", "all")
 SECRET_KEY = re.compile(
     r"pass(word)?|secret|token|api[_-]?key|consumer[_-]?key|authori[sz]ation|cookie", re.I
 )

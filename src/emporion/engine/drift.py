@@ -1,4 +1,4 @@
-"""A reconcile's report: the drifted records (missing, extra, different, with fields) and the counts."""
+"""A reconcile's report: the drifted records (missing, unlinked, extra, different) and the counts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic_core import to_jsonable_python
 from emporion.engine.compare import FieldDiff
 from emporion.state import ReconcileReport, utc_now
 
-DRIFT_KINDS = ("missing", "extra", "different")
+DRIFT_KINDS = ("missing", "unlinked", "extra", "different")
 MAX_ITEMS = 5000  # drift items kept in a report; the counts are always complete
 
 
@@ -22,7 +22,7 @@ class DriftItem:
     """One record that differs between the two sides."""
 
     entity: str
-    kind: str  # missing, extra, different
+    kind: str  # missing, unlinked, extra, different
     key: str  # the source key (for an extra: the target id)
     label: str  # what people know it by: SKU, category name, order number
     target_id: str | None = None

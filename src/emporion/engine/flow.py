@@ -9,7 +9,7 @@ search-before-create of the next attempt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from decimal import Decimal
 
 from emporion.alerts.monitors import stock_levels
@@ -62,6 +62,8 @@ class FlowRunner(Flow):
         self.store = store
         self.mapper = FlowMapper(flow)
         self._prepared = False
+        # categories a plan has planned to create or match: its products count them as present
+        self.planned_categories: set[str] = set()
 
     def feeds(self) -> list[Feed]:
         """One change feed per entity, categories first (products name them)."""
@@ -135,7 +137,9 @@ class FlowRunner(Flow):
                 continue
             self._plan_removal(entity, key, link, removals, deletions, result)
         digests: dict[str, str] = {}
-        upserts, waiting = await self._resolve_and_skip(entity, mapped, links, result, digests, force)
+        upserts, waiting = await self._resolve_and_skip(
+            entity, mapped, links, result, digests, force, dry_run=dry_run
+        )
         if dry_run:
             await self._plan(entity, upserts, waiting, removals, deletions, result)
             return result
@@ -176,6 +180,8 @@ class FlowRunner(Flow):
         result: BatchResult,
         digests: dict[str, str],
         force: bool,
+        *,
+        dry_run: bool = False,
     ) -> tuple[list[WriteItem], list[tuple[WriteItem, Retryable]]]:
         """Swap source references for target ids, then drop what the target already holds.
 
@@ -194,8 +200,9 @@ class FlowRunner(Flow):
             ref = link.target_ref if link and link.target_ref else None
             if isinstance(record, Product):
                 try:
+                    planned = self.planned_categories if dry_run else set()
                     record = record.model_copy(
-                        update={"categories": self._category_ids(record, category_links)}
+                        update={"categories": self._category_ids(record, category_links, planned)}
                     )
                 except Retryable as error:
                     waiting.append((WriteItem(key, record, ref, owned), error))
@@ -258,7 +265,10 @@ class FlowRunner(Flow):
         ]
         return await self.store.reserved(skus) if skus else {}
 
-    def _category_ids(self, product: Product, category_links: dict[str, Link]) -> list[str]:
+    def _category_ids(
+        self, product: Product, category_links: dict[str, Link], planned: Set[str] = frozenset()
+    ) -> list[str]:
+        """The target ids of a product's categories; `planned` ones (a plan's) stand for themselves."""
         if "categories" in self.flow.target_owns:
             return []
         ids = []
@@ -267,6 +277,9 @@ class FlowRunner(Flow):
                 ids.append(key.removeprefix(TARGET_REF_PREFIX))
                 continue
             link = category_links.get(key)
+            if (link is None or not link.target_ref or link.state == "removed") and key in planned:
+                ids.append(f"planned:{key}")
+                continue
             if link is None or not link.target_ref or link.state == "removed":
                 raise Retryable(f"category {key} of {product.sku} is not in the target yet", after=5.0)
             ids.append(str(link.target_ref["id"]))

@@ -5,8 +5,9 @@ what the target should hold (`FlowRunner.expected`) and compared with the target
 point at, by fingerprint first and field by field only on a mismatch; then the target is scanned for
 products no link claims. An order flow's sliding window is checked for shop orders without a sale.
 
-Drift comes in three kinds: `missing` (the target should hold the record and does not), `extra` (the
-target holds a product no source record backs) and `different` (with the fields, expected and actual).
+Drift comes in four kinds: `missing` (the target should hold the record and does not), `unlinked` (the
+target holds it, found by its natural key, but no link says so: a sync matches it), `extra` (the target
+holds a product no source record backs) and `different` (with the fields, expected and actual).
 A repair queues the fixes into the work queue (reason "repair", ahead of ordinary changes); extras
 follow the flow's `reconcile.extras` policy. Every run is saved as a report and drift raises an alert.
 """
@@ -21,7 +22,7 @@ from emporion.config import FlowSettings
 from emporion.connectors.base import ConnectorError, Unmappable, WriteItem
 from emporion.engine.compare import FieldDiff, comparable, diff_records, published, unreadable_diff
 from emporion.engine.drift import DRIFT_KINDS, DriftItem, ReconcileResult
-from emporion.engine.flow import FlowRunner, natural_key
+from emporion.engine.flow import FlowRunner, lookup_key, natural_key
 from emporion.engine.order_flow import OrderFlow
 from emporion.logs import get_logger
 from emporion.model import Order, Product, Record, fingerprint
@@ -82,6 +83,7 @@ class CatalogueReconcile:
         drift: list[DriftItem] = []
         forget: list[str] = []
         to_read: dict[str, tuple[Record | None, Link, str]] = {}  # source key -> (expected, link, target id)
+        unlinked: dict[str, Record] = {}  # source key -> expected, for records without a link
         for record in page:
             key, link = record.key, links.get(record.key)
             target_id = _target_id(link)
@@ -99,11 +101,11 @@ class CatalogueReconcile:
                     to_read[key] = (None, link, target_id)  # the target must no longer show it
                 continue
             if link is None or target_id is None:
-                label = natural_key(wanted)
-                self.unlinked_labels.add(label)
-                drift.append(DriftItem(entity, "missing", key, label, detail="not in the target"))
+                self.unlinked_labels.add(natural_key(wanted))
+                unlinked[key] = wanted
                 continue
             to_read[key] = (wanted, link, target_id)
+        drift += await self._unlinked_drift(entity, unlinked)
         actual = await self._read_targets(entity, [target_id for _, _, target_id in to_read.values()])
         for key, (wanted, link, target_id) in to_read.items():
             found = actual.get(target_id)
@@ -137,6 +139,22 @@ class CatalogueReconcile:
                 reason=REPAIR_REASON,
             )
             result.mark_repaired(drift)
+
+    async def _unlinked_drift(self, entity: str, unlinked: dict[str, Record]) -> list[DriftItem]:
+        """Records without a link: `unlinked` when the target holds them (by natural key), else `missing`."""
+        if not unlinked:
+            return []
+        wanted = [lookup_key(record) for record in unlinked.values()]
+        held = await self.runner.target.lookup(entity, [key for key in wanted if key])
+        drift = []
+        for key, record in unlinked.items():
+            label, found = natural_key(record), held.get(lookup_key(record))
+            if found is None:
+                drift.append(DriftItem(entity, "missing", key, label, detail="not in the target"))
+                continue
+            detail = "in the target but not linked: a sync matches it"
+            drift.append(DriftItem(entity, "unlinked", key, label, str(found.get("id", "")), detail=detail))
+        return drift
 
     def _differences(self, wanted: Record, found: Record) -> list[FieldDiff]:
         """Fields that differ; fingerprints first, so that records in sync cost one hash each."""

@@ -2,7 +2,9 @@
 
 A plan is a sync with `dry_run`: it reads both sides (the target only through its lookup by natural
 key) and reports per entity what a sync would create, match, update, leave unchanged or keep
-waiting for its categories, without writing anything.
+waiting for its categories, without writing anything. A sync writes categories before products, so
+a plan counts the categories it plans to create or match as present: on an empty shop the products
+are planned as creates (or matches, when the shop holds their SKU), not as waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[str, int], None]  # entity, records just handled
 INITIAL_ATTEMPTS = 5
+PRESENT = frozenset({"create", "match", "update"})  # planned actions after which a record is in the target
 PARALLEL_BATCHES = 4  # batches in flight during a full sync (the shop connection's budget limits requests)
 
 
@@ -94,13 +97,18 @@ async def sync_flow(
     """
     store, flow = runner.store, runner.flow
     report = FlowReport(flow.name)
-    for entity in flow.entities:
-        entity_report = EntityReport(entity)
-        report.entities.append(entity_report)
-        start = await runner.source.changes(entity, None)
-        await _sync_entity(runner, entity, entity_report, dry_run=dry_run, progress=progress)
-        if not dry_run:
-            await store.enqueue(flow.name, entity, [], cursor=start.cursor)
+    try:
+        for entity in flow.entities:
+            entity_report = EntityReport(entity)
+            report.entities.append(entity_report)
+            start = await runner.source.changes(entity, None)
+            await _sync_entity(runner, entity, entity_report, dry_run=dry_run, progress=progress)
+            if dry_run and entity == "category":
+                runner.planned_categories = {p.key for p in entity_report.planned if p.action in PRESENT}
+            if not dry_run:
+                await store.enqueue(flow.name, entity, [], cursor=start.cursor)
+    finally:
+        runner.planned_categories = set()
     return report
 
 

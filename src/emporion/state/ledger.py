@@ -261,6 +261,33 @@ async def open_dead_ids(conn: AsyncConnection, flow: str | None) -> list[int]:
     return [int(row[0]) for row in await conn.execute(stmt)]
 
 
+async def resolve_dead(conn: AsyncConnection, links: Sequence[Link]) -> list[DeadLetter]:
+    """Close the open dead letters of records that these links say have synced; the letters closed.
+
+    A record that failed once and later synced (written, matched or created by another path) needs
+    nobody's attention any more: its letter becomes `resolved`.
+    """
+    scopes: dict[tuple[str, str], set[str]] = {}
+    for found in links:
+        if found.state == "synced":
+            scopes.setdefault((found.flow, found.entity), set()).add(found.source_key)
+    closed: list[DeadLetter] = []
+    for (flow, entity), keys in scopes.items():
+        for part in chunks(sorted(keys)):
+            scope = (
+                dead.c.flow == flow,
+                dead.c.entity == entity,
+                dead.c.key.in_(part),
+                dead.c.status == "open",
+            )
+            letters = [DeadLetter(*row) for row in await conn.execute(select(*DEAD_COLUMNS).where(*scope))]
+            if letters:
+                ids = [letter.id for letter in letters]
+                await conn.execute(update(dead).where(dead.c.id.in_(ids)).values(status="resolved"))
+                closed.extend(letters)
+    return closed
+
+
 async def set_dead_status(conn: AsyncConnection, ids: Sequence[int], status: str) -> int:
     """Move open dead letters to `status`; returns how many moved."""
     moved = 0

@@ -708,9 +708,17 @@ class StateStore:
         now: datetime,
     ) -> None:
         await ledger.upsert_links(conn, links, now)
+        resolved = await ledger.resolve_dead(conn, links) if links else []
+        journal = [*journal, *(_resolution(letter) for letter in resolved)]
         if journal:
             await ledger.insert_journal(conn, journal, now)
         await ledger.upsert_dead(conn, dead_letters, now)
+
+
+def _resolution(letter: DeadLetter) -> JournalEntry:
+    """The journal line of a dead letter closed because its record has synced since."""
+    detail = {"dead_letter": letter.id, "label": letter.record, "error": letter.reason}
+    return JournalEntry(letter.flow, letter.entity, letter.key, "resolved", "synced since", detail=detail)
 
 
 async def _scalar(conn: AsyncConnection, stmt: Any) -> Any:
