@@ -3,14 +3,18 @@
 Statuses: WooCommerce's own map one to one onto emporion's (`on-hold` is `on_hold`,
 `checkout-draft` is `draft`); a status added by a plugin (e.g. `shipped`, `awaiting-pickup`) is kept
 in `raw_status` and read as on hold, so that nothing acts on an order whose meaning emporion does not
-know. Writing back, `raw_status` is set when it reads as the record's status (how a plugin status is
+know; its hold reason names the status. `trash` and `auto-draft` (WordPress's own) read the same
+way. Writing back, `raw_status` is set when it reads as the record's status (how a plugin status is
 asked for); otherwise `shipped` becomes `processing` (WooCommerce has no such status) and `draft`
 becomes `checkout-draft`. WooCommerce's status names live only in this folder.
 
 Money is Decimal read exactly from WooCommerce's strings (line `price` is a JSON number: read through
 `str`). Fee lines (positive and negative), coupon lines, tax lines per rate and the shipping tax are
-read into their own fields; coupons are already inside WooCommerce's line totals. Refunds are in
-refund_mapping.py, notes and the meta emporion writes in order_meta.py.
+read into their own fields; coupons are already inside WooCommerce's line totals. Payment state, gift
+cards and store credit are in order_payments.py, refunds in refund_mapping.py, notes and the meta
+emporion writes in order_meta.py. Names, titles, addresses and notes are unescaped (WooCommerce
+hands them out with HTML entities). A line whose product was deleted reads with no SKU and no
+product key (WooCommerce: `product_id` 0, `sku` null).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 from emporion.connectors.guard import typed_mapping
 from emporion.connectors.woocommerce.mapping import MappingError, meta_from_wc, parse_decimal, parse_gmt
 from emporion.connectors.woocommerce.order_meta import fields_from_meta
-from emporion.connectors.woocommerce.order_values import block, items, money, whole
+from emporion.connectors.woocommerce.order_payments import fee_payment, listed_gift_cards, payment_state
+from emporion.connectors.woocommerce.order_values import block, items, money, text, whole
 from emporion.connectors.woocommerce.refund_mapping import refunds_from_wc
 from emporion.model import (
     Address,
@@ -75,14 +80,14 @@ def address_from_wc(data: Mapping[str, Any] | None) -> Address:
     """A WooCommerce billing or shipping block as an Address."""
     data = data or {}
     return Address(
-        first_name=str(data.get("first_name") or ""),
-        last_name=str(data.get("last_name") or ""),
-        company=str(data.get("company") or ""),
-        street=str(data.get("address_1") or ""),
-        street2=str(data.get("address_2") or ""),
-        city=str(data.get("city") or ""),
-        postcode=str(data.get("postcode") or ""),
-        state=str(data.get("state") or ""),
+        first_name=text(data.get("first_name")),
+        last_name=text(data.get("last_name")),
+        company=text(data.get("company")),
+        street=text(data.get("address_1")),
+        street2=text(data.get("address_2")),
+        city=text(data.get("city")),
+        postcode=text(data.get("postcode")),
+        state=text(data.get("state")),
         country=str(data.get("country") or "").upper(),
         email=str(data.get("email") or ""),
         phone=str(data.get("phone") or ""),
@@ -124,7 +129,7 @@ def line_from_wc(data: Mapping[str, Any], field: str = "line_items[0]") -> Order
     return OrderLine(
         key=str(data["id"]),
         sku=str(data.get("sku") or ""),
-        name=str(data.get("name") or ""),
+        name=text(data.get("name")),
         quantity=quantity,
         unit_price=unit_price,
         total=money(data.get("total"), f"{field}.total"),
@@ -140,7 +145,7 @@ def shipping_line_from_wc(data: Mapping[str, Any], field: str = "shipping_lines[
     return ShippingLine(
         key=str(data.get("id") or ""),
         method=str(data.get("method_id") or ""),
-        title=str(data.get("method_title") or ""),
+        title=text(data.get("method_title")),
         total=money(data.get("total"), f"{field}.total"),
         tax=money(data.get("total_tax"), f"{field}.total_tax"),
     )
@@ -150,7 +155,7 @@ def fee_line_from_wc(data: Mapping[str, Any], field: str = "fee_lines[0]") -> Fe
     """One fee line: a charge, or with a negative total an allowance, with its tax."""
     return FeeLine(
         key=str(data.get("id") or ""),
-        name=str(data.get("name") or ""),
+        name=text(data.get("name")),
         total=money(data.get("total"), f"{field}.total"),
         tax=money(data.get("total_tax"), f"{field}.total_tax"),
         tax_class=str(data.get("tax_class") or ""),
@@ -161,7 +166,7 @@ def fee_line_from_wc(data: Mapping[str, Any], field: str = "fee_lines[0]") -> Fe
 def discount_line_from_wc(data: Mapping[str, Any], field: str = "coupon_lines[0]") -> DiscountLine:
     """One coupon line; WooCommerce has already taken it off the line totals."""
     return DiscountLine(
-        code=str(data.get("code") or ""),
+        code=text(data.get("code")),
         amount=money(data.get("discount"), f"{field}.discount"),
         tax=money(data.get("discount_tax"), f"{field}.discount_tax"),
         in_line_totals=True,
@@ -173,21 +178,12 @@ def tax_line_from_wc(data: Mapping[str, Any], field: str = "tax_lines[0]") -> Ta
     return TaxLine(
         key=str(data.get("id") or ""),
         code=str(data.get("rate_code") or ""),
-        label=str(data.get("label") or ""),
+        label=text(data.get("label")),
         rate_percent=parse_decimal(data.get("rate_percent"), f"{field}.rate_percent"),
         tax_total=money(data.get("tax_total"), f"{field}.tax_total"),
         shipping_tax_total=money(data.get("shipping_tax_total"), f"{field}.shipping_tax_total"),
         compound=bool(data.get("compound")),
     )
-
-
-def _payment_state(paid: bool, status: OrderStatus, refunded: bool) -> PaymentState:
-    """Paid when WooCommerce says so (a paid date, or processing/completed), refunded after that."""
-    if not paid:
-        return PaymentState.UNPAID
-    if status is OrderStatus.REFUNDED:
-        return PaymentState.REFUNDED
-    return PaymentState.PARTIALLY_REFUNDED if refunded else PaymentState.PAID
 
 
 def _hold(status: OrderStatus, raw_status: str) -> OrderHold | None:
@@ -196,6 +192,35 @@ def _hold(status: OrderStatus, raw_status: str) -> OrderHold | None:
         return None
     known = raw_status.removeprefix("wc-") in _STATUS_FROM_WC
     return OrderHold(reason="" if known else f"shop status {raw_status!r} is not one emporion knows")
+
+
+def _paid_by(
+    data: Json, fees: list[FeeLine], shop_total: Decimal
+) -> tuple[list[FeeLine], list[Payment], Decimal]:
+    """Fees left, gift card and store credit payments, and the grand total before those payments.
+
+    The shop's `total` is what is left to pay; when it took the gift cards off (the parts add up
+    to it only with them taken off), they are added back to make the grand total.
+    """
+    kept, paid = [], listed_gift_cards(data)
+    taken_off = sum((p.amount for p in paid), Decimal(0))
+    for fee in fees:
+        payment = fee_payment(fee)
+        if payment is None:
+            kept.append(fee)
+        else:
+            paid.append(payment)
+    parts = (
+        sum((money(line.get("total"), "line_items.total") for line in items(data, "line_items")), Decimal(0))
+        + money(data.get("shipping_total"), "shipping_total")
+        + sum((fee.total for fee in kept), Decimal(0))
+        + money(data.get("total_tax"), "total_tax")
+    )
+    fee_cards = sum((fee.total for fee in fees if fee not in kept), Decimal(0))  # negative
+    grand = shop_total - fee_cards  # a fee payment is inside the shop's total: take it out
+    if taken_off and abs(parts - (grand + taken_off)) < abs(parts - grand):
+        grand += taken_off  # the plugin took the listed cards off the total
+    return kept, paid, grand
 
 
 def _parts(data: Json, name: str, read: Any) -> list[Any]:
@@ -209,16 +234,17 @@ def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
     raw_status = str(data.get("status") or "")
     status = status_from_wc(raw_status)
     paid_at = parse_gmt(data.get("date_paid_gmt"), "date_paid_gmt")
-    total = money(data.get("total"), "total")
+    shop_total = money(data.get("total"), "total")
     line_items = items(data, "line_items")
     refunds_read = refunds_from_wc(list(refunds), line_items)
-    paid = paid_at is not None or status in (OrderStatus.PROCESSING, OrderStatus.COMPLETED)
+    fees, paid_by, total = _paid_by(data, _parts(data, "fee_lines", fee_line_from_wc), shop_total)
+    state = payment_state(data, paid_at, status, bool(refunds_read))
     return Order(
         key=str(data["id"]),
         number=str(data.get("number") or data["id"]),
         status=status,
         raw_status=raw_status,
-        payment_state=_payment_state(paid, status, bool(refunds_read)),
+        payment_state=state,
         hold=_hold(status, raw_status),
         currency=str(data.get("currency") or ""),
         created_at=parse_gmt(data.get("date_created_gmt"), "date_created_gmt"),
@@ -228,7 +254,7 @@ def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
         shipping=address_from_wc(block(data, "shipping")),
         lines=_parts(data, "line_items", line_from_wc),
         shipping_lines=_parts(data, "shipping_lines", shipping_line_from_wc),
-        fees=_parts(data, "fee_lines", fee_line_from_wc),
+        fees=fees,
         discounts=_parts(data, "coupon_lines", discount_line_from_wc),
         tax_lines=_parts(data, "tax_lines", tax_line_from_wc),
         discount_total=money(data.get("discount_total"), "discount_total"),
@@ -241,13 +267,14 @@ def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
         payments=[
             Payment(
                 method=str(data.get("payment_method") or ""),
-                method_title=str(data.get("payment_method_title") or ""),
+                method_title=text(data.get("payment_method_title")),
                 transaction_id=str(data.get("transaction_id") or ""),
-                amount=total,
-                paid_at=paid_at,
-            )
+                amount=shop_total,
+                paid_at=paid_at if state is not PaymentState.UNPAID else None,
+            ),
+            *paid_by,
         ],
-        customer_note=str(data.get("customer_note") or ""),
+        customer_note=text(data.get("customer_note")),
         refunds=refunds_read,
         **fields_from_meta(meta_from_wc(_meta_list(data))),
     )
@@ -266,8 +293,8 @@ def customer_from_wc(data: Json) -> Customer:
     return Customer(
         key=str(data["id"]),
         email=str(data.get("email") or billing.email),
-        first_name=str(data.get("first_name") or ""),
-        last_name=str(data.get("last_name") or ""),
+        first_name=text(data.get("first_name")),
+        last_name=text(data.get("last_name")),
         company=billing.company,
         phone=billing.phone,
         billing=billing,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,12 @@ from emporion.connectors.woocommerce.mapping import MappingError, parse_decimal
 def money(value: Any, field: str) -> Decimal:
     """An amount, 0 when empty; anything that is not a number is a MappingError naming `field`."""
     return parse_decimal(value, field) or Decimal(0)
+
+
+def text(value: Any) -> str:
+    """A text as people read it: WooCommerce hands out names and titles HTML-escaped (`&ndash;`,
+    `&#8482;`, `&amp;`, `&lt;Variable&gt;`), which must not reach another system as entities."""
+    return html.unescape(str(value)) if value not in (None, "") else ""
 
 
 def whole(value: Any, field: str) -> int:
