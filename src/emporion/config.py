@@ -179,6 +179,20 @@ class OrderOptions(Strict):
         default_factory=lambda: ["processing", "on_hold", "completed"],
         description="order statuses (emporion's, or the shop's own) whose orders go to the ERP (others wait)",
     )
+    hold_statuses: list[str] = Field(
+        default_factory=list,
+        description="statuses whose orders are held: not imported, a dead letter naming the status;"
+        " a status of the shop's own that no list names is held too",
+    )
+    ignore_statuses: list[str] = Field(
+        default_factory=list,
+        description="statuses of the shop's own whose orders wait without a word (like pending ones)",
+    )
+    deleted_product_sku: str | None = Field(
+        None,
+        description="ERP product (SKU) to book a line whose product was deleted in the shop on;"
+        " none = hold the order with a dead letter naming the line",
+    )
     shortage: Literal["accept", "hold", "reject"] = Field(
         "hold", description="stock short in the ERP: accept and alert, hold the shop order, or reject it"
     )
@@ -201,7 +215,7 @@ class OrderOptions(Strict):
     invoice_note: Literal["customer", "private", "none"] = "private"
     refund_payout: bool = Field(False, description="refunds from the ERP make the shop pay the money out")
 
-    @field_validator("import_statuses")
+    @field_validator("import_statuses", "hold_statuses", "ignore_statuses")
     @classmethod
     def _status_list(cls, names: list[str]) -> list[str]:
         """Older spellings (`on-hold`) become emporion's (`on_hold`)."""
@@ -251,6 +265,12 @@ class FlowSettings(Strict):
     )
     enabled: bool = True
     poll_interval: float = Field(2.0, gt=0, description="seconds between change-feed polls")
+    webhook_poll_interval: float | None = Field(
+        60.0,
+        gt=0,
+        description="seconds between polls of a feed whose connection delivers webhooks while they"
+        " arrive; back to poll_interval when one is missed or found broken; none = always poll_interval",
+    )
     batch_size: int = Field(100, ge=1, le=1000)
     mapping: dict[str, FieldRule] = Field(default_factory=dict, description="target field -> rule")
     variant_mapping: dict[str, FieldRule] = Field(default_factory=dict, description="the same for variants")

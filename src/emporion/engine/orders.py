@@ -25,6 +25,7 @@ from emporion.connectors.base import (
     WriteItem,
 )
 from emporion.connectors.roles import OrderSource, SaleOptions, SalesTarget
+from emporion.engine.order_admission import Admission, admission, held, with_deleted_products
 from emporion.engine.outcomes import BatchResult, OutcomeApplier, Written
 from emporion.engine.validation import check_order
 from emporion.model import Customer, Order, OrderHold, OrderNote, OrderStatus, PaymentKind, fingerprint
@@ -158,14 +159,20 @@ class OrderIntake:
             if order is None:
                 result.counts["absent"] += 1
                 continue
-            if link is None and not self.importable(order):
-                result.counts["waiting"] += 1
-                continue
+            if link is None:
+                verdict = admission(order, self.options)
+                if verdict is Admission.HOLD:
+                    self._dead(result, order, held(order), reason)
+                    continue
+                if verdict is Admission.WAIT:
+                    result.counts["waiting"] += 1
+                    continue
             digest = intake_fingerprint(order)
             if link and link.state == "synced" and link.fingerprint == digest:
                 result.counts["unchanged"] += 1
                 continue
             try:
+                order = orders[key] = with_deleted_products(order, self.options)
                 check_order(order, self.options.taxes)
                 check_totals(order, self.options.totals_tolerance)
             except Permanent as error:
@@ -198,9 +205,8 @@ class OrderIntake:
             await self.store.reserve(self.flow.name, order.key, quantities)
 
     def importable(self, order: Order) -> bool:
-        """Whether the order is in a status the ERP takes (the others wait)."""
-        wanted = set(self.options.import_statuses)
-        return order.status.value in wanted or order.raw_status in wanted
+        """Whether the order is in a status the ERP takes (the others wait or are held)."""
+        return admission(order, self.options) is Admission.IMPORT
 
     async def _check_stock(
         self, todo: list[tuple[Order, Link | None, str]], result: BatchResult, reason: str

@@ -3,10 +3,10 @@
 Statuses: WooCommerce's own map one to one onto emporion's (`on-hold` is `on_hold`,
 `checkout-draft` is `draft`); a status added by a plugin (e.g. `shipped`, `awaiting-pickup`) is kept
 in `raw_status` and read as on hold, so that nothing acts on an order whose meaning emporion does not
-know; its hold reason names the status. `trash` and `auto-draft` (WordPress's own) read the same
-way. Writing back, `raw_status` is set when it reads as the record's status (how a plugin status is
-asked for); otherwise `shipped` becomes `processing` (WooCommerce has no such status) and `draft`
-becomes `checkout-draft`. WooCommerce's status names live only in this folder.
+know; its hold reason names the status. `trash` and `auto-draft` (WordPress's own) read as drafts,
+which no flow imports. Writing back, `raw_status` is set when it reads as the record's status (how a
+plugin status is asked for); otherwise `shipped` becomes `processing` (WooCommerce has no such
+status) and `draft` becomes `checkout-draft`. WooCommerce's status names live only in this folder.
 
 Money is Decimal read exactly from WooCommerce's strings (line `price` is a JSON number: read through
 `str`). Fee lines (positive and negative), coupon lines, tax lines per rate and the shipping tax are
@@ -64,9 +64,16 @@ _STATUS_TO_WC: dict[OrderStatus, str] = {
 }
 
 
+# WordPress's own post states an order can be in: never an order to act on, read as drafts
+_NOT_ORDERS = frozenset({"trash", "auto-draft"})
+
+
 def status_from_wc(value: str) -> OrderStatus:
     """WooCommerce status -> canonical; plugin statuses read as on hold (kept in raw_status)."""
-    return _STATUS_FROM_WC.get(value.removeprefix("wc-"), OrderStatus.ON_HOLD)
+    name = value.removeprefix("wc-")
+    if name in _NOT_ORDERS:
+        return OrderStatus.DRAFT
+    return _STATUS_FROM_WC.get(name, OrderStatus.ON_HOLD)
 
 
 def status_to_wc(status: OrderStatus, raw_status: str = "") -> str:
