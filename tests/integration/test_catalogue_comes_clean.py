@@ -1,0 +1,80 @@
+"""A catalogue with `&` in names and multi-line descriptions, synced into an empty shop that stores
+text as WooCommerce 10 does (`&` as `&amp;`, descriptions rendered in view context): verify is clean,
+two reconciles in a row find no drift, and a sync again writes nothing.
+
+Real Tryton server, the WooCommerce sandbox over HTTP, a real state database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from emporion.engine.dead_letters import list_letters
+from emporion.engine.reconcile import Reconciler
+from emporion.engine.sync import sync_flow, verify_flow
+from emporion_devkit.sandbox.woocommerce import SandboxShop
+from tests.fixtures.tryton import RunningTryton
+from tests.integration.engine_support import running_engine, settings_for, shop_api
+from tests.integration.test_catalogue_sync import CATALOGUE_FLOW, by_sku, observed, salable_templates
+
+pytestmark = pytest.mark.tryton
+
+NAMES = ("Salt & Pepper Mill", 'Café & Bar "Deluxe" <b>XL</b>', "Towel & Co – 100 % cotton")  # noqa: RUF001
+DESCRIPTION = "First line & more.\nSecond line with <em>emphasis</em>.\n\nA new paragraph: 100 % cotton."
+
+
+async def text_with_ampersands(tryton: RunningTryton) -> dict[str, str]:
+    """Give three simple products and one variable product names with `&`, and multi-line descriptions."""
+    templates = await salable_templates(tryton)
+    simple = [t for t in templates if len(t["products"]) == 1][: len(NAMES)]
+    variable = next(t for t in templates if len(t["products"]) > 1)
+    renamed: dict[str, str] = {}
+    for template, name in [*zip(simple, NAMES, strict=True), (variable, "Shirt & Tie")]:
+        await tryton.rpc("product.template", "write", [template["id"]], {"name": name})
+        await tryton.rpc("product.product", "write", template["products"], {"description": DESCRIPTION})
+        renamed[template["code"]] = name
+    return renamed
+
+
+async def test_text_the_shop_escapes_and_renders_syncs_once_and_stays_clean(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed = await text_with_ampersands(tryton_server)
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, CATALOGUE_FLOW, monkeypatch)
+    api = shop_api(sandbox_shop)
+    async with running_engine(settings) as engine:
+        runner = engine.runners["catalogue"]
+        planned = await sync_flow(runner, dry_run=True)
+        assert set(planned.entities[1].counts) == {"create"}  # an empty shop: everything is created
+
+        report = await verify_flow(runner, await sync_flow(runner))
+        for entity in report.entities:
+            assert not (entity.failed or entity.missing), (entity.failed, entity.missing)
+            assert not entity.mismatches, [(m.label, m.diffs) for m in entity.mismatches]
+        assert report.clean
+        assert await list_letters(engine.store) == []
+
+        # the shop really holds what WooCommerce would: `&amp;`, and <p> only when viewed
+        for sku, name in renamed.items():
+            shown = by_sku(api, sku)
+            assert shown["name"] == name.replace("&", "&amp;")
+            assert shown["description"].startswith("<p>First line &amp; more.<br />")
+
+        reconciler = Reconciler(engine)
+        for _ in range(2):
+            result = await reconciler.reconcile("catalogue")
+            drift = [(item.kind, item.label, [d.field for d in item.fields]) for item in result.items]
+            assert result.clean and not drift, drift
+            records = planned.entities[0].source_count + len(planned.entities[1].planned)
+            assert result.counts["compared"] == records
+
+        requests = observed(engine, "shop")
+        again = await sync_flow(runner)
+        counts: dict[str, Any] = {entity.entity: dict(entity.counts) for entity in again.entities}
+        assert counts == {
+            "category": {"unchanged": again.entities[0].source_count},
+            "product": {"unchanged": again.entities[1].source_count},
+        }
+        assert set(requests.methods) <= {"GET"}  # a sync again writes nothing to the shop
