@@ -22,6 +22,7 @@ from emporion.connectors.base import (
     OutcomeStatus,
     RateLimited,
     Retryable,
+    Unmappable,
     WriteItem,
 )
 from emporion.connectors.roles import missing_roles
@@ -30,6 +31,7 @@ from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.model import Category, Image, Product, Record, SalePrice, Variant
 from tests.devkit.sandbox.conftest import Receiver
+from tests.integration.engine_support import shop_api
 
 
 def connector_for(
@@ -557,3 +559,83 @@ async def test_category_with_an_unknown_parent_reference_fails_alone(woo: WooCom
     outcomes = {o.key: o for o in await woo.write("category", items, [])}
     assert outcomes["ok"].status is OutcomeStatus.CREATED
     assert outcomes["bad"].status is OutcomeStatus.FAILED and outcomes["bad"].error.field == "parent_key"  # type: ignore[union-attr]
+
+
+# --- what WooCommerce does to text, stock and SKUs of variations ----------------------------------
+
+
+async def test_text_with_ampersands_and_lines_reads_back_as_written(
+    sandbox_shop: Any, woo: WooCommerceConnector
+) -> None:
+    product = simple(
+        "TXT-1",
+        name='Salt & Pepper "Duo" <b>XL</b>',
+        description="First line & more.\nSecond line.\n\nNew paragraph.",
+        short_description="Short & sweet",
+    )
+    ref = (await write_products(woo, product))[product.key].target_ref
+    assert ref is not None
+    shown = shop_api(sandbox_shop).get(f"/products/{ref['id']}").json()  # context=view, as a browser asks
+    assert shown["name"] == 'Salt &amp; Pepper "Duo" <b>XL</b>'
+    assert shown["description"].startswith("<p>First line &amp; more.<br />")
+    [back] = await woo.read("product", [str(ref["id"])])
+    assert back == as_written(product, ref)
+    [scanned] = [p for p in await scan_all(woo, "product") if p.key == str(ref["id"])]
+    assert scanned == back
+    [category] = await woo.write("category", [WriteItem("c", Category(key="c", name="Kitchen & Bath"))], [])
+    [read] = await woo.read("category", [str(category.target_ref["id"])])  # type: ignore[index]
+    assert isinstance(read, Category) and read.name == "Kitchen & Bath"
+
+
+def variable_in_shop(sandbox_shop: Any, variations: list[dict[str, Any]]) -> int:
+    """A variable product made in the shop by hand (stock 40 on the product) with these variations."""
+    api = shop_api(sandbox_shop)
+    body = {
+        "name": "Shirt",
+        "type": "variable",
+        "sku": "SHIRT",
+        "manage_stock": True,
+        "stock_quantity": 40,
+        "attributes": [{"name": "Size", "options": ["S", "M", "L"], "variation": True}],
+    }
+    created = api.post("/products", json=body)
+    created.raise_for_status()
+    ident = int(created.json()["id"])
+    api.post(f"/products/{ident}/variations/batch", json={"create": variations}).raise_for_status()
+    return ident
+
+
+def size(option: str, **fields: Any) -> dict[str, Any]:
+    return {"regular_price": "20.00", "attributes": [{"name": "Size", "option": option}], **fields}
+
+
+async def test_a_variation_sharing_its_products_stock_reads_without_stock_of_its_own(
+    sandbox_shop: Any, woo: WooCommerceConnector
+) -> None:
+    ident = variable_in_shop(
+        sandbox_shop,
+        [size("S", sku="SHIRT-S", manage_stock=True, stock_quantity=5), size("M", sku="SHIRT-M")],
+    )
+    raw = shop_api(sandbox_shop).get(f"/products/{ident}/variations", params={"context": "edit"}).json()
+    assert {v["sku"]: v["manage_stock"] for v in raw} == {"SHIRT-S": True, "SHIRT-M": "parent"}
+    [product] = await woo.read("product", [str(ident)])
+    assert isinstance(product, Product) and product.available == Decimal(40)
+    assert {v.sku: v.available for v in product.variants} == {"SHIRT-S": Decimal(5), "SHIRT-M": None}
+
+
+async def test_a_variation_without_its_own_sku_is_reported_not_taken_for_its_product(
+    sandbox_shop: Any, woo: WooCommerceConnector
+) -> None:
+    ident = variable_in_shop(sandbox_shop, [size("S", sku="SHIRT-S"), size("L")])
+    [read] = await woo.read("product", [str(ident)])
+    assert isinstance(read, Unmappable) and read.field == "variants.sku" and read.record == "SHIRT"
+    assert f"of product {ident} (SKU SHIRT) has no SKU of its own" in read.reason
+    [scanned] = [p for p in await scan_all(woo, "product") if p.key == str(ident)]
+    assert isinstance(scanned, Unmappable) and scanned.reason == read.reason
+
+
+async def test_a_variation_sku_never_matches_a_product(sandbox_shop: Any, woo: WooCommerceConnector) -> None:
+    ident = variable_in_shop(sandbox_shop, [size("S", sku="SHIRT-S")])
+    listed = shop_api(sandbox_shop).get("/products", params={"sku": "SHIRT-S"}).json()
+    assert [item["type"] for item in listed] == ["variation"]  # WooCommerce's `sku` filter finds it
+    assert await woo.lookup("product", ["SHIRT-S", "SHIRT"]) == {"SHIRT": {"id": ident}}
