@@ -98,6 +98,12 @@ class CustomerResource(Resource):
         )
         return columns
 
+    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
+        """A customer with its dates in the site's current time zone."""
+        out = super().present(shop, doc, extra)
+        shop.clock.localize(out)
+        return out
+
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
         """Customers' own list arguments: email and role."""
         out: list[Filter] = []
@@ -183,6 +189,7 @@ class CouponResource(Resource):
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
         """A coupon without its internal post status."""
         out = super().present(shop, doc, extra)
+        shop.clock.localize(out)
         out.pop("status", None)
         return out
 

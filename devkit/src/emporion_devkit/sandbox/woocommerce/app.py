@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emporion_devkit.sandbox.woocommerce import render, timed
+from emporion_devkit.sandbox.woocommerce import render, settings, timed
 from emporion_devkit.sandbox.woocommerce.auth import ApiKey, auth_error
 from emporion_devkit.sandbox.woocommerce.errors import ApiError, no_route
 from emporion_devkit.sandbox.woocommerce.shop import WC_VERSION, WP_VERSION, first
@@ -35,9 +35,10 @@ COLLECTIONS = {
     "variations": "variation",
     "notes": "note",
     "refunds": "refund",
+    "taxes": "tax",
 }
 ROUTE = re.compile(
-    r"^(?:(?P<collection>products/categories|products|orders|customers|coupons|webhooks)"
+    r"^(?:(?P<collection>products/categories|products|orders|customers|coupons|webhooks|taxes)"
     r"|(?:products|orders)/(?P<parent>\d+)/(?P<nested>variations|notes|refunds))"
     r"(?:/(?P<tail>batch|\d+))?/?$"
 )
@@ -239,6 +240,9 @@ class SandboxApp:
                 raise no_route()
             self.require(rest, "list")
             return json_response(self.system_status())
+        if route.startswith(("settings/", "taxes/classes")):
+            self.require(rest, "list" if rest.method in READ else "edit")
+            return json_response(settings.route(self.shop, rest.method, route, rest.body()))
         match = ROUTE.match(route)
         if match is None:
             raise no_route()

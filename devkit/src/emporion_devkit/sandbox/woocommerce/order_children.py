@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from emporion_devkit.sandbox.woocommerce.errors import ApiError
 from emporion_devkit.sandbox.woocommerce.orders import (
@@ -10,7 +10,11 @@ from emporion_devkit.sandbox.woocommerce.orders import (
     OrderResource,
     adjust_stock,
     as_number,
+    line_meta,
+    line_product,
     money,
+    present_line,
+    set_line_meta,
     to_float,
 )
 from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource
@@ -43,6 +47,12 @@ class NoteResource(Resource):
         doc["customer_note"] = data.get("customer_note", doc["customer_note"])
         if data.get("added_by_user"):
             doc["author"] = "admin"
+
+    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
+        """A note with its date in the site's current time zone."""
+        out = super().present(shop, doc, extra)
+        shop.clock.localize(out)
+        return out
 
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
         """Notes' `type`: any, customer or internal."""
@@ -78,19 +88,29 @@ class RefundResource(Resource):
         if not creating:
             return
         order_doc, order_extra = shop.load("order", extra["parent"])
-        items = {item["id"]: item for item in order_doc["line_items"]}
-        lines = []
+        sources = {
+            line["id"]: (kind, line)
+            for kind in ("line_items", "shipping_lines", "fee_lines")
+            for line in order_doc[kind]
+        }
+        wanted: list[tuple[str, dict, int, float, dict[int, float]]] = []
         for raw in data.get("line_items") or []:
-            if not isinstance(raw, dict) or int(raw.get("id") or 0) not in items:
+            if not isinstance(raw, dict) or int(to_float(raw.get("id"))) not in sources:
                 continue
-            source = items[int(raw["id"])]
-            quantity = int(to_float(raw.get("quantity", 0)))
-            refund_total = to_float(raw.get("refund_total", 0))
-            lines.append((source, quantity, refund_total))
+            kind, source = sources[int(to_float(raw["id"]))]
+            taxes = {
+                int(to_float(t.get("id"))): to_float(t.get("refund_total"))
+                for t in raw.get("refund_tax") or []
+                if isinstance(t, dict) and to_float(t.get("refund_total"))
+            }
+            quantity = int(to_float(raw.get("quantity", 0))) if kind == "line_items" else 0
+            total = to_float(raw.get("refund_total", 0))
+            if quantity or total or taxes:
+                wanted.append((kind, source, quantity, total, taxes))
         amount = (
             to_float(data["amount"])
             if data.get("amount") not in (None, "")
-            else sum(total for _, _, total in lines)
+            else sum(total + sum(taxes.values()) for _, _, _, total, taxes in wanted)
         )
         if amount <= 0:
             raise ApiError(
@@ -111,58 +131,128 @@ class RefundResource(Resource):
         )
         doc["refunded_payment"] = bool(api_refund)
         doc["meta_data"] = shop.merge_meta([], data.get("meta_data") or [])
-        doc["line_items"] = [
+        doc.update(line_items=[], shipping_lines=[], fee_lines=[])
+        for kind, source, quantity, total, taxes in wanted:
+            doc[kind].append(self._refund_line(shop, kind, source, quantity, total, taxes))
+        doc["tax_lines"] = self._tax_lines(shop, order_doc, wanted)
+        if data.get("api_restock", True):
+            for kind, source, quantity, _, _ in wanted:
+                if kind == "line_items" and quantity > 0:
+                    self._restock(shop, order_doc, source, quantity)
+        before = dict(order_doc)
+        order_doc["refunds"] = [
             {
-                "id": shop.store.next_id("item"),
+                "id": doc["id"],
+                "reason": doc["reason"],
+                "total": money(-amount),
+                "_created": doc["date_created_gmt"],
+            },
+            *order_doc["refunds"],
+        ]
+        if abs(to_float(order_doc["total"]) - refunded - amount) < 0.005:
+            order_doc["status"] = "refunded"
+        if api_refund:
+            OrderResource.note(
+                shop,
+                order_doc["id"],
+                f"Refunded {money(amount)} {shop.currency}"
+                + (f" - {doc['reason']}" if doc["reason"] else "")
+                + ".",
+            )
+        shop.save(shop.resources["order"], before, order_doc, order_extra)
+
+    @staticmethod
+    def _refund_line(
+        shop: Shop, kind: str, source: dict, quantity: int, total: float, taxes: dict[int, float]
+    ) -> dict:
+        """A refund's copy of an order line: negative quantity, totals and taxes, `_refunded_item_id`."""
+        tax_total = money(-sum(taxes.values()))
+        meta = [{"id": shop.store.next_id("meta"), "key": "_refunded_item_id", "value": str(source["id"])}]
+        line_id = shop.store.next_id("item")
+        if kind == "line_items":
+            return {
+                "id": line_id,
                 "name": source["name"],
                 "product_id": source["product_id"],
                 "variation_id": source["variation_id"],
                 "quantity": -quantity,
                 "tax_class": source["tax_class"],
                 "subtotal": money(-total),
-                "subtotal_tax": "0.00",
+                "subtotal_tax": tax_total,
                 "total": money(-total),
-                "total_tax": "0.00",
-                "taxes": [],
-                "meta_data": [
-                    {"id": shop.store.next_id("meta"), "key": "_refunded_item_id", "value": str(source["id"])}
-                ],
+                "total_tax": tax_total,
+                "taxes": [{"id": r, "total": money(-t), "subtotal": money(-t)} for r, t in taxes.items()],
+                "meta_data": meta,
                 "sku": source["sku"],
-                "price": as_number(-total / quantity if quantity else 0),
-                "refund_total": total,
+                "price": as_number(total / quantity if quantity else 0),
+                "image": source.get("image", {"id": "", "src": ""}),
+                "parent_name": source.get("parent_name"),
             }
-            for source, quantity, total in lines
-        ]
-        restocked = []
-        if data.get("api_restock", True):
-            for source, quantity, _ in lines:
-                if quantity <= 0 or not order_extra.get("stock_reduced"):
-                    continue
-                kind, record_id = (
-                    ("variation", source["variation_id"])
-                    if source["variation_id"]
-                    else ("product", source["product_id"])
-                )
-                moved = adjust_stock(shop, kind, record_id, quantity)
-                if moved:
-                    restocked.append(f"Item #{record_id} stock increased from {moved[0]} to {moved[1]}.")
-        before = dict(order_doc)
-        order_doc["refunds"] = [
-            {"id": doc["id"], "reason": doc["reason"], "total": money(-amount)},
-            *order_doc["refunds"],
-        ]
-        if abs(to_float(order_doc["total"]) - refunded - amount) < 0.005:
-            order_doc["status"] = "refunded"
+        copied = {k: v for k, v in source.items() if not k.startswith("_") and k not in ("id", "meta_data")}
+        return {
+            "id": line_id,
+            **copied,
+            "total": money(-total),
+            "total_tax": tax_total,
+            "taxes": [{"id": r, "total": money(-t), "subtotal": ""} for r, t in taxes.items()],
+            "meta_data": meta,
+        }
+
+    @staticmethod
+    def _tax_lines(
+        shop: Shop, order_doc: dict, wanted: list[tuple[str, dict, int, float, dict[int, float]]]
+    ) -> list:
+        """The refund's tax lines: per rate, the refunded item/fee tax and the refunded shipping tax."""
+        cart: dict[int, float] = {}
+        shipping: dict[int, float] = {}
+        for kind, _, _, _, taxes in wanted:
+            target = shipping if kind == "shipping_lines" else cart
+            for rate_id, tax in taxes.items():
+                target[rate_id] = target.get(rate_id, 0.0) + tax
+        known = {line["rate_id"]: line for line in order_doc["tax_lines"]}
+        lines = []
+        for rate_id in dict.fromkeys([*cart, *shipping]):
+            base = known.get(rate_id, {"rate_code": "", "label": "", "compound": False, "rate_percent": 0})
+            lines.append(
+                {
+                    "id": shop.store.next_id("item"),
+                    "rate_code": base["rate_code"],
+                    "rate_id": rate_id,
+                    "label": base["label"],
+                    "compound": base["compound"],
+                    "tax_total": money(-cart.get(rate_id, 0.0)),
+                    "shipping_tax_total": money(-shipping.get(rate_id, 0.0)),
+                    "rate_percent": base["rate_percent"],
+                    "meta_data": [],
+                }
+            )
+        return lines
+
+    @staticmethod
+    def _restock(shop: Shop, order_doc: dict, source: dict, quantity: int) -> None:
+        """`wc_restock_refunded_items`: stock back, `_reduced_stock` lowered, `_restock_refunded_items` up."""
+        reduced = int(to_float(line_meta(source, "_reduced_stock"), 0))
+        if not reduced:
+            return
+        kind, record_id = line_product(source)
+        moved = adjust_stock(shop, kind, record_id, quantity)
+        if not moved:
+            return
+        restocked = int(to_float(line_meta(source, "_restock_refunded_items"), 0))
+        set_line_meta(shop, source, "_reduced_stock", str(reduced - quantity))
+        set_line_meta(shop, source, "_restock_refunded_items", str(restocked + quantity))
         OrderResource.note(
-            shop,
-            order_doc["id"],
-            f"Refunded {money(amount)} {shop.currency}"
-            + (f" - {doc['reason']}" if doc["reason"] else "")
-            + ".",
+            shop, order_doc["id"], f"Item #{record_id} stock increased from {moved[0]} to {moved[1]}."
         )
-        for line in restocked:
-            OrderResource.note(shop, order_doc["id"], line)
-        shop.save(shop.resources["order"], before, order_doc, order_extra)
+
+    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
+        """A refund with its lines as shown (display keys in meta)."""
+        out = super().present(shop, doc, extra)
+        shop.clock.localize(out)
+        for name in ("line_items", "shipping_lines", "fee_lines"):
+            out[name] = [present_line(shop, line) for line in doc.get(name, [])]
+        out.setdefault("tax_lines", [])
+        return out
 
     def after_delete(self, shop: Shop, doc: dict, extra: dict) -> None:
         """Deleting a refund removes it from its order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -10,7 +11,15 @@ from emporion_devkit.sandbox.woocommerce.errors import ApiError
 from emporion_devkit.sandbox.woocommerce.pricing import derive_stock
 from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify
 from emporion_devkit.sandbox.woocommerce.schema import FieldSpec, coerce
+from emporion_devkit.sandbox.woocommerce.settings import prices_include_tax
 from emporion_devkit.sandbox.woocommerce.shop import WC_VERSION
+from emporion_devkit.sandbox.woocommerce.taxes import (
+    base_location,
+    calc_tax,
+    find_rates,
+    round6,
+)
+from emporion_devkit.sandbox.woocommerce.totals import recalculate
 
 if TYPE_CHECKING:
     from emporion_devkit.sandbox.woocommerce.shop import Shop
@@ -27,6 +36,7 @@ STATUS_LABELS = {
 }
 STOCK_REDUCING = ("processing", "completed", "on-hold")
 STOCK_RESTORING = ("cancelled", "pending")
+SYMBOLS = {"EUR": "\u20ac", "USD": "$", "GBP": "\u00a3", "CHF": "CHF", "JPY": "\u00a5", "INR": "\u20b9"}
 REFUNDING_GATEWAYS = ("stripe", "paypal", "ppcp-gateway", "woocommerce_payments", "sandbox")
 
 
@@ -36,8 +46,8 @@ def money(value: float) -> str:
 
 
 def as_number(value: float) -> int | float:
-    """Line item `price`: a JSON number, whole numbers without a fraction as in WooCommerce's examples."""
-    return int(value) if float(value).is_integer() else round(value, 6)
+    """Line item `price`: a JSON number, unrounded; whole numbers without a fraction, as PHP divides."""
+    return int(value) if float(value).is_integer() else value
 
 
 def to_float(value: Any, default: float = 0.0) -> float:
@@ -63,6 +73,13 @@ def adjust_stock(shop: Shop, kind: str, record_id: int, delta: int, sold: int = 
     if found is None:
         return None
     doc, extra = found
+    if kind == "variation" and doc.get("manage_stock") is not True:
+        parent = shop.store.get("product", extra["parent"])
+        if parent is not None and parent[0].get("manage_stock") is True:
+            moved = adjust_stock(shop, "product", extra["parent"], delta)
+            if sold:
+                adjust_stock(shop, kind, record_id, 0, sold)
+            return moved
     before = dict(doc)
     result = None
     if doc.get("manage_stock") is True:
@@ -83,6 +100,38 @@ def adjust_stock(shop: Shop, kind: str, record_id: int, delta: int, sold: int = 
                 "product", parent[0]["id"], parent[0], parent[1], shop.resources["product"].columns(*parent)
             )
     return result
+
+
+def line_product(item: dict[str, Any]) -> tuple[str, int]:
+    """(kind, id) of what an order line sells."""
+    return ("variation", item["variation_id"]) if item["variation_id"] else ("product", item["product_id"])
+
+
+def line_meta(line: dict[str, Any], key: str) -> Any:
+    """The value of a line's meta key, or None."""
+    return next((m["value"] for m in line.get("meta_data", []) if m["key"] == key), None)
+
+
+def set_line_meta(shop: Shop, line: dict[str, Any], key: str, value: Any) -> None:
+    """Set (or add) a line's meta key, as `update_meta_data` does."""
+    for entry in line["meta_data"]:
+        if entry["key"] == key:
+            entry["value"] = value
+            return
+    line["meta_data"].append({"id": shop.store.next_id("meta"), "key": key, "value": value})
+
+
+def present_line(shop: Shop, line: dict[str, Any]) -> dict[str, Any]:
+    """An order or refund line as shown: hidden fields dropped, meta with display keys, deleted products."""
+    out = {k: v for k, v in line.items() if not k.startswith("_") and k != "coupon_id"}
+    out["meta_data"] = [
+        {**m, "display_key": m["key"], "display_value": m["value"]} for m in line.get("meta_data", [])
+    ]
+    if "product_id" in line and (line["product_id"] or line["variation_id"]):
+        kind, record_id = line_product(line)
+        if shop.store.get(kind, record_id) is None:  # the product was deleted for good
+            out.update(product_id=0, variation_id=0, sku=None, image={"id": 0, "src": ""})
+    return out
 
 
 class OrderResource(Resource):
@@ -128,6 +177,8 @@ class OrderResource(Resource):
 
     def apply(self, shop: Shop, doc: dict, extra: dict, data: dict, creating: bool) -> None:
         """Write an order request: addresses, lines, totals, payment and status."""
+        if creating:
+            doc["prices_include_tax"] = prices_include_tax(shop)
         for name in ("parent_id", "currency", "customer_note", "payment_method", "payment_method_title",
                      "transaction_id", "created_via", "customer_ip_address", "customer_user_agent",
                      "prices_include_tax"):  # fmt: skip
@@ -142,26 +193,24 @@ class OrderResource(Resource):
                 doc[name] = merge_address(doc[name], data[name])
         if "meta_data" in data:
             doc["meta_data"] = shop.merge_meta(doc["meta_data"], data["meta_data"])
-        lines_changed = False
+        changed = [
+            name for name in ("line_items", "shipping_lines", "fee_lines", "coupon_lines") if name in data
+        ]
         if "line_items" in data:
-            doc["line_items"] = self._line_items(shop, doc["line_items"], data["line_items"])
-            lines_changed = True
+            doc["line_items"] = self._line_items(shop, doc, data["line_items"])
         if "shipping_lines" in data:
             doc["shipping_lines"] = self._simple_lines(
                 shop, doc["shipping_lines"], data["shipping_lines"], "shipping"
             )
-            lines_changed = True
         if "fee_lines" in data:
             doc["fee_lines"] = self._simple_lines(shop, doc["fee_lines"], data["fee_lines"], "fee")
-            lines_changed = True
         if "coupon_lines" in data:
             doc["coupon_lines"] = self._coupons(shop, data["coupon_lines"])
-            lines_changed = True
-        if lines_changed or creating:
-            self._totals(doc)
+        if changed or creating or "billing" in data or "shipping" in data:
+            recalculate(shop, doc, apply_coupons="coupon_lines" in data or "line_items" in data)
         if "status" in data:
             doc["status"] = data["status"]
-        if data.get("set_paid"):
+        if data.get("set_paid"):  # payment_complete(): the only way besides completion to a paid date
             if doc["status"] in ("pending", "failed", "on-hold", "checkout-draft"):
                 virtual = (
                     all(self._is_virtual(shop, item) for item in doc["line_items"]) and doc["line_items"]
@@ -169,10 +218,10 @@ class OrderResource(Resource):
                 doc["status"] = "completed" if virtual else "processing"
             if doc["date_paid"] is None:
                 shop.clock.stamp(doc, "date_paid")
-        if doc["status"] in ("processing", "completed") and doc["date_paid"] is None:
-            shop.clock.stamp(doc, "date_paid")
         if doc["status"] == "completed" and doc["date_completed"] is None:
             shop.clock.stamp(doc, "date_completed")
+            if doc["date_paid"] is None:
+                doc["date_paid"], doc["date_paid_gmt"] = doc["date_completed"], doc["date_completed_gmt"]
 
     @staticmethod
     def _is_virtual(shop: Shop, item: dict) -> bool:
@@ -181,7 +230,8 @@ class OrderResource(Resource):
         )
         return bool(found and found[0].get("virtual") and found[0].get("downloadable"))
 
-    def _line_items(self, shop: Shop, current: list[dict], given: list[Any]) -> list[dict]:
+    def _line_items(self, shop: Shop, doc: dict, given: list[Any]) -> list[dict]:
+        current = doc["line_items"]
         items = {item["id"]: item for item in current}
         order = [item["id"] for item in current]
         for raw in given:
@@ -198,13 +248,13 @@ class OrderResource(Resource):
                 del items[item_id]
                 order.remove(item_id)
                 continue
-            item = self._line_item(shop, items.get(item_id), raw)
+            item = self._line_item(shop, doc, items.get(item_id), raw)
             if item["id"] not in items:
                 order.append(item["id"])
             items[item["id"]] = item
         return [items[item_id] for item_id in order]
 
-    def _line_item(self, shop: Shop, current: dict | None, raw: dict) -> dict[str, Any]:
+    def _line_item(self, shop: Shop, order: dict, current: dict | None, raw: dict) -> dict[str, Any]:
         product_id = int(
             coerce(
                 "product_id", "integer", raw.get("product_id", current["product_id"] if current else 0), False
@@ -254,16 +304,24 @@ class OrderResource(Resource):
                 }
                 for a in product["attributes"]
             ]
-        unit = to_float(product.get("price"))
-        subtotal = to_float(raw["subtotal"]) if "subtotal" in raw else unit * quantity
-        total = to_float(raw["total"]) if "total" in raw else subtotal
-        item = {
+        tax_class = str(raw.get("tax_class", product.get("tax_class", "")))
+        tax_status = product.get("tax_status", "taxable")
+        if current is not None and "quantity" not in raw and "subtotal" not in raw:
+            subtotal = to_float(current.get("_subtotal", current["subtotal"]))
+        else:
+            subtotal = to_float(product.get("price")) * quantity
+            if prices_include_tax(shop) and tax_status == "taxable":  # wc_get_price_excluding_tax
+                rates = find_rates(shop, base_location(shop), tax_class)
+                subtotal -= sum(calc_tax(subtotal, rates, inclusive=True).values())
+        subtotal = round6(to_float(raw["subtotal"]) if "subtotal" in raw else subtotal)
+        total = round6(to_float(raw["total"]) if "total" in raw else subtotal)
+        return {
             "id": current["id"] if current else shop.store.next_id("item"),
             "name": str(raw.get("name") or name),
             "product_id": product_id,
             "variation_id": variation_id,
             "quantity": quantity,
-            "tax_class": str(raw.get("tax_class", product.get("tax_class", ""))),
+            "tax_class": tax_class,
             "subtotal": money(subtotal),
             "subtotal_tax": "0.00",
             "total": money(total),
@@ -274,8 +332,12 @@ class OrderResource(Resource):
             ),
             "sku": product.get("sku", ""),
             "price": as_number(total / quantity if quantity else 0),
+            "image": {"id": "", "src": ""},
+            "parent_name": parent[0]["name"] if kind == "variation" and parent else None,
+            "_subtotal": subtotal,
+            "_total": total,
+            "_tax_status": tax_status,
         }
-        return item
 
     @staticmethod
     def _simple_lines(shop: Shop, current: list[dict], given: list[Any], what: str) -> list[dict]:
@@ -285,24 +347,42 @@ class OrderResource(Resource):
             if not isinstance(raw, dict):
                 continue
             line_id = int(raw.get("id") or 0)
-            if line_id in by_id and raw.get("method_id", "x") is None:
+            if line_id in by_id and raw.get("method_id" if what == "shipping" else "name", "x") is None:
                 lines.remove(by_id[line_id])
                 continue
             line = by_id.get(line_id) or (
-                {"id": shop.store.next_id("item"), "method_title": "", "method_id": "", "total": "0.00"}
+                {
+                    "id": shop.store.next_id("item"),
+                    "method_title": "",
+                    "method_id": "",
+                    "instance_id": "",
+                    "total": "0.00",
+                    "total_tax": "0.00",
+                    "taxes": [],
+                    "tax_status": "taxable",
+                    "meta_data": [],
+                }
                 if what == "shipping"
                 else {
                     "id": shop.store.next_id("item"),
                     "name": "",
                     "tax_class": "",
                     "tax_status": "taxable",
+                    "amount": "",
                     "total": "0.00",
+                    "total_tax": "0.00",
+                    "taxes": [],
+                    "meta_data": [],
                 }
             )
-            for key in line:
-                if key in raw and key not in ("id",):
-                    line[key] = money(to_float(raw[key])) if key == "total" else str(raw[key])
-            line.update(total_tax="0.00", taxes=[], meta_data=line.get("meta_data", []))
+            for key in ("method_title", "method_id", "instance_id", "name", "tax_class", "tax_status"):
+                if key in raw and key in line:
+                    line[key] = str(raw[key] if raw[key] is not None else "")
+            if "total" in raw:
+                line["_total"] = round6(to_float(raw["total"]))
+                line["total"] = money(line["_total"])
+            if "meta_data" in raw and isinstance(raw["meta_data"], list):
+                line["meta_data"] = shop.merge_meta(line["meta_data"], raw["meta_data"])
             if line not in lines:
                 lines.append(line)
         return lines
@@ -319,42 +399,31 @@ class OrderResource(Resource):
                 raise ApiError(400, "woocommerce_rest_invalid_coupon", f'Coupon "{code}" does not exist!')
             coupon = shop.store.get("coupon", ids[0])
             assert coupon is not None
-            line = {
-                "id": shop.store.next_id("item"),
-                "code": code,
-                "discount": "0.00",
-                "discount_tax": "0.00",
-            }
-            line.update(meta_data=[], coupon_id=ids[0], _amount=to_float(coupon[0]["amount"]))
-            lines.append({**line, "_type": coupon[0]["discount_type"]})
+            kind, nominal = coupon[0]["discount_type"], to_float(coupon[0]["amount"])
+            nominal_number = int(nominal) if nominal.is_integer() else nominal
+            info = [ids[0], code, None if kind == "fixed_cart" else kind, nominal_number]
+            lines.append(
+                {
+                    "id": shop.store.next_id("item"),
+                    "code": code,
+                    "discount": "0",
+                    "discount_tax": "0",
+                    "meta_data": [
+                        {
+                            "id": shop.store.next_id("meta"),
+                            "key": "coupon_info",
+                            "value": json.dumps(info, separators=(",", ":")),
+                        }
+                    ],
+                    "discount_type": kind,
+                    "nominal_amount": nominal_number,
+                    "free_shipping": bool(coupon[0].get("free_shipping")),
+                    "coupon_id": ids[0],
+                    "_amount": nominal,
+                    "_type": kind,
+                }
+            )
         return lines
-
-    @staticmethod
-    def _totals(doc: dict) -> None:
-        """Recalculate discounts and totals (no tax rates are configured in the sandbox)."""
-        subtotal = sum(to_float(item["subtotal"]) for item in doc["line_items"])
-        discount = 0.0
-        for line in doc["coupon_lines"]:
-            amount, kind = line["_amount"], line["_type"]
-            if kind == "fixed_product":
-                amount = amount * sum(item["quantity"] for item in doc["line_items"])
-            line_discount = min(subtotal - discount, subtotal * amount / 100 if kind == "percent" else amount)
-            line["discount"] = money(line_discount)
-            discount += line_discount
-        if subtotal > 0:
-            for item in doc["line_items"]:
-                share = to_float(item["subtotal"]) / subtotal * discount if discount else 0.0
-                if doc["coupon_lines"]:
-                    item["total"] = money(to_float(item["subtotal"]) - share)
-                    item["price"] = as_number(
-                        to_float(item["total"]) / item["quantity"] if item["quantity"] else 0
-                    )
-        items_total = sum(to_float(item["total"]) for item in doc["line_items"])
-        shipping = sum(to_float(line["total"]) for line in doc["shipping_lines"])
-        fees = sum(to_float(line["total"]) for line in doc["fee_lines"])
-        doc["discount_total"] = money(max(subtotal - items_total, 0.0))
-        doc["shipping_total"] = money(shipping)
-        doc["total"] = money(items_total + shipping + fees)
 
     def columns(self, doc: dict, extra: dict) -> dict[str, Any]:
         """Index columns of an order (search text: number, names, email)."""
@@ -397,21 +466,34 @@ class OrderResource(Resource):
         return out
 
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """An order without internal coupon fields."""
+        """An order as the REST API shows it: no internal line fields, deleted products as id 0."""
         out = super().present(shop, doc, extra)
-        if doc["coupon_lines"]:
-            out["coupon_lines"] = [
-                {k: v for k, v in line.items() if k not in ("coupon_id", "_amount", "_type")}
-                for line in doc["coupon_lines"]
-            ]
+        shop.clock.localize(out)
+        self_href = out["_links"]["self"][0]["href"]
+        out["_links"]["email_templates"] = [
+            {"embeddable": True, "href": f"{self_href}/actions/email_templates"}
+        ]
+        for name in ("line_items", "shipping_lines", "fee_lines", "coupon_lines"):
+            out[name] = [present_line(shop, line) for line in doc[name]]
+        out.update(
+            payment_url=f"{shop.base_url}/checkout/order-pay/{doc['id']}/?pay_for_order=true&key={doc['order_key']}",
+            is_editable=doc["status"] in ("pending", "on-hold", "auto-draft", "checkout-draft"),
+            needs_payment=doc["status"] in ("pending", "failed") and to_float(doc["total"]) > 0,
+            needs_processing=True,
+            currency_symbol=SYMBOLS.get(doc["currency"], doc["currency"]),
+        )
+        out["refunds"] = [
+            {"id": r["id"], "reason": r["reason"], "total": r["total"]}
+            for r in sorted(doc["refunds"], key=lambda r: (r.get("_created", ""), -r["id"]), reverse=True)
+        ]
         return out
 
     def after_save(self, shop: Shop, before: dict | None, doc: dict, extra: dict) -> None:
         """Status changes: a note, stock reduced on payment and restored on cancellation, coupon usage."""
-        old = before["status"] if before else None
+        old = before["status"] if before else "pending"
         new = doc["status"]
         changed = False
-        if before is not None and old != new:
+        if old != new:
             self.note(
                 shop,
                 doc["id"],
@@ -428,15 +510,12 @@ class OrderResource(Resource):
         if new in STOCK_REDUCING and not extra.get("stock_reduced"):
             changes = []
             for item in doc["line_items"]:
-                kind, record_id = (
-                    ("variation", item["variation_id"])
-                    if item["variation_id"]
-                    else ("product", item["product_id"])
-                )
+                kind, record_id = line_product(item)
                 moved = adjust_stock(shop, kind, record_id, -item["quantity"], sold=item["quantity"])
-                if moved:
+                if moved:  # wc_reduce_stock_levels: only managed stock, remembered on the line
                     changes.append(f"{item['name']} ({item['sku'] or record_id}) {moved[0]}&rarr;{moved[1]}")
-            extra["stock_reduced"] = {str(item["id"]): item["quantity"] for item in doc["line_items"]}
+                    set_line_meta(shop, item, "_reduced_stock", str(item["quantity"]))
+            extra["stock_reduced"] = True
             if changes:
                 self.note(shop, doc["id"], "Stock levels reduced: " + ", ".join(changes))
             if doc["customer_id"]:
@@ -448,16 +527,13 @@ class OrderResource(Resource):
         elif new in STOCK_RESTORING and extra.get("stock_reduced"):
             changes = []
             for item in doc["line_items"]:
-                quantity = extra["stock_reduced"].get(str(item["id"]), 0)
-                kind, record_id = (
-                    ("variation", item["variation_id"])
-                    if item["variation_id"]
-                    else ("product", item["product_id"])
-                )
-                moved = adjust_stock(shop, kind, record_id, quantity, sold=-quantity)
+                quantity = int(to_float(line_meta(item, "_reduced_stock"), 0))
+                kind, record_id = line_product(item)
+                moved = adjust_stock(shop, kind, record_id, quantity, sold=-quantity) if quantity else None
                 if moved:
                     changes.append(f"{item['name']} ({item['sku'] or record_id}) {moved[0]}&rarr;{moved[1]}")
-            extra["stock_reduced"] = {}
+                item["meta_data"] = [m for m in item["meta_data"] if m["key"] != "_reduced_stock"]
+            extra["stock_reduced"] = False
             if changes:
                 self.note(shop, doc["id"], "Stock levels increased: " + ", ".join(changes))
             changed = True

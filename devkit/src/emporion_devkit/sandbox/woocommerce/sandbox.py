@@ -20,6 +20,7 @@ from emporion_devkit.sandbox.woocommerce.orders import OrderResource
 from emporion_devkit.sandbox.woocommerce.shop import Shop
 from emporion_devkit.sandbox.woocommerce.shopper import Shopper
 from emporion_devkit.sandbox.woocommerce.store import Store
+from emporion_devkit.sandbox.woocommerce.taxes import TaxResource
 from emporion_devkit.sandbox.woocommerce.traffic import Traffic
 from emporion_devkit.sandbox.woocommerce.webhooks import Dispatcher, WebhookResource
 
@@ -34,17 +35,25 @@ class Sandbox:
         seed: int | None = None,
         currency: str = "EUR",
         latency: LatencyModel | None = None,
+        timezone: str | None = None,
+        webhook_delay: float = 0.0,
     ) -> None:
         self.store = Store(db)
         self.latency = LatencyRuntime(latency) if latency is not None else None
-        self.shop = Shop(self.store, Clock(utc_offset_minutes), currency)
-        resources = (ProductResource(), VariationResource(), CategoryResource(), OrderResource())
+        self.shop = Shop(self.store, Clock(utc_offset_minutes, timezone), currency)
+        resources = (
+            ProductResource(),
+            VariationResource(),
+            CategoryResource(),
+            OrderResource(),
+            TaxResource(),
+        )
         for resource in (*resources, NoteResource(), RefundResource(), CustomerResource(), CouponResource()):
             self.shop.register(resource)
         self.keys = KeyRing(self.store)
         self.faults = FaultInjector(seed)
         self.traffic = Traffic()
-        self.webhooks = Dispatcher(self.shop, self.faults)
+        self.webhooks = Dispatcher(self.shop, self.faults, delay=webhook_delay)
         self.shop.register(WebhookResource(self.webhooks))
         self.shop.listeners.append(self.webhooks.notify)
         self.shopper = Shopper(self.shop, seed)
@@ -126,8 +135,17 @@ class Sandbox:
         if route == "latency":
             return self.control_latency(rest)
         if route == "orders/simulate" and method == "POST":
-            count = int(rest.body_json().get("count", 1))
-            return json_response(self.shopper.place_orders(count), 201)
+            body = rest.body_json()
+            placed = self.shopper.place_orders(int(body.get("count", 1)), bool(body.get("money_lines")))
+            return json_response(placed, 201)
+        if route == "timezone" and method in ("GET", "PUT"):  # WordPress' timezone_string (no REST route)
+            if method == "PUT":
+                try:
+                    self.shop.clock.set_zone(rest.body_json().get("timezone") or None)
+                except ValueError as error:
+                    raise ApiError(400, "rest_invalid_param", str(error)) from None
+            zone = self.shop.clock.zone
+            return json_response({"timezone": str(zone) if zone else None})
         if route == "traffic" and method in ("GET", "DELETE"):
             if method == "DELETE":
                 self.traffic.clear()

@@ -70,6 +70,7 @@ class Shopper:
         self.random = random.Random(seed)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.money_lines = False
 
     def _address(self) -> dict[str, str]:
         country, state, city, postcode, street, phone = self.random.choice(PLACES)
@@ -133,8 +134,31 @@ class Shopper:
             ).fetchall()
         return sorted(products + variations)
 
-    def place_orders(self, count: int) -> list[dict[str, Any]]:
-        """Place up to `count` orders; fewer if the shop runs out of stock."""
+    def _coupon(self, code: str, kind: str, amount: str) -> str:
+        """The code of a shopper coupon, created on first use."""
+        if not self.shop.store.ids("coupon", "code = ?", [code]):
+            self.shop.create("coupon", {"code": code, "discount_type": kind, "amount": amount})
+        return code
+
+    def _money_lines(self, order: dict[str, Any]) -> None:
+        """Coupons and fees as real checkouts carry them (taxes follow from the shop's tax settings)."""
+        roll = self.random.random()
+        if roll < 0.3:
+            order["coupon_lines"] = [{"code": self._coupon("shopper-10", "percent", "10")}]
+        elif roll < 0.5:
+            order["coupon_lines"] = [{"code": self._coupon("shopper-5off", "fixed_cart", "5.00")}]
+        fees = []
+        if self.random.random() < 0.3:
+            fees.append({"name": "Gift wrap", "total": "2.50", "tax_status": "taxable", "tax_class": ""})
+        if self.random.random() < 0.2:
+            fees.append(
+                {"name": "Loyalty discount", "total": "-3.00", "tax_status": "taxable", "tax_class": ""}
+            )
+        if fees:
+            order["fee_lines"] = fees
+
+    def place_orders(self, count: int, money_lines: bool = False) -> list[dict[str, Any]]:
+        """Place up to `count` orders (with coupons and fees if `money_lines`); fewer if stock runs out."""
         orders = []
         for _ in range(count):
             candidates = self._in_stock()
@@ -169,6 +193,8 @@ class Shopper:
                 "customer_ip_address": f"203.0.113.{self.random.randint(1, 254)}",
                 "customer_user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
             }  # fmt: skip
+            if money_lines:
+                self._money_lines(order)
             if paid:
                 order["set_paid"] = True
                 order["transaction_id"] = f"txn_{self.random.getrandbits(48):012x}"
@@ -180,9 +206,10 @@ class Shopper:
                 continue
         return orders
 
-    def run(self, rate: float) -> None:
+    def run(self, rate: float, money_lines: bool = False) -> None:
         """Place orders in the background at `rate` per second on average (0 stops)."""
         self.stop()
+        self.money_lines = money_lines
         if rate <= 0:
             return
         self._stop = threading.Event()
@@ -193,7 +220,7 @@ class Shopper:
 
     def _loop(self, rate: float, stop: threading.Event) -> None:
         while not stop.wait(self.random.expovariate(rate)):
-            self.place_orders(1)
+            self.place_orders(1, self.money_lines)
 
     def stop(self) -> None:
         """Stop the background shoppers."""

@@ -10,7 +10,9 @@ from typing import Any
 
 import orjson
 
-KINDS = ("product", "variation", "category", "order", "note", "refund", "customer", "coupon", "webhook")
+KINDS = (
+    "product", "variation", "category", "order", "note", "refund", "customer", "coupon", "webhook", "tax",
+)  # fmt: skip
 INDEXED = (
     "parent_id",
     "sku",
@@ -35,10 +37,13 @@ SEQUENCES = {
     "customer": "user",
     "note": "comment",
     "webhook": "webhook",
+    "tax": "tax",
     "meta": "meta",
     "item": "item",
 }
-FIRST_IDS = {"post": 10, "term": 15, "user": 1, "comment": 1, "webhook": 0, "meta": 100, "item": 0}
+FIRST_IDS = {
+    "post": 10, "term": 15, "user": 1, "comment": 1, "webhook": 0, "tax": 0, "meta": 100, "item": 0,
+}  # fmt: skip
 
 
 class Store:
@@ -72,6 +77,9 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS api_key (consumer_key TEXT PRIMARY KEY, "
                 "consumer_secret TEXT NOT NULL, permissions TEXT NOT NULL, "
                 "description TEXT NOT NULL DEFAULT '')"
+            )
+            self.db.execute(
+                'CREATE TABLE IF NOT EXISTS "option" (name TEXT PRIMARY KEY, value TEXT NOT NULL)'
             )
             for name, first in FIRST_IDS.items():
                 self.db.execute("INSERT OR IGNORE INTO sequence VALUES (?, ?)", (name, first))
@@ -182,6 +190,20 @@ class Store:
         with self.lock:
             row = self.db.execute(sql, args).fetchone()
         return None if row is None else row[0]
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A stored shop option (WordPress' `get_option`), decoded from JSON; `default` if unset."""
+        with self.lock:
+            row = self.db.execute('SELECT value FROM "option" WHERE name = ?', (name,)).fetchone()
+        return default if row is None else orjson.loads(row[0])
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Store a shop option (WordPress' `update_option`)."""
+        with self.lock:
+            self.db.execute(
+                'INSERT OR REPLACE INTO "option" (name, value) VALUES (?, ?)',
+                (name, orjson.dumps(value).decode()),
+            )
 
     def keys(self) -> list[tuple[str, str, str]]:
         """All API keys as (consumer_key, consumer_secret, permissions)."""

@@ -62,7 +62,7 @@ ORDER: dict[str, Any] = {
     "status": "pending", "currency": "USD", **_DATES, "discount_total": "0.00", "discount_tax": "0.00",
     "shipping_total": "0.00", "shipping_tax": "0.00", "cart_tax": "0.00", "total": "0.00",
     "total_tax": "0.00", "prices_include_tax": False, "customer_id": 0, "customer_ip_address": "",
-    "customer_user_agent": "", "customer_note": "", "billing": BILLING, "shipping": ADDRESS,
+    "customer_user_agent": "", "customer_note": "", "billing": BILLING, "shipping": {**ADDRESS, "phone": ""},
     "payment_method": "", "payment_method_title": "", "transaction_id": "", "date_paid": None,
     "date_paid_gmt": None, "date_completed": None, "date_completed_gmt": None, "cart_hash": "",
     "meta_data": [], "line_items": [], "tax_lines": [], "shipping_lines": [], "fee_lines": [],
@@ -76,7 +76,8 @@ NOTE: dict[str, Any] = {
 
 REFUND: dict[str, Any] = {
     "id": 0, "date_created": None, "date_created_gmt": None, "amount": "0.00", "reason": "",
-    "refunded_by": 1, "refunded_payment": False, "meta_data": [], "line_items": [],
+    "refunded_by": 1, "refunded_payment": False, "meta_data": [], "line_items": [], "shipping_lines": [],
+    "tax_lines": [], "fee_lines": [],
 }  # fmt: skip
 
 CUSTOMER: dict[str, Any] = {

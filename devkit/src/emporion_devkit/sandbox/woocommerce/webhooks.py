@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from emporion_devkit.sandbox.woocommerce import render
 from emporion_devkit.sandbox.woocommerce.errors import ApiError
 from emporion_devkit.sandbox.woocommerce.resource import Resource
 from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
@@ -41,12 +42,7 @@ HOOKS = {
     "customer.updated": ["profile_update", "woocommerce_update_customer"],
     "customer.deleted": ["delete_user"],
     "order.created": ["woocommerce_new_order"],
-    "order.updated": [
-        "woocommerce_process_shop_order_meta",
-        "woocommerce_api_edit_order",
-        "woocommerce_order_edit_status",
-        "woocommerce_order_status_changed",
-    ],
+    "order.updated": ["woocommerce_update_order", "woocommerce_order_refunded"],
     "order.deleted": ["wp_trash_post"],
     "order.restored": ["untrashed_post"],
     "product.created": [
@@ -161,7 +157,9 @@ class Dispatcher:
     """Delivers webhook events from a background thread, coalescing rapid changes of one record.
 
     A record's delivery waits until it has been quiet for `window` seconds (at most `max_delay` after its
-    first change), then carries the record as it is at that moment.
+    first change), plus `delay` seconds (WooCommerce delivers asynchronously, from a WP-Cron run: about
+    11 s later on the recorded shop), then carries the record as it is at that moment. Delivery ids are
+    WooCommerce's `wp_hash(webhook id . time())`: two deliveries of one webhook in one second share one.
     """
 
     def __init__(
@@ -171,8 +169,11 @@ class Dispatcher:
         window: float = 0.1,
         max_delay: float = 1.0,
         timeout: float = 5.0,
+        delay: float = 0.0,
     ) -> None:
         self.shop = shop
+        self.delay = delay
+        self._salt = secrets.token_bytes(32)
         self.faults = faults
         self.window = window
         self.max_delay = max_delay
@@ -215,7 +216,8 @@ class Dispatcher:
                     if wanted_resource == resource and wanted_event == event:
                         key = ("event", webhook_id, kind, record_id, event)
                         first_seen = self._first.setdefault(key, now)
-                        self._due[key] = min(now + self.window, first_seen + self.max_delay)
+                        due = min(now + self.window, first_seen + self.max_delay) + self.delay
+                        self._due[key] = due
             self._wake.notify()
         self._ensure_thread()
 
@@ -304,9 +306,10 @@ class Dispatcher:
             return None
         doc, extra = found
         resource = self.shop.resources[kind]
-        if kind == "variation":
-            return resource.as_product(self.shop, doc, extra)  # type: ignore[attr-defined]
-        return resource.present(self.shop, doc, extra)
+        if kind == "variation":  # the payload is what a GET answers (context=view)
+            return render.view(resource.as_product(self.shop, doc, extra))  # type: ignore[attr-defined]
+        payload = resource.present(self.shop, doc, extra)
+        return render.view(payload) if kind in render.KINDS else payload
 
     def _deliver(self, client: httpx.Client, webhook_id: int, kind: str, record_id: int, event: str) -> None:
         found = self.shop.store.get("webhook", webhook_id)
@@ -317,7 +320,7 @@ class Dispatcher:
         if payload is None:
             return
         body = php_json(payload)
-        delivery_id = secrets.token_hex(16)
+        delivery_id = self.delivery_id(webhook_id)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": self._agent(),
@@ -347,6 +350,11 @@ class Dispatcher:
         entry["status"] = status
         self._log.append(entry)
         self._record(webhook_id, 200 <= status < 303)
+
+    def delivery_id(self, webhook_id: int, moment: float | None = None) -> str:
+        """`X-WC-Webhook-Delivery-ID`: `wp_hash(webhook id . time())`, the same within one second."""
+        second = int(time.time() if moment is None else moment)
+        return hmac.new(self._salt, f"{webhook_id}{second}".encode(), hashlib.md5).hexdigest()
 
     def _record(self, webhook_id: int, success: bool) -> None:
         """WooCommerce's failure tracking: reset on success, disable past the limit."""
