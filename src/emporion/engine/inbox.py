@@ -1,7 +1,8 @@
 """Turns webhook deliveries kept in the inbox into work items: a delivery names what to re-read.
 
 At-least-once: the work is queued before the delivery is marked processed, so a crash in between
-queues it again, which the work queue coalesces.
+queues it again, which the work queue coalesces. What each delivery named is told to the engine's
+`WebhookPulse`, which slows the polls of feeds whose webhooks deliver (see pacing.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import anyio
 from emporion.config import Settings
 from emporion.connectors.roles import WebhookHint, WebhookSource
 from emporion.engine.connections import ConnectorPool
+from emporion.engine.pacing import WebhookPulse
 from emporion.logs import CORRELATION_HEADER, get_logger
 from emporion.state import InboxDelivery, StateStore
 
@@ -25,12 +27,19 @@ class InboxProcessor:
     """Claims inbox deliveries, asks the source connector what they name, and queues it for each flow."""
 
     def __init__(
-        self, settings: Settings, store: StateStore, pool: ConnectorPool, worker: str = "inbox"
+        self,
+        settings: Settings,
+        store: StateStore,
+        pool: ConnectorPool,
+        worker: str = "inbox",
+        *,
+        pulse: WebhookPulse | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.pool = pool
         self.worker = worker
+        self.pulse = pulse or WebhookPulse()
 
     def flows_for(self, source: str, entity: str) -> list[str]:
         """Enabled flows that read `entity` from the connection `source`."""
@@ -79,6 +88,7 @@ class InboxProcessor:
                     delivery_id=delivery.delivery_id,
                 )
                 continue
+            self.pulse.delivered(delivery.source, hint.entity, [str(key) for key in hint.keys])
             flows = self.flows_for(delivery.source, hint.entity)
             for flow in flows:
                 wanted[(flow, hint.entity, correlation)].update(str(key) for key in hint.keys)

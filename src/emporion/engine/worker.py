@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -22,6 +23,7 @@ from emporion.connectors.roles import (
     OrderSource,
     Role,
     SalesTarget,
+    WebhookSource,
     flow_roles,
 )
 from emporion.engine.budgets import share_rate_budgets
@@ -29,6 +31,7 @@ from emporion.engine.connections import ConnectorPool
 from emporion.engine.flow import FlowRunner
 from emporion.engine.flows import Flow, MissingRole
 from emporion.engine.order_flow import OrderFlow
+from emporion.engine.pacing import FeedPacer, WebhookPulse
 from emporion.engine.recovery import release_dead_workers
 from emporion.engine.retry import RetryPolicy
 from emporion.engine.singletons import Singletons
@@ -114,6 +117,8 @@ class Engine:
         self.lease_seconds = settings.state.work_lease_seconds
         self.singletons = Singletons(store, self.worker, settings.state.lease_seconds)
         self.retried: Counter[str] = Counter()  # why work was put back: "retry", "postponed", "error"
+        self.pulse = WebhookPulse()  # what the webhooks delivered: feeds they cover are polled slowly
+        self.feed_pacers: dict[str, dict[str, FeedPacer]] = {}  # per flow and feed, while its feed runs
 
     async def circuit_changed(self, circuit: CircuitSnapshot, before: CircuitState) -> None:
         """Keep a circuit transition in the state database; alert when it opens and when it closes."""
@@ -178,21 +183,50 @@ class Engine:
 
     async def poll(self, flow: FlowSettings) -> int:
         """Ask the source what changed and queue it; the cursor moves in the same transaction."""
+        return sum(len(keys) for keys in (await self.poll_feeds(flow)).values())
+
+    async def poll_feeds(self, flow: FlowSettings, entities: set[str] | None = None) -> dict[str, list[str]]:
+        """Poll the flow's feeds (those of `entities`, or all); the keys each queued."""
         runner = self.flow_runner(flow.name)
-        queued = 0
+        found: dict[str, list[str]] = {}
         for entity, connector, connector_entity in runner.feeds():
+            if entities is not None and entity not in entities:
+                continue
             cursor = await self.store.get_cursor(flow.name, entity)
+            found[entity] = []
             while True:
                 batch = await connector.changes(connector_entity, cursor)
                 if batch.keys or batch.cursor is not None:  # the cursor's time shows the feed is read
                     await self.store.enqueue(
                         flow.name, entity, batch.keys, reason="change", cursor=batch.cursor
                     )
-                queued += len(batch.keys)
+                found[entity] += [str(key) for key in batch.keys]
                 cursor = batch.cursor
                 if not batch.more:
                     break
-        return queued
+        return found
+
+    def pacers(self, flow: FlowSettings) -> dict[str, FeedPacer]:
+        """A pacer per feed of the flow: slow while webhooks cover the feed and deliver, else fast."""
+        runner = self.flow_runner(flow.name)
+        paced: dict[str, FeedPacer] = {}
+        for entity, connector, connector_entity in runner.feeds():
+            name = flow.source if connector is self.pool.get(flow.source) else flow.target
+            connection = self.settings.connections.get(name)
+            covered = (
+                connection is not None
+                and connection.takes_webhooks()
+                and isinstance(connector, WebhookSource)
+                and bool(connector.webhook_topics([connector_entity]))
+            )
+            paced[entity] = FeedPacer(
+                flow.poll_interval,
+                flow.webhook_poll_interval,
+                self.pulse,
+                name if covered else None,
+                connector_entity,
+            )
+        return paced
 
     async def work(self, flow: FlowSettings) -> int:
         """Claim one batch per entity (categories first) and sync it; returns how many items were handled."""
@@ -334,7 +368,7 @@ class Engine:
         stop = stop or anyio.Event()
         await release_dead_workers(self.store)
         async with anyio.create_task_group() as group:
-            inbox = InboxProcessor(self.settings, self.store, self.pool, self.worker)
+            inbox = InboxProcessor(self.settings, self.store, self.pool, self.worker, pulse=self.pulse)
             group.start_soon(inbox.run, stop)
             for runner in [*self.runners.values(), *self.order_flows.values()]:
                 lead = partial(self._lead_flow, runner, stop)
@@ -359,6 +393,7 @@ class Engine:
 
     async def catch_up(self, connection: str) -> int:
         """Poll the flows fed by `connection` now and re-check its open orders (its webhooks were broken)."""
+        self.pulse.broken(connection)  # its feeds are polled fast until a delivery arrives again
         fed = [runner for runner in self.flows.values() if runner.flow.source == connection]
         queued = 0
         for runner in fed:
@@ -398,21 +433,36 @@ class Engine:
         return flow.name in self._paused
 
     async def _feed_loop(self, flow: FlowSettings, stop: anyio.Event) -> None:
+        """Poll each feed when it is due: webhook-covered feeds slowly while their webhooks deliver.
+
+        Times are `time.monotonic()`, the clock the inbox tells deliveries by (see pacing.py).
+        """
         failures = 0
+        pacers = self.feed_pacers[flow.name] = self.pacers(flow)
+        due = dict.fromkeys(pacers, float("-inf"))
         while not stop.is_set():
             if await self.paused(flow):
                 with anyio.move_on_after(PAUSE_CHECK_SECONDS):
                     await stop.wait()
                 continue
+            now = time.monotonic()
             try:
-                await self.poll(flow)
+                found = await self.poll_feeds(flow, {entity for entity, at in due.items() if at <= now})
                 failures = 0
-                delay = flow.poll_interval
+                now = time.monotonic()
+                for entity, keys in found.items():
+                    pacers[entity].found(keys, now)
+                for entity, pacer in pacers.items():
+                    wait = now + pacer.interval(now)
+                    # a feed polled now waits its interval; one not polled may be due sooner (turned fast)
+                    due[entity] = wait if entity in found else min(due[entity], wait)
+                delay = max(0.0, min(due.values()) - now)
             except Exception as error:
                 after = retry_after(error)
                 if not isinstance(error, CircuitOpen):  # a fail-fast says nothing new about the system
                     failures += 1
                 delay = max(flow.poll_interval, min(FEED_BACKOFF_CAP, self.retry.delay(failures, after)))
+                due = dict.fromkeys(due, time.monotonic() + delay)
                 if isinstance(error, ConnectorError):
                     log.warning(
                         "change feed failed", flow=flow.name, error=str(error), retry_in=round(delay, 1)
