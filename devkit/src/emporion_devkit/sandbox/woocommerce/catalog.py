@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
+from emporion_devkit.sandbox.woocommerce import templates
 from emporion_devkit.sandbox.woocommerce.errors import ApiError
 from emporion_devkit.sandbox.woocommerce.pricing import derive_price, derive_stock, derive_variable
 from emporion_devkit.sandbox.woocommerce.render import escape_ampersands
-from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_list, slugify, text_list
+from emporion_devkit.sandbox.woocommerce.resource import ALLOW, Filter, Resource, id_list, slugify, text_list
 from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
 if TYPE_CHECKING:
@@ -46,6 +48,10 @@ SHARED_FIELDS: dict[str, FieldSpec] = {
     "menu_order": "integer",
     "meta_data": "array",
 }
+PRODUCT_WC10: dict[str, Any] = {
+    "brands": [], "global_unique_id": "", "has_options": False, "low_stock_amount": None, "post_password": "",
+}  # fmt: skip
+VARIATION_WC10: dict[str, Any] = {"global_unique_id": "", "low_stock_amount": None}
 # Fields copied as given once their type is checked.
 PLAIN = (
     "name", "type", "status", "featured", "catalog_visibility", "description", "short_description",
@@ -77,6 +83,13 @@ def _image(shop: Shop, given: dict[str, Any], current: dict[int, dict]) -> dict[
     }
 
 
+def _amount(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
 def _sale_dates(shop: Shop, doc: dict[str, Any], data: dict[str, Any]) -> None:
     for edge in ("from", "to"):
         field = f"date_on_sale_{edge}"
@@ -91,6 +104,12 @@ def _sale_dates(shop: Shop, doc: dict[str, Any], data: dict[str, Any]) -> None:
                 value += "T23:59:59" if edge == "to" else "T00:00:00"
             moment = shop.clock.parse(value, name, is_gmt)
             doc[field], doc[field + "_gmt"] = shop.clock.pair(moment)
+
+
+def add_wc10_fields(out: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """The fields WooCommerce 10 answers that the 2017 documentation does not show."""
+    for key, value in defaults.items():
+        out.setdefault(key, list(value) if isinstance(value, list) else value)
 
 
 def unique_sku(shop: Shop, sku: str) -> str:
@@ -146,6 +165,12 @@ def apply_sellable(shop: Shop, resource: Resource, doc: dict, data: dict) -> Non
     if "meta_data" in data:
         doc["meta_data"] = shop.merge_meta(doc["meta_data"], data["meta_data"])
     _sale_dates(shop, doc, data)
+    if (
+        doc["sale_price"] != ""
+        and doc["regular_price"] != ""
+        and _amount(doc["sale_price"]) >= _amount(doc["regular_price"])
+    ):
+        doc["sale_price"] = ""  # WooCommerce drops a sale price that is not below the regular price
     derive_stock(doc)
     derive_price(doc, shop.clock.pair()[1], shop.currency)
 
@@ -158,6 +183,7 @@ class ProductResource(Resource):
     topic = "product"
     label = "product"
     id_code = "woocommerce_rest_product_invalid_id"
+    update_missing_status = 400  # WooCommerce's CRUD controllers answer 400 to an update of an unknown id
     supports_trash = True
     statuses = ("draft", "pending", "private", "publish", "future")
     fields: ClassVar[dict[str, FieldSpec]] = {
@@ -283,6 +309,11 @@ class ProductResource(Resource):
         if doc["type"] == "variable":
             children, _ = shop.store.select("variation", ["parent_id = ?"], [doc["id"]], "id", 10**6, 0)
             derive_variable(out, [child for child, _ in children], shop.clock.pair()[1], shop.currency)
+        out["attributes"] = [{**a, "slug": a.get("slug") or a["name"]} for a in doc["attributes"]]
+        add_wc10_fields(out, PRODUCT_WC10)
+        out["has_options"] = doc["type"] in ("variable", "grouped") and bool(doc["attributes"])
+        out["generated_slug"] = slugify(doc["name"])  # edit context only
+        out["permalink_template"] = f"{shop.base_url}/product/%pagename%/"  # edit context only
         return out
 
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
@@ -324,6 +355,7 @@ class VariationResource(Resource):
     topic = "product"
     label = "product_variation"
     id_code = "woocommerce_rest_product_variation_invalid_id"
+    update_missing_status = 400  # WooCommerce's CRUD controllers answer 400 to an update of an unknown id
     statuses = ("draft", "pending", "private", "publish")
     fields: ClassVar[dict[str, FieldSpec]] = {
         **SHARED_FIELDS,
@@ -358,7 +390,7 @@ class VariationResource(Resource):
             ]
         parent = shop.store.get("product", extra["parent"])
         base = parent[0]["permalink"] if parent else f"{shop.base_url}/product/{extra['parent']}/"
-        query = "&".join(f"attribute_{slugify(a['name'])}={slugify(a['option'])}" for a in doc["attributes"])
+        query = "&".join(f"attribute_{slugify(a['name'])}={quote(a['option'])}" for a in doc["attributes"])
         doc["permalink"] = f"{base}?{query}" if query else base
         apply_sellable(shop, self, doc, data)
 
@@ -377,9 +409,14 @@ class VariationResource(Resource):
         out = super().present(shop, doc, extra)
         if doc["sale_price"] and (doc["date_on_sale_from_gmt"] or doc["date_on_sale_to_gmt"]):
             derive_price(out, shop.clock.pair()[1], shop.currency)
+        found = shop.store.get("product", extra["parent"])
+        parent = found[0] if found else {}
+        add_wc10_fields(out, VARIATION_WC10)
+        out["attributes"] = [{**a, "slug": slugify(a["name"])} for a in doc["attributes"]]
+        out["name"] = ", ".join(a["option"] for a in doc["attributes"]) or parent.get("name", "")
+        out["parent_id"] = extra["parent"]
+        out["type"] = "variation"
         if not doc["sku"] or doc["manage_stock"] is not True:
-            found = shop.store.get("product", extra["parent"])
-            parent = found[0] if found else {}
             if not doc["sku"]:
                 out["sku"] = parent.get("sku", "")
             if doc["manage_stock"] is not True and parent.get("manage_stock") is True:
@@ -389,10 +426,24 @@ class VariationResource(Resource):
         return out
 
     def as_product(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """A variation as `/products` shows it: its document with type "variation" and parent_id."""
-        item = self.present(shop, doc, extra)
-        item["type"] = "variation"
-        item["parent_id"] = extra["parent"]
+        """A variation as `/products` shows it: a product's fields, named after the parent and options."""
+        variation = self.present(shop, doc, extra)
+        found = shop.store.get("product", extra["parent"])
+        parent = found[0] if found else {}
+        item = templates.fresh("product")
+        item.update({key: value for key, value in variation.items() if key in item or key in PRODUCT_WC10})
+        add_wc10_fields(item, PRODUCT_WC10)
+        options = ", ".join(a["option"] for a in doc["attributes"])
+        item["name"] = f"{parent.get('name', '')} - {options}" if options else parent.get("name", "")
+        item["slug"] = slugify(item["name"])
+        item["attributes"] = variation["attributes"]
+        item["stock_status"] = variation["stock_status"]
+        item["total_sales"] = str(item["total_sales"])  # a string for a variation read as a product
+        item["_links"] = {
+            "self": [{"href": f"{shop.api_url}/products/{doc['id']}", "targetHints": {"allow": ALLOW}}],
+            "collection": [{"href": f"{shop.api_url}/products"}],
+            "up": [{"href": f"{shop.api_url}/products/{extra['parent']}"}],
+        }
         return item
 
     def after_save(self, shop: Shop, before: dict | None, doc: dict, extra: dict) -> None:

@@ -15,6 +15,7 @@ BARE_AMPERSAND = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-
 BLOCK = re.compile(r"^<(?:p|div|ul|ol|li|table|h[1-6]|blockquote|pre|hr|dl|form)\b", re.I)
 TAG = re.compile(r"(<[^>]*>)")
 RENDERED = ("description", "short_description")
+EDIT_ONLY = ("generated_slug", "permalink_template")  # product fields WordPress adds in edit context
 KINDS = ("product", "variation")  # the kinds whose answers depend on the context
 
 
@@ -62,6 +63,8 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
             out[name] = wpautop(wptexturize(out[name]))
     if "average_rating" in out:
         out["average_rating"] = f"{float(out['average_rating'] or 0):.2f}"
+    for name in EDIT_ONLY:
+        out.pop(name, None)
     return out
 
 

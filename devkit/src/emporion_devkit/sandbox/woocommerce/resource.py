@@ -14,10 +14,14 @@ if TYPE_CHECKING:
     from emporion_devkit.sandbox.woocommerce.shop import Shop
 
 Filter = tuple[str, list[Any]]
+ALLOW = ["GET", "POST", "PUT", "PATCH", "DELETE"]  # WordPress 6.7+ `targetHints` of a record's self link
 
 
 def slugify(text: str) -> str:
-    """WordPress' `sanitize_title` in short: lower case ASCII words joined by hyphens."""
+    """WordPress' `sanitize_title` in short: no tags, no entities, lower case ASCII words and hyphens."""
+    text = re.sub(r"<[^>]*>", "", text)
+    text = re.sub(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);", "", text)
+    text = text.replace("ß", "s").replace("æ", "ae").replace("ø", "o").replace("Æ", "AE").replace("Ø", "O")
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
@@ -49,6 +53,7 @@ class Resource:
     label: ClassVar[str] = "resource"
     id_code: ClassVar[str] = "woocommerce_rest_invalid_id"
     id_message: ClassVar[str] = "Invalid ID."
+    update_missing_status: ClassVar[int] = 404  # the status of an update of an unknown id
     supports_trash: ClassVar[bool] = False
     has_dates: ClassVar[bool] = True
     paged: ClassVar[bool] = True
@@ -96,7 +101,8 @@ class Resource:
     def links(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
         """WordPress' `_links` of one record."""
         base = shop.api_url + "/" + self.collection_path(extra.get("parent", 0))
-        links: dict[str, Any] = {"self": [{"href": f"{base}/{doc['id']}"}], "collection": [{"href": base}]}
+        self_link = {"href": f"{base}/{doc['id']}", "targetHints": {"allow": ALLOW}}
+        links: dict[str, Any] = {"self": [self_link], "collection": [{"href": base}]}
         if self.parent_kind:
             parent = self.collection_path(extra.get("parent", 0)).rsplit("/", 1)[0]
             links["up"] = [{"href": f"{shop.api_url}/{parent}"}]

@@ -166,7 +166,12 @@ class Shop:
         """Update one record from a request body; the answer is its GET representation."""
         resource = self.resources[kind]
         with self.operation():
-            doc, extra = self.load(kind, record_id, parent_id if resource.parent_kind else None)
+            try:
+                doc, extra = self.load(kind, record_id, parent_id if resource.parent_kind else None)
+            except ApiError as error:
+                if error.code == resource.id_code:
+                    error.status = resource.update_missing_status
+                raise
             values = clean(resource.fields, data, strict)
             before = dict(doc)
             resource.apply(self, doc, extra, values, creating=False)
