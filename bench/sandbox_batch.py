@@ -4,7 +4,9 @@ Starts the sandbox as a separate process (`python -m emporion_devkit.sandbox.woo
 catalogue through batch creates, then sends real HTTP `POST /products/batch` requests of 100 updates
 each (price and stock changes) and prints one JSON object with the measured rates.
 
-    .venv/bin/python bench/sandbox_batch.py [--products 2000] [--rounds 10] [--connections 2]
+    .venv/bin/python bench/sandbox_batch.py [--products 2000] [--rounds 10] [--connections 2] [--model wc10]
+
+Under the latency model (`--model wc10`) the rates are the modelled host's, divided by `--time-scale`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from emporion_devkit.erp.tryton_server import free_port
 KEY, SECRET = "ck_bench", "cs_bench"
 
 
-def start_sandbox(db: str, port: int) -> subprocess.Popen[str]:
-    """The sandbox in its own process, waiting until it answers."""
+def start_sandbox(db: str, port: int, model: str = "none", time_scale: float = 1.0) -> subprocess.Popen[str]:
+    """The sandbox in its own process (under a latency model unless `none`), waiting until it answers."""
     command = [sys.executable, "-m", "emporion_devkit.sandbox.woocommerce", "--port", str(port), "--db", db]
     command += ["--consumer-key", KEY, "--consumer-secret", SECRET]
+    if model != "none":
+        command += ["--latency", model, "--latency-time-scale", str(time_scale)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -94,11 +98,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--memory", action="store_true", help="use an in-memory database instead of a file")
+    parser.add_argument("--model", default="none", help="sandbox latency model: none or wc10")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="wall seconds per model second")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         db = ":memory:" if args.memory else str(Path(tmp) / "bench.sqlite")
-        process = start_sandbox(db, port)
+        process = start_sandbox(db, port, args.model, args.time_scale)
         try:
             ids, create_seconds = create_catalogue(port, args.products)
             chunks = [ids[i : i + 100] for i in range(0, len(ids), 100)]
@@ -126,6 +132,8 @@ def main() -> None:
         "products": len(ids),
         "batch_size": 100,
         "connections": args.connections,
+        "model": args.model,
+        "time_scale": args.time_scale,
         "create_products_per_second": round(len(ids) / create_seconds, 1),
         "updated_products": updated,
         "update_seconds": round(seconds, 3),

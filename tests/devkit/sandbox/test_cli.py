@@ -10,13 +10,13 @@ from pathlib import Path
 import httpx
 
 
-def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start(db: Path, *extra: str, wanted: str = "") -> tuple[subprocess.Popen[str], dict[str, str]]:
     module = "emporion_devkit.sandbox.woocommerce"
     command = [sys.executable, "-m", module, "--port", "0", "--db", str(db), *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     printed: dict[str, str] = {}
     assert process.stdout is not None
-    while len(printed) < 5:
+    while "database" not in printed or (wanted and wanted not in printed):
         line = process.stdout.readline()
         assert line, "the sandbox exited before printing its URL and keys"
         label, _, value = line.partition(":")
@@ -58,3 +58,29 @@ def test_cli_serves_and_keeps_the_shop(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_cli_serves_under_the_latency_model(tmp_path: Path) -> None:
+    flags = ("--latency", "wc10", "--latency-scale", "3", "--latency-time-scale", "0.01")
+    process, printed = start(tmp_path / "slow.sqlite", *flags, wanted="latency model")
+    try:
+        assert printed["latency model"] == "wc10 x3, 4 workers"
+        auth = {
+            "auth": (printed["consumer key"], printed["consumer secret"]),
+            "headers": {"X-Forwarded-Proto": "https"},
+        }
+        base = printed["WooCommerce sandbox"]
+        created = httpx.post(base + "/wp-json/wc/v3/products", json={"name": "Slow"}, **auth)  # type: ignore[arg-type]
+        model = httpx.get(base + "/__sandbox/latency", **auth).json()  # type: ignore[arg-type]
+        assert created.status_code == 201
+        assert (model["name"], model["scale"], model["time_scale"], model["requests"]) == ("wc10", 3, 0.01, 1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    refused = subprocess.run(
+        [sys.executable, "-m", "emporion_devkit.sandbox.woocommerce", "--port", "0", "--latency", "wc3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "unknown latency profile 'wc3'" in refused.stderr

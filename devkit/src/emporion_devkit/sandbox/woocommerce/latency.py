@@ -150,6 +150,7 @@ class LatencyRuntime:
         self.last_background: float | None = None
         self.background_tasks: set[asyncio.Task[None]] = set()
         self.claims: dict[str, int] = {}  # SKU -> the request id inserting it right now
+        # API requests served, model seconds they waited for a worker, background runs started
         self.stats: dict[str, float] = {"requests": 0, "waited_s": 0.0, "background_runs": 0}
 
     # -- clock -------------------------------------------------------------------------------------
@@ -173,7 +174,6 @@ class LatencyRuntime:
 
     async def acquire(self) -> None:
         """Wait for a free worker (first come, first served)."""
-        self.stats["requests"] += 1
         if self.free > 0 and not self.queue:
             self.free -= 1
             return

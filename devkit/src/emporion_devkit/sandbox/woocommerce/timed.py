@@ -43,6 +43,7 @@ async def serve(app: SandboxApp, runtime: LatencyRuntime, rest: RestRequest, rou
     from emporion_devkit.sandbox.woocommerce.app import COLLECTIONS, EDIT, READ, ROUTE, json_response
 
     model = runtime.model
+    runtime.stats["requests"] += 1
     await runtime.acquire()
     created = 0
     try:
