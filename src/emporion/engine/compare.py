@@ -20,8 +20,16 @@ from emporion.model import Product, Record, Variant
 NOT_COMPARED = {"key", "stock", "price_lists", "currency", "active", "salable"}
 # fields a target fills in itself when the record leaves them empty
 TARGET_CHOOSES_WHEN_NONE = {"slug"}
-# a variable product's prices and stock live on its variants; shops derive the parent's
+# a variable product's prices (and, unless it keeps one stock for its variants, its stock) live on its
+# variants; shops derive the parent's
 VARIABLE_PARENT_SKIPS = {"list_price", "sale_price", "available"}
+
+
+def _parent_skips(product: Record) -> set[str]:
+    """What is not compared on a variable product: its prices, and its stock unless it holds one."""
+    if not isinstance(product, Product) or not product.variants:
+        return set()
+    return VARIABLE_PARENT_SKIPS - ({"available"} if product.available is not None else set())
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,7 @@ def diff_records(
     expected: Record, actual: Record, ignore: set[str] | frozenset[str] = frozenset()
 ) -> list[FieldDiff]:
     """The fields where `actual` does not hold what `expected` says (fields in `ignore` are skipped)."""
-    skip = NOT_COMPARED | set(ignore) | {"variants"}
-    if isinstance(expected, Product) and expected.variants:
-        skip |= VARIABLE_PARENT_SKIPS
+    skip = NOT_COMPARED | set(ignore) | {"variants"} | _parent_skips(expected)
     want = expected.model_dump(exclude=skip)
     have = actual.model_dump(exclude=skip)
     diffs: list[FieldDiff] = []
@@ -145,9 +151,7 @@ def comparable(
     fingerprints of the views first and walks the fields only when they differ.
     """
     shape = shape or record
-    skip = NOT_COMPARED | set(ignore) | {"variants"}
-    if isinstance(shape, Product) and shape.variants:
-        skip |= VARIABLE_PARENT_SKIPS
+    skip = NOT_COMPARED | set(ignore) | {"variants"} | _parent_skips(shape)
     have = record.model_dump(exclude=skip)
     want = have if shape is record else shape.model_dump(exclude=skip)
     view: dict[str, Any] = {
