@@ -80,3 +80,30 @@ def test_simulation_over_http_and_in_the_background(
     assert total > 3 + 5
     time.sleep(0.3)
     assert int(sandbox_client.get("/orders").headers["X-WP-Total"]) == total
+
+
+def test_shoppers_can_use_coupons_fees_and_taxes() -> None:
+    with SandboxShop.serve(seed=11) as shop, client_for(shop) as client:
+        stock_up(client, 4, 500)
+        client.put("/settings/general/woocommerce_calc_taxes", json={"value": "yes"})
+        for country in ("US", "DE", "FR", "GB"):
+            client.post("/taxes", json={"country": country, "rate": "20", "name": "VAT", "shipping": True})
+        control = httpx.Client(
+            base_url=shop.base_url,
+            auth=(shop.consumer_key, shop.consumer_secret),
+            headers={"X-Forwarded-Proto": "https"},
+        )
+        orders = control.post("/__sandbox/orders/simulate", json={"count": 60, "money_lines": True}).json()
+        assert len(orders) == 60
+        coupons = {line["discount_type"] for order in orders for line in order["coupon_lines"]}
+        fees = {line["total"] for order in orders for line in order["fee_lines"]}
+        assert coupons == {"percent", "fixed_cart"} and fees == {"2.50", "-3.00"}
+        taxed = [order for order in orders if order["tax_lines"]]
+        assert taxed and all(order["total_tax"] != "0.00" for order in taxed)
+        for order in orders:  # every order adds up as the shop computed it
+            lines = sum(float(line["total"]) for line in order["line_items"])
+            fees_total = sum(float(line["total"]) for line in order["fee_lines"])
+            expected = lines + fees_total + float(order["shipping_total"]) + float(order["total_tax"])
+            assert abs(expected - float(order["total"])) < 0.015, order["id"]
+        unpaid = [o for o in orders if o["payment_method"] in ("cod", "bacs")]
+        assert unpaid and all(o["date_paid"] is None for o in unpaid)

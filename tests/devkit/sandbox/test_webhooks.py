@@ -158,3 +158,20 @@ def test_restored_and_customer_deleted_topics(
     bodies = {headers["x-wc-webhook-topic"]: json.loads(body) for headers, body in receiver.deliveries()}
     assert bodies["order.restored"]["id"] == order["id"] and bodies["order.restored"]["status"] == "pending"
     assert bodies["customer.deleted"] == {"id": customer["id"]}
+
+
+def test_delivery_ids_are_per_webhook_and_second_and_delivery_can_wait(
+    sandbox_shop: SandboxShop, sandbox_client: httpx.Client, receiver: Receiver
+) -> None:
+    dispatcher = sandbox_shop.sandbox.webhooks
+    assert dispatcher.delivery_id(1, 100.2) == dispatcher.delivery_id(1, 100.9)
+    assert dispatcher.delivery_id(1, 100.9) != dispatcher.delivery_id(1, 101.0)
+    assert dispatcher.delivery_id(1, 100.2) != dispatcher.delivery_id(2, 100.2)
+    assert len(dispatcher.delivery_id(1)) == 32
+    hook(sandbox_client, receiver, "coupon.created")
+    dispatcher.delay = 0.6  # WooCommerce delivers from a later WP-Cron run
+    started = time.monotonic()
+    sandbox_client.post("/coupons", json={"code": "later"})
+    while not receiver.deliveries() and time.monotonic() - started < 5:
+        time.sleep(0.02)
+    assert receiver.deliveries() and time.monotonic() - started >= 0.6

@@ -178,7 +178,7 @@ class CouponResource(Resource):
                 doc[name] = value
         if "meta_data" in data:
             doc["meta_data"] = shop.merge_meta(doc["meta_data"], data["meta_data"])
-        doc.setdefault("status", "publish")  # kept for trashing, not part of the v3 representation
+        doc.setdefault("status", "publish")
 
     def columns(self, doc: dict, extra: dict) -> dict[str, Any]:
         """Index columns of a coupon (its code)."""
@@ -187,10 +187,9 @@ class CouponResource(Resource):
         return columns
 
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """A coupon without its internal post status."""
+        """A coupon with its post status (`publish`, as WooCommerce 10 shows it) and local dates."""
         out = super().present(shop, doc, extra)
         shop.clock.localize(out)
-        out.pop("status", None)
         return out
 
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
