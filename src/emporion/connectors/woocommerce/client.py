@@ -1,6 +1,10 @@
 """Async client for WooCommerce's REST API v3: auth, rate budget, paging, batches, error translation.
 
-One `httpx.AsyncClient` per connection; every request goes through the connection's rate budget.
+One `httpx.AsyncClient` per connection; every request goes through the connection's rate budget,
+and batch writes also through its write pace (batches in flight, items per batch and read timeout
+adapted to the shop's measured speed). A batch whose answer was lost is settled, not blindly sent
+again: the shop is given time to finish, the records it created are found by natural key, and only
+the rest is sent once more.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ import asyncio
 import random
 import re
 import ssl
-from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,21 +30,29 @@ from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod, buil
 from emporion.connectors.woocommerce.budget import RateBudget
 from emporion.connectors.woocommerce.errors import (
     NO_ANSWER,
+    UnknownOutcome,
     WooError,
     translate_response,
     translate_transport,
 )
+from emporion.connectors.woocommerce.pace import PaceSettings, WritePace, weight_of
 
 API_PREFIX = "/wp-json/wc/v3"
 MAX_PER_PAGE = 100
 MAX_BATCH = 100
 QUICK_RETRY_SECONDS = 0.5  # a transient GET failure is tried again within about this long
 MAX_QUICK_RETRY_AFTER = 10.0  # a longer Retry-After goes back to the caller instead of being waited out
+SETTLE_LOOKS = 4  # looks at a lost batch's records before sending what is missing
+SETTLE_ROUNDS = 2  # lost answers one batch may settle before its failure goes back to the caller
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # the shop never saw these
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 BatchOp = Literal["create", "update", "delete"]
 Params = Mapping[str, Any]
+BatchEntry = tuple["BatchOp", int, Any]
+# Finds the records a lost batch created: create bodies -> {position in the list: the record found}
+Finder = Callable[[Sequence[dict[str, Any]]], Awaitable[dict[int, dict[str, Any]]]]
 
 
 @dataclass
@@ -50,6 +63,7 @@ class BatchItemResult:
     index: int
     data: dict[str, Any] | None = None
     error: WooError | None = None
+    recovered: bool = False  # the answer was lost; the record was found by natural key afterwards
 
     @property
     def ok(self) -> bool:
@@ -109,6 +123,8 @@ class WooCommerceClient:
         circuit: CircuitBreaker | None = None,
         retries: int = 0,
         page_size: int = MAX_PER_PAGE,
+        batch_seconds: float = 4.0,
+        start_concurrency: int = 1,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
@@ -118,9 +134,20 @@ class WooCommerceClient:
             raise ValueError(f"page_size must be between 1 and {MAX_PER_PAGE}")
         self.page_size = page_size
         self.budget = RateBudget(max_rps=max_rps, max_concurrency=max_concurrency)
+        self.timeout = timeout
+        self.pace = WritePace(
+            PaceSettings(
+                ceiling=max_concurrency,
+                start=start_concurrency,
+                max_batch=batch_size,
+                batch_seconds=batch_seconds,
+                timeout_floor=timeout,
+            )
+        )
         self.circuit = circuit
         self.retries = retries
         self.requests_sent: Counter[str] = Counter()  # "GET products/{id}/variations" -> count, for metrics
+        self.recovered = 0  # records of lost batch answers found in the shop afterwards
         auth = build_auth(
             self.base_url, consumer_key, consumer_secret, mode=auth_mode, signature_method=signature_method
         )
@@ -133,6 +160,19 @@ class WooCommerceClient:
             follow_redirects=False,
         )
 
+    def pace_writes(self, batch_seconds: float, start_concurrency: int) -> None:
+        """Set the seconds a batch write aims at and the batch writes in flight at first."""
+        settings = self.pace.settings
+        self.pace = WritePace(
+            PaceSettings(
+                ceiling=settings.ceiling,
+                start=start_concurrency,
+                max_batch=settings.max_batch,
+                batch_seconds=batch_seconds,
+                timeout_floor=settings.timeout_floor,
+            )
+        )
+
     def observe(self, observer: RequestObserver) -> None:
         """Tell `observer` of every request this client sends and of every answer."""
         observe_httpx(self._http, observer)
@@ -142,7 +182,14 @@ class WooCommerceClient:
         await self._http.aclose()
 
     async def request(
-        self, method: str, path: str, *, params: Params | None = None, json: Any = None, check: bool = True
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        check: bool = True,
+        read_timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request within the budget; raise a typed error for an error answer unless `check` is off.
 
@@ -150,12 +197,13 @@ class WooCommerceClient:
         through the connection's circuit breaker: while it is open they fail fast with `CircuitOpen`.
         Up to `retries` times, a GET that failed for a transient reason, and any request refused with a
         429 (the shop did nothing), is sent again at once: after a short jittered pause, or after the
-        Retry-After pause of the budget.
+        Retry-After pause of the budget. A write whose answer was lost (sent, then a timeout, a dropped
+        connection or a 5xx) raises `UnknownOutcome`. `read_timeout` overrides the client's.
         """
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         for attempt in range(self.retries + 1):
             try:
-                return await self._send(method, path, query, json, check)
+                return await self._send(method, path, query, json, check, read_timeout)
             except CircuitOpen:
                 raise
             except RateLimited as error:
@@ -168,22 +216,33 @@ class WooCommerceClient:
         raise AssertionError("unreachable")
 
     async def _send(
-        self, method: str, path: str, query: dict[str, str], json: Any, check: bool
+        self, method: str, path: str, query: dict[str, str], json: Any, check: bool, read: float | None
     ) -> httpx.Response:
         """One try of `request`."""
-        self.requests_sent[f"{method} {_ID_SEGMENT.sub('/{id}', '/' + path.strip('/'))[1:]}"] += 1
+        self.requests_sent[f"{method} {template(path)}"] += 1
         content, headers = (None, None) if json is None else (encode_json(json), JSON_HEADERS)
+        limits = httpx.USE_CLIENT_DEFAULT if read is None else httpx.Timeout(self.timeout, read=read)
         async with self.budget.slot(), guarded(self.circuit):
             try:
                 response = await self._http.request(
-                    method, path, params=query, content=content, headers=headers
+                    method, path, params=query, content=content, headers=headers, timeout=limits
                 )
             except httpx.TransportError as exc:
-                raise translate_transport(method, path, exc) from exc
-            if response.status_code >= 400 and (check or response.status_code == 429):
+                if isinstance(exc, httpx.TimeoutException):
+                    self.pace.back_off()
+                failure = translate_transport(method, path, exc)
+                if method != "GET" and not isinstance(exc, NOT_SENT):
+                    raise UnknownOutcome(str(failure)) from exc
+                raise failure from exc
+            status = response.status_code
+            if status == 429 or status >= 500:
+                self.pace.back_off()
+            if status >= 400 and (check or status == 429):
                 error = translate_response(method, path, response)
-                if response.status_code == 429:
+                if status == 429:
                     await self.budget.hold(getattr(error, "after", None) or 1.0)
+                elif status >= 500 and method != "GET":
+                    raise UnknownOutcome(str(error), after=getattr(error, "after", None)) from error
                 raise error
         return response
 
@@ -224,36 +283,72 @@ class WooCommerceClient:
         create: Sequence[dict[str, Any]] = (),
         update: Sequence[dict[str, Any]] = (),
         delete: Sequence[int] = (),
+        find: Finder | None = None,
     ) -> BatchResult:
-        """POST `<path>/batch` in requests of at most `batch_size` items (create+update+delete together).
+        """POST `<path>/batch` in requests sized and paced by the write pace (create+update+delete together).
 
         Failed items come back inside the 200 answer as `{"id", "error"}`; they become per-item
-        errors here. A whole request that fails raises its typed error (after the other chunks ran).
+        errors here. A request whose answer was lost is settled with `find` (see `_settle`); without
+        one, or when that fails too, it raises its error after the other requests ran.
         """
-        items: list[tuple[BatchOp, int, Any]] = [
-            *(("create", i, body) for i, body in enumerate(create)),
-            *(("update", i, body) for i, body in enumerate(update)),
-            *(("delete", i, ident) for i, ident in enumerate(delete)),
-        ]
-        chunks = [items[start : start + self.batch_size] for start in range(0, len(items), self.batch_size)]
-        answers = await asyncio.gather(
-            *(self._batch_chunk(path, chunk) for chunk in chunks), return_exceptions=True
+        pending: deque[BatchEntry] = deque(
+            [
+                *(("create", i, body) for i, body in enumerate(create)),
+                *(("update", i, body) for i, body in enumerate(update)),
+                *(("delete", i, ident) for i, ident in enumerate(delete)),
+            ]
         )
+        kind = template(path)
+        answered: list[BatchItemResult] = []
+        failures: list[BaseException] = []
+
+        async def sender() -> None:
+            while pending:
+                async with self.pace.slot() as load:
+                    if not pending:
+                        return
+                    share = weight_of(op for op, _, _ in pending) / len(pending)
+                    size = self.pace.batch_size(kind, share)
+                    chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+                    try:
+                        answered.extend(await self._batch_chunk(path, chunk, find, load=load))
+                    except Exception as error:  # the other requests still run; raised below
+                        failures.append(error)
+
+        await asyncio.gather(*(sender() for _ in range(self.pace.settings.ceiling)))
+        if failures:
+            raise failures[0]
         result = BatchResult(create=[], update=[], delete=[])
-        for answer in answers:
-            if isinstance(answer, BaseException):
-                raise answer
-            for item in answer:
-                getattr(result, item.op).append(item)
+        for item in answered:
+            getattr(result, item.op).append(item)
         for op in ("create", "update", "delete"):
             getattr(result, op).sort(key=lambda item: item.index)
         return result
 
-    async def _batch_chunk(self, path: str, chunk: list[tuple[BatchOp, int, Any]]) -> list[BatchItemResult]:
+    async def _batch_chunk(
+        self,
+        path: str,
+        chunk: list[BatchEntry],
+        find: Finder | None,
+        rounds: int = 0,
+        load: int | None = None,
+    ) -> list[BatchItemResult]:
+        """One batch request, timed for the pace; a lost answer is settled."""
         body: dict[str, list[Any]] = {}
         for op, _index, payload in chunk:
             body.setdefault(op, []).append(payload)
-        answer = await self.post(f"{path}/batch", body)
+        kind, weight = template(path), weight_of(op for op, _, _ in chunk)
+        began = time.monotonic()
+        try:
+            response = await self.request(
+                "POST", f"{path}/batch", json=body, read_timeout=self.pace.timeout(kind, weight)
+            )
+            answer = json_body("POST", f"{path}/batch", response)
+        except UnknownOutcome as lost:
+            if find is None or rounds >= SETTLE_ROUNDS:
+                raise
+            return await self._settle(path, chunk, find, lost, rounds)
+        self.pace.record(kind, weight, time.monotonic() - began, load)
         results: list[BatchItemResult] = []
         position: dict[str, int] = {}
         for op, index, _payload in chunk:
@@ -262,6 +357,40 @@ class WooCommerceClient:
             entries = answer.get(op) if isinstance(answer, dict) else None
             entry = entries[at] if isinstance(entries, list) and at < len(entries) else None
             results.append(_batch_item(op, index, entry))
+        return results
+
+    async def _settle(
+        self, path: str, chunk: list[BatchEntry], find: Finder, lost: UnknownOutcome, rounds: int
+    ) -> list[BatchItemResult]:
+        """The answer to `chunk` was lost, and the shop may still be writing it: wait, find what it
+        created (looking again while more turns up), and only then send what is missing (updates and
+        deletes again: they are idempotent). Nothing is created twice."""
+        kind = template(path)
+        creates = [entry for entry in chunk if entry[0] == "create"]
+        wait = self.pace.settle_seconds(kind, weight_of(op for op, _, _ in chunk))
+        found: dict[int, dict[str, Any]] = {}
+        seen = -1
+        for _look in range(SETTLE_LOOKS if creates else 1):
+            await asyncio.sleep(wait)
+            if not creates:
+                break
+            try:
+                found = await find([payload for _, _, payload in creates])
+            except Retryable:
+                raise lost from None
+            if len(found) == len(creates) or len(found) == seen:
+                break
+            seen = len(found)
+        self.recovered += len(found)
+        results = [
+            BatchItemResult(op, index, data=found[at], recovered=True)
+            for at, (op, index, _payload) in enumerate(creates)
+            if at in found
+        ]
+        rest = [entry for at, entry in enumerate(creates) if at not in found]
+        rest += [entry for entry in chunk if entry[0] != "create"]
+        if rest:
+            results += await self._batch_chunk(path, rest, find, rounds + 1)
         return results
 
 
@@ -284,6 +413,11 @@ def json_body(method: str, path: str, response: httpx.Response) -> Any:
         raise Retryable(
             f"WooCommerce {method} {path} answered HTTP {response.status_code} without JSON"
         ) from exc
+
+
+def template(path: str) -> str:
+    """A path with its ids as `{id}`: `products/{id}/variations`, the key of metrics and of the pace."""
+    return _ID_SEGMENT.sub("/{id}", "/" + path.strip("/"))[1:]
 
 
 def has_next_page(response: httpx.Response, page: int, count: int, size: int = MAX_PER_PAGE) -> bool:

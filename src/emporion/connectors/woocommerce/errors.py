@@ -26,6 +26,8 @@ _CODE_FIELDS = {
 }
 
 NO_ANSWER = "emporion_no_answer"  # the batch answer has no entry for an item
+SKU_TAKEN = "product_invalid_sku"  # a create or update named a SKU another product holds
+SKU_LOCK = "woocommerce_rest_product_not_created"  # "... already present in the lookup table"
 
 _MISSING_ID_CODES = frozenset(
     {
@@ -80,10 +82,32 @@ class WooError:
         return self.code in _MISSING_ID_CODES or (self.status == 404 and self.code.endswith("_invalid_id"))
 
     @property
+    def sku_lock(self) -> bool:
+        """WooCommerce's SKU lock: a concurrent create of the same SKU holds it (no resource_id is given)."""
+        return self.code == SKU_LOCK and "lookup table" in self.message
+
+    @property
+    def sku_exists(self) -> bool:
+        """The SKU is taken: by the product `resource_id` names, or (the lock) by one being created."""
+        return self.code == SKU_TAKEN or self.sku_lock
+
+    @property
+    def resource_id(self) -> int | None:
+        """The existing record WooCommerce names in a refusal (`data.resource_id`), if any."""
+        ident = self.data.get("resource_id")
+        try:
+            return int(ident) if ident not in (None, "", 0, "0") else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
     def transient(self) -> bool:
-        """True when the item failed for a passing reason (the shop was busy, no answer for it)."""
-        return self.code == NO_ANSWER or (
-            self.status is not None and (self.status >= 500 or self.status == 429)
+        """True when the item failed for a passing reason (the shop was busy, no answer for it, or
+        another request holds the SKU lock: the record exists, or will in a moment)."""
+        return (
+            self.code == NO_ANSWER
+            or self.sku_lock
+            or (self.status is not None and (self.status >= 500 or self.status == 429))
         )
 
     def permanent(self, record: str | None = None) -> Permanent:
@@ -95,6 +119,11 @@ class WooError:
         if self.transient:
             return Retryable(f"WooCommerce could not write {record or 'the item'} now: {self.label}")
         return self.permanent(record)
+
+
+class UnknownOutcome(Retryable):
+    """A write whose outcome is unknown: it went out and the answer was lost (a read timeout, a
+    connection dropped after sending, a 5xx). The shop may have written all, some or none of it."""
 
 
 def parse_retry_after(value: str | None) -> float | None:

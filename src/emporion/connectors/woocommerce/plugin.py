@@ -13,7 +13,7 @@ def build(name: str, settings: ConnectionSettings) -> Connection:
     from emporion.connectors.woocommerce.connector import WooCommerceConnector
 
     assert isinstance(settings, WooCommerceConnection)
-    return WooCommerceConnector(
+    connector = WooCommerceConnector(
         name,
         settings.url,
         settings.consumer_key.get_secret_value(),
@@ -28,6 +28,8 @@ def build(name: str, settings: ConnectionSettings) -> Connection:
         circuit=settings.circuit.breaker(name),
         retries=settings.retries,
     )
+    connector.client.pace_writes(settings.batch_seconds, settings.start_concurrency)
+    return connector
 
 
 PLUGIN = ConnectorPlugin(

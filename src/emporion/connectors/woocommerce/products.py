@@ -2,11 +2,13 @@
 
 The target reference of a product is `{"id", "variations": {sku: id}, "images": {url: id}}`.
 `images` remembers the attachment id WooCommerce gave each image URL: WooCommerce downloads every
-`src` it is sent again, so later writes name known images by id instead.
+`src` it is sent again, so later writes name known images by id instead. A batch whose answer was
+lost is settled by SKU: what the shop created is found and linked, only the rest is sent again.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +77,20 @@ class ProductWriter(BatchWriter):
         found = await lookup.find_products_by_sku(self.client, sku_of.values())
         return {key: int(found[sku]["id"]) for key, sku in sku_of.items() if sku in found}
 
+    async def _find_created(self, bodies: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Products a lost batch answer created, by SKU, with their images (positions in `bodies`)."""
+        skus = [str(body.get("sku") or "") for body in bodies]
+        found = await lookup.find_products_by_sku(self.client, skus)
+        ids = sorted({int(found[sku]["id"]) for sku in skus if sku in found})
+        full: dict[int, dict[str, Any]] = {}
+        if any(body.get("images") for body in bodies):
+            for start in range(0, len(ids), 100):
+                params = {"include": ids[start : start + 100], "_fields": "id,sku,type,images"}
+                full.update({int(p["id"]): p for p in await self.client.get_all(lookup.PRODUCTS, params)})
+        return {
+            at: full.get(int(found[sku]["id"]), found[sku]) for at, sku in enumerate(skus) if sku in found
+        }
+
     async def write(self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]) -> list[Outcome]:
         """Upsert products (then their variations) and delete products permanently."""
         for item in (*upserts, *deletes):
@@ -103,6 +119,7 @@ class ProductWriter(BatchWriter):
             lambda item: product_to_wc(product_of(item), images[item.key]),
             self._resolve,
             forget_images,
+            self._find_created,
         )
         outcomes: list[Outcome] = []
         pending: list[Awaitable[Outcome]] = []
@@ -146,9 +163,12 @@ class ProductWriter(BatchWriter):
         else:
             existing = await lookup.product_variations_by_sku(self.client, product_id)
         outcome = await self._send_variations(product, product_id, existing, images)
-        if outcome.error is not None and outcome.error.missing_id and known:
-            # The link knew variation ids that are gone: list what exists and try once more.
-            existing = await lookup.product_variations_by_sku(self.client, product_id)
+        if outcome.error is not None and ((outcome.error.missing_id and known) or outcome.error.sku_exists):
+            # The link knew variation ids that are gone, or a variation exists already (another
+            # writer, a lost answer): list what exists and try once more.
+            if outcome.error.sku_lock:
+                await asyncio.sleep(1.0)  # the lock holder is still writing it
+            existing = {**await lookup.product_variations_by_sku(self.client, product_id), **outcome.ids}
             outcome = await self._send_variations(product, product_id, existing, images)
         if outcome.error is not None and outcome.error.code in INVALID_IMAGE_CODES and images:
             images.clear()  # an attachment we knew was deleted in the shop: send URLs again
@@ -165,11 +185,19 @@ class ProductWriter(BatchWriter):
         wanted = {variant.sku for variant in product.variants}
         creates = [v for v in product.variants if v.sku not in existing]
         updates = [v for v in product.variants if v.sku in existing]
+
+        async def find(bodies: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+            """Variations a lost batch answer created, by SKU."""
+            listed = await lookup.product_variations_by_sku(self.client, product_id)
+            skus = [str(body.get("sku") or "") for body in bodies]
+            return {at: {"id": listed[sku], "sku": sku} for at, sku in enumerate(skus) if sku in listed}
+
         answer: BatchResult = await self.client.batch(
             f"{lookup.PRODUCTS}/{product_id}/variations",
             create=[variant_to_wc(v, images) for v in creates],
             update=[{"id": existing[v.sku], **variant_to_wc(v, images)} for v in updates],
             delete=[ident for sku, ident in existing.items() if sku not in wanted],
+            find=find,
         )
         outcome = _VariationRound()
         pairs: list[tuple[Variant, Any]] = [

@@ -16,10 +16,33 @@ class WooCommerceConnection(ConnectionSettings):
     url: str = Field(description="the store URL; the API is URL/wp-json/wc/v3")
     consumer_key: Secret
     consumer_secret: Secret
-    timeout: float = 30.0
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        description="seconds to wait for an answer; for a batch write the least it is given (it gets "
+        "five times the time its size should take at the measured pace when that is longer)",
+    )
     max_requests_per_second: float | None = Field(None, gt=0)
-    max_concurrency: int = Field(4, ge=1, le=64)
-    batch_size: int = Field(100, ge=1, le=100)
+    max_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="requests in flight at most; batch writes start at `start_concurrency` and grow up "
+        "to this while the shop's time per item holds, and fall back on timeouts, 429 and 5xx",
+    )
+    start_concurrency: int = Field(
+        1, ge=1, le=64, description="batch writes in flight at first (never above max_concurrency)"
+    )
+    batch_size: int = Field(
+        100,
+        ge=1,
+        le=100,
+        description="items per batch write at most; fewer when the measured pace says a batch of this "
+        "size would take longer than `batch_seconds`",
+    )
+    batch_seconds: float = Field(
+        4.0, gt=0, le=60, description="seconds of the shop's time a batch write aims at, to size batches"
+    )
     page_size: int = Field(100, ge=1, le=100, description="records per page when listing (≤ 100)")
     retries: int = Field(
         2,

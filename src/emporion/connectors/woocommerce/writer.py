@@ -2,17 +2,22 @@
 
 Unlinked items are looked up by natural key first and updated when found (MATCHED), so a retry
 after a crash never creates a second record. A stale link (the id no longer exists) is resolved
-again by natural key once.
+again by natural key once. A create refused because its SKU is taken (`product_invalid_sku`, or
+WooCommerce's SKU lock while another request creates it) means the record exists: it is matched
+(by the `resource_id` named, else by SKU, waiting a moment for the lock holder) and updated only
+when it differs from what was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from emporion.connectors.base import Outcome, OutcomeStatus, WriteItem
-from emporion.connectors.woocommerce.client import BatchItemResult, WooCommerceClient
+from emporion.connectors.woocommerce.client import BatchItemResult, Finder, WooCommerceClient
 from emporion.connectors.woocommerce.errors import WooError
 from emporion.connectors.woocommerce.mapping import MappingError
 from emporion.model import Category, Product
@@ -22,6 +27,7 @@ Resolver = Callable[[Sequence[WriteItem]], Awaitable[dict[str, int]]]
 BodyOf = Callable[[WriteItem], dict[str, Any]]
 Amender = Callable[[WriteItem, WooError], bool]
 T = TypeVar("T")
+LOCK_WAITS = (0.5, 1.5, 3.0)  # seconds between looks for a record another request holds the SKU lock of
 
 
 def linked_id(item: WriteItem) -> int | None:
@@ -85,10 +91,12 @@ class BatchWriter:
         body_of: BodyOf,
         resolve: Resolver,
         amend: Amender | None = None,
+        find: Finder | None = None,
     ) -> dict[str, tuple[Target, BatchItemResult]]:
         """Resolve, send, then send once more what a stale link or a fixable refusal made fail.
 
         `amend(item, error)` may change what `body_of` gives for the item and return True to resend it.
+        `find` settles a batch whose answer was lost (see `WooCommerceClient.batch`).
         """
         targets: dict[str, Target] = {}
         unlinked = [item for item in items if linked_id(item) is None]
@@ -101,11 +109,13 @@ class BatchWriter:
                 targets[item.key] = (found[item.key], OutcomeStatus.MATCHED)
             else:
                 targets[item.key] = (None, OutcomeStatus.CREATED)
-        results = await self._send(path, items, targets, body_of)
+        results = await self._send(path, items, targets, body_of, find)
         relocate = [item for item in items if lost_target(targets[item.key], results[item.key].error)]
         found = await resolve(relocate) if relocate else {}
+        await self._await_locked(relocate, results, found, resolve)
         # A create refused for a SKU another record of this very batch just took is a real clash; one
-        # refused for a record that was there before (an earlier answer lost in transit) is ours: update it.
+        # refused for a record that was there before (an earlier answer lost in transit, another
+        # writer) is that record: match it.
         created = {
             int(result.data["id"])
             for key, result in results.items()
@@ -114,14 +124,24 @@ class BatchWriter:
         relocate = [
             item
             for item in relocate
-            if not (is_sku_clash(results[item.key].error) and found.get(item.key) in created | {None})
+            if not (
+                is_sku_clash(results[item.key].error)
+                and existing_id(results[item.key].error, found.get(item.key)) in created | {None}
+            )
         ]
         for item in relocate:
-            existing = term_exists_id(results[item.key].error) or found.get(item.key)
+            existing = existing_id(results[item.key].error, found.get(item.key))
             targets[item.key] = (
                 (existing, OutcomeStatus.MATCHED) if existing else (None, OutcomeStatus.CREATED)
             )
-        relocate_keys = {item.key for item in relocate}
+        # a record matched after a refused create is written only where it differs from what was sent
+        unchanged = await self._unchanged(
+            path, [i for i in relocate if is_sku_clash(results[i.key].error)], targets, body_of
+        )
+        for key, data in unchanged.items():
+            results[key] = BatchItemResult("update", 0, data=data)
+        relocate = [item for item in relocate if item.key not in unchanged]
+        relocate_keys = {item.key for item in relocate} | set(unchanged)
         amended = [
             item
             for item in items
@@ -131,11 +151,62 @@ class BatchWriter:
             and amend(item, results[item.key].error)  # type: ignore[arg-type]
         ]
         if relocate or amended:
-            results.update(await self._send(path, [*relocate, *amended], targets, body_of))
+            results.update(await self._send(path, [*relocate, *amended], targets, body_of, find))
         return {item.key: (targets[item.key], results[item.key]) for item in items}
 
-    async def _send(
+    async def _await_locked(
+        self,
+        relocate: Sequence[WriteItem],
+        results: dict[str, BatchItemResult],
+        found: dict[str, int],
+        resolve: Resolver,
+    ) -> None:
+        """Creates refused by the SKU lock whose record is not visible yet: another request is still
+        writing it. Look again a few times, adding what turns up to `found`."""
+        waiting = [
+            item for item in relocate if item.key not in found and (results[item.key].error or _NONE).sku_lock
+        ]
+        for delay in LOCK_WAITS:
+            if not waiting:
+                return
+            await asyncio.sleep(delay)
+            found.update(await resolve(waiting))
+            waiting = [item for item in waiting if item.key not in found]
+
+    async def _unchanged(
         self, path: str, items: Sequence[WriteItem], targets: dict[str, Target], body_of: BodyOf
+    ) -> dict[str, dict[str, Any]]:
+        """Of items matched to an existing record, those whose record already holds what they would
+        send (read in edit context), with the record as read: they need no write."""
+        ids = {item.key: targets[item.key][0] for item in items if targets[item.key][0] is not None}
+        if not ids:
+            return {}
+        records: dict[int, dict[str, Any]] = {}
+        wanted = sorted({ident for ident in ids.values() if ident is not None})
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            for record in await self.client.get_all(path, {"include": chunk, "context": "edit"}):
+                records[int(record["id"])] = record
+        unchanged: dict[str, dict[str, Any]] = {}
+        for item in items:
+            held = records.get(ids.get(item.key) or 0)
+            if held is None:
+                continue
+            try:
+                body = update_body(item, body_of(item))
+            except MappingError:
+                continue
+            if holds(held, body):
+                unchanged[item.key] = held
+        return unchanged
+
+    async def _send(
+        self,
+        path: str,
+        items: Sequence[WriteItem],
+        targets: dict[str, Target],
+        body_of: BodyOf,
+        find: Finder | None = None,
     ) -> dict[str, BatchItemResult]:
         bodies: dict[str, dict[str, Any]] = {}
         results: dict[str, BatchItemResult] = {}
@@ -151,6 +222,7 @@ class BatchWriter:
             path,
             create=[bodies[item.key] for item in creates],
             update=[{"id": targets[item.key][0], **update_body(item, bodies[item.key])} for item in updates],
+            find=find,
         )
         results.update(zip((item.key for item in creates), answer.create, strict=True))
         results.update(zip((item.key for item in updates), answer.update, strict=True))
@@ -187,8 +259,71 @@ def lost_target(target: Target, error: WooError | None) -> bool:
 
 
 def is_sku_clash(error: WooError | None) -> bool:
-    """A create refused because a record with its SKU exists already."""
-    return error is not None and error.code == "product_invalid_sku"
+    """A create refused because a record with its SKU exists already (or is being created: the lock)."""
+    return error is not None and error.sku_exists
+
+
+def existing_id(error: WooError | None, found: int | None) -> int | None:
+    """The record a refused create collided with: the one WooCommerce names, else the one found."""
+    if error is None:
+        return found
+    return term_exists_id(error) or (error.resource_id if error.sku_exists else None) or found
+
+
+_NONE = WooError("", "")
+
+
+def _same_scalar(sent: Any, held: Any) -> bool:
+    if sent in (None, "") and held in (None, ""):
+        return True
+    if isinstance(sent, bool) or isinstance(held, bool) or sent is None or held is None:
+        return sent == held
+    if isinstance(sent, str) and isinstance(held, str):
+        if html.unescape(sent).strip() == html.unescape(held).strip():
+            return True
+    try:
+        return Decimal(str(sent)) == Decimal(str(held))
+    except (InvalidOperation, ValueError):
+        return str(sent) == str(held)
+
+
+def holds(record: Any, sent: Any) -> bool:
+    """Whether a record read back holds every value of a body sent (lists of objects: each sent object
+    held by one read back; text compared as WooCommerce stores it, `&` as `&amp;`). Images sent by
+    URL count as held when as many are there: the shop keeps its own URLs."""
+    if isinstance(sent, dict):
+        if not isinstance(record, dict):
+            return False
+        for key, value in sent.items():
+            if key == "images" and isinstance(value, list) and isinstance(record.get(key), list):
+                if len(value) != len(record[key]):
+                    return False
+                by_id = [v for v in value if isinstance(v, dict) and v.get("id")]
+                if not all(any(holds(r, v) for r in record[key]) for v in by_id):
+                    return False
+                continue
+            if key == "image" and isinstance(value, dict) and not value.get("id"):
+                if not isinstance(record.get(key), dict):
+                    return False
+                continue
+            if key not in record:
+                if value in (None, "", [], {}):
+                    continue
+                return False
+            if key == "meta_data" and isinstance(value, list) and isinstance(record[key], list):
+                if not all(any(holds(r, v) for r in record[key]) for v in value):  # the shop adds its own
+                    return False
+                continue
+            if not holds(record[key], value):
+                return False
+        return True
+    if isinstance(sent, list):
+        if not isinstance(record, list) or len(record) != len(sent):
+            return False
+        if all(isinstance(v, dict) for v in sent):
+            return all(any(holds(r, v) for r in record) for v in sent)
+        return all(_same_scalar(v, r) for v, r in zip(sent, record, strict=True))
+    return _same_scalar(sent, record)
 
 
 def term_exists_id(error: WooError | None) -> int | None:
