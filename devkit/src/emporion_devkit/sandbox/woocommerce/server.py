@@ -87,13 +87,13 @@ class SandboxShop:
         key = self.sandbox.keys.add(permission)
         return key.consumer_key, key.consumer_secret
 
-    def place_orders(self, n: int) -> list[dict[str, Any]]:
-        """Let simulated shoppers place `n` orders for products in stock; returns the orders."""
-        return self.sandbox.shopper.place_orders(n)
+    def place_orders(self, n: int, money_lines: bool = False) -> list[dict[str, Any]]:
+        """Let simulated shoppers place `n` orders (coupons and fees too if `money_lines`); returns them."""
+        return self.sandbox.shopper.place_orders(n, money_lines)
 
-    def simulate_orders(self, rate: float) -> None:
+    def simulate_orders(self, rate: float, money_lines: bool = False) -> None:
         """Keep placing orders at `rate` per second in the background (0 stops)."""
-        self.sandbox.shopper.run(rate)
+        self.sandbox.shopper.run(rate, money_lines)
 
     def start(self) -> None:
         """Bind the socket and serve in a background thread."""
