@@ -262,7 +262,10 @@ def test_refunds_have_the_real_layout(sandbox_client: httpx.Client) -> None:
         r["total"] for r in recorded_after["refunds"]
     )
     assert set(after["refunds"][0]) == {"id", "reason", "total"}
-    notes = [n["note"] for n in sandbox_client.get(f"/orders/{order['id']}/notes").json()]
+    listed_notes = sandbox_client.get(f"/orders/{order['id']}/notes").json()
+    recorded_notes = exchanges[9]["response"]["body"]
+    assert {n["author"] for n in listed_notes} == {n["author"] for n in recorded_notes} == {"WooCommerce"}
+    notes = [n["note"] for n in listed_notes]
     assert f"Item #{product} stock increased from {stock} to {stock + 1}." in notes
     assert not any(note.startswith("Refunded") for note in notes)  # no note for money not paid out
     listed = sandbox_client.get(f"/orders/{order['id']}/refunds").json()

@@ -542,7 +542,7 @@ class OrderResource(Resource):
 
     @staticmethod
     def note(
-        shop: Shop, order_id: int, text: str, customer_note: bool = False, author: str = "system"
+        shop: Shop, order_id: int, text: str, customer_note: bool = False, author: str = "WooCommerce"
     ) -> None:
         """Add a note to an order (as WooCommerce does on status and stock changes)."""
         resource = shop.resources["note"]

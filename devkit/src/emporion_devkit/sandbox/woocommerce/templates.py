@@ -70,7 +70,7 @@ ORDER: dict[str, Any] = {
 }  # fmt: skip
 
 NOTE: dict[str, Any] = {
-    "id": 0, "author": "system", "date_created": None, "date_created_gmt": None, "note": "",
+    "id": 0, "author": "WooCommerce", "date_created": None, "date_created_gmt": None, "note": "",
     "customer_note": False,
 }  # fmt: skip
 
