@@ -220,11 +220,14 @@ async def test_tracking_note_and_meta_are_written_once(shop: SandboxShop, woo: W
     with api(shop) as client:
         written = client.get(f"/orders/{placed['id']}/notes").json()
         meta = {m["key"]: m["value"] for m in client.get(f"/orders/{placed['id']}").json()["meta_data"]}
-    ours = sorted((n["note"], n["customer_note"]) for n in written if "[emporion:" in n["note"])
+    ours = sorted(
+        (n["note"], n["customer_note"]) for n in written if "INV-" in n["note"] or "DHL" in n["note"]
+    )
     assert ours == [
-        ("Invoice INV-2026-0009 [emporion:invoice-9]", False),
-        ("Shipped with DHL, tracking 00340434161094042557 [emporion:shipment-4]", True),
+        ("Invoice INV-2026-0009 [emporion:invoice-9]", False),  # private: the marker may stay
+        ("Shipped with DHL, tracking 00340434161094042557", True),  # the customer sees no marker
     ]
+    assert meta["_emporion_notes"] == "invoice-9,shipment-4"  # hidden meta: added once
     assert meta["tracking_number"] == "00340434161094042557" and meta["tracking_carrier"] == "DHL"
     assert meta["invoice_number"] == "INV-2026-0009" and meta["erp_reference"] == "SO-0009"
     reread = await read_one(woo, placed["id"])
@@ -235,6 +238,24 @@ async def test_tracking_note_and_meta_are_written_once(shop: SandboxShop, woo: W
     (outcome,) = await woo.write("order", [changed], [])
     assert outcome.status is OutcomeStatus.UPDATED
     assert (await read_one(woo, placed["id"])).shipments[0].tracking_numbers == ["JJD000390007"]
+
+
+async def test_a_customer_note_added_before_a_crash_is_not_added_again(
+    shop: SandboxShop, woo: WooCommerceConnector
+) -> None:
+    (placed,) = shop.place_orders(1)
+    text = "Shipped with UPS, tracking 1Z999AA10123456784"
+    with api(shop) as client:  # the note went out, the meta recording it did not
+        client.post(f"/orders/{placed['id']}/notes", json={"note": text, "customer_note": True})
+    order = await read_one(woo, placed["id"])
+    note = OrderNote(key="ship-6", text=text, customer_visible=True)
+    (outcome,) = await woo.write("order", [item_for(order, notes=[note])], [])
+    assert outcome.ok
+    with api(shop) as client:
+        notes = [n["note"] for n in client.get(f"/orders/{placed['id']}/notes").json()]
+        meta = {m["key"]: m["value"] for m in client.get(f"/orders/{placed['id']}").json()["meta_data"]}
+    assert notes.count(text) == 1 and not any("[emporion:" in n for n in notes)
+    assert meta["_emporion_notes"] == "ship-6"
 
 
 def stock_of(shop: SandboxShop, product_id: int) -> int:
@@ -263,8 +284,8 @@ async def test_partial_then_full_refund_created_once(shop: SandboxShop, woo: Woo
     order = await read_one(woo, placed["id"])
     assert [(r.key, r.amount, r.restock) for r in order.refunds] == [("4711", unit, True)]
     assert order.refunds[0].origin is RefundOrigin.SHOP  # written as given
-    assert order.refunds[0].lines == [
-        RefundLine(line_key=str(line["id"]), sku=line["sku"], quantity=Decimal(1), amount=unit)
+    assert order.refunds[0].lines == [  # the shop's own restock meta on the order line says it went back
+        RefundLine(line_key=str(line["id"]), sku=line["sku"], quantity=Decimal(1), amount=unit, restock=True)
     ]
     rest = Refund(key="4712", amount=order.total - unit, reason="order returned")
     full = item_for(order, status=OrderStatus.REFUNDED)

@@ -223,9 +223,11 @@ def test_notes_and_meta_from_explicit_fields() -> None:
         }
     )
     assert note_to_wc(order.notes[0]) == {
-        "note": "Shipped with DHL: 1Z999" + note_marker("ship-1"),
+        "note": "Shipped with DHL: 1Z999",
         "customer_note": True,
-    }
+    }  # no marker
+    private = OrderNote(key="invoice-7", text="Invoice INV-7")
+    assert note_to_wc(private) == {"note": "Invoice INV-7" + note_marker("invoice-7"), "customer_note": False}
     assert wanted_meta(order) == {
         "weight": Decimal("1.50"),
         "erp_reference": "SO-0042",

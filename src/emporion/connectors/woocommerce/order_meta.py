@@ -1,6 +1,10 @@
 """What the ERP reports back, as WooCommerce keeps it: order notes and order meta_data.
 
-Notes (`Order.notes`) are added once: each ends with a marker naming its key. The last shipment
+Notes (`Order.notes`) are added once. The keys of the notes emporion added are kept in the hidden
+order meta `_emporion_notes`; a private note also ends with a marker naming its key
+(`[emporion:invoice-9]`), a note the customer sees never does (WooCommerce mails it to them). A note
+counts as added when its key is in that meta, in a marker, or when the order already has a note with
+exactly its text (added just before a crash that lost the meta write). The last shipment
 with tracking numbers becomes the meta `tracking_number` / `tracking_carrier`, the last invoice the
 meta `invoice_number`, and `Order.reference` (the ERP's sale number) the meta `erp_reference`;
 reading an order gives those meta back as the same fields, so a read order written back changes
@@ -9,10 +13,12 @@ nothing. Other `custom` entries are meta_data as they are.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from emporion.connectors.woocommerce.mapping import meta_from_wc
+from emporion.connectors.woocommerce.order_values import meta_value
 from emporion.model import CustomValue, Invoice, Order, OrderNote, Shipment
 
 Json = dict[str, Any]
@@ -24,6 +30,7 @@ ERP_REFERENCE_META = "erp_reference"
 FIELD_META = frozenset({TRACKING_NUMBER_META, TRACKING_CARRIER_META, INVOICE_NUMBER_META, ERP_REFERENCE_META})
 SHOP_SHIPMENT = "shop"  # key of the shipment read back from the tracking meta
 NOTE_MARK = " [emporion:"
+NOTES_META = "_emporion_notes"  # hidden: the keys of the notes added, comma-separated
 
 
 def note_marker(note_id: str) -> str:
@@ -42,8 +49,31 @@ def note_ids(notes: Iterable[Json]) -> set[str]:
 
 
 def note_to_wc(note: OrderNote) -> Json:
-    """The POST body of one order note, marked with its key."""
-    return {"note": note.text + note_marker(note.key), "customer_note": note.customer_visible}
+    """The POST body of one order note: a private note marked with its key, a customer's never."""
+    text = note.text if note.customer_visible else note.text + note_marker(note.key)
+    return {"note": text, "customer_note": note.customer_visible}
+
+
+def noted_keys(meta_data: Any) -> set[str]:
+    """The keys of the notes emporion added, as the order's hidden meta keeps them."""
+    value = meta_value(meta_data, NOTES_META)
+    return {key.strip() for key in str(value or "").split(",") if key.strip()}
+
+
+def added_notes(existing: Iterable[Json], meta_data: Any, wanted: Iterable[OrderNote]) -> set[str]:
+    """The keys of `wanted` notes the order has: by its meta, the markers, or a note of the same text."""
+    existing = list(existing)
+    found = note_ids(existing) | noted_keys(meta_data)
+    texts = {html.unescape(str(note.get("note") or "")).strip() for note in existing}
+    found.update(note.key for note in wanted if note.text.strip() in texts)
+    return found
+
+
+def notes_meta(meta_data: Any, keys: Iterable[str]) -> Json | None:
+    """The meta entry recording the added notes `keys` too, or None when it already does."""
+    have = noted_keys(meta_data)
+    union = have | {key for key in keys if key and "," not in key}
+    return None if union == have else {"key": NOTES_META, "value": ",".join(sorted(union))}
 
 
 def wanted_meta(order: Order) -> dict[str, CustomValue]:

@@ -2,7 +2,7 @@
 
 Write-back applies only what differs from the shop's current order, read first in one batch:
 refunds the shop does not have yet (paid out when the refund says `payout`: WooCommerce's
-`api_refund`), notes not added before (a marker at the note's end), then `status` and `meta_data`
+`api_refund`), notes not added before (kept in hidden meta, see order_meta.py), then `status` and `meta_data`
 (custom entries, tracking, invoice number, ERP reference) through `orders/batch`. A repeated write
 therefore changes nothing. `WriteItem.only` names the Order fields to write (`refunds`, `notes`,
 `status`, and `custom`, `shipments`, `invoices` or `reference` for the meta).
@@ -30,7 +30,7 @@ from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClie
 from emporion.connectors.woocommerce.errors import WooError, translate_response
 from emporion.connectors.woocommerce.mapping import MappingError, format_gmt
 from emporion.connectors.woocommerce.order_mapping import OPEN_STATUSES, order_from_wc, status_to_wc
-from emporion.connectors.woocommerce.order_meta import meta_changes, note_ids, note_to_wc
+from emporion.connectors.woocommerce.order_meta import added_notes, meta_changes, note_to_wc, notes_meta
 from emporion.connectors.woocommerce.refund_mapping import refund_keys, refund_to_wc
 from emporion.connectors.woocommerce.writer import gather_all
 from emporion.model import Order, Record
@@ -128,6 +128,7 @@ class OrderGateway:
         current = await self.fetch(sorted(set(targets.values())))
         pending = []
         refunded: set[int] = set()
+        noted: dict[str, set[str]] = {}  # per item, the keys of its notes now in the shop
         for item in upserts:
             if item.key not in targets:
                 continue
@@ -136,16 +137,21 @@ class OrderGateway:
                 error = Permanent("the shop has no such order", record=f"order {ident}", field="id")
                 outcomes[item.key] = Outcome(item.key, OutcomeStatus.FAILED, {"id": ident}, error)
                 continue
-            pending.append(self._children(item, current[ident], refunded))
+            pending.append(self._children(item, current[ident], refunded, noted))
         changed = dict(await gather_all(pending))
         if refunded:  # a refund can change the status (fully refunded): compare with the shop's new state
             current.update(await self.fetch(sorted(refunded)))
         outcomes.update({key: result for key, result in changed.items() if isinstance(result, Outcome)})
-        await self._status_and_meta(upserts, targets, current, changed, outcomes)
+        await self._status_and_meta(upserts, targets, current, changed, outcomes, noted)
         return [outcomes[item.key] for item in upserts]
 
-    async def _children(self, item: WriteItem, data: Json, refunded: set[int]) -> tuple[str, bool | Outcome]:
-        """Add the refunds and notes the shop does not have yet: (item key, changed) or a failure."""
+    async def _children(
+        self, item: WriteItem, data: Json, refunded: set[int], noted: dict[str, set[str]]
+    ) -> tuple[str, bool | Outcome]:
+        """Add the refunds and notes the shop does not have yet: (item key, changed) or a failure.
+
+        The keys of the item's notes, all in the shop now, go to `noted` (for the hidden meta).
+        """
         order: Order = item.record  # type: ignore[assignment]
         ident = int(data["id"])
         field = "refunds"
@@ -161,11 +167,13 @@ class OrderGateway:
             field = "notes"
             notes = order.notes if _writes(item, "notes") else []
             if notes:
-                added = note_ids(await self.client.get_all(f"{ORDERS}/{ident}/notes"))
+                existing = await self.client.get_all(f"{ORDERS}/{ident}/notes")
+                added = added_notes(existing, data.get("meta_data"), notes)
                 for note in notes:
                     if note.key not in added:
                         await self.client.post(f"{ORDERS}/{ident}/notes", note_to_wc(note))
                         changed = True
+                noted[item.key] = {note.key for note in notes}
             return item.key, changed
         except MappingError as exc:
             error = Permanent(str(exc), record=f"order {ident}", field=exc.field)
@@ -194,6 +202,7 @@ class OrderGateway:
         current: dict[int, Json],
         changed: dict[str, bool | Outcome],
         outcomes: dict[str, Outcome],
+        noted: dict[str, set[str]],
     ) -> None:
         """Send status and meta_data changes in `orders/batch` updates; record every item's outcome."""
         updates: list[tuple[WriteItem, Json]] = []
@@ -209,6 +218,9 @@ class OrderGateway:
                 body["status"] = wanted
             wants_meta = any(_writes(item, name) for name in META_FIELDS)
             meta = meta_changes(order, data.get("meta_data")) if wants_meta else []
+            recorded = notes_meta(data.get("meta_data"), noted.get(item.key, ()))
+            if recorded is not None:
+                meta.append(recorded)
             if meta:
                 body["meta_data"] = meta
             if body:
