@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
+from emporion.config import OrderOptions
 from emporion.connectors.base import Permanent
+from emporion.connectors.woocommerce.mapping import parse_gmt
 from emporion.connectors.woocommerce.order_mapping import order_from_wc
+from emporion.engine.order_admission import with_deleted_products
 from emporion.engine.orders import check_totals
 from emporion.engine.validation import check_order
 from emporion.model import (
@@ -165,3 +168,42 @@ def test_totals_errors_name_fees_discounts_gift_cards_and_store_credit() -> None
         check_totals(order.model_copy(update={"payments": paid}), Decimal("0.05"))
     assert caught.value.field == "payments"
     assert "gift cards 60 + store credit 20" in caught.value.reason
+
+
+def every_recorded_order() -> list[tuple[str, dict[str, Any]]]:
+    """Every full order body in the recordings: REST answers and the webhook deliveries' bodies."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(RECORDED.glob("*.json")):
+        data = json.loads(path.read_text())
+        bodies = [exchange["response"]["body"] for exchange in data.get("exchanges", [])]
+        bodies += [
+            json.loads(d["body_raw"])
+            for d in data.get("deliveries_async", [])
+            if "X-WC-Webhook-Topic" in d["headers"]
+        ]
+        for index, body in enumerate(bodies):
+            for order in body if isinstance(body, list) else [body]:
+                if isinstance(order, dict) and {"line_items", "total", "billing"} <= set(order):
+                    found.append((f"{path.name}[{index}] order {order['id']}", order))
+    return found
+
+
+def test_every_recorded_order_reads_and_its_totals_reconcile_to_the_cent() -> None:
+    orders = every_recorded_order()
+    assert len(orders) >= 24
+    stand_in = OrderOptions(deleted_product_sku="DELETED")  # order 104 lost a line's product
+    for label, data in orders:
+        order = with_deleted_products(order_from_wc(data), stand_in)
+        check_totals(order, Decimal(0))  # fees +/-, coupons "25"/"21.8", tax per rate, inclusive prices
+        assert order.total == Decimal(data["total"]), label
+        rates = sum((t.tax_total + t.shipping_tax_total for t in order.tax_lines), Decimal(0))
+        assert rates == order.tax_total or not order.tax_lines, label
+        assert order.paid is bool(data["date_paid_gmt"]), label  # paid only on the shop's evidence
+        assert all("&" not in line.name or "&amp;" not in line.name for line in order.lines), label
+
+
+def test_the_site_time_zone_does_not_move_an_orders_moments() -> None:
+    recorded = exchanges("order-timezone-berlin.json")
+    utc_site, berlin_site = recorded[0]["response"]["body"], recorded[2]["response"]["body"]
+    assert utc_site["id"] == berlin_site["id"] and utc_site["date_created"] != berlin_site["date_created"]
+    assert parse_gmt(utc_site["date_created_gmt"]) == parse_gmt(berlin_site["date_created_gmt"])
