@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from emporion_devkit.sandbox.woocommerce.errors import ApiError
-from emporion_devkit.sandbox.woocommerce.orders import (
-    REFUNDING_GATEWAYS,
-    OrderResource,
+from emporion_devkit.sandbox.woocommerce.order_lines import (
     adjust_stock,
     as_number,
     line_meta,
@@ -17,6 +15,7 @@ from emporion_devkit.sandbox.woocommerce.orders import (
     set_line_meta,
     to_float,
 )
+from emporion_devkit.sandbox.woocommerce.orders import REFUNDING_GATEWAYS, OrderResource
 from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource
 from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
