@@ -1,6 +1,8 @@
 """A catalogue with `&` in names and multi-line descriptions, synced into an empty shop that stores
 text as WooCommerce 10 does (`&` as `&amp;`, descriptions rendered in view context): verify is clean,
-two reconciles in a row find no drift, and a sync again writes nothing.
+two reconciles in a row find no drift, no product is written twice, no dead letter is left, and a
+sync again writes nothing; at once, under the latency model calibrated on the real shop, and on a
+host three times slower.
 
 Real Tryton server, the WooCommerce sandbox over HTTP, a real state database.
 """
@@ -9,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from emporion.engine.dead_letters import list_letters
 from emporion.engine.reconcile import Reconciler
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion_devkit.sandbox.woocommerce import SandboxShop
+from emporion_devkit.sandbox.woocommerce.latency import LatencyModel
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for, shop_api
 from tests.integration.test_catalogue_sync import CATALOGUE_FLOW, by_sku, observed, salable_templates
@@ -23,6 +27,18 @@ pytestmark = pytest.mark.tryton
 
 NAMES = ("Salt & Pepper Mill", 'Café & Bar "Deluxe" <b>XL</b>', "Towel & Co – 100 % cotton")  # noqa: RUF001
 DESCRIPTION = "First line & more.\nSecond line with <em>emphasis</em>.\n\nA new paragraph: 100 % cotton."
+
+
+def products_by_id(api: httpx.Client) -> list[dict[str, Any]]:
+    """Every product of the shop, paged in id order (the date order repeats and skips)."""
+    found: list[dict[str, Any]] = []
+    for page in range(1, 100):
+        params = {"per_page": 100, "page": page, "orderby": "id", "order": "asc", "_fields": "id,sku"}
+        listed = api.get("/products", params=params).json()
+        found += listed
+        if len(listed) < 100:
+            return found
+    raise AssertionError("more than 9,900 products")
 
 
 async def text_with_ampersands(tryton: RunningTryton) -> dict[str, str]:
@@ -38,9 +54,16 @@ async def text_with_ampersands(tryton: RunningTryton) -> dict[str, str]:
     return renamed
 
 
+@pytest.mark.parametrize("scale", [None, 1.0, 3.0], ids=["instant", "wc10-latency", "wc10-latency-x3"])
 async def test_text_the_shop_escapes_and_renders_syncs_once_and_stays_clean(
-    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    tryton_server: RunningTryton,
+    sandbox_shop: SandboxShop,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    scale: float | None,
 ) -> None:
+    if scale is not None:  # the latency model calibrated on the real shop, or three times slower
+        sandbox_shop.sandbox.set_latency(LatencyModel.named("wc10", scale=scale))
     renamed = await text_with_ampersands(tryton_server)
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, CATALOGUE_FLOW, monkeypatch)
     api = shop_api(sandbox_shop)
@@ -55,6 +78,8 @@ async def test_text_the_shop_escapes_and_renders_syncs_once_and_stays_clean(
             assert not entity.mismatches, [(m.label, m.diffs) for m in entity.mismatches]
         assert report.clean
         assert await list_letters(engine.store) == []
+        skus = [product["sku"] for product in products_by_id(api)]
+        assert len(skus) == len(set(skus)) == report.entities[1].source_count  # none written twice
 
         # the shop really holds what WooCommerce would: `&amp;`, and <p> only when viewed
         for sku, name in renamed.items():
