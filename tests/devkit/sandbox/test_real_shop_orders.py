@@ -294,6 +294,7 @@ def test_dates_follow_the_site_time_zone(sandbox_shop: SandboxShop, sandbox_clie
     exchanges = recording("order-timezone-berlin.json")["exchanges"]
     body = {k: v for k, v in exchanges[0]["request"]["body"].items() if k != "line_items"}
     utc = sandbox_client.post("/orders", json=body).json()
+    product = sandbox_client.post("/products", json={"name": "Made in UTC"}).json()
     assert utc["date_created"] == utc["date_created_gmt"] and not utc["date_created"].endswith("Z")
     control = httpx.Client(
         base_url=sandbox_shop.base_url,
@@ -314,6 +315,7 @@ def test_dates_follow_the_site_time_zone(sandbox_shop: SandboxShop, sandbox_clie
         assert hours_ahead(berlin, field) == hours_ahead(recorded_berlin, field) == 1  # December: CET
         assert hours_ahead(again, field) == hours_ahead(recorded_again, field) == 1  # re-rendered
     assert again["date_created_gmt"] == utc["date_created_gmt"]
+    assert hours_ahead(sandbox_client.get(f"/products/{product['id']}").json(), "date_created") == 1
     note = sandbox_client.get(f"/orders/{berlin['id']}/notes").json()[0]
     assert hours_ahead(note, "date_created") == 1
     assert control.put("/__sandbox/timezone", json={"timezone": "Mars/Olympus"}).status_code == 400

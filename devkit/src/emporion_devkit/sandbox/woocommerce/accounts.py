@@ -98,12 +98,6 @@ class CustomerResource(Resource):
         )
         return columns
 
-    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """A customer with its dates in the site's current time zone."""
-        out = super().present(shop, doc, extra)
-        shop.clock.localize(out)
-        return out
-
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
         """Customers' own list arguments: email and role."""
         out: list[Filter] = []
@@ -189,7 +183,6 @@ class CouponResource(Resource):
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
         """A coupon with its post status (`publish`, as WooCommerce 10 shows it) and local dates."""
         out = super().present(shop, doc, extra)
-        shop.clock.localize(out)
         return out
 
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:

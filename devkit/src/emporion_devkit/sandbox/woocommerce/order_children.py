@@ -47,12 +47,6 @@ class NoteResource(Resource):
         if data.get("added_by_user"):
             doc["author"] = "admin"
 
-    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """A note with its date in the site's current time zone."""
-        out = super().present(shop, doc, extra)
-        shop.clock.localize(out)
-        return out
-
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
         """Notes' `type`: any, customer or internal."""
         kind = (params.get("type") or ["any"])[0]
@@ -247,7 +241,6 @@ class RefundResource(Resource):
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
         """A refund with its lines as shown (display keys in meta)."""
         out = super().present(shop, doc, extra)
-        shop.clock.localize(out)
         for name in ("line_items", "shipping_lines", "fee_lines"):
             out[name] = [present_line(shop, line) for line in doc.get(name, [])]
         out.setdefault("tax_lines", [])

@@ -384,7 +384,6 @@ class OrderResource(Resource):
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
         """An order as the REST API shows it: no internal line fields, deleted products as id 0."""
         out = super().present(shop, doc, extra)
-        shop.clock.localize(out)
         self_href = out["_links"]["self"][0]["href"]
         out["_links"]["email_templates"] = [
             {"embeddable": True, "href": f"{self_href}/actions/email_templates"}

@@ -109,8 +109,9 @@ class Resource:
         return links
 
     def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
-        """The GET representation of one record."""
+        """The GET representation of one record (its local dates in the site's current time zone)."""
         out = dict(doc)
+        shop.clock.localize(out)
         out["_links"] = self.links(shop, doc, extra)
         return out
 
