@@ -369,3 +369,26 @@ async def test_order_webhooks_registered_repaired_and_delivered(
     assert not is_ping(headers, body)
     hint = woo.parse_webhook(headers, body)
     assert hint is not None and (hint.entity, hint.keys) == ("order", [str(placed["id"])])
+
+
+async def test_the_parents_of_variation_lines_are_read_for_their_skus(
+    shop: SandboxShop, woo: WooCommerceConnector
+) -> None:
+    with api(shop) as client:
+        body = {
+            "name": "Shirt",
+            "type": "variable",
+            "sku": "SHIRT",
+            "attributes": [{"name": "Size", "options": ["S"], "variation": True}],
+        }
+        parent = client.post("/products", json=body).json()
+        size = {"regular_price": "20.00", "sku": "SHIRT-S", "attributes": [{"name": "Size", "option": "S"}]}
+        variation = client.post(f"/products/{parent['id']}/variations", json=size).json()
+        line = {"product_id": parent["id"], "variation_id": variation["id"], "quantity": 1}
+        placed = client.post(
+            "/orders", json={"line_items": [line], "billing": {"email": "v@example.test"}}
+        ).json()
+    assert await woo.orders.parent_skus([placed]) == {str(parent["id"]): "SHIRT"}
+    assert await woo.orders.parent_skus([{"line_items": [{"product_id": parent["id"], "sku": "X"}]}]) == {}
+    (read,) = await woo.read("order", [str(placed["id"])])
+    assert isinstance(read, Order) and [ln.sku for ln in read.lines] == ["SHIRT-S"]  # its own SKU: fine

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from emporion.connectors.base import Permanent
 from emporion.connectors.woocommerce.order_mapping import order_from_wc
 from emporion.engine.orders import check_totals
 from emporion.model import OrderStatus, Payment, PaymentKind, PaymentState
@@ -157,3 +158,19 @@ def test_trashed_and_auto_draft_orders_read_as_drafts(status: str) -> None:
     data["status"] = status
     order = order_from_wc(data)
     assert (order.status, order.raw_status, order.hold) == (OrderStatus.DRAFT, status, None)
+
+
+def test_a_variation_line_showing_its_parents_sku_is_refused_naming_the_line() -> None:
+    variations = json.loads((RECORDED / "product-variable-variations.json").read_text())["exchanges"]
+    parent = variations[0]["response"]["body"]
+    inherited = next(v for v in variations[3]["response"]["body"] if v["sku"] == parent["sku"])
+    data = copy.deepcopy(body("orders-taxes-excl.json", 3))
+    data["line_items"][1].update(product_id=parent["id"], variation_id=inherited["id"], sku=inherited["sku"])
+    assert order_from_wc(data).lines[1].sku == "REC-VAR-1"  # without the parents' SKUs: not seen
+    with pytest.raises(Permanent) as caught:
+        order_from_wc(data, [], {str(parent["id"]): parent["sku"]})
+    assert caught.value.field == "line_items[1].sku" and caught.value.record == "order 105"
+    assert f"variation {inherited['id']}" in caught.value.reason and "'REC-VAR-1'" in caught.value.reason
+    own = next(v for v in variations[3]["response"]["body"] if v["sku"] not in ("", parent["sku"]))
+    data["line_items"][1].update(variation_id=own["id"], sku=own["sku"])
+    assert order_from_wc(data, [], {str(parent["id"]): parent["sku"]}).lines[1].sku == own["sku"]

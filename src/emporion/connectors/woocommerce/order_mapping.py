@@ -14,7 +14,9 @@ read into their own fields; coupons are already inside WooCommerce's line totals
 cards and store credit are in order_payments.py, refunds in refund_mapping.py, notes and the meta
 emporion writes in order_meta.py. Names, titles, addresses and notes are unescaped (WooCommerce
 hands them out with HTML entities). A line whose product was deleted reads with no SKU and no
-product key (WooCommerce: `product_id` 0, `sku` null).
+product key (WooCommerce: `product_id` 0, `sku` null). A variation without a SKU of its own shows its
+parent's SKU, on order lines too: given the parents' SKUs, such a line is refused with an error naming
+it, so that the ERP never books the parent product for a variant.
 """
 
 from __future__ import annotations
@@ -120,10 +122,13 @@ def customer_from_order(data: Json) -> Customer:
     )
 
 
-def line_from_wc(data: Mapping[str, Any], field: str = "line_items[0]") -> OrderLine:
+def line_from_wc(
+    data: Mapping[str, Any], field: str = "line_items[0]", parent_skus: Mapping[str, str] | None = None
+) -> OrderLine:
     """One line item; unit price = subtotal / quantity (before discounts, excluding tax).
 
-    `field` is where the line sits in its order, for the errors.
+    `field` is where the line sits in its order, for the errors; `parent_skus` (product id -> SKU)
+    tells a variation line carrying its parent's SKU, which is refused.
     """
     quantity = parse_decimal(data.get("quantity"), f"{field}.quantity") or Decimal(0)
     subtotal = money(data.get("subtotal"), f"{field}.subtotal")
@@ -133,9 +138,17 @@ def line_from_wc(data: Mapping[str, Any], field: str = "line_items[0]") -> Order
     )
     if data.get("id") in (None, ""):
         raise MappingError("line item has no id", f"{field}.id")
+    sku = str(data.get("sku") or "")
+    parent = str(whole(data.get("product_id"), f"{field}.product_id"))
+    if sku and data.get("variation_id") and parent_skus and parent_skus.get(parent) == sku:
+        raise MappingError(
+            f"line {data['id']} ({text(data.get('name'))}): variation {data['variation_id']} has no SKU"
+            f" of its own and shows its parent's SKU {sku!r}; give the variation its own SKU in the shop",
+            f"{field}.sku",
+        )
     return OrderLine(
         key=str(data["id"]),
-        sku=str(data.get("sku") or ""),
+        sku=sku,
         name=text(data.get("name")),
         quantity=quantity,
         unit_price=unit_price,
@@ -236,8 +249,14 @@ def _parts(data: Json, name: str, read: Any) -> list[Any]:
 
 
 @typed_mapping("order")
-def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
-    """A WooCommerce order (and its refunds, from /orders/<id>/refunds) as a canonical Order."""
+def order_from_wc(
+    data: Json, refunds: Iterable[Json] = (), parent_skus: Mapping[str, str] | None = None
+) -> Order:
+    """A WooCommerce order (and its refunds, from /orders/<id>/refunds) as a canonical Order.
+
+    `parent_skus` (product id -> SKU of the variable products its variation lines belong to) lets
+    a line with an inherited SKU be refused (see the module's docstring).
+    """
     raw_status = str(data.get("status") or "")
     status = status_from_wc(raw_status)
     paid_at = parse_gmt(data.get("date_paid_gmt"), "date_paid_gmt")
@@ -259,7 +278,10 @@ def order_from_wc(data: Json, refunds: Iterable[Json] = ()) -> Order:
         customer=customer_from_order(data),
         billing=address_from_wc(block(data, "billing")),
         shipping=address_from_wc(block(data, "shipping")),
-        lines=_parts(data, "line_items", line_from_wc),
+        lines=[
+            line_from_wc(item, f"line_items[{index}]", parent_skus)
+            for index, item in enumerate(items(data, "line_items"))
+        ],
         shipping_lines=_parts(data, "shipping_lines", shipping_line_from_wc),
         fees=fees,
         discounts=_parts(data, "coupon_lines", discount_line_from_wc),

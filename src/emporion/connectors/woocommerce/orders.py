@@ -70,11 +70,34 @@ class OrderGateway:
             return []
         return await self.client.get_all(f"{ORDERS}/{data['id']}/refunds", {"orderby": "id", "order": "asc"})
 
+    async def parent_skus(self, orders: Sequence[Json]) -> dict[str, str]:
+        """The SKUs of the variable products the orders' variation lines belong to (one request per 100)."""
+        parents = sorted(
+            {
+                int(line["product_id"])
+                for data in orders
+                for line in data.get("line_items") or []
+                if isinstance(line, dict)
+                and line.get("variation_id")
+                and line.get("sku")
+                and str(line.get("product_id") or "").isdigit()
+                and int(line["product_id"]) > 0
+            }
+        )
+        found: dict[str, str] = {}
+        for start in range(0, len(parents), MAX_PER_PAGE):
+            query = {"include": parents[start : start + MAX_PER_PAGE], "_fields": "id,sku", "context": "edit"}
+            for product in await self.client.get_all("products", query):
+                if product.get("sku"):
+                    found[str(product["id"])] = str(product["sku"])
+        return found
+
     async def as_orders(self, orders: Sequence[Json]) -> list[Record]:
         """Canonical Orders, with the refunds of those that have any read alongside."""
         refunds = await gather_all([self.refunds_of(data) for data in orders])
+        parents = await self.parent_skus(orders)
         return [
-            map_or_unmappable(str(data.get("id", "")), functools.partial(order_from_wc, data, found))
+            map_or_unmappable(str(data.get("id", "")), functools.partial(order_from_wc, data, found, parents))
             for data, found in zip(orders, refunds, strict=True)
         ]
 
