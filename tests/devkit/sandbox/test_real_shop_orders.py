@@ -381,3 +381,14 @@ def test_two_deliveries_of_one_webhook_in_one_second_share_a_delivery_id(
         )
         == []
     )
+
+
+def test_an_unknown_time_zone_is_one_clear_cli_error() -> None:
+    from typer.testing import CliRunner
+
+    from emporion_devkit.sandbox.cli import sandbox_app
+
+    result = CliRunner().invoke(
+        sandbox_app, ["woocommerce", "--db", ":memory:", "--port", "0", "--timezone", "Mars/Olympus"]
+    )
+    assert result.exit_code == 2 and "Mars/Olympus" in result.output and "Traceback" not in result.output

@@ -50,6 +50,13 @@ def woocommerce(
     latency_background: Annotated[
         float, typer.Option(help="Seconds a background job after product creates holds a worker.")
     ] = 30.0,
+    timezone: Annotated[
+        str | None, typer.Option(help="The site's time zone (e.g. Europe/Berlin); UTC if not given.")
+    ] = None,
+    webhook_delay: Annotated[
+        float, typer.Option(help="Seconds webhook deliveries wait, as for WP-Cron (about 11 on a real shop).")
+    ] = 0.0,
+    money_lines: Annotated[bool, typer.Option(help="Simulated shoppers also use coupons and fees.")] = False,
 ) -> None:
     """Serve a WooCommerce-compatible shop (REST API v3 and webhooks) until interrupted."""
     from emporion_devkit.sandbox.woocommerce import SandboxShop
@@ -69,17 +76,22 @@ def woocommerce(
             )
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--latency") from None
-    shop = SandboxShop(
-        db=db,
-        host=host,
-        port=port,
-        consumer_key=consumer_key,
-        consumer_secret=consumer_secret,
-        trust_forwarded_proto=trust_forwarded_proto,
-        seed=seed,
-        currency=currency,
-        latency=model,
-    )
+    try:
+        shop = SandboxShop(
+            db=db,
+            host=host,
+            port=port,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            trust_forwarded_proto=trust_forwarded_proto,
+            seed=seed,
+            currency=currency,
+            latency=model,
+            timezone=timezone,
+            webhook_delay=webhook_delay,
+        )
+    except ValueError as error:  # an unknown time zone
+        raise typer.BadParameter(str(error), param_hint="--timezone") from None
 
     def stop(signum: int, frame: FrameType | None) -> None:
         """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
@@ -96,7 +108,7 @@ def woocommerce(
         typer.echo(f"latency model:       {model.name} x{model.scale:g}, {model.workers} workers")
     sys.stdout.flush()
     if simulate_orders > 0:
-        shop.simulate_orders(simulate_orders)
+        shop.simulate_orders(simulate_orders, money_lines)
         typer.echo(f"simulated shoppers:  {simulate_orders:g} orders/s")
     try:
         shop.wait()

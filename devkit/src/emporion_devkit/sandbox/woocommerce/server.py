@@ -33,9 +33,17 @@ class SandboxShop:
         seed: int | None = None,
         currency: str = "EUR",
         latency: LatencyModel | None = None,
+        timezone: str | None = None,
+        webhook_delay: float = 0.0,
     ) -> None:
         self.sandbox = Sandbox(
-            db, utc_offset_minutes=utc_offset_minutes, seed=seed, currency=currency, latency=latency
+            db,
+            utc_offset_minutes=utc_offset_minutes,
+            seed=seed,
+            currency=currency,
+            latency=latency,
+            timezone=timezone,
+            webhook_delay=webhook_delay,
         )
         self.host = host
         self.port = port
