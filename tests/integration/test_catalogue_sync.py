@@ -44,7 +44,8 @@ CATALOGUE_FLOW = """
 def all_products(api: httpx.Client) -> list[dict[str, Any]]:
     products, page = [], 1
     while True:
-        response = api.get("/products", params={"per_page": 100, "page": page})
+        params = {"per_page": 100, "page": page, "orderby": "id", "order": "asc"}  # date order skips
+        response = api.get("/products", params=params)
         response.raise_for_status()
         products += response.json()
         if page >= int(response.headers["X-WP-TotalPages"]):
