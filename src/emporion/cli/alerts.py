@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from emporion.alerts import Alert, AlertKind, Severity
-from emporion.cli.common import NOT_CLEAN, ConfigOption, console, exit_clean, load, run_async
+from emporion.cli.common import NOT_CLEAN, ConfigOption, console, exit_clean, load, open_store, run_async
 
 if TYPE_CHECKING:
     from emporion.state import AlertRecord
@@ -28,12 +28,10 @@ def list_alerts(
     limit: Annotated[int, typer.Option(min=1, help="How many, the most recently seen first.")] = 50,
 ) -> None:
     """The alerts recorded in the state database, the most recently seen first."""
-    from emporion.state import StateStore
-
     settings = load(config)
 
     async def read() -> list[AlertRecord]:
-        store = await StateStore.connect(settings.state.url, migrate=True)
+        store = await open_store(settings.state.url)
         try:
             return await store.list_alerts(status=status, limit=limit)
         finally:

@@ -1,35 +1,47 @@
 """What every `emporion` command shares: the consoles, the common options, loading the configuration,
-opening the state database or an engine, running async work, and the exit codes.
-
-Exit codes: 0 success, 1 the work finished but is not clean (failed checks, drift, dead letters),
-2 the configuration or the command line is wrong.
+opening the state database or an engine, running async work, and the exit codes (see `failures`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import anyio
+import click
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from emporion.cli.failures import (  # the exit codes are imported from here by every command
+    NOT_CLEAN,
+    OK,
+    USAGE,
+    ConnectionFailed,
+    StateUnusable,
+    connection_of,
+    leaves,
+    options,
+    report,
+    state_database_problem,
+)
 from emporion.config import ConfigError, Settings, load_settings
+from emporion.connectors.base import ConnectorError
 from emporion.logs import configure_logging
 
 if TYPE_CHECKING:
+    from emporion.engine.connections import ConnectorPool
     from emporion.engine.worker import Engine
     from emporion.server.secrets import WebhookSecrets
     from emporion.state import StateStore
 
 T = TypeVar("T")
-OK, NOT_CLEAN, USAGE = 0, 1, 2
 console = Console()
 err = Console(stderr=True)
 
@@ -62,6 +74,7 @@ def load(path: Path) -> Settings:
             err.print(f"  - {escape(problem)}", soft_wrap=True)  # one line each, whatever the width
         raise typer.Exit(USAGE) from None
     configure_logging(settings.logging.format, settings.logging.level)
+    options.config, options.json_log = str(path), settings.logging.format == "json"
     return settings
 
 
@@ -77,32 +90,71 @@ def selected_flows(settings: Settings, names: list[str] | None) -> list[str]:
 def run_async(call: Callable[[], Awaitable[T]]) -> T:
     """Run an async function from a command and return its result.
 
-    A state database that cannot be reached or opened ends the command with one line and exit 2,
-    not a traceback: the configuration (`state.url`) or the database server needs a person.
+    A connection that cannot be reached or refuses the credentials (inside `with_engine` or
+    `naming_connections`) or a state database that cannot be used ends the command with one line and
+    its exit code (see `failures`); the traceback only with `--debug` (and in the JSON log). Other
+    errors pass to the caller, which may expect them; the `emporion` command reports those left
+    uncaught in one line too.
     """
     try:
         return anyio.run(call)
+    except click.exceptions.Exit:
+        raise
     except Exception as error:
-        problem = state_database_problem(error)
-        if problem is None:
-            raise
-        err.print(f"[red]the state database cannot be used[/]: {escape(problem)}", soft_wrap=True)
-        raise typer.Exit(USAGE) from None
+        if (ended := _exit_inside(error)) is not None:
+            raise ended from None
+        if isinstance(error, ConnectionFailed) or state_database_problem(error) is not None:
+            raise typer.Exit(report(err, error)) from None
+        raise
 
 
-def state_database_problem(error: BaseException) -> str | None:
-    """The driver's one-line reason when `error` (or one it groups) is the state database failing to
-    connect or to work, else None. Programming errors (bad SQL, constraint violations) are not."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    if isinstance(error, OperationalError | InterfaceError):
-        reason = str(error.orig or error).strip().splitlines() or ["unknown error"]
-        return reason[0][:300]
+def _exit_inside(error: BaseException) -> click.exceptions.Exit | None:
+    """The command's own exit when a task group carried it out, else None."""
     if isinstance(error, BaseExceptionGroup):
-        for inner in error.exceptions:
-            if (found := state_database_problem(inner)) is not None:
-                return found
-    return None
+        exits = [inner for inner in error.exceptions if _exit_inside(inner) is not None]
+        return _exit_inside(exits[0]) if exits and len(exits) == len(error.exceptions) else None
+    return error if isinstance(error, click.exceptions.Exit) else None
+
+
+async def open_store(url: str, *, migrate: bool = True) -> StateStore:
+    """The state database at `url`; a file or folder that cannot be made is a `StateUnusable`."""
+    from emporion.state import StateStore
+
+    try:
+        return await StateStore.connect(url, migrate=migrate)
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        raise StateUnusable(f"{error.strerror or error}{where} (state.url in the configuration)") from error
+
+
+def connection_named(pool: ConnectorPool) -> Callable[[object], str | None]:
+    """For a frame's owner: the name of the pool's connection it is the connector of, else None."""
+
+    def named(owner: object) -> str | None:
+        name = getattr(owner, "name", None)
+        if not isinstance(name, str) or name not in pool.settings.connections:
+            return None
+        try:
+            return name if pool.get(name) is owner else None
+        except Exception:  # a connection that cannot even be built is not this frame's owner
+            return None
+
+    return named
+
+
+@asynccontextmanager
+async def naming_connections(pool: ConnectorPool) -> AsyncIterator[None]:
+    """Raise a failure from inside a connection's connector, or a typed connector error, as
+    `ConnectionFailed` naming the connection (when its frames show which)."""
+    try:
+        yield
+    except Exception as error:
+        if _exit_inside(error) is not None or isinstance(error, ConnectionFailed):
+            raise
+        name = connection_of(error, connection_named(pool))
+        if name is None and not any(isinstance(leaf, ConnectorError) for leaf in leaves(error)):
+            raise
+        raise ConnectionFailed(name, error) from error
 
 
 async def with_engine(settings: Settings, work: Callable[[Engine], Awaitable[T]]) -> T:
@@ -110,12 +162,12 @@ async def with_engine(settings: Settings, work: Callable[[Engine], Awaitable[T]]
     from emporion.alerts.dispatcher import alerts_from_settings
     from emporion.engine.connections import ConnectorPool
     from emporion.engine.worker import Engine
-    from emporion.state import StateStore
 
-    store = await StateStore.connect(settings.state.url, migrate=True)
+    store = await open_store(settings.state.url)
     pool = ConnectorPool(settings)
     try:
-        return await work(Engine(settings, store, pool, alerts=alerts_from_settings(settings, store)))
+        async with naming_connections(pool):
+            return await work(Engine(settings, store, pool, alerts=alerts_from_settings(settings, store)))
     finally:
         await pool.close()
         await store.close()
@@ -123,12 +175,10 @@ async def with_engine(settings: Settings, work: Callable[[Engine], Awaitable[T]]
 
 def with_store(config: Path, work: Callable[[StateStore], Awaitable[T]]) -> T:
     """Run `work` with the (migrated) state database of the configuration at `config`."""
-    from emporion.state import StateStore
-
     settings = load(config)
 
     async def run() -> T:
-        store = await StateStore.connect(settings.state.url, migrate=True)
+        store = await open_store(settings.state.url)
         try:
             return await work(store)
         finally:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from emporion.cli.common import ConfigOption, console, load, run_async
+from emporion.cli.common import ConfigOption, console, load, open_store, run_async
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 
@@ -16,10 +16,13 @@ db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = Path("emporion.yaml")) -> None:
     """Apply the state database migrations."""
-    from emporion.state import StateStore
-
     settings = load(config)
-    run_async(lambda: StateStore.migrate(settings.state.url))
+
+    async def upgrade() -> None:
+        store = await open_store(settings.state.url)
+        await store.close()
+
+    run_async(upgrade)
     console.print("[green]state database is up to date[/]")
 
 
@@ -29,14 +32,13 @@ def db_prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; remove nothing.")] = False,
 ) -> None:
     """Forget history older than `state.retention` allows (the engine also does this on its own)."""
-    from emporion.state import StateStore
     from emporion.state.retention import EXPIRING
 
     settings = load(config)
     ages = {**settings.state.retention.ages(), **EXPIRING}  # expired console sessions go whatever is kept
 
     async def prune() -> dict[str, int]:
-        store = await StateStore.connect(settings.state.url, migrate=True)
+        store = await open_store(settings.state.url)
         try:
             return await store.prune(ages, dry_run=dry_run)
         finally:

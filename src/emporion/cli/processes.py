@@ -13,7 +13,17 @@ from typing import Annotated
 import anyio
 import typer
 
-from emporion.cli.common import USAGE, ConfigOption, err, load, run_async, webhook_secrets, with_engine
+from emporion.cli.common import (
+    USAGE,
+    ConfigOption,
+    err,
+    load,
+    naming_connections,
+    open_store,
+    run_async,
+    webhook_secrets,
+    with_engine,
+)
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.worker import Engine, worker_id
 from emporion.state import SchemaNotCurrent, StateStore
@@ -65,11 +75,11 @@ def serve(config: ConfigOption = Path("emporion.yaml")) -> None:
     async def work() -> None:
         from emporion import runtime
 
-        store = await StateStore.connect(settings.state.url, migrate=True)
+        store = await open_store(settings.state.url)
         pool = ConnectorPool(settings)
         try:
             stop = anyio.Event()
-            async with anyio.create_task_group() as group:
+            async with naming_connections(pool), anyio.create_task_group() as group:
                 group.start_soon(runtime.stop_on_signal, stop)  # SIGTERM: give the webhooks lease back
                 secrets = webhook_secrets(settings, config)
                 await runtime.serve_only(settings, store, pool, stop, secrets=secrets, started=started)
@@ -96,7 +106,7 @@ def worker(config: ConfigOption = Path("emporion.yaml")) -> None:
         from emporion import runtime
 
         try:
-            store = await StateStore.connect(settings.state.url, migrate=False)
+            store = await open_store(settings.state.url, migrate=False)
         except SchemaNotCurrent as error:
             err.print(f"[red]{error}[/]")
             raise typer.Exit(USAGE) from None
@@ -106,7 +116,7 @@ def worker(config: ConfigOption = Path("emporion.yaml")) -> None:
                 await _refuse_a_second_engine(store)
             engine = Engine(settings, store, pool)
             stop = anyio.Event()
-            async with anyio.create_task_group() as group:
+            async with naming_connections(pool), anyio.create_task_group() as group:
                 group.start_soon(runtime.stop_on_signal, stop)
                 err.print(f"worker {engine.worker} started ({store.dialect})")
                 await runtime.run(engine, stop=stop)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -15,6 +15,7 @@ from emporion.cli.common import (
     err,
     exit_clean,
     load,
+    open_store,
     run_async,
     selected_flows,
     with_engine,
@@ -24,6 +25,9 @@ from emporion.console import render_checks, render_plan, render_report
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.sync import FlowReport, sync_flow, verify_flow
 from emporion.engine.worker import Engine
+
+if TYPE_CHECKING:
+    from emporion.engine.flow import FlowRunner
 
 
 def check(config: ConfigOption = Path("emporion.yaml")) -> None:
@@ -36,7 +40,7 @@ def check(config: ConfigOption = Path("emporion.yaml")) -> None:
 async def _check_all(settings: Settings) -> bool:
     """Every connection's checks and the state database's, printed; whether all passed."""
     from emporion.connectors.base import CheckResult
-    from emporion.state import SchemaNotCurrent, StateStore
+    from emporion.state import SchemaNotCurrent
 
     ok = True
     pool = ConnectorPool(settings)
@@ -51,7 +55,7 @@ async def _check_all(settings: Settings) -> bool:
     finally:
         await pool.close()
     try:
-        store = await StateStore.connect(settings.state.url, migrate=False)
+        store = await open_store(settings.state.url, migrate=False)
         await store.close()
         console.print("  [green]ok[/] state database: reachable and up to date")
     except SchemaNotCurrent:
@@ -70,7 +74,25 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # a bar is for a person: a log or a pipe gets no blank line from it
     )
+
+
+async def _answers(runner: FlowRunner) -> None:
+    """One cheap read of the flow's target (a count), so that a target that is down, in maintenance or
+    refusing the credentials ends the command at once, before batches wait and retry (the source's
+    first read, its change feed's start, comes first in every sync anyway)."""
+    for entity in runner.flow.entities[:1]:
+        await runner.target.count(entity)
+
+
+async def _linked(engine: Engine, report: FlowReport) -> None:
+    """Count each entity's synced links after a sync without verification (it counts them itself), so
+    that "not linked yet" and the exit code tell what the sync did."""
+    for entity_report in report.entities:
+        entity_report.linked = 0
+        async for links in engine.store.iter_links(report.flow, entity_report.entity):
+            entity_report.linked += sum(1 for link in links if link.state == "synced" and link.target_ref)
 
 
 async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: bool) -> list[FlowReport]:
@@ -82,6 +104,7 @@ async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: 
             if name not in engine.runners:
                 continue  # order flows have no bulk sync: their feeds and sliding window bring orders
             runner = engine.runners[name]
+            await _answers(runner)
 
             def advance(entity: str, count: int, name: str = name) -> None:
                 if (name, entity) not in tasks:
@@ -91,6 +114,8 @@ async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: 
             report = await sync_flow(runner, dry_run=dry_run, progress=advance)
             if verify and not dry_run:
                 report = await verify_flow(runner, report)
+            elif not dry_run:
+                await _linked(engine, report)
             reports.append(report)
     return reports
 
@@ -113,7 +138,8 @@ def sync(
         bool, typer.Option("--verify/--no-verify", help="Compare both sides afterwards.")
     ] = True,
 ) -> None:
-    """Sync every record of the flows now, then report what differs (exit 1 if anything does)."""
+    """Sync every record of the flows now, then report what differs (exit 1 if anything does, or, with
+    --no-verify, if a record failed or is not linked)."""
     settings = load(config)
     names = selected_flows(settings, flow)
     reports = run_async(
@@ -121,7 +147,7 @@ def sync(
     )
     for report in reports:
         render_report(console, report)
-    exit_clean(all(r.clean for r in reports) or not verify)
+    exit_clean(all(r.clean for r in reports))
 
 
 def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) -> None:
@@ -130,7 +156,10 @@ def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None
     names = selected_flows(settings, flow)
 
     async def work(engine: Engine) -> list[FlowReport]:
-        return [await verify_flow(engine.runners[name]) for name in names if name in engine.runners]
+        runners = [engine.runners[name] for name in names if name in engine.runners]
+        for runner in runners:
+            await _answers(runner)
+        return [await verify_flow(runner) for runner in runners]
 
     reports = run_async(lambda: with_engine(settings, work))
     for report in reports:

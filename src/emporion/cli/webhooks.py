@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from emporion.cli.common import NOT_CLEAN, ConfigOption, console, err, fail, load, run_async, webhook_secrets
+from emporion.cli.common import (
+    NOT_CLEAN,
+    ConfigOption,
+    console,
+    err,
+    fail,
+    load,
+    naming_connections,
+    open_store,
+    run_async,
+    webhook_secrets,
+)
 
 webhooks_app = typer.Typer(help="The shops' webhooks towards this server.", no_args_is_help=True)
 
@@ -21,16 +32,16 @@ def webhooks_ensure(config: ConfigOption = Path("emporion.yaml")) -> None:
     async def work() -> dict[str, list[str]]:
         from emporion.engine.connections import ConnectorPool
         from emporion.server.registration import ensure_all
-        from emporion.state import StateStore
 
-        store = await StateStore.connect(settings.state.url, migrate=True)
+        store = await open_store(settings.state.url)
         try:
             installation = await store.installation_id()  # the webhooks of this installation carry it
         finally:
             await store.close()
         pool = ConnectorPool(settings)
         try:
-            return await ensure_all(settings, pool, webhook_secrets(settings, config), installation)
+            async with naming_connections(pool):
+                return await ensure_all(settings, pool, webhook_secrets(settings, config), installation)
         finally:
             await pool.close()
 

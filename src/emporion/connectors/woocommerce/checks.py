@@ -1,7 +1,8 @@
 """`emporion check` for a WooCommerce store: reachable, authenticated, allowed to read and write, recent.
 
 Each probe is harmless: a one-item product list, an empty batch (WooCommerce checks the key's
-write permission before it looks at the body), and the system status for the version.
+write permission before it looks at the body), and the system status for the version. A first answer
+that is maintenance mode, a 5xx or a web page stops the checks there: nothing after it would be true.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from emporion.connectors.base import CheckResult, ConnectorError, Retryable
 from emporion.connectors.woocommerce.client import WooCommerceClient
 from emporion.connectors.woocommerce.errors import WooError
 from emporion.connectors.woocommerce.lookup import PRODUCTS
+from emporion.connectors.woocommerce.pages import describe_page
 
 MIN_VERSION = (5, 8)  # `modified_after` / `dates_are_gmt`, which the product change feed uses
 
@@ -34,6 +36,28 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _unusable(response: httpx.Response, base_url: str) -> str | None:
+    """Why the shop's first answer shows it cannot be used now (maintenance, 5xx, a web page), else None."""
+    page = describe_page(response)
+    if response.status_code >= 500:
+        why = page or f"HTTP {response.status_code} ({_error(response).label})"
+        return f"{base_url} is unavailable: {why}"
+    if page is not None or not _is_json(response):
+        why = page or f"HTTP {response.status_code} without JSON"
+        return (
+            f"{base_url} does not answer as the WooCommerce REST API: {why} (is the url the shop's address?)"
+        )
+    return None
+
+
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
 async def run_checks(client: WooCommerceClient, url: str) -> list[CheckResult]:
     """Run the checks in order; a check that cannot run because an earlier one failed is reported too."""
     results: list[CheckResult] = []
@@ -46,6 +70,9 @@ async def run_checks(client: WooCommerceClient, url: str) -> list[CheckResult]:
         detail = f"no WooCommerce REST API at {client.base_url} (is WooCommerce active, are permalinks on?)"
         results.append(CheckResult("reachable", False, detail))
         return results
+    if (unusable := _unusable(read, client.base_url)) is not None:
+        results.append(CheckResult("reachable", False, unusable))
+        return results
     results.append(CheckResult("reachable", True, f"{client.base_url} answered HTTP {read.status_code}"))
 
     read_error = _error(read)
@@ -53,13 +80,12 @@ async def run_checks(client: WooCommerceClient, url: str) -> list[CheckResult]:
     if read.status_code in (401, 403) and not read_denied:
         results.append(CheckResult("authentication", False, f"credentials refused: {read_error.label}"))
         return results
+    if read.status_code >= 400 and not read_denied:  # refused for another reason: the key is not known good
+        results.append(CheckResult("read permission", False, f"reading products failed: {read_error.label}"))
+        return results
     results.append(CheckResult("authentication", True, "consumer key and secret accepted"))
-    if read.status_code >= 400:
-        detail = (
-            "consumer key has no read permission; emporion needs read_write"
-            if read_denied
-            else f"reading products failed: {read_error.label}"
-        )
+    if read_denied:
+        detail = "consumer key has no read permission; emporion needs read_write"
         results.append(CheckResult("read permission", False, detail))
     else:
         results.append(CheckResult("read permission", True, "products can be read"))
