@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from emporion.connectors.roles import SaleOptions
+from emporion.connectors.tryton.money import cents, estimate_taxes, price_and_rest, pro_rata, tax_adjustments
 from emporion.connectors.tryton.parties import party_name
 from emporion.connectors.tryton.sales_write import INVOICE_METHOD, unit_price
 from emporion.model.orders import Customer
@@ -15,9 +16,45 @@ def test_unit_price_is_line_total_over_quantity() -> None:
     assert unit_price(Decimal("10.00"), Decimal(4), Decimal("3.00")) == Decimal("2.5000")
 
 
-def test_unit_price_keeps_the_shop_price_when_the_division_is_not_exact() -> None:
-    # 10 / 3 needs more than 4 decimals: the discounted total cannot be spread exactly.
-    assert unit_price(Decimal("10.00"), Decimal(3), Decimal("3.3333")) == Decimal("3.3333")
+def test_unit_price_is_never_the_price_before_the_discount() -> None:
+    # a fixed-cart coupon of 25.00 over 3 units at 25.00: 50.00 charged, not 75.00
+    assert unit_price(Decimal("50.00"), Decimal(3), Decimal("25.00")) == Decimal("16.6667")
+    assert cents(Decimal("16.6667") * 3) == Decimal("50.00")
+
+
+def test_cents_a_four_decimal_price_cannot_carry_go_on_a_rounding_line() -> None:
+    assert price_and_rest(Decimal("26.98"), Decimal(3)) == (Decimal("8.9933"), Decimal("0.00"))
+    price, rest = price_and_rest(Decimal("1000.01"), Decimal(300))
+    assert price == Decimal("3.3334") and cents(price * 300) + rest == Decimal("1000.01") and rest
+
+
+def test_tax_adjustments_per_rate_and_the_rest_to_the_largest() -> None:
+    rates = {1: Decimal("0.19"), 2: Decimal("0.07")}
+    # order 105 as recorded: Tryton books the -5.00 fee at 19 %, the shop spread its tax over both rates
+    estimated = estimate_taxes(
+        [
+            (Decimal("35.98"), [1]),
+            (Decimal("26.98"), [2]),
+            (Decimal("2.50"), [1]),
+            (Decimal("-5.00"), [1]),
+            (Decimal("4.90"), [1]),
+        ],
+        rates,
+    )
+    assert estimated == {1: Decimal("7.29"), 2: Decimal("1.89")}
+    shop = {Decimal(19): Decimal("7.67"), Decimal(7): Decimal("1.75")}
+    assert tax_adjustments(shop, estimated, rates, Decimal("9.42") - Decimal("9.18")) == {
+        1: Decimal("0.38"),
+        2: Decimal("-0.14"),
+    }
+    # a rate Tryton does not know: its tax goes to the tax with the largest amount
+    assert tax_adjustments({Decimal(10): Decimal(1)}, estimated, rates, Decimal(1)) == {1: Decimal(1)}
+
+
+def test_pro_rata_splits_to_the_cent() -> None:
+    shares = pro_rata(Decimal("5.00"), {1: Decimal("42.82"), 2: Decimal("28.87")})
+    assert shares == {1: Decimal("2.99"), 2: Decimal("2.01")} and sum(shares.values()) == Decimal("5.00")
+    assert pro_rata(Decimal(1), {}) == {}
 
 
 def test_unit_price_of_a_zero_quantity_line_is_the_shop_price() -> None:

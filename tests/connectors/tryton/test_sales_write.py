@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from emporion.model.orders import (
     Payment,
     PaymentState,
     ShippingLine,
+    TaxLine,
 )
 from emporion_devkit.erp.catalogue import plan
 from tests.fixtures.tryton import RunningTryton
@@ -101,11 +102,36 @@ def order(number: str, party: int, skus: list[str], **changes: Any) -> Order:
         "shipping_lines": [ShippingLine(method="flat_rate", title="DHL Paket", total=Decimal("5.50"))],
         "discounts": [DiscountLine(code="WELCOME10", amount=Decimal("4.00"))],
         "shipping_total": Decimal("5.50"),
-        "total": Decimal("47.43"),
+        "total": Decimal(0),
         "customer_note": "Please ring twice",
         "reference": f"SHOP-{number}",
     }
-    return Order(**{**values, **changes})
+    return with_tax(Order(**{**values, **changes}))
+
+
+RATES = {"": Decimal(19), "reduced-rate": Decimal(7)}
+
+
+def with_tax(order: Order) -> Order:
+    """The order with the tax a shop charges (19 % standard and on shipping, 7 % reduced) and its total."""
+    bases = {rate: Decimal(0) for rate in RATES.values()}
+    for line in order.lines:
+        bases[RATES[line.tax_class]] += line.total
+    for fee in order.fees:
+        if fee.tax:
+            bases[RATES.get(fee.tax_class, Decimal(7))] += fee.total
+    cent = Decimal("0.01")
+    taxes = {rate: (base * rate / 100).quantize(cent, ROUND_HALF_EVEN) for rate, base in bases.items()}
+    shipping_tax = (order.shipping_total * RATES[""] / 100).quantize(cent, ROUND_HALF_EVEN)
+    tax_lines = [
+        TaxLine(rate_percent=rate, tax_total=amount, shipping_tax_total=shipping_tax if rate == 19 else 0)
+        for rate, amount in taxes.items()
+    ]
+    tax = sum(taxes.values(), shipping_tax)
+    untaxed = sum((line.total for line in order.lines), order.shipping_total)
+    untaxed += sum((fee.total for fee in order.fees), Decimal(0))
+    values = {"tax_lines": tax_lines, "tax_total": tax, "shipping_tax": shipping_tax, "total": untaxed + tax}
+    return order.model_copy(update=values)
 
 
 async def create_party(connector: TrytonConnector, email: str) -> dict[str, Any]:
@@ -331,7 +357,7 @@ async def test_payment_recorded_once(tryton_server: RunningTryton) -> None:
         sale = created.target_ref["id"]  # type: ignore[index]
         origin = f"sale.sale,{sale}"
         assert await tryton_server.rpc("account.payment", "search", [("origin", "=", origin)]) == []
-        payment = Payment(method="stripe", transaction_id="ch_1", amount=Decimal("27.75"))
+        payment = Payment(method="stripe", transaction_id="ch_1", amount=unpaid.total)
         paid = unpaid.model_copy(update={"payment_state": PaymentState.PAID, "payments": [payment]})
         item = WriteItem("502", paid, target_ref=created.target_ref)
         (first,) = await connector.write_sales([item], OPTIONS)
@@ -344,7 +370,7 @@ async def test_payment_recorded_once(tryton_server: RunningTryton) -> None:
         )
         assert (row["state"], row["amount"], row["journal."]["name"], row["kind"]) == (
             "succeeded",
-            Decimal("27.75"),
+            unpaid.total,
             "Card",
             "receivable",
         )

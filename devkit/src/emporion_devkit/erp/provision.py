@@ -32,6 +32,9 @@ EMPORION_GROUPS: tuple[tuple[str, str], ...] = (
 CARRIERS: dict[str, Decimal] = {"DHL": Decimal("4.90"), "UPS": Decimal("6.90")}
 PAYMENT_JOURNALS: tuple[str, ...] = ("Card", "Bank transfer")
 TAXES: dict[str, Decimal] = {"VAT 19%": Decimal("0.19"), "VAT 7%": Decimal("0.07")}
+# Each VAT has a "<name> rounding" tax: a fixed 0.01 per unit on the same accounts. emporion books the
+# cents by which the shop's tax differs from Tryton's computation on a line of it (quantity = cents).
+ROUNDING_SUFFIX = " rounding"
 
 
 def activate_modules(config: str, database: str, admin_password: str) -> None:
@@ -80,6 +83,14 @@ def _ensure_accounts(company: Any) -> Any:
         if not Tax.find([("company", "=", company.id), ("name", "=", name)]):
             created = create_tax(rate)
             created.name = created.description = name
+            created.save()
+        rounding = name + ROUNDING_SUFFIX
+        if not Tax.find([("company", "=", company.id), ("name", "=", rounding)]):
+            created = create_tax(rate)
+            created.name = created.description = rounding
+            created.type = "fixed"
+            created.rate = None
+            created.amount = Decimal("0.01")
             created.save()
     (tax,) = Tax.find([("company", "=", company.id), ("name", "=", "VAT 19%")])
     if not Model.get("account.invoice.payment_term").find([]):

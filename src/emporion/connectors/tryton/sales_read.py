@@ -62,6 +62,7 @@ SALE_FIELDS = [
     "create_date",
     "write_date",
     "description",
+    "carrier.carrier_product",
 ]
 LINE_FIELDS = [
     "sale",
@@ -215,7 +216,10 @@ def sale_order(sale: dict[str, Any], returns: list[dict[str, Any]], facts: SaleF
         if line["type"] != "line":
             continue
         amount = line["amount"] or Decimal(0)
-        if line.get("shipment_cost") is not None:
+        carrier_product = (sale.get("carrier.") or {}).get("carrier_product")
+        if line.get("shipment_cost") is not None or (
+            carrier_product and line.get("product") == carrier_product
+        ):
             shipping_lines.append(ShippingLine(title=line.get("description") or "", total=amount))
             continue
         if not line.get("product"):  # a fee or allowance, as emporion writes them

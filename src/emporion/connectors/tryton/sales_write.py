@@ -4,6 +4,12 @@ The shop order number is stored as the sale's `reference`, so a sale is always f
 webhook delivered twice, a poll, a crash before the link was committed) and never created twice.
 Payments are recorded the Tryton way of the `sale_payment` module: an `account.payment` whose
 origin is the sale, taken through submit → processing → succeeded.
+
+Money to the cent: lines take the shop's totals after discounts (a rounding line carries the cents a
+4-decimal unit price cannot), taxes come from the order's own tax classes (none when the shop charged
+none), and the cents by which Tryton's tax computation differs from the shop's per rate are booked on
+"<tax> rounding" lines (money.py). The sale is then read back: if its total or tax still differs from
+the shop's it stays a draft and the write ends `Held`, naming both figures.
 """
 
 from __future__ import annotations
@@ -13,14 +19,31 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
+from emporion.connectors.base import (
+    ConnectorError,
+    Held,
+    Outcome,
+    OutcomeStatus,
+    Permanent,
+    Retryable,
+    WriteItem,
+)
 from emporion.connectors.roles import SaleOptions
 from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.money import (
+    CENT,
+    PRICE_STEP,
+    estimate_taxes,
+    price_and_rest,
+    rounding_tax_name,
+    tax_adjustments,
+)
+from emporion.connectors.tryton.money import unit_price as exact_unit_price
 from emporion.connectors.tryton.parties import same_place
-from emporion.model.orders import Order, OrderStatus
+from emporion.model.orders import Order, OrderStatus, PaymentKind
 
-PRICE_STEP = Decimal("0.0001")  # sale.line unit_price digits
 SHIPPED_STATES = frozenset({"shipped", "done"})
+NO_TAX = frozenset({"", "none"})  # a tax mapping to one of these: the shop's class is untaxed
 
 
 # Invoice what is shipped: a cancellation before shipping then touches no invoice (and the
@@ -29,12 +52,18 @@ INVOICE_METHOD = "fulfillment"
 
 
 def unit_price(total: Decimal, quantity: Decimal, canonical: Decimal) -> Decimal:
-    """The line total over its quantity, unless that needs more than 4 decimals (then the shop's)."""
+    """The line total (after discounts) over its quantity to 4 decimals; the shop's price for no quantity.
+
+    Never the price before discounts: the cents 4 decimals cannot carry go on a rounding line.
+    """
     if not quantity:
         return canonical.quantize(PRICE_STEP)
-    price = total / quantity
-    exact = price.quantize(PRICE_STEP)
-    return exact if exact == price else canonical.quantize(PRICE_STEP)
+    return exact_unit_price(total, quantity)
+
+
+def charges_tax(order: Order) -> bool:
+    """Whether the shop charged any tax on the order (else the ERP adds none either)."""
+    return bool(order.tax_total) or any(t.tax_total or t.shipping_tax_total for t in order.tax_lines)
 
 
 def _default_taxes(product: dict[str, Any]) -> list[int]:
@@ -49,6 +78,7 @@ class SaleWriter:
     def __init__(self, client: TrytonClient) -> None:
         self.client = client
         self._names: dict[tuple[str, str], int] = {}
+        self._rates_read: dict[int, tuple[str, Decimal | None]] = {}
 
     async def write(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
         """One outcome per order; lock conflicts and time-outs fail the whole call (Retryable)."""
@@ -83,6 +113,8 @@ class SaleWriter:
             if order.status is OrderStatus.CANCELLED:
                 return Outcome(item.key, OutcomeStatus.UNCHANGED)
             sale = await self._create(order, options)
+            await self._check_totals(sale, order)
+            await self._advance(sale, "draft", options)
             if order.paid:
                 await self._pay(sale, order, options)
             return Outcome(item.key, OutcomeStatus.CREATED, target_ref={"id": sale})
@@ -91,6 +123,8 @@ class SaleWriter:
             changed = await self._cancel(sale, order)
         else:
             (row,) = await self.client.read("sale.sale", [sale], ["state"])
+            if row["state"] == "draft":  # held earlier: goes on once its figures are the shop's
+                await self._check_totals(sale, order)
             changed = await self._advance(sale, row["state"], options)
             if order.paid:
                 changed = await self._pay(sale, order, options) or changed
@@ -148,7 +182,9 @@ class SaleWriter:
             else []
         )
         products = {row["code"]: row for row in rows}
+        taxed = charges_tax(order)
         lines: list[dict[str, Any]] = []
+        roundings: list[dict[str, Any]] = []
         for index, line in enumerate(order.lines):
             product = products.get(line.sku)
             if product is None:
@@ -157,29 +193,25 @@ class SaleWriter:
                     record=f"{label} line {line.key}",
                     field=f"lines[{index}].sku",
                 )
-            values: dict[str, Any] = {
-                "type": "line",
-                "sequence": index + 1,
-                "product": product["id"],
-                "unit": product["default_uom"],
-                "quantity": float(line.quantity),
-                "unit_price": unit_price(line.total, line.quantity, line.unit_price),
-                "description": line.name or line.sku,
-            }
-            taxes = _default_taxes(product)
-            tax_name = options.taxes.get(line.tax_class)
-            if tax_name is not None:
-                tax = await self._id_of(
-                    "account.tax",
-                    "name",
-                    tax_name,
-                    "tax",
-                    f"{label} line {line.key}",
-                    f"lines[{index}].tax_class",
-                )
-                taxes = [tax]
-            values["taxes"] = [["add", taxes]]
-            lines.append(values)
+            price, rest = price_and_rest(line.total, line.quantity)
+            at = (f"{label} line {line.key}", f"lines[{index}].tax_class")
+            taxes = await self._class_taxes(options, line.tax_class, _default_taxes(product), taxed, *at)
+            lines.append(
+                {
+                    "type": "line",
+                    "sequence": index + 1,
+                    "product": product["id"],
+                    "unit": product["default_uom"],
+                    "quantity": float(line.quantity),
+                    "unit_price": price
+                    if line.quantity
+                    else unit_price(line.total, line.quantity, line.unit_price),
+                    "description": line.name or line.sku,
+                    "taxes": [["add", taxes]] if taxes else [],
+                }
+            )
+            if rest and line.quantity:  # 4 decimals cannot carry the shop's line total: the cents
+                roundings.append(self._money_line(f"Rounding {line.sku}", rest, taxes))
         sale: dict[str, Any] = {
             "party": party,
             "reference": order.reference,
@@ -209,12 +241,100 @@ class SaleWriter:
             )
             if first:
                 sale["warehouse"] = first[0]["id"]
-        await self._shipping(order, options, sale, lines)
-        await self._fees(order, options, lines)
+        await self._shipping(order, options, sale, lines, taxed)
+        await self._fees(order, options, lines, taxed)
+        lines.extend(roundings)
+        for sequence, values in enumerate(lines, start=1):
+            values["sequence"] = sequence
         sale["lines"] = [["create", lines]]
         (sale_id,) = await self.client.model("sale.sale", "create", [sale])
-        await self._advance(int(sale_id), "draft", options)
+        await self._settle_taxes(int(sale_id), order)
         return int(sale_id)
+
+    @staticmethod
+    def _money_line(description: str, amount: Decimal, taxes: list[int], quantity: int = 1) -> dict[str, Any]:
+        """A line without product: a fee, an allowance, a rounding or a credit."""
+        return {
+            "type": "line",
+            "quantity": float(quantity),
+            "unit_price": amount.quantize(PRICE_STEP),
+            "taxes": [["add", taxes]] if taxes else [],
+            "description": description,
+        }
+
+    async def _class_taxes(
+        self, options: SaleOptions, tax_class: str, default: list[int], taxed: bool, record: str, field: str
+    ) -> list[int]:
+        """The Tryton taxes of a shop tax class: mapped, "none" for untaxed, else the product's own."""
+        if not taxed:
+            return []  # the shop charged no tax: never the products' default taxes
+        name = options.taxes.get(tax_class)
+        if name is None:
+            return default
+        if name.strip().lower() in NO_TAX:
+            return []
+        return [await self._id_of("account.tax", "name", name, "tax", record, field)]
+
+    async def _rates(self, taxes: set[int]) -> dict[int, tuple[str, Decimal | None]]:
+        """Name and rate (None unless a percentage) of Tryton taxes, read once."""
+        missing = sorted(taxes - self._rates_read.keys())
+        if missing:
+            for row in await self.client.read("account.tax", missing, ["name", "type", "rate"]):
+                rate = (
+                    Decimal(str(row["rate"])) if row.get("type") == "percentage" and row.get("rate") else None
+                )
+                self._rates_read[row["id"]] = (row["name"], rate)
+        return {tax: self._rates_read[tax] for tax in taxes if tax in self._rates_read}
+
+    async def _settle_taxes(self, sale: int, order: Order) -> None:
+        """Book the cents by which Tryton's tax differs from the shop's, per rate, on rounding lines."""
+        (row,) = await self.client.read("sale.sale", [sale], ["tax_amount", "lines"])
+        gap = order.tax_total - Decimal(str(row["tax_amount"] or 0))
+        lines = await self.client.read("sale.line", row["lines"], ["type", "amount", "taxes"])
+        used = {tax for line in lines for tax in line["taxes"] or []}
+        known = await self._rates(used)
+        rates = {tax: rate for tax, (_name, rate) in known.items() if rate is not None}
+        estimated = estimate_taxes(
+            (
+                (Decimal(str(line["amount"] or 0)), line["taxes"] or [])
+                for line in lines
+                if line["type"] == "line"
+            ),
+            rates,
+        )
+        shop: dict[Decimal, Decimal] = {}
+        for tax_line in order.tax_lines:
+            if tax_line.rate_percent is not None:
+                amount = tax_line.tax_total + tax_line.shipping_tax_total
+                shop[tax_line.rate_percent] = shop.get(tax_line.rate_percent, Decimal(0)) + amount
+        adjust = tax_adjustments(shop, estimated, rates, gap)
+        created = []
+        for tax, amount in sorted(adjust.items()):
+            name = known[tax][0]
+            found = await self.client.search_read(
+                "account.tax", [("name", "=", rounding_tax_name(name))], ["id"], limit=1
+            )
+            if not found:  # the read-back names the difference and holds the order
+                continue
+            steps = int((amount / CENT).to_integral_value())
+            created.append(self._money_line(f"Tax rounding {name}", Decimal(0), [found[0]["id"]], steps))
+        if created:
+            await self.client.model("sale.sale", "write", [sale], {"lines": [["create", created]]})
+
+    async def _check_totals(self, sale: int, order: Order) -> None:
+        """Hold (the sale stays a draft) when Tryton's total or tax differs from the shop's."""
+        (row,) = await self.client.read("sale.sale", [sale], ["total_amount", "tax_amount", "reference"])
+        total = Decimal(str(row["total_amount"] or 0))
+        tax = Decimal(str(row["tax_amount"] or 0))
+        if total == order.total and tax == order.tax_total:
+            return
+        raise Held(
+            f"order {order.number}: Tryton sale {row['reference']} (draft) comes to {total} with tax {tax},"
+            f" the shop's order to {order.total} with tax {order.tax_total}; correct the sale in Tryton"
+            " (a tax's cents go on a line taxed '<tax> rounding', a fixed 0.01 tax) and the order goes on",
+            record=f"order {order.number}",
+            field="total",
+        )
 
     async def _advance(self, sale: int, state: str, options: SaleOptions) -> bool:
         """Quote a draft and confirm a quotation (as configured): also finishes an interrupted run."""
@@ -233,9 +353,22 @@ class SaleWriter:
         return text
 
     async def _shipping(
-        self, order: Order, options: SaleOptions, sale: dict[str, Any], lines: list[dict[str, Any]]
+        self,
+        order: Order,
+        options: SaleOptions,
+        sale: dict[str, Any],
+        lines: list[dict[str, Any]],
+        taxed: bool,
     ) -> None:
-        """The carrier, and a cost line in the form `sale_shipment_cost` keeps on quotation."""
+        """The carrier, and a cost line in the form `sale_shipment_cost` keeps on quotation.
+
+        Quotation rebuilds a cost line with the carrier product's own taxes. When the shop taxed its
+        shipping otherwise (another rate, or none), the charge is a plain line of the carrier's
+        product instead (no cost method): Tryton then invoices it on confirmation, apart from the goods.
+
+        Taxed at the rate the shop charged on shipping (found among the order's taxes by its
+        percentage), else the carrier product's own taxes; untaxed when the shop charged none on it.
+        """
         label = f"order {order.number}"
         method = order.shipping_lines[0].method if order.shipping_lines else ""
         name = options.carriers.get(method) or options.carriers.get("*")
@@ -257,27 +390,42 @@ class SaleWriter:
             [rows[0]["carrier_product"]],
             ["list_price_used", "default_uom", "template.account_category.customer_taxes_used"],
         )
-        cost = Decimal(str(product["list_price_used"] or 0)).quantize(PRICE_STEP)
         sale["carrier"] = rows[0]["id"]
-        sale["shipment_cost_method"] = "order"
         title = order.shipping_lines[0].title if order.shipping_lines else ""
-        lines.append(
-            {
-                "type": "line",
-                "sequence": len(lines) + 1,
-                "product": product["id"],
-                "unit": product["default_uom"],
-                "quantity": 1.0,
-                "unit_price": order.shipping_total.quantize(PRICE_STEP),
-                "shipment_cost": cost,
-                "taxes": [
-                    ["add", _default_taxes(product)]
-                ],  # equal to the carrier's cost: quotation keeps our unit price
-                "description": title or f"Shipping {name}",
-            }
-        )
+        taxes: list[int] = []
+        if taxed and order.shipping_tax:
+            taxes = await self._shipping_taxes(order, lines) or _default_taxes(product)
+        values = {
+            "type": "line",
+            "product": product["id"],
+            "unit": product["default_uom"],
+            "quantity": 1.0,
+            "unit_price": order.shipping_total.quantize(PRICE_STEP),
+            "taxes": [["add", taxes]] if taxes else [],
+            "description": title or f"Shipping {name}",
+        }
+        if sorted(taxes) == sorted(_default_taxes(product)):
+            sale["shipment_cost_method"] = "order"
+            # equal to the carrier's cost: quotation keeps our unit price
+            values["shipment_cost"] = Decimal(str(product["list_price_used"] or 0)).quantize(PRICE_STEP)
+        else:
+            sale["shipment_cost_method"] = None
+        lines.append(values)
 
-    async def _fees(self, order: Order, options: SaleOptions, lines: list[dict[str, Any]]) -> None:
+    async def _shipping_taxes(self, order: Order, lines: list[dict[str, Any]]) -> list[int]:
+        """The tax of the lines whose rate the shop charged on shipping (its tax line says which)."""
+        percents = {
+            t.rate_percent for t in order.tax_lines if t.shipping_tax_total and t.rate_percent is not None
+        }
+        used = {tax for line in lines for op in line.get("taxes") or [] for tax in op[1]}
+        for tax, (_name, rate) in sorted((await self._rates(used)).items()):
+            if rate is not None and rate * 100 in percents:
+                return [tax]
+        return []
+
+    async def _fees(
+        self, order: Order, options: SaleOptions, lines: list[dict[str, Any]], taxed: bool
+    ) -> None:
         """One line without product per fee (negative for an allowance), taxed by its mapped tax.
 
         Like a money-only return line, it is booked on Tryton's default revenue account.
@@ -285,7 +433,7 @@ class SaleWriter:
         label = f"order {order.number}"
         for index, fee in enumerate(order.fees):
             taxes: list[int] = []
-            if fee.tax:
+            if fee.tax and taxed:
                 tax_name = options.taxes.get(fee.tax_class)
                 if tax_name is None:
                     raise Permanent(
@@ -294,17 +442,9 @@ class SaleWriter:
                         field=f"fees[{index}].tax_class",
                     )
                 at = f"fees[{index}].tax_class"
-                taxes = [await self._id_of("account.tax", "name", tax_name, "tax", label, at)]
-            lines.append(
-                {
-                    "type": "line",
-                    "sequence": len(lines) + 1,
-                    "quantity": 1.0,
-                    "unit_price": fee.total.quantize(PRICE_STEP),
-                    "taxes": [["add", taxes]] if taxes else [],
-                    "description": fee.name or f"Fee {fee.key}",
-                }
-            )
+                if tax_name.strip().lower() not in NO_TAX:
+                    taxes = [await self._id_of("account.tax", "name", tax_name, "tax", label, at)]
+            lines.append(self._money_line(fee.name or f"Fee {fee.key}", fee.total, taxes))
 
     # -- payment --------------------------------------------------------------------------------
 
@@ -339,22 +479,39 @@ class SaleWriter:
             if not journals:
                 raise Permanent("Tryton has no payment journal", record=label, field="payment.method")
             journal = journals[0]["id"]
-        amount = order.payment.amount if order.payment and order.payment.amount else order.total
+        # Gift cards and store credit are not money the customer paid now: the payment is the rest.
+        # They are booked too when `payment_methods` maps `gift_card` / `store_credit` to a journal.
+        vouchers = {kind: order.paid_by(kind) for kind in (PaymentKind.GIFT_CARD, PaymentKind.STORE_CREDIT)}
+        rest = order.total - sum(vouchers.values(), Decimal(0))
+        amount = min(order.payment.amount, rest) if order.payment and order.payment.amount else rest
         paid_at = order.payment.paid_at if order.payment and order.payment.paid_at else None
-        values = {
+        base = {
             "company": row["company"],
             "kind": "receivable",
             "party": row["party"],
-            "journal": journal,
-            "amount": amount,
             "date": (paid_at or dt.datetime.now(dt.UTC)).date(),
             "origin": origin,
-            "reference": (order.payment.transaction_id if order.payment else "") or order.reference,
         }
-        (payment,) = await self.client.model("account.payment", "create", [values])
-        await self.client.model("account.payment", "submit", [payment])
-        await self._process_payments([payment])
-        await self.client.model("account.payment", "succeed", [payment])
+        reference = (order.payment.transaction_id if order.payment else "") or order.reference
+        values = []
+        if amount > 0:
+            values.append({**base, "journal": journal, "amount": amount, "reference": reference})
+        for kind, paid in vouchers.items():
+            voucher_journal = options.payment_methods.get(kind.value)
+            if paid > 0 and voucher_journal:
+                at = f"payments.{kind.value}"
+                found = await self._id_of(
+                    "account.payment.journal", "name", voucher_journal, "journal", label, at
+                )
+                values.append(
+                    {**base, "journal": found, "amount": paid, "reference": f"{reference} {kind.value}"}
+                )
+        if not values:
+            return False
+        payments = await self.client.model("account.payment", "create", values)
+        await self.client.model("account.payment", "submit", payments)
+        await self._process_payments(payments)
+        await self.client.model("account.payment", "succeed", payments)
         return True
 
     async def _process_payments(self, payments: list[int]) -> None:

@@ -1,0 +1,91 @@
+"""The shop's money in Tryton's terms: exact unit prices, rounding cents, tax adjustments, pro-rata splits.
+
+Tryton keeps unit prices to 4 decimals, rounds each line's amount half-even to the cent and computes
+taxes itself from each line's base and rate. The shop computed its own figures (WooCommerce rounds
+each line's tax, spreads a negative fee over the rates, works back from prices including tax). These
+pure functions say what Tryton must be given so that its documents come to the shop's figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+
+PRICE_STEP = Decimal("0.0001")  # sale.line unit_price digits
+CENT = Decimal("0.01")
+ROUNDING_SUFFIX = " rounding"  # "<tax name> rounding": a fixed tax of 0.01 per unit on the tax's accounts
+
+
+def cents(amount: Decimal) -> Decimal:
+    """An amount rounded to the cent the way Tryton rounds (half even)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def unit_price(total: Decimal, quantity: Decimal) -> Decimal:
+    """The 4-decimal unit price nearest to `total / quantity` (the line total after discounts)."""
+    if not quantity:
+        return total.quantize(PRICE_STEP)
+    return (total / quantity).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
+
+
+def price_and_rest(total: Decimal, quantity: Decimal) -> tuple[Decimal, Decimal]:
+    """The unit price, and the cents by which Tryton's line amount (quantity x price) misses `total`."""
+    price = unit_price(total, quantity)
+    return price, total - cents(price * quantity)
+
+
+def rounding_tax_name(tax_name: str) -> str:
+    """The Tryton tax that carries the shop's tax cents for `tax_name` (fixed 0.01 per unit)."""
+    return f"{tax_name}{ROUNDING_SUFFIX}"
+
+
+def estimate_taxes(
+    lines: Iterable[tuple[Decimal, Iterable[int]]], rates: Mapping[int, Decimal]
+) -> dict[int, Decimal]:
+    """Tax per Tryton tax over (line amount, taxes) pairs, as Tryton rounds it per document."""
+    sums: dict[int, Decimal] = {}
+    for amount, taxes in lines:
+        for tax in taxes:
+            if tax in rates:
+                sums[tax] = sums.get(tax, Decimal(0)) + amount * rates[tax]
+    return {tax: cents(value) for tax, value in sums.items()}
+
+
+def tax_adjustments(
+    shop: Mapping[Decimal, Decimal],
+    estimated: Mapping[int, Decimal],
+    rates: Mapping[int, Decimal],
+    gap: Decimal,
+) -> dict[int, Decimal]:
+    """What to add per Tryton tax so that Tryton's tax equals the shop's, per rate and in total.
+
+    `shop` is the shop's tax per rate (percent, e.g. 19), `estimated` Tryton's per tax as computed
+    here, `gap` the shop's total tax minus Tryton's as Tryton reported it. Each rate gets the
+    difference between the shop's and the estimate; what is left of `gap` (a rate Tryton does not
+    know, rounding the estimate did not foresee) goes to the tax with the largest amount.
+    """
+    by_percent = {rate * 100: tax for tax, rate in sorted(rates.items(), key=lambda item: item[0])}
+    adjust: dict[int, Decimal] = {}
+    for percent, amount in shop.items():
+        tax = by_percent.get(percent)  # equal Decimals hash alike: 19 finds 19.0000000000
+        if tax is None or tax not in estimated:
+            continue
+        difference = amount - estimated[tax]
+        if difference:
+            adjust[tax] = adjust.get(tax, Decimal(0)) + difference
+    rest = gap - sum(adjust.values(), Decimal(0))
+    if rest and estimated:
+        largest = max(estimated, key=lambda tax: (abs(estimated[tax]), -tax))
+        adjust[largest] = adjust.get(largest, Decimal(0)) + rest
+    return {tax: value for tax, value in adjust.items() if value}
+
+
+def pro_rata(amount: Decimal, weights: Mapping[int, Decimal]) -> dict[int, Decimal]:
+    """`amount` split in cents over keys in proportion to `weights`; the last key takes the rest."""
+    total = sum(weights.values(), Decimal(0))
+    if not weights or not total:
+        return {}
+    keys = list(weights)
+    shares = {key: cents(amount * weights[key] / total) for key in keys[:-1]}
+    shares[keys[-1]] = amount - sum(shares.values(), Decimal(0))
+    return shares
