@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from emporion.connectors.base import AuthError, ConnectorError, Permanent, RateLimited, Retryable
+from emporion.connectors.woocommerce.pages import describe_page
 
 # WooCommerce error codes whose cause is one known field of the record.
 _CODE_FIELDS = {
@@ -173,7 +174,8 @@ def translate_response(method: str, path: str, response: httpx.Response) -> Conn
     if status == 429:
         return RateLimited(f"WooCommerce rate limit on {where} ({error.label})", after=after)
     if status >= 500 or status in (408, 425):
-        return Retryable(f"WooCommerce {where} failed with HTTP {status} ({error.label})", after=after)
+        why = describe_page(response) or error.label  # maintenance mode, or a proxy's page
+        return Retryable(f"WooCommerce {where} failed with HTTP {status} ({why})", after=after)
     if status in (401, 403):
         return AuthError(_auth_reason(method, error, status))
     return Permanent(f"WooCommerce refused {where}: HTTP {status} {error.label}", field=error.field)
