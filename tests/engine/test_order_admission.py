@@ -183,3 +183,21 @@ async def test_a_cancellation_in_the_shop_reaches_the_sale(harness: Harness) -> 
         await run_until_idle(engine)
     (sale,) = sales(harness.erp)
     assert sale.status is OrderStatus.CANCELLED
+
+
+async def test_a_cash_on_delivery_order_is_booked_unpaid_until_the_shop_says_paid(harness: Harness) -> None:
+    unpaid = order(OrderStatus.PROCESSING, "processing").model_copy(
+        update={"payment_state": PaymentState.UNPAID}
+    )
+    key = seed(harness, unpaid)
+    async with harness.engine(flows()) as engine:
+        await engine.ensure_initial_sync()
+        await run_until_idle(engine)
+        (sale,) = sales(harness.erp)
+        assert not sale.paid  # processing in the shop, but no payment date: not paid
+        shop_order = harness.shop.get("order", key)
+        assert isinstance(shop_order, Order)
+        harness.shop.put("order", shop_order.model_copy(update={"payment_state": PaymentState.PAID}))
+        await run_until_idle(engine)
+    (sale,) = sales(harness.erp)
+    assert sale.paid
