@@ -7,7 +7,7 @@ already said. The webhooks are known to work once a delivery from the connection
 the engine started, as long as
 
 - every record a poll finds changed was also delivered within `webhook_poll_interval` seconds of
-  the poll (WooCommerce delivers from WP-Cron, about ten seconds late), and
+  the poll (a shop may deliver from a cron job, some seconds late), and
 - the webhook check did not find them broken (disabled, deleted) since the last delivery.
 
 A change the poll found but no webhook delivered makes the feed fast again until a delivery arrives
