@@ -196,7 +196,7 @@ def assert_one_line(result: Result, code: int, *expected: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", ["plan", "sync", "verify"])
+@pytest.mark.parametrize("command", ["plan", "sync", "verify", "reconcile"])
 def test_a_stopped_shop_is_one_line_and_exit_3(tmp_path: Path, command: str) -> None:
     with SandboxShop.serve(db=":memory:", host="127.0.0.1", port=0) as shop:
         url = shop.base_url  # the shop stops at the end of the block: nothing listens there any more

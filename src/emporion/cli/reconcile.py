@@ -23,6 +23,7 @@ from emporion.cli.common import (
     selected_flows,
     with_engine,
 )
+from emporion.cli.sync import target_answers
 from emporion.engine.drift import DriftItem
 from emporion.engine.reconcile import DRIFT_KINDS, Reconciler, ReconcileResult
 from emporion.engine.worker import Engine
@@ -134,6 +135,9 @@ def reconcile(
     names = selected_flows(settings, flow)
 
     async def work(engine: Engine) -> list[ReconcileResult]:
+        for name in names:  # a target that is down or refuses ends the command in one line (exit 3/4)
+            if name in engine.runners:
+                await target_answers(engine.runners[name])
         reconciler = Reconciler(engine)
         return [await reconciler.reconcile(name, repair=repair) for name in names]
 

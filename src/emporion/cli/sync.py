@@ -78,7 +78,7 @@ def _progress() -> Progress:
     )
 
 
-async def _answers(runner: FlowRunner) -> None:
+async def target_answers(runner: FlowRunner) -> None:
     """One cheap read of the flow's target (a count), so that a target that is down, in maintenance or
     refusing the credentials ends the command at once, before batches wait and retry (the source's
     first read, its change feed's start, comes first in every sync anyway)."""
@@ -104,7 +104,7 @@ async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: 
             if name not in engine.runners:
                 continue  # order flows have no bulk sync: their feeds and sliding window bring orders
             runner = engine.runners[name]
-            await _answers(runner)
+            await target_answers(runner)
 
             def advance(entity: str, count: int, name: str = name) -> None:
                 if (name, entity) not in tasks:
@@ -158,7 +158,7 @@ def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None
     async def work(engine: Engine) -> list[FlowReport]:
         runners = [engine.runners[name] for name in names if name in engine.runners]
         for runner in runners:
-            await _answers(runner)
+            await target_answers(runner)
         return [await verify_flow(runner) for runner in runners]
 
     reports = run_async(lambda: with_engine(settings, work))
