@@ -1,6 +1,7 @@
 """Runs one benchmark scenario and prints its figures (a Rich summary, or JSON with --json).
 
     python bench/run.py SCENARIO [--size N] [--json] [--strict] [--latency S] [--rate R] [-o KEY=VALUE]
+    python bench/run.py naive --size 1000 --model wc10 [--model-scale 3] [--time-scale 0.5] --json
 
 Scenarios are the modules in bench/scenarios/; each defines DEFAULT_SIZE and run(size, options).
 Exit code 0, or 1 when a target is missed and --strict is given; 2 for a bad command line.
@@ -75,6 +76,9 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--duration", type=float, help="seconds of sustained load (changes, orders)")
     cli.add_argument("--source", choices=["synthetic", "tryton"], help="catalogue source (catalog, noop)")
     cli.add_argument("--workers", type=int, help="number of workers (scale)")
+    cli.add_argument("--model", help="sandbox latency model: wc10 (WooCommerce 10 on 2 cores) or none")
+    cli.add_argument("--model-scale", type=float, help="cost factor of the latency model (3 = 3x slower)")
+    cli.add_argument("--time-scale", type=float, help="wall seconds per model second (0.5 = twice as fast)")
     cli.add_argument("-o", "--option", type=_option, action="append", default=[], metavar="KEY=VALUE")
     return cli
 
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     module = load(args.scenario)
     options: dict[str, Any] = dict(args.option)
-    for key in ("latency", "rate", "duration", "source", "workers"):
+    for key in ("latency", "rate", "duration", "source", "workers", "model", "model_scale", "time_scale"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     size = args.size if args.size is not None else module.DEFAULT_SIZE

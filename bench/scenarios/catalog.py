@@ -10,7 +10,7 @@ import anyio
 from bench.support.catalogue import initial_sync
 from bench.support.engine import bench_engine, catalogue_settings, sqlite_url
 from bench.support.measure import target
-from bench.support.sandbox import sandbox_process
+from bench.support.sandbox import model_figures, model_options, sandbox_process
 from bench.support.synthetic import SyntheticCatalogue
 from bench.support.tryton import bench_tryton
 from bench.support.workdir import scratch
@@ -25,8 +25,10 @@ def run(size: int, options: dict[str, Any]) -> dict[str, Any]:
     source = options.get("source", "synthetic")
     latency = float(options.get("latency", 0.0))
     auth = str(options.get("auth", "basic"))  # basic: as over HTTPS; oauth: signed as over plain HTTP
-    with scratch("catalog") as folder, sandbox_process(folder / "shop.sqlite", latency) as shop:
+    flags = model_options(options)  # -o model=wc10: the latency model of a real WooCommerce 10
+    with scratch("catalog") as folder, sandbox_process(folder / "shop.sqlite", latency, flags) as shop:
         result: dict[str, Any] = {"size": size, "source": source, "latency_s": latency, "auth": auth}
+        result.update(model_figures(options))
         if source == "tryton":
             with bench_tryton(size, folder / "tryton") as erp:
                 result["tryton_prepare_s"] = erp.prepare_seconds

@@ -74,6 +74,39 @@ class SandboxProcess:
             return answer.json()
 
 
+def model_options(options: dict[str, Any]) -> list[str]:
+    """Sandbox command-line flags for a scenario's latency model options (`model`, `model_scale`, ...).
+
+    `model: wc10` serves under the latency model calibrated on WooCommerce 10.0.2; `model_scale: 3` makes
+    every cost three times higher; `time_scale: 0.5` runs the model twice as fast (wall = model x scale);
+    `background: 0` turns the WP-Cron runs off.
+    """
+    model = options.get("model")
+    if not model or model == "none":
+        return []
+    flags = ["--latency", str(model)]
+    for key, flag in (
+        ("model_scale", "--latency-scale"),
+        ("time_scale", "--latency-time-scale"),
+        ("model_workers", "--latency-workers"),
+        ("background", "--latency-background"),
+    ):
+        if options.get(key) is not None:
+            flags += [flag, str(options[key])]
+    return flags
+
+
+def model_figures(options: dict[str, Any]) -> dict[str, Any]:
+    """The latency model a scenario ran on, for its JSON output."""
+    if not options.get("model") or options.get("model") == "none":
+        return {"model": None}
+    return {
+        "model": options["model"],
+        "model_scale": float(options.get("model_scale", 1.0)),
+        "time_scale": float(options.get("time_scale", 1.0)),
+    }
+
+
 @contextmanager
 def sandbox_process(
     db: Path, latency: float = 0.0, options: list[str] | None = None
