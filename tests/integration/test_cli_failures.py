@@ -22,6 +22,7 @@ from emporion.connectors.base import Permanent
 from emporion.model import Product, StockLevel
 from emporion.testing import forget_systems, system
 from emporion_devkit.sandbox.woocommerce import SandboxShop
+from tests.fixtures.tryton import RunningTryton
 
 runner = CliRunner()
 UNREACHABLE, REFUSED, USAGE = 3, 4, 2
@@ -361,3 +362,21 @@ def test_sync_without_verification_tells_the_truth_about_links(tmp_path: Path) -
     output = " ".join(result.output.split())
     assert "1 product records are not linked yet" in output or "1 product record" in output, output
     assert "flow catalogue: not clean" in output
+
+
+@pytest.mark.tryton
+def test_a_wrong_erp_password_on_a_real_tryton_is_one_line_and_exit_4(
+    tmp_path: Path, tryton_server: RunningTryton
+) -> None:
+    erp = (
+        f'{{type: tryton, url: "{tryton_server.url}", database: {tryton_server.database}, '
+        f"username: {tryton_server.user}, password: not-the-password}}"
+    )
+    config = write_config(tmp_path, "{type: memory, system: cli-failures-shop}", erp=erp)
+    line = assert_one_line(
+        invoke("plan", "-c", str(config)),
+        REFUSED,
+        "connection 'erp' refused the credentials or a permission",
+        f"Tryton refused the login {tryton_server.user!r}",
+    )
+    assert "not-the-password" not in line
