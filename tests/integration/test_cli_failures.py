@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -277,6 +279,35 @@ def test_a_web_page_instead_of_the_api_is_one_line_and_check_names_it(
     output = " ".join(result.output.split())
     assert "FAIL shop: reachable" in output and "a web page titled 'My Shop \u2013 Home'" in output
     assert "accepted" not in output
+
+
+@pytest.fixture
+def untrusted_tls_site() -> Iterator[str]:
+    """A site behind real TLS whose certificate comes from a CA the system does not know."""
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Homepage)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_untrusted_certificate_is_one_line_naming_the_ca_bundle_option(
+    tmp_path: Path, untrusted_tls_site: str
+) -> None:
+    config = write_config(tmp_path, woo(untrusted_tls_site))
+    assert_one_line(
+        invoke("sync", "-c", str(config)),
+        UNREACHABLE,
+        "connection 'shop' cannot be reached",
+        "the TLS certificate could not be verified",
+    )
 
 
 def test_tls_to_a_plain_http_port_is_one_line_and_exit_3(tmp_path: Path, homepage_site: str) -> None:
