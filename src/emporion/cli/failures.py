@@ -114,8 +114,8 @@ def _check_hint() -> str:
 def _connection_failure(name: str | None, error: BaseException) -> Failure:
     """The line for a failure inside connection `name` (None: one whose name the frames did not tell)."""
     subject = f"connection {name!r}" if name else "a connection"
-    leaf = next((e for e in leaves(error) if isinstance(e, ConnectorError)), None)
-    if leaf is None:
+    typed = next((e for e in leaves(error) if isinstance(e, ConnectorError)), None)
+    if typed is None:
         leaf = next(leaves(error))
         what = f"{type(leaf).__name__}: {_text(leaf)}"
         return Failure(
@@ -123,7 +123,7 @@ def _connection_failure(name: str | None, error: BaseException) -> Failure:
             f"is its url right? {_check_hint()}; --debug shows the traceback",
             UNREACHABLE,
         )
-    return _connector_failure(subject, leaf)
+    return _connector_failure(subject, typed)
 
 
 def _connector_failure(subject: str, error: ConnectorError) -> Failure:
