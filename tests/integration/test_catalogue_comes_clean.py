@@ -9,14 +9,19 @@ Real Tryton server, the WooCommerce sandbox over HTTP, a real state database.
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 
+from emporion.cli.reconcile import render_reconcile
 from emporion.engine.dead_letters import list_letters
 from emporion.engine.reconcile import Reconciler
 from emporion.engine.sync import sync_flow, verify_flow
+from emporion.state import DeadLetter
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from emporion_devkit.sandbox.woocommerce.latency import LatencyModel
 from tests.fixtures.tryton import RunningTryton
@@ -103,3 +108,52 @@ async def test_text_the_shop_escapes_and_renders_syncs_once_and_stays_clean(
             "product": {"unchanged": again.entities[1].source_count},
         }
         assert set(requests.methods) <= {"GET"}  # a sync again writes nothing to the shop
+
+
+async def test_products_the_shop_holds_unlinked_are_no_missing_and_their_dead_letters_close(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shop holds the catalogue (written by an attempt whose answers were lost), the state does not."""
+    first = settings_for(
+        tryton_server, {"shop": sandbox_shop}, f"sqlite:///{tmp_path / 'a.db'}", CATALOGUE_FLOW, monkeypatch
+    )
+    async with running_engine(first) as engine:
+        assert (
+            await verify_flow(engine.runners["catalogue"], await sync_flow(engine.runners["catalogue"]))
+        ).clean
+    fresh = settings_for(
+        tryton_server, {"shop": sandbox_shop}, f"sqlite:///{tmp_path / 'b.db'}", CATALOGUE_FLOW, monkeypatch
+    )
+    async with running_engine(fresh) as engine:
+        runner = engine.runners["catalogue"]
+        products = [
+            p async for page in runner.source.scan("product") for p in page if runner.mapper.accepts(p)
+        ]
+        refused = [
+            DeadLetter(
+                "catalogue",
+                "product",
+                product.key,
+                f"The product with SKU ({product.sku}) you are trying to insert is already present in the "
+                "lookup table",
+                "sku",
+                product.sku,
+            )
+            for product in products[:2]
+        ]
+        await engine.store.record(dead=refused)
+
+        result = await Reconciler(engine).reconcile("catalogue")
+        assert result.counts["missing"] == result.counts["extra"] == 0
+        assert result.counts["unlinked"] == len(products) + result.counts["category.source"]
+        output = Console(width=160, file=io.StringIO(), record=True)
+        render_reconcile(output, result)
+        shown = output.export_text()
+        assert f"unlinked {result.counts['unlinked']}: in the target already: `emporion sync`" in shown
+
+        report = await sync_flow(runner)
+        assert report.entities[1].counts["matched"] == len(products)
+        assert await list_letters(engine.store) == []
+        resolved = await list_letters(engine.store, status="resolved")
+        assert sorted(letter.key for letter in resolved) == sorted(p.key for p in products[:2])
+        assert (await Reconciler(engine).reconcile("catalogue")).clean

@@ -80,8 +80,10 @@ async def test_reconcile_reports_exactly_the_drift_and_repairs_it(
         tampered = tamper(api, price_sku, stock_sku, deleted_sku)
 
         found = await reconciler.reconcile("catalogue")
+        # WooCommerce drops a sale price that is not below the new regular price
+        dropped = ["sale_price"] if before[price_sku]["sale_price"] else []
         assert drift_of(found) == {
-            ("different", price_sku): ["list_price"],
+            ("different", price_sku): ["list_price", *dropped],
             ("different", stock_sku): ["available"],
             ("missing", deleted_sku): [],
             ("extra", "HAND-1"): [],

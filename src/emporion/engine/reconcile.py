@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from emporion.alerts import Alert, AlertKind
 from emporion.config import FlowSettings
-from emporion.connectors.base import ConnectorError, Unmappable, WriteItem
+from emporion.connectors.base import ConnectorError, Permanent, Unmappable, WriteItem
 from emporion.engine.compare import FieldDiff, comparable, diff_records, published, unreadable_diff
 from emporion.engine.drift import DRIFT_KINDS, DriftItem, ReconcileResult
 from emporion.engine.flow import FlowRunner, lookup_key, natural_key
@@ -99,6 +99,10 @@ class CatalogueReconcile:
                 sends = _accepted(self.runner, record)
                 if sends is False and self.flow.on_remove != "ignore" and link and target_id:
                     to_read[key] = (None, link, target_id)  # the target must no longer show it
+                elif sends and target_id is None and (waiting := self._unresolved(record)) is not None:
+                    # sent, but its references (categories) are not in the target yet: unlinked all the same
+                    self.unlinked_labels.add(natural_key(waiting))
+                    unlinked[key] = waiting
                 continue
             if link is None or target_id is None:
                 self.unlinked_labels.add(natural_key(wanted))
@@ -139,6 +143,13 @@ class CatalogueReconcile:
                 reason=REPAIR_REASON,
             )
             result.mark_repaired(drift)
+
+    def _unresolved(self, record: Record) -> Record | None:
+        """The record as the flow maps it, before its references are resolved (None: it cannot be mapped)."""
+        try:
+            return self.runner.mapper.map(record, {})
+        except Permanent:
+            return None  # a dead letter names it
 
     async def _unlinked_drift(self, entity: str, unlinked: dict[str, Record]) -> list[DriftItem]:
         """Records without a link: `unlinked` when the target holds them (by natural key), else `missing`."""
