@@ -136,7 +136,7 @@ async def dead_letters(
     request: Request,
     who: Reader,
     flow: FlowQuery = None,
-    status: Literal["open", "retried", "discarded", "all"] = "open",
+    status: Literal["open", "retried", "resolved", "discarded", "all"] = "open",
     limit: Limit = 100,
 ) -> list[DeadLetterView]:
     """Dead letters, newest first."""

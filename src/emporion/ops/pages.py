@@ -18,7 +18,7 @@ from .web import PageViewer, Viewer, local_path, render, secured
 
 page_routes = APIRouter(include_in_schema=False)
 
-DEAD_STATUSES = ("open", "retried", "discarded", "all")
+DEAD_STATUSES = ("open", "retried", "resolved", "discarded", "all")
 ALERT_STATUSES = ("open", "resolved", "all")
 FlowFilter = Annotated[str | None, Query(max_length=100)]
 TextQuery = Annotated[str | None, Query(max_length=255)]
