@@ -639,3 +639,21 @@ async def test_a_variation_sku_never_matches_a_product(sandbox_shop: Any, woo: W
     listed = shop_api(sandbox_shop).get("/products", params={"sku": "SHIRT-S"}).json()
     assert [item["type"] for item in listed] == ["variation"]  # WooCommerce's `sku` filter finds it
     assert await woo.lookup("product", ["SHIRT-S", "SHIRT"]) == {"SHIRT": {"id": ident}}
+
+
+async def test_stock_kept_on_the_product_is_written_and_read_there(
+    sandbox_shop: Any, woo: WooCommerceConnector
+) -> None:
+    shared = hoodie("S", "M")
+    shared = shared.model_copy(
+        update={
+            "available": Decimal(12),
+            "variants": [v.model_copy(update={"available": None}) for v in shared.variants],
+        }
+    )
+    ref = (await write_products(woo, shared))[shared.key].target_ref
+    assert ref is not None
+    raw = shop_api(sandbox_shop).get(f"/products/{ref['id']}/variations", params={"context": "edit"}).json()
+    assert {v["manage_stock"] for v in raw} == {"parent"} and {v["stock_quantity"] for v in raw} == {12}
+    [back] = await woo.read("product", [str(ref["id"])])
+    assert back == as_written(shared, ref)  # 12 on the product, none on each variation (not 2 x 12)
