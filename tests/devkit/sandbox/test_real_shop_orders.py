@@ -146,6 +146,7 @@ def test_orders_match_the_real_shop_to_the_cent(sandbox_client: httpx.Client, ta
         answer = sandbox_client.post("/orders", json=body)
         assert answer.status_code == 201, answer.text
         assert money_differences(recorded, answer.json()) == [], f"order {recorded['id']} ({taxes})"
+        assert answer.json()["version"] == recorded["version"] == "10.0.2"
         compared += 1
     assert compared == 3
 
@@ -364,6 +365,7 @@ def test_two_deliveries_of_one_webhook_in_one_second_share_a_delivery_id(
     expected_headers = {k.lower() for k in recorded_delivery["headers"]} - transport
     for headers, body in deliveries:
         assert expected_headers <= set(headers)
+        assert headers["user-agent"] == recorded_delivery["headers"]["User-Agent"]
         signature = base64.b64encode(
             hmac.new(b"rec-webhook-secret-1", body, hashlib.sha256).digest()
         ).decode()

@@ -15,8 +15,8 @@ from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, id_li
 from emporion_devkit.sandbox.woocommerce.schema import clean
 from emporion_devkit.sandbox.woocommerce.store import Store
 
-WC_VERSION = "8.9.3"
-WP_VERSION = "6.5.5"
+WC_VERSION = "10.0.2"
+WP_VERSION = "6.8.3"
 BATCH_LIMIT = 100
 PRODUCT_ONLY_FILTERS = ("type", "category", "featured", "stock_status", "slug", "parent_exclude")
 
