@@ -69,8 +69,12 @@ async def test_refund_with_restock_creates_return_sale_shipment_and_credit_note(
     await erp_orders.ship_sale(admin, "SHOP-7001", "TRACK-7001")
     refund = Refund(
         key="55",
-        amount=Decimal("10"),
-        lines=[RefundLine(line_key="11", sku="SKU-00001", quantity=Decimal(2), amount=Decimal("10"))],
+        amount=Decimal("11.90"),
+        lines=[
+            RefundLine(
+                line_key="11", sku="SKU-00001", quantity=Decimal(2), amount=Decimal("10"), tax=Decimal("1.90")
+            )
+        ],
         restock=True,
     )
     (outcome,) = await connector.write("return", [refund_item(sale, refund)], [])
@@ -88,7 +92,7 @@ async def test_refund_with_restock_creates_return_sale_shipment_and_credit_note(
     (note,) = await admin.read(
         "account.invoice", [outcome.target_ref["credit_note"]], ["state", "total_amount"]
     )
-    assert note["state"] == "posted" and note["total_amount"] < 0
+    assert note["state"] == "posted" and note["total_amount"] == Decimal("-11.90")  # the refunded amount
 
     order = await read_one(connector, sale)
     (read_back,) = order.refunds
@@ -114,8 +118,7 @@ async def test_refund_without_restock_leaves_the_goods_out(
     (outcome,) = await connector.write("return", [refund_item(sale, refund, "1002")], [])
     assert outcome.status is OutcomeStatus.CREATED, outcome.error
     (returned,) = await return_sales(admin, sale)
-    shipments = await admin.read("stock.shipment.out.return", returned["shipment_returns"], ["state"])
-    assert shipments and all(row["state"] != "done" for row in shipments)
+    assert returned["shipment_returns"] == []  # only restocked units come back: no return shipment
     (read_back,) = (await read_one(connector, sale)).refunds
     assert read_back.key == "56" and not read_back.restock
 

@@ -52,8 +52,15 @@ def recorded_orders(name: str) -> dict[int, dict[str, Any]]:
 def as_sale(order: Order, party: int, skus: dict[str, str], reference: str) -> Order:
     """The recorded order for this Tryton: its SKUs those of the test catalogue, its customer a party."""
     lines = [line.model_copy(update={"sku": skus.setdefault(line.sku, "")}) for line in order.lines]
+    refunds = [
+        refund.model_copy(
+            update={"lines": [rl.model_copy(update={"sku": skus.get(rl.sku, rl.sku)}) for rl in refund.lines]}
+        )
+        for refund in order.refunds
+    ]
     customer = order.customer.model_copy(update={"key": str(party)})
-    return order.model_copy(update={"lines": lines, "customer": customer, "reference": reference})
+    values = {"lines": lines, "customer": customer, "reference": reference, "refunds": refunds}
+    return order.model_copy(update=values)
 
 
 @pytest.fixture

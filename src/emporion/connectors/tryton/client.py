@@ -84,6 +84,14 @@ def decode(text: str | bytes) -> Any:
     return json.loads(text, object_hook=_decode_object)
 
 
+class TrytonWarning(Permanent):
+    """A warning Tryton asks a person to confirm; `key` names it (a `res.user.warning` skips it once)."""
+
+    def __init__(self, reason: str, key: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
 def _retry_after(response: httpx.Response, default: float) -> float:
     try:
         return float(response.headers.get("Retry-After", default))
@@ -99,7 +107,7 @@ def error_from_rpc(method: str, error: Any) -> Exception:
             detail = f"{args[0]} {args[1]}".strip() if len(args) > 1 and args[1] else str(args[0])
             return Permanent(f"Tryton refused {method}: {detail}")
         if kind == "UserWarning" and isinstance(args, list | tuple) and len(args) > 1:
-            return Permanent(f"Tryton warns on {method}: {args[1]}")
+            return TrytonWarning(f"Tryton warns on {method}: {args[1]}", key=str(args[0]))
         if kind == "ConcurrencyException":
             return Retryable(f"Tryton reports a concurrent change on {method}: {args}", after=1.0)
         if kind == "LoginException":

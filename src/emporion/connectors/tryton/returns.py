@@ -3,9 +3,15 @@
 A refund becomes a sale of the same party with negative quantities, `origin = "sale.sale,<id>"`
 (as Tryton's own return wizard does) and reference `<sale reference>/R<refund key>`, so that it is
 found again before anything is created (idempotent) and read back as a Refund of the original sale.
-A refund with lines returns those SKUs at the original sale's unit price and taxes. A refund
-without lines (money only) is one line without product: quantity -1 at the refunded amount, no
-taxes, booked on Tryton's default revenue account (Account Configuration), as a manual credit is.
+Credit notes carry the refunded amounts: a refunded line is credited at its refunded amount (13.50
+of one unit sold at 27.00 is 13.50) with the original line's taxes; refunded shipping and fees are
+lines without product with the taxes of the original's shipping and fee lines; the shop's refund tax
+is kept to the cent on "<tax> rounding" lines, as on sales. Only restocked units come back: they are
+product lines (their return shipment is received); units refunded without restock are lines without
+product, or, when nothing is restocked, product lines of a return whose shipment method is manual
+(no return shipment at all). A refund of money only is spread over the original sale's taxes in
+proportion to its amounts, so its tax is reversed pro rata, and comes to the refunded amount exactly.
+Lines without product are booked on Tryton's default revenue account (Account Configuration).
 A refund whose origin is the ERP (keyed `tryton:<id>`) is the shop's copy of a return made in
 Tryton: it is matched to that return sale, never created again. Each step looks at the state
 first, so a write interrupted half-way is finished by the next one.
@@ -18,9 +24,17 @@ from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient, TrytonWarning
+from emporion.connectors.tryton.money import (
+    CENT,
+    PRICE_STEP,
+    cents,
+    price_and_rest,
+    pro_rata,
+    rounding_tax_name,
+)
 from emporion.connectors.tryton.sales_read import RETURN_MARK, SALE_ORIGIN, TRYTON_KEY
-from emporion.model.orders import Order, Refund, RefundOrigin
+from emporion.model.orders import Order, Refund, RefundLine, RefundOrigin
 
 ORIGINAL_FIELDS = [
     "reference",
@@ -31,8 +45,20 @@ ORIGINAL_FIELDS = [
     "invoice_address",
     "shipment_address",
     "lines",
+    "carrier.carrier_product",
 ]
-LINE_FIELDS = ["type", "product", "product.code", "unit", "unit_price", "taxes", "description", "quantity"]
+LINE_FIELDS = [
+    "type",
+    "product",
+    "product.code",
+    "unit",
+    "unit_price",
+    "taxes",
+    "description",
+    "quantity",
+    "amount",
+    "shipment_cost",
+]
 
 
 def return_reference(sale_reference: str, refund_key: str) -> str:
@@ -122,7 +148,8 @@ class ReturnWriter:
         return rows[0]["id"], OutcomeStatus.MATCHED, live[0] if live else None
 
     async def _create(self, original: dict[str, Any], refund: Refund, reference: str | None, key: str) -> int:
-        lines = await self._lines(original, refund, key)
+        sale_lines = await self.client.read("sale.line", original["lines"], LINE_FIELDS)
+        lines, goods_back = await self._lines(original, sale_lines, refund, key)
         values = {
             "party": original["party"],
             "reference": reference,
@@ -135,30 +162,41 @@ class ReturnWriter:
             "shipment_cost_method": None,  # a return charges no shipping
             "lines": [["create", lines]],
         }
+        if not goods_back:
+            values["shipment_method"] = "manual"  # nothing restocked: no return shipment
         (return_id,) = await self.client.model("sale.sale", "create", [values])
+        await self._settle(int(return_id), sale_lines, refund)
         return int(return_id)
 
-    async def _lines(self, original: dict[str, Any], refund: Refund, key: str) -> list[dict[str, Any]]:
-        """Negative sale lines for the refunded SKUs, or one money-only line."""
-        returned = [line for line in refund.lines if line.quantity > 0]
-        if not returned:
-            if refund.amount <= 0:
-                raise Permanent("the refund has neither lines nor an amount", record=key, field="refunds")
-            return [
-                {
-                    "type": "line",
-                    "quantity": -1.0,
-                    "unit_price": refund.amount,
-                    "description": f"Refund {refund.key}",
-                }
-            ]
-        sale_lines = await self.client.read("sale.line", original["lines"], LINE_FIELDS)
-        by_sku = {
-            (row.get("product.") or {}).get("code"): row
-            for row in sale_lines
-            if row["type"] == "line" and row.get("product")
+    @staticmethod
+    def _credit(description: str, amount: Decimal, taxes: list[int]) -> dict[str, Any]:
+        """A credit line without product: -1 x the amount, with these taxes."""
+        return {
+            "type": "line",
+            "quantity": -1.0,
+            "unit_price": amount.quantize(PRICE_STEP),
+            "taxes": [["add", taxes]] if taxes else [],
+            "description": description,
         }
-        lines = []
+
+    async def _lines(
+        self, original: dict[str, Any], sale_lines: list[dict[str, Any]], refund: Refund, key: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Negative sale lines for what the refund gives back, and whether any goods come back."""
+        returned = [line for line in refund.lines if line.quantity > 0]
+        products = [row for row in sale_lines if row["type"] == "line" and row.get("product")]
+        carrier_product = (original.get("carrier.") or {}).get("carrier_product")
+        shipping_rows = [
+            row
+            for row in products
+            if row.get("shipment_cost") is not None or row["product"] == carrier_product
+        ]
+        goods = [row for row in products if row not in shipping_rows]
+        by_sku = {(row.get("product.") or {}).get("code"): row for row in goods}
+        fee_rows = [row for row in sale_lines if row["type"] == "line" and not row.get("product")]
+        per_line = any(line.restock for line in returned)
+        lines: list[dict[str, Any]] = []
+        goods_back = False
         for line in returned:
             row = by_sku.get(line.sku)
             if row is None:
@@ -173,18 +211,144 @@ class ReturnWriter:
                     key,
                     f"refunds.{line.line_key}.quantity",
                 )
-            lines.append(
-                {
-                    "type": "line",
-                    "product": row["product"],
-                    "unit": row["unit"],
-                    "quantity": -float(line.quantity),
-                    "unit_price": row["unit_price"],
-                    "taxes": [["add", row["taxes"]]] if row["taxes"] else [],
-                    "description": row.get("description") or line.sku,
-                }
-            )
+            restocked = line.restock if per_line else refund.restock
+            lines.extend(self._returned(line, row, restocked, per_line and not restocked))
+            goods_back = goods_back or restocked
+        if refund.shipping:
+            taxes = _taxes_of(shipping_rows) if refund.shipping_tax else []
+            lines.append(self._credit(f"Shipping refund {refund.key}", refund.shipping, taxes))
+        if refund.fees:
+            taxes = _taxes_of(fee_rows) if refund.fees_tax else []
+            lines.append(self._credit(f"Fee refund {refund.key}", refund.fees, taxes))
+        if lines:
+            return lines, goods_back
+        if refund.amount <= 0:
+            raise Permanent("the refund has neither lines nor an amount", record=key, field="refunds")
+        return await self._money_only(sale_lines, refund), False
+
+    def _returned(
+        self, line: RefundLine, row: dict[str, Any], restocked: bool, as_credit: bool
+    ) -> list[dict[str, Any]]:
+        """One refunded line: at its refunded amount (else the price sold at), with the sale's taxes."""
+        amount = line.amount if line.amount else cents(Decimal(str(row["unit_price"])) * line.quantity)
+        taxes = list(row["taxes"] or [])
+        description = row.get("description") or line.sku
+        if as_credit:  # refunded, not restocked, beside restocked lines: credited without the goods
+            return [self._credit(f"{line.quantity} x {line.sku} {description} (not returned)", amount, taxes)]
+        price, rest = price_and_rest(amount, line.quantity)
+        values = [
+            {
+                "type": "line",
+                "product": row["product"],
+                "unit": row["unit"],
+                "quantity": -float(line.quantity),
+                "unit_price": price,
+                "taxes": [["add", taxes]] if taxes else [],
+                "description": description,
+            }
+        ]
+        if rest:
+            values.append(self._credit(f"Rounding {line.sku}", rest, taxes))
+        return values
+
+    async def _money_only(self, sale_lines: list[dict[str, Any]], refund: Refund) -> list[dict[str, Any]]:
+        """A refund of money only, spread over the sale's taxes in proportion to its amounts (gross)."""
+        groups: dict[tuple[int, ...], Decimal] = {}
+        for row in sale_lines:
+            if row["type"] == "line" and row.get("amount"):
+                group = tuple(sorted(row["taxes"] or []))
+                groups[group] = groups.get(group, Decimal(0)) + Decimal(str(row["amount"]))
+        rates = await self._rates({tax for group in groups for tax in group})
+        gross = {
+            index: amount * (1 + sum((rates.get(tax, Decimal(0)) for tax in group), Decimal(0)))
+            for index, (group, amount) in enumerate(groups.items())
+        }
+        shares = pro_rata(refund.amount, {i: g for i, g in gross.items() if g > 0})
+        if not shares:
+            return [self._credit(f"Refund {refund.key}", refund.amount, [])]
+        lines = []
+        for index, (group, _amount) in enumerate(groups.items()):
+            if index not in shares:
+                continue
+            factor = 1 + sum((rates.get(tax, Decimal(0)) for tax in group), Decimal(0))
+            lines.append(self._credit(f"Refund {refund.key}", cents(shares[index] / factor), list(group)))
         return lines
+
+    async def _rates(self, taxes: set[int]) -> dict[int, Decimal]:
+        """The rates of percentage taxes."""
+        if not taxes:
+            return {}
+        rows = await self.client.read("account.tax", sorted(taxes), ["type", "rate"])
+        return {
+            row["id"]: Decimal(str(row["rate"]))
+            for row in rows
+            if row["type"] == "percentage" and row["rate"]
+        }
+
+    async def _settle(self, return_id: int, sale_lines: list[dict[str, Any]], refund: Refund) -> None:
+        """Bring the return's tax and total to the refund's: its tax cents on a rounding tax, the rest
+        (a money-only refund's cents) on a line without tax."""
+        detailed = bool(refund.lines or refund.shipping or refund.fees) and all(
+            line.amount for line in refund.lines if line.quantity > 0
+        )
+        if detailed:
+            tax = sum((line.tax for line in refund.lines if line.quantity > 0), Decimal(0))
+            tax += refund.shipping_tax + refund.fees_tax
+            net = sum((line.amount for line in refund.lines if line.quantity > 0), Decimal(0))
+            target_tax: Decimal | None = -tax
+            target_total: Decimal | None = -(net + refund.shipping + refund.fees + tax)
+        elif not refund.lines:
+            target_tax, target_total = None, -refund.amount
+        else:
+            return
+        (row,) = await self.client.read("sale.sale", [return_id], ["tax_amount", "total_amount", "lines"])
+        tax_now = Decimal(str(row["tax_amount"] or 0))
+        total_now = Decimal(str(row["total_amount"] or 0))
+        created = []
+        if target_tax is not None and target_tax != tax_now:
+            lines = await self.client.read("sale.line", row["lines"], ["amount", "taxes"])
+            rates = await self._rates({tax for line in lines for tax in line["taxes"] or []})
+            weights = {
+                tax: abs(Decimal(str(line["amount"] or 0))) * rate
+                for line in lines
+                for tax in line["taxes"] or []
+                if (rate := rates.get(tax))
+            }
+            if weights:
+                largest = max(weights, key=lambda tax: (weights[tax], -tax))
+                (named,) = await self.client.read("account.tax", [largest], ["name"])
+                found = await self.client.search_read(
+                    "account.tax", [("name", "=", rounding_tax_name(named["name"]))], ["id"], limit=1
+                )
+                if found:
+                    steps = int(((target_tax - tax_now) / CENT).to_integral_value())
+                    created.append(
+                        {
+                            "type": "line",
+                            "quantity": float(steps),
+                            "unit_price": Decimal(0),
+                            "taxes": [["add", [found[0]["id"]]]],
+                            "description": f"Tax rounding {named['name']}",
+                        }
+                    )
+                    total_now += target_tax - tax_now
+        if target_total is not None and target_total != total_now:
+            created.append(self._credit(f"Rounding {refund.key}", total_now - target_total, []))
+        if created:
+            await self.client.model("sale.sale", "write", [return_id], {"lines": [["create", created]]})
+
+    async def _post(self, invoices: list[int]) -> None:
+        """Post credit notes; the warning that the shop's taxes are not the products' own is answered
+        yes (the shop decided them), as a person would in Tryton's client, once per credit note."""
+        for _attempt in range(len(invoices) + 1):
+            try:
+                await self.client.model("account.invoice", "post", invoices)
+                return
+            except TrytonWarning as warning:
+                if not _accepted(warning):
+                    raise
+                await self.client.model("res.user.warning", "skip", warning.key, False)
+        await self.client.model("account.invoice", "post", invoices)
 
     async def _process(self, return_id: int, restock: bool) -> int | None:
         """Quote and confirm the return sale, receive its goods on restock, post its credit note."""
@@ -212,6 +376,16 @@ class ReturnWriter:
         invoices = await client.read("account.invoice", sale["invoices"], ["state"])
         drafts = [row["id"] for row in invoices if row["state"] in ("draft", "validated")]
         if drafts:
-            await client.model("account.invoice", "post", drafts)
+            await self._post(drafts)
         live = [row["id"] for row in invoices if row["state"] != "cancelled"]
         return live[0] if live else None
+
+
+def _accepted(error: TrytonWarning) -> bool:
+    """The warnings posting a credit note may skip: the shop's taxes differ from the products' own."""
+    return error.key.endswith(".invoice_taxes")
+
+
+def _taxes_of(rows: list[dict[str, Any]]) -> list[int]:
+    """The taxes of the first of these sale lines that has any."""
+    return next((list(row["taxes"]) for row in rows if row["taxes"]), [])
