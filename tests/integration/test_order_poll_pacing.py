@@ -133,7 +133,9 @@ async def test_polling_slows_while_webhooks_deliver_and_speeds_up_when_they_stop
 
                 hooks = await until(registered, 15)
                 await until(lambda: "orders" in engine.feed_pacers, 15)
-                assert await polls_within(engine, 1.0) >= 3  # no delivery seen yet: every poll_interval
+                assert (
+                    await polls_within(engine, 1.0) >= 2
+                )  # no delivery seen yet: every poll_interval (0.2 s)
 
                 [first] = await anyio.to_thread.run_sync(shop.place_orders, 1)
                 await until(lambda: len(sales()) == 1, 15)  # delivered, then worked
@@ -150,7 +152,7 @@ async def test_polling_slows_while_webhooks_deliver_and_speeds_up_when_they_stop
                 await until(lambda: len(sales()) == 2, 3 * SLOW)
                 await until(lambda: not pacer.slowed, 3 * SLOW)
                 await anyio.sleep(SLOW)
-                assert await polls_within(engine, 1.0) >= 3
+                assert await polls_within(engine, 1.0) >= 2  # every poll_interval again
                 stop.set()
         finally:
             await engine.pool.close()
