@@ -185,7 +185,8 @@ def report(err: Console, error: BaseException) -> int:
     failure = explain(error)
     cause = error.error if isinstance(error, ConnectionFailed) else error
     if options.debug:
-        err.print("".join(traceback.format_exception(cause)), markup=False, highlight=False, end="")
+        text = "".join(traceback.format_exception(cause))
+        err.print(text, markup=False, highlight=False, end="", soft_wrap=True)  # as Python prints it
     if options.json_log:
         from rich.text import Text
 
