@@ -417,14 +417,16 @@ async def test_cancellation_before_shipping_cancels_the_sale(
         (outcome,) = await connector.write_sales([WriteItem("504", cancelled, created.target_ref)], options)
         assert outcome.status is OutcomeStatus.UPDATED, outcome.error
         sale = await sale_of(tryton_server, created.target_ref["id"])  # type: ignore[index]
-        if confirm:  # processing: its shipment is cancelled, the sale shows the exception to handle
+        if confirm:  # processing: shipment cancelled, its moves ignored, the sale closed with nothing done
             shipments = await tryton_server.rpc("stock.shipment.out", "read", sale["shipments"], ["state"])
             assert {s["state"] for s in shipments} == {"cancelled"}
             (states,) = await tryton_server.rpc(
-                "sale.sale", "read", [sale["id"]], ["state", "shipment_state"]
+                "sale.sale", "read", [sale["id"]], ["state", "shipment_state", "invoice_state"]
             )
-            assert (states["state"], states["shipment_state"]) == ("processing", "exception")
+            assert (states["state"], states["shipment_state"]) == ("done", "none")  # no exception left
             assert sale["invoices"] == []
+            (read_back,) = await connector.read("order", [str(sale["id"])])
+            assert isinstance(read_back, Order) and read_back.status is OrderStatus.CANCELLED
             payments = await tryton_server.rpc(
                 "account.payment",
                 "search_read",
@@ -456,6 +458,7 @@ async def test_cancellation_after_shipping_is_refused(tryton_server: RunningTryt
         assert outcome.status is OutcomeStatus.FAILED
         assert isinstance(outcome.error, Permanent)
         assert "has shipped goods" in str(outcome.error) and "SHOP-1005" in str(outcome.error)
+        assert "back with a return sale" in str(outcome.error)  # what is left to do, in Tryton
         assert (outcome.error.record, outcome.error.field) == ("1005", "status")
     finally:
         await connector.close()

@@ -529,31 +529,41 @@ class SaleWriter:
     # -- cancel ---------------------------------------------------------------------------------
 
     async def _cancel(self, sale: int, order: Order) -> bool:
-        """Cancel the sale when nothing has shipped; otherwise fail for the engine to alert."""
+        """Cancel the sale when nothing has shipped or been invoiced; otherwise say what is left to do.
+
+        A draft, quotation or confirmed sale is cancelled. Tryton cannot cancel a processing sale:
+        its waiting shipments and draft invoices are cancelled and the cancelled moves ignored (as a
+        sales administrator does with "Handle Shipment Exception"), so that it closes with nothing
+        delivered or invoiced. What emporion cannot do raises Permanent naming it, for the engine to
+        alert.
+        """
         client = self.client
         (row,) = await client.read("sale.sale", [sale], ["state", "reference", "shipments", "invoices"])
         if row["state"] == "cancelled":
             return False
-        shipments = await client.read("stock.shipment.out", row["shipments"], ["state"])
-        if row["state"] == "done" or any(s["state"] in SHIPPED_STATES for s in shipments):
+        shipments = await client.read("stock.shipment.out", row["shipments"], ["state", "number"])
+        invoices = (
+            await client.read("account.invoice", row["invoices"], ["state", "number"])
+            if row["invoices"]
+            else []
+        )
+        shipped = [s.get("number") or str(s["id"]) for s in shipments if s["state"] in SHIPPED_STATES]
+        posted = [i.get("number") or str(i["id"]) for i in invoices if i["state"] in ("posted", "paid")]
+        if shipped or posted:
+            left = []
+            if shipped:
+                left.append(f"take the goods of shipment {', '.join(shipped)} back with a return sale")
+            if posted:
+                left.append(f"credit invoice {', '.join(posted)}")
             raise Permanent(
-                f"order {order.number} was cancelled in the shop"
-                f" but sale {row['reference']} has shipped goods",
+                f"order {order.number} was cancelled in the shop but sale {row['reference']} has"
+                f" {'shipped goods' if shipped else 'a posted invoice'}: in Tryton, {' and '.join(left)}",
                 record=order.number,
                 field="status",
             )
-        payments = await client.search_read(
-            "account.payment", [("origin", "=", f"sale.sale,{sale}"), ("state", "!=", "failed")], ["state"]
-        )
-        # The shop gives the money back with the cancellation: the payment did not hold.
-        # (`sale_payment` refuses to cancel a sale with payments that have not failed.)
-        pending = [p["id"] for p in payments if p["state"] in ("draft", "submitted", "approved")]
-        if pending:
-            await client.model("account.payment", "draft", [p for p in pending])
-            await client.model("account.payment", "delete", pending)
-        held = [p["id"] for p in payments if p["state"] in ("processing", "succeeded")]
-        if held:
-            await client.model("account.payment", "fail", held)
+        if row["state"] == "done":  # closed with nothing shipped or invoiced: nothing left to undo
+            return False
+        await self._release_payments(sale)
         if row["state"] in ("draft", "quotation"):
             await client.model("sale.sale", "cancel", [sale])
             return True
@@ -561,18 +571,55 @@ class SaleWriter:
             await client.model("sale.sale", "draft", [sale])
             await client.model("sale.sale", "cancel", [sale])
             return True
-        # processing: cancel the waiting shipments and draft invoices, as Tryton's users do. The
-        # sale then shows a shipment exception that a sales administrator confirms ("ignore");
-        # emporion's login is not a sales administrator.
         waiting = [s["id"] for s in shipments if s["state"] != "cancelled"]
         if waiting:
             await client.model("stock.shipment.out", "cancel", waiting)
-        if row["invoices"]:
-            invoices = await client.read("account.invoice", row["invoices"], ["state"])
-            drafts = [i["id"] for i in invoices if i["state"] in ("draft", "validated")]
-            if drafts:
-                await client.model("account.invoice", "cancel", drafts)
+        drafts = [i["id"] for i in invoices if i["state"] in ("draft", "validated")]
+        if drafts:
+            await client.model("account.invoice", "cancel", drafts)
+        try:
+            await self._ignore_cancelled_moves(sale)
+        except ConnectorError as error:
+            raise Permanent(
+                f"order {order.number} was cancelled in the shop; sale {row['reference']}'s shipments and"
+                " draft invoices are cancelled, but its shipment exception is left: in Tryton, a sales"
+                f' administrator handles it with "Ignore" ({error})',
+                record=order.number,
+                field="status",
+            ) from error
         return True
+
+    async def _release_payments(self, sale: int) -> None:
+        """The shop gives the money back with the cancellation: the payment did not hold.
+
+        (`sale_payment` refuses to cancel a sale with payments that have not failed.)
+        """
+        client = self.client
+        payments = await client.search_read(
+            "account.payment", [("origin", "=", f"sale.sale,{sale}"), ("state", "!=", "failed")], ["state"]
+        )
+        pending = [p["id"] for p in payments if p["state"] in ("draft", "submitted", "approved")]
+        if pending:
+            await client.model("account.payment", "draft", pending)
+            await client.model("account.payment", "delete", pending)
+        held = [p["id"] for p in payments if p["state"] in ("processing", "succeeded")]
+        if held:
+            await client.model("account.payment", "fail", held)
+
+    async def _ignore_cancelled_moves(self, sale: int) -> None:
+        """Tryton's "Handle Shipment Exception" wizard, ignoring every cancelled move of the sale."""
+        client = self.client
+        wizard = "wizard.sale.handle.shipment.exception"
+        context = {**client.context, "active_model": "sale.sale", "active_id": sale, "active_ids": [sale]}
+        session, start, _end = await client.call(f"{wizard}.create", client.context)
+        try:
+            shown = await client.call(f"{wizard}.execute", session, {}, start, context)
+            moves = list(((shown.get("view") or {}).get("defaults") or {}).get("domain_moves") or [])
+            if moves:
+                data = {start: {"domain_moves": moves, "ignore_moves": moves, "recreate_moves": []}}
+                await client.call(f"{wizard}.execute", session, data, "handle", context)
+        finally:
+            await client.call(f"{wizard}.delete", session, client.context)
 
 
 async def sku_availability(
