@@ -16,11 +16,14 @@ NEWER = frozenset(
         "targetHints", "brands", "global_unique_id", "has_options", "low_stock_amount", "post_password",
         "generated_slug", "permalink_template", "currency_symbol", "is_editable", "needs_payment",
         "needs_processing", "payment_url", "slug", "name", "parent_id", "type",
-        "image", "parent_name", "phone", "instance_id", "tax_status", "display_key", "display_value",
-        "discount_type", "nominal_amount", "free_shipping", "email_templates", "status", "shipping_lines",
-        "tax_lines", "fee_lines",
     }
 )  # fmt: skip
+# Keys of orders, their lines and refunds, and of coupons that WooCommerce 10 adds to the 2017 examples
+ORDER_NEWER = NEWER | {
+    "image", "parent_name", "phone", "instance_id", "tax_status", "display_key", "display_value",
+    "discount_type", "nominal_amount", "free_shipping", "email_templates", "status", "shipping_lines",
+    "tax_lines", "fee_lines",
+}  # fmt: skip
 
 
 def writable(example: dict[str, Any]) -> dict[str, Any]:
@@ -65,14 +68,18 @@ def same_shape(expected: Any, actual: Any, where: str = "$", newer: frozenset[st
 
 
 def create_and_compare(
-    client: httpx.Client, path: str, example: dict[str, Any], body: dict[str, Any]
+    client: httpx.Client,
+    path: str,
+    example: dict[str, Any],
+    body: dict[str, Any],
+    newer: frozenset[str] = NEWER,
 ) -> dict:
     created = client.post(path, json=body)
     assert created.status_code == 201, created.text
     again = client.get(f"{path}/{created.json()['id']}")
     assert again.status_code == 200
-    assert same_shape(example, created.json()) == []
-    assert same_shape(example, again.json()) == []
+    assert same_shape(example, created.json(), newer=newer) == []
+    assert same_shape(example, again.json(), newer=newer) == []
     return again.json()
 
 
@@ -126,7 +133,7 @@ def test_order_examples_round_trip(sandbox_client: httpx.Client) -> None:
     body["meta_data"] = [{"key": "_download_permissions_granted", "value": "yes"}]
     body["set_paid"] = True
     expected = example | {"tax_lines": []}
-    order = create_and_compare(sandbox_client, "/orders", expected, body)
+    order = create_and_compare(sandbox_client, "/orders", expected, body, ORDER_NEWER)
     assert order["total"] == "28.00" and order["line_items"][0]["price"] == 3
     assert order["line_items"][1]["sku"] == "Bar3" and order["status"] == "processing"
     note_example = payload("order-note.json")
@@ -138,7 +145,9 @@ def test_order_examples_round_trip(sandbox_client: httpx.Client) -> None:
     )
     refund_example = payload("order-refund.json")
     body = writable(refund_example) | {"api_refund": False}
-    refund = create_and_compare(sandbox_client, f"/orders/{order['id']}/refunds", refund_example, body)
+    refund = create_and_compare(
+        sandbox_client, f"/orders/{order['id']}/refunds", refund_example, body, ORDER_NEWER
+    )
     assert refund["amount"] == "10.00" and refund["refunded_payment"] is False
 
 
@@ -148,7 +157,9 @@ def test_account_and_webhook_examples_round_trip(sandbox_client: httpx.Client) -
     customer = create_and_compare(sandbox_client, "/customers", customer_example, body)
     assert customer["username"] == "john.doe" and customer["billing"] == customer_example["billing"]
     coupon_example = payload("coupon.json")
-    coupon = create_and_compare(sandbox_client, "/coupons", coupon_example, writable(coupon_example))
+    coupon = create_and_compare(
+        sandbox_client, "/coupons", coupon_example, writable(coupon_example), ORDER_NEWER
+    )
     assert coupon["code"] == "10off" and coupon["minimum_amount"] == "100.00"
     webhook_example = payload("webhook.json")
     body = writable(webhook_example) | {"status": "paused"}
