@@ -199,3 +199,26 @@ def test_customers_and_coupons(sandbox_client: httpx.Client) -> None:
     assert sandbox_client.get("/orders", params={"customer": customer["id"]}).json()[0]["id"] == order["id"]
     bad_customer = sandbox_client.post("/orders", json={"customer_id": 999999})
     assert bad_customer.json()["code"] == "woocommerce_rest_invalid_customer_id"
+
+
+def test_coupons_limited_to_products_discount_only_those_lines(sandbox_client: httpx.Client) -> None:
+    shirt, mug = stocked(sandbox_client, 10, "20.00", "SHIRT"), stocked(sandbox_client, 10, "9.99", "MUG")
+    sandbox_client.post(
+        "/coupons",
+        json={"code": "shirts10", "discount_type": "percent", "amount": "10", "product_ids": [shirt["id"]]},
+    )
+    sandbox_client.post(
+        "/coupons",
+        json={"code": "two-off", "discount_type": "fixed_product", "amount": "2",
+              "excluded_product_ids": [shirt["id"]]},
+    )  # fmt: skip
+    lines = [{"product_id": shirt["id"], "quantity": 2}, {"product_id": mug["id"], "quantity": 3}]
+    order = sandbox_client.post(
+        "/orders", json={"line_items": lines, "coupon_lines": [{"code": "shirts10"}, {"code": "two-off"}]}
+    ).json()
+    assert [line["total"] for line in order["line_items"]] == ["36.00", "23.97"]  # 40 - 10 %, 29.97 - 3 x 2
+    assert [(c["code"], c["discount"]) for c in order["coupon_lines"]] == [
+        ("shirts10", "4"),
+        ("two-off", "6"),
+    ]
+    assert (order["discount_total"], order["total"]) == ("10.00", "59.97")

@@ -39,9 +39,14 @@ class Discounts:
         # The most expensive line first (a stable sort: equal lines keep the order's order).
         self.lines = sorted(lines, key=lambda line: -line.price)
 
-    def apply(self, code: str, kind: str, amount: float) -> None:
-        """Apply one coupon (`percent`, `fixed_cart` or `fixed_product`) of `amount` (money or %)."""
-        lines = [line for line in self.lines if line.discounted() > 0 and line.quantity > 0]
+    def apply(self, code: str, kind: str, amount: float, only: set[int] | None = None) -> None:
+        """Apply one coupon (`percent`, `fixed_cart` or `fixed_product`) of `amount` (money or %), to the
+        lines in `only` if the coupon is limited to some products."""
+        lines = [
+            line
+            for line in self.lines
+            if line.discounted() > 0 and line.quantity > 0 and (only is None or line.key in only)
+        ]
         cents = round(amount * 100, 4)
         if kind == "percent":
             self._percent(code, lines, amount)

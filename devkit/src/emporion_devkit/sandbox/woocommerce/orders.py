@@ -337,6 +337,8 @@ class OrderResource(Resource):
                     "coupon_id": ids[0],
                     "_amount": nominal,
                     "_type": kind,
+                    "_products": [int(i) for i in coupon[0].get("product_ids") or []],
+                    "_excluded": [int(i) for i in coupon[0].get("excluded_product_ids") or []],
                 }
             )
         return lines

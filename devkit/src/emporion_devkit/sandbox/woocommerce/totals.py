@@ -122,7 +122,7 @@ class Calculator:
         engine = Discounts(units)
         items = {item["id"]: item for item in self.doc["line_items"]}
         for line in self.doc["coupon_lines"]:
-            engine.apply(line["code"], line["_type"], line["_amount"])
+            engine.apply(line["code"], line["_type"], line["_amount"], self._coupon_lines(line))
         for line in self.doc["coupon_lines"]:
             shares = engine.by_line(line["code"])
             total, discount_tax = sum(shares.values()) / 100, 0.0
@@ -146,6 +146,18 @@ class Calculator:
             if self.inclusive and self.taxable(item):
                 off -= sum(calc_tax(off, self.rates(item["tax_class"]), True).values())
             item["_total"] = round6(max(0.0, amount(item) - off))
+
+    def _coupon_lines(self, coupon: dict[str, Any]) -> set[int] | None:
+        """The line ids a coupon limited to products (or excluding some) applies to; None for all."""
+        wanted, excluded = set(coupon.get("_products", [])), set(coupon.get("_excluded", []))
+        if not wanted and not excluded:
+            return None
+        return {
+            item["id"]
+            for item in self.doc["line_items"]
+            if (not wanted or {item["product_id"], item["variation_id"]} & wanted)
+            and not {item["product_id"], item["variation_id"]} & excluded
+        }
 
     def _shipping_class(self) -> str | None:
         setting = option(self.shop, "woocommerce_shipping_tax_class")
