@@ -55,7 +55,7 @@ def prices_include_tax(shop: Shop) -> bool:
 
 def tax_classes(shop: Shop) -> list[tuple[str, str]]:
     """(slug, name) of the additional tax classes, in their order (the standard class is implied)."""
-    return [tuple(pair) for pair in shop.store.option("tax_classes", DEFAULT_CLASSES)]  # type: ignore[misc]
+    return [(str(slug), str(name)) for slug, name in shop.store.option("tax_classes", DEFAULT_CLASSES)]
 
 
 def _setting(shop: Shop, name: str, with_group: bool) -> dict[str, Any]:

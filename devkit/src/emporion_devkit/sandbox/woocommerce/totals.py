@@ -180,7 +180,8 @@ class Calculator:
                 tax_class = (classes[0] if classes else "") if shipping_class == "inherit" else shipping_class
                 status = "taxable"
             else:
-                tax_class, status = line.get("tax_class", ""), line.get("_tax_status", line.get("tax_status"))
+                tax_class = str(line.get("tax_class", ""))
+                status = str(line.get("_tax_status", line.get("tax_status")))
             key = tax_class if status == "taxable" else NON_TAXABLE
             costs[key] = costs.get(key, 0.0) + total
         costs = {key: cost for key, cost in costs.items() if cost}
