@@ -141,13 +141,17 @@ async def test_two_rates_keep_their_own_tax(
     assert shipping["amount"] == Decimal("4.90") and [t["name"] for t in shipping["taxes."]] == ["VAT 19%"]
     fees = {line["description"]: line for line in lines if not line.get("product.")}
     assert fees["Geschenkverpackung"]["amount"] == Decimal("2.50")
-    assert fees["Treuerabatt"]["amount"] == Decimal("-5.00")
-    # the shop spread the -5.00 fee's tax over both rates: the cents Tryton does not compute that way
-    # are booked per rate on that rate's rounding tax
+    # the shop spread the -5.00 fee's tax over both rates (-0.58 at 19 %, -0.14 at 7 %): one part per rate
+    spread = {name: line for name, line in fees.items() if name.startswith("Treuerabatt")}
+    assert {name: (line["amount"], [t["name"] for t in line["taxes."]]) for name, line in spread.items()} == {
+        "Treuerabatt (19 %)": (Decimal("-3.05"), ["VAT 19%"]),
+        "Treuerabatt (7 %)": (Decimal("-1.95"), ["VAT 7%"]),
+    }
+    # cents Tryton computes otherwise than the shop go per rate on that rate's rounding tax
     rounding = {
         line["description"]: line for line in lines if (line["description"] or "").startswith("Tax rounding")
     }
-    assert set(rounding) <= {"Tax rounding VAT 19%", "Tax rounding VAT 7%"} and rounding
+    assert set(rounding) <= {"Tax rounding VAT 19%", "Tax rounding VAT 7%"}
     assert all(line["amount"] == 0 for line in rounding.values())
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from emporion.connectors.roles import SaleOptions
-from emporion.connectors.tryton.money import cents, estimate_taxes, price_and_rest, pro_rata, tax_adjustments
+from emporion.connectors.tryton.money import (
+    cents,
+    estimate_taxes,
+    price_and_rest,
+    pro_rata,
+    split_fee,
+    tax_adjustments,
+)
 from emporion.connectors.tryton.parties import party_name
 from emporion.connectors.tryton.sales_write import INVOICE_METHOD, unit_price
 from emporion.model.orders import Customer
@@ -72,3 +79,19 @@ def test_sale_options_defaults_confirm_and_invoice_on_fulfillment() -> None:
     assert options.confirm and INVOICE_METHOD == "fulfillment"
     assert options.carriers == {} and options.taxes == {} and options.payment_methods == {}
     assert SaleOptions().carriers is not options.carriers  # no shared mutable default
+
+
+def test_a_negative_fee_spread_over_two_rates_is_split_by_the_shops_tax() -> None:
+    # order 105: the -5.00 fee's tax is -0.58 at 19 % and -0.14 at 7 %
+    bases = split_fee(
+        Decimal("-5.00"), Decimal("-0.72"), {Decimal(19): Decimal("-0.58"), Decimal(7): Decimal("-0.14")}
+    )
+    assert bases == {Decimal(19): Decimal("-3.05"), Decimal(7): Decimal("-1.95")}
+    assert cents(Decimal("-3.05") * Decimal("0.19")) == Decimal("-0.58")
+    assert cents(Decimal("-1.95") * Decimal("0.07")) == Decimal("-0.14")
+    # one rate, or remainders that are not the fee's: no split
+    assert split_fee(Decimal("-5"), Decimal("-0.95"), {Decimal(19): Decimal("-0.95")}) is None
+    assert (
+        split_fee(Decimal("-5"), Decimal("-0.72"), {Decimal(19): Decimal("-2"), Decimal(7): Decimal("-1")})
+        is None
+    )

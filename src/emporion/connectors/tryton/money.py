@@ -89,3 +89,22 @@ def pro_rata(amount: Decimal, weights: Mapping[int, Decimal]) -> dict[int, Decim
     shares = {key: cents(amount * weights[key] / total) for key in keys[:-1]}
     shares[keys[-1]] = amount - sum(shares.values(), Decimal(0))
     return shares
+
+
+def split_fee(
+    total: Decimal, tax: Decimal, remainders: Mapping[Decimal, Decimal]
+) -> dict[Decimal, Decimal] | None:
+    """Net parts per rate (percent) of a fee whose tax the shop spread over several rates.
+
+    WooCommerce taxes a negative fee in proportion to the cart over every rate in it. `remainders`
+    is the shop's tax per rate that no line or other fee explains: the fee's share. Each rate's part
+    is that tax over the rate (the smallest rate takes what is left of `total`); None when the
+    remainders do not add up to the fee's tax (then the fee stays one line of its own class).
+    """
+    parts = {percent: amount for percent, amount in remainders.items() if amount and percent}
+    if len(parts) < 2 or abs(sum(parts.values(), Decimal(0)) - tax) > CENT * len(parts):
+        return None
+    order = sorted(parts, reverse=True)
+    bases = {percent: cents(parts[percent] * 100 / percent) for percent in order[:-1]}
+    bases[order[-1]] = total - sum(bases.values(), Decimal(0))
+    return bases

@@ -33,9 +33,11 @@ from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.money import (
     CENT,
     PRICE_STEP,
+    cents,
     estimate_taxes,
     price_and_rest,
     rounding_tax_name,
+    split_fee,
     tax_adjustments,
 )
 from emporion.connectors.tryton.money import unit_price as exact_unit_price
@@ -185,6 +187,7 @@ class SaleWriter:
         taxed = charges_tax(order)
         lines: list[dict[str, Any]] = []
         roundings: list[dict[str, Any]] = []
+        shop_taxes: list[tuple[list[int], Decimal]] = []  # each product line's taxes and the shop's tax
         for index, line in enumerate(order.lines):
             product = products.get(line.sku)
             if product is None:
@@ -210,6 +213,7 @@ class SaleWriter:
                     "taxes": [["add", taxes]] if taxes else [],
                 }
             )
+            shop_taxes.append((taxes, line.tax))
             if rest and line.quantity:  # 4 decimals cannot carry the shop's line total: the cents
                 roundings.append(self._money_line(f"Rounding {line.sku}", rest, taxes))
         sale: dict[str, Any] = {
@@ -242,7 +246,7 @@ class SaleWriter:
             if first:
                 sale["warehouse"] = first[0]["id"]
         await self._shipping(order, options, sale, lines, taxed)
-        await self._fees(order, options, lines, taxed)
+        await self._fees(order, options, lines, taxed, shop_taxes)
         lines.extend(roundings)
         for sequence, values in enumerate(lines, start=1):
             values["sequence"] = sequence
@@ -424,13 +428,21 @@ class SaleWriter:
         return []
 
     async def _fees(
-        self, order: Order, options: SaleOptions, lines: list[dict[str, Any]], taxed: bool
+        self,
+        order: Order,
+        options: SaleOptions,
+        lines: list[dict[str, Any]],
+        taxed: bool,
+        shop_taxes: list[tuple[list[int], Decimal]],
     ) -> None:
         """One line without product per fee (negative for an allowance), taxed by its mapped tax.
 
-        Like a money-only return line, it is booked on Tryton's default revenue account.
+        A fee whose tax the shop spread over several rates (WooCommerce's negative fees) is one line
+        per rate instead, so that each rate's base is the shop's. Like a money-only return line, a
+        fee is booked on Tryton's default revenue account.
         """
         label = f"order {order.number}"
+        fee_taxes: list[list[int]] = []
         for index, fee in enumerate(order.fees):
             taxes: list[int] = []
             if fee.tax and taxed:
@@ -444,7 +456,50 @@ class SaleWriter:
                 at = f"fees[{index}].tax_class"
                 if tax_name.strip().lower() not in NO_TAX:
                     taxes = [await self._id_of("account.tax", "name", tax_name, "tax", label, at)]
-            lines.append(self._money_line(fee.name or f"Fee {fee.key}", fee.total, taxes))
+            fee_taxes.append(taxes)
+        for index, fee in enumerate(order.fees):
+            name = fee.name or f"Fee {fee.key}"
+            parts = await self._spread_fee(order, index, fee_taxes, shop_taxes) if fee_taxes[index] else None
+            if parts:
+                lines.extend(
+                    self._money_line(f"{name} ({percent.normalize():f} %)", base, [tax])
+                    for tax, percent, base in parts
+                )
+            else:
+                lines.append(self._money_line(name, fee.total, fee_taxes[index]))
+
+    async def _spread_fee(
+        self,
+        order: Order,
+        index: int,
+        fee_taxes: list[list[int]],
+        shop_taxes: list[tuple[list[int], Decimal]],
+    ) -> list[tuple[int, Decimal, Decimal]] | None:
+        """(tax, percent, net part) per rate when the shop taxed fee `index` over several rates, else None."""
+        fee = order.fees[index]
+        used = {tax for taxes, _ in shop_taxes for tax in taxes} | {t for taxes in fee_taxes for t in taxes}
+        rates = {tax: rate for tax, (_name, rate) in (await self._rates(used)).items() if rate is not None}
+        own = rates.get(fee_taxes[index][0])
+        if own is None or len(order.tax_lines) < 2 or abs(fee.tax - cents(fee.total * own)) <= CENT:
+            return None
+        percent_of = {tax: rate * 100 for tax, rate in rates.items()}
+        explained: dict[Decimal, Decimal] = {}
+        others = [(taxes, tax) for taxes, tax in shop_taxes]
+        others += [(fee_taxes[i], other.tax) for i, other in enumerate(order.fees) if i != index]
+        for taxes, tax in others:
+            if len(taxes) == 1 and taxes[0] in percent_of:
+                percent = percent_of[taxes[0]]
+                explained[percent] = explained.get(percent, Decimal(0)) + tax
+        remainders = {
+            line.rate_percent: line.tax_total - explained.get(line.rate_percent, Decimal(0))
+            for line in order.tax_lines
+            if line.rate_percent is not None
+        }
+        bases = split_fee(fee.total, fee.tax, remainders)
+        by_percent = {percent: tax for tax, percent in sorted(percent_of.items(), reverse=True)}
+        if bases is None or any(percent not in by_percent for percent in bases):
+            return None
+        return [(by_percent[percent], percent, base) for percent, base in bases.items()]
 
     # -- payment --------------------------------------------------------------------------------
 
