@@ -273,7 +273,13 @@ def test_a_web_page_instead_of_the_api_is_one_line_and_check_names_it(
     tmp_path: Path, homepage_site: str
 ) -> None:
     config = write_config(tmp_path, woo(homepage_site))
-    assert_one_line(invoke("plan", "-c", str(config)), UNREACHABLE, "connection 'shop'", "is its url right?")
+    assert_one_line(
+        invoke("plan", "-c", str(config)),
+        UNREACHABLE,
+        "connection 'shop' cannot be reached or is unavailable",
+        "without JSON: a web page titled 'My Shop \u2013 Home'",
+        "url is right",
+    )
     result = invoke("check", "-c", str(config))
     assert result.exit_code == 1
     output = " ".join(result.output.split())

@@ -36,6 +36,7 @@ from emporion.connectors.woocommerce.errors import (
     translate_transport,
 )
 from emporion.connectors.woocommerce.pace import PaceSettings, WritePace, weight_of
+from emporion.connectors.woocommerce.pages import describe_page
 
 API_PREFIX = "/wp-json/wc/v3"
 MAX_PER_PAGE = 100
@@ -410,8 +411,10 @@ def json_body(method: str, path: str, response: httpx.Response) -> Any:
     try:
         return orjson.loads(response.content)
     except ValueError as exc:
+        page = describe_page(response)  # a web page (a wrong url, a security plugin) says what it is
         raise Retryable(
             f"WooCommerce {method} {path} answered HTTP {response.status_code} without JSON"
+            + (f": {page}" if page else "")
         ) from exc
 
 

@@ -27,7 +27,7 @@ from emporion.connectors.woocommerce import feed, lookup, webhooks
 from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod
 from emporion.connectors.woocommerce.categories import CategoryWriter
 from emporion.connectors.woocommerce.checks import run_checks
-from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
+from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient, json_body
 from emporion.connectors.woocommerce.mapping import category_from_wc, product_from_wc
 from emporion.connectors.woocommerce.orders import ORDERS, OrderGateway
 from emporion.connectors.woocommerce.products import ProductWriter
@@ -130,7 +130,8 @@ class WooCommerceConnector:
         """How many categories or (parent) products the shop holds, from `X-WP-Total` (one request)."""
         path = {"category": lookup.CATEGORIES, "product": lookup.PRODUCTS, "order": ORDERS}[_entity(entity)]
         response = await self.client.request("GET", path, params={"per_page": 1, "_fields": "id"})
-        return int(response.headers.get("X-WP-Total", len(response.json())))
+        total = response.headers.get("X-WP-Total")
+        return int(total) if total is not None else len(json_body("GET", path, response))
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
         """Every category, product (with its variations) or order, one page of 100 at a time."""

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from emporion.connectors.base import ChangeBatch, Permanent
-from emporion.connectors.woocommerce.client import WooCommerceClient, has_next_page
+from emporion.connectors.woocommerce.client import WooCommerceClient, has_next_page, json_body
 from emporion.connectors.woocommerce.lookup import CATEGORIES, PRODUCTS
 from emporion.connectors.woocommerce.mapping import category_from_wc, format_gmt, parse_gmt
 from emporion.model import fingerprint
@@ -87,7 +87,7 @@ async def modified_changes(
     response = await client.request("GET", path, params=params)
     now = format_gmt(_server_now(response))
     started = state.get("started") if page > 1 and state.get("started") else now
-    items = response.json()
+    items = json_body("GET", path, response)
     keys = new_keys(items, seen, now)
     if items and has_next_page(response, page, len(items), client.page_size):
         next_state = {"since": state["since"], "page": page + 1, "started": started, "seen": seen}
