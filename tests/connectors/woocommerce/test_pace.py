@@ -85,3 +85,22 @@ async def test_slots_hold_the_current_concurrency_and_let_more_in_as_it_grows() 
 
     await asyncio.gather(*(batch() for _ in range(12)))
     assert peak == 3 and writes.in_flight == 0
+
+
+def test_a_kind_first_measured_under_load_does_not_move_the_concurrency() -> None:
+    # variations are first written while product batches run: their time says nothing about an idle shop
+    writes = pace(ceiling=4, start=1)
+    writes.record(KIND, 100, 5.3, load=1)
+    writes.record(KIND, 50, 5.0, load=2)  # 100 ms an item at two in flight: within twice the best
+    assert writes.concurrency == 3
+    writes.record("products/{id}/variations", 5, 1.5, load=3)  # 300 ms an item, nothing to compare with
+    assert writes.concurrency == 3 and writes.shrunk == 0
+    writes.record(KIND, 50, 15.0, load=3)  # 300 ms against 53: three in flight only add latency
+    assert writes.concurrency == 2
+
+
+def test_batches_are_not_split_below_ten_items() -> None:
+    writes = pace(max_batch=100, batch_seconds=1)
+    writes.record(KIND, 5, 5.0)  # a second an item
+    assert writes.batch_size(KIND) == 10
+    assert pace(max_batch=4).batch_size(KIND) == 4

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 ITEM_WEIGHT = {"create": 1.0, "update": 0.55, "delete": 0.5}
 SMOOTHING = 0.3  # weight of the newest measurement in the running time per item
 TOLERANCE = 2.0  # latency "holds" while the time per item stays within this multiple of the best
-QUICK_BATCH = 0.1  # seconds: a batch this fast says nothing about load (the shop is idle)
+QUICK_BATCH = 0.05  # seconds: a batch this fast says nothing about load (the shop is idle)
 DECREASE = 0.7  # factor on the limit when latency no longer holds
 BACK_OFF = 0.5  # factor on the limit after a timeout, a 429 or a 5xx
 TIMEOUT_FACTOR = 5.0  # a batch's read timeout: this many times its expected time, at least the floor
-BEST_DRIFT = 1.02  # the best time per item forgets a little with each batch (shops change)
+BEST_DRIFT = 1.005  # the best time per item forgets a little with each batch (shops change)
+MIN_SPLIT = 10  # items: a smaller batch mostly pays the shop's per-request cost
 
 
 def weight_of(ops: Iterable[str]) -> float:
@@ -56,6 +57,7 @@ class _Kind:
     per_item: float | None = None  # seconds per create-equivalent, smoothed
     best: float | None = None
     batches: int = 0
+    calibrated: bool = False  # measured once at the starting load: its best is the shop unloaded
 
 
 @dataclass
@@ -111,7 +113,7 @@ class WritePace:
         if per_item is None or per_item <= 0:
             return self.settings.max_batch
         size = int(self.settings.batch_seconds / (per_item * max(weight_per_item, 0.1)))
-        return max(1, min(self.settings.max_batch, size))
+        return max(min(MIN_SPLIT, self.settings.max_batch), min(self.settings.max_batch, size))
 
     def expected(self, kind: str, weight: float) -> float | None:
         """Seconds a batch of this weight should take at today's pace, or None before any answer."""
@@ -142,8 +144,9 @@ class WritePace:
         )
         stats.best = measured if stats.best is None else min(measured, stats.best * BEST_DRIFT)
         stats.batches += 1
-        if load is not None and load < self.concurrency:
-            return
+        stats.calibrated = stats.calibrated or load is None or load <= self.settings.start
+        if not stats.calibrated or (load is not None and load < self.concurrency):
+            return  # first seen under load, its best says nothing about an unloaded shop
         if seconds <= QUICK_BATCH or measured <= TOLERANCE * stats.best:
             if self.limit < self.settings.ceiling:
                 self.limit = min(float(self.settings.ceiling), self.limit + 1.0)
