@@ -392,3 +392,26 @@ async def test_the_parents_of_variation_lines_are_read_for_their_skus(
     assert await woo.orders.parent_skus([{"line_items": [{"product_id": parent["id"], "sku": "X"}]}]) == {}
     (read,) = await woo.read("order", [str(placed["id"])])
     assert isinstance(read, Order) and [ln.sku for ln in read.lines] == ["SHIRT-S"]  # its own SKU: fine
+
+
+async def test_a_cash_on_delivery_order_reads_unpaid_until_the_shop_dates_the_payment(
+    shop: SandboxShop, woo: WooCommerceConnector
+) -> None:
+    (placed,) = shop.place_orders(1)
+    line = {"product_id": placed["line_items"][0]["product_id"], "quantity": 1}
+    body = {
+        "payment_method": "cod",
+        "payment_method_title": "Cash on delivery",
+        "status": "processing",
+        "line_items": [line],
+        "billing": {"email": "cod@example.test"},
+    }
+    with api(shop) as client:
+        cod = client.post("/orders", json=body).json()
+    assert (cod["status"], cod["date_paid_gmt"]) == ("processing", None)
+    order = await read_one(woo, cod["id"])
+    assert order.status is OrderStatus.PROCESSING and not order.paid
+    with api(shop) as client:
+        client.put(f"/orders/{cod['id']}", json={"status": "completed"}).raise_for_status()
+    order = await read_one(woo, cod["id"])
+    assert order.paid and order.payment is not None and order.payment.paid_at is not None
