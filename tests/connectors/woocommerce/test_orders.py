@@ -415,3 +415,22 @@ async def test_a_cash_on_delivery_order_reads_unpaid_until_the_shop_dates_the_pa
         client.put(f"/orders/{cod['id']}", json={"status": "completed"}).raise_for_status()
     order = await read_one(woo, cod["id"])
     assert order.paid and order.payment is not None and order.payment.paid_at is not None
+
+
+async def test_line_names_reach_the_contract_without_html_entities(
+    shop: SandboxShop, woo: WooCommerceConnector
+) -> None:
+    with api(shop) as client:
+        product = client.post(
+            "/products", json={"name": "Café & Bar <Deluxe>", "sku": "CAFE-1", "regular_price": "5.00"}
+        ).json()
+        placed = client.post(
+            "/orders",
+            json={
+                "line_items": [{"product_id": product["id"], "quantity": 1}],
+                "billing": {"email": "e@example.test"},
+            },
+        ).json()
+    assert placed["line_items"][0]["name"] == "Café &amp; Bar <Deluxe>"  # as WooCommerce stores it
+    order = await read_one(woo, placed["id"])
+    assert order.lines[0].name == "Café & Bar <Deluxe>"
