@@ -434,3 +434,24 @@ async def test_line_names_reach_the_contract_without_html_entities(
     assert placed["line_items"][0]["name"] == "Café &amp; Bar <Deluxe>"  # as WooCommerce stores it
     order = await read_one(woo, placed["id"])
     assert order.lines[0].name == "Café & Bar <Deluxe>"
+
+
+async def test_a_line_whose_product_was_deleted_reads_without_sku_or_product_key(
+    shop: SandboxShop, woo: WooCommerceConnector
+) -> None:
+    with api(shop) as client:
+        product = client.post(
+            "/products", json={"name": "Gone", "sku": "GONE-1", "regular_price": "5.00"}
+        ).json()
+        placed = client.post(
+            "/orders",
+            json={
+                "line_items": [{"product_id": product["id"], "quantity": 1}],
+                "billing": {"email": "d@example.test"},
+            },
+        ).json()
+        client.delete(f"/products/{product['id']}", params={"force": "true"}).raise_for_status()
+        line = client.get(f"/orders/{placed['id']}").json()["line_items"][0]
+    assert (line["product_id"], line["sku"]) == (0, None)  # as WooCommerce 10 answers
+    order = await read_one(woo, placed["id"])
+    assert (order.lines[0].sku, order.lines[0].product_key, order.lines[0].name) == ("", None, "Gone")
