@@ -144,6 +144,31 @@ async def test_two_writers_of_the_same_skus_create_each_once_and_agree(shop: San
     assert sum(wire.writes.total() for wire in wires) == 80  # one create each, no update after a match
 
 
+async def test_two_writers_on_a_slow_shop_meet_the_sku_lock_and_match_instead(monkeypatch: Any) -> None:
+    # Under the latency model batch items are written one by one, so two writers' creates of one SKU
+    # interleave and meet WooCommerce's SKU lock or a taken SKU: each becomes a match, none a failure.
+    model = LatencyModel.named("wc10", time_scale=0.1, background_s=0.0)
+    items = products("LOCK", 30)
+    refusals: Counter[str] = Counter()
+    original = WooError.from_body.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[WooError], body: Any, status: int | None = None) -> WooError:
+        error = original(cls, body, status)
+        refusals[error.code] += 1
+        return error
+
+    monkeypatch.setattr(WooError, "from_body", classmethod(counting))
+    with SandboxShop.serve(db=":memory:", host="127.0.0.1", port=0, latency=model) as slow:
+        async with connector_for(slow, timeout=3.0) as first, connector_for(slow, timeout=3.0) as second:
+            a, b = await asyncio.gather(write(first, items), write(second, items))
+        assert shop_skus(slow) == Counter({p.sku: 1 for p in items})
+    assert all(o.ok for o in [*a.values(), *b.values()]), [o.error for o in [*a.values(), *b.values()]]
+    assert {k: o.target_ref["id"] for k, o in a.items()} == {k: o.target_ref["id"] for k, o in b.items()}
+    # every SKU was refused to one writer, by the lock (while the other inserted it) or as taken
+    assert refusals["woocommerce_rest_product_not_created"] + refusals["product_invalid_sku"] >= 30
+    assert refusals["woocommerce_rest_product_not_created"] >= 1
+
+
 async def test_a_matched_product_that_differs_is_updated(shop: SandboxShop) -> None:
     items = products("DIFF", 3)
     async with connector_for(shop) as first, connector_for(shop) as second:
