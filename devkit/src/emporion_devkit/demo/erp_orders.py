@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.client import TrytonClient, TrytonWarning
 from emporion.connectors.tryton.returns import ReturnWriter
 from emporion.model.orders import Refund, RefundLine
 
@@ -69,7 +69,14 @@ async def post_invoices(client: TrytonClient, reference: str) -> list[int]:
     rows = await client.read("account.invoice", sale["invoices"], ["state"])
     drafts = [row["id"] for row in rows if row["state"] in ("draft", "validated")]
     if drafts:
-        await client.model("account.invoice", "post", drafts)
+        for _invoice in range(len(drafts)):
+            try:
+                await client.model("account.invoice", "post", drafts)
+                break
+            except TrytonWarning as warning:  # the shop's taxes are not the products' own: "yes", as a person
+                await client.model("res.user.warning", "skip", warning.key, False)
+        else:
+            await client.model("account.invoice", "post", drafts)
     return drafts
 
 
