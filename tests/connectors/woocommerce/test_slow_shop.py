@@ -224,6 +224,8 @@ async def test_429_backs_off_and_the_write_goes_through(shop: SandboxShop) -> No
 
 
 async def test_concurrency_grows_on_a_fast_shop(shop: SandboxShop) -> None:
+    # a shop far away but with room to spare: each batch waits 0.3 s on the way, parallel ones no longer
+    shop.faults.set(route="/products/batch", methods=["POST"], latency=0.3)
     async with connector_for(shop, batch_size=10) as connector:
         assert connector.client.pace.concurrency == 1
         outcomes = await write(connector, products("FAST", 100))
