@@ -1,0 +1,82 @@
+"""Taxed shop orders with coupons and fees end to end: each Tryton sale comes to the shop's total and tax.
+
+The sandbox shop computes taxes as WooCommerce 10.0.2 does (19 % standard, 7 % reduced, shipping taxed,
+negative fees spread over the rates); simulated shoppers use coupons and fees. The engine takes the
+orders into a real Tryton through the order flow.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from emporion.model import status_name
+from emporion_devkit.sandbox.woocommerce import SandboxShop
+from tests.fixtures.tryton import RunningTryton
+from tests.integration.engine_support import running_engine, settings_for, shop_api
+from tests.integration.test_order_flow import drain_orders, sales_by_reference, start
+
+pytestmark = pytest.mark.tryton
+
+FLOWS = """
+  - name: catalogue-shop
+    source: erp
+    target: shop
+    warehouses: [WH]
+  - name: orders-shop
+    source: shop
+    target: erp
+    entities: [order]
+    orders:
+      reference_prefix: "WEB-"
+      shortage: accept
+      totals_tolerance: 0.05
+      carriers: {"*": DHL}
+      taxes: {"": VAT 19%, reduced-rate: VAT 7%}
+      payment_methods: {"*": Card}
+"""
+
+
+async def test_taxed_orders_with_coupons_and_fees_come_to_the_shops_figures(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, FLOWS, monkeypatch)
+    flow = settings.flow("orders-shop")
+    shop = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        await start(engine)
+        shop.put("/settings/general/woocommerce_calc_taxes", json={"value": "yes"})
+        for country in ("DE", "US", "FR", "GB", "AT", "NL"):
+            shop.post("/taxes", json={"country": country, "rate": "19", "name": "VAT", "shipping": True})
+            shop.post(
+                "/taxes",
+                json={
+                    "country": country,
+                    "rate": "7",
+                    "name": "VAT",
+                    "class": "reduced-rate",
+                    "shipping": True,
+                },
+            )
+        products = shop.get("/products", params={"per_page": 100, "orderby": "id"}).json()
+        for product in [p for p in products if p["type"] == "simple"][::2]:  # every other at the reduced rate
+            shop.put(f"/products/{product['id']}", json={"tax_class": "reduced-rate"})
+        placed = sandbox_shop.place_orders(12, money_lines=True)
+        await drain_orders(engine)
+        imported = [o for o in placed if status_name(o["status"]) in flow.orders.import_statuses]
+        assert imported and any(len(o["tax_lines"]) == 2 for o in imported), "no order with two rates"
+        assert any(not o["tax_lines"] for o in imported), "no untaxed order (a country without rates)"
+        assert any(o["fee_lines"] or o["coupon_lines"] for o in imported), "no order with money lines"
+        checked = 0
+        for placed_order in imported:
+            order = shop.get(f"/orders/{placed_order['id']}").json()
+            (sale,) = await sales_by_reference(tryton_server, f"WEB-{order['number']}")
+            (row,) = await tryton_server.rpc(
+                "sale.sale", "read", [sale["id"]], ["total_amount", "tax_amount"]
+            )
+            figures = (row["total_amount"], row["tax_amount"])
+            assert figures == (Decimal(order["total"]), Decimal(order["total_tax"])), order["id"]
+            assert sale["state"] in ("confirmed", "processing"), order["id"]
+            checked += 1
+        assert checked == len(imported)
