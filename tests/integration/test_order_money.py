@@ -80,3 +80,40 @@ async def test_taxed_orders_with_coupons_and_fees_come_to_the_shops_figures(
             assert sale["state"] in ("confirmed", "processing"), order["id"]
             checked += 1
         assert checked == len(imported)
+
+
+async def test_a_sale_whose_figures_differ_holds_the_shop_order_with_both_figures(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = FLOWS.replace('taxes: {"": VAT 19%, reduced-rate: VAT 7%}', 'taxes: {"": VAT 7%}')  # a mistake
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, wrong, monkeypatch)
+    flow = settings.flow("orders-shop")
+    shop = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        await start(engine)
+        shop.put("/settings/general/woocommerce_calc_taxes", json={"value": "yes"})
+        shop.post("/taxes", json={"country": "DE", "rate": "19", "name": "MwSt", "shipping": True})
+        product = next(
+            p for p in shop.get("/products", params={"per_page": 50}).json() if p["type"] == "simple"
+        )
+        billing = {"first_name": "Ute", "last_name": "Held", "email": "ute@example.test", "country": "DE"}
+        body = {
+            "billing": {**billing, "address_1": "Hauptstr. 1", "city": "Bonn", "postcode": "53111"},
+            "line_items": [{"product_id": product["id"], "quantity": 1}],
+            "shipping_lines": [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "4.90"}],
+            "set_paid": True,
+            "payment_method": "stripe",
+        }
+        placed = shop.post("/orders", json=body).json()
+        assert placed["total_tax"] != "0.00", placed
+        await drain_orders(engine)
+        order = shop.get(f"/orders/{placed['id']}").json()
+        assert order["status"] == "on-hold"
+        notes = [n["note"] for n in shop.get(f"/orders/{placed['id']}/notes").json()]
+        held = [n for n in notes if n.startswith("On hold: order")]
+        assert held and placed["total"] in held[0] and placed["total_tax"] in held[0], notes
+        (sale,) = await sales_by_reference(tryton_server, f"WEB-{placed['number']}")
+        assert sale["state"] == "draft"  # made, not confirmed: a person corrects it in Tryton
+        journal = await engine.store.journal_for(flow.name, "order", str(placed["id"]))
+        assert any(entry.action == "alert" for entry in journal)
+        assert not any(entry.action == "dead" for entry in journal)

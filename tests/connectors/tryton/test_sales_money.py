@@ -258,3 +258,18 @@ async def test_a_sale_whose_figures_differ_is_held_as_a_draft(
     assert done.status is OutcomeStatus.MATCHED, done.error
     (row,) = await tryton_server_module.rpc("sale.sale", "read", [sale["id"]], ["state"])
     assert row["state"] in ("confirmed", "processing")
+
+
+async def test_a_wrong_tax_mapping_is_held_never_booked_as_rounding(
+    tryton_server_module: RunningTryton, connector: TrytonConnector
+) -> None:
+    order = order_from_wc(recorded_orders("orders-taxes-excl")[104])
+    assert isinstance(order, Order)
+    party = await create_party(connector, "mapping@example.test")
+    catalogue = simple_skus(tryton_server_module, 3)
+    skus = {"REC-STD": catalogue[0], "REC-RED": catalogue[1], "REC-DEL": catalogue[2]}
+    sale_order = as_sale(order, party["id"], skus, "REC-104-WRONG")
+    wrong = SaleOptions(warehouse="WH", carriers={"*": "DHL"}, taxes={"": "VAT 7%", "reduced-rate": "VAT 7%"})
+    (outcome,) = await connector.write_sales([WriteItem("104w", sale_order)], wrong)
+    assert isinstance(outcome.error, Held), outcome.error
+    assert "order 104" in str(outcome.error) and "2.83" in str(outcome.error)  # the shop's tax, named

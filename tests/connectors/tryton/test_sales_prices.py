@@ -56,6 +56,12 @@ def test_tax_adjustments_per_rate_and_the_rest_to_the_largest() -> None:
     }
     # a rate Tryton does not know: its tax goes to the tax with the largest amount
     assert tax_adjustments({Decimal(10): Decimal(1)}, estimated, rates, Decimal(1)) == {1: Decimal(1)}
+    # ... unless that is more than rounding: a wrong mapping is never booked as rounding
+    limits = {1: Decimal("0.05"), 2: Decimal("0.02")}
+    assert tax_adjustments({Decimal(10): Decimal(1)}, estimated, rates, Decimal(1), limits) == {}
+    assert tax_adjustments(
+        {Decimal(19): Decimal("7.30"), Decimal(7): Decimal("1.89")}, estimated, rates, Decimal("0.01"), limits
+    ) == {1: Decimal("0.01")}
 
 
 def test_pro_rata_splits_to_the_cent() -> None:

@@ -56,13 +56,16 @@ def tax_adjustments(
     estimated: Mapping[int, Decimal],
     rates: Mapping[int, Decimal],
     gap: Decimal,
+    limits: Mapping[int, Decimal] | None = None,
 ) -> dict[int, Decimal]:
     """What to add per Tryton tax so that Tryton's tax equals the shop's, per rate and in total.
 
     `shop` is the shop's tax per rate (percent, e.g. 19), `estimated` Tryton's per tax as computed
     here, `gap` the shop's total tax minus Tryton's as Tryton reported it. Each rate gets the
-    difference between the shop's and the estimate; what is left of `gap` (a rate Tryton does not
-    know, rounding the estimate did not foresee) goes to the tax with the largest amount.
+    difference between the shop's and the estimate; what is left of `gap` (rounding the estimate
+    did not foresee) goes to the tax with the largest amount. Rounding is cents: no tax is adjusted
+    by more than its `limit` (a cent per line it is on), so a wrong tax mapping or a rate Tryton does
+    not know is left for the read-back to hold, never booked as rounding.
     """
     by_percent = {rate * 100: tax for tax, rate in sorted(rates.items(), key=lambda item: item[0])}
     adjust: dict[int, Decimal] = {}
@@ -77,6 +80,8 @@ def tax_adjustments(
     if rest and estimated:
         largest = max(estimated, key=lambda tax: (abs(estimated[tax]), -tax))
         adjust[largest] = adjust.get(largest, Decimal(0)) + rest
+    if limits is not None and any(abs(value) > limits.get(tax, CENT) for tax, value in adjust.items()):
+        return {}
     return {tax: value for tax, value in adjust.items() if value}
 
 

@@ -311,7 +311,13 @@ class SaleWriter:
             if tax_line.rate_percent is not None:
                 amount = tax_line.tax_total + tax_line.shipping_tax_total
                 shop[tax_line.rate_percent] = shop.get(tax_line.rate_percent, Decimal(0)) + amount
-        adjust = tax_adjustments(shop, estimated, rates, gap)
+        limits: dict[int, Decimal] = {}
+        for line in lines:
+            for tax in line["taxes"] or []:
+                limits[tax] = limits.get(tax, Decimal(0)) + CENT
+        adjust = tax_adjustments(
+            shop, estimated, rates, gap, {tax: cap + CENT for tax, cap in limits.items()}
+        )
         created = []
         for tax, amount in sorted(adjust.items()):
             name = known[tax][0]
