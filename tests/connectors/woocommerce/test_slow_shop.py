@@ -103,6 +103,27 @@ async def test_a_batch_that_timed_out_but_was_written_is_linked_not_sent_again(s
     assert len({o.target_ref["id"] for o in outcomes.values()}) == 30
 
 
+async def test_a_lost_batch_is_still_settled_when_the_busy_shop_fails_a_lookup(shop: SandboxShop) -> None:
+    items = products("BUSY", 10)
+    async with connector_for(shop, timeout=0.5) as connector:
+        wire = Wire(connector)
+        shop.faults.set(route="/products/batch", methods=["POST"], latency=1.0, count=1)
+
+        async def busy_lookups() -> None:
+            await asyncio.sleep(0.25)  # the search before create is done, the batch is on its way
+            shop.faults.set(route="/products", methods=["GET"], rate_503=1.0, count=1)
+
+        # the first look after the lost answer fails (the shop is still busy), a later one finds all
+        busy = asyncio.create_task(busy_lookups())
+        outcomes = await write(connector, items)
+        await busy
+        assert connector.client.recovered == 10
+        assert shop.faults.injected["503"] == 1
+    assert all(o.ok and o.status is OutcomeStatus.CREATED for o in outcomes.values())
+    assert wire.batches == 1 and wire.twice == []
+    assert shop_skus(shop) == Counter({p.sku: 1 for p in items})
+
+
 async def test_a_lost_batch_the_shop_had_not_started_is_sent_once_more(shop: SandboxShop) -> None:
     # 503 from a proxy: the shop never saw it. After the wait nothing is found, so all is sent again.
     shop.faults.set(route="/products/batch", methods=["POST"], rate_503=1.0, count=1)

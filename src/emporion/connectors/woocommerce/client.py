@@ -371,17 +371,22 @@ class WooCommerceClient:
         wait = self.pace.settle_seconds(kind, weight_of(op for op, _, _ in chunk))
         found: dict[int, dict[str, Any]] = {}
         seen = -1
+        looked = not creates
         for _look in range(SETTLE_LOOKS if creates else 1):
             await asyncio.sleep(wait)
             if not creates:
                 break
             try:
                 found = await find([payload for _, _, payload in creates])
-            except Retryable:
-                raise lost from None
+            except Retryable:  # the shop is still too busy to answer a lookup: give it more time
+                wait *= 2
+                continue
+            looked = True
             if len(found) == len(creates) or len(found) == seen:
                 break
             seen = len(found)
+        if not looked:
+            raise lost
         self.recovered += len(found)
         results = [
             BatchItemResult(op, index, data=found[at], recovered=True)
