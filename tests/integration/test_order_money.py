@@ -117,3 +117,86 @@ async def test_a_sale_whose_figures_differ_holds_the_shop_order_with_both_figure
         journal = await engine.store.journal_for(flow.name, "order", str(placed["id"]))
         assert any(entry.action == "alert" for entry in journal)
         assert not any(entry.action == "dead" for entry in journal)
+
+
+async def test_taxed_refunds_become_credit_notes_of_the_refunded_amount(
+    tryton_server: RunningTryton, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, FLOWS, monkeypatch)
+    shop = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        await start(engine)
+        shop.put("/settings/general/woocommerce_calc_taxes", json={"value": "yes"})
+        rate = shop.post(
+            "/taxes", json={"country": "DE", "rate": "19", "name": "MwSt", "shipping": True}
+        ).json()
+        product = next(
+            p for p in shop.get("/products", params={"per_page": 50}).json() if p["type"] == "simple"
+        )
+        billing = {"first_name": "Rita", "last_name": "Refund", "email": "rita@example.test", "country": "DE"}
+        body = {
+            "billing": {**billing, "address_1": "Hauptstr. 2", "city": "Bonn", "postcode": "53111"},
+            "line_items": [{"product_id": product["id"], "quantity": 2}],
+            "shipping_lines": [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "4.90"}],
+            "set_paid": True,
+            "payment_method": "stripe",
+        }
+        placed = shop.post("/orders", json=body).json()
+        await drain_orders(engine)
+        (line,) = placed["line_items"]
+        half, half_tax = Decimal(line["total"]) / 4, Decimal(line["total_tax"]) / 4  # half a unit's worth
+        half, half_tax = half.quantize(Decimal("0.01")), half_tax.quantize(Decimal("0.01"))
+        (shipping,) = placed["shipping_lines"]
+        refunds = [
+            {  # one unit back, with restock, at half its price (a partial refund of the line)
+                "amount": str(half + half_tax),
+                "api_restock": True,
+                "line_items": [
+                    {
+                        "id": line["id"],
+                        "quantity": 1,
+                        "refund_total": str(half),
+                        "refund_tax": [{"id": rate["id"], "refund_total": str(half_tax)}],
+                    }
+                ],
+            },
+            {  # the shipping with its tax
+                "amount": str(Decimal(shipping["total"]) + Decimal(shipping["total_tax"])),
+                "line_items": [
+                    {
+                        "id": shipping["id"],
+                        "refund_total": shipping["total"],
+                        "refund_tax": [{"id": rate["id"], "refund_total": shipping["total_tax"]}],
+                    }
+                ],
+            },
+            {"amount": "5.00", "reason": "goodwill"},  # money only
+        ]
+        for refund in refunds:
+            answer = shop.post(f"/orders/{placed['id']}/refunds", json={**refund, "api_refund": False})
+            assert answer.status_code == 201, answer.text
+        await drain_orders(engine)
+        returns = await tryton_server.rpc(
+            "sale.sale",
+            "search_read",
+            [("reference", "like", f"WEB-{placed['number']}/R%")],
+            0,
+            None,
+            None,
+            ["reference", "invoices", "shipment_returns"],
+        )
+        assert len(returns) == 3
+        notes = {}
+        for ret in returns:
+            (invoice,) = await tryton_server.rpc(
+                "account.invoice", "read", ret["invoices"], ["state", "total_amount", "tax_amount"]
+            )
+            assert invoice["state"] == "posted"
+            notes[-invoice["total_amount"]] = (-invoice["tax_amount"], len(ret["shipment_returns"]))
+        assert notes[half + half_tax] == (half_tax, 1)  # the restocked unit comes back
+        assert notes[Decimal(shipping["total"]) + Decimal(shipping["total_tax"])] == (
+            Decimal(shipping["total_tax"]),
+            0,
+        )
+        tax_of_five, shipments = notes[Decimal("5.00")]
+        assert Decimal("0.75") <= tax_of_five <= Decimal("0.85") and shipments == 0  # 19 % reversed pro rata
