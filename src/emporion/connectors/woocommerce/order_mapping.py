@@ -231,7 +231,13 @@ def _paid_by(
         else:
             paid.append(payment)
     parts = (
-        sum((money(line.get("total"), "line_items.total") for line in items(data, "line_items")), Decimal(0))
+        sum(
+            (
+                money(line.get("total"), f"line_items[{index}].total")
+                for index, line in enumerate(items(data, "line_items"))
+            ),
+            Decimal(0),
+        )
         + money(data.get("shipping_total"), "shipping_total")
         + sum((fee.total for fee in kept), Decimal(0))
         + money(data.get("total_tax"), "total_tax")
