@@ -41,8 +41,12 @@ def render_plan(console: Console, report: FlowReport) -> None:
             console.print(f"  [red]invalid[/] {entity.entity} {label}: {reason}")
 
 
-def render_report(console: Console, report: FlowReport) -> None:
-    table = Table(title=f"verification of flow {report.flow}")
+def render_report(console: Console, report: FlowReport, *, verified: bool = True) -> None:
+    """The report of a verify, or of a sync (`verified=False`: nothing compared, so no missing or differ)."""
+    title = (
+        f"verification of flow {report.flow}" if verified else f"sync of flow {report.flow} (not verified)"
+    )
+    table = Table(title=title)
     for column in (
         "entity",
         "source",
@@ -66,8 +70,8 @@ def render_report(console: Console, report: FlowReport) -> None:
             str(written),
             str(c.get("unchanged", 0)),
             str(len(entity.failed)),
-            str(len(entity.missing)),
-            str(len(entity.mismatches)),
+            str(len(entity.missing)) if verified else "-",
+            str(len(entity.mismatches)) if verified else "-",
         )
     console.print(table)
     for entity in report.entities:

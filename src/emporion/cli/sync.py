@@ -146,7 +146,7 @@ def sync(
         lambda: with_engine(settings, lambda e: _sync_all(e, names, dry_run=False, verify=verify))
     )
     for report in reports:
-        render_report(console, report)
+        render_report(console, report, verified=verify)
     exit_clean(all(r.clean for r in reports))
 
 
