@@ -1,6 +1,8 @@
 """WooCommerce webhook deliveries: signature check (HMAC-SHA256, base64), delivery ids, keys to re-read.
 
-A delivery is a hint: it names the record that changed and the worker re-reads it through the API.
+A delivery is a hint: it names the record that changed and the worker re-reads it through the API,
+in edit context. Its body is never mapped: WooCommerce builds it as a GET in view context shows the
+record (descriptions rendered to HTML, `&` as `&amp;`), which is not what was written.
 The creation ping is a form-encoded `webhook_id=<id>` body that only needs a 200.
 
 WooCommerce's `X-WC-Webhook-Delivery-ID` is `wp_hash(webhook id . time())`: every delivery of one

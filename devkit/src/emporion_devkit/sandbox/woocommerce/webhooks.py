@@ -1,7 +1,9 @@
 """Webhooks as WooCommerce delivers them: the webhook resource and a background dispatcher.
 
 A delivery POSTs the resource's GET representation built at delivery time (`{"id"}` for deleted),
-signed with base64(HMAC-SHA256(raw body, secret)) in `X-WC-Webhook-Signature`. Changes to one record
+signed with base64(HMAC-SHA256(raw body, secret)) in `X-WC-Webhook-Signature`. A product's or
+variation's is the `context=view` form WooCommerce builds it in (descriptions through wpautop and
+wptexturize, `&` as `&amp;`), not the form it stores. Changes to one record
 within a short window coalesce into one delivery; failures are not retried, and a webhook becomes
 `disabled` once it fails again after more than five consecutive failures.
 """
