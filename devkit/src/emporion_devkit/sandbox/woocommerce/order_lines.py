@@ -92,8 +92,12 @@ def set_line_meta(shop: Shop, line: dict[str, Any], key: str, value: Any) -> Non
     line["meta_data"].append({"id": shop.store.next_id("meta"), "key": key, "value": value})
 
 
-def present_line(shop: Shop, line: dict[str, Any]) -> dict[str, Any]:
-    """An order or refund line as shown: hidden fields dropped, meta with display keys, deleted products."""
+def present_line(shop: Shop, line: Any) -> Any:
+    """An order or refund line as shown: hidden fields dropped, meta with display keys, deleted products.
+
+    A line that is not an object (a record corrupted on purpose by a test) is shown as stored."""
+    if not isinstance(line, dict):
+        return line
     out = {k: v for k, v in line.items() if not k.startswith("_") and k != "coupon_id"}
     out["meta_data"] = [
         {**m, "display_key": m["key"], "display_value": m["value"]} for m in line.get("meta_data", [])
