@@ -233,7 +233,8 @@ class WooCommerceClient:
                     self.pace.back_off()
                 failure = translate_transport(method, path, exc)
                 if method != "GET" and not isinstance(exc, NOT_SENT):
-                    raise UnknownOutcome(str(failure)) from exc
+                    queued = isinstance(exc, httpx.TimeoutException)  # may wait for a worker still
+                    raise UnknownOutcome(str(failure), pending=queued) from exc
                 raise failure from exc
             status = response.status_code
             if status == 429 or status >= 500:
@@ -340,15 +341,15 @@ class WooCommerceClient:
             body.setdefault(op, []).append(payload)
         kind, weight = template(path), weight_of(op for op, _, _ in chunk)
         began = time.monotonic()
+        read_timeout = self.pace.timeout(kind, weight)
         try:
-            response = await self.request(
-                "POST", f"{path}/batch", json=body, read_timeout=self.pace.timeout(kind, weight)
-            )
+            response = await self.request("POST", f"{path}/batch", json=body, read_timeout=read_timeout)
             answer = json_body("POST", f"{path}/batch", response)
         except UnknownOutcome as lost:
             if find is None or rounds >= SETTLE_ROUNDS:
                 raise
-            return await self._settle(path, chunk, find, lost, rounds)
+            patience = read_timeout if lost.pending else 0.0
+            return await self._settle(path, chunk, find, lost, rounds, patience)
         self.pace.record(kind, weight, time.monotonic() - began, load)
         results: list[BatchItemResult] = []
         position: dict[str, int] = {}
@@ -361,30 +362,48 @@ class WooCommerceClient:
         return results
 
     async def _settle(
-        self, path: str, chunk: list[BatchEntry], find: Finder, lost: UnknownOutcome, rounds: int
+        self,
+        path: str,
+        chunk: list[BatchEntry],
+        find: Finder,
+        lost: UnknownOutcome,
+        rounds: int,
+        patience: float = 0.0,
     ) -> list[BatchItemResult]:
         """The answer to `chunk` was lost, and the shop may still be writing it: wait, find what it
         created (looking again while more turns up), and only then send what is missing (updates and
-        deletes again: they are idempotent). Nothing is created twice."""
+        deletes again: they are idempotent). Nothing is created twice.
+
+        A request that timed out may not even have started: it can wait for a PHP worker as long as
+        it waited for its answer. So while nothing at all has turned up, looks go on (further apart)
+        until `patience` seconds have passed; only then does "nothing, twice" mean "never written"."""
         kind = template(path)
         creates = [entry for entry in chunk if entry[0] == "create"]
         wait = self.pace.settle_seconds(kind, weight_of(op for op, _, _ in chunk))
         found: dict[int, dict[str, Any]] = {}
-        seen = -1
+        seen, looks, waited = -1, 0, 0.0
         looked = not creates
-        for _look in range(SETTLE_LOOKS if creates else 1):
+        while creates and looks < SETTLE_LOOKS:
             await asyncio.sleep(wait)
-            if not creates:
-                break
+            waited += wait
             try:
                 found = await find([payload for _, _, payload in creates])
             except Retryable:  # the shop is still too busy to answer a lookup: give it more time
                 wait *= 2
+                looks += 1
                 continue
             looked = True
-            if len(found) == len(creates) or len(found) == seen:
+            if len(found) == len(creates):
+                break
+            if not found and waited < patience:  # not started yet, perhaps: look later
+                wait = min(wait * 2, max(patience - waited, wait))
+                continue
+            if len(found) == seen:
                 break
             seen = len(found)
+            looks += 1
+        if not creates:
+            await asyncio.sleep(wait)
         if not looked:
             raise lost
         self.recovered += len(found)

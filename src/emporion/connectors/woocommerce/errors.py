@@ -124,7 +124,12 @@ class WooError:
 
 class UnknownOutcome(Retryable):
     """A write whose outcome is unknown: it went out and the answer was lost (a read timeout, a
-    connection dropped after sending, a 5xx). The shop may have written all, some or none of it."""
+    connection dropped after sending, a 5xx). The shop may have written all, some or none of it;
+    `pending`: it may not have started yet (a timeout: the request can still wait for a worker)."""
+
+    def __init__(self, message: str, *, after: float | None = None, pending: bool = False) -> None:
+        super().__init__(message, after=after)
+        self.pending = pending
 
 
 def parse_retry_after(value: str | None) -> float | None:
