@@ -210,6 +210,23 @@ async def test_a_matched_product_that_differs_is_updated(shop: SandboxShop) -> N
     assert {p.list_price for p in read} == {Decimal("12.00")}  # type: ignore[union-attr]
 
 
+async def test_a_sku_held_in_the_trash_is_not_adopted_but_says_what_to_do(
+    shop: SandboxShop,
+) -> None:
+    # WooCommerce keeps a trashed product's SKU taken and names it in `resource_id`; the product is not
+    # in the shop's catalogue, so linking it would hide the record: it stays a failure until handled
+    [item] = products("TRASHED", 1)
+    async with connector_for(shop) as connector:
+        [outcome] = (await write(connector, [item])).values()
+        ident = outcome.target_ref["id"]
+        await connector.client.request("DELETE", f"products/{ident}")  # to the trash, SKU still taken
+        again = item.model_copy(update={"key": "erp-other"})
+        [refused] = (await write(connector, [again])).values()
+    assert not refused.ok
+    assert f"held by product {ident} in the shop's trash" in str(refused.error)
+    assert shop_skus(shop) == Counter()  # nothing adopted, nothing created
+
+
 def test_the_sku_lock_and_a_taken_sku_mean_the_product_exists() -> None:
     # as recorded from WooCommerce 10.0.2 (products-batch-sku-lock-concurrent.json)
     lock = WooError.from_body(

@@ -113,6 +113,7 @@ class BatchWriter:
         relocate = [item for item in items if lost_target(targets[item.key], results[item.key].error)]
         found = await resolve(relocate) if relocate else {}
         await self._await_locked(relocate, results, found, resolve)
+        relocate = await self._not_trashed(path, relocate, results, found)
         # A create refused for a SKU another record of this very batch just took is a real clash; one
         # refused for a record that was there before (an earlier answer lost in transit, another
         # writer) is that record: match it.
@@ -172,6 +173,41 @@ class BatchWriter:
             await asyncio.sleep(delay)
             found.update(await resolve(waiting))
             waiting = [item for item in waiting if item.key not in found]
+
+    async def _not_trashed(
+        self, path: str, relocate: list[WriteItem], results: dict[str, BatchItemResult], found: dict[str, int]
+    ) -> list[WriteItem]:
+        """Of refused creates, those not held by a product in the shop's trash. WooCommerce keeps a
+        trashed product's SKU taken and names it as `resource_id`, while the SKU search skips the
+        trash: such a record is not adopted (it is invisible in the shop) but stays a failure that
+        says what to do."""
+        suspects = {
+            item.key: ident
+            for item in relocate
+            if item.key not in found and (ident := (results[item.key].error or _NONE).resource_id)
+        }
+        if not suspects:
+            return relocate
+        statuses: dict[int, str] = {}
+        wanted = sorted(set(suspects.values()))
+        for start in range(0, len(wanted), 100):
+            query = {"include": wanted[start : start + 100], "status": "trash", "context": "edit"}
+            for record in await self.client.get_all(path, query):
+                statuses[int(record["id"])] = str(record.get("status"))
+        kept = []
+        for item in relocate:
+            ident = suspects.get(item.key)
+            if ident is not None and statuses.get(ident) == "trash":
+                error = results[item.key].error or _NONE
+                message = f"the SKU is held by product {ident} in the shop's trash: empty it or restore that"
+                results[item.key] = BatchItemResult(
+                    results[item.key].op,
+                    results[item.key].index,
+                    error=WooError(error.code, message, error.status, error.data),
+                )
+            else:
+                kept.append(item)
+        return kept
 
     async def _unchanged(
         self, path: str, items: Sequence[WriteItem], targets: dict[str, Target], body_of: BodyOf
