@@ -445,6 +445,42 @@ async def test_cancellation_before_shipping_cancels_the_sale(
         await connector.close()
 
 
+async def test_cancellation_of_a_sale_already_invoiced_in_part_closes_it(
+    tryton_server: RunningTryton,
+) -> None:
+    # The shop charged no tax, so its shipping is a plain line of the carrier's service product, which
+    # Tryton invoices as soon as the sale is processed: cancelling leaves a cancelled draft invoice, an
+    # invoice exception that must be handled too, or the sale stays processing for ever (seen on a
+    # real shop with taxes off)
+    connector = tryton_server.connector()
+    try:
+        ref = await create_party(connector, "ada@example.com")
+        paid = {"payment_state": PaymentState.PAID, "payments": [Payment(method="stripe")]}
+        taxed = order("1006", ref["id"], simple_skus(tryton_server, 1), **paid)
+        untaxed = sum((line.total for line in taxed.lines), taxed.shipping_total)
+        shop_order = taxed.model_copy(
+            update={"tax_lines": [], "tax_total": Decimal(0), "shipping_tax": Decimal(0), "total": untaxed}
+        )
+        (created,) = await connector.write_sales([WriteItem("506", shop_order)], OPTIONS)
+        assert created.status is OutcomeStatus.CREATED, created.error
+        before = await sale_of(tryton_server, created.target_ref["id"])  # type: ignore[index]
+        assert before["state"] == "processing" and before["invoices"], "the shipping line is invoiced at once"
+        cancelled = shop_order.model_copy(update={"status": OrderStatus.CANCELLED})
+        (outcome,) = await connector.write_sales([WriteItem("506", cancelled, created.target_ref)], OPTIONS)
+        assert outcome.status is OutcomeStatus.UPDATED, outcome.error
+        (states,) = await tryton_server.rpc(
+            "sale.sale", "read", [before["id"]], ["state", "shipment_state", "invoice_state"]
+        )
+        assert states["state"] == "done" and "exception" not in (
+            states["shipment_state"],
+            states["invoice_state"],
+        )
+        (read_back,) = await connector.read("order", [str(before["id"])])
+        assert isinstance(read_back, Order) and read_back.status is OrderStatus.CANCELLED
+    finally:
+        await connector.close()
+
+
 async def test_cancellation_after_shipping_is_refused(tryton_server: RunningTryton) -> None:
     connector = tryton_server.connector()
     try:

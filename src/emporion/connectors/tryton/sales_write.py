@@ -45,6 +45,7 @@ from emporion.connectors.tryton.parties import same_place
 from emporion.model.orders import Order, OrderStatus, PaymentKind
 
 SHIPPED_STATES = frozenset({"shipped", "done"})
+EXCEPTION_WIZARDS = {"shipment": ("shipment", "moves"), "invoice": ("invoice", "invoices")}  # name, records
 NO_TAX = frozenset({"", "none"})  # a tax mapping to one of these: the shop's class is untaxed
 
 
@@ -639,15 +640,26 @@ class SaleWriter:
         if drafts:
             await client.model("account.invoice", "cancel", drafts)
         try:
-            await self._ignore_cancelled_moves(sale)
+            await self._ignore_cancelled(sale, EXCEPTION_WIZARDS["shipment"])
+            await self._ignore_cancelled(sale, EXCEPTION_WIZARDS["invoice"])
+            (after,) = await client.read("sale.sale", [sale], ["state", "shipment_state", "invoice_state"])
         except ConnectorError as error:
             raise Permanent(
                 f"order {order.number} was cancelled in the shop; sale {row['reference']}'s shipments and"
-                " draft invoices are cancelled, but its shipment exception is left: in Tryton, a sales"
-                f' administrator handles it with "Ignore" ({error})',
+                " draft invoices are cancelled, but its exceptions are left: in Tryton, a sales"
+                f' administrator handles them with "Ignore" ({error})',
                 record=order.number,
                 field="status",
             ) from error
+        if after["state"] not in ("done", "cancelled"):  # never a silent half-cancellation
+            raise Permanent(
+                f"order {order.number} was cancelled in the shop; sale {row['reference']}'s shipments and"
+                f" draft invoices are cancelled but it is still {after['state']} (shipment"
+                f" {after['shipment_state']}, invoice {after['invoice_state']}): in Tryton, handle its"
+                " exceptions or close it",
+                record=order.number,
+                field="status",
+            )
         return True
 
     async def _release_payments(self, sale: int) -> None:
@@ -667,17 +679,22 @@ class SaleWriter:
         if held:
             await client.model("account.payment", "fail", held)
 
-    async def _ignore_cancelled_moves(self, sale: int) -> None:
-        """Tryton's "Handle Shipment Exception" wizard, ignoring every cancelled move of the sale."""
+    async def _ignore_cancelled(self, sale: int, what: tuple[str, str]) -> None:
+        """Tryton's "Handle Shipment Exception" or "Handle Invoice Exception" wizard, ignoring every
+        cancelled move or invoice of the sale (a line without goods, such as a service or shipping
+        line, is invoiced when the sale is processed: cancelling its draft invoice is an exception too)."""
         client = self.client
-        wizard = "wizard.sale.handle.shipment.exception"
+        name, records = what
+        wizard = f"wizard.sale.handle.{name}.exception"
         context = {**client.context, "active_model": "sale.sale", "active_id": sale, "active_ids": [sale]}
         session, start, _end = await client.call(f"{wizard}.create", client.context)
         try:
             shown = await client.call(f"{wizard}.execute", session, {}, start, context)
-            moves = list(((shown.get("view") or {}).get("defaults") or {}).get("domain_moves") or [])
-            if moves:
-                data = {start: {"domain_moves": moves, "ignore_moves": moves, "recreate_moves": []}}
+            found = list(((shown.get("view") or {}).get("defaults") or {}).get(f"domain_{records}") or [])
+            if found:
+                data = {
+                    start: {f"domain_{records}": found, f"ignore_{records}": found, f"recreate_{records}": []}
+                }
                 await client.call(f"{wizard}.execute", session, data, "handle", context)
         finally:
             await client.call(f"{wizard}.delete", session, client.context)
