@@ -13,7 +13,7 @@ from emporion.cli.reconcile import EXAMPLES, render_reconcile
 from emporion.connectors.base import Permanent
 from emporion.engine.dead_letters import list_letters
 from emporion.engine.reconcile import Reconciler
-from emporion.engine.sync import sync_flow
+from emporion.engine.sync import sync_flow, verify_flow
 from emporion.model import Product
 from tests.engine.conftest import Harness
 from tests.engine.test_catalogue_flow import FLOWS, product, seed_catalogue, shop_products, step
@@ -124,3 +124,21 @@ async def test_a_reconcile_report_is_short_names_examples_and_says_what_to_do(ha
     assert "emporion reconcile --repair" in short and "--full" in short
     full = rendered(result, full=True)
     assert all(f"MUG-{n}" in full for n in range(1, 41))
+
+
+async def test_verify_counts_a_linked_record_queued_for_a_rewrite_as_linked(harness: Harness) -> None:
+    # An order moved stock: its products are marked to be written again (link state "drift"). They are
+    # linked all the same; verify compares them instead of calling them "not linked yet"
+    seed_catalogue(harness.erp)
+    async with harness.engine(FLOWS) as engine:
+        await engine.ensure_initial_sync()
+        await engine.store.queue_repairs("catalogue", "product", ["p1"], stale=["p1"], reason="order stock")
+        (link,) = (await engine.store.get_links("catalogue", "product", ["p1"])).values()
+        assert link.state == "drift"
+        report = await verify_flow(engine.runners["catalogue"])
+        products = report.entities[1]
+        assert products.linked == products.source_count == 3
+        assert report.clean
+        harness.erp.put("product", product(1, name="Mug 1 renamed"))  # the shop has the old name
+        report = await verify_flow(engine.runners["catalogue"])
+        assert [m.label for m in report.entities[1].mismatches] == ["MUG-1"]

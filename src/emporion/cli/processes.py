@@ -53,6 +53,9 @@ def run(
         err.print("stopped")
 
 
+IDLE_ROUNDS = 10  # `run --once`: rounds over the flows for work they queue for each other
+
+
 async def _work_until_idle(engine: Engine) -> None:
     """`run --once`: start the flows, take the inbox a `serve` process has kept, drain every flow."""
     from emporion.engine.inbox import InboxProcessor
@@ -61,8 +64,16 @@ async def _work_until_idle(engine: Engine) -> None:
     inbox = InboxProcessor(engine.settings, engine.store, engine.pool, engine.worker)
     while await inbox.process_once():
         pass
-    for runner in [*engine.runners.values(), *engine.order_flows.values()]:
-        await engine.drain(runner.flow)
+    flows = [runner.flow for runner in [*engine.runners.values(), *engine.order_flows.values()]]
+    for flow in flows:
+        await engine.drain(flow)
+    # one flow's work can queue another's (an order moves stock: its products are written again)
+    for _ in range(IDLE_ROUNDS):
+        handled = 0
+        for flow in flows:
+            handled += await engine.drain(flow, poll=False)
+        if not handled:
+            break
 
 
 def serve(config: ConfigOption = Path("emporion.yaml")) -> None:

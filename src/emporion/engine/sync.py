@@ -22,6 +22,7 @@ from emporion.engine.compare import FieldDiff, diff_records, unreadable_diff
 from emporion.engine.outcomes import BatchResult, PlannedWrite
 from emporion.engine.retry import backoff
 from emporion.model import Record
+from emporion.state.drift import DRIFT_STATE
 
 if TYPE_CHECKING:
     from emporion.engine.flow import FlowRunner
@@ -30,6 +31,8 @@ ProgressCallback = Callable[[str, int], None]  # entity, records just handled
 INITIAL_ATTEMPTS = 5
 PRESENT = frozenset({"create", "match", "update"})  # planned actions after which a record is in the target
 PARALLEL_BATCHES = 4  # batches in flight during a full sync (the shop connection's budget limits requests)
+
+LINKED_STATES = ("synced", DRIFT_STATE)  # drift: linked, found to differ, written again soon
 
 
 @dataclass
@@ -209,7 +212,7 @@ async def verify_flow(runner: FlowRunner, report: FlowReport | None = None) -> F
             synced = {
                 link.source_key: (link, str(link.target_ref["id"]))
                 for link in links
-                if link.state == "synced" and link.target_ref
+                if link.state in LINKED_STATES and link.target_ref
             }
             entity_report.linked += len(synced)
             if not synced:

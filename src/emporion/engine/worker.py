@@ -510,9 +510,10 @@ class Engine:
                 with anyio.move_on_after(pause):
                     await stop.wait()
 
-    async def drain(self, flow: FlowSettings, *, max_rounds: int = 1000) -> int:
-        """Poll once and work until nothing is due (used by `run --once` and tests)."""
-        await self.poll(flow)
+    async def drain(self, flow: FlowSettings, *, max_rounds: int = 1000, poll: bool = True) -> int:
+        """Poll once (unless `poll` is false) and work until nothing is due (`run --once` and tests)."""
+        if poll:
+            await self.poll(flow)
         total = 0
         for _ in range(max_rounds):
             handled = await self.work(flow)
