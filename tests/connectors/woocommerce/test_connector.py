@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 import subprocess
@@ -498,6 +499,19 @@ async def test_https_uses_basic_auth_and_verifies_with_a_custom_ca(
 
 
 # --- webhooks --------------------------------------------------------------------------------------
+
+
+async def test_a_webhook_port_wordpress_will_not_call_is_warned_about(
+    woo: WooCommerceConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    # WordPress's wp_safe_remote_post calls ports 80, 443 and 8080 only (seen on WooCommerce 10.0.2:
+    # every delivery to another port failed while the webhook read "active")
+    with caplog.at_level(logging.WARNING, logger="emporion.woocommerce"):
+        await woo.ensure_webhooks("https://sync.example.test/webhooks/shop", "s", installation="i1")
+        assert not [r for r in caplog.records if "ports 80, 443 and 8080" in r.getMessage()]
+        await woo.ensure_webhooks("http://sync.example.test:8800/webhooks/shop", "s", installation="i1")
+    (warning,) = [r for r in caplog.records if "ports 80, 443 and 8080" in r.getMessage()]
+    assert "port 8800" in warning.getMessage()
 
 
 async def test_webhooks_are_ensured_once_and_deliveries_verify(

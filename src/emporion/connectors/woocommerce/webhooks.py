@@ -18,14 +18,20 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from emporion.connectors.base import Permanent
 from emporion.connectors.roles import Delivery, WebhookHint
 from emporion.connectors.woocommerce.client import WooCommerceClient
+
+log = logging.getLogger("emporion.woocommerce")
+# WordPress sends webhooks with wp_safe_remote_post: other ports fail every delivery with "A valid
+# URL was not provided." (seen on WooCommerce 10.0.2; a site can widen it: filter http_allowed_safe_ports)
+SAFE_PORTS = (80, 443, 8080)
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
@@ -227,6 +233,14 @@ async def ensure_webhooks(
     (the secret is known by the tag in its name) is updated in place, and a missing one is created.
     Another installation's webhooks are left as they are.
     """
+    port = delivery_port(delivery_url)
+    if port not in SAFE_PORTS:
+        log.warning(
+            "WordPress delivers webhooks only to ports 80, 443 and 8080 unless the site allows more"
+            " (filter http_allowed_safe_ports): deliveries to port %s will fail; serve emporion's"
+            " public_url on one of them (a reverse proxy)",
+            port,
+        )
     existing = await client.get_all("webhooks")
     ids: list[str] = []
     for topic in topics:
@@ -243,3 +257,12 @@ async def ensure_webhooks(
                 match = (await client.request("PUT", f"webhooks/{match['id']}", json=update)).json()
         ids.append(str(int(match["id"])))
     return ids
+
+
+def delivery_port(url: str) -> int | None:
+    """The port a delivery URL names or implies (None: not a URL WordPress could call)."""
+    parts = urlsplit(url)
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
