@@ -64,7 +64,7 @@ def test_cli_serves_under_the_latency_model(tmp_path: Path) -> None:
     flags = ("--latency", "wc10", "--latency-scale", "3", "--latency-time-scale", "0.01")
     process, printed = start(tmp_path / "slow.sqlite", *flags, wanted="latency model")
     try:
-        assert printed["latency model"] == "wc10 x3, 4 workers"
+        assert printed["latency model"] == "wc10 x3, 5 workers"
         auth = {
             "auth": (printed["consumer key"], printed["consumer secret"]),
             "headers": {"X-Forwarded-Proto": "https"},

@@ -46,7 +46,7 @@ def woocommerce(
     latency_time_scale: Annotated[
         float, typer.Option(help="Wall seconds per model second (0.1 = ten times faster).")
     ] = 1.0,
-    latency_workers: Annotated[int, typer.Option(help="PHP workers of the latency model.")] = 4,
+    latency_workers: Annotated[int, typer.Option(help="PHP workers of the latency model.")] = 5,
     latency_background: Annotated[
         float, typer.Option(help="Seconds a background job after product creates holds a worker.")
     ] = 30.0,
