@@ -132,3 +132,19 @@ def test_plan_writes_nothing_then_sync_and_run_once(
 
     result = runner.invoke(app, ["status", "-c", str(config)])
     assert result.exit_code == 0 and "catalogue" in result.output
+
+
+def test_sync_of_an_order_flow_says_that_run_takes_its_orders(config: Path) -> None:
+    config.write_text(
+        config.read_text()
+        + """  - name: orders
+    source: shop
+    target: erp
+    entities: [order]
+"""
+    )
+    result = runner.invoke(app, ["sync", "-f", "orders", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "flow orders: orders come with `emporion run`" in result.output
+    result = runner.invoke(app, ["plan", "-c", str(config)])
+    assert "flow orders: orders come with" in result.output and "plan for flow catalogue" in result.output

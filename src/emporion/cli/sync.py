@@ -120,6 +120,16 @@ async def _sync_all(engine: Engine, flows: list[str], *, dry_run: bool, verify: 
     return reports
 
 
+def say_order_flows(settings: Settings, names: list[str]) -> None:
+    """One line per order flow among `names`: they have no bulk sync, `run` takes their orders."""
+    for name in names:
+        if "order" in settings.flow(name).entities:
+            console.print(
+                f"flow {name}: orders come with `emporion run` (webhooks, change feed and the sliding"
+                " window; `run --once` for one pass), not with plan, sync or verify"
+            )
+
+
 def plan(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) -> None:
     """Show what a sync would create, update and remove per entity, without writing anything."""
     settings = load(config)
@@ -129,6 +139,7 @@ def plan(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None) 
     )
     for report in reports:
         render_plan(console, report)
+    say_order_flows(settings, names)
 
 
 def sync(
@@ -147,6 +158,7 @@ def sync(
     )
     for report in reports:
         render_report(console, report, verified=verify)
+    say_order_flows(settings, names)
     exit_clean(all(r.clean for r in reports))
 
 
@@ -164,4 +176,5 @@ def verify(config: ConfigOption = Path("emporion.yaml"), flow: FlowOption = None
     reports = run_async(lambda: with_engine(settings, work))
     for report in reports:
         render_report(console, report)
+    say_order_flows(settings, names)
     exit_clean(all(r.clean for r in reports))
