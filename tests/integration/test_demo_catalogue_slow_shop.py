@@ -10,28 +10,21 @@ in a row find no drift, and a sync again sends no write.
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
 
 from emporion.engine.reconcile import Reconciler
 from emporion.engine.sync import sync_flow, verify_flow
-from emporion_devkit.sandbox.woocommerce import LatencyModel, SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for
+from tests.integration.slow_shop_support import Wire, slow_shop
 from tests.integration.test_catalogue_comes_clean import products_by_id
 
 pytestmark = pytest.mark.tryton
 
-# Four times faster than the real shop, as the other slow-shop tests. The sandbox's own work (SQLite,
-# JSON) is not scaled: at 0.25 it stretches a lone batch of 100 creates by ~20 % and four at once by
-# ~5 %, so parallel batches still add almost no throughput; at 0.1 a lone batch is ~60 % slower and
-# four at once seem to gain two thirds in throughput, which the real shop does not.
-TIME_SCALE = 0.25
 SALABLE, VARIATIONS = 480, 239  # the demo catalogue: 500 products, every 25th not for sale
 
 # the demo's catalogue flow (devkit/src/emporion_devkit/demo/run.py)
@@ -48,29 +41,6 @@ DEMO_FLOW = """
       custom.source:
         constant: tryton
 """
-WRITES = re.compile(r"/products(?:/(?P<parent>\d+)/variations)?(?:/(?P<id>\d+)|/batch)?$")
-
-
-class Wire:
-    """Every request, and each product and variation written (created or updated), counted by SKU."""
-
-    def __init__(self) -> None:
-        self.writes: Counter[str] = Counter()
-        self.methods: Counter[str] = Counter()
-
-    async def __call__(self, request: httpx.Request) -> None:
-        self.methods[request.method] += 1
-        match = WRITES.search(request.url.path)
-        if request.method == "GET" or match is None:
-            return
-        kind = "variation" if match["parent"] else "product"
-        body = json.loads(request.content) if request.content else {}
-        if request.url.path.endswith("/batch"):
-            items = [*body.get("create", []), *body.get("update", [])]
-        else:
-            items = [{**body, "id": match["id"]}]
-        for item in items:
-            self.writes[f"{kind} {item.get('sku') or 'id ' + str(item.get('id'))}"] += 1
 
 
 def shop_client(shop: SandboxShop) -> httpx.Client:
@@ -91,11 +61,8 @@ async def test_demo_catalogue_syncs_once_into_a_slow_shop_and_stays_clean(
     sqlite_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox_shop.sandbox.set_latency(LatencyModel.named("wc10", scale=scale, time_scale=TIME_SCALE))
     settings = settings_for(demo_tryton_module, {"shop": sandbox_shop}, sqlite_url, DEMO_FLOW, monkeypatch)
-    shop: Any = settings.connections["shop"]
-    shop.timeout = 30.0 * TIME_SCALE  # the default 30 s, in the model's time
-    shop.batch_seconds = 4.0 * TIME_SCALE
+    slow_shop(sandbox_shop, settings, scale)
     async with running_engine(settings) as engine:
         runner = engine.runners["catalogue"]
         client = runner.target.client  # type: ignore[attr-defined]
@@ -108,8 +75,7 @@ async def test_demo_catalogue_syncs_once_into_a_slow_shop_and_stays_clean(
             assert not entity.mismatches, [(m.label, m.diffs) for m in entity.mismatches[:5]]
         assert report.clean
         assert await engine.store.list_dead() == []
-        twice = sorted(key for key, count in wire.writes.items() if count > 1)
-        assert twice == [], f"written more than once: {twice[:10]}"
+        assert wire.twice == [], f"written more than once: {wire.twice[:10]}"
         written = Counter(key.split(" ", 1)[0] for key in wire.writes)
         assert written == {"product": SALABLE, "variation": VARIATIONS}
         products = report.entities[-1]

@@ -8,21 +8,17 @@ shop. Every SKU the connector sends is counted on the wire.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
 
 from emporion.engine.sync import sync_flow, verify_flow
-from emporion_devkit.sandbox.woocommerce import LatencyModel, SandboxShop
+from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine, settings_for
+from tests.integration.slow_shop_support import Wire, slow_shop
 
 pytestmark = pytest.mark.tryton
-
-TIME_SCALE = 0.25  # four times faster than the real shop; the timeouts below shrink alike
 
 FLOW = """
   - name: catalogue
@@ -31,22 +27,6 @@ FLOW = """
     warehouses: [WH]
     safety_stock: 1
 """
-
-
-class Wire:
-    """SKUs sent in product and variation batches (creates and updates), counted; and all requests."""
-
-    def __init__(self) -> None:
-        self.writes: Counter[str] = Counter()
-        self.requests = 0
-
-    async def __call__(self, request: httpx.Request) -> None:
-        self.requests += 1
-        path = request.url.path
-        if request.method == "POST" and path.endswith("/batch") and "/categories" not in path:
-            body = json.loads(request.content)
-            for item in [*body.get("create", []), *body.get("update", [])]:
-                self.writes[item.get("sku") or f"id:{item.get('id')}"] += 1
 
 
 @pytest.mark.parametrize(("scale", "lost"), [(1.0, False), (3.0, False), (1.0, True)])
@@ -58,11 +38,9 @@ async def test_initial_sync_into_a_slow_shop_ends_clean_and_writes_each_product_
     sqlite_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox_shop.sandbox.set_latency(LatencyModel.named("wc10", scale=scale, time_scale=TIME_SCALE))
     settings = settings_for(tryton_server, {"shop": sandbox_shop}, sqlite_url, FLOW, monkeypatch)
+    slow_shop(sandbox_shop, settings, scale)
     shop: Any = settings.connections["shop"]
-    shop.timeout = 30.0 * TIME_SCALE  # the default 30 s, in the model's time
-    shop.batch_seconds = 4.0 * TIME_SCALE
     if lost:  # one products batch answered only after the read timeout, but written all the same
         sandbox_shop.faults.set(route="/products/batch", methods=["POST"], latency=shop.timeout + 2, count=1)
     async with running_engine(settings) as engine:
@@ -74,8 +52,7 @@ async def test_initial_sync_into_a_slow_shop_ends_clean_and_writes_each_product_
         assert report.clean, [(e.entity, e.failed, e.missing, e.mismatches[:3]) for e in report.entities]
         assert all(not entity.failed for entity in report.entities)  # no dead letter
         assert await engine.store.list_dead() == []
-        twice = [sku for sku, count in wire.writes.items() if count > 1]
-        assert twice == [], f"written more than once: {twice[:10]}"
+        assert wire.twice == [], f"written more than once: {wire.twice[:10]}"
         assert client.recovered > 0 if lost else client.recovered == 0
         products = report.entities[-1]
         assert products.linked == products.source_count == products.target_count
