@@ -10,38 +10,25 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
-import pytest
 
 from emporion import runtime
 from emporion.config import Settings
-from emporion.connectors import registry
 from emporion.engine.worker import Engine
 from emporion.model import Order, Product, StockLevel
 from emporion.server import WebhookSecrets
 from emporion.state import StateStore
-from emporion.testing import PLUGIN, forget_systems, system
+from emporion.testing import system
 from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
+from tests.engine.conftest import memory_plugin  # noqa: F401  (autouse: the memory connector is known)
 
 FAST, SLOW = 0.2, 3.0
-
-
-@pytest.fixture(autouse=True)
-def memory_plugin() -> Iterator[None]:
-    added = "memory" not in registry.plugins()
-    if added:
-        registry.register(PLUGIN)
-    yield
-    if added:
-        registry.unregister(PLUGIN.type)
-    forget_systems()
 
 
 def admin(shop: SandboxShop) -> httpx.Client:
