@@ -7,16 +7,13 @@ Errors name the exact place in the file (`flows[0].mapping.name.template`, line 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
-from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator
 
 from emporion.alerts import AlertKind
 from emporion.connectors.registry import plugins
@@ -30,11 +27,13 @@ from emporion.connectors.settings import (
     resolve_secret,
 )
 from emporion.model.orders import status_name
+from emporion.rules import FieldRule, check_expression
 
 __all__ = [
     "CircuitSettings",
     "ConfigError",
     "ConnectionSettings",
+    "FieldRule",
     "FlowSettings",
     "Secret",
     "Settings",
@@ -47,7 +46,6 @@ __all__ = [
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENTITIES = ("category", "product", "customer", "order")
-_JINJA = SandboxedEnvironment()  # templates and expressions are compiled here once, to check their syntax
 
 
 class ConfigError(Exception):
@@ -76,48 +74,6 @@ else:
     Connection = connection_union()
 
 
-class FieldRule(Strict):
-    """How one target field gets its value: a source, then an optional value map, then rounding."""
-
-    from_: str | None = Field(None, alias="from", description="copy this source field (dotted path)")
-    constant: Any = None
-    template: str | None = Field(None, description="Jinja2 template over the record, e.g. '{{ name }}'")
-    expression: str | None = Field(None, description="Jinja2 expression, e.g. list_price * decimal('1.19')")
-    map: dict[str, Any] | None = Field(None, description="value map, applied to each item of a list")
-    default: Any = Field(None, description="value for what the map does not list (else kept as it is)")
-    strict: bool = Field(False, description="a value the map does not list is an error (dead letter)")
-    round: int | None = Field(None, ge=0, le=6, description="decimal places, half up")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> FieldRule:
-        sources = [
-            name
-            for name, value in (
-                ("from", self.from_),
-                ("template", self.template),
-                ("expression", self.expression),
-            )
-            if value is not None
-        ]
-        if "constant" in self.model_fields_set:
-            sources.append("constant")
-        if len(sources) > 1:
-            raise ValueError(f"give one of from, constant, template, expression (got {', '.join(sources)})")
-        if not sources and self.map is None and self.round is None:
-            raise ValueError("a rule needs a source (from, constant, template, expression), a map or round")
-        return self
-
-    @field_validator("template")
-    @classmethod
-    def _template_parses(cls, value: str | None) -> str | None:
-        return check_template(value)
-
-    @field_validator("expression")
-    @classmethod
-    def _expression_parses(cls, value: str | None) -> str | None:
-        return check_expression(value)
-
-
 class FilterSettings(Strict):
     """Which source records a flow sends; the others are removed from (or never reach) the target."""
 
@@ -134,28 +90,6 @@ class FilterSettings(Strict):
     @classmethod
     def _expression_parses(cls, value: str | None) -> str | None:
         return check_expression(value)
-
-
-def check_template(text: str | None) -> str | None:
-    """`text` when it is a Jinja2 template that compiles; else its syntax error and line, as a ValueError."""
-    if text is not None:
-        _jinja_syntax(lambda: _JINJA.from_string(text), "template")
-    return text
-
-
-def check_expression(text: str | None) -> str | None:
-    """`text` when it is a Jinja2 expression that parses; else the syntax error as a ValueError."""
-    if text is not None:
-        _jinja_syntax(lambda: _JINJA.compile_expression(text), "expression")
-    return text
-
-
-def _jinja_syntax(parse: Callable[[], object], what: str) -> None:
-    try:
-        parse()
-    except TemplateSyntaxError as error:
-        line = f" at line {error.lineno} of the {what}" if what == "template" else ""
-        raise ValueError(f"not a valid Jinja2 {what}{line}: {error.message}") from None
 
 
 # emporion's order statuses: draft, pending, on_hold, processing, shipped, completed, cancelled,

@@ -8,112 +8,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from pydantic import ValidationError
 
-from emporion.config import FieldRule, FlowSettings
+from emporion.config import FlowSettings
 from emporion.connectors.base import Permanent
 from emporion.engine.validation import check_text, text_problem
 from emporion.model import Category, Product, Record, StockLevel, Variant
+from emporion.rules import ENVIRONMENT, RuleEvaluator
 
-_MISSING = object()
 # product fields whose text goes to the target as it is (checked for broken encoding)
 TEXT_FIELDS = {"sku", "name", "description", "short_description", "attributes", "variants", "custom"}
-
-
-def _decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    env.globals.update(decimal=_decimal, str=str, int=int, min=min, max=max, len=len)
-    return env
-
-
-ENVIRONMENT = _environment()
-
-
-def get_path(data: dict[str, Any], path: str) -> Any:
-    """Read a dotted path (`custom.brand`) from a record's data; _MISSING when absent."""
-    value: Any = data
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            return _MISSING
-    return value
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Write a dotted path, creating intermediate mappings (`custom.brand`)."""
-    *parents, last = path.split(".")
-    holder = data
-    for part in parents:
-        holder = holder.setdefault(part, {})
-    holder[last] = value
-
-
-class RuleEvaluator:
-    """Compiles a flow's rules once and applies them to records."""
-
-    def __init__(self, rules: dict[str, FieldRule]) -> None:
-        self.rules = rules
-        self._templates = {f: ENVIRONMENT.from_string(r.template) for f, r in rules.items() if r.template}
-        self._expressions = {
-            f: ENVIRONMENT.compile_expression(r.expression) for f, r in rules.items() if r.expression
-        }
-
-    def apply(self, data: dict[str, Any], record_name: str, context: dict[str, Any] | None = None) -> None:
-        """Apply every rule to `data` in place; the rules see the values before any rule ran."""
-        source = dict(data) if context is None else {**context, **data}
-        for field, rule in self.rules.items():
-            try:
-                value = self._value(field, rule, source, data)
-            except Permanent as error:
-                raise Permanent(
-                    error.reason, record=error.record or record_name, field=error.field or field
-                ) from None
-            except (TemplateError, TypeError, ValueError, ArithmeticError, InvalidOperation) as error:
-                raise Permanent(f"mapping rule failed: {error}", record=record_name, field=field) from None
-            set_path(data, field, value)
-
-    def _value(self, field: str, rule: FieldRule, source: dict[str, Any], data: dict[str, Any]) -> Any:
-        if rule.from_ is not None:
-            value = get_path(source, rule.from_)
-            if value is _MISSING:
-                raise Permanent(f"source field {rule.from_!r} does not exist", field=field)
-        elif "constant" in rule.model_fields_set:
-            value = rule.constant
-        elif field in self._templates:
-            value = self._templates[field].render(source)
-        elif field in self._expressions:
-            value = self._expressions[field](**source)
-        else:
-            value = get_path(data, field)
-            value = None if value is _MISSING else value
-        if rule.map is not None:
-            value = (
-                [self._mapped(rule, item, field) for item in value]
-                if isinstance(value, list)
-                else (self._mapped(rule, value, field))
-            )
-        if rule.round is not None and value is not None:
-            value = _decimal(value).quantize(Decimal(1).scaleb(-rule.round), rounding=ROUND_HALF_UP)
-        return value
-
-    @staticmethod
-    def _mapped(rule: FieldRule, value: Any, field: str) -> Any:
-        table = rule.map or {}
-        if str(value) in table:
-            return table[str(value)]
-        if rule.strict:
-            raise Permanent(f"value {value!r} is not in the value map", field=field)
-        return rule.default if "default" in rule.model_fields_set else value
 
 
 class FlowMapper:
