@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-python.sh tryton,test
 EMPORION_TEST_PG_URL=${EMPORION_TEST_PG_URL:-$(scripts/postgres.sh | tail -n 1)}
+EMPORION_TEST_MARIADB_URL=${EMPORION_TEST_MARIADB_URL:-$(scripts/mariadb.sh | tail -n 1)}
+export EMPORION_TEST_MARIADB_URL
 export EMPORION_TEST_PG_URL
 # the browser tests' Chromium, from Debian's packages (never a downloaded browser)
 EMPORION_CHROMIUM=$(scripts/chromium.sh | tail -n 1)

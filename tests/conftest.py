@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.tryton",
     "tests.fixtures.state",
     "tests.fixtures.alerts",
+    "tests.fixtures.sqldb",
 ]
