@@ -27,6 +27,10 @@ class StagingTable(RowTarget):
     """An import table the ERP owns and reads: one row per order (or line, payment, customer)."""
 
     table: str
+    parent_column: str | None = Field(
+        None,
+        description="lines/payments: the column that receives the order row's `orders.key_column` value",
+    )
 
 
 class OrderImport(Strict):
@@ -53,6 +57,18 @@ class OrderImport(Strict):
     )
     taken_column: str | None = Field(
         None, description="orders' column the ERP sets when it has taken the order (null: not yet)"
+    )
+    key_column: str | None = Field(
+        None, description="orders' key the database generates (lines and payments name it by parent_column)"
+    )
+    customer_key_column: str | None = Field(
+        None, description="customers' key the database generates (none: the lower-case e-mail is the key)"
+    )
+    cancellation_taken_column: str | None = Field(
+        None, description="cancellations' column the ERP sets when it has handled the cancellation"
+    )
+    returns: StagingTable | None = Field(
+        None, description="one row per shop refund, a return for the ERP (paths: refund.*, order.*)"
     )
 
     @model_validator(mode="after")
