@@ -104,9 +104,7 @@ def _take_customers(conn: sa.Connection) -> int:
 def _take_order(conn: sa.Connection, header: sa.Row[tuple[object, ...]], warehouse: str) -> None:
     """One staged order becomes an `auftrag` with its lines; its goods are booked out."""
     lines = conn.execute(
-        sa.select(schema.import_position).where(
-            schema.import_position.c.shop_referenz == header.shop_referenz
-        )
+        sa.select(schema.import_position).where(schema.import_position.c.import_auftrag_id == header.id)
     ).all()
     warehouse_id = _warehouse_ids(conn).get(warehouse)
     number = f"AU-{10000 + int(header.id)}"

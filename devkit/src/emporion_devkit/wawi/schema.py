@@ -179,7 +179,9 @@ import_position = sa.Table(
     "import_position",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("shop_referenz", sa.String(60), nullable=False, index=True),
+    sa.Column(
+        "import_auftrag_id", sa.Integer, sa.ForeignKey("import_auftrag.id"), nullable=False, index=True
+    ),
     sa.Column("position", sa.String(40), nullable=True),
     sa.Column("artikelnr", sa.String(40), nullable=False),
     sa.Column("bezeichnung", sa.String(200), nullable=True),
@@ -191,7 +193,9 @@ import_zahlung = sa.Table(
     "import_zahlung",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("shop_referenz", sa.String(60), nullable=False, index=True),
+    sa.Column(
+        "import_auftrag_id", sa.Integer, sa.ForeignKey("import_auftrag.id"), nullable=False, index=True
+    ),
     sa.Column("zahlungsart", sa.String(60), nullable=True),
     sa.Column("betrag", MONEY, nullable=True),
     sa.Column("transaktion", sa.String(100), nullable=True),
