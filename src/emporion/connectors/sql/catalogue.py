@@ -265,7 +265,11 @@ class SqlCatalogue:
         return found
 
     async def stock(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
-        """Available to promise per known SKU over `warehouses` (None: all), staged orders reserved."""
+        """Stock per known SKU summed over `warehouses` (None: all), as the ERP counts it.
+
+        Staged orders the ERP has not taken yet are not subtracted here: the sales side's
+        `availability` subtracts them (products read by `read`/`scan` carry them subtracted).
+        """
         wanted = sorted({str(sku) for sku in skus if str(sku)})
         if not wanted:
             return {}
@@ -284,7 +288,7 @@ class SqlCatalogue:
                 if warehouses is None or _text(fields.get("warehouse")) in warehouses:
                     levels.append(fields)
             available: dict[str, Decimal] = {sku: Decimal(0) for sku in known}
-            for fields in reserve(levels, self._pending(connection, wanted)):
+            for fields in levels:
                 sku = _text(fields.get("sku"))
                 quantity = _quantity(fields, source)
                 available[sku] = available.get(sku, Decimal(0)) + quantity
