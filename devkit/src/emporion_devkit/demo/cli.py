@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,15 @@ import typer
 from emporion.cli.common import NOT_CLEAN, ConfigOption, console, err, fail, load, run_async
 from emporion.connectors.base import ConnectorError
 from emporion.connectors.tryton.client import TrytonClient
+
+
+class ErpChoice(StrEnum):
+    """The ERPs the demo can run."""
+
+    TRYTON = "tryton"
+    SQL = "sql"
+    FILES = "files"
+
 
 erp_app = typer.Typer(
     help="Change data in a configured Tryton ERP, as a merchant would.", no_args_is_help=True
@@ -24,18 +34,66 @@ ConnectionOption = Annotated[
 def demo(
     once: Annotated[bool, typer.Option("--once", help="Sync, verify and exit (0 only if clean).")] = False,
     products: Annotated[int, typer.Option(help="Products in the sample catalogue.")] = 500,
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")] = Path(
-        "var/demo"
-    ),
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="Where the demo keeps its files (default: var/demo, var/demo-sql, var/demo-files)."
+        ),
+    ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from a new ERP, shop and state.")] = False,
     simulate_orders: Annotated[float, typer.Option(help="Orders per second from simulated shoppers.")] = 0.2,
+    erp: Annotated[
+        ErpChoice,
+        typer.Option(
+            "--erp",
+            help="The ERP: tryton (a real Tryton), sql (the sample Warenwirtschaft's MariaDB database)"
+            " or files (its file drop, served over SFTP).",
+        ),
+    ] = ErpChoice.TRYTON,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="--erp sql: the server (and database) for the Warenwirtschaft"
+            " (default: $EMPORION_DEMO_DATABASE_URL, else mysql+pymysql://root@127.0.0.1:3306/emporion_demo_wawi).",
+        ),
+    ] = None,
+    drop: Annotated[
+        Path | None,
+        typer.Option("--drop", help="--erp files: a local drop folder instead of a private SFTP server."),
+    ] = None,
+    xml: Annotated[
+        bool, typer.Option("--xml", help="--erp files: articles exported as XML, not CSV.")
+    ] = False,
 ) -> None:
-    """Start a Tryton ERP with a sample catalogue and a WooCommerce sandbox, sync them, and take orders."""
-    from emporion_devkit.demo import run_demo
+    """Start an ERP with a sample catalogue and a WooCommerce sandbox, sync them, and take orders."""
+    directory = directory or Path("var/demo" if erp is ErpChoice.TRYTON else f"var/demo-{erp.value}")
+    if erp is ErpChoice.TRYTON:
+        from emporion_devkit.demo import run_demo
 
-    code = run_demo(
-        directory, products=products, once=once, fresh=fresh, console=console, simulate_orders=simulate_orders
-    )
+        code = run_demo(
+            directory,
+            products=products,
+            once=once,
+            fresh=fresh,
+            console=console,
+            simulate_orders=simulate_orders,
+        )
+    else:
+        from emporion_devkit.demo.wawi_run import run_wawi_demo
+
+        code = run_wawi_demo(
+            directory,
+            kind="sql" if erp is ErpChoice.SQL else "files",
+            products=products,
+            once=once,
+            fresh=fresh,
+            console=console,
+            simulate_orders=simulate_orders,
+            database=database_url,
+            drop=drop,
+            articles_as_xml=xml,
+        )
     raise typer.Exit(code)
 
 

@@ -38,6 +38,14 @@ class Taken:
     customers: int = 0
 
 
+def new_id(result: sa.CursorResult[object]) -> int:
+    """The key the database gave the row just inserted."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database did not return the new row's key")
+    return int(key[0])
+
+
 def _warehouse_ids(conn: sa.Connection) -> dict[str, int]:
     return {row.kuerzel: row.id for row in conn.execute(sa.select(schema.lager.c.kuerzel, schema.lager.c.id))}
 
@@ -85,7 +93,7 @@ def _customer_id(conn: sa.Connection, email: str | None, person: dict[str, objec
     values: dict[str, object] = {"kundennr": f"K-{10001 + count}", "email": email}
     for column in ("vorname", "nachname", "firma", "strasse", "plz", "ort", "land"):
         values[column] = person.get(column) or ("DE" if column == "land" else "")
-    return int(conn.execute(customers.insert().values(**values)).inserted_primary_key[0])
+    return new_id(conn.execute(customers.insert().values(**values)))
 
 
 def _take_customers(conn: sa.Connection) -> int:
@@ -108,16 +116,18 @@ def _take_order(conn: sa.Connection, header: sa.Row[tuple[object, ...]], warehou
     ).all()
     warehouse_id = _warehouse_ids(conn).get(warehouse)
     number = f"AU-{10000 + int(header.id)}"
-    order_id = conn.execute(
-        schema.auftrag.insert().values(
-            auftragsnr=number,
-            shop_referenz=header.shop_referenz,
-            kunde_id=_customer_id(conn, header.kunde_email, dict(header._mapping)),
-            status=PROCESSING,
-            summe=header.summe,
-            lager_id=warehouse_id,
+    order_id = new_id(
+        conn.execute(
+            schema.auftrag.insert().values(
+                auftragsnr=number,
+                shop_referenz=header.shop_referenz,
+                kunde_id=_customer_id(conn, header.kunde_email, dict(header._mapping)),
+                status=PROCESSING,
+                summe=header.summe,
+                lager_id=warehouse_id,
+            )
         )
-    ).inserted_primary_key[0]
+    )
     for line in lines:
         conn.execute(
             schema.auftrag_position.insert().values(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from emporion_devkit.wawi import schema
+from emporion_devkit.wawi.erp import new_id
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -70,16 +71,18 @@ class StagedOrder:
         staged = schema.import_auftrag
         if conn.execute(sa.select(staged.c.id).where(staged.c.shop_referenz == self.reference)).first():
             return False
-        header_id = conn.execute(
-            staged.insert().values(
-                shop_referenz=self.reference,
-                shop_bestellnr=self.number,
-                bestelldatum=self.ordered_at,
-                waehrung=self.currency,
-                summe=self.total,
-                **self.person,
+        header_id = new_id(
+            conn.execute(
+                staged.insert().values(
+                    shop_referenz=self.reference,
+                    shop_bestellnr=self.number,
+                    bestelldatum=self.ordered_at,
+                    waehrung=self.currency,
+                    summe=self.total,
+                    **self.person,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         for line in self.lines:
             conn.execute(
                 schema.import_position.insert().values(
