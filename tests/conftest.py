@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.state",
     "tests.fixtures.alerts",
     "tests.fixtures.sqldb",
+    "tests.fixtures.sftp",
 ]

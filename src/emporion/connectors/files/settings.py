@@ -94,6 +94,7 @@ class FilesConnection(ConnectionSettings):
     processed: str = Field("processed", description="where handled files are moved (exactly once)")
     rejects: str = Field("rejects", description="where rejected rows and files are reported")
     poll_files: int = Field(20, ge=1, le=1000, description="files taken per poll at most")
+    page_size: int = Field(100, ge=1, le=1000, description="records per page of a scan")
     timeout: float = Field(30.0, gt=0)
     currency: str | None = None
     catalogue: CatalogueRows[FileSource] = Field(default_factory=CatalogueRows[FileSource])

@@ -1,0 +1,320 @@
+"""The catalogue as the drop's files say it is now: rows per source, mapped, assembled into records.
+
+A full export's truth is its newest readable file (in the incoming or the processed folder); a delta
+source's is every file in order, later rows replacing earlier ones and soft-deleted rows leaving.
+Parsed files are cached in memory by name, size and modification time (a file is never changed in
+place: an ERP writes a new one), so reads and polls do not parse the same file again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from emporion.connectors.base import Permanent, Unmappable
+from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, Entries, FeedSource
+from emporion.connectors.files.formats import WHERE, ParsedFile, Reject, UnreadableFile, parse_file
+from emporion.connectors.files.settings import FilesConnection, FileSource
+from emporion.connectors.files.store import FileInfo
+from emporion.connectors.rows.assemble import Related, category_from, customer_from, products_from
+from emporion.connectors.rows.fulldiff import row_hash
+from emporion.connectors.rows.mapping import RowMapper
+from emporion.connectors.rows.progress import INVOICE_FIELDS, PROGRESS_ORDER_FIELDS, SHIPMENT_FIELDS
+from emporion.connectors.rows.settings import (
+    CATEGORY_FIELDS,
+    CUSTOMER_FIELDS,
+    IMAGE_FIELDS,
+    PRICE_FIELDS,
+    PRODUCT_FIELDS,
+    SALE_PRICE_FIELDS,
+    STOCK_FIELDS,
+    VARIANT_FIELDS,
+)
+from emporion.connectors.rows.values import Parsing, to_bool, to_text
+from emporion.model import Record
+
+FIELDS: dict[str, Sequence[str]] = {
+    "categories": CATEGORY_FIELDS,
+    "products": PRODUCT_FIELDS,
+    "variants": VARIANT_FIELDS,
+    "prices": PRICE_FIELDS,
+    "sale_prices": SALE_PRICE_FIELDS,
+    "stock": STOCK_FIELDS,
+    "images": IMAGE_FIELDS,
+    "customers": CUSTOMER_FIELDS,
+    "progress_orders": PROGRESS_ORDER_FIELDS,
+    "progress_shipments": SHIPMENT_FIELDS,
+    "progress_invoices": INVOICE_FIELDS,
+}
+ENTITY_SOURCES: dict[str, tuple[str, ...]] = {
+    "category": ("categories",),
+    "product": ("products", "variants", "prices", "sale_prices", "stock", "images"),
+    "customer": ("customers",),
+    "order": ("progress_orders", "progress_shipments", "progress_invoices"),
+}
+# sources whose rows belong to a record named by one of their fields (the feed reports that record)
+OWNED_BY = {
+    "variants": "product",
+    "prices": "sku",
+    "sale_prices": "sku",
+    "stock": "sku",
+    "images": "sku",
+    "progress_orders": "reference",
+    "progress_shipments": "reference",
+    "progress_invoices": "reference",
+}
+SUB_SOURCES = tuple(OWNED_BY)
+
+
+def parsing_of(source: FileSource) -> Parsing:
+    """How a source's text values are written (decimal comma, date formats)."""
+    options = source.csv
+    return Parsing(options.decimal_comma, options.date_format, options.datetime_format)
+
+
+@dataclass
+class SourceRows:
+    """A source's current rows: mapped fields by row key, and stand-ins for rows that could not be read."""
+
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    broken: dict[str, Unmappable] = field(default_factory=dict)
+
+
+def row_number(where: str) -> int:
+    """The row (or record) number in a row's `_where` text."""
+    found = re.search(r" (?:row|record) (\d+)", where)
+    return int(found.group(1)) if found else 0
+
+
+def hashable(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without its place in the file (a row moved within the file has not changed)."""
+    return {column: value for column, value in row.items() if column != WHERE}
+
+
+class Catalogue:
+    """Reads the drop's catalogue files as records, and gives the feed its sources."""
+
+    def __init__(self, drop: Drop, settings: FilesConnection) -> None:
+        self.drop = drop
+        self.settings = settings
+        self.sources: dict[str, FileSource] = {
+            name: source
+            for name in FIELDS
+            if not name.startswith("progress_") and (source := getattr(settings.catalogue, name)) is not None
+        }
+        if settings.progress is not None:
+            for name in ("orders", "shipments", "invoices"):
+                if (source := getattr(settings.progress, name)) is not None:
+                    self.sources[f"progress_{name}"] = source
+        self.mappers = {
+            name: RowMapper(source, FIELDS[name], parsing=parsing_of(source))
+            for name, source in self.sources.items()
+        }
+        self._parsed: dict[tuple[str, int, float], ParsedFile | UnreadableFile] = {}
+
+    def entities(self) -> list[str]:
+        """The entities whose sources are configured."""
+        main = {"category": "categories", "product": "products", "customer": "customers"}
+        return [entity for entity, name in main.items() if name in self.sources]
+
+    async def parsed(self, info: FileInfo, source: FileSource) -> ParsedFile:
+        """The rows of a file, parsed once per name, size and modification time."""
+        identity = (info.name, info.size, info.mtime)
+        found = self._parsed.get(identity)
+        if found is None:
+            try:
+                found = parse_file(info.name, await self.drop.store.read(info.path), source, source.key)
+            except UnreadableFile as error:
+                found = error
+            if len(self._parsed) > 256:
+                self._parsed.clear()
+            self._parsed[identity] = found
+        if isinstance(found, UnreadableFile):
+            raise found
+        return found
+
+    async def files(self, source: FileSource) -> list[FileInfo]:
+        """Every file of a source, handled or waiting, oldest first."""
+        found = [*await self.drop.processed_files(source), *await self.drop.incoming_files(source)]
+        return sorted(found, key=lambda info: (info.mtime, info.name))
+
+    async def rows(self, name: str) -> SourceRows:
+        """A source's current rows: the newest readable full export, or every delta in order."""
+        source = self.sources[name]
+        files = await self.files(source)
+        chosen: list[ParsedFile] = []
+        for info in reversed(files):
+            try:
+                chosen.insert(0, await self.parsed(info, source))
+            except UnreadableFile:
+                continue
+            if source.full:
+                break
+        current = SourceRows()
+        for parsed in chosen:
+            self._fold(name, parsed, current)
+        return current
+
+    def _fold(self, name: str, parsed: ParsedFile, current: SourceRows) -> None:
+        """Apply one file's rows to a source's current rows (later files replace earlier rows)."""
+        mapper = self.mappers[name]
+        soft_delete = mapper.source.change.soft_delete
+        for reject in parsed.rejects:
+            if reject.key:
+                error = Permanent(
+                    reject.reason, record=f"file {parsed.name} row {reject.row}", field=reject.column
+                )
+                current.fields.pop(reject.key, None)
+                current.broken[reject.key] = Unmappable.of(reject.key, error)
+        for row in parsed.rows:
+            where = str(row[WHERE])
+            try:
+                key = mapper.key(row, where)
+            except Permanent:
+                continue  # a row without a key cannot be named; the feed wrote it to the rejects file
+            current.broken.pop(key, None)
+            try:
+                if soft_delete and to_bool(row.get(soft_delete)):
+                    current.fields.pop(key, None)
+                    continue
+                fields = mapper.fields(row, where)
+            except Permanent as error:
+                current.fields.pop(key, None)
+                current.broken[key] = Unmappable.of(key, error)
+                continue
+            except ValueError as error:
+                current.fields.pop(key, None)
+                current.broken[key] = Unmappable.of(
+                    key, Permanent(str(error), record=where, field=soft_delete)
+                )
+                continue
+            fields[WHERE] = where
+            current.fields[key] = fields
+
+    async def sku_owners(self) -> dict[str, str]:
+        """The product key behind each SKU: a product's own, or its variants'."""
+        owners: dict[str, str] = {}
+        if "products" in self.sources:
+            for key, fields in (await self.rows("products")).fields.items():
+                if fields.get("sku") not in (None, ""):
+                    owners[to_text(fields["sku"])] = key
+        if "variants" in self.sources:
+            for fields in (await self.rows("variants")).fields.values():
+                if fields.get("sku") not in (None, "") and fields.get("product") not in (None, ""):
+                    owners[to_text(fields["sku"])] = to_text(fields["product"])
+        return owners
+
+    async def records(self, entity: str) -> dict[str, Record]:
+        """Every current record of `entity` by key (stand-ins for those that cannot be read)."""
+        if entity == "product":
+            return await self._products()
+        name = ENTITY_SOURCES[entity][0]
+        if name not in self.sources:
+            return {}
+        current = await self.rows(name)
+        parsing = parsing_of(self.sources[name])
+        build = category_from if entity == "category" else customer_from
+        records: dict[str, Record] = dict(current.broken)
+        for key, fields in current.fields.items():
+            try:
+                records[key] = build(key, fields, parsing)
+            except Permanent as error:
+                records[key] = Unmappable.of(key, error)
+        return records
+
+    async def _products(self) -> dict[str, Record]:
+        """Products with their variants, prices, sale prices, stock and images, joined by SKU."""
+        if "products" not in self.sources:
+            return {}
+        current = await self.rows("products")
+        related = Related(
+            variants=await self._related("variants"),
+            prices=await self._related("prices"),
+            sale_prices=await self._related("sale_prices"),
+            stock=await self._related("stock"),
+            images=await self._related("images"),
+        )
+        products = list(current.fields.items())
+        assembled = products_from(
+            products,
+            related,
+            parsing=parsing_of(self.sources["products"]),
+            currency=self.settings.currency,
+        )
+        records: dict[str, Record] = dict(current.broken)
+        records.update({record.key: record for record in assembled})
+        return records
+
+    async def _related(self, name: str) -> list[dict[str, Any]]:
+        """The mapped rows of a sub-entity source (none when it is not configured)."""
+        if name not in self.sources:
+            return []
+        return list((await self.rows(name)).fields.values())
+
+    async def unreadable(self, key: str) -> Unmappable | None:
+        """The stand-in for `file:<name>`, a file that could not be read at all."""
+        name = key[len(FILE_KEY_PREFIX) :]
+        found = await self.drop.reason(name)
+        if found is None:
+            return None
+        reason, where = found
+        return Unmappable.of(
+            key, Permanent(f"file cannot be read: {reason}", record=f"file {name}", field=where)
+        )
+
+    def feed_sources(self, entity: str) -> list[FeedSource]:
+        """The sources `entity`'s feed follows, each with how its rows hash and name records."""
+        return [
+            FeedSource(
+                name,
+                self.sources[name],
+                self._entries_of(name),
+                self._keys_of(entity, name),
+                keyed=name not in SUB_SOURCES,
+            )
+            for name in ENTITY_SOURCES.get(entity, ())
+            if name in self.sources
+        ]
+
+    def _entries_of(self, name: str) -> Any:
+        """How a source's rows hash: by their key, or a sub-entity's by its product's SKU (or key)."""
+        mapper = self.mappers[name]
+        by = OWNED_BY.get(name, "")
+
+        def entries(parsed: ParsedFile) -> Entries:
+            hashed: list[tuple[str, bytes]] = []
+            rejects: list[Reject] = []
+            for row in parsed.rows:
+                where = str(row[WHERE])
+                key: str | None = None
+                try:
+                    key = mapper.key(row, where)
+                    fields = mapper.fields(row, where)
+                    if name in SUB_SOURCES:
+                        owner = fields.get(by)
+                        if owner in (None, ""):
+                            raise Permanent(f"the row names no {by}", record=where, field=by)
+                        key = to_text(owner)
+                except (Permanent, ValueError) as error:
+                    column = (error.field if isinstance(error, Permanent) else None) or ""
+                    reason = error.reason if isinstance(error, Permanent) else str(error)
+                    named = key if name not in SUB_SOURCES else None
+                    rejects.append(Reject(row_number(where), column, reason, named))
+                    continue
+                hashed.append((key, row_hash(hashable(row))))
+            return hashed, rejects
+
+        return entries
+
+    def _keys_of(self, entity: str, name: str) -> Any:
+        """How a source's snapshot keys become `entity`'s record keys (SKUs through their product)."""
+
+        async def keys(found: list[str]) -> list[str]:
+            if OWNED_BY.get(name) != "sku":
+                return found
+            owners = await self.sku_owners()
+            return [owners[sku] for sku in found if sku in owners]
+
+        return keys

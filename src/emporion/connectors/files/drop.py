@@ -1,0 +1,307 @@
+"""Incoming files processed exactly once: the change feed of a file drop.
+
+The ERP drops export files into the incoming folder. Each poll of an entity's feed takes the files of
+that entity's sources (oldest first: modification time, then name; at most `poll_files`), reads them
+and reports keys:
+
+- a **full export** (`full: true`) is the truth: its rows are hashed and diffed (`rows.fulldiff`)
+  against the snapshot of the previous export, which travels in the cursor; changed, new and deleted
+  keys are reported. Of several exports taken in one poll only the newest is diffed (it is the truth;
+  the older ones are handled without being read).
+- a **delta** (`full: false`) reports every key it holds; a `change.soft_delete` column marks
+  deletions, which the connector's reads then leave out.
+- a row that cannot be read is written to `rejects/<file>.rejects.csv` (row, column, reason) and its
+  key, when it has one, is reported (reads give an `Unmappable` for it: a dead letter naming file,
+  row and column). A file that cannot be read at all is reported as the key `file:<name>` (a dead
+  letter naming the file and the line) and its reason is written to `rejects/<file>.reason.txt`.
+
+Correctness: the cursor names the files whose keys it reports (`pending`), with their destination
+and checksum. A file is moved out of the incoming folder (to `processed/`, or to `rejects/` when it
+could not be read) only by the *next* poll, which is handed that cursor back: the engine stores a
+cursor in the same transaction as the keys it came with, so a cursor handed back proves those keys
+are queued. Hence:
+
+- a crash before the engine stored the cursor: the old cursor comes back, which does not name the
+  files, they are still in the incoming folder, so they are read and reported again (at least once);
+- a crash after: the cursor comes back naming them; they are moved and journalled, never reported
+  again (at most once for a stored cursor);
+- a crash while moving: moving is idempotent (a file already gone from the incoming folder is done).
+
+The journal (`processed/.journal.jsonl`: name, sha256, rows, rejects, time) lists what was handled.
+A file whose name and checksum are journalled is the same delivery again (an ERP that uploads a file
+twice, or a crash between journal and move): it is moved without being read. The name is part of
+the journal key, not the checksum alone as one might first do: two deltas with equal content at
+different times ("SKU 4711 stock 5" today and again next week after a change in between) are two
+changes, and skipping the second would leave the shop with the value in between. A full export
+with content equal to an earlier one is read again and its diff is empty, so nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import posixpath
+import re
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from emporion.connectors.base import ChangeBatch
+from emporion.connectors.files.formats import ParsedFile, Reject, UnreadableFile, parse_file
+from emporion.connectors.files.settings import FilesConnection, FileSource
+from emporion.connectors.files.store import FileInfo, Store
+from emporion.connectors.rows.fulldiff import Snapshot, diff
+
+JOURNAL = ".journal.jsonl"
+FILE_KEY_PREFIX = "file:"
+_VERSION = "fc1:"
+_STORED_PREFIX = re.compile(r"^[0-9a-f]{12}~")
+
+Entries = tuple[list[tuple[str, bytes]], list[Reject]]
+
+
+def original_name(name: str) -> str:
+    """The name a processed file had in the incoming folder (a clash adds `<sha12>~` before it)."""
+    return _STORED_PREFIX.sub("", name)
+
+
+def file_key(name: str) -> str:
+    """The key that reports a file that could not be read at all."""
+    return FILE_KEY_PREFIX + name
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One source an entity's feed follows: its files, how its rows hash, how its keys become records'.
+
+    `entries` gives each row's snapshot key and hash (and the rows it could not key); `to_keys` turns
+    snapshot keys (a product's key, or the SKU of a stock row) into the entity's record keys.
+    """
+
+    name: str
+    source: FileSource
+    entries: Callable[[ParsedFile], Entries]
+    to_keys: Callable[[list[str]], Awaitable[list[str]]]
+    keyed: bool = True  # its rows' keys are the entity's record keys (a stock row's are not)
+
+
+@dataclass
+class Handled:
+    """A file the cursor reports: where it goes on the next poll, and what the journal says of it."""
+
+    path: str
+    destination: str
+    sha256: str
+    rows: int = 0
+    rejects: int = 0
+
+
+@dataclass
+class DropCursor:
+    """What the feed's cursor holds: files to move on the next poll and the full exports' snapshots."""
+
+    pending: list[Handled] = field(default_factory=list)
+    snapshots: dict[str, str] = field(default_factory=dict)  # source name -> Snapshot.dumps()
+
+    def dumps(self) -> str:
+        """The cursor as the compact text the engine stores."""
+        data = {
+            "pending": [[h.path, h.destination, h.sha256, h.rows, h.rejects] for h in self.pending],
+            "snapshots": self.snapshots,
+        }
+        packed = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
+        return _VERSION + base64.b64encode(packed).decode()
+
+    @classmethod
+    def loads(cls, text: str) -> DropCursor:
+        """A cursor from its text; a damaged or foreign text is a ValueError."""
+        if not text.startswith(_VERSION):
+            raise ValueError("not a file-drop cursor")
+        try:
+            data = json.loads(zlib.decompress(base64.b64decode(text[len(_VERSION) :], validate=True)))
+            pending = [Handled(str(p), str(d), str(s), int(r), int(j)) for p, d, s, r, j in data["pending"]]
+            return cls(pending, {str(k): str(v) for k, v in data["snapshots"].items()})
+        except (ValueError, KeyError, TypeError, zlib.error) as error:
+            raise ValueError(f"damaged file-drop cursor ({type(error).__name__})") from None
+
+
+class Drop:
+    """The incoming, processed and rejects folders of one drop, and the journal of handled files."""
+
+    def __init__(self, store: Store, settings: FilesConnection) -> None:
+        self.store = store
+        self.incoming = settings.incoming
+        self.processed = settings.processed
+        self.rejects = settings.rejects
+        self.poll_files = settings.poll_files
+
+    async def journalled(self) -> set[tuple[str, str]]:
+        """(name, sha256) of every file handled so far."""
+        path = posixpath.join(self.processed, JOURNAL)
+        if not await self.store.exists(path):
+            return set()
+        found = set()
+        for line in (await self.store.read(path)).decode("utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                found.add((str(entry["name"]), str(entry["sha256"])))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash: its file is handled again, never lost
+        return found
+
+    async def _journal(self, handled: Sequence[Handled]) -> None:
+        """Append `handled` to the journal (rewritten atomically: SFTP has no reliable append)."""
+        if not handled:
+            return
+        path = posixpath.join(self.processed, JOURNAL)
+        before = await self.store.read(path) if await self.store.exists(path) else b""
+        if before and not before.endswith(b"\n"):
+            before += b"\n"
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        lines = [
+            json.dumps(
+                {
+                    "name": posixpath.basename(item.path),
+                    "sha256": item.sha256,
+                    "rows": item.rows,
+                    "rejects": item.rejects,
+                    "destination": item.destination,
+                    "time": stamp,
+                }
+            )
+            for item in handled
+        ]
+        await self.store.write_atomic(path, before + "\n".join(lines).encode() + b"\n")
+
+    async def settle(self, cursor: DropCursor) -> None:
+        """Move the files a stored cursor reports out of the incoming folder, journalled first."""
+        still_there = [item for item in cursor.pending if await self.store.exists(item.path)]
+        known = await self.journalled()
+        await self._journal([h for h in still_there if (posixpath.basename(h.path), h.sha256) not in known])
+        for item in still_there:
+            name = posixpath.basename(item.path)
+            target = posixpath.join(item.destination, name)
+            if await self.store.exists(target):
+                target = posixpath.join(item.destination, f"{item.sha256[:12]}~{name}")
+            await self.store.move(item.path, target)
+
+    async def incoming_files(self, source: FileSource) -> list[FileInfo]:
+        """The source's files waiting in the incoming folder, oldest first."""
+        return await self.store.list(self.incoming, source.pattern)
+
+    async def processed_files(self, source: FileSource) -> list[FileInfo]:
+        """The source's files already handled, oldest first."""
+        found = await self.store.list(self.processed, "*")
+        from fnmatch import fnmatchcase
+
+        return [info for info in found if fnmatchcase(original_name(info.name), source.pattern)]
+
+    async def start(self, sources: Sequence[FeedSource]) -> ChangeBatch:
+        """A feed from now: what is there now counts as seen (the initial sync reads it)."""
+        cursor = DropCursor()
+        for feed in sources:
+            files = await self.incoming_files(feed.source)
+            for info in files:
+                sha = hashlib.sha256(await self.store.read(info.path)).hexdigest()
+                cursor.pending.append(Handled(info.path, self.processed, sha))
+            if feed.source.full:
+                newest = await self._newest_readable(feed, [*await self.processed_files(feed.source), *files])
+                if newest is not None:
+                    hashed, _ = feed.entries(newest)
+                    cursor.snapshots[feed.name] = diff(None, hashed)[2].dumps()
+        return ChangeBatch([], cursor.dumps())
+
+    async def _newest_readable(self, feed: FeedSource, files: Sequence[FileInfo]) -> ParsedFile | None:
+        """The newest of `files` (sorted oldest first) that can be read."""
+        for info in sorted(files, key=lambda i: (i.mtime, i.name), reverse=True):
+            try:
+                return parse_file(info.name, await self.store.read(info.path), feed.source, feed.source.key)
+            except UnreadableFile:
+                continue
+        return None
+
+    async def poll(self, sources: Sequence[FeedSource], text: str) -> ChangeBatch:
+        """Keys changed since the cursor `text`: settle its files, then read the next incoming ones."""
+        cursor = DropCursor.loads(text)
+        await self.settle(cursor)
+        journal = await self.journalled()
+        waiting = [(info, feed) for feed in sources for info in await self.incoming_files(feed.source)]
+        waiting.sort(key=lambda pair: (pair[0].mtime, pair[0].name))
+        taken, more = waiting[: self.poll_files], len(waiting) > self.poll_files
+        after = DropCursor(snapshots=dict(cursor.snapshots))
+        keys: list[str] = []
+        for feed in sources:
+            files = [info for info, of in taken if of is feed]
+            keys += await self._take(feed, files, journal, after)
+        return ChangeBatch(list(dict.fromkeys(keys)), after.dumps(), more)
+
+    async def _take(
+        self, feed: FeedSource, files: list[FileInfo], journal: set[tuple[str, str]], after: DropCursor
+    ) -> list[str]:
+        """Handle one source's taken files (oldest first); the record keys they report."""
+        contents: list[tuple[FileInfo, bytes, str]] = []
+        for info in files:
+            data = await self.store.read(info.path)
+            sha = hashlib.sha256(data).hexdigest()
+            if (info.name, sha) in journal:
+                after.pending.append(Handled(info.path, self.processed, sha))
+            else:
+                contents.append((info, data, sha))
+        keys: list[str] = []
+        diffed = False
+        for info, data, sha in reversed(contents):  # newest first: a full export's newest is the truth
+            handled = Handled(info.path, self.processed, sha)
+            after.pending.append(handled)
+            if feed.source.full and diffed:
+                continue
+            try:
+                parsed = parse_file(info.name, data, feed.source, feed.source.key)
+            except UnreadableFile as error:
+                handled.destination = self.rejects
+                await self._write_reason(info.name, error)
+                keys.append(file_key(info.name))
+                continue
+            hashed, rejects = feed.entries(parsed)
+            rejects = [*parsed.rejects, *rejects]
+            handled.rows, handled.rejects = len(parsed.rows), len(rejects)
+            if rejects:
+                await self._write_rejects(info.name, rejects)
+                keys += [reject.key for reject in rejects if reject.key and feed.keyed]
+            if feed.source.full:
+                previous = after.snapshots.get(feed.name)
+                changed, deleted, snapshot = diff(Snapshot.loads(previous) if previous else None, hashed)
+                after.snapshots[feed.name] = snapshot.dumps()
+                keys += await feed.to_keys([*changed, *deleted])
+                diffed = True
+            else:
+                keys += await feed.to_keys(list(dict.fromkeys(key for key, _ in hashed)))
+        return keys
+
+    async def _write_rejects(self, name: str, rejects: Iterable[Reject]) -> None:
+        """`rejects/<file>.rejects.csv`: row, column, reason of each refused row."""
+        lines = ["row;column;reason"]
+        lines += [f"{r.row};{_cell(r.column)};{_cell(r.reason)}" for r in rejects]
+        path = posixpath.join(self.rejects, f"{name}.rejects.csv")
+        await self.store.write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+    async def _write_reason(self, name: str, error: UnreadableFile) -> None:
+        """`rejects/<file>.reason.txt`: why a whole file could not be read, and where."""
+        path = posixpath.join(self.rejects, f"{name}.reason.txt")
+        text = json.dumps({"reason": error.reason, "where": error.where})
+        await self.store.write_atomic(path, text.encode("utf-8") + b"\n")
+
+    async def reason(self, name: str) -> tuple[str, str | None] | None:
+        """Why file `name` could not be read (reason, where), if it was refused."""
+        path = posixpath.join(self.rejects, f"{name}.reason.txt")
+        if not await self.store.exists(path):
+            return None
+        data: Any = json.loads(await self.store.read(path))
+        return str(data["reason"]), data.get("where")
+
+
+def _cell(text: str) -> str:
+    """A value fit for the rejects file's `;`-separated cells."""
+    return '"' + text.replace('"', '""') + '"' if ";" in text or '"' in text or "\n" in text else text
