@@ -25,9 +25,9 @@ from typing import Any
 from emporion.connectors.base import Permanent
 from emporion.connectors.rows.settings import RowTarget
 from emporion.model import Customer, Order, Refund
-from emporion.rules import FieldRule, RuleEvaluator, get_path
+from emporion.rules import FieldRule, RuleEvaluator
 
-_ABSENT = get_path({}, "absent")  # what get_path answers for a path that does not exist
+_ABSENT = object()  # a path the record does not have
 
 
 def plain(value: Any) -> Any:
@@ -51,6 +51,19 @@ def customer_context(customer: Customer) -> dict[str, Any]:
     return {"customer": plain(customer.model_dump(mode="python"))}
 
 
+def lookup(context: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path; None when a part on the way is empty (an order without a billing
+    address has no billing city), _ABSENT when the path names something the record does not have."""
+    value: Any = context
+    for part in path.split("."):
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or part not in value:
+            return _ABSENT
+        value = value[part]
+    return value
+
+
 class RowWriter:
     """One target's column mapping, compiled once: a context in, one flat row (column -> value) out."""
 
@@ -66,10 +79,10 @@ class RowWriter:
         """The row for one context; Permanent naming `record` and the column when a value cannot be had."""
         row: dict[str, Any] = {}
         for column, path in self.paths.items():
-            value = get_path(dict(context), path)
+            value = lookup(context, path)
             if value is _ABSENT:
                 raise Permanent(
-                    f"{self.what}: column {column} maps {path!r}, which the order does not have",
+                    f"{self.what}: column {column} maps {path!r}, which the record does not have",
                     record=record,
                     field=column,
                 )

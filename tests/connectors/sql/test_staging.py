@@ -1,0 +1,259 @@
+"""Orders into import tables on real MariaDB and PostgreSQL: once, whole, or not at all."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from emporion.connectors.base import ConnectorError, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.roles import SaleOptions
+from emporion.connectors.sql.catalogue import SqlCatalogue
+from emporion.connectors.sql.sales import SqlSales
+from emporion.connectors.sql.settings import SqlConnection
+from emporion.connectors.sql.staging import ImportTables, Staged, find_order, stage_order
+from emporion.model import Customer, OrderStatus, Refund
+from tests.connectors.sql import sales_schema as wawi
+
+
+@pytest.fixture
+def url(erp_db_url: str) -> str:
+    """The test database with the Warenwirtschaft's tables."""
+    wawi.create_schema(erp_db_url)
+    return erp_db_url
+
+
+@pytest.fixture
+def settings(url: str) -> SqlConnection:
+    return wawi.connection_settings(url)
+
+
+@pytest.fixture
+async def sales(settings: SqlConnection) -> AsyncIterator[SqlSales]:
+    """The sales side over the real catalogue read side of the same database."""
+    db = wawi.database(settings)
+    yield SqlSales(db, settings, SqlCatalogue(db, settings))
+    db.dispose()
+
+
+def _rows(url: str, table: sa.Table) -> list[dict[str, object]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(row) for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings()]
+    finally:
+        engine.dispose()
+
+
+async def test_an_order_lands_with_its_lines_and_payments(url: str, sales: SqlSales) -> None:
+    """Header, line and payment rows carry the mapped values: Decimal money, UTC time, a template, ids."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-1001")
+    (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    assert outcome.status is OutcomeStatus.CREATED and outcome.target_ref == {"id": "WEB-1001"}
+    (header,) = _rows(url, wawi.import_auftrag)
+    assert header["shop_referenz"] == "WEB-1001" and header["bestellnr"] == "N-WEB-1001"
+    assert header["summe"] == Decimal("20.00") and header["waehrung"] == "EUR"
+    assert header["bestellt_am"] == datetime(2026, 12, 1, 10, 30)  # naive column: the time in UTC
+    assert header["ort"] == "10115 Berlin" and header["uebernommen_am"] is None
+    (line,) = _rows(url, wawi.import_position)
+    assert line["import_auftrag_id"] == header["id"] and line["pos"] == 1
+    assert (
+        line["artikelnr"] == "A-1"
+        and line["menge"] == Decimal("2.000")
+        and line["gesamt"] == Decimal("20.00")
+    )
+    assert line["artikel_id"] is not None  # the ERP's own key of the article
+    (payment,) = _rows(url, wawi.import_zahlung)
+    assert payment["import_auftrag_id"] == header["id"] and payment["betrag"] == Decimal("20.00")
+
+
+async def test_writing_an_order_again_finds_it_and_adds_nothing(url: str, sales: SqlSales) -> None:
+    """A retried write (answer lost, not linked) is matched by reference: one header, one line."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-1002")
+    (first,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    (again,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    (linked,) = await sales.write_sales([WriteItem(order.key, order, first.target_ref)], SaleOptions())
+    assert first.status is OutcomeStatus.CREATED
+    assert again.status is OutcomeStatus.MATCHED and linked.status is OutcomeStatus.UNCHANGED
+    assert again.target_ref == first.target_ref == linked.target_ref
+    assert wawi.count(url, wawi.import_auftrag) == 1 and wawi.count(url, wawi.import_position) == 1
+
+
+async def test_a_line_the_database_refuses_leaves_no_header(url: str, sales: SqlSales) -> None:
+    """The order is one transaction: a refused line (CHECK menge > 0) rolls its header back too."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-1003", quantity="0")
+    (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, ConnectorError)
+    assert wawi.count(url, wawi.import_auftrag) == 0 and wawi.count(url, wawi.import_position) == 0
+
+
+async def test_an_unknown_sku_fails_naming_the_line(url: str, sales: SqlSales) -> None:
+    """An SKU the ERP has no article for fails the order before anything is written."""
+    order = wawi.order("WEB-1004", sku="NO-SUCH")
+    (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, Permanent)
+    assert outcome.error.field == "lines[0].sku" and "N-WEB-1004" in (outcome.error.record or "")
+    assert wawi.count(url, wawi.import_auftrag) == 0
+
+
+async def test_a_mapping_path_the_order_lacks_is_named(url: str) -> None:
+    """A column mapped to a path the canonical order does not have fails naming the column."""
+    columns = {"bestellnr": "order.no_such_field"}
+    settings = wawi.connection_settings(
+        url, orders=wawi.order_import(orders={"table": "import_auftrag", "columns": columns})
+    )
+    db = wawi.database(settings)
+    try:
+        sales = SqlSales(db, settings, SqlCatalogue(db, settings))
+        wawi.add_article(url, "A-1", {"Haupt": "5"})
+        order = wawi.order("WEB-1005")
+        (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    finally:
+        db.dispose()
+    assert isinstance(outcome.error, Permanent) and outcome.error.field == "bestellnr"
+    assert outcome.error.record == "order N-WEB-1005"
+
+
+def test_two_writers_at_once_end_in_one_row(url: str, settings: SqlConnection) -> None:
+    """Two connections write the same order concurrently: the loser hits the unique key, writes nothing,
+    and finds the winner's row in a fresh transaction."""
+    tables = ImportTables(settings)
+    order = wawi.order("WEB-2001")
+    first_inserted, results = threading.Event(), {}
+    engines = [sa.create_engine(url), sa.create_engine(url)]
+
+    def winner() -> None:
+        with engines[0].begin() as conn:
+            results["winner"] = stage_order(conn, tables, order)
+            first_inserted.set()
+            time.sleep(1.0)  # the other writer is blocked on the unique key meanwhile
+
+    def loser() -> None:
+        first_inserted.wait(10)
+        with engines[1].begin() as conn:
+            results["loser"] = stage_order(conn, tables, order)
+        with engines[1].begin() as conn:
+            results["found"] = find_order(conn, tables, order.reference or "")
+
+    threads = [threading.Thread(target=winner), threading.Thread(target=loser)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for engine in engines:
+        engine.dispose()
+    assert results == {"winner": Staged.CREATED, "loser": Staged.DUPLICATE, "found": True}
+    assert wawi.count(url, wawi.import_auftrag) == 1 and wawi.count(url, wawi.import_position) == 1
+
+
+async def test_a_unique_key_violation_is_matched(url: str, sales: SqlSales) -> None:
+    """Another process inserts the reference and commits while our insert waits on the unique key: the
+    write is MATCHED, in a fresh transaction, and adds no row."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-2002")
+    engine = sa.create_engine(url)
+    other = engine.connect()
+    held = other.begin()
+    other.execute(sa.insert(wawi.import_auftrag).values(shop_referenz="WEB-2002", bestellnr="other"))
+    timer = threading.Timer(1.5, held.commit)
+    timer.start()
+    try:
+        (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    finally:
+        timer.join()
+        other.close()
+        engine.dispose()
+    assert outcome.status is OutcomeStatus.MATCHED and outcome.target_ref == {"id": "WEB-2002"}
+    assert wawi.count(url, wawi.import_auftrag) == 1 and wawi.count(url, wawi.import_position) == 0
+
+
+async def test_customers_are_matched_by_email_in_any_case(url: str, sales: SqlSales) -> None:
+    """One row per customer: the same e-mail in other case finds the first row and its generated id."""
+    ada = Customer(key="", email="Ada@Example.com", first_name="Ada", last_name="Lovelace")
+    (first,) = await sales.write("customer", [WriteItem("ada@example.com", ada)], [])
+    shouted = ada.model_copy(update={"email": "ADA@EXAMPLE.COM"})
+    (again,) = await sales.write("customer", [WriteItem("ada@example.com", shouted)], [])
+    assert first.status is OutcomeStatus.CREATED and again.status is OutcomeStatus.MATCHED
+    assert first.target_ref == again.target_ref and first.target_ref is not None
+    (row,) = _rows(url, wawi.import_kunde)
+    assert str(row["id"]) == first.target_ref["id"] and row["vorname"] == "Ada"
+
+
+async def test_a_cancelled_order_inserts_one_cancellation_row(url: str, sales: SqlSales) -> None:
+    """A staged order cancelled in the shop gets one cancellation row, however often it is written."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-3001")
+    (first,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    cancelled = order.model_copy(update={"status": OrderStatus.CANCELLED})
+    outcomes = [
+        (await sales.write_sales([WriteItem(order.key, cancelled, first.target_ref)], SaleOptions()))[0]
+        for _ in range(2)
+    ]
+    assert [o.status for o in outcomes] == [OutcomeStatus.UPDATED, OutcomeStatus.UNCHANGED]
+    assert wawi.count(url, wawi.import_storno, shop_referenz="WEB-3001") == 1
+    never = wawi.order("WEB-3002", status=OrderStatus.CANCELLED)
+    (outcome,) = await sales.write_sales([WriteItem(never.key, never)], SaleOptions())
+    assert outcome.status is OutcomeStatus.UNCHANGED and wawi.count(url, wawi.import_storno) == 1
+
+
+async def test_without_a_cancellation_import_a_cancellation_fails_clearly(url: str) -> None:
+    """No cancellations table: nothing is updated and the failure says the ERP has no such import."""
+    settings = wawi.connection_settings(url, orders=wawi.order_import(cancellations=None))
+    db = wawi.database(settings)
+    try:
+        sales = SqlSales(db, settings, SqlCatalogue(db, settings))
+        wawi.add_article(url, "A-1", {"Haupt": "5"})
+        order = wawi.order("WEB-3003")
+        (first,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+        cancelled = order.model_copy(update={"status": OrderStatus.CANCELLED})
+        (outcome,) = await sales.write_sales(
+            [WriteItem(order.key, cancelled, first.target_ref)], SaleOptions()
+        )
+    finally:
+        db.dispose()
+    assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, Permanent)
+    assert "no cancellation import" in outcome.error.reason and outcome.error.field == "status"
+
+
+async def test_a_refund_becomes_one_return_row(url: str, sales: SqlSales) -> None:
+    """A shop refund is one return row, found again by order reference and refund key."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-4001")
+    (first,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    refunded = order.model_copy(update={"refunds": [Refund(key="r1", amount=Decimal("10.00"))]})
+    item = WriteItem(f"{order.key}/r1", refunded, first.target_ref)
+    (made,) = await sales.write("return", [item], [])
+    (again,) = await sales.write("return", [item], [])
+    assert made.status is OutcomeStatus.CREATED and again.status is OutcomeStatus.MATCHED
+    (row,) = _rows(url, wawi.import_retoure)
+    assert (
+        row["shop_referenz"] == "WEB-4001" and row["erstattung"] == "r1" and row["betrag"] == Decimal("10.00")
+    )
+
+
+async def test_availability_holds_back_orders_the_erp_has_not_taken(url: str, sales: SqlSales) -> None:
+    """Stock less staged, untaken, uncancelled orders; taken or cancelled ones no longer count."""
+    wawi.add_article(url, "A-1", {"Haupt": "5", "Zweit": "3"})
+    for reference in ("WEB-5001", "WEB-5002", "WEB-5003"):
+        order = wawi.order(reference)
+        (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+        assert outcome.ok, outcome.error
+    assert await sales.availability(["A-1", "NO-SUCH"], None) == {"A-1": Decimal(2)}
+    wawi.execute(
+        url,
+        sa.update(wawi.import_auftrag)
+        .where(wawi.import_auftrag.c.shop_referenz == "WEB-5001")
+        .values(uebernommen_am=datetime(2026, 12, 2)),
+    )
+    cancelled = wawi.order("WEB-5002", status=OrderStatus.CANCELLED)
+    await sales.write_sales([WriteItem(cancelled.key, cancelled, {"id": "WEB-5002"})], SaleOptions())
+    assert await sales.pending(["A-1"]) == {"A-1": Decimal(2)}
+    assert await sales.availability(["A-1"], ["Haupt"]) == {"A-1": Decimal(3)}
