@@ -69,15 +69,15 @@ def actual_column(db: Database, connection: sa.Connection, source: Source, colum
     raise Permanent(f"{source.name} has no column {column}", record=source.name, field=column)
 
 
-def holds_integers(db: Database, connection: sa.Connection, source: Source, column: str) -> bool:
-    """Whether `column` holds integers (learned from one value; an empty source is asked again later)."""
+def holds_integers(db: Database, connection: sa.Connection, source: Source, column: str) -> bool | None:
+    """Whether `column` holds integers, learned from one value; None while it holds no value at all."""
     known = source.kinds.get(column)
     if known is not None:
         return known
     src = db.source(source.spec, connection)
     value = connection.execute(sa.select(src.c[column]).where(src.c[column].is_not(None)).limit(1)).scalar()
     if value is None:
-        return False
+        return None  # nothing can match yet; asked again next time
     source.kinds[column] = isinstance(value, int) and not isinstance(value, bool)
     return source.kinds[column]
 
@@ -99,7 +99,12 @@ def rows_where_in(
     column = actual_column(db, connection, source, column)
     key = actual_column(db, connection, source, source.spec.key)
     src = db.source(source.spec, connection)
-    wanted = typed(values, holds_integers(db, connection, source, column))
+    integers = holds_integers(db, connection, source, column)
+    if integers is None:
+        return []  # the column holds no value: no row can match (and no type to compare with)
+    wanted = typed(values, integers)
+    if not wanted:
+        return []
     rows: list[Row] = []
     for part in chunks(wanted):
         statement = sa.select(src).where(src.c[column].in_(list(part))).order_by(src.c[key])
