@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emporion.connectors.rows.fulldiff import Snapshot, diff, group_hash, row_hash
+from emporion.connectors.rows.fulldiff import Differ, Snapshot, diff, group_hash, row_hash
 
 
 def _rows(stock: dict[str, Decimal]) -> list[tuple[str, bytes]]:
@@ -119,3 +119,12 @@ def test_diff_agrees_with_a_brute_force_model(
     assert len(changed) == len(set(changed))
     assert deleted == sorted(k for k in before if k not in after)
     assert set(new) == set(after)
+
+
+def test_fed_page_by_page_it_agrees_with_one_pass() -> None:
+    before = diff(None, _rows({"A": Decimal(1), "B": Decimal(2), "C": Decimal(3)}))[2]
+    rows = [*_rows({"A": Decimal(1), "B": Decimal(7), "D": Decimal(4)}), ("B", row_hash({"x": 1}))]
+    differ = Differ(before)
+    for start in range(0, len(rows), 2):
+        differ.add(rows[start : start + 2])
+    assert differ.finish() == diff(before, rows)

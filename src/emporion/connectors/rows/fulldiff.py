@@ -205,6 +205,43 @@ def _read_varint(raw: bytes, offset: int) -> tuple[int, int]:
             return number, offset
 
 
+class Differ:
+    """`diff` fed page by page: `add` each page's (key, hash) pairs as it arrives, then `finish`.
+
+    For a connector that reads its pages on the event loop's threads (`asyncio.to_thread` per page)
+    and so cannot hand `diff` one iterator; it holds the new snapshot only, never the rows.
+    """
+
+    def __init__(self, previous: Snapshot | None) -> None:
+        self._before = previous._hashes if previous is not None else {}
+        self._hashes: dict[str, bytes] = {}
+        self._repeated: dict[str, int] = {}
+
+    def add(self, pairs: Iterable[tuple[str, bytes]]) -> None:
+        """Take the next rows' keys and hashes (a repeated key is combined as by `group_hash`)."""
+        hashes, repeated = self._hashes, self._repeated
+        for key, value in pairs:
+            seen = hashes.get(key)
+            if seen is None:
+                hashes[key] = value
+            else:
+                total = repeated.get(key, int.from_bytes(seen, "big"))
+                repeated[key] = (total + int.from_bytes(value, "big")) & _MASK
+
+    def finish(self) -> tuple[list[str], list[str], Snapshot]:
+        """(changed or new keys in the order first read, deleted keys sorted, the new snapshot)."""
+        hashes = self._hashes
+        for key, total in self._repeated.items():
+            hashes[key] = total.to_bytes(HASH_BYTES, "big")
+        before = self._before
+        changed = [key for key, value in hashes.items() if before.get(key) != value]
+        deleted = sorted(key for key in before if key not in hashes)
+        snapshot = Snapshot()
+        snapshot._hashes = hashes
+        self._hashes, self._repeated = {}, {}
+        return changed, deleted, snapshot
+
+
 def diff(
     previous: Snapshot | None, current: Iterable[tuple[str, bytes]]
 ) -> tuple[list[str], list[str], Snapshot]:
@@ -213,20 +250,6 @@ def diff(
     Without a previous snapshot every key is new. Repeated keys in `current` are combined by
     `group_hash`. Changed keys come in the order first read, deleted keys sorted.
     """
-    hashes: dict[str, bytes] = {}
-    repeated: dict[str, int] = {}
-    for key, value in current:
-        seen = hashes.get(key)
-        if seen is None:
-            hashes[key] = value
-        else:
-            total = repeated.get(key, int.from_bytes(seen, "big"))
-            repeated[key] = (total + int.from_bytes(value, "big")) & _MASK
-    for key, total in repeated.items():
-        hashes[key] = total.to_bytes(HASH_BYTES, "big")
-    before = previous._hashes if previous is not None else {}
-    changed = [key for key, value in hashes.items() if before.get(key) != value]
-    deleted = sorted(key for key in before if key not in hashes)
-    snapshot = Snapshot()
-    snapshot._hashes = hashes
-    return changed, deleted, snapshot
+    differ = Differ(previous)
+    differ.add(current)
+    return differ.finish()
