@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from emporion.connectors.base import Permanent, Unmappable
-from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, Entries, FeedSource
+from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, Entries, FeedSource, original_name
 from emporion.connectors.files.formats import WHERE, ParsedFile, Reject, UnreadableFile, parse_file
 from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo
@@ -221,7 +222,7 @@ class Catalogue:
             try:
                 records[key] = build(key, fields, parsing)
             except Permanent as error:
-                records[key] = Unmappable.of(key, error)
+                records[key] = self.in_columns(Unmappable.of(key, error))
         return records
 
     async def _products(self) -> dict[str, Record]:
@@ -244,8 +245,22 @@ class Catalogue:
             currency=self.settings.currency,
         )
         records: dict[str, Record] = dict(current.broken)
-        records.update({record.key: record for record in assembled})
+        records.update({record.key: self.in_columns(record) for record in assembled})
         return records
+
+    def in_columns(self, record: Record) -> Record:
+        """A stand-in whose field is a canonical one named by the file's column instead (`VK`, not
+        `list_price`), found through the source whose pattern the file's name matches."""
+        if not isinstance(record, Unmappable) or not record.record or not record.field:
+            return record
+        found = re.match(r"file (\S+) (?:row|record) ", record.record)
+        if found is None:
+            return record
+        for source in self.sources.values():
+            column = source.columns.get(record.field)
+            if fnmatchcase(original_name(found.group(1)), source.pattern) and isinstance(column, str):
+                return record.model_copy(update={"field": column})
+        return record
 
     async def _related(self, name: str) -> list[dict[str, Any]]:
         """The mapped rows of a sub-entity source (none when it is not configured)."""
