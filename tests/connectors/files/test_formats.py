@@ -30,7 +30,8 @@ def write_export(root: Path, name: str, text: str, encoding: str = "cp1252") -> 
 
 
 def test_cp1252_csv_rows_carry_their_place_and_text_as_written() -> None:
-    data = 'ArtNr;Bezeichnung;VK\n4711;Größe XL \u2013 Bügel;1.234,56\n\n4712;"Tür; weiß";9,90\n'.encode("cp1252")
+    text = 'ArtNr;Bezeichnung;VK\n4711;Größe XL \u2013 Bügel;1.234,56\n\n4712;"Tür; weiß";9,90\n'
+    data = text.encode("cp1252")
     parsed = parse_csv("artikel.csv", data, GERMAN)
     assert [row["Bezeichnung"] for row in parsed.rows] == ["Größe XL \u2013 Bügel", "Tür; weiß"]
     assert parsed.rows[0]["VK"] == "1.234,56"
