@@ -63,6 +63,7 @@ class StagedOrder:
     ordered_at: datetime | None
     currency: str
     total: Decimal | None
+    shipping: Decimal | None = None
     person: dict[str, str] = field(default_factory=dict)
     lines: list[StagedLine] = field(default_factory=list)
 
@@ -79,6 +80,7 @@ class StagedOrder:
                     bestelldatum=self.ordered_at,
                     waehrung=self.currency,
                     summe=self.total,
+                    versandkosten=self.shipping,
                     **self.person,
                 )
             )
@@ -98,28 +100,42 @@ class StagedOrder:
 
 
 def _party(root: etree._Element) -> dict[str, str]:
-    """The buyer's (else the invoice party's, else the first party's) address and e-mail."""
+    """The invoice recipient's (else the buyer's, else the first party's) name, address and e-mail."""
     parties = _all(root, "PARTY")
     chosen = None
-    for role in ("invoice", "buyer", "delivery"):
+    for role in ("invoice_recipient", "invoice", "buyer", "delivery"):
         for party in parties:
-            if role in {(r.text or "").strip() for r in _all(party, "PARTY_ROLE")}:
-                chosen = chosen or party
+            if chosen is None and role in {(r.text or "").strip() for r in _all(party, "PARTY_ROLE")}:
+                chosen = party
     chosen = chosen if chosen is not None else (parties[0] if parties else None)
     if chosen is None:
         return {}
     email = _text(chosen, "EMAIL") or next((_text(p, "EMAIL") for p in parties if _text(p, "EMAIL")), "")
+    name, name2 = _text(chosen, "NAME"), _text(chosen, "NAME2")
+    company, person = (name, name2) if name2 else ("", name)
+    first, _, last = person.partition(" ")
     values = {
         "kunde_email": email,
-        "vorname": _text(chosen, "FIRST_NAME"),
-        "nachname": _text(chosen, "CONTACT_SURNAME") or _text(chosen, "NAME"),
-        "firma": _text(chosen, "NAME2") if _text(chosen, "FIRST_NAME") else "",
+        "vorname": _text(chosen, "FIRST_NAME") or (first if last else ""),
+        "nachname": _text(chosen, "CONTACT_SURNAME") or last or first,
+        "firma": company,
         "strasse": _text(chosen, "STREET"),
         "plz": _text(chosen, "ZIP"),
         "ort": _text(chosen, "CITY"),
         "land": _text(chosen, "COUNTRY_CODED")[:2],
     }
-    return {key: value for key, value in values.items() if value}
+    return {key: value[:80] if key != "kunde_email" else value for key, value in values.items() if value}
+
+
+def _remark(root: etree._Element, kind: str, where: str) -> Decimal | None:
+    """A money REMARKS element of this type (openTRANS carries the grand total and shipping there)."""
+    for remark in _all(root, "REMARKS"):
+        if remark.get("type") == kind:
+            try:
+                return Decimal((remark.text or "").strip())
+            except InvalidOperation:
+                raise OrderFileError(f"{where}: REMARKS {kind} is not a number") from None
+    return None
 
 
 def read_order(data: bytes, name: str) -> StagedOrder:
@@ -149,12 +165,17 @@ def read_order(data: bytes, name: str) -> StagedOrder:
             )
         )
     summary = root.find(".//{*}ORDER_SUMMARY")
+    where = f"order file {name}"
+    grand_total = _remark(root, "grand_total", where)
+    if grand_total is None and summary is not None:
+        grand_total = _decimal(summary, "TOTAL_AMOUNT", where)
     return StagedOrder(
         reference=reference,
         number=reference,
         ordered_at=datetime.fromisoformat(ordered) if ordered else None,
         currency=_text(root, "CURRENCY")[:3],
-        total=_decimal(summary, "TOTAL_AMOUNT", f"order file {name}") if summary is not None else None,
+        total=grand_total,
+        shipping=_remark(root, "shipping", where),
         person=_party(root),
         lines=lines,
     )
