@@ -324,7 +324,8 @@ def execute(url: str, statement: Any, rows: Any = None) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(statement, rows) if rows is not None else conn.execute(statement)
+            for row in rows if rows is not None else [None]:
+                conn.execute(statement if row is None else statement.values(**row))
     finally:
         engine.dispose()
 

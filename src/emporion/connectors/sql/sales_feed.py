@@ -241,7 +241,10 @@ class SalesFeed:
             for row in rows
             if row[reference] is not None and seen.get(to_text(row[key])) != row_hash(row).hex()
         ]
-        top = max([row[change.column] for row in rows] + ([position] if position is not None else []))
+        values = [row[change.column] for row in rows] + ([position] if position is not None else [])
+        if not values:  # nothing yet, not even at the start: still from the beginning
+            return found, {"position": None, "seen": {}}, False
+        top = max(values)
         kept = [row for row in rows if row[change.column] > top - change.overlap]
         remembered = _hex_hashes(kept, key) if change.overlap else {}
         return found, {"position": _number_text(top), "seen": remembered}, len(rows) == self.page_size
