@@ -1,20 +1,23 @@
 """Benchmark: full-diff change detection on a 100,000-row stock table, on PostgreSQL and MariaDB.
 
-Creates a stock table (sku, warehouse, quantity; two warehouses per SKU) in a fresh database on each
-server, then runs cycles of what the SQL connector's full-diff change feed does on each poll: load
-the snapshot from the cursor text, page through the table (keyset paging on the primary key, one read
-transaction per page, each page read in a thread), hash every row, diff per SKU against the snapshot,
-and write the new snapshot into the cursor text. Between cycles the "ERP" changes about 1% of the
-rows (quantities), deletes a few SKUs and adds a few; each cycle must report exactly those SKUs.
+Creates an article table and a stock table (id, artnr, lager, menge; two warehouses per article) in
+a fresh database on each server, configures the SQL connector as a merchant would (articles by row
+version, stock by full diff) and measures its product change feed (`SqlConnector.changes`) poll by
+poll: it loads the snapshot from the cursor, pages through the stock table (keyset paging on the key,
+one read transaction per page, each in a thread), hashes every row, diffs per SKU and writes the new
+snapshot into the cursor. Between polls the "ERP" gives about 1% of the stock rows a new quantity,
+deletes the stock of a few SKUs and adds a few articles; each poll must report exactly those SKUs.
+`--via library` runs the same algorithm with the rows library alone (`rows.fulldiff.Differ`).
 
-Prints one JSON object: per database and cycle, wall time, this process's CPU time, rows read, SKUs
-reported changed and deleted (asserted equal to what was changed), the cursor's size, the process's
-RSS, and the peak of Python allocations during a repeat of the cycle under tracemalloc (a repeat on
-unchanged data, which must report nothing; traced separately because tracing slows the code it
-measures). The database servers' own CPU is not counted.
+Prints one JSON object: per database and poll, wall time, this process's CPU time, stock rows, SKUs
+reported (asserted equal to those changed), the cursor's size, the process's RSS, and the peak of
+Python allocations during a repeat of the poll under tracemalloc (a repeat on unchanged data, which
+must report nothing; traced apart because tracing slows the code it measures). The database
+servers' own CPU is not counted.
 
     .venv/bin/python bench/full_diff.py [--rows 100000] [--cycles 5] [--change 0.01] [--page-size 5000]
-        [--pg postgresql://...] [--mariadb mysql+pymysql://...] [--only postgresql|mariadb]
+        [--via connector|library] [--pg postgresql://...] [--mariadb mysql+pymysql://...]
+        [--only postgresql|mariadb]
 
 The URLs default to EMPORION_TEST_PG_URL and EMPORION_TEST_MARIADB_URL.
 """
@@ -43,52 +46,93 @@ if str(ROOT) not in sys.path:
 from bench.support.measure import Meter, machine, rss_mb  # noqa: E402
 from emporion.connectors.rows.fulldiff import Differ, Snapshot, row_hash  # noqa: E402
 from emporion.connectors.rows.values import to_text  # noqa: E402
+from emporion.connectors.sql.connector import SqlConnector  # noqa: E402
+from emporion.connectors.sql.settings import SqlConnection  # noqa: E402
 
 WAREHOUSES = ("Haupt", "Nord")
-CHURN_SKUS = 5  # SKUs deleted and SKUs added per cycle, besides the quantity changes
+CHURN_SKUS = 5  # SKUs whose stock is deleted and new SKUs added per cycle, besides the quantity changes
 METADATA = sa.MetaData()
+ARTICLES = sa.Table(
+    "artikel",
+    METADATA,
+    sa.Column("artnr", sa.String(40), primary_key=True),
+    sa.Column("bezeichnung", sa.String(80), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False, index=True),
+)
 STOCK = sa.Table(
     "lagerbestand",
     METADATA,
-    sa.Column("sku", sa.String(40), primary_key=True),
-    sa.Column("warehouse", sa.String(20), primary_key=True),
-    sa.Column("quantity", sa.Numeric(12, 3), nullable=False),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("artnr", sa.String(40), nullable=False),
+    sa.Column("lager", sa.String(20), nullable=False),
+    sa.Column("menge", sa.Numeric(12, 3), nullable=False),
+    sa.UniqueConstraint("artnr", "lager"),
 )
+Poll = tuple[set[str], str, int | None]  # keys reported, the next cursor, rows read (None: not counted)
 
 
-async def poll(
-    engine: sa.Engine, cursor: str | None, page_size: int
-) -> tuple[list[str], list[str], str, int]:
-    """One full-diff poll as the connector runs it: (changed SKUs, deleted SKUs, next cursor, rows read).
+def connector_settings(url: URL, page_size: int) -> SqlConnection:
+    """The SQL connection a merchant would configure: articles by row version, stock by full diff."""
+    return SqlConnection.model_validate(
+        {
+            "type": "sql",
+            "url": url.render_as_string(hide_password=False),
+            "page_size": page_size,
+            "catalogue": {
+                "products": {
+                    "table": "artikel",
+                    "key": "artnr",
+                    "columns": {"sku": "artnr", "name": "bezeichnung"},
+                    "change": {"mode": "monotonic", "column": "version"},
+                },
+                "stock": {
+                    "table": "lagerbestand",
+                    "key": "id",
+                    "columns": {"sku": "artnr", "warehouse": "lager", "quantity": "menge"},
+                    "change": {"mode": "full_diff"},
+                },
+            },
+        }
+    )
 
-    Each page is read in a thread, in its own read transaction, and hashed into the diff at once:
-    memory is the two snapshots and one page.
-    """
+
+async def poll_connector(connector: SqlConnector, cursor: str | None, page_size: int) -> Poll:
+    """One poll of the SQL connector's product feed (its stock source by full diff)."""
+    batch = await connector.changes("product", cursor)
+    assert not batch.more and batch.cursor is not None
+    return set(batch.keys), batch.cursor, None
+
+
+async def poll_library(engine: sa.Engine, cursor: str | None, page_size: int) -> Poll:
+    """The same algorithm with the rows library alone: pages in threads, hashed into the diff at once."""
     previous = Snapshot.loads(cursor) if cursor is not None else None
     differ = Differ(previous)
-    after: tuple[Any, Any] | None = None
+    after: int | None = None
     total = 0
     while True:
         page = await asyncio.to_thread(_page, engine, after, page_size)
-        differ.add((to_text(row["sku"]), row_hash(row)) for row in page)
+        differ.add((to_text(row["artnr"]), row_hash(row)) for row in page)
         total += len(page)
         if len(page) < page_size:
             break
-        after = (page[-1]["sku"], page[-1]["warehouse"])
+        after = page[-1]["id"]
     changed, deleted, snapshot = differ.finish()
-    return changed, deleted, snapshot.dumps(), total
+    return (set(changed) | set(deleted)) if previous is not None else set(), snapshot.dumps(), total
 
 
-def _page(engine: sa.Engine, after: tuple[Any, Any] | None, limit: int) -> list[dict[str, Any]]:
-    """The next page after the position `after` (keyset on sku, warehouse), in its own transaction."""
-    statement = sa.select(STOCK).order_by(STOCK.c.sku, STOCK.c.warehouse).limit(limit)
+def _page(engine: sa.Engine, after: int | None, limit: int) -> list[dict[str, Any]]:
+    """The next page of stock rows after the key `after` (keyset paging), in its own transaction."""
+    statement = sa.select(STOCK).order_by(STOCK.c.id).limit(limit)
     if after is not None:
-        sku, warehouse = after
-        statement = statement.where(
-            sa.or_(STOCK.c.sku > sku, sa.and_(STOCK.c.sku == sku, STOCK.c.warehouse > warehouse))
-        )
+        statement = statement.where(STOCK.c.id > after)
     with engine.begin() as connection:
         return [dict(row) for row in connection.execute(statement).mappings()]
+
+
+def _count(engine: sa.Engine) -> int:
+    """The stock table's rows now."""
+    with engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(STOCK)).scalar_one())
 
 
 def _sku(number: int) -> str:
@@ -96,89 +140,93 @@ def _sku(number: int) -> str:
 
 
 def seed(engine: sa.Engine, skus: int) -> None:
-    """The stock table with `skus` SKUs in every warehouse."""
+    """`skus` articles with stock in every warehouse."""
     METADATA.create_all(engine)
     with engine.begin() as connection:
         for start in range(0, skus, 5000):
+            numbers = range(start, min(start + 5000, skus))
+            connection.execute(
+                ARTICLES.insert(),
+                [{"artnr": _sku(n), "bezeichnung": f"Artikel {n}", "version": n} for n in numbers],
+            )
             connection.execute(
                 STOCK.insert(),
                 [
-                    {"sku": _sku(n), "warehouse": w, "quantity": Decimal(n % 97)}
-                    for n in range(start, min(start + 5000, skus))
+                    {"artnr": _sku(n), "lager": w, "menge": Decimal(n % 97)}
+                    for n in numbers
                     for w in WAREHOUSES
                 ],
             )
 
 
-def change(
-    engine: sa.Engine, rng: random.Random, share: float, next_sku: list[int]
-) -> tuple[set[str], set[str]]:
-    """The ERP's changes between two polls: ~`share` of the rows get a new quantity, a few SKUs are
-    deleted and a few added. (SKUs whose rows changed or were added, SKUs deleted.)"""
+def change(engine: sa.Engine, rng: random.Random, share: float, counter: list[int]) -> set[str]:
+    """The ERP's changes between two polls: ~`share` of the stock rows get a new quantity, the stock
+    of a few SKUs is deleted and a few articles with stock are added. The SKUs concerned."""
     with engine.begin() as connection:
-        skus = [row[0] for row in connection.execute(sa.select(STOCK.c.sku).distinct())]
-        rows = len(skus) * len(WAREHOUSES)
+        rows = connection.execute(sa.select(sa.func.count()).select_from(STOCK)).scalar_one()
+        skus = [row[0] for row in connection.execute(sa.select(STOCK.c.artnr).distinct())]
         picked = rng.sample(skus, CHURN_SKUS + max(1, round(rows * share)))
-        gone, moved = set(picked[:CHURN_SKUS]), picked[CHURN_SKUS:]
-        connection.execute(STOCK.delete().where(STOCK.c.sku.in_(sorted(gone))))
-        updates = [(sku, rng.choice(WAREHOUSES)) for sku in moved]
+        gone, moved = picked[:CHURN_SKUS], picked[CHURN_SKUS:]
+        connection.execute(STOCK.delete().where(STOCK.c.artnr.in_(sorted(gone))))
         connection.execute(
             sa.update(STOCK)
-            .where(STOCK.c.sku == sa.bindparam("s"), STOCK.c.warehouse == sa.bindparam("w"))
-            .values(quantity=STOCK.c.quantity + 1),
-            [{"s": sku, "w": warehouse} for sku, warehouse in updates],
+            .where(STOCK.c.artnr == sa.bindparam("s"), STOCK.c.lager == sa.bindparam("w"))
+            .values(menge=STOCK.c.menge + 1),
+            [{"s": sku, "w": rng.choice(WAREHOUSES)} for sku in moved],
         )
-        added = [_sku(next_sku[0] + i) for i in range(CHURN_SKUS)]
-        next_sku[0] += CHURN_SKUS
+        added = [_sku(counter[0] + i) for i in range(CHURN_SKUS)]
+        connection.execute(
+            ARTICLES.insert(),
+            [{"artnr": sku, "bezeichnung": "neu", "version": counter[0] + i} for i, sku in enumerate(added)],
+        )
+        counter[0] += CHURN_SKUS
         connection.execute(
             STOCK.insert(),
-            [{"sku": sku, "warehouse": w, "quantity": Decimal(3)} for sku in added for w in WAREHOUSES],
+            [{"artnr": sku, "lager": w, "menge": Decimal(3)} for sku in added for w in WAREHOUSES],
         )
-    return {sku for sku, _ in updates} | set(added), gone
+    return set(gone) | set(moved) | set(added)
 
 
-async def run(url: URL, rows: int, cycles: int, share: float, page_size: int) -> dict[str, Any]:
-    """Seed the table at `url`, then the initial poll and `cycles` polls after changes, measured."""
+async def run(url: URL, via: str, rows: int, cycles: int, share: float, page_size: int) -> dict[str, Any]:
+    """Seed the tables at `url`, then the first poll and `cycles` polls after changes, measured."""
     engine = sa.create_engine(url, pool_size=2)
+    connector = SqlConnector("bench", connector_settings(url, page_size))
     rng = random.Random(15)
     skus = rows // len(WAREHOUSES)
+
+    async def poll(cursor: str | None) -> Poll:
+        if via == "connector":
+            return await poll_connector(connector, cursor, page_size)
+        return await poll_library(engine, cursor, page_size)
+
     try:
         seed(engine, skus)
         report: list[dict[str, Any]] = []
         cursor: str | None = None
-        expected: tuple[set[str], set[str]] = (set(), set())
-        next_sku = [skus]
+        counter = [skus]
         for cycle in range(cycles + 1):
-            if cycle:
-                expected = change(engine, rng, share, next_sku)
+            expected = change(engine, rng, share, counter) if cycle else set()
             meter = Meter().start()
-            changed, deleted, cursor, read = await poll(engine, cursor, page_size)
+            found, cursor, read = await poll(cursor)
             meter.stop()
-            if cycle:
-                assert set(changed) == expected[0], f"cycle {cycle}: reported SKUs differ from those changed"
-                assert set(deleted) == expected[1], f"cycle {cycle}: reported deletes differ from those made"
-            else:
-                assert len(changed) == skus and not deleted
+            assert found == expected, f"cycle {cycle}: the SKUs reported differ from those changed"
             tracemalloc.start()
-            again = await poll(engine, cursor, page_size)
+            again = await poll(cursor)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            assert again[:2] == ([], []), f"cycle {cycle}: an unchanged table reported changes"
-            report.append(
-                {
-                    "cycle": "initial" if cycle == 0 else cycle,
-                    "rows": read,
-                    "wall_s": round(meter.wall, 3),
-                    "cpu_s": round(meter.cpu, 3),
-                    "cpu_us_per_row": round(meter.cpu / read * 1e6, 2),
-                    "changed_skus": len(changed),
-                    "deleted_skus": len(deleted),
-                    "cursor_bytes": len(cursor),
-                    "rss_mb": rss_mb(),
-                    "python_peak_mb": round(peak / 2**20, 1),
-                }
-            )
-            print(json.dumps({"database": url.get_backend_name(), **report[-1]}), file=sys.stderr)
+            assert again[0] == set(), f"cycle {cycle}: an unchanged table reported changes"
+            figures = {
+                "cycle": "first" if cycle == 0 else cycle,
+                "stock_rows": read if read is not None else _count(engine),
+                "wall_s": round(meter.wall, 3),
+                "cpu_s": round(meter.cpu, 3),
+                "reported_skus": len(found),
+                "cursor_bytes": len(cursor),
+                "rss_mb": rss_mb(),
+                "python_peak_mb": round(peak / 2**20, 1),
+            }
+            report.append(figures)
+            print(json.dumps({"database": url.get_backend_name(), "via": via, **figures}), file=sys.stderr)
         polls = report[1:]
         return {
             "cycles": report,
@@ -186,6 +234,7 @@ async def run(url: URL, rows: int, cycles: int, share: float, page_size: int) ->
             "mean_cpu_s": round(sum(c["cpu_s"] for c in polls) / len(polls), 3) if polls else None,
         }
     finally:
+        await connector.close()
         engine.dispose()
 
 
@@ -225,6 +274,12 @@ async def main() -> None:
         default=os.environ.get("EMPORION_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
     )
     parser.add_argument("--only", choices=("postgresql", "mariadb"))
+    parser.add_argument(
+        "--via",
+        choices=("connector", "library"),
+        default="connector",
+        help="poll through the SQL connector's change feed, or the rows library's loop alone",
+    )
     args = parser.parse_args()
     servers = {
         "postgresql": make_url(args.pg).set(drivername="postgresql+psycopg"),
@@ -232,6 +287,7 @@ async def main() -> None:
     }
     report: dict[str, Any] = {
         "benchmark": "full_diff",
+        "via": args.via,
         "rows": args.rows,
         "warehouses": len(WAREHOUSES),
         "change": args.change,
@@ -243,7 +299,7 @@ async def main() -> None:
             continue
         url, server = _fresh_database(admin)
         try:
-            report[name] = await run(url, args.rows, args.cycles, args.change, args.page_size)
+            report[name] = await run(url, args.via, args.rows, args.cycles, args.change, args.page_size)
         finally:
             _drop(server, url)
     print(json.dumps(report, indent=2))
