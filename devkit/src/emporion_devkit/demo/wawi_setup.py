@@ -57,7 +57,7 @@ def _create_database(url: URL) -> None:
     backend, name = url.get_backend_name(), url.database
     if backend == "sqlite" or not name:
         return
-    server = url.set(database="postgres" if backend == "postgresql" else None)
+    server = url.set(database="postgres" if backend == "postgresql" else "")
     engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:

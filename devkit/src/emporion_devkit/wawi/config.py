@@ -271,8 +271,7 @@ def flows(source: str = "erp") -> list[dict[str, Any]]:
             "entities": ["order"],
             "poll_interval": 2,
             "orders": {
-                "reference_prefix": "WEB-",
-                "warehouse": WAREHOUSES[0],
+                "reference_prefix": "WEB-",  # no `warehouse`: stock of every warehouse, as the catalogue shows
                 "carriers": {"*": "DHL"},
                 "payment_methods": PAYMENT_METHODS,
                 "shortage": "hold",
