@@ -101,6 +101,9 @@ class SftpStore(Store):
         sftp = await self._client()
         try:
             return await asyncio.wait_for(work(sftp), self._timeout)
+        except (asyncssh.SFTPNoConnection, asyncssh.SFTPConnectionLost) as error:
+            await self._drop()
+            raise Retryable(f"{self.where}: connection lost on {path} ({type(error).__name__})") from None
         except asyncssh.SFTPNoSuchFile:
             raise Permanent(f"no such file or folder on {self.where}", record=path) from None
         except asyncssh.SFTPPermissionDenied:
