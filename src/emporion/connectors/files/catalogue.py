@@ -8,6 +8,7 @@ place: an ERP writes a new one), so reads and polls do not parse the same file a
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -126,7 +127,8 @@ class Catalogue:
         found = self._parsed.get(identity)
         if found is None:
             try:
-                found = parse_file(info.name, await self.drop.store.read(info.path), source, source.key)
+                data = await self.drop.store.read(info.path)
+                found = await asyncio.to_thread(parse_file, info.name, data, source, source.key)
             except UnreadableFile as error:
                 found = error
             if len(self._parsed) > 256:
@@ -154,8 +156,12 @@ class Catalogue:
             if source.full:
                 break
         current = SourceRows()
-        for parsed in chosen:
-            self._fold(name, parsed, current)
+
+        def fold() -> None:
+            for parsed in chosen:
+                self._fold(name, parsed, current)
+
+        await asyncio.to_thread(fold)
         return current
 
     def _fold(self, name: str, parsed: ParsedFile, current: SourceRows) -> None:
@@ -237,12 +243,13 @@ class Catalogue:
             stock=await self._related("stock"),
             images=await self._related("images"),
         )
-        products = list(current.fields.items())
-        assembled = products_from(
-            products,
-            related,
-            parsing=parsing_of(self.sources["products"]),
-            currency=self.settings.currency,
+        assembled = await asyncio.to_thread(
+            lambda: products_from(
+                list(current.fields.items()),
+                related,
+                parsing=parsing_of(self.sources["products"]),
+                currency=self.settings.currency,
+            )
         )
         records: dict[str, Record] = dict(current.broken)
         records.update({record.key: self.in_columns(record) for record in assembled})

@@ -38,6 +38,7 @@ with content equal to an earlier one is read again and its diff is empty, so not
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -66,6 +67,11 @@ Entries = tuple[list[tuple[str, bytes]], list[Reject]]
 def original_name(name: str) -> str:
     """The name a processed file had in the incoming folder (a clash adds `<sha12>~` before it)."""
     return _STORED_PREFIX.sub("", name)
+
+
+def checksum(data: bytes) -> str:
+    """A file's SHA-256, as the journal keeps it."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def file_key(name: str) -> str:
@@ -205,20 +211,21 @@ class Drop:
         for feed in sources:
             files = await self.incoming_files(feed.source)
             for info in files:
-                sha = hashlib.sha256(await self.store.read(info.path)).hexdigest()
+                sha = await asyncio.to_thread(checksum, await self.store.read(info.path))
                 cursor.pending.append(Handled(info.path, self.processed, sha))
             if feed.source.full:
                 newest = await self._newest_readable(feed, [*await self.processed_files(feed.source), *files])
                 if newest is not None:
-                    hashed, _ = feed.entries(newest)
-                    cursor.snapshots[feed.name] = diff(None, hashed)[2].dumps()
+                    hashed, _ = await asyncio.to_thread(feed.entries, newest)
+                    cursor.snapshots[feed.name] = (await asyncio.to_thread(diff, None, hashed))[2].dumps()
         return ChangeBatch([], cursor.dumps())
 
     async def _newest_readable(self, feed: FeedSource, files: Sequence[FileInfo]) -> ParsedFile | None:
         """The newest of `files` (sorted oldest first) that can be read."""
         for info in sorted(files, key=lambda i: (i.mtime, i.name), reverse=True):
             try:
-                return parse_file(info.name, await self.store.read(info.path), feed.source, feed.source.key)
+                data = await self.store.read(info.path)
+                return await asyncio.to_thread(parse_file, info.name, data, feed.source, feed.source.key)
             except UnreadableFile:
                 continue
         return None
@@ -245,7 +252,7 @@ class Drop:
         contents: list[tuple[FileInfo, bytes, str]] = []
         for info in files:
             data = await self.store.read(info.path)
-            sha = hashlib.sha256(data).hexdigest()
+            sha = await asyncio.to_thread(checksum, data)
             if (info.name, sha) in journal:
                 after.pending.append(Handled(info.path, self.processed, sha))
             else:
@@ -258,13 +265,13 @@ class Drop:
             if feed.source.full and diffed:
                 continue
             try:
-                parsed = parse_file(info.name, data, feed.source, feed.source.key)
+                parsed = await asyncio.to_thread(parse_file, info.name, data, feed.source, feed.source.key)
             except UnreadableFile as error:
                 handled.destination = self.rejects
                 await self._write_reason(info.name, error)
                 keys.append(file_key(info.name))
                 continue
-            hashed, rejects = feed.entries(parsed)
+            hashed, rejects = await asyncio.to_thread(feed.entries, parsed)
             rejects = [*parsed.rejects, *rejects]
             handled.rows, handled.rejects = len(parsed.rows), len(rejects)
             if rejects:
@@ -272,7 +279,8 @@ class Drop:
                 keys += [reject.key for reject in rejects if reject.key and feed.keyed]
             if feed.source.full:
                 previous = after.snapshots.get(feed.name)
-                changed, deleted, snapshot = diff(Snapshot.loads(previous) if previous else None, hashed)
+                before = Snapshot.loads(previous) if previous else None
+                changed, deleted, snapshot = await asyncio.to_thread(diff, before, hashed)
                 after.snapshots[feed.name] = snapshot.dumps()
                 keys += await feed.to_keys([*changed, *deleted])
                 diffed = True

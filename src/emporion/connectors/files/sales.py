@@ -42,6 +42,7 @@ from emporion.connectors.rows.settings import RowTarget
 from emporion.model import Customer, Order, OrderStatus, Record
 
 SENT = ".sent"
+WAITING = "waiting"  # under SENT: one small marker per order file still in the orders folder
 DEFAULT_LINES = RowTarget(
     columns={
         "reference": "order.reference",
@@ -113,6 +114,10 @@ class FilesSales:
 
     def _marker(self, reference: str, suffix: str = "") -> str:
         return posixpath.join(self.sent, f"{safe_name(reference)}{suffix}.json")
+
+    def _waiting(self, path: str) -> str:
+        """The marker of an order file the ERP has not taken yet: its lines' SKUs and quantities."""
+        return posixpath.join(self.sent, WAITING, posixpath.basename(path) + ".json")
 
     def file_path(self, order: Order, reference: str) -> str:
         """Where an order's file goes: the configured name with its reference, in the orders folder."""
@@ -200,6 +205,9 @@ class FilesSales:
                     )
         path = self.file_path(order, reference)
         temporary = await self.store.write_temporary(path, self.document(order))
+        lines = [[line.sku, str(line.quantity)] for line in order.lines]
+        waiting = {"reference": reference, "lines": lines}
+        await self.store.write_atomic(self._waiting(path), json.dumps(waiting).encode())
         content = {
             "reference": reference,
             "file": path,
@@ -286,22 +294,24 @@ class FilesSales:
             yield await self.read(references[start : start + page_size])
 
     async def pending_quantities(self, skus: Sequence[str]) -> dict[str, Decimal]:
-        """Quantities on order files still waiting for the ERP (not taken, not cancelled): reserved."""
+        """Quantities on order files still waiting for the ERP (not taken, not cancelled): reserved.
+
+        Only the markers of files still in the orders folder are read; the marker of a file the ERP
+        took is removed here, so the work follows the open orders, not every order ever sent.
+        """
         wanted = set(skus)
+        present = {info.name for info in await self.store.list(self.orders.folder)}
         pending: dict[str, Decimal] = {}
-        for info in await self.store.list(self.sent, "*.json"):
+        for info in await self.store.list(posixpath.join(self.sent, WAITING), "*.json"):
+            if info.name.removesuffix(".json") not in present:
+                await self.store.remove(info.path)  # the ERP took the file: its stock counts the order
+                continue
             data = await self._json(info.path)
-            if not data or info.name.endswith(".cancelled.json") or not data.get("file"):
+            if not data or await self.store.exists(self._marker(str(data["reference"]), ".cancelled")):
                 continue
-            if await self.store.exists(self._marker(str(data["reference"]), ".cancelled")):
-                continue
-            if not await self.store.exists(str(data["file"])):
-                continue  # the ERP took it: its stock already counts the order
-            for line in data["order"].get("lines", []):
-                if line.get("sku") in wanted:
-                    pending[line["sku"]] = pending.get(line["sku"], Decimal(0)) + Decimal(
-                        str(line["quantity"])
-                    )
+            for sku, quantity in data["lines"]:
+                if sku in wanted:
+                    pending[sku] = pending.get(sku, Decimal(0)) + Decimal(quantity)
         return pending
 
     async def changes(self, text: str | None) -> ChangeBatch:

@@ -77,15 +77,12 @@ class Store(ABC):
                 await observer.after(method, status)
 
     async def list(self, folder: str, pattern: str = "*") -> list[FileInfo]:
-        """Files in `folder` whose names match `pattern` (temporary files never), oldest first.
-
-        A folder that does not exist holds no files.
+        """Files in `folder` whose names match `pattern`, oldest first; hidden files (`.journal.jsonl`)
+        and temporary ones (`.tmp-*`) never. A folder that does not exist holds no files.
         """
         found = await self._call("LIST", lambda: self._list(folder))
         chosen: builtins.list[FileInfo] = [
-            info
-            for info in found
-            if not info.name.startswith(TEMPORARY_PREFIX) and fnmatchcase(info.name, pattern)
+            info for info in found if not info.name.startswith(".") and fnmatchcase(info.name, pattern)
         ]
         return sorted(chosen, key=lambda info: (info.mtime, info.name))
 
