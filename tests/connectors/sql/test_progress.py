@@ -286,3 +286,51 @@ async def test_a_procedure_takes_each_order_once(url: str) -> None:
         engine.dispose()
     sent = json.loads(document)
     assert sent["reference"] == "WEB-7" and sent["lines"][0]["sku"] == "A-1" and sent["total"] == "20"
+
+
+async def test_an_erp_that_clears_its_import_rows_gets_no_order_twice(
+    url: str, connector: SqlConnector
+) -> None:
+    """Taken, then removed from the import table: a retried write finds the ERP's own order instead."""
+    order = await _sale(connector, "WEB-8")
+    _take(url, "WEB-8")
+    wawi.execute(url, sa.delete(wawi.import_position))
+    wawi.execute(url, sa.delete(wawi.import_auftrag))
+    (again,) = await connector.write_sales([WriteItem(order.key, order)], SaleOptions())
+    (linked,) = await connector.write_sales([WriteItem(order.key, order, {"id": "WEB-8"})], SaleOptions())
+    assert again.status is OutcomeStatus.MATCHED and linked.status is OutcomeStatus.UNCHANGED
+    assert wawi.count(url, wawi.import_auftrag) == 0
+    sale = await _read(connector, "WEB-8")
+    assert sale.reference == "WEB-8" and sale.number == "AU-WEB-8" and sale.status is OrderStatus.PROCESSING
+
+
+async def test_scan_gives_each_sale_once_page_by_page(connector: SqlConnector) -> None:
+    """Seven sales over pages of three: each once."""
+    references = [f"WEB-9{n}" for n in range(7)]
+    for reference in references:
+        await _sale(connector, reference)
+    pages = [page async for page in connector.scan("order")]
+    keys = [record.key for page in pages for record in page]
+    assert sorted(keys) == references and len(pages) == 3
+
+
+async def test_a_late_commit_is_still_reported(url: str, connector: SqlConnector) -> None:
+    """A shipment stamped when its transaction began but committed after a poll comes with a later poll."""
+    await _sale(connector, "WEB-10")
+    cursor = (await drain(connector, "order", None)).cursor
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            conn.execute(
+                sa.insert(wawi.lieferschein).values(
+                    shop_referenz="WEB-10", versender="DHL", sendungsnummer="77", geaendert_am=NOW
+                )
+            )
+            before = await drain(connector, "order", cursor)
+            assert "WEB-10" not in before.keys
+            transaction.commit()
+    finally:
+        engine.dispose()
+    after = await drain(connector, "order", before.cursor)
+    assert "WEB-10" in after.keys

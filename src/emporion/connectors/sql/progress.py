@@ -106,15 +106,21 @@ class SaleReader:
                 continue
             base = bases.get(reference)
             if base is None:
-                if reference not in progress or self._staging() is not None:
-                    continue  # an order emporion did not write is not a sale of ours
+                if reference not in progress:
+                    continue
+                # taken and cleared from the import table, or written through a procedure
                 base = bare_order(reference, self.settings.currency)
             results.append(with_progress(base, progress.get(reference, Progress()), self.statuses))
         return results
 
-    def _staging(self) -> Any:
-        orders = self.settings.orders
-        return None if orders is None else orders.orders
+    def known(self, conn: sa.Connection, reference: str) -> bool:
+        """Whether the ERP's own orders (`progress.orders`) have this reference."""
+        spec = self.sources.get("orders")
+        if spec is None:
+            return False
+        src = self.db.source(spec, conn)
+        column = _column(src, reference_column(spec, [c.name for c in src.c], "orders"))
+        return conn.execute(sa.select(sa.literal(1)).where(column == reference).limit(1)).first() is not None
 
     def _staged(
         self, conn: sa.Connection, wanted: list[str]

@@ -136,7 +136,7 @@ class SqlSales:
         ref = {"id": reference}
         exists = await self._exists(reference)
         if order.status is OrderStatus.CANCELLED:
-            if not exists:
+            if not exists and not item.target_ref:  # never handed to the ERP: nothing to cancel
                 return Outcome(item.key, OutcomeStatus.UNCHANGED)
             cancelled = order
             staged = await self.db.run(
@@ -144,7 +144,7 @@ class SqlSales:
             )
             status = OutcomeStatus.UPDATED if staged is Staged.CREATED else OutcomeStatus.UNCHANGED
             return Outcome(item.key, status, target_ref=ref)
-        if exists:
+        if exists or item.target_ref:  # linked: written before (an ERP may clear its import rows)
             return Outcome(
                 item.key, OutcomeStatus.UNCHANGED if item.target_ref else OutcomeStatus.MATCHED, ref
             )
@@ -177,14 +177,17 @@ class SqlSales:
         return order.model_copy(update={"lines": lines})
 
     async def _exists(self, reference: str) -> bool:
-        """Whether the sale is there: in the import table, or (procedure) known to the ERP's progress."""
+        """Whether the sale is there: in the import table, or known to the ERP's own orders (an ERP that
+        clears its import rows once taken, or takes orders through a procedure)."""
         orders = self.settings.orders
         if orders is not None and orders.orders is not None:
-            return await self.db.run(
+            staged = await self.db.run(
                 lambda conn: find_order(conn, self.tables, reference), what=f"table {orders.orders.table}"
             )
+            if staged:
+                return True
         if self.reader.sources.get("orders") is not None:
-            return bool(await self.db.run(lambda conn: self.reader.read(conn, [reference]), what="progress"))
+            return await self.db.run(lambda conn: self.reader.known(conn, reference), what="progress")
         return False
 
     async def _stage(self, order: Order) -> Staged:
