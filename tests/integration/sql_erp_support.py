@@ -147,8 +147,11 @@ def expected_stock(url: str, sku: str) -> int:
 
 def update_article(url: str, sku: str, **values: Any) -> None:
     """UPDATE one article (the database moves its row version and modification time)."""
+    articles = sa.table(
+        "artikel", sa.column("artikelnr"), *(sa.column(name) for name in values)
+    )  # added ones too
     with erp(url) as conn:
-        done = conn.execute(schema.artikel.update().where(schema.artikel.c.artikelnr == sku).values(**values))
+        done = conn.execute(articles.update().where(articles.c.artikelnr == sku).values(**values))
         assert done.rowcount == 1, f"no article {sku}"
 
 

@@ -163,8 +163,13 @@ async def test_a_changed_row_reaches_the_shop_within_two_poll_intervals(
         assert await engine.store.list_dead(flow="catalogue") == []
 
 
-async def test_a_deleted_row_is_deleted_in_the_shop_when_the_flow_says_delete(
-    erp_db_url: str, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("on_remove", ["unpublish", "delete"])
+async def test_a_deleted_row_is_handled_as_the_flows_on_remove_says(
+    on_remove: str,
+    erp_db_url: str,
+    sandbox_shop: SandboxShop,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = catalogue_settings(
         erp_db_url,
@@ -172,7 +177,7 @@ async def test_a_deleted_row_is_deleted_in_the_shop_when_the_flow_says_delete(
         sqlite_url,
         monkeypatch,
         product_change=CHANGE_MODES["full_diff"],
-        on_remove="delete",
+        on_remove=on_remove,
     )
     api = shop_api(sandbox_shop)
     doomed, kept = "SKU-00007", "SKU-00008"
@@ -186,7 +191,10 @@ async def test_a_deleted_row_is_deleted_in_the_shop_when_the_flow_says_delete(
             wawi_erp.delete(erp, doomed)
         await engine.drain(runner.flow)
         gone = api.get(f"/products/{product['id']}")
-        assert gone.status_code == 404 or gone.json()["status"] == "trash", gone.text
+        if on_remove == "delete":
+            assert gone.status_code == 404 or gone.json()["status"] == "trash", gone.text
+        else:
+            assert gone.json()["status"] == "draft", gone.text
         assert (wawi.by_sku(api, kept) or {}).get("status") == "publish"
         report = await verify_flow(runner)
         assert report.clean, [(e.entity, e.failed, e.mismatches[:2], e.missing) for e in report.entities]

@@ -180,6 +180,7 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
     api = shop_api(sandbox_shop)
     rng = random.Random(15)
     placed: list[dict[str, Any]] = []
+    in_flight: list[int] = []  # per kill: orders placed and not staged yet (intake interrupted)
     try:
         process.start()
         await process.ready()
@@ -194,12 +195,16 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
                 placed.append(order_for(api, products, len(placed)))
                 await anyio.sleep(rng.uniform(0.05, 0.4))
             await anyio.sleep(rng.uniform(0.2, 1.5))
+            staged = {row["shop_referenz"] for row in wawi.staged_orders(mariadb_url)}
             process.kill()
+            in_flight.append(len({reference(o) for o in placed} - staged))
             placed.append(order_for(api, products, len(placed)))  # one while it is down
             await anyio.sleep(rng.uniform(0.05, 0.5))
             process.start()
             await process.ready()
-            print(f"round {round_ + 1}: killed and restarted, {len(placed)} orders placed")
+            print(
+                f"round {round_ + 1}: killed with {in_flight[-1]} of {len(placed) - 1} orders not staged yet"
+            )
 
         async def all_staged() -> bool:
             staged = await anyio.to_thread.run_sync(wawi.staged_orders, mariadb_url)
@@ -210,4 +215,5 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
         assert process.stop() == 0
     finally:
         process.close()
+    assert any(in_flight), "no kill landed while orders were waiting to be taken in"
     assert_staged_once(mariadb_url, placed)
