@@ -36,6 +36,7 @@ def settings(location: str, **changes: Any) -> FilesConnection:
         "type": "files",
         "location": location,
         "page_size": 3,
+        "settle_seconds": 0,
         "currency": "EUR",
         "catalogue": {"products": PRODUCTS, "stock": STOCK},
         "orders": {"folder": "orders", "format": "opentrans", "supplier_id": "MERCHANT"},

@@ -195,3 +195,14 @@ async def test_at_most_poll_files_per_poll_oldest_first(tmp_path: Path) -> None:
     second = await connector.changes("product", first.cursor)
     assert not second.more
     assert names(tmp_path / "processed") == {"artikel_00001.csv"}
+
+
+async def test_an_export_still_being_written_in_place_waits_for_a_later_poll(tmp_path: Path) -> None:
+    """An ERP that writes in place: a file younger than `settle_seconds` is neither read nor reported."""
+    connector = FilesConnector("drop", settings(str(tmp_path), settle_seconds=60))
+    start = await connector.changes("product", None)
+    path = write_export(tmp_path, "artikel_1.csv", "ArtNr;Bezeichnung;VK\n1;Eins;1,00\n")
+    early = await connector.changes("product", start.cursor)
+    assert early.keys == [] and await connector.read("product", ["1"]) == []
+    os.utime(path, (path.stat().st_mtime - 61, path.stat().st_mtime - 61))
+    assert (await connector.changes("product", early.cursor)).keys == ["1"]

@@ -16,12 +16,11 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from emporion.connectors.base import Permanent, Unmappable
-from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, Entries, FeedSource, original_name
-from emporion.connectors.files.formats import WHERE, ParsedFile, Reject, UnreadableFile, parse_file
+from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, original_name
+from emporion.connectors.files.formats import WHERE, ParsedFile, UnreadableFile, parse_file
 from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo
 from emporion.connectors.rows.assemble import Related, category_from, customer_from, products_from
-from emporion.connectors.rows.fulldiff import row_hash
 from emporion.connectors.rows.mapping import RowMapper
 from emporion.connectors.rows.progress import INVOICE_FIELDS, PROGRESS_ORDER_FIELDS, SHIPMENT_FIELDS
 from emporion.connectors.rows.settings import (
@@ -285,58 +284,3 @@ class Catalogue:
         return Unmappable.of(
             key, Permanent(f"file cannot be read: {reason}", record=f"file {name}", field=where)
         )
-
-    def feed_sources(self, entity: str) -> list[FeedSource]:
-        """The sources `entity`'s feed follows, each with how its rows hash and name records."""
-        return [
-            FeedSource(
-                name,
-                self.sources[name],
-                self._entries_of(name),
-                self._keys_of(entity, name),
-                keyed=name not in SUB_SOURCES,
-            )
-            for name in ENTITY_SOURCES.get(entity, ())
-            if name in self.sources
-        ]
-
-    def _entries_of(self, name: str) -> Any:
-        """How a source's rows hash: by their key, or a sub-entity's by its product's SKU (or key)."""
-        mapper = self.mappers[name]
-        by = OWNED_BY.get(name, "")
-
-        def entries(parsed: ParsedFile) -> Entries:
-            hashed: list[tuple[str, bytes]] = []
-            rejects: list[Reject] = []
-            for row in parsed.rows:
-                where = str(row[WHERE])
-                key: str | None = None
-                try:
-                    key = mapper.key(row, where)
-                    fields = mapper.fields(row, where)
-                    if name in SUB_SOURCES:
-                        owner = fields.get(by)
-                        if owner in (None, ""):
-                            raise Permanent(f"the row names no {by}", record=where, field=by)
-                        key = to_text(owner)
-                except (Permanent, ValueError) as error:
-                    column = (error.field if isinstance(error, Permanent) else None) or ""
-                    reason = error.reason if isinstance(error, Permanent) else str(error)
-                    named = key if name not in SUB_SOURCES else None
-                    rejects.append(Reject(row_number(where), column, reason, named))
-                    continue
-                hashed.append((key, row_hash(hashable(row))))
-            return hashed, rejects
-
-        return entries
-
-    def _keys_of(self, entity: str, name: str) -> Any:
-        """How a source's snapshot keys become `entity`'s record keys (SKUs through their product)."""
-
-        async def keys(found: list[str]) -> list[str]:
-            if OWNED_BY.get(name) != "sku":
-                return found
-            owners = await self.sku_owners()
-            return [owners[sku] for sku in found if sku in owners]
-
-        return keys

@@ -24,6 +24,8 @@ from emporion.connectors.base import (
 from emporion.connectors.files.catalogue import ENTITY_SOURCES, Catalogue
 from emporion.connectors.files.checks import check_drop
 from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop
+from emporion.connectors.files.feeds import feed_sources
+from emporion.connectors.files.order_feed import OrderFeed
 from emporion.connectors.files.sales import FilesSales
 from emporion.connectors.files.settings import FilesConnection
 from emporion.connectors.files.sftp import SftpStore
@@ -59,6 +61,7 @@ class FilesConnector:
         self.drop = Drop(self.store, settings)
         self.catalogue = Catalogue(self.drop, settings)
         self.sales = FilesSales(self.store, settings, self.catalogue, self.drop)
+        self.order_feed = OrderFeed(self.store, self.sales.sent, self.drop, self.catalogue)
 
     def capabilities(self) -> Capabilities:
         reads = {*self.catalogue.entities(), "order"}
@@ -114,9 +117,9 @@ class FilesConnector:
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
         """Keys changed since `cursor` (None: from now on), from the files dropped since."""
         if entity == "order":
-            return await self.sales.changes(cursor)
+            return await self.order_feed.changes(cursor)
         self._known(entity)
-        sources = self.catalogue.feed_sources(entity)
+        sources = feed_sources(self.catalogue, entity)
         if cursor is None:
             return await self.drop.start(sources)
         return await self.drop.poll(sources, cursor)

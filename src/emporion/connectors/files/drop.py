@@ -44,6 +44,7 @@ import hashlib
 import json
 import posixpath
 import re
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -143,6 +144,7 @@ class Drop:
         self.processed = settings.processed
         self.rejects = settings.rejects
         self.poll_files = settings.poll_files
+        self.settle_seconds = settings.settle_seconds
 
     async def journalled(self) -> set[tuple[str, str]]:
         """(name, sha256) of every file handled so far."""
@@ -195,8 +197,16 @@ class Drop:
             await self.store.move(item.path, target)
 
     async def incoming_files(self, source: FileSource) -> list[FileInfo]:
-        """The source's files waiting in the incoming folder, oldest first."""
-        return await self.store.list(self.incoming, source.pattern)
+        """The source's files waiting in the incoming folder, oldest first.
+
+        A file modified less than `settle_seconds` ago is left for a later poll: an ERP that writes
+        its export in place (no temporary name) may not have finished it.
+        """
+        found = await self.store.list(self.incoming, source.pattern)
+        if not self.settle_seconds:
+            return found
+        now = time.time()
+        return [info for info in found if now - info.mtime >= self.settle_seconds]
 
     async def processed_files(self, source: FileSource) -> list[FileInfo]:
         """The source's files already handled, oldest first."""

@@ -19,86 +19,27 @@ comes from the status files it writes (`progress`), read through `rows.progress`
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import posixpath
-import re
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from emporion.connectors.base import ChangeBatch, Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.files.catalogue import Catalogue, parsing_of
+from emporion.connectors.files.documents import DEFAULT_LINES, csv_document, safe_name
 from emporion.connectors.files.drop import Drop
 from emporion.connectors.files.opentrans import order_document
-from emporion.connectors.files.settings import CsvOptions, FilesConnection, OrderFileFormat, OrderFiles
-from emporion.connectors.files.store import FileInfo, Store
+from emporion.connectors.files.settings import FilesConnection, OrderFileFormat, OrderFiles
+from emporion.connectors.files.store import Store
 from emporion.connectors.rows.orders import RowWriter, line_rows
 from emporion.connectors.rows.progress import Progress, invoice_from, shipment_from, with_progress
-from emporion.connectors.rows.settings import RowTarget
 from emporion.model import Customer, Order, OrderStatus, Record
 
 SENT = ".sent"
 WAITING = "waiting"  # under SENT: one small marker per order file still in the orders folder
-DEFAULT_LINES = RowTarget(
-    columns={
-        "reference": "order.reference",
-        "number": "order.number",
-        "date": "order.created_at",
-        "currency": "order.currency",
-        "email": "order.customer.email",
-        "position": "position",
-        "sku": "line.sku",
-        "name": "line.name",
-        "quantity": "line.quantity",
-        "unit_price": "line.unit_price",
-        "total": "line.total",
-        "tax": "line.tax",
-    }
-)
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def safe_name(text: str) -> str:
-    """`text` fit for a file name: kept when it already is, else cleaned and made unique by a hash."""
-    cleaned = _SAFE.sub("_", text)[:100]
-    if cleaned == text and not text.startswith("."):
-        return text
-    return f"{cleaned.lstrip('.')}~{hashlib.sha256(text.encode()).hexdigest()[:10]}"
-
-
-def csv_value(value: Any, options: CsvOptions) -> str:
-    """A value as CSV text in the file's conventions (decimal comma, date formats)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, Decimal | int | float):
-        text = format(Decimal(str(value)), "f")
-        return text.replace(".", ",") if options.decimal_comma else text
-    if isinstance(value, datetime):
-        return value.strftime(options.datetime_format)
-    if isinstance(value, date):
-        return value.strftime(options.date_format)
-    return str(value)
-
-
-def csv_document(rows: Sequence[dict[str, Any]], columns: Sequence[str], options: CsvOptions) -> bytes:
-    """Rows as a CSV file with a header row, in the configured delimiter and encoding."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(
-        buffer, delimiter=options.delimiter, quotechar=options.quotechar, lineterminator="\r\n"
-    )
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_value(row.get(column), options) for column in columns])
-    try:
-        return buffer.getvalue().encode(options.encoding)
-    except UnicodeEncodeError:
-        raise Permanent(f"a value cannot be written in {options.encoding}", record="order file") from None
 
 
 class FilesSales:
@@ -313,48 +254,3 @@ class FilesSales:
                 if sku in wanted:
                     pending[sku] = pending.get(sku, Decimal(0)) + Decimal(quantity)
         return pending
-
-    async def changes(self, text: str | None) -> ChangeBatch:
-        """References of orders handed over since the cursor, and of orders the ERP reported progress on.
-
-        Markers are taken by modification time with a look-back window (`MARKER_WINDOW`) and the names
-        already reported within it, so a marker renamed into place while a poll listed is reported by
-        the next; progress files go through the drop's exactly-once feed.
-        """
-        sources = self.catalogue.feed_sources("order")
-        markers = await self.store.list(self.sent, "*.json")
-        if text is None:
-            drop = await self.drop.start(sources)
-            return ChangeBatch([], _order_cursor(_marker_state(markers, {}), drop.cursor))
-        try:
-            state = json.loads(text)
-            seen: dict[str, float] = {str(k): float(v) for k, v in state["seen"].items()}
-            floor = float(state["t"]) - MARKER_WINDOW
-            drop_cursor = str(state["drop"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"damaged order-file cursor ({type(error).__name__})") from None
-        keys = []
-        for info in markers:
-            if info.mtime >= floor and info.name not in seen:
-                data = await self._json(info.path)
-                if data and data.get("reference"):
-                    keys.append(str(data["reference"]))
-        polled = await self.drop.poll(sources, drop_cursor) if sources else ChangeBatch([], drop_cursor)
-        keys += polled.keys
-        cursor = _order_cursor(_marker_state(markers, seen), polled.cursor)
-        return ChangeBatch(list(dict.fromkeys(keys)), cursor, polled.more)
-
-
-MARKER_WINDOW = 300.0  # seconds: markers this much older than the newest seen are still compared
-
-
-def _marker_state(markers: Sequence[FileInfo], seen: dict[str, float]) -> dict[str, Any]:
-    """The markers' part of the order cursor: the newest time and the names seen within the window."""
-    newest = max([info.mtime for info in markers] + list(seen.values()) + [0.0])
-    names = {info.name: info.mtime for info in markers if info.mtime >= newest - MARKER_WINDOW}
-    return {"t": newest, "seen": names}
-
-
-def _order_cursor(markers: dict[str, Any], drop: str | None) -> str:
-    """The order feed's cursor text."""
-    return json.dumps({**markers, "drop": drop or ""}, separators=(",", ":"))

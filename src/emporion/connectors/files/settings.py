@@ -95,6 +95,11 @@ class FilesConnection(ConnectionSettings):
     rejects: str = Field("rejects", description="where rejected rows and files are reported")
     poll_files: int = Field(20, ge=1, le=1000, description="files taken per poll at most")
     page_size: int = Field(100, ge=1, le=1000, description="records per page of a scan")
+    settle_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="an export younger than this is left for a later poll (an ERP writing in place)",
+    )
     timeout: float = Field(30.0, gt=0)
     currency: str | None = None
     catalogue: CatalogueRows[FileSource] = Field(default_factory=CatalogueRows[FileSource])
