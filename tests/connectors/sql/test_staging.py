@@ -257,3 +257,41 @@ async def test_availability_holds_back_orders_the_erp_has_not_taken(url: str, sa
     await sales.write_sales([WriteItem(cancelled.key, cancelled, {"id": "WEB-5002"})], SaleOptions())
     assert await sales.pending(["A-1"]) == {"A-1": Decimal(2)}
     assert await sales.availability(["A-1"], ["Haupt"]) == {"A-1": Decimal(3)}
+
+
+async def test_check_describes_the_import_and_progress(url: str, sales: SqlSales) -> None:
+    """Every import table and progress source is found with its columns; the lines say what is set up."""
+    results = {result.name: result for result in await sales.check()}
+    assert all(result.ok for result in results.values()), results
+    assert results["orders"].detail.startswith("orders: table import_auftrag by shop_referenz")
+    assert "lines import_position" in results["orders"].detail
+    assert set(results) == {"orders", "progress.orders", "progress.shipments", "progress.invoices"}
+    assert "updated_at" in results["progress.shipments"].detail
+
+
+async def test_check_names_a_missing_column_and_a_reference_without_unique_key(url: str) -> None:
+    """A mapped column the table lacks, and an orders table whose reference is not unique, are reported."""
+    wawi.execute(url, sa.text("CREATE TABLE import_kopf (id INTEGER PRIMARY KEY, ref VARCHAR(60))"))
+    bad = {"table": "import_auftrag", "columns": {"bestellnr": "order.number", "fehlt": "order.total"}}
+    for orders, expected in (
+        (wawi.order_import(orders=bad), "import_auftrag has no column fehlt"),
+        (
+            wawi.order_import(
+                orders={"table": "import_kopf", "columns": {}},
+                reference_column="ref",
+                key_column=None,
+                taken_column=None,
+                lines=None,
+                payments=None,
+            ),
+            "import_kopf.ref has no unique key",
+        ),
+    ):
+        settings = wawi.connection_settings(url, orders=orders)
+        db = wawi.database(settings)
+        try:
+            results = await SqlSales(db, settings, SqlCatalogue(db, settings)).check()
+        finally:
+            db.dispose()
+        (line,) = [result for result in results if result.name == "orders"]
+        assert not line.ok and expected in line.detail

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from emporion.connectors.base import (
     ChangeBatch,
+    CheckResult,
     ConnectorError,
     Outcome,
     OutcomeStatus,
@@ -256,6 +257,12 @@ class SqlSales:
             return await self.db.run(lambda conn: self.feed.poll(conn, cursor), what="the sales feed")
         except ValueError as error:
             raise Permanent(f"the sales feed cursor cannot be read: {error}", record="order feed") from None
+
+    async def check(self) -> list[CheckResult]:
+        """`emporion check` lines of the sales side: the order import and each progress source."""
+        from emporion.connectors.sql.sales_checks import check_sales
+
+        return await check_sales(self.db, self.settings, self.tables)
 
     # -- stock ---------------------------------------------------------------------------------------
 
