@@ -93,9 +93,9 @@ def sql_erp(secret_dir: Path, url: URL, spec: SampleSpec, *, fresh: bool) -> War
         password_file = secret_dir / "wawi-db-password"
         password_file.touch(mode=0o600)
         password_file.write_text(str(url.password), encoding="utf-8")
-    public = url.set(password=None).render_as_string(hide_password=False)
-    connection = wawi_config.sql_connection(public, password_file)
-    where = f"Warenwirtschaft database {url.set(password=None).render_as_string()}"
+    public = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+    connection = wawi_config.sql_connection(public.render_as_string(hide_password=False), password_file)
+    where = f"Warenwirtschaft database {public.render_as_string()}"
     return Warenwirtschaft(engine, connection, where)
 
 

@@ -271,7 +271,7 @@ def flows(source: str = "erp") -> list[dict[str, Any]]:
             "entities": ["order"],
             "poll_interval": 2,
             "orders": {
-                "reference_prefix": "WEB-",  # no `warehouse`: stock of every warehouse, as the catalogue shows
+                "reference_prefix": "WEB-",  # no `warehouse`: all warehouses, as the catalogue shows
                 "carriers": {"*": "DHL"},
                 "payment_methods": PAYMENT_METHODS,
                 "shortage": "hold",
@@ -435,6 +435,7 @@ def files_connection(
             "incoming": "export",
             "processed": "processed",
             "rejects": "rejects",
+            "settle_seconds": 0,  # each export is written under a temporary name, then renamed
             "currency": CURRENCY,
             "catalogue": files_catalogue(articles_as_xml),
             "orders": {
