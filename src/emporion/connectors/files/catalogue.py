@@ -100,15 +100,24 @@ class Catalogue:
     def __init__(self, drop: Drop, settings: FilesConnection) -> None:
         self.drop = drop
         self.settings = settings
-        self.sources: dict[str, FileSource] = {
-            name: source
-            for name in FIELDS
-            if not name.startswith("progress_") and (source := getattr(settings.catalogue, name)) is not None
+        rows = settings.catalogue
+        progress = settings.progress
+        candidates: dict[str, FileSource | None] = {
+            "categories": rows.categories,
+            "products": rows.products,
+            "variants": rows.variants,
+            "prices": rows.prices,
+            "sale_prices": rows.sale_prices,
+            "stock": rows.stock,
+            "images": rows.images,
+            "customers": rows.customers,
+            "progress_orders": progress.orders if progress else None,
+            "progress_shipments": progress.shipments if progress else None,
+            "progress_invoices": progress.invoices if progress else None,
         }
-        if settings.progress is not None:
-            for name in ("orders", "shipments", "invoices"):
-                if (source := getattr(settings.progress, name)) is not None:
-                    self.sources[f"progress_{name}"] = source
+        self.sources: dict[str, FileSource] = {
+            name: source for name, source in candidates.items() if source is not None
+        }
         self.mappers = {
             name: RowMapper(source, FIELDS[name], parsing=parsing_of(source))
             for name, source in self.sources.items()
@@ -137,9 +146,10 @@ class Catalogue:
             raise found
         return found
 
-    async def files(self, source: FileSource) -> list[FileInfo]:
-        """Every file of a source, handled or waiting, oldest first."""
-        found = [*await self.drop.processed_files(source), *await self.drop.incoming_files(source)]
+    async def files(self, source: FileSource, *, settled: bool = True) -> list[FileInfo]:
+        """Every file of a source, handled or waiting (`settled`: old enough to be whole), oldest first."""
+        waiting = await self.drop.incoming_files(source, settled=settled)
+        found = [*await self.drop.processed_files(source), *waiting]
         return sorted(found, key=lambda info: (info.mtime, info.name))
 
     async def rows(self, name: str) -> SourceRows:

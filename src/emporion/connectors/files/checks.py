@@ -11,7 +11,7 @@ from emporion.connectors.files.store import Store
 
 
 async def check_drop(
-    name: str, store: Store, drop: Drop, catalogue: Catalogue, settings: FilesConnection
+    store: Store, drop: Drop, catalogue: Catalogue, settings: FilesConnection
 ) -> list[CheckResult]:
     """One result for the drop itself and one per configured source (its newest file parsed)."""
     try:
@@ -19,15 +19,13 @@ async def check_drop(
         await store.mkdir(drop.processed)
         await store.mkdir(drop.rejects)
     except ConnectorError as error:
-        return [CheckResult(f"{name}: drop {store.where}", False, str(error))]
-    results = [
-        CheckResult(f"{name}: drop {store.where}", True, f"{len(waiting)} file(s) waiting in {drop.incoming}")
-    ]
+        return [CheckResult(f"drop {store.where}", False, str(error))]
+    results = [CheckResult(f"drop {store.where}", True, f"{len(waiting)} file(s) waiting in {drop.incoming}")]
     for source_name, source in catalogue.sources.items():
         kind = "full" if source.full else "delta"
-        label = f"{name}: {source_name} ({source.pattern}, {source.format.value}, {kind})"
+        label = f"{source_name} ({source.pattern}, {source.format.value}, {kind})"
         try:
-            files = await catalogue.files(source)
+            files = await catalogue.files(source, settled=False)
             if not files:
                 results.append(CheckResult(label, True, "no file yet"))
                 continue
@@ -52,7 +50,5 @@ async def check_drop(
             results.append(CheckResult(label, True, detail))
     if settings.orders is not None:
         orders = settings.orders
-        results.append(
-            CheckResult(f"{name}: orders", True, f"{orders.format.value} files into {orders.folder}")
-        )
+        results.append(CheckResult("orders", True, f"{orders.format.value} files into {orders.folder}"))
     return results

@@ -79,7 +79,7 @@ class FilesConnector:
 
     async def check(self) -> list[CheckResult]:
         """List the drop and parse the newest file of each configured source; never raises."""
-        return await check_drop(self.name, self.store, self.drop, self.catalogue, self.settings)
+        return await check_drop(self.store, self.drop, self.catalogue, self.settings)
 
     async def close(self) -> None:
         await self.store.close()

@@ -196,14 +196,14 @@ class Drop:
                 target = posixpath.join(item.destination, f"{item.sha256[:12]}~{name}")
             await self.store.move(item.path, target)
 
-    async def incoming_files(self, source: FileSource) -> list[FileInfo]:
+    async def incoming_files(self, source: FileSource, *, settled: bool = True) -> list[FileInfo]:
         """The source's files waiting in the incoming folder, oldest first.
 
-        A file modified less than `settle_seconds` ago is left for a later poll: an ERP that writes
-        its export in place (no temporary name) may not have finished it.
+        A file modified less than `settle_seconds` ago is left for a later poll (`settled`): an ERP
+        that writes its export in place (no temporary name) may not have finished it.
         """
         found = await self.store.list(self.incoming, source.pattern)
-        if not self.settle_seconds:
+        if not self.settle_seconds or not settled:
             return found
         now = time.time()
         return [info for info in found if now - info.mtime >= self.settle_seconds]

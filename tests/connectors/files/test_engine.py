@@ -1,0 +1,128 @@
+"""The real engine with a file drop as its ERP and a shop in memory: sync, changes, removals, bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from emporion.config import parse_settings
+from emporion.engine.worker import Engine
+from emporion.model import Product
+from emporion.state import StateStore
+from emporion.testing import MemorySystem, system
+from tests.connectors.files.erp import ExportingErp
+from tests.connectors.files.test_formats import write_export
+from tests.engine.conftest import memory_plugin, migrated_state  # noqa: F401 - fixtures used here
+
+CONFIG = """
+state: {{url: "sqlite:///{state}"}}
+retry: {{base: 0.01, max: 0.02}}
+connections:
+  wawi:
+    type: files
+    location: {drop}
+    settle_seconds: 0
+    currency: EUR
+    catalogue:
+      products:
+        key: ArtNr
+        pattern: "artikel_*.csv"
+        csv: {{encoding: cp1252, decimal_comma: true}}
+        columns: {{sku: ArtNr, name: Bezeichnung, list_price: VK}}
+      stock:
+        key: Id
+        pattern: "bestand_*.csv"
+        csv: {{encoding: cp1252, decimal_comma: true}}
+        columns: {{sku: ArtNr, warehouse: Lager, quantity: Menge}}
+  shop:
+    type: memory
+    system: {shop}
+flows:
+  - name: catalogue
+    source: wawi
+    target: shop
+    entities: [product]
+"""
+
+
+@pytest.fixture
+def shop() -> MemorySystem:
+    return system(f"shop-{uuid.uuid4().hex[:8]}")
+
+
+@asynccontextmanager
+async def engine_for(tmp_path: Path, migrated: Path, shop: MemorySystem) -> AsyncIterator[Engine]:
+    """An engine syncing the drop under `tmp_path` into the memory shop."""
+    state = tmp_path / "state.db"
+    shutil.copyfile(migrated, state)
+    settings = parse_settings(CONFIG.format(state=state, drop=tmp_path / "drop", shop=shop.name))
+    store = await StateStore.connect(settings.state.url, migrate=False)
+    engine = Engine(settings, store, worker="test-worker")
+    try:
+        yield engine
+    finally:
+        await engine.pool.close()
+        await store.close()
+
+
+async def step(engine: Engine) -> None:
+    """Poll the feed, then work the queue until it is empty."""
+    flow = engine.settings.flow("catalogue")
+    await engine.poll(flow)
+    while await engine.work(flow):
+        pass
+
+
+def shop_products(shop: MemorySystem) -> dict[str, Product]:
+    return {p.sku: p for p in shop.all("product") if isinstance(p, Product)}
+
+
+async def test_exports_reach_the_shop_once_each_and_bad_rows_become_dead_letters(
+    tmp_path: Path,
+    migrated_state: Path,  # noqa: F811 - the fixture imported above
+    shop: MemorySystem,
+) -> None:
+    erp = ExportingErp(tmp_path / "drop")
+    for n in range(1, 4):
+        erp.add(f"A-{n}", f"Artikel {n}", Decimal("9.90"), Decimal(5))
+    erp.export_articles()
+    erp.export_stock()
+    async with engine_for(tmp_path, migrated_state, shop) as engine:
+        await engine.ensure_initial_sync()
+        products = shop_products(shop)
+        assert set(products) == {"A-1", "A-2", "A-3"}
+        assert products["A-1"].list_price == Decimal("9.90") and products["A-1"].available == Decimal(5)
+
+        erp.reprice("A-2", Decimal(1))
+        del erp.articles["A-3"]
+        erp.stock[("A-1", "Hauptlager")] = Decimal(2)
+        erp.export_articles()
+        erp.export_stock()
+        await step(engine)
+        products = shop_products(shop)
+        assert products["A-2"].list_price == Decimal("10.90")
+        assert products["A-1"].available == Decimal(2)
+        assert not products["A-3"].active, "a row gone from the full export is unpublished (on_remove)"
+        assert (await engine.store.list_dead("catalogue")) == []
+        assert sorted(p.name for p in (tmp_path / "drop" / "export").iterdir()) == [
+            "artikel_00003.csv",
+            "bestand_00004.csv",
+        ]
+
+        bad = write_export(
+            tmp_path / "drop", "artikel_00005.csv", "ArtNr;Bezeichnung;VK\nA-1;Artikel 1;zwei\n"
+        )
+        os.utime(bad, (erp.clock + 10, erp.clock + 10))
+        await step(engine)
+        (dead,) = await engine.store.list_dead("catalogue")
+        assert (dead.key, dead.record, dead.field) == ("A-1", "file artikel_00005.csv row 2", "VK")
+        assert shop_products(shop)["A-2"].list_price == Decimal("10.90")  # nothing else stops
+        await step(engine)
+        assert sorted(p.name for p in (tmp_path / "drop" / "export").iterdir()) == []
