@@ -171,10 +171,12 @@ _ORDER_TEXT = {"number", "currency", "customer_note"}
 
 
 def _text(value: Any) -> str:
+    """A value as text (None: empty)."""
     return "" if value is None else to_text(value)
 
 
 def _address(values: Any) -> Address:
+    """An address from the values read back (unknown fields left out)."""
     if not isinstance(values, dict):
         return Address()
     return Address(**{name: _text(value) for name, value in values.items() if name in _ADDRESS_FIELDS})

@@ -50,12 +50,17 @@ from emporion.model import Customer, Order, OrderStatus, Record
 class CatalogueLookups(Protocol):
     """What the sales side needs of the catalogue read side: product keys and stock by SKU."""
 
-    async def product_keys(self, skus: Sequence[str]) -> dict[str, str]: ...
+    async def product_keys(self, skus: Sequence[str]) -> dict[str, str]:
+        """The product key behind each known SKU."""
+        ...
 
-    async def stock(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]: ...
+    async def stock(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
+        """Stock per known SKU as the ERP counts it (orders not taken yet still in)."""
+        ...
 
 
 def _failed(key: str, error: ConnectorError) -> Outcome:
+    """The outcome of an item that failed with `error`."""
     return Outcome(key, OutcomeStatus.FAILED, error=error)
 
 
@@ -92,6 +97,7 @@ class SqlSales:
         return outcomes
 
     async def _customer(self, item: WriteItem) -> Outcome:
+        """One customer row, found by e-mail first; its key as the target reference."""
         customer = item.record
         if not isinstance(customer, Customer):
             raise Permanent(f"expected a Customer, got {type(customer).__name__}", record=item.key)
@@ -104,6 +110,7 @@ class SqlSales:
         return Outcome(item.key, status, target_ref={"id": key})
 
     async def _return(self, item: WriteItem) -> Outcome:
+        """One return row for the item's refund, found by reference and refund key first."""
         order = item.record
         if not isinstance(order, Order) or not order.refunds:
             raise Permanent("a return needs the order with its refund", record=item.key, field="refunds")
@@ -127,6 +134,7 @@ class SqlSales:
         return outcomes
 
     async def _sale(self, item: WriteItem, known: dict[str, str]) -> Outcome:
+        """One order: staged once, matched when there, or a cancellation row for a cancelled one."""
         order = item.record
         if not isinstance(order, Order):
             raise Permanent(f"expected an Order, got {type(order).__name__}", record=item.key)

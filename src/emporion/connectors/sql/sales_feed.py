@@ -72,6 +72,7 @@ class StagingRelation(Watched):
     column: str
 
     def relation(self, conn: sa.Connection) -> tuple[sa.FromClause, str, str]:
+        """The reflected import table; the reference is its row key too (one row per reference)."""
         table = self.tables.table(conn, self.table_name)
         self.tables.column(table, self.column)
         return table, self.column, self.column
@@ -85,6 +86,7 @@ class ProgressRelation(Watched):
     kind: str
 
     def relation(self, conn: sa.Connection) -> tuple[sa.FromClause, str, str]:
+        """The source as a subquery, its reference column and its key column."""
         progress = self.db.settings.progress
         assert progress is not None
         spec = getattr(progress, self.kind)
@@ -122,12 +124,14 @@ def watched_relations(db: Database, settings: SqlConnection, tables: ImportTable
 
 
 def _column(relation: sa.FromClause, name: str) -> sa.ColumnElement[Any]:
+    """A column of the relation by name, exactly or ignoring case."""
     if name in relation.c:
         return relation.c[name]
     return next(column for column in relation.c if column.name.casefold() == name.casefold())
 
 
 def _hex_hashes(rows: list[dict[str, Any]], key: str) -> dict[str, str]:
+    """Row key -> row hash (hex) of the rows remembered in the cursor."""
     return {to_text(row[key]): row_hash(row).hex() for row in rows}
 
 
@@ -169,6 +173,7 @@ class SalesFeed:
         return ChangeBatch(list(dict.fromkeys(references)), cursor_text, more)
 
     def _rows(self, conn: sa.Connection, statement: sa.Select[Any]) -> Iterator[dict[str, Any]]:
+        """The statement's rows as dicts, fetched a page at a time."""
         result = conn.execution_options(yield_per=self.page_size).execute(statement)
         for row in result.mappings():
             yield dict(row)
@@ -176,6 +181,7 @@ class SalesFeed:
     def _full_diff(
         self, conn: sa.Connection, relation: sa.FromClause, reference: str, state: Any
     ) -> tuple[list[str], str]:
+        """References whose rows differ from the snapshot (new, changed, gone), and the new snapshot."""
         previous = Snapshot.loads(state) if state else None
         rows = self._rows(conn, sa.select(relation).where(_column(relation, reference).is_not(None)))
         changed, deleted, snapshot = diff(
@@ -194,6 +200,7 @@ class SalesFeed:
         key: str,
         state: Any,
     ) -> tuple[list[str], dict[str, Any]]:
+        """References of rows stamped inside the look-back window that were not seen so."""
         assert change.column is not None
         now = conn.execute(sa.select(sa.func.current_timestamp())).scalar_one()
         window = timedelta(seconds=change.lookback_seconds)
@@ -223,6 +230,7 @@ class SalesFeed:
         key: str,
         state: Any,
     ) -> tuple[list[str], dict[str, Any], bool]:
+        """References of rows past the position (less the overlap) not seen so; whether the page was full."""
         assert change.column is not None
         column = _column(relation, change.column)
         if not state:

@@ -21,6 +21,7 @@ one row per order (per refund), searched by their identifying columns first.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -45,6 +46,8 @@ from emporion.connectors.rows.values import to_decimal
 from emporion.connectors.sql.database import split_table
 from emporion.connectors.sql.settings import OrderImport, SqlConnection, StagingTable
 from emporion.model import Customer, Order, Refund
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")  # a procedure name's parts (never quoted input)
 
 
 class Staged(StrEnum):
@@ -237,6 +240,7 @@ def stage_customer(conn: sa.Connection, tables: ImportTables, customer: Customer
     key_column = tables.column(table, settings.customer_key_column) if settings.customer_key_column else None
 
     def existing() -> str | None:
+        """The key of the row with this e-mail in any case (the lowest, should there be several)."""
         chosen = key_column if key_column is not None else email_column
         query = sa.select(chosen).where(sa.func.lower(email_column) == email).order_by(chosen).limit(1)
         row = conn.execute(query).first()
@@ -264,7 +268,7 @@ def stage_customer(conn: sa.Connection, tables: ImportTables, customer: Customer
 def call_procedure(conn: sa.Connection, name: str, order: Order) -> None:
     """Call the ERP's import procedure with (reference, order as JSON): CALL, or EXEC on MS SQL."""
     parts = name.split(".")
-    if not all(part and (part.replace("_", "a").replace("$", "a").isalnum()) for part in parts):
+    if not all(_IDENTIFIER.fullmatch(part) for part in parts):
         raise Permanent(f"not a procedure name: {name!r}", field="orders.procedure")
     preparer = conn.dialect.identifier_preparer
     quoted = ".".join(preparer.quote(part) for part in parts)
