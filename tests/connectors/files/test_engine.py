@@ -14,7 +14,8 @@ import pytest
 
 from emporion.config import parse_settings
 from emporion.engine.worker import Engine
-from emporion.model import Product
+from emporion.model import Customer, Order, OrderLine, OrderStatus, Product
+from emporion.model.orders import PaymentState
 from emporion.state import StateStore
 from emporion.testing import MemorySystem, system
 from tests.connectors.files.erp import ExportingErp
@@ -126,3 +127,99 @@ async def test_exports_reach_the_shop_once_each_and_bad_rows_become_dead_letters
         assert shop_products(shop)["A-2"].list_price == Decimal("10.90")  # nothing else stops
         await step(engine)
         assert sorted(p.name for p in (tmp_path / "drop" / "export").iterdir()) == []
+
+
+ORDER_CONFIG = """
+state: {{url: "sqlite:///{state}"}}
+retry: {{base: 0.01, max: 0.02}}
+connections:
+  wawi:
+    type: files
+    location: {drop}
+    settle_seconds: 0
+    catalogue:
+      products:
+        key: ArtNr
+        pattern: "artikel_*.csv"
+        csv: {{encoding: cp1252, decimal_comma: true}}
+        columns: {{sku: ArtNr, name: Bezeichnung, list_price: VK}}
+      stock:
+        key: Id
+        pattern: "bestand_*.csv"
+        csv: {{encoding: cp1252, decimal_comma: true}}
+        columns: {{sku: ArtNr, warehouse: Lager, quantity: Menge}}
+    orders: {{folder: import, format: opentrans, supplier_id: WAWI}}
+    progress:
+      statuses: {{versendet: completed}}
+      orders:
+        key: Beleg
+        pattern: "status_*.csv"
+        full: false
+        columns: {{reference: Bestellung, status: Status, number: Beleg}}
+      shipments:
+        key: Paket
+        pattern: "versand_*.csv"
+        full: false
+        columns: {{reference: Bestellung, carrier: Versender, tracking: Sendung}}
+  shop:
+    type: memory
+    system: {shop}
+flows:
+  - name: orders
+    source: shop
+    target: wawi
+    entities: [order]
+"""
+
+
+async def test_a_shop_order_lands_once_as_a_file_and_its_tracking_comes_back(
+    tmp_path: Path,
+    migrated_state: Path,  # noqa: F811 - the fixture imported above
+    shop: MemorySystem,
+) -> None:
+    drop = tmp_path / "drop"
+    erp = ExportingErp(drop)
+    erp.add("MUG-1", "Tasse", Decimal(8), Decimal(10))
+    erp.export_articles()
+    erp.export_stock()
+    line = OrderLine(key="1", sku="MUG-1", quantity=Decimal(2), unit_price=Decimal(8), total=Decimal(16))
+    placed = Order(
+        key="",
+        number="1001",
+        status=OrderStatus.PROCESSING,
+        payment_state=PaymentState.PAID,
+        currency="EUR",
+        customer=Customer(key="", email="ada@example.com", first_name="Ada"),
+        lines=[line],
+        total=Decimal(16),
+    )
+    key = shop.put("order", placed).key
+    state = tmp_path / "state.db"
+    shutil.copyfile(migrated_state, state)
+    settings = parse_settings(ORDER_CONFIG.format(state=state, drop=drop, shop=shop.name))
+    store = await StateStore.connect(settings.state.url, migrate=False)
+    engine = Engine(settings, store, worker="test-worker")
+    flow = settings.flow("orders")
+    try:
+        await engine.ensure_initial_sync()
+        while await engine.poll(flow) or await engine.work(flow):
+            pass
+        shop.put("order", shop.get("order", key))  # the shop touches the order again
+        while await engine.poll(flow) or await engine.work(flow):
+            pass
+        files = sorted(p.name for p in (drop / "import").iterdir() if p.is_file())
+        assert files == ["order-ORDERS-1001.xml"], "one file, written once"
+        assert b"<ORDER_ID>ORDERS-1001</ORDER_ID>" in (drop / "import" / files[0]).read_bytes()
+        write_export(drop, "status_1.csv", "Beleg;Bestellung;Status\nLS-9;ORDERS-1001;versendet\n")
+        write_export(
+            drop, "versand_1.csv", "Paket;Bestellung;Versender;Sendung\nP1;ORDERS-1001;DHL;TRACK-1\n"
+        )
+        while await engine.poll(flow) or await engine.work(flow):
+            pass
+        assert await engine.store.list_dead("orders") == []
+    finally:
+        await engine.pool.close()
+        await store.close()
+    order = shop.get("order", key)
+    assert isinstance(order, Order) and order.status is OrderStatus.COMPLETED
+    assert [s.tracking_numbers for s in order.shipments] == [["TRACK-1"]]
