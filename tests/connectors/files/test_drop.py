@@ -206,3 +206,15 @@ async def test_an_export_still_being_written_in_place_waits_for_a_later_poll(tmp
     assert early.keys == [] and await connector.read("product", ["1"]) == []
     os.utime(path, (path.stat().st_mtime - 61, path.stat().st_mtime - 61))
     assert (await connector.changes("product", early.cursor)).keys == ["1"]
+
+
+async def test_check_names_a_column_the_newest_export_lacks(tmp_path: Path) -> None:
+    connector = FilesConnector("drop", settings(str(tmp_path)))
+    write_export(tmp_path, "artikel_1.csv", "ArtNr;Name;VK\n1;Eins;1,00\n")
+    results = {result.name.split(" ")[0]: result for result in await connector.check()}
+    assert results["drop"].ok
+    assert not results["products"].ok and "Bezeichnung" in results["products"].detail
+    assert results["stock"].ok and results["stock"].detail == "no file yet"
+    write_export(tmp_path, "artikel_2.csv", "ArtNr;Bezeichnung;VK\n1;Eins;1,00\n")
+    os.utime(tmp_path / "export" / "artikel_2.csv", (2_000_000_000, 2_000_000_000))
+    assert all(result.ok for result in await connector.check())
