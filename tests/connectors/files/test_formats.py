@@ -14,7 +14,7 @@ from emporion.connectors.base import Unmappable
 from emporion.connectors.files.connector import FilesConnector
 from emporion.connectors.files.formats import UnreadableFile, parse_csv, parse_xlsx, parse_xml
 from emporion.connectors.files.settings import CsvOptions, XmlOptions
-from emporion.model import Product
+from emporion.model import Category, Customer, Product
 from tests.connectors.files.erp import PRODUCTS, settings
 
 GERMAN = CsvOptions(encoding="cp1252", decimal_comma=True, date_format="%d.%m.%Y")
@@ -166,7 +166,7 @@ def test_xml_records_and_columns_by_xpath_with_namespaces() -> None:
         "VK": "0.12",
         "_where": "file katalog.xml record 1 line 4",
     }
-    assert "VK" not in parsed.rows[1]  # a path that finds nothing leaves the column out
+    assert parsed.rows[1]["VK"] is None  # a path that finds nothing: an empty column
 
 
 def test_truncated_xml_is_refused_as_a_whole_with_its_line() -> None:
@@ -185,3 +185,42 @@ def test_xml_entities_are_never_expanded(tmp_path: Path) -> None:
     ).encode()
     with pytest.raises(UnreadableFile, match="DOCTYPE"):
         parse_xml("katalog.xml", hostile, XML_OPTIONS)
+
+
+async def test_categories_from_xml_and_customers_from_csv(tmp_path: Path) -> None:
+    categories = {
+        "key": "Nr",
+        "pattern": "gruppen_*.xml",
+        "format": "xml",
+        "xml": {"record": "//Gruppe", "fields": {"Nr": "@nr", "Name": "Name", "Ober": "@ober"}},
+        "columns": {"name": "Name", "parent": "Ober"},
+    }
+    customers = {
+        "key": "KdNr",
+        "pattern": "kunden_*.csv",
+        "csv": {"encoding": "cp1252"},
+        "columns": {"email": "Mail", "first_name": "Vorname", "last_name": "Nachname", "billing.city": "Ort"},
+    }
+    connector = FilesConnector(
+        "drop", settings(str(tmp_path), catalogue={"categories": categories, "customers": customers})
+    )
+    groups = (
+        '<Gruppen><Gruppe nr="1"><Name>Werkzeug</Name></Gruppe>'
+        '<Gruppe nr="2" ober="1"><Name>Zangen</Name></Gruppe></Gruppen>'
+    )
+    write_export(tmp_path, "gruppen_1.xml", groups, "utf-8")
+    write_export(
+        tmp_path, "kunden_1.csv", "KdNr;Mail;Vorname;Nachname;Ort\n10001;jörg@example.com;Jörg;Müller;Köln\n"
+    )
+    assert connector.capabilities().reads == {"category", "customer", "order"}
+    pages = [page async for page in connector.scan("category")]
+    (tools, pliers) = [record for page in pages for record in page]
+    assert isinstance(pliers, Category) and (pliers.key, pliers.name, pliers.parent_key) == (
+        "2",
+        "Zangen",
+        "1",
+    )
+    assert isinstance(tools, Category) and tools.parent_key is None
+    (customer,) = await connector.read("customer", ["10001"])
+    assert isinstance(customer, Customer) and customer.last_name == "Müller"
+    assert customer.billing is not None and customer.billing.city == "Köln"

@@ -208,9 +208,7 @@ def parse_xml(name: str, data: bytes, options: XmlOptions) -> ParsedFile:
                 raise UnreadableFile(
                     f"the XPath of column {column} fails: {error}", f"xml.fields.{column}"
                 ) from None
-            found = _xml_value(value)
-            if found is not None:
-                row[column] = found
+            row[column] = _xml_value(value)  # a path that finds nothing: the column is empty
         row[WHERE] = f"file {name} record {number} line {record.sourceline}"
         parsed.rows.append(row)
     return parsed

@@ -67,6 +67,7 @@ class SftpStore(Store):
                         client_keys=keys,
                         known_hosts=self._known_hosts,
                         agent_path=None,
+                        config=None,  # never ~/.ssh/config: the settings say where and who
                         preferred_auth="publickey,password" if keys else "password",
                     ),
                     self._timeout,
