@@ -117,6 +117,7 @@ def files_connection(drop: Drop, *, articles_as_xml: bool = False) -> dict[str, 
         "incoming": EXPORT_FOLDER,
         "processed": "processed",
         "rejects": "rejects",
+        "settle_seconds": 0,  # this ERP writes each export under a temporary name and renames it
         "currency": "EUR",
         "catalogue": {
             "categories": source("warengruppen_*.csv", "ID", {"name": "Name", "parent": "Übergeordnet"}),

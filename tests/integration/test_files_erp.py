@@ -10,8 +10,9 @@ rest syncs.
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -236,7 +237,7 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
     assert sorted(counts) == sorted(reference(o) for o in placed), "orders lost or unexpected"
 
 
-def corrupt_articles(drop: Drop, path: Path) -> None:
+def corrupt_articles(path: Path) -> None:
     """The export of articles damaged as hand edits and bad conversions damage them.
 
     SKU-00003's net price gets a number with two commas, SKU-00004's name a byte cp1252 does not have.
@@ -252,16 +253,38 @@ def corrupt_articles(drop: Drop, path: Path) -> None:
     path.write_bytes(b"\r\n".join(lines))
 
 
+def truncate(path: Path) -> None:
+    """The export cut off in the middle (a full disk, a transfer that broke off)."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+async def export_damaged(drop: Drop, damage: Callable[[Path], None], changed: str) -> Path:
+    """The ERP exports its articles again after a price change on `changed`; the export is damaged."""
+    wawi_erp.set_price(drop.engine, changed, Decimal("111.11"))
+    exported = await anyio.to_thread.run_sync(drop.files.export_catalogue)
+    articles = next(p for p in exported if p.name.startswith("artikel_"))
+    damage(articles)
+    return articles
+
+
+@pytest.mark.parametrize("when", ["first export", "later export"])
 async def test_malformed_rows_are_dead_letters_naming_file_row_and_column_and_the_rest_syncs(
-    drop: Drop, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    when: str, drop: Drop, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exported = drop.files.export_catalogue()
     articles = next(p for p in exported if p.name.startswith("artikel_"))
-    corrupt_articles(drop, articles)
+    if when == "first export":
+        corrupt_articles(articles)
     settings = wawi.settings(document(drop, sandbox_shop, sqlite_url, monkeypatch))
     api = shop_api(sandbox_shop)
     async with running_engine(settings) as engine:
-        await sync_flow(engine.runners["catalogue"])
+        runner = engine.runners["catalogue"]
+        await engine.ensure_initial_sync()
+        if when == "later export":
+            articles = await export_damaged(drop, corrupt_articles, "SKU-00006")
+        for _ in range(2):  # one poll reads the new files, the next moves them away
+            await engine.drain(runner.flow)
         dead = {letter.key: letter for letter in await engine.store.list_dead(flow="catalogue")}
     assert set(dead) == {"SKU-00003", "SKU-00004"}, dead
     for sku, column in (("SKU-00003", ("VK netto", "list_price")), ("SKU-00004", ("Bezeichnung", "name"))):
@@ -271,40 +294,49 @@ async def test_malformed_rows_are_dead_letters_naming_file_row_and_column_and_th
         assert letter.field in column, (sku, letter.field)
     assert "7,5,0" not in dead["SKU-00003"].reason
     skus = all_skus(api)
-    assert not skus & {"SKU-00003", "SKU-00004"}
-    assert len(skus) == files.PRODUCTS - 2
-    rejects = [p for p in (drop.root / "rejects").glob("*") if articles.name in p.name]
-    assert rejects, "no reject file for the damaged export"
-    text = rejects[0].read_text(encoding="utf-8", errors="replace")
-    assert "VK netto" in text or "list_price" in text
+    if when == "first export":
+        assert not skus & {"SKU-00003", "SKU-00004"}
+        assert len(skus) == files.PRODUCTS - 2
+    else:  # the earlier, whole export's articles stay; the price change in the damaged one arrives
+        assert len(skus) == files.PRODUCTS
+        assert (wawi.by_sku(api, "SKU-00006") or {}).get("regular_price") == "111.11"
+        rejects = drop.root / "rejects" / f"{articles.name}.rejects.csv"
+        assert rejects.exists(), sorted(p.name for p in (drop.root / "rejects").glob("*"))
+        text = rejects.read_text(encoding="utf-8", errors="replace")
+        assert "VK netto" in text and "Bezeichnung" in text, text
+        assert "7,5,0" not in text
 
 
+@pytest.mark.parametrize("when", ["first export", "later export"])
 async def test_a_truncated_xml_file_is_a_dead_letter_naming_the_file_and_the_rest_syncs(
-    drop: Drop, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    when: str, drop: Drop, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drop.files.articles_as_xml = True
     exported = drop.files.export_catalogue()
     articles = next(p for p in exported if p.name.startswith("artikel_"))
-    data = articles.read_bytes()
-    articles.write_bytes(data[: len(data) // 2])  # the ERP's export was cut off
+    if when == "first export":
+        truncate(articles)
     settings = wawi.settings(document(drop, sandbox_shop, sqlite_url, monkeypatch, articles_as_xml=True))
     api = shop_api(sandbox_shop)
     async with running_engine(settings) as engine:
         runner = engine.runners["catalogue"]
-        await sync_flow(runner)
         await engine.ensure_initial_sync()
-        await engine.drain(runner.flow)
+        if when == "later export":
+            articles = await export_damaged(drop, truncate, "SKU-00006")
+        for _ in range(2):
+            await engine.drain(runner.flow)
         dead = await engine.store.list_dead(flow="catalogue")
-        assert [d for d in dead if articles.name in (d.record or "") or articles.name in d.key], dead
+        named = [d for d in dead if articles.name in (d.record or "")]
+        assert named, [(d.key, d.record, d.field, d.reason) for d in dead]
+        assert named[0].field, "the dead letter does not say where in the file"
         categories = api.get("/products/categories", params={"per_page": 100}).json()
         assert {"Kitchen", "Home"} <= {c["name"] for c in categories}  # the other files synced
-        assert (drop.root / "rejects" / articles.name).exists() or any(
-            articles.name in p.name for p in (drop.root / "rejects").glob("*")
-        )
+        assert (drop.root / "rejects" / articles.name).exists(), sorted(os.listdir(drop.root / "rejects"))
+        assert (drop.root / "rejects" / f"{articles.name}.reason.txt").exists()
 
-        # the ERP exports again, whole this time: the articles arrive
+        # the ERP exports again, whole this time: every article is in the shop
         drop.files.exported.pop("artikel")
         await anyio.to_thread.run_sync(drop.files.export_catalogue)
-        for _ in range(3):
+        for _ in range(2):
             await engine.drain(runner.flow)
         assert len(all_skus(api)) == files.PRODUCTS
