@@ -31,6 +31,7 @@ from emporion.connectors.rows.progress import (
 )
 from emporion.connectors.rows.values import to_text
 from emporion.connectors.sql.database import Database, source_name
+from emporion.connectors.sql.queries import KEYS_PER_STATEMENT, chunks
 from emporion.connectors.sql.settings import SqlConnection, SqlSource
 from emporion.connectors.sql.staging import ImportTables
 from emporion.model import Order
@@ -91,6 +92,8 @@ class SaleReader:
     def read(self, conn: sa.Connection, references: Sequence[str]) -> list[Order | Unmappable]:
         """The sales of these references that exist (staged or known to the ERP), each once."""
         wanted = list(dict.fromkeys(str(reference) for reference in references))
+        if len(wanted) > KEYS_PER_STATEMENT:  # IN lists every server takes (MS SQL: 2100 parameters)
+            return [sale for part in chunks(wanted) for sale in self.read(conn, list(part))]
         if not wanted:
             return []
         bases, failed = self._staged(conn, wanted)

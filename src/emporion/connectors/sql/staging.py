@@ -44,6 +44,7 @@ from emporion.connectors.rows.orders import (
 from emporion.connectors.rows.settings import RowTarget
 from emporion.connectors.rows.values import to_decimal
 from emporion.connectors.sql.database import split_table
+from emporion.connectors.sql.queries import chunks
 from emporion.connectors.sql.settings import OrderImport, SqlConnection, StagingTable
 from emporion.model import Customer, Order, Refund
 
@@ -311,7 +312,7 @@ def pending_quantities(
     query = (
         sa.select(sku, quantity)
         .select_from(lines.join(header, joined))
-        .where(tables.column(header, orders.taken_column).is_(None), sku.in_(list(skus)))
+        .where(tables.column(header, orders.taken_column).is_(None))
     )
     if orders.cancellations is not None:
         cancellations = tables.table(conn, orders.cancellations.table)
@@ -321,7 +322,8 @@ def pending_quantities(
         )
         query = query.where(~sa.exists(sa.select(sa.literal(1)).where(cancelled == reference)))
     pending: dict[str, Decimal] = {}
-    for row_sku, row_quantity in conn.execute(query):
-        amount = to_decimal(row_quantity) or Decimal(0)
-        pending[str(row_sku)] = pending.get(str(row_sku), Decimal(0)) + amount
+    for part in chunks(sorted(set(skus))):
+        for row_sku, row_quantity in conn.execute(query.where(sku.in_(list(part)))):
+            amount = to_decimal(row_quantity) or Decimal(0)
+            pending[str(row_sku)] = pending.get(str(row_sku), Decimal(0)) + amount
     return pending
