@@ -174,11 +174,16 @@ async def test_deltas_report_every_key_and_soft_deletes_leave(tmp_path: Path) ->
     )
     write_export(tmp_path, "artikel_1.csv", "ArtNr;Bezeichnung;VK;Geloescht\n1;Eins;1,00;N\n2;Zwei;2,00;N\n")
     start = await connector.changes("product", None)
+    assert [record.key for record in await connector.read("product", ["1", "2"])] == ["1", "2"]
     write_export(tmp_path, "artikel_2.csv", "ArtNr;Bezeichnung;VK;Geloescht\n2;Zwei;2,00;J\n")
     os.utime(tmp_path / "export" / "artikel_2.csv", (2_000_000_000, 2_000_000_000))
     polled = await connector.changes("product", start.cursor)
     assert polled.keys == ["2"]
-    assert [record.key for record in await connector.read("product", ["1", "2"])] == ["1"]
+    assert [record.key for record in await connector.read("product", ["1", "2"])] == ["1"]  # folded on
+    write_export(tmp_path, "artikel_3.csv", "ArtNr;Bezeichnung;VK;Geloescht\n1;Eins neu;1,50;N\n")
+    os.utime(tmp_path / "export" / "artikel_3.csv", (2_000_000_100, 2_000_000_100))
+    (one,) = await connector.read("product", ["1", "2"])
+    assert isinstance(one, Product) and one.name == "Eins neu" and one.list_price == Decimal("1.50")
 
 
 async def test_at_most_poll_files_per_poll_oldest_first(tmp_path: Path) -> None:

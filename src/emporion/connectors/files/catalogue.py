@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -89,6 +90,11 @@ def row_number(where: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def identity(info: FileInfo) -> tuple[str, int, float]:
+    """What tells one version of a file from another (exports are written anew, never changed)."""
+    return (info.name, info.size, info.mtime)
+
+
 def hashable(row: dict[str, Any]) -> dict[str, Any]:
     """A row without its place in the file (a row moved within the file has not changed)."""
     return {column: value for column, value in row.items() if column != WHERE}
@@ -123,6 +129,8 @@ class Catalogue:
             for name, source in self.sources.items()
         }
         self._parsed: dict[tuple[str, int, float], ParsedFile | UnreadableFile] = {}
+        self._rows: dict[str, tuple[list[tuple[str, int, float]], SourceRows]] = {}
+        self._records: dict[str, tuple[tuple[object, ...], dict[str, Record]]] = {}
 
     def entities(self) -> list[str]:
         """The entities whose sources are configured."""
@@ -131,8 +139,7 @@ class Catalogue:
 
     async def parsed(self, info: FileInfo, source: FileSource) -> ParsedFile:
         """The rows of a file, parsed once per name, size and modification time."""
-        identity = (info.name, info.size, info.mtime)
-        found = self._parsed.get(identity)
+        found = self._parsed.get(identity(info))
         if found is None:
             try:
                 data = await self.drop.store.read(info.path)
@@ -141,7 +148,7 @@ class Catalogue:
                 found = error
             if len(self._parsed) > 256:
                 self._parsed.clear()
-            self._parsed[identity] = found
+            self._parsed[identity(info)] = found
         if isinstance(found, UnreadableFile):
             raise found
         return found
@@ -153,25 +160,58 @@ class Catalogue:
         return sorted(found, key=lambda info: (info.mtime, info.name))
 
     async def rows(self, name: str) -> SourceRows:
-        """A source's current rows: the newest readable full export, or every delta in order."""
+        """A source's current rows: the newest readable full export, or every delta in order.
+
+        Kept per source with the files they came from: a full export is folded again only when a
+        newer one is there, and deltas fold only the files that came since (never change the result).
+        """
         source = self.sources[name]
         files = await self.files(source)
+        cached = self._rows.get(name)
+        if source.full:
+            files = await self._newest_readable(files, source, cached[0] if cached else None)
+        identities = [identity(info) for info in files]
+        if cached is not None and cached[0] == identities:
+            return cached[1]
+        current, done = SourceRows(), 0
+        if cached is not None and not source.full and identities[: len(cached[0])] == cached[0]:
+            current = SourceRows(dict(cached[1].fields), dict(cached[1].broken))
+            done = len(cached[0])
         chosen: list[ParsedFile] = []
-        for info in reversed(files):
+        for info in files[done:]:
             try:
-                chosen.insert(0, await self.parsed(info, source))
+                chosen.append(await self.parsed(info, source))
             except UnreadableFile:
-                continue
-            if source.full:
-                break
-        current = SourceRows()
+                continue  # reported by the feed; the other files still count
 
         def fold() -> None:
             for parsed in chosen:
                 self._fold(name, parsed, current)
 
         await asyncio.to_thread(fold)
+        self._rows[name] = (identities, current)
+        for info in files[done:]:  # folded: the rows live on in `current`, the parse is not needed
+            if not isinstance(self._parsed.get(identity(info)), UnreadableFile):
+                self._parsed.pop(identity(info), None)
         return current
+
+    async def _newest_readable(
+        self, files: list[FileInfo], source: FileSource, known: list[tuple[str, int, float]] | None
+    ) -> list[FileInfo]:
+        """The newest of `files` that can be read (or that is `known`, folded before), alone."""
+        for info in reversed(files):
+            if known == [identity(info)]:
+                return [info]
+            try:
+                await self.parsed(info, source)
+            except UnreadableFile:
+                continue
+            return [info]
+        return []
+
+    def version(self, names: Sequence[str]) -> tuple[object, ...]:
+        """What the records built from sources `names` depend on: their files (after `rows`)."""
+        return tuple(tuple(self._rows[name][0]) for name in names if name in self._rows)
 
     def _fold(self, name: str, parsed: ParsedFile, current: SourceRows) -> None:
         """Apply one file's rows to a source's current rows (later files replace earlier rows)."""
@@ -223,7 +263,23 @@ class Catalogue:
         return owners
 
     async def records(self, entity: str) -> dict[str, Record]:
-        """Every current record of `entity` by key (stand-ins for those that cannot be read)."""
+        """Every current record of `entity` by key (stand-ins for those that cannot be read).
+
+        Built once per version of its files and minute (a sale price's start or end may pass).
+        """
+        names = [name for name in ENTITY_SOURCES[entity] if name in self.sources]
+        for name in names:
+            await self.rows(name)
+        version = (self.version(names), int(time.time() // 60))
+        cached = self._records.get(entity)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        built = await self._build(entity)
+        self._records[entity] = (version, built)
+        return built
+
+    async def _build(self, entity: str) -> dict[str, Record]:
+        """Every current record of `entity` by key, built from the rows."""
         if entity == "product":
             return await self._products()
         name = ENTITY_SOURCES[entity][0]
