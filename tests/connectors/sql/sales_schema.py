@@ -43,7 +43,7 @@ import_kunde = sa.Table(
     "import_kunde",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(200), nullable=False, unique=True),
     sa.Column("vorname", sa.String(80)),
     sa.Column("nachname", sa.String(80)),
     sa.Column("ort", sa.String(80)),

@@ -295,3 +295,23 @@ async def test_check_names_a_missing_column_and_a_reference_without_unique_key(u
             db.dispose()
         (line,) = [result for result in results if result.name == "orders"]
         assert not line.ok and expected in line.detail
+
+
+async def test_a_customer_written_concurrently_is_matched(url: str, sales: SqlSales) -> None:
+    """Another process inserts the e-mail and commits while our insert waits on the unique key: MATCHED."""
+    engine = sa.create_engine(url)
+    other = engine.connect()
+    held = other.begin()
+    other.execute(sa.insert(wawi.import_kunde).values(email="grace@example.com", vorname="Grace"))
+    timer = threading.Timer(1.5, held.commit)
+    timer.start()
+    try:
+        grace = Customer(key="", email="grace@example.com", first_name="Grace")
+        (outcome,) = await sales.write("customer", [WriteItem("grace@example.com", grace)], [])
+    finally:
+        timer.join()
+        other.close()
+        engine.dispose()
+    assert outcome.status is OutcomeStatus.MATCHED and outcome.target_ref
+    (row,) = _rows(url, wawi.import_kunde)
+    assert str(row["id"]) == outcome.target_ref["id"]

@@ -101,9 +101,18 @@ class SqlSales:
         customer = item.record
         if not isinstance(customer, Customer):
             raise Permanent(f"expected a Customer, got {type(customer).__name__}", record=item.key)
-        staged, key = await self.db.run(
-            lambda conn: stage_customer(conn, self.tables, customer), what="the customer import"
-        )
+        for _ in range(2):  # a concurrent writer's row is found in a second, fresh transaction
+            staged, key = await self.db.run(
+                lambda conn: stage_customer(conn, self.tables, customer), what="the customer import"
+            )
+            if staged is not Staged.DUPLICATE:
+                break
+        else:
+            raise Permanent(
+                "the customer import refused the row for a unique key other than the e-mail",
+                record=f"customer {customer.key or 'new'}",
+                field="email",
+            )
         status = OutcomeStatus.CREATED if staged is Staged.CREATED else OutcomeStatus.MATCHED
         if item.target_ref and staged is Staged.FOUND:
             status = OutcomeStatus.UNCHANGED

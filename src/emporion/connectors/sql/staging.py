@@ -252,7 +252,11 @@ def stage_customer(conn: sa.Connection, tables: ImportTables, customer: Customer
         return Staged.FOUND, found
     row = customer_row(customer, tables.writer(target, "customers"))
     row[settings.customer_email_column] = customer.email.strip()
-    tables.insert(conn, table, [row])
+    try:
+        with conn.begin_nested():
+            tables.insert(conn, table, [row])
+    except sa.exc.IntegrityError:
+        return Staged.DUPLICATE, ""  # a unique e-mail another writer committed: read back anew
     made = existing()
     if made is None:
         raise Permanent(
