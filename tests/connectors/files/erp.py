@@ -71,12 +71,23 @@ class ExportingErp:
         temporary.rename(path)
         return path
 
+    def articles_text(self, articles: dict[str, tuple[str, Decimal]] | None = None) -> str:
+        """The articles (these, or the ERP's own) as a full export's text."""
+        lines = ["ArtNr;Bezeichnung;VK"]
+        for sku, (name, price) in sorted((self.articles if articles is None else articles).items()):
+            lines.append(f"{sku};{name};{format(price, 'f').replace('.', ',')}")
+        return "\n".join(lines) + "\n"
+
     def export_articles(self) -> Path:
         """A full export of the articles."""
-        lines = ["ArtNr;Bezeichnung;VK"]
-        for sku, (name, price) in sorted(self.articles.items()):
-            lines.append(f"{sku};{name};{format(price, 'f').replace('.', ',')}")
-        return self._write("artikel_{n}.csv", "\n".join(lines) + "\n")
+        return self._write("artikel_{n}.csv", self.articles_text())
+
+    def begin_articles(self, articles: dict[str, tuple[str, Decimal]]) -> Path:
+        """An export the ERP has begun to write (under its temporary name only), of `articles`."""
+        self.export.mkdir(parents=True, exist_ok=True)
+        temporary = self.export / ".tmp-artikel_in_progress.csv"
+        temporary.write_bytes(self.articles_text(articles).encode("cp1252"))
+        return temporary
 
     def export_stock(self) -> Path:
         """A full export of the stock per warehouse."""

@@ -75,10 +75,17 @@ class CatalogueAsErp:
         self.erp.export_articles()
 
     async def begin_change(self, connector: CatalogueSource, key: str) -> Commit:
-        """An export the ERP is still writing: it appears (renamed into place) only when it commits."""
+        """An export the ERP is still writing under a temporary name: the change is in it, but the feed
+        must not see it before the export is finished and renamed into place (with what the ERP
+        holds by then, as a full export does)."""
+        name, price = self.erp.articles[key]
+        uncommitted = {**self.erp.articles, key: (name, price + Decimal("0.01"))}
+        in_progress = self.erp.begin_articles(uncommitted)
 
         async def commit() -> None:
-            await self.touch(connector, key)
+            in_progress.unlink()
+            self.erp.reprice(key)
+            self.erp.export_articles()
 
         return commit
 
