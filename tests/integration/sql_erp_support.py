@@ -197,9 +197,9 @@ def staged_orders(url: str) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in conn.execute(sa.select(schema.import_auftrag))]
 
 
-def staged_lines(url: str, reference: str) -> list[dict[str, Any]]:
-    """The import table's line rows of one order (joined to their header by the header's id)."""
-    lines, headers = schema.import_position, schema.import_auftrag
+def staged_lines(url: str, reference: str, lines: sa.Table = schema.import_position) -> list[dict[str, Any]]:
+    """The import table's line (or payment) rows of one order, joined to their header by its id."""
+    headers = schema.import_auftrag
     with erp(url) as conn:
         rows = conn.execute(
             sa.select(lines)
@@ -339,7 +339,13 @@ def order_flow(poll_interval: float = 1.0) -> dict[str, Any]:
         "entities": ["order"],
         "poll_interval": poll_interval,
         "batch_size": 5,
-        "orders": {"reference_prefix": ORDER_PREFIX, "shortage": "accept", "tracking_note": "customer"},
+        "orders": {
+            "reference_prefix": ORDER_PREFIX,
+            "shortage": "accept",
+            "tracking_note": "customer",
+            "carriers": {"*": "DHL"},
+            "payment_methods": wawi_config.PAYMENT_METHODS,  # bacs -> Vorkasse
+        },
     }
 
 

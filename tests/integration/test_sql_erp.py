@@ -9,13 +9,18 @@ naming the table, the row and the column while the others sync.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+import yaml
 
 from emporion.config import Settings
 from emporion.engine.sync import sync_flow, verify_flow
@@ -29,7 +34,7 @@ POLL = 1.0  # seconds between change-feed polls
 WRITE_ALLOWANCE = 2.0  # seconds for the read of the changed record and its write to the shop
 
 
-def catalogue_settings(
+def catalogue_document(
     url: str,
     shop: SandboxShop,
     state_url: str,
@@ -39,20 +44,26 @@ def catalogue_settings(
     product_columns: dict[str, Any] | None = None,
     on_remove: str = "unpublish",
     create: bool = True,
-) -> Settings:
+) -> dict[str, Any]:
     """The sample Warenwirtschaft (created here unless `create` is false) and the catalogue flow."""
     if create:
         wawi.create_sample(url)
     connection = wawi.connection(
         url, monkeypatch, product_change=product_change, product_columns=product_columns
     )
-    document = wawi.config(
+    return wawi.config(
         connection,
         wawi.shop_connection(shop, monkeypatch),
         state_url,
         [wawi.catalogue_flow(POLL, on_remove)],
     )
-    return wawi.settings(document)
+
+
+def catalogue_settings(
+    url: str, shop: SandboxShop, state_url: str, monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> Settings:
+    """The validated settings of `catalogue_document`."""
+    return wawi.settings(catalogue_document(url, shop, state_url, monkeypatch, **options))
 
 
 @asynccontextmanager
@@ -225,11 +236,15 @@ async def test_a_soft_deleted_row_is_unpublished_in_the_shop(
 
 
 async def test_a_row_with_a_bad_number_is_a_dead_letter_naming_table_row_and_column(
-    erp_db_url: str, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    erp_db_url: str,
+    sandbox_shop: SandboxShop,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wawi.create_sample(erp_db_url)
     wawi.add_column(erp_db_url, "gewicht_text VARCHAR(20)")  # the weight kept as text, typed by hand
-    settings = catalogue_settings(
+    document = catalogue_document(
         erp_db_url,
         sandbox_shop,
         sqlite_url,
@@ -237,6 +252,7 @@ async def test_a_row_with_a_bad_number_is_a_dead_letter_naming_table_row_and_col
         product_columns={"weight": "gewicht_text"},
         create=False,
     )
+    settings = wawi.settings(document)
     api = shop_api(sandbox_shop)
     broken, renamed = "SKU-00010", "SKU-00011"
     wawi.update_article(erp_db_url, broken, gewicht_text="1,2,5 kg")
@@ -249,6 +265,13 @@ async def test_a_row_with_a_bad_number_is_a_dead_letter_naming_table_row_and_col
         assert "artikel" in (dead.record or "") and broken in (dead.record or ""), dead.record
         assert dead.field in ("weight", "gewicht_text"), dead.field
         assert "1,2,5" not in dead.reason  # the value is not quoted back
+        listed = await anyio.to_thread.run_sync(
+            lambda: emporion("dead", "list", "-c", str(write_config(document, tmp_path / "e.yaml")), "--json")
+        )
+        assert listed.returncode == 0, listed.stderr
+        (entry,) = json.loads(listed.stdout)
+        assert entry["key"] == broken and "artikel" in entry["record"], entry
+        assert entry.get("field") == dead.field or dead.field in entry["reason"], entry
         assert wawi.by_sku(api, broken) is None
         assert all(wawi.by_sku(api, s) for s in wawi.simple_skus(erp_db_url) if s != broken)
 
@@ -260,3 +283,47 @@ async def test_a_row_with_a_bad_number_is_a_dead_letter_naming_table_row_and_col
         fixed = wawi.by_sku(api, broken)
         assert fixed is not None and Decimal(fixed["weight"]) == Decimal("1.25")
         assert (wawi.by_sku(api, renamed) or {}).get("name") == "Korb aus Leinen"
+
+
+def write_config(settings_document: dict[str, Any], path: Path) -> Path:
+    """The configuration as the file `emporion` commands read."""
+    path.write_text(yaml.safe_dump(settings_document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def emporion(*args: str) -> subprocess.CompletedProcess[str]:
+    """An `emporion` command as a user runs it (environment as the test set it: the secrets)."""
+    return subprocess.run(
+        [sys.executable, "-m", "emporion", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def test_a_column_the_table_does_not_have_is_named_by_check_and_the_categories_still_sync(
+    erp_db_url: str,
+    sandbox_shop: SandboxShop,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wawi.create_sample(erp_db_url)
+    connection = wawi.connection(erp_db_url, monkeypatch, product_columns={"weight": "gewicht_kg"})
+    shop = wawi.shop_connection(sandbox_shop, monkeypatch)
+    document = wawi.config(connection, shop, sqlite_url, [wawi.catalogue_flow(POLL)])
+    config = write_config(document, tmp_path / "emporion.yaml")
+    checked = emporion("check", "-c", str(config))
+    assert checked.returncode != 0, checked.stdout
+    output = checked.stdout + checked.stderr
+    assert "gewicht_kg" in output and "artikel" in output, output
+    assert "emporion_test" not in output.replace("emporion_test_", "")  # no password (the user's name is it)
+
+    api = shop_api(sandbox_shop)
+    async with running_engine(wawi.settings(document)) as engine:
+        report = await sync_flow(engine.runners["catalogue"])
+        dead = await engine.store.list_dead(flow="catalogue", limit=100)
+    categories = {c["name"] for c in api.get("/products/categories", params={"per_page": 100}).json()}
+    assert {"Kitchen", "Home", "Camping"} <= categories  # the categories' source is not stopped
+    assert not report.clean
+    named = [
+        d for d in dead if "gewicht_kg" in f"{d.field} {d.reason}" and "artikel" in f"{d.record} {d.reason}"
+    ]
+    assert named, [(d.key, d.record, d.field, d.reason) for d in dead[:3]]

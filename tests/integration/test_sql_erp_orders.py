@@ -25,6 +25,7 @@ from emporion.engine.worker import Engine
 from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from emporion_devkit.wawi import erp as wawi_erp
+from emporion_devkit.wawi import schema
 from tests.integration import sql_erp_support as wawi
 from tests.integration.engine_support import running_engine, shop_api
 from tests.integration.process_support import EmporionProcess
@@ -101,6 +102,8 @@ def assert_staged_once(url: str, orders: list[dict[str, Any]]) -> None:
         assert header["versandkosten"] == Decimal(order["shipping_total"]), reference(order)
         assert header["shop_bestellnr"] == str(order["number"])
         assert header["kunde_email"] == order["billing"]["email"]
+        payments = wawi.staged_lines(url, reference(order), schema.import_zahlung)
+        assert [p["betrag"] for p in payments] == [Decimal(order["total"])], reference(order)
         lines = wawi.staged_lines(url, reference(order))
         assert sorted(
             (line["artikelnr"], line["menge"], line["einzelpreis"] * line["menge"]) for line in lines
@@ -153,6 +156,14 @@ async def test_orders_land_once_in_the_import_tables_and_shipment_with_tracking_
         assert len([n for n in again if "JJD0099887766" in n["note"]]) == 1
         for other in placed[1:]:  # taken, not shipped: the shop order is left as it was
             assert api.get(f"/orders/{other['id']}").json()["status"] == "processing"
+
+        # the flow's maps from shop names to the ERP's reach the import tables
+        methods = {
+            p["zahlungsart"]
+            for o in placed
+            for p in wawi.staged_lines(erp_db_url, reference(o), schema.import_zahlung)
+        }
+        assert methods == {"Vorkasse"}, "the flow's payment_methods map bacs to the ERP's Vorkasse"
 
 
 def write_process_config(
