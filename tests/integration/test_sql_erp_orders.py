@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from emporion.config import Settings
-from emporion.engine.sync import sync_flow
+from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
 from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
@@ -164,6 +164,46 @@ async def test_orders_land_once_in_the_import_tables_and_shipment_with_tracking_
             for p in wawi.staged_lines(erp_db_url, reference(o), schema.import_zahlung)
         }
         assert methods == {"Vorkasse"}, "the flow's payment_methods map bacs to the ERP's Vorkasse"
+
+
+def ordered(orders: list[dict[str, Any]]) -> Counter[str]:
+    """Units ordered per SKU."""
+    units: Counter[str] = Counter()
+    for order in orders:
+        for item in order["line_items"]:
+            units[item["sku"]] += int(item["quantity"])
+    return units
+
+
+async def test_stock_in_the_shop_is_available_to_promise_less_orders_the_erp_has_not_taken(
+    erp_db_url: str, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = order_settings(erp_db_url, sandbox_shop, sqlite_url, monkeypatch)
+    api = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        catalogue = engine.runners["catalogue"].flow
+        await sync_flow(engine.runners["catalogue"])
+        await engine.ensure_initial_sync()
+        products = shop_products(api)
+        before = {sku: wawi.expected_stock(erp_db_url, sku) for sku in products}
+        placed = [order_for(api, products, n) for n in range(2)]
+        units = ordered(placed)
+        await drain_orders(engine)
+        await engine.drain(catalogue)  # the ordered products are written again
+        for sku, quantity in units.items():  # staged, not taken: held back once (not twice)
+            assert wawi.expected_stock(erp_db_url, sku) == before[sku]
+            shown = (wawi.by_sku(api, sku) or {}).get("stock_quantity")
+            assert shown == before[sku] - quantity, (sku, before[sku], quantity, shown)
+
+        with wawi.erp_engine(erp_db_url) as erp:  # the ERP takes them: its own stock goes down
+            wawi_erp.take_orders(erp)
+        await drain_orders(engine)
+        await engine.drain(catalogue)
+        for sku, quantity in units.items():
+            assert wawi.expected_stock(erp_db_url, sku) == before[sku] - quantity
+            assert (wawi.by_sku(api, sku) or {}).get("stock_quantity") == before[sku] - quantity, sku
+        report = await verify_flow(engine.runners["catalogue"])
+        assert report.clean, [(e.entity, e.failed, e.mismatches[:2], e.missing) for e in report.entities]
 
 
 def write_process_config(
