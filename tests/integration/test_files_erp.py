@@ -35,7 +35,7 @@ from tests.integration import sql_erp_support as wawi
 from tests.integration.engine_support import running_engine, shop_api
 from tests.integration.files_erp_support import Drop
 from tests.integration.process_support import EmporionProcess
-from tests.integration.test_sql_erp_orders import order_for, reference, shop_products
+from tests.integration.test_sql_erp_orders import order_for, ordered, reference, shop_products
 
 POLL = 1.0
 WRITE_ALLOWANCE = 2.0  # seconds for reading the new file over SFTP and writing the shop
@@ -174,6 +174,38 @@ async def test_orders_become_order_files_once_and_status_and_tracking_files_come
         assert len([n for n in notes if "JJD0011223344" in n["note"]]) == 1
         for other in placed[1:]:
             assert api.get(f"/orders/{other['id']}").json()["status"] == "processing"
+
+
+async def test_stock_from_files_is_available_to_promise_less_order_files_the_erp_has_not_taken(
+    drop: Drop, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop.files.export_catalogue()
+    settings = wawi.settings(document(drop, sandbox_shop, sqlite_url, monkeypatch, orders=True))
+    api = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        catalogue = engine.runners["catalogue"]
+        await sync_flow(catalogue)
+        await engine.ensure_initial_sync()
+        products = shop_products(api)
+        before = {sku: files.stock_of(drop, sku) for sku in products}
+        placed = [order_for(api, products, n) for n in range(2)]
+        units = ordered(placed)
+        await engine.drain(engine.order_flows["orders"].flow)
+        await engine.drain(catalogue.flow)
+        for sku, quantity in units.items():  # written as files, not taken: held back once
+            shown = (wawi.by_sku(api, sku) or {}).get("stock_quantity")
+            assert shown == before[sku] - quantity, (sku, before[sku], quantity, shown)
+
+        await anyio.to_thread.run_sync(drop.files.import_orders)  # the ERP takes them, books them out
+        await anyio.to_thread.run_sync(drop.files.export_catalogue)  # and exports its new stock
+        for _ in range(2):
+            await engine.drain(engine.order_flows["orders"].flow)
+            await engine.drain(catalogue.flow)
+        for sku, quantity in units.items():
+            assert files.stock_of(drop, sku) == before[sku] - quantity
+            assert (wawi.by_sku(api, sku) or {}).get("stock_quantity") == before[sku] - quantity, sku
+        report = await verify_flow(catalogue)
+        assert report.clean, [(e.entity, e.failed, e.mismatches[:2], e.missing) for e in report.entities]
 
 
 def staged_rows(drop: Drop) -> list[dict[str, Any]]:
