@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emporion.connectors.base import Unmappable
 from emporion.connectors.files.connector import FilesConnector
-from emporion.connectors.files.drop import JOURNAL
+from emporion.connectors.files.journal import JOURNAL
 from emporion.model import Product
 from tests.connectors.files.erp import PRODUCTS, STOCK, ExportingErp, settings
 from tests.connectors.files.test_formats import write_export
@@ -70,22 +70,49 @@ async def test_a_poll_repeated_with_the_old_cursor_after_a_crash_reports_again(t
     assert names(tmp_path / "processed") == {"artikel_00001.csv"}
 
 
-async def test_a_file_already_journalled_is_moved_without_being_read_again(tmp_path: Path) -> None:
+async def test_a_delivery_already_journalled_is_set_aside_unread(tmp_path: Path) -> None:
+    """The same file (name, content, time) uploaded again is a repeat: neither reported nor read."""
     erp = ExportingErp(tmp_path)
     connector = FilesConnector("drop", settings(str(tmp_path)))
     start = await connector.changes("product", None)
     erp.add("4711", "Schraube", Decimal("0.12"))
     exported = erp.export_articles()
-    content = exported.read_bytes()
+    content, stamp = exported.read_bytes(), exported.stat().st_mtime
     first = await connector.changes("product", start.cursor)
     second = await connector.changes("product", first.cursor)
     assert not exported.exists()
-    exported.write_bytes(content)  # the ERP uploads the same file once more
+    exported.write_bytes(content)  # the transfer tool uploads it once more, keeping its time
+    os.utime(exported, (stamp, stamp))
     third = await connector.changes("product", second.cursor)
     assert third.keys == []
     await connector.changes("product", third.cursor)
     assert not exported.exists() and len(journal(tmp_path)) == 1
-    assert len(names(tmp_path / "processed")) == 2  # kept beside the first under a name of its own
+    assert names(tmp_path / "processed" / "duplicates") == {exported.name}
+    assert names(tmp_path / "processed") == {exported.name}
+
+
+async def test_a_fixed_name_export_written_again_is_never_moved_unread(tmp_path: Path) -> None:
+    """An ERP exporting deltas to one name: a new file under the name the cursor reports is read."""
+    products = {**PRODUCTS, "pattern": "artikel.csv", "full": False}
+    connector = FilesConnector("drop", settings(str(tmp_path), catalogue={"products": products}))
+    start = await connector.changes("product", None)
+    path = write_export(tmp_path, "artikel.csv", "ArtNr;Bezeichnung;VK\n1;Eins;5,00\n")
+    os.utime(path, (2_000_000_000, 2_000_000_000))
+    first = await connector.changes("product", start.cursor)
+    assert first.keys == ["1"]
+    write_export(tmp_path, "artikel.csv", "ArtNr;Bezeichnung;VK\n2;Zwei;3,00\n")  # before the next poll
+    os.utime(path, (2_000_000_100, 2_000_000_100))
+    second = await connector.changes("product", first.cursor)
+    assert second.keys == ["2"] and path.exists()
+    keys = [record.key for record in await connector.read("product", ["1", "2"])]
+    assert keys == ["1", "2"], "the overwritten delta's rows are still part of the truth"
+    write_export(tmp_path, "artikel.csv", "ArtNr;Bezeichnung;VK\n1;Eins;5,00\n")  # the first content again
+    os.utime(path, (2_000_000_200, 2_000_000_200))
+    third = await connector.changes("product", second.cursor)
+    assert third.keys == ["1"], "equal content at another time is a new export, not a repeat"
+    await connector.changes("product", third.cursor)
+    assert len(journal(tmp_path)) == 3 and not path.exists()
+    assert len(names(tmp_path / "processed")) == 3
 
 
 async def test_deleted_and_changed_rows_of_a_full_export(tmp_path: Path) -> None:

@@ -156,7 +156,9 @@ class Catalogue:
     async def files(self, source: FileSource, *, settled: bool = True) -> list[FileInfo]:
         """Every file of a source, handled or waiting (`settled`: old enough to be whole), oldest first."""
         waiting = await self.drop.incoming_files(source, settled=settled)
-        found = [*await self.drop.processed_files(source), *waiting]
+        handled = await self.drop.processed_files(source)
+        copies = {(original_name(info.name), info.size, info.mtime) for info in handled}
+        found = [*handled, *(info for info in waiting if identity(info) not in copies)]
         return sorted(found, key=lambda info: (info.mtime, info.name))
 
     async def rows(self, name: str) -> SourceRows:

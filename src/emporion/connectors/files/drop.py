@@ -9,7 +9,9 @@ and reports keys:
   keys are reported. Of several exports taken in one poll only the newest is diffed (it is the truth;
   the older ones are handled without being read).
 - a **delta** (`full: false`) reports every key it holds; a `change.soft_delete` column marks
-  deletions, which the connector's reads then leave out.
+  deletions, which the connector's reads then leave out. A delta is copied into `processed/` as
+  soon as it is read (`keep`), before its keys are reported: its rows stay part of the truth even
+  when the ERP overwrites a fixed-name delta before the next poll could move it.
 - a row that cannot be read is written to `rejects/<file>.rejects.csv` (row, column, reason) and its
   key, when it has one, is reported (reads give an `Unmappable` for it: a dead letter naming file,
   row and column). A file that cannot be read at all is reported as the key `file:<name>` (a dead
@@ -27,39 +29,41 @@ are queued. Hence:
   again (at most once for a stored cursor);
 - a crash while moving: moving is idempotent (a file already gone from the incoming folder is done).
 
-The journal (`processed/.journal.jsonl`: name, sha256, rows, rejects, time) lists what was handled.
-A file whose name and checksum are journalled is the same delivery again (an ERP that uploads a file
-twice, or a crash between journal and move): it is moved without being read. The name is part of
-the journal key, not the checksum alone as one might first do: two deltas with equal content at
-different times ("SKU 4711 stock 5" today and again next week after a change in between) are two
-changes, and skipping the second would leave the shop with the value in between. A full export
-with content equal to an earlier one is read again and its diff is empty, so nothing is lost either way.
+- a file of the same name dropped again meanwhile (an ERP exporting to a fixed name) is not the
+  file the cursor names: only a file whose size and modification time are those the cursor
+  recorded is moved; the new one stays and is read by this poll.
+
+The journal (`processed/.journal.jsonl`: name, sha256, size, modification time, rows, rejects, time)
+lists what was handled. A file whose name, checksum and modification time are journalled is the same
+delivery again (an upload repeated by the ERP's transfer tool): it goes to `processed/duplicates/`
+unread, where neither the feed nor reads see it, so both agree that it never came. The time is part
+of the key, not the checksum alone as one might first do: an ERP exporting deltas to a fixed name
+may write the same content twice with a change in between ("stock 5", "stock 3", "stock 5"), and
+taking the third for a repeat of the first would leave the shop at 3.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import posixpath
 import re
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from emporion.connectors.base import ChangeBatch
 from emporion.connectors.files.formats import ParsedFile, Reject, UnreadableFile, parse_file
+from emporion.connectors.files.journal import DropCursor, Handled, Identity, append, journalled
 from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo, Store
 from emporion.connectors.rows.fulldiff import Snapshot, diff
 
-JOURNAL = ".journal.jsonl"
 FILE_KEY_PREFIX = "file:"
-_VERSION = "fc1:"
+DUPLICATES = "duplicates"  # under processed/: repeated deliveries, read by nobody
 _STORED_PREFIX = re.compile(r"^[0-9a-f]{12}~")
 
 Entries = tuple[list[tuple[str, bytes]], list[Reject]]
@@ -68,6 +72,13 @@ Entries = tuple[list[tuple[str, bytes]], list[Reject]]
 def original_name(name: str) -> str:
     """The name a processed file had in the incoming folder (a clash adds `<sha12>~` before it)."""
     return _STORED_PREFIX.sub("", name)
+
+
+def kept_name(sha256: str, name: str, mtime: float) -> str:
+    """A handled file's name in the processed folder when its own name is taken, or a delta's copy:
+    one per delivery (content and time), so that equal deltas at two times are both kept."""
+    tag = hashlib.sha256(f"{sha256}@{mtime!r}".encode()).hexdigest()[:12]
+    return f"{tag}~{name}"
 
 
 def checksum(data: bytes) -> str:
@@ -95,46 +106,6 @@ class FeedSource:
     keyed: bool = True  # its rows' keys are the entity's record keys (a stock row's are not)
 
 
-@dataclass
-class Handled:
-    """A file the cursor reports: where it goes on the next poll, and what the journal says of it."""
-
-    path: str
-    destination: str
-    sha256: str
-    rows: int = 0
-    rejects: int = 0
-
-
-@dataclass
-class DropCursor:
-    """What the feed's cursor holds: files to move on the next poll and the full exports' snapshots."""
-
-    pending: list[Handled] = field(default_factory=list)
-    snapshots: dict[str, str] = field(default_factory=dict)  # source name -> Snapshot.dumps()
-
-    def dumps(self) -> str:
-        """The cursor as the compact text the engine stores."""
-        data = {
-            "pending": [[h.path, h.destination, h.sha256, h.rows, h.rejects] for h in self.pending],
-            "snapshots": self.snapshots,
-        }
-        packed = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
-        return _VERSION + base64.b64encode(packed).decode()
-
-    @classmethod
-    def loads(cls, text: str) -> DropCursor:
-        """A cursor from its text; a damaged or foreign text is a ValueError."""
-        if not text.startswith(_VERSION):
-            raise ValueError("not a file-drop cursor")
-        try:
-            data = json.loads(zlib.decompress(base64.b64decode(text[len(_VERSION) :], validate=True)))
-            pending = [Handled(str(p), str(d), str(s), int(r), int(j)) for p, d, s, r, j in data["pending"]]
-            return cls(pending, {str(k): str(v) for k, v in data["snapshots"].items()})
-        except (ValueError, KeyError, TypeError, zlib.error) as error:
-            raise ValueError(f"damaged file-drop cursor ({type(error).__name__})") from None
-
-
 class Drop:
     """The incoming, processed and rejects folders of one drop, and the journal of handled files."""
 
@@ -146,55 +117,47 @@ class Drop:
         self.poll_files = settings.poll_files
         self.settle_seconds = settings.settle_seconds
 
-    async def journalled(self) -> set[tuple[str, str]]:
-        """(name, sha256) of every file handled so far."""
-        path = posixpath.join(self.processed, JOURNAL)
-        if not await self.store.exists(path):
-            return set()
-        found = set()
-        for line in (await self.store.read(path)).decode("utf-8", errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-                found.add((str(entry["name"]), str(entry["sha256"])))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a crash: its file is handled again, never lost
-        return found
-
-    async def _journal(self, handled: Sequence[Handled]) -> None:
-        """Append `handled` to the journal (rewritten atomically: SFTP has no reliable append)."""
-        if not handled:
-            return
-        path = posixpath.join(self.processed, JOURNAL)
-        before = await self.store.read(path) if await self.store.exists(path) else b""
-        if before and not before.endswith(b"\n"):
-            before += b"\n"
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        lines = [
-            json.dumps(
-                {
-                    "name": posixpath.basename(item.path),
-                    "sha256": item.sha256,
-                    "rows": item.rows,
-                    "rejects": item.rejects,
-                    "destination": item.destination,
-                    "time": stamp,
-                }
-            )
-            for item in handled
-        ]
-        await self.store.write_atomic(path, before + "\n".join(lines).encode() + b"\n")
-
     async def settle(self, cursor: DropCursor) -> None:
-        """Move the files a stored cursor reports out of the incoming folder, journalled first."""
-        still_there = [item for item in cursor.pending if await self.store.exists(item.path)]
-        known = await self.journalled()
-        await self._journal([h for h in still_there if (posixpath.basename(h.path), h.sha256) not in known])
-        for item in still_there:
-            name = posixpath.basename(item.path)
-            target = posixpath.join(item.destination, name)
+        """Move the files a stored cursor reports out of the incoming folder, journalled first.
+
+        Only a file still as the cursor recorded it (size and modification time) is moved: one of the
+        same name dropped since is another export, left for this poll to read. A delta overwritten
+        meanwhile was kept when it was read, and is journalled all the same.
+        """
+        present = {info.path: info for info in await self.store.list(self.incoming)}
+        known = await journalled(self.store, self.processed)
+        done: list[Handled] = []
+        moves: list[tuple[Handled, bool]] = []
+        for item in cursor.pending:
+            info = present.get(item.path)
+            unchanged = info is not None and (info.size, info.mtime) == (item.size, item.mtime)
+            kept = await self.store.exists(
+                posixpath.join(item.destination, kept_name(item.sha256, item.name, item.mtime))
+            )
+            if unchanged or kept:
+                done.append(item)
+            if unchanged:
+                moves.append((item, kept))
+        await append(self.store, self.processed, [item for item in done if item.identity not in known])
+        for item, kept in moves:
+            if kept:  # a delta kept when it was read: the original can go
+                await self.store.remove(item.path)
+                continue
+            target = posixpath.join(item.destination, item.name)
             if await self.store.exists(target):
-                target = posixpath.join(item.destination, f"{item.sha256[:12]}~{name}")
+                target = posixpath.join(item.destination, kept_name(item.sha256, item.name, item.mtime))
             await self.store.move(item.path, target)
+
+    async def keep(self, info: FileInfo, data: bytes, sha: str) -> None:
+        """Copy a delta into the processed folder as soon as it is read (same modification time).
+
+        A delta's rows stay part of the truth after it is gone from the incoming folder; an ERP that
+        writes its deltas to one name may overwrite a file before the next poll moves it, so the copy
+        is made before its keys are reported.
+        """
+        await self.store.copy(
+            data, posixpath.join(self.processed, kept_name(sha, info.name, info.mtime)), info.mtime
+        )
 
     async def incoming_files(self, source: FileSource, *, settled: bool = True) -> list[FileInfo]:
         """The source's files waiting in the incoming folder, oldest first.
@@ -211,8 +174,6 @@ class Drop:
     async def processed_files(self, source: FileSource) -> list[FileInfo]:
         """The source's files already handled, oldest first."""
         found = await self.store.list(self.processed, "*")
-        from fnmatch import fnmatchcase
-
         return [info for info in found if fnmatchcase(original_name(info.name), source.pattern)]
 
     async def start(self, sources: Sequence[FeedSource]) -> ChangeBatch:
@@ -221,8 +182,11 @@ class Drop:
         for feed in sources:
             files = await self.incoming_files(feed.source)
             for info in files:
-                sha = await asyncio.to_thread(checksum, await self.store.read(info.path))
-                cursor.pending.append(Handled(info.path, self.processed, sha))
+                data = await self.store.read(info.path)
+                sha = await asyncio.to_thread(checksum, data)
+                cursor.pending.append(Handled(info.path, self.processed, sha, info.size, info.mtime))
+                if not feed.source.full:
+                    await self.keep(info, data, sha)
             if feed.source.full:
                 newest = await self._newest_readable(feed, [*await self.processed_files(feed.source), *files])
                 if newest is not None:
@@ -244,7 +208,7 @@ class Drop:
         """Keys changed since the cursor `text`: settle its files, then read the next incoming ones."""
         cursor = DropCursor.loads(text)
         await self.settle(cursor)
-        journal = await self.journalled()
+        journal = await journalled(self.store, self.processed)
         waiting = [(info, feed) for feed in sources for info in await self.incoming_files(feed.source)]
         waiting.sort(key=lambda pair: (pair[0].mtime, pair[0].name))
         taken, more = waiting[: self.poll_files], len(waiting) > self.poll_files
@@ -256,21 +220,22 @@ class Drop:
         return ChangeBatch(list(dict.fromkeys(keys)), after.dumps(), more)
 
     async def _take(
-        self, feed: FeedSource, files: list[FileInfo], journal: set[tuple[str, str]], after: DropCursor
+        self, feed: FeedSource, files: list[FileInfo], journal: set[Identity], after: DropCursor
     ) -> list[str]:
         """Handle one source's taken files (oldest first); the record keys they report."""
         contents: list[tuple[FileInfo, bytes, str]] = []
         for info in files:
             data = await self.store.read(info.path)
             sha = await asyncio.to_thread(checksum, data)
-            if (info.name, sha) in journal:
-                after.pending.append(Handled(info.path, self.processed, sha))
+            if (info.name, sha, info.mtime) in journal:
+                duplicates = posixpath.join(self.processed, DUPLICATES)
+                after.pending.append(Handled(info.path, duplicates, sha, info.size, info.mtime))
             else:
                 contents.append((info, data, sha))
         keys: list[str] = []
         diffed = False
         for info, data, sha in reversed(contents):  # newest first: a full export's newest is the truth
-            handled = Handled(info.path, self.processed, sha)
+            handled = Handled(info.path, self.processed, sha, info.size, info.mtime)
             after.pending.append(handled)
             if feed.source.full and diffed:
                 continue
@@ -295,6 +260,7 @@ class Drop:
                 keys += await feed.to_keys([*changed, *deleted])
                 diffed = True
             else:
+                await self.keep(info, data, sha)
                 keys += await feed.to_keys(list(dict.fromkeys(key for key, _ in hashed)))
         return keys
 

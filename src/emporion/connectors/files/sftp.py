@@ -177,5 +177,8 @@ class SftpStore(Store):
 
         await self._do(path, remove)
 
+    async def _set_mtime(self, path: str, mtime: float) -> None:
+        await self._do(path, lambda sftp: sftp.utime(self._path(path), (mtime, mtime)))
+
     async def close(self) -> None:
         await self._drop()

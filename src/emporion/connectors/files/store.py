@@ -117,6 +117,12 @@ class Store(ABC):
         """Delete the file at `path` when it exists."""
         await self._call("DELETE", lambda: self._remove(path))
 
+    async def copy(self, data: bytes, target: str, mtime: float) -> None:
+        """Write `data` (a file already read) to `target` atomically, with the original's `mtime`."""
+        temporary = await self.write_temporary(target, data)
+        await self._call("SETSTAT", lambda: self._set_mtime(temporary, mtime))
+        await self.move(temporary, target)
+
     async def close(self) -> None:  # noqa: B027 - a local folder holds nothing to release
         """Release the connection, if any."""
 
@@ -140,6 +146,9 @@ class Store(ABC):
 
     @abstractmethod
     async def _remove(self, path: str) -> None: ...
+
+    @abstractmethod
+    async def _set_mtime(self, path: str, mtime: float) -> None: ...
 
 
 def translate_os_error(error: OSError, where: str, path: str) -> Exception:
@@ -212,6 +221,9 @@ class LocalStore(Store):
 
     async def _remove(self, path: str) -> None:
         await self._run(path, lambda: self._path(path).unlink(missing_ok=True))
+
+    async def _set_mtime(self, path: str, mtime: float) -> None:
+        await self._run(path, lambda: os.utime(self._path(path), (mtime, mtime)))
 
 
 @dataclass(frozen=True)
