@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from emporion.connectors.base import Unmappable
 from emporion.connectors.files.connector import FilesConnector
-from emporion.connectors.files.journal import JOURNAL
+from emporion.connectors.files.journal import journal_path
 from emporion.model import Product
 from tests.connectors.files.erp import PRODUCTS, STOCK, ExportingErp, settings
 from tests.connectors.files.test_formats import write_export
 
 
 def journal(root: Path) -> list[dict[str, object]]:
-    """The journal's entries."""
-    path = root / "processed" / JOURNAL
+    """The journal's entries (this month's)."""
+    path = Path(journal_path(str(root / "processed"), datetime.now(UTC)))
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 

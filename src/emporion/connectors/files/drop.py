@@ -27,19 +27,19 @@ are queued. Hence:
   files, they are still in the incoming folder, so they are read and reported again (at least once);
 - a crash after: the cursor comes back naming them; they are moved and journalled, never reported
   again (at most once for a stored cursor);
-- a crash while moving: moving is idempotent (a file already gone from the incoming folder is done).
-
+- a crash while moving: moving is idempotent (a file already gone from the incoming folder is done);
 - a file of the same name dropped again meanwhile (an ERP exporting to a fixed name) is not the
   file the cursor names: only a file whose size and modification time are those the cursor
   recorded is moved; the new one stays and is read by this poll.
 
-The journal (`processed/.journal.jsonl`: name, sha256, size, modification time, rows, rejects, time)
-lists what was handled. A file whose name, checksum and modification time are journalled is the same
-delivery again (an upload repeated by the ERP's transfer tool): it goes to `processed/duplicates/`
-unread, where neither the feed nor reads see it, so both agree that it never came. The time is part
-of the key, not the checksum alone as one might first do: an ERP exporting deltas to a fixed name
-may write the same content twice with a change in between ("stock 5", "stock 3", "stock 5"), and
-taking the third for a repeat of the first would leave the shop at 3.
+The journal (`processed/.journal-<month>.jsonl`, `journal.py`: name, sha256, size, modification
+time, rows, rejects, time) lists what was handled. A file whose name, checksum and modification
+time are journalled is the same delivery again (an upload repeated by the ERP's transfer tool):
+it goes to `processed/duplicates/` unread, where neither the feed nor reads see it, so both agree
+that it never came. The time is part of the key, not the checksum alone as one might first do: an
+ERP exporting deltas to a fixed name may write the same content twice with a change in between
+("stock 5", "stock 3", "stock 5"), and taking the third for a repeat of the first would leave the
+shop at 3.
 """
 
 from __future__ import annotations

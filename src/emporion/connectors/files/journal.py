@@ -1,7 +1,10 @@
 """What the file feed remembers: the files its cursor reports, and the journal of files handled.
 
 The cursor (`DropCursor`) travels through the engine, which stores it with the keys it came with; the
-journal (`processed/.journal.jsonl`) stays in the drop. A file is known by its name, checksum and
+journal (`processed/.journal-<year>-<month>.jsonl`, one file a month so that each poll reads and
+rewrites a bounded file) stays in the drop. Repeated deliveries are recognised over the current and
+the previous month; an older file delivered again is read again, which reports its keys once more
+(at least once) and loses nothing. A file is known by its name, checksum and
 modification time (`Handled.identity`): the same bytes under the same name and time are the same
 delivery again; the same bytes at another time are a new export that happens to say the same.
 """
@@ -14,11 +17,11 @@ import posixpath
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from emporion.connectors.files.store import Store
 
-JOURNAL = ".journal.jsonl"
+JOURNAL = ".journal-{month}.jsonl"  # {month}: 2026-12
 _VERSION = "fc2:"
 
 Identity = tuple[str, str, float]  # name, sha256, modification time
@@ -80,30 +83,38 @@ class DropCursor:
             raise ValueError(f"damaged file-drop cursor ({type(error).__name__})") from None
 
 
+def journal_path(folder: str, moment: datetime) -> str:
+    """The journal file of the month of `moment`."""
+    return posixpath.join(folder, JOURNAL.format(month=moment.strftime("%Y-%m")))
+
+
 async def journalled(store: Store, folder: str) -> set[Identity]:
-    """The identities of every file handled so far."""
-    path = posixpath.join(folder, JOURNAL)
-    if not await store.exists(path):
-        return set()
+    """The identities of the files handled this month and the last."""
+    now = datetime.now(UTC)
+    last_month = now.replace(day=1) - timedelta(days=1)
     found: set[Identity] = set()
-    for line in (await store.read(path)).decode("utf-8", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-            found.add((str(entry["name"]), str(entry["sha256"]), float(entry["mtime"])))
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut short by a crash: its file is handled again, never lost
+    for path in (journal_path(folder, last_month), journal_path(folder, now)):
+        if not await store.exists(path):
+            continue
+        for line in (await store.read(path)).decode("utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                found.add((str(entry["name"]), str(entry["sha256"]), float(entry["mtime"])))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash: its file is handled again, never lost
     return found
 
 
 async def append(store: Store, folder: str, handled: Sequence[Handled]) -> None:
-    """Add `handled` to the journal (rewritten atomically: SFTP has no reliable append)."""
+    """Add `handled` to this month's journal (rewritten atomically: SFTP has no reliable append)."""
     if not handled:
         return
-    path = posixpath.join(folder, JOURNAL)
+    now = datetime.now(UTC)
+    path = journal_path(folder, now)
     before = await store.read(path) if await store.exists(path) else b""
     if before and not before.endswith(b"\n"):
         before += b"\n"
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    stamp = now.isoformat(timespec="seconds")
     lines = [
         json.dumps(
             {

@@ -77,7 +77,7 @@ class Store(ABC):
                 await observer.after(method, status)
 
     async def list(self, folder: str, pattern: str = "*") -> list[FileInfo]:
-        """Files in `folder` whose names match `pattern`, oldest first; hidden files (`.journal.jsonl`)
+        """Files in `folder` whose names match `pattern`, oldest first; hidden files (the journal)
         and temporary ones (`.tmp-*`) never. A folder that does not exist holds no files.
         """
         found = await self._call("LIST", lambda: self._list(folder))
