@@ -287,6 +287,10 @@ async def main() -> None:
     }
     report: dict[str, Any] = {
         "benchmark": "full_diff",
+        "command": (
+            f"python bench/full_diff.py --rows {args.rows} --cycles {args.cycles} --change {args.change}"
+            f" --page-size {args.page_size} --via {args.via}" + (f" --only {args.only}" if args.only else "")
+        ),  # the servers' URLs left out: they may carry a password
         "via": args.via,
         "rows": args.rows,
         "warehouses": len(WAREHOUSES),
