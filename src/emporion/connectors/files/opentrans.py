@@ -34,14 +34,14 @@ def _bm(name: str) -> str:
 
 def money(amount: Decimal) -> str:
     """An amount as text with at least two decimals, exactly as the Decimal holds it."""
-    value = amount if amount.as_tuple().exponent <= -2 else amount.quantize(Decimal("0.01"))  # type: ignore[operator]
-    return format(value, "f")
+    exponent = amount.as_tuple().exponent
+    precise = isinstance(exponent, int) and exponent <= -2
+    return format(amount if precise else amount.quantize(Decimal("0.01")), "f")
 
 
 def quantity(amount: Decimal) -> str:
     """A quantity as plain text (2, 0.5)."""
-    text = format(amount.normalize(), "f")
-    return text
+    return format(amount.normalize(), "f")
 
 
 def _add(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
