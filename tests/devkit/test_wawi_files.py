@@ -21,8 +21,8 @@ from emporion.connectors.rows.settings import CATEGORY_FIELDS, PRODUCT_FIELDS, S
 from emporion.model import Address, Customer, Order, OrderLine, OrderStatus
 from emporion_devkit.sftp import SftpServer
 from emporion_devkit.wawi import erp, schema
-from emporion_devkit.wawi.config import files_catalogue, files_progress
 from emporion_devkit.wawi.files import FileDrop
+from emporion_devkit.wawi.files_config import files_catalogue, files_progress
 from emporion_devkit.wawi.opentrans import OrderFileError, read_order
 from emporion_devkit.wawi.sample import SampleSpec, fill
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from emporion_devkit.wawi import config as wawi_config
-from emporion_devkit.wawi import schema
+from emporion_devkit.wawi import files_config, schema
 from emporion_devkit.wawi.files import FileDrop
 from emporion_devkit.wawi.sample import SampleSpec, fill
 
@@ -118,7 +118,7 @@ def files_erp(
         location, where, access = str(root), f"file drop {root}", None
     else:
         server = stack.enter_context(SftpServer(directory / "sftp", root))
-        access = wawi_config.SftpAccess(server.client_key, server.known_hosts)
+        access = files_config.SftpAccess(server.client_key, server.known_hosts)
         location, where = server.location, f"file drop {server.location} (private sshd, host key checked)"
-    connection = wawi_config.files_connection(location, access, articles_as_xml=articles_as_xml)
+    connection = files_config.files_connection(location, access, articles_as_xml=articles_as_xml)
     return Warenwirtschaft(engine, connection, where, FileDrop(engine, root, articles_as_xml=articles_as_xml))
