@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from emporion.testing import MemorySystem, system
 from tests.connectors.files.erp import ExportingErp
 from tests.connectors.files.test_formats import write_export
 from tests.engine.conftest import memory_plugin, migrated_state  # noqa: F401 - fixtures used here
+from tests.fixtures.sftp import SftpServer
 
 CONFIG = """
 state: {{url: "sqlite:///{state}"}}
@@ -28,9 +30,9 @@ retry: {{base: 0.01, max: 0.02}}
 connections:
   wawi:
     type: files
-    location: {drop}
+    location: {location}
     settle_seconds: 0
-    currency: EUR
+    currency: EUR{login}
     catalogue:
       products:
         key: ArtNr
@@ -58,12 +60,35 @@ def shop() -> MemorySystem:
     return system(f"shop-{uuid.uuid4().hex[:8]}")
 
 
+@dataclass(frozen=True)
+class DropPlace:
+    """Where the ERP writes its files (a local folder) and how the connection reaches them."""
+
+    folder: Path
+    location: str
+    login: str = ""  # YAML lines of the connection's credentials
+
+
+@pytest.fixture(params=["local", "sftp"])
+def drop(request: pytest.FixtureRequest, tmp_path: Path) -> DropPlace:
+    """The drop as a local folder, or the same folder served by the test SFTP server."""
+    if request.param == "local":
+        return DropPlace(tmp_path / "drop", str(tmp_path / "drop"))
+    server: SftpServer = request.getfixturevalue("sftp_server")
+    folder: Path = request.getfixturevalue("sftp_folder")
+    login = f"\n    private_key: file:{server.private_key}\n    known_hosts: {server.known_hosts}"
+    return DropPlace(folder, server.location(folder), login)
+
+
 @asynccontextmanager
-async def engine_for(tmp_path: Path, migrated: Path, shop: MemorySystem) -> AsyncIterator[Engine]:
-    """An engine syncing the drop under `tmp_path` into the memory shop."""
+async def engine_for(
+    tmp_path: Path, migrated: Path, shop: MemorySystem, drop: DropPlace
+) -> AsyncIterator[Engine]:
+    """An engine syncing the drop into the memory shop."""
     state = tmp_path / "state.db"
     shutil.copyfile(migrated, state)
-    settings = parse_settings(CONFIG.format(state=state, drop=tmp_path / "drop", shop=shop.name))
+    text = CONFIG.format(state=state, location=drop.location, login=drop.login, shop=shop.name)
+    settings = parse_settings(text)
     store = await StateStore.connect(settings.state.url, migrate=False)
     engine = Engine(settings, store, worker="test-worker")
     try:
@@ -89,13 +114,14 @@ async def test_exports_reach_the_shop_once_each_and_bad_rows_become_dead_letters
     tmp_path: Path,
     migrated_state: Path,  # noqa: F811 - the fixture imported above
     shop: MemorySystem,
+    drop: DropPlace,
 ) -> None:
-    erp = ExportingErp(tmp_path / "drop")
+    erp = ExportingErp(drop.folder)
     for n in range(1, 4):
         erp.add(f"A-{n}", f"Artikel {n}", Decimal("9.90"), Decimal(5))
     erp.export_articles()
     erp.export_stock()
-    async with engine_for(tmp_path, migrated_state, shop) as engine:
+    async with engine_for(tmp_path, migrated_state, shop, drop) as engine:
         await engine.ensure_initial_sync()
         products = shop_products(shop)
         assert set(products) == {"A-1", "A-2", "A-3"}
@@ -112,21 +138,19 @@ async def test_exports_reach_the_shop_once_each_and_bad_rows_become_dead_letters
         assert products["A-1"].available == Decimal(2)
         assert not products["A-3"].active, "a row gone from the full export is unpublished (on_remove)"
         assert (await engine.store.list_dead("catalogue")) == []
-        assert sorted(p.name for p in (tmp_path / "drop" / "export").iterdir()) == [
+        assert sorted(p.name for p in (drop.folder / "export").iterdir()) == [
             "artikel_00003.csv",
             "bestand_00004.csv",
         ]
 
-        bad = write_export(
-            tmp_path / "drop", "artikel_00005.csv", "ArtNr;Bezeichnung;VK\nA-1;Artikel 1;zwei\n"
-        )
+        bad = write_export(drop.folder, "artikel_00005.csv", "ArtNr;Bezeichnung;VK\nA-1;Artikel 1;zwei\n")
         os.utime(bad, (erp.clock + 10, erp.clock + 10))
         await step(engine)
         (dead,) = await engine.store.list_dead("catalogue")
         assert (dead.key, dead.record, dead.field) == ("A-1", "file artikel_00005.csv row 2", "VK")
         assert shop_products(shop)["A-2"].list_price == Decimal("10.90")  # nothing else stops
         await step(engine)
-        assert sorted(p.name for p in (tmp_path / "drop" / "export").iterdir()) == []
+        assert sorted(p.name for p in (drop.folder / "export").iterdir()) == []
 
 
 ORDER_CONFIG = """
