@@ -140,6 +140,26 @@ def test_opentrans_orders_are_imported_once_and_taken(drop: FileDrop) -> None:
     assert drop.import_orders().orders == []  # the same file again stages nothing twice
 
 
+def test_cancellation_files_cancel_the_taken_order_and_broken_files_are_set_aside(drop: FileDrop) -> None:
+    before = erp.stock_of(drop.engine, "SKU-00001")
+    drop.order_dir.mkdir(parents=True)
+    document = order_document(shop_order("WEB-8", "SKU-00001", 1), buyer_id="", supplier_id="")
+    (drop.order_dir / "auftrag-WEB-8.xml").write_bytes(document)
+    (drop.order_dir / "auftrag-WEB-9.xml").write_bytes(document[: len(document) // 2])  # truncated
+    assert drop.import_orders().orders == ["WEB-8"]
+    assert (drop.order_dir / "fehler" / "auftrag-WEB-9.xml").exists()
+    assert "line" in (drop.order_dir / "fehler" / "auftrag-WEB-9.xml.grund.txt").read_text()
+    (drop.order_dir / "cancel-WEB-8.csv").write_text("reference;number;cancelled_at\nWEB-8;8;2026-12-05\n")
+    assert drop.import_orders().cancelled == ["WEB-8"]
+    assert erp.stock_of(drop.engine, "SKU-00001") == before  # the goods are back
+    assert (drop.order_dir / "archiv" / "cancel-WEB-8.csv").exists()
+    with drop.engine.connect() as conn:
+        status = conn.execute(
+            sa.select(schema.auftrag.c.status).where(schema.auftrag.c.shop_referenz == "WEB-8")
+        )
+        assert status.scalar_one() == erp.CANCELLED
+
+
 def test_a_broken_order_file_is_refused_naming_it() -> None:
     with pytest.raises(OrderFileError, match=r"auftrag-x\.xml.*line"):
         read_order(b"<ORDER><ORDER_HEADER>", "auftrag-x.xml")

@@ -32,6 +32,7 @@ ENCODING = "cp1252"
 EXPORT_FOLDER = "export"
 ORDER_FOLDER = "import"
 ARCHIVE = "archiv"
+FAILED = "fehler"
 Cell = str | int | Decimal | date | datetime | bool | None
 
 
@@ -197,17 +198,29 @@ class FileDrop:
         return written
 
     def import_orders(self, warehouse: str = erp.DEFAULT_WAREHOUSE) -> erp.Taken:
-        """Stage every order file in the import folder, archive it, and take what is staged."""
-        from emporion_devkit.wawi.opentrans import read_order
+        """Stage every order and cancellation file in the import folder, archive it, take what is staged.
+
+        A file the Warenwirtschaft cannot read is moved to `fehler/` with the reason beside it, and
+        the others are imported.
+        """
+        from emporion_devkit.wawi.opentrans import OrderFileError, read_order
 
         folder = self.order_dir
         folder.mkdir(parents=True, exist_ok=True)
-        for path in sorted(folder.glob("*.xml")):
+        for path in sorted(folder.glob("*.xml")) + sorted(folder.glob("cancel-*.csv")):
             if path.name.startswith("."):
                 continue
-            order = read_order(path.read_bytes(), path.name)
-            with self.engine.begin() as conn:
-                order.stage(conn)
+            try:
+                with self.engine.begin() as conn:
+                    if path.suffix == ".xml":
+                        read_order(path.read_bytes(), path.name).stage(conn)
+                    else:
+                        _stage_cancellations(conn, path)
+            except OrderFileError as error:
+                (folder / FAILED).mkdir(exist_ok=True)
+                (folder / FAILED / f"{path.name}.grund.txt").write_text(str(error), encoding="utf-8")
+                os.replace(path, folder / FAILED / path.name)
+                continue
             (folder / ARCHIVE).mkdir(exist_ok=True)
             os.replace(path, folder / ARCHIVE / path.name)
         return erp.take_orders(self.engine, warehouse)
@@ -267,3 +280,21 @@ def _progress(conn: sa.Connection) -> list[tuple[str, list[str], list[list[Cell]
         ),
         ("rechnungen", ["Rechnung", "Shop-Referenz", "Betrag", "Gutschrift"], [list(r) for r in invoices]),
     ]
+
+
+def _stage_cancellations(conn: sa.Connection, path: Path) -> None:
+    """A cancellation file (`reference;number;cancelled_at`, UTF-8) into `import_storno`, once per order."""
+    from emporion_devkit.wawi.opentrans import OrderFileError
+
+    try:
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")), delimiter=";"))
+    except (UnicodeDecodeError, csv.Error):
+        raise OrderFileError(f"cancellation file {path.name}: not a UTF-8 CSV file") from None
+    cancellations = schema.import_storno
+    for number, row in enumerate(rows, start=2):
+        reference = (row.get("reference") or "").strip()
+        if not reference:
+            raise OrderFileError(f"cancellation file {path.name} row {number}: no reference")
+        known = sa.select(cancellations.c.id).where(cancellations.c.shop_referenz == reference)
+        if conn.execute(known).first() is None:
+            conn.execute(cancellations.insert().values(shop_referenz=reference, grund="Storno im Shop"))
