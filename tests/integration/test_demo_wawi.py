@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from emporion_devkit.wawi import schema
+from emporion_devkit.wawi import erp, schema
 
 
 def emporion(*args: str) -> subprocess.CompletedProcess[str]:
@@ -82,6 +82,19 @@ def test_demo_with_the_warenwirtschaft_file_drop_over_sftp(tmp_path: Path) -> No
     archived = sorted(p.name for p in (demo / "drop" / "import" / "archiv").iterdir())
     assert len(archived) == 5 and all(name.startswith("auftrag-WEB-") for name in archived)
     assert list((demo / "drop" / "export").glob("versand_*.csv"))  # the shipment went back as a file
+
+    engine = sa.create_engine(f"sqlite:///{demo / 'wawi.sqlite'}")
+    try:
+        before = erp.stock_of(engine, "SKU-00001")["AL"]
+        booked = emporion(
+            "wawi", "stock", "-c", str(demo / "emporion.yaml"), "SKU-00001", "5", "--warehouse", "AL"
+        )
+        assert booked.returncode == 0, booked.stdout + booked.stderr
+        assert erp.stock_of(engine, "SKU-00001")["AL"] == before + 5
+    finally:
+        engine.dispose()
+    took = emporion("wawi", "take", "-c", str(demo / "emporion.yaml"))
+    assert took.returncode == 0 and "took 0 orders" in took.stdout, took.stdout + took.stderr
 
 
 def test_demo_with_a_local_drop_and_articles_as_xml(tmp_path: Path) -> None:

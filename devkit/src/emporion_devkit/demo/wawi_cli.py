@@ -2,7 +2,8 @@
 
 The database is the configuration's SQL connection (`--connection`, default the first), or, for a
 file-drop demo, the Warenwirtschaft's own SQLite file next to the configuration; `--database-url`
-names another. A file-drop Warenwirtschaft exports what changed right after each command.
+names another. While the demo runs, its Warenwirtschaft takes orders (and, as a file drop, exports
+what changed) every few seconds; `take` does it at once.
 """
 
 from __future__ import annotations
@@ -62,17 +63,13 @@ def _act(
     config: Path,
     connection: str | None,
     database_url: str | None,
-    action: Callable[[sa.Engine], str | None],
+    action: Callable[[sa.Engine, Path | None], str | None],
     done: str = "",
 ) -> None:
-    """Run a merchant action; a missing record or a refusal is printed, exit 1. A file drop exports after."""
-    from emporion_devkit.wawi.files import FileDrop
-
+    """Run a merchant action (with the drop folder of a file-drop ERP); a refusal is printed, exit 1."""
     engine, drop = _database(config, connection, database_url)
     try:
-        console.print(action(engine) or done)
-        if drop is not None and drop.is_dir():
-            FileDrop(engine, drop).cycle()
+        console.print(action(engine, drop) or done)
     except (LookupError, ValueError) as error:
         err.print(f"[red]{error.args[0]}[/]")
         raise typer.Exit(NOT_CLEAN) from None
@@ -91,7 +88,13 @@ def wawi_price(
     """Set the net sales price of an article or variant."""
     from emporion_devkit.wawi import erp
 
-    _act(config, connection, database_url, lambda e: erp.set_price(e, sku, price), f"{sku} costs {price}")
+    _act(
+        config,
+        connection,
+        database_url,
+        lambda e, _drop: erp.set_price(e, sku, price),
+        f"{sku} costs {price}",
+    )
 
 
 @wawi_app.command("stock")
@@ -106,7 +109,7 @@ def wawi_stock(
     """Book QUANTITY units of SKU into the warehouse (negative: out of it)."""
     from emporion_devkit.wawi import erp
 
-    def action(engine: sa.Engine) -> str:
+    def action(engine: sa.Engine, _drop: Path | None) -> str:
         erp.receive_stock(engine, sku, quantity, warehouse)
         return f"booked {quantity} x {sku} in {warehouse}"
 
@@ -124,7 +127,9 @@ def wawi_rename(
     """Rename an article."""
     from emporion_devkit.wawi import erp
 
-    _act(config, connection, database_url, lambda e: erp.rename(e, sku, name), f"{sku} is now {name!r}")
+    _act(
+        config, connection, database_url, lambda e, _drop: erp.rename(e, sku, name), f"{sku} is now {name!r}"
+    )
 
 
 @wawi_app.command("deactivate")
@@ -137,7 +142,13 @@ def wawi_deactivate(
     """Take an article out of the range (aktiv = false)."""
     from emporion_devkit.wawi import erp
 
-    _act(config, connection, database_url, lambda e: erp.deactivate(e, sku), f"{sku} is no longer active")
+    _act(
+        config,
+        connection,
+        database_url,
+        lambda e, _drop: erp.deactivate(e, sku),
+        f"{sku} is no longer active",
+    )
 
 
 @wawi_app.command("take")
@@ -146,11 +157,13 @@ def wawi_take(
     connection: ConnectionOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Take the staged orders, customers and cancellations now (the ERP's import job)."""
+    """Take the staged orders, customers and cancellations now (a file drop's order files first)."""
     from emporion_devkit.wawi import erp
 
-    def action(engine: sa.Engine) -> str:
-        taken = erp.take_orders(engine)
+    def action(engine: sa.Engine, drop: Path | None) -> str:
+        from emporion_devkit.wawi.files import FileDrop
+
+        taken = FileDrop(engine, drop).import_orders() if drop is not None else erp.take_orders(engine)
         return (
             f"took {len(taken.orders)} orders, {len(taken.cancelled)} cancellations,"
             f" {taken.customers} customers"
@@ -171,7 +184,7 @@ def wawi_ship(
     """Ship the order with this shop reference (e.g. WEB-1042) with a tracking number, and invoice it."""
     from emporion_devkit.wawi import erp
 
-    def action(engine: sa.Engine) -> str:
+    def action(engine: sa.Engine, _drop: Path | None) -> str:
         note = erp.ship(engine, reference, tracking, carrier)
         bill = erp.invoice(engine, reference)
         return f"order {reference} shipped ({note}, {carrier} {tracking}) and invoiced ({bill})"
@@ -193,6 +206,6 @@ def wawi_cancel(
         config,
         connection,
         database_url,
-        lambda e: erp.cancel(e, reference),
+        lambda e, _drop: erp.cancel(e, reference),
         f"order {reference} cancelled",
     )
