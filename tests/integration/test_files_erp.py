@@ -235,6 +235,7 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
     api = shop_api(sandbox_shop)
     rng = random.Random(6)
     placed: list[dict[str, Any]] = []
+    in_flight: list[int] = []  # per kill: orders placed and not written yet (intake interrupted)
     try:
         process.start()
         await process.ready()
@@ -248,8 +249,10 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
             for _ in range(3):
                 placed.append(order_for(api, products, len(placed)))
                 await anyio.sleep(rng.uniform(0.05, 0.4))
-            await anyio.sleep(rng.uniform(0.2, 1.5))
+            await anyio.sleep(rng.uniform(0.0, 0.3))  # within a poll of the last order: intake under way
+            written = set(files.order_files(drop))
             process.kill()
+            in_flight.append(len({reference(o) for o in placed} - written))
             placed.append(order_for(api, products, len(placed)))  # one while it is down
             if round_ % 2:
                 await anyio.to_thread.run_sync(drop.files.import_orders)  # the ERP takes files meanwhile
@@ -264,6 +267,8 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
         assert process.stop() == 0
     finally:
         process.close()
+    print(f"\norders not yet written at each kill: {in_flight}")
+    assert any(in_flight), "no kill landed while orders were waiting to be written"
     counts = files.order_files(drop)
     assert {ref: n for ref, n in counts.items() if n > 1} == {}, "orders written twice"
     assert sorted(counts) == sorted(reference(o) for o in placed), "orders lost or unexpected"

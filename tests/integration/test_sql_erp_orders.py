@@ -245,7 +245,7 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
             for _ in range(3):  # shoppers order while the engine takes orders in
                 placed.append(order_for(api, products, len(placed)))
                 await anyio.sleep(rng.uniform(0.05, 0.4))
-            await anyio.sleep(rng.uniform(0.2, 1.5))
+            await anyio.sleep(rng.uniform(0.0, 0.3))  # within a poll of the last order: intake under way
             staged = {row["shop_referenz"] for row in wawi.staged_orders(mariadb_url)}
             process.kill()
             in_flight.append(len({reference(o) for o in placed} - staged))
