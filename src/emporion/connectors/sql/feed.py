@@ -295,22 +295,9 @@ class SqlFeed:
             src = self.db.source(source.spec, connection)
             changed = src.c[actual_column(self.db, connection, source, column)]
             key = src.c[actual_column(self.db, connection, source, source.spec.key)]
-            statement = sa.select(src).where(changed.is_not(None))
-            if after is not None:
-                statement = statement.where(
-                    sa.or_(changed > after[0], sa.and_(changed == after[0], key > after[1]))
-                )
-            elif floor is not None:
-                statement = statement.where(
-                    changed > floor if mode is ChangeMode.MONOTONIC else changed >= floor
-                )
-            if (
-                mode is ChangeMode.MONOTONIC
-                and self.db.dialect_name == "mssql"
-                and _is_rowversion(floor, after)
-            ):
-                statement = statement.where(changed < sa.func.MIN_ACTIVE_ROWVERSION())
-            statement = statement.order_by(changed, key).limit(self.page_size)
+            statement = changed_rows(
+                src, changed, key, mode, floor, after, self.db.dialect_name, self.page_size
+            )
             return [dict(row) for row in connection.execute(statement).mappings()]
 
         return await self.db.run(work, what=source.name)
@@ -356,6 +343,31 @@ class SqlFeed:
         if source.role in BY_SKU:
             return column_text(row, column_of(source, "sku"))
         return key
+
+
+def changed_rows(
+    src: sa.Subquery,
+    changed: sa.ColumnElement[Any],
+    key: sa.ColumnElement[Any],
+    mode: ChangeMode,
+    floor: Any,
+    after: Position | None,
+    dialect: str,
+    limit: int,
+) -> sa.Select[Any]:
+    """The next page of rows at or past the floor (or after a position), in (change column, key) order.
+
+    On MS SQL a rowversion column is read only below MIN_ACTIVE_ROWVERSION(): no open transaction
+    can still commit a row below it.
+    """
+    statement = sa.select(src).where(changed.is_not(None))
+    if after is not None:
+        statement = statement.where(sa.or_(changed > after[0], sa.and_(changed == after[0], key > after[1])))
+    elif floor is not None:
+        statement = statement.where(changed > floor if mode is ChangeMode.MONOTONIC else changed >= floor)
+    if mode is ChangeMode.MONOTONIC and dialect == "mssql" and _is_rowversion(floor, after):
+        statement = statement.where(changed < sa.func.MIN_ACTIVE_ROWVERSION())
+    return statement.order_by(changed, key).limit(limit)
 
 
 def _value(row: Row, column: str) -> Any:
