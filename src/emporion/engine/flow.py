@@ -165,7 +165,12 @@ class FlowRunner(Flow):
     ) -> None:
         policy = self.flow.on_remove
         if policy == "delete":
-            deletions.append(WriteItem(key, Category(key=key, name=link.natural_key or key), link.target_ref))
+            gone: Record = (
+                Product(key=key, sku=link.natural_key or "", name="")
+                if entity == "product"
+                else Category(key=key, name=link.natural_key or key)
+            )
+            deletions.append(WriteItem(key, gone, link.target_ref))
         elif policy == "unpublish" and entity == "product":
             stub = Product(key=key, sku=link.natural_key or "", name="", active=False)
             removals.append(WriteItem(key, stub, link.target_ref, only=UNPUBLISH))
