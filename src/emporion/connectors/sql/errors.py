@@ -37,6 +37,11 @@ _PG_RETRY_PREFIXES = ("08", "53", "57P", "40")
 _PG_RETRY = {"55P03", "57014"}
 _PG_AUTH = {"28000", "28P01"}
 
+_AUTH_TEXT = re.compile(
+    r"password authentication failed|FATAL:\s+role \S+ does not exist|no pg_hba\.conf entry"
+    r"|login failed for user",
+    re.IGNORECASE,
+)
 _QUOTED = r"[\"'`\[]?([\w.$]+)[\"'`\]]?"
 _COLUMN_PATTERNS = (
     re.compile(r"unknown column " + _QUOTED, re.IGNORECASE),
@@ -92,7 +97,7 @@ def translate(error: sa.exc.SQLAlchemyError, what: str, where: str) -> Connector
         if duplicate:
             return DuplicateKey(f"a unique key{named} refused the row: it exists already", record=what)
         return ConstraintViolation(f"a constraint{named} refused the row", record=what)
-    if code in _MYSQL_AUTH or sqlstate in _PG_AUTH or "password authentication failed" in message:
+    if code in _MYSQL_AUTH or sqlstate in _PG_AUTH or _AUTH_TEXT.search(message):
         return AuthError(f"the {where} refused the credentials ({message})")
     if code in _MYSQL_PERMISSION or sqlstate == "42501" or "permission denied" in message.lower():
         return Permanent(f"permission refused: {message}", record=record)
