@@ -14,7 +14,15 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from emporion.connectors.base import Capabilities, ChangeBatch, CheckResult, FeedKind, Outcome, WriteItem
+from emporion.connectors.base import (
+    Capabilities,
+    ChangeBatch,
+    CheckResult,
+    ConnectorError,
+    FeedKind,
+    Outcome,
+    WriteItem,
+)
 from emporion.connectors.roles import RequestObserver, SaleOptions
 from emporion.connectors.sql.catalogue import SqlCatalogue
 from emporion.connectors.sql.checks import check
@@ -98,8 +106,14 @@ class SqlConnector:
         return await self.catalogue.product_keys(skus)
 
     async def check(self) -> list[CheckResult]:
-        """Connect and validate every configured source against the database; never raises."""
-        return await check(self.db, self.catalogue)
+        """Connect and validate every catalogue source, then the order import and progress; never raises."""
+        results = await check(self.db, self.catalogue)
+        if results[0].ok and (self.settings.orders is not None or self.settings.progress is not None):
+            try:
+                results += await self.sales.check()
+            except ConnectorError as error:
+                results.append(CheckResult("orders", False, str(error)))
+        return results
 
     def observe_requests(self, observer: RequestObserver) -> None:
         """Tell `observer` of each query call (method "SQL", status 200 or 500)."""
