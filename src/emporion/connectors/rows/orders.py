@@ -5,11 +5,15 @@ them as CSV; both map them with a `RowTarget`: each target column's value is a c
 the row's context or a field rule (`emporion.rules.FieldRule`) over it. The contexts:
 
 - header and cancellation: `order.*` (the whole Order: `order.reference`, `order.customer.email`,
-  `order.billing.city`, `order.total`...);
+  `order.billing.city`, `order.total`, `order.shipping_lines.0.method`...);
 - a line: `line.*` (`line.sku`, `line.quantity`...), `position` (1, 2, ...) and `order.*`;
 - a payment: `payment.*`, `position` and `order.*`;
 - a customer: `customer.*` (`customer.email`, `customer.billing.street`...);
 - a refund (return): `refund.*` and `order.*`.
+
+Before an order becomes rows, the connector applies the flow's sale options to it
+(`rows.options.with_sale_options`): payment methods, carriers and tax classes carry the ERP's names,
+and `order.custom.warehouse` names the flow's warehouse.
 
 Money stays Decimal and times stay datetime; enumerations become their text. A path the context does
 not have is a Permanent error naming the order (or customer) and the column, so a mapping mistake
@@ -53,11 +57,17 @@ def customer_context(customer: Customer) -> dict[str, Any]:
 
 def lookup(context: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path; None when a part on the way is empty (an order without a billing
-    address has no billing city), _ABSENT when the path names something the record does not have."""
+    address has no billing city), _ABSENT when the path names something the record does not have.
+
+    A number indexes a list (`order.shipping_lines.0.method`, `order.payments.0.method`); an index
+    past the end is an empty part (an order without shipping has no first shipping line)."""
     value: Any = context
     for part in path.split("."):
         if value is None:
             return None
+        if isinstance(value, list) and part.isdigit():
+            value = value[int(part)] if int(part) < len(value) else None
+            continue
         if not isinstance(value, Mapping) or part not in value:
             return _ABSENT
         value = value[part]
