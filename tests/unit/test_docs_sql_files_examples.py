@@ -9,6 +9,7 @@ emporion accepts; each worked example is the dev kit's configuration of its samp
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,16 +20,19 @@ import sqlalchemy as sa
 import yaml
 
 from emporion.config import parse_settings
+from emporion.connectors.base import OutcomeStatus, WriteItem
 from emporion.connectors.files.connector import FilesConnector
 from emporion.connectors.files.settings import FilesConnection
+from emporion.connectors.roles import SaleOptions
 from emporion.connectors.rows.mapping import RowMapper
 from emporion.connectors.rows.settings import PRODUCT_FIELDS
 from emporion.connectors.sql.connector import SqlConnector
 from emporion.connectors.sql.settings import SqlConnection
+from emporion.model import Customer, Order, OrderLine, OrderStatus
 from emporion_devkit.wawi import config as wawi_config
 from emporion_devkit.wawi import files_config, schema
 from emporion_devkit.wawi.files import FileDrop
-from emporion_devkit.wawi.sample import SampleSpec, fill
+from emporion_devkit.wawi.sample import SampleSpec, fill, salable_skus
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "connectors"
 PAGES = ("sql.md", "files.md")
@@ -65,7 +69,7 @@ def examples() -> list[Any]:
 
 
 @pytest.fixture(autouse=True)
-def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+def example_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """The environment the examples' `env:` secrets name."""
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -196,3 +200,99 @@ async def test_the_files_check_lines_quoted_are_what_check_prints(
     quoted = [EXPORT_STAMP.sub("_<stamp>.csv", line) for line in quoted_check_lines("files.md")]
     quoted = [line.replace("/srv/wawi", str(drop)) for line in quoted if line.startswith("ok ")]
     assert quoted and all(line in lines for line in quoted), (quoted, lines)
+
+
+SQL_BLOCK = re.compile(r"^```sql\n(.*?)^```", re.MULTILINE | re.DOTALL)
+GRANTED_SPEC = SampleSpec(products=12)
+
+
+def grant_statements(dialect: str) -> list[str]:
+    """The SQL guide's statements for a least-privilege login (its MariaDB block, then PostgreSQL's)."""
+    mariadb, postgresql = SQL_BLOCK.findall(page("sql.md"))[:2]
+    block = mariadb if dialect == "mysql" else postgresql
+    return [statement.strip() for statement in block.split(";") if statement.strip()]
+
+
+def login_for(admin: sa.Engine, user: str, password: str) -> list[str]:
+    """The guide's statements with its login, host, password and database swapped for the test's."""
+    database = str(admin.url.database)
+    swapped = []
+    for statement in grant_statements(admin.dialect.name):
+        statement = statement.replace("'emporion'@'10.0.0.%'", f"'{user}'@'127.0.0.1'")
+        statement = statement.replace("wawi.", f"`{database}`.").replace(
+            "DATABASE wawi", f'DATABASE "{database}"'
+        )
+        statement = re.sub(r"\bemporion\b", user, statement).replace("a long random password", password)
+        swapped.append(statement)
+    return swapped
+
+
+@pytest.fixture
+def least_privileged(erp_db_url: str) -> Iterator[tuple[sa.Engine, str]]:
+    """The sample Warenwirtschaft on MariaDB or PostgreSQL, and the URL of a login granted as the guide
+    says (dropped afterwards)."""
+    admin = sa.create_engine(erp_db_url)
+    schema.create(admin)
+    fill(admin, GRANTED_SPEC)
+    user, password = f"emporion_{secrets.token_hex(4)}", secrets.token_hex(16)
+    with admin.begin() as conn:
+        for statement in login_for(admin, user, password):
+            conn.exec_driver_sql(statement)
+    url = admin.url.set(username=user, password=password)
+    try:
+        yield admin, url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            if admin.dialect.name == "mysql":
+                conn.exec_driver_sql(f"DROP USER '{user}'@'127.0.0.1'")
+            else:
+                conn.exec_driver_sql(f'DROP OWNED BY "{user}"')
+                conn.exec_driver_sql(f'DROP ROLE "{user}"')
+        admin.dispose()
+
+
+def a_shop_order(sku: str) -> Order:
+    """A paid shop order of one line, as the order flow hands it to the sales target."""
+    line = OrderLine(
+        key="1", sku=sku, quantity=Decimal(2), unit_price=Decimal("10.00"), total=Decimal("20.00")
+    )
+    return Order(
+        key="1042",
+        number="1042",
+        status=OrderStatus.PROCESSING,
+        currency="EUR",
+        customer=Customer(key="c1", email="kunde@example.com"),
+        lines=[line],
+        total=Decimal("20.00"),
+        reference="WEB-1042",
+    )
+
+
+async def test_the_guides_grants_are_enough_and_no_more(least_privileged: tuple[sa.Engine, str]) -> None:
+    """With only the guide's grants the worked example checks clean, reads, stages an order, and
+    cannot change a business table."""
+    admin, url = least_privileged
+    public = sa.make_url(url)
+    data = wawi_config.sql_connection(public.set(password=None).render_as_string(hide_password=False))
+    data["password"] = public.password
+    connector = SqlConnector("erp", SqlConnection.model_validate(data))
+    try:
+        results = [*await connector.check(), *await connector.sales.check()]
+        assert all(result.ok for result in results), [r for r in results if not r.ok]
+        products = [record async for page in connector.scan("product") for record in page]
+        assert len(products) == GRANTED_SPEC.products
+        sku = salable_skus(GRANTED_SPEC)[0]
+        order = a_shop_order(sku)
+        (outcome,) = await connector.write_sales([WriteItem(order.key, order)], SaleOptions())
+        assert outcome.status is OutcomeStatus.CREATED, outcome
+    finally:
+        await connector.close()
+    with admin.connect() as conn:
+        staged = conn.execute(sa.select(schema.import_auftrag.c.shop_referenz)).scalars().all()
+    assert staged == ["WEB-1042"]
+    limited = sa.create_engine(url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError), limited.begin() as conn:
+            conn.execute(sa.update(schema.artikel).values(bezeichnung="changed"))
+    finally:
+        limited.dispose()
