@@ -173,7 +173,14 @@ class Wawi:
         self.engine.dispose()
 
 
-def settings(url: str, *, mode: str = "full_diff", page_size: int = 3, **catalogue: Any) -> SqlConnection:
+def settings(
+    url: str,
+    *,
+    mode: str = "full_diff",
+    page_size: int = 3,
+    orders: dict[str, Any] | None = None,
+    **catalogue: Any,
+) -> SqlConnection:
     """Connection settings mapping the test Warenwirtschaft, every source in change `mode`."""
 
     def change() -> dict[str, Any]:
@@ -238,9 +245,10 @@ def settings(url: str, *, mode: str = "full_diff", page_size: int = 3, **catalog
         if role in ("prices", "sale_prices", "stock"):
             spec["columns"].setdefault("sku", "artnr")
     sources.update(catalogue)
-    return SqlConnection.model_validate(
-        {"type": "sql", "url": url, "page_size": page_size, "currency": "EUR", "catalogue": sources}
-    )
+    data = {"type": "sql", "url": url, "page_size": page_size, "currency": "EUR", "catalogue": sources}
+    if orders is not None:
+        data["orders"] = orders
+    return SqlConnection.model_validate(data)
 
 
 @pytest.fixture

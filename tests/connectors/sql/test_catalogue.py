@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from emporion.connectors.base import Unmappable
 from emporion.model import Category, Customer, Product
+from tests.connectors.sql import sales_schema
 from tests.connectors.sql.conftest import Wawi
 
 
@@ -162,3 +163,37 @@ async def test_a_query_source_is_read_like_a_table(wawi: Wawi, make_connector) -
     scanned = [record.key for page in [p async for p in connector.scan("product")] for record in page]
 
     assert isinstance(product, Product) and product.name == "Abfrage" and scanned == [str(art_id)]
+
+
+async def test_published_stock_keeps_back_orders_the_erp_has_not_taken(wawi: Wawi, make_connector) -> None:
+    """Quantities on staged orders not taken yet come off the stock, warehouse by warehouse, never below 0."""
+    import_tables = [
+        table for table in sales_schema.metadata.sorted_tables if table.name.startswith("import_")
+    ]
+    sales_schema.metadata.create_all(wawi.engine, tables=import_tables)
+    art_id = wawi.article("RES", "Reserviert")  # HAUPT 5, NEBEN 2.5
+    with wawi.engine.begin() as connection:
+        connection.execute(
+            sales_schema.import_auftrag.insert(),
+            [
+                {"id": 1, "shop_referenz": "WC-1", "uebernommen_am": None},
+                {"id": 2, "shop_referenz": "WC-2", "uebernommen_am": datetime(2026, 1, 2)},
+            ],
+        )
+        connection.execute(
+            sales_schema.import_position.insert(),
+            [
+                {"import_auftrag_id": 1, "pos": 1, "artikelnr": "RES", "menge": Decimal(6)},
+                {"import_auftrag_id": 2, "pos": 1, "artikelnr": "RES", "menge": Decimal(100)},  # taken
+            ],
+        )
+    connector = make_connector(orders=sales_schema.order_import())
+
+    (product,) = await connector.read("product", [str(art_id)])
+
+    assert isinstance(product, Product)
+    assert {level.warehouse: level.quantity for level in product.stock} == {
+        "HAUPT": 0,
+        "NEBEN": Decimal("1.5"),
+    }
+    assert await connector.availability(["RES"], None) == {"RES": Decimal("1.5")}
