@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
 
 from emporion.connectors.base import Unmappable
+from emporion.connectors.sql.connector import SqlConnector
 from emporion.model import Category, Customer, Product
+from emporion.testing.contract import drain
 from tests.connectors.sql import sales_schema
-from tests.connectors.sql.conftest import Wawi
+from tests.connectors.sql.conftest import Wawi, settings, warengruppe
 
 
 async def test_a_product_is_read_with_its_variants_prices_sale_price_and_stock(
@@ -197,3 +202,33 @@ async def test_published_stock_keeps_back_orders_the_erp_has_not_taken(wawi: Waw
         "NEBEN": Decimal("1.5"),
     }
     assert await connector.availability(["RES"], None) == {"RES": Decimal("1.5")}
+
+
+async def test_an_sqlite_database_is_read_and_followed(tmp_path: Path) -> None:
+    """SQLite (a file, its clock answering text): categories read, scanned and followed by updated_at."""
+    url = f"sqlite:///{tmp_path / 'wawi.db'}"
+    engine = sa.create_engine(url)
+    warengruppe.create(engine)
+    stamp = sa.text("CURRENT_TIMESTAMP")
+    with engine.begin() as connection:
+        for wg_id, name in ((1, "Alt"), (2, "Ruhig")):
+            connection.execute(warengruppe.insert().values(wg_id=wg_id, bezeichnung=name, geaendert_am=stamp))
+    connector = SqlConnector("wawi", settings(url, mode="updated_at"))
+    try:
+        start = await connector.changes("category", None)
+        with engine.begin() as connection:
+            connection.execute(
+                warengruppe.update()
+                .where(warengruppe.c.wg_id == 2)
+                .values(bezeichnung="Neu", geaendert_am=stamp)
+            )
+        batch = await drain(connector, "category", start.cursor)
+        (category,) = await connector.read("category", batch.keys)
+        scanned = [record.key for page in [p async for p in connector.scan("category")] for record in page]
+    finally:
+        await connector.close()
+        engine.dispose()
+
+    assert start.keys == [] and batch.keys == ["2"]
+    assert isinstance(category, Category) and category.name == "Neu"
+    assert scanned == ["1", "2"]
