@@ -134,3 +134,18 @@ async def test_a_lock_wait_timeout_is_retryable(wawi: Wawi) -> None:
         transaction.rollback()
         holder.close()
         database.dispose()
+
+
+async def test_catalogue_reads_run_in_read_only_transactions_on_postgresql(pg_url: str) -> None:
+    """Behind the query check, PostgreSQL itself refuses a write in the catalogue's read transactions."""
+    url = make_url(pg_url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    database = Database(SqlConnection.model_validate({"type": "sql", "url": url}), CircuitBreaker("wawi"))
+    try:
+        await database.run(lambda c: c.execute(sa.text("CREATE TABLE notiz (id int)")))
+        with pytest.raises(Permanent) as refused:
+            await database.read(lambda c: c.execute(sa.text("INSERT INTO notiz VALUES (1)")), what="query")
+        assert "read-only" in str(refused.value)
+        count = await database.read(lambda c: c.execute(sa.text("SELECT count(*) FROM notiz")).scalar())
+        assert count == 0
+    finally:
+        database.dispose()

@@ -103,7 +103,7 @@ class SqlCatalogue:
             rows = rows_where_in(self.db, connection, source, source.spec.key, wanted)
             return self.records(connection, entity, rows)
 
-        return await self.db.run(work, what=source.name)
+        return await self.db.read(work, what=source.name)
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
         """Every record, page by page in key order (keyset), one transaction per page, flat memory."""
@@ -120,7 +120,7 @@ class SqlCatalogue:
                 )
                 return rows, self.records(connection, entity, rows)
 
-            rows, records = await self.db.run(work, what=source.name)
+            rows, records = await self.db.read(work, what=source.name)
             if not rows:
                 return
             after = [rows[-1][_column_name(rows[-1], source.spec.key)]]
@@ -242,7 +242,7 @@ class SqlCatalogue:
         wanted = sorted({str(sku) for sku in skus if str(sku)})
         if not wanted or "products" not in self.sources:
             return {}
-        return await self.db.run(
+        return await self.db.read(
             lambda connection: self.product_keys_in(connection, wanted), what="product SKUs"
         )
 
@@ -294,7 +294,7 @@ class SqlCatalogue:
                 available[sku] = available.get(sku, Decimal(0)) + quantity
             return available
 
-        return await self.db.run(work, what="stock")
+        return await self.db.read(work, what="stock")
 
 
 def reserve(levels: list[dict[str, Any]], pending: dict[str, Decimal]) -> list[dict[str, Any]]:

@@ -70,7 +70,9 @@ def _is_time_text(value: str) -> bool:
 async def check(db: Database, catalogue: SqlCatalogue) -> list[CheckResult]:
     """One line for the connection, then one per configured source; never raises."""
     try:
-        await db.run(lambda connection: connection.execute(sa.select(sa.literal(1))).scalar(), what="connect")
+        await db.read(
+            lambda connection: connection.execute(sa.select(sa.literal(1))).scalar(), what="connect"
+        )
     except ConnectorError as error:
         return [CheckResult("connect", False, f"cannot reach the {db.where}: {error}")]
     results = [CheckResult("connect", True, f"connected to the {db.where}")]
@@ -87,7 +89,7 @@ async def _check_source(db: Database, role: str, source: Source) -> CheckResult:
     label = entity if ENTITY_OF.get(role) != "product" or role == "products" else f"product ({role})"
     summary = f"{label}: {source_name(source.spec)}, {describe_change(source.spec.change)}"
     try:
-        problems = await db.run(
+        problems = await db.read(
             lambda connection: _problems(db, connection, source), what=source_name(source.spec)
         )
     except ConnectorError as error:

@@ -126,27 +126,37 @@ class Database:
         """Tell `observer` of every call from now on (method "SQL", status 200 or 500)."""
         self.observers.append(observer)
 
-    async def run(self, work: Callable[[sa.Connection], T], *, what: str | None = None) -> T:
+    async def run(
+        self, work: Callable[[sa.Connection], T], *, what: str | None = None, read_only: bool = False
+    ) -> T:
         """`work(connection)` in a thread inside one transaction, guarded; driver errors made typed.
 
-        `what` names the table or query for error messages (default: the database).
+        `what` names the table or query for error messages (default: the database). `read_only`
+        makes the transaction refuse every write where the dialect can (PostgreSQL): the catalogue's
+        reads use it, a second guard behind the query check.
         """
         async with self._slots, self.circuit.guard():
             for observer in self.observers:
                 await observer.before({})
             status = 500
             try:
-                result = await asyncio.to_thread(self._in_transaction, work, what)
+                result = await asyncio.to_thread(self._in_transaction, work, what, read_only)
                 status = 200
                 return result
             finally:
                 for observer in self.observers:
                     await observer.after("SQL", status)
 
-    def _in_transaction(self, work: Callable[[sa.Connection], T], what: str | None) -> T:
+    async def read(self, work: Callable[[sa.Connection], T], *, what: str | None = None) -> T:
+        """`run` in a read-only transaction (where the dialect has them)."""
+        return await self.run(work, what=what, read_only=True)
+
+    def _in_transaction(self, work: Callable[[sa.Connection], T], what: str | None, read_only: bool) -> T:
         """Run `work` in one transaction on a pooled connection (in the worker thread)."""
         try:
             with self.engine.begin() as connection:
+                if read_only and self.dialect_name == "postgresql":
+                    connection.execute(sa.text("SET TRANSACTION READ ONLY"))
                 return work(connection)
         except sa.exc.SQLAlchemyError as error:
             raise translate(error, what or self.where, self.where) from None
@@ -208,7 +218,9 @@ class Database:
         known = self._columns.get(source_id(spec))
         if known is not None:
             return known
-        return await self.run(lambda connection: self.learn_columns(connection, spec), what=source_name(spec))
+        return await self.read(
+            lambda connection: self.learn_columns(connection, spec), what=source_name(spec)
+        )
 
     def columns_of(self, spec: SqlSource) -> Sequence[str]:
         """The column names learned for `spec` (empty when not learned yet)."""

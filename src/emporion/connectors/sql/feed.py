@@ -194,7 +194,7 @@ class SqlFeed:
             else:
                 keys |= found
         if skus:
-            owners = await self.db.run(
+            owners = await self.db.read(
                 lambda connection: self.catalogue.product_keys_in(connection, sorted(skus)),
                 what="product SKUs",
             )
@@ -235,12 +235,12 @@ class SqlFeed:
                 column = src.c[actual_column(self.db, connection, source, str(change.column))]
                 return connection.execute(sa.select(sa.func.max(column))).scalar()
 
-            return SourceState(change.mode, high=await self.db.run(newest, what=source.name))
+            return SourceState(change.mode, high=await self.db.read(newest, what=source.name))
         return SourceState(change.mode, stamp=await self.clock())
 
     async def clock(self) -> Any:
         """The database's clock (CURRENT_TIMESTAMP), the stamp a pass starts from."""
-        return await self.db.run(
+        return await self.db.read(
             lambda connection: connection.execute(sa.select(sa.func.current_timestamp())).scalar(),
             what="the clock",
         )
@@ -300,7 +300,7 @@ class SqlFeed:
             )
             return [dict(row) for row in connection.execute(statement).mappings()]
 
-        return await self.db.run(work, what=source.name)
+        return await self.db.read(work, what=source.name)
 
     async def _full_diff(
         self, source: Source, state: SourceState | None
@@ -327,7 +327,7 @@ class SqlFeed:
             def work(connection: sa.Connection, position: Position | None = position) -> list[Row]:
                 return page_after(self.db, connection, source, [source.spec.key], position, self.page_size)
 
-            rows = await self.db.run(work, what=source.name)
+            rows = await self.db.read(work, what=source.name)
             pairs.extend(hashed(rows))
             if len(rows) < self.page_size:
                 break
