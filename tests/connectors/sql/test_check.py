@@ -149,3 +149,22 @@ async def test_catalogue_reads_run_in_read_only_transactions_on_postgresql(pg_ur
         assert count == 0
     finally:
         database.dispose()
+
+
+def test_tls_settings_become_each_drivers_options() -> None:
+    """A configured `tls` asks each driver for TLS with certificate checks; an untouched one asks nothing."""
+    from emporion.connectors.settings import TLSSettings
+    from emporion.connectors.sql.database import tls_args
+
+    pg, maria = make_url("postgresql+psycopg://u@db/wawi"), make_url("mysql+pymysql://u@db/wawi")
+    checked = TLSSettings(ca_bundle="/etc/wawi-ca.pem")
+    assert tls_args(pg, TLSSettings()) == {} and tls_args(maria, TLSSettings()) == {}
+    assert tls_args(pg, checked) == {"sslmode": "verify-full", "sslrootcert": "/etc/wawi-ca.pem"}
+    assert tls_args(pg, TLSSettings(verify=False)) == {"sslmode": "require"}
+    assert tls_args(maria, checked) == {
+        "ssl": {"verify_cert": True, "check_hostname": True, "ca": "/etc/wawi-ca.pem"}
+    }
+    assert (
+        tls_args(make_url("mssql+pyodbc://u@db/wawi"), TLSSettings(verify=False))["TrustServerCertificate"]
+        == "yes"
+    )

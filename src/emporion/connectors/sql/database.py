@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from emporion.connectors.base import Permanent
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.roles import RequestObserver
+from emporion.connectors.settings import TLSSettings
 from emporion.connectors.sql.errors import translate
 from emporion.connectors.sql.settings import SqlConnection, SqlSource
 
@@ -69,6 +70,28 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
     return {}
 
 
+def tls_args(url: URL, tls: TLSSettings) -> dict[str, Any]:
+    """Driver options for TLS, when the connection's `tls` is configured (else the driver's default).
+
+    PostgreSQL: `sslmode` verify-full (verify: false -> require) with the CA bundle as `sslrootcert`;
+    MariaDB/MySQL: PyMySQL's CA, certificate and host-name checks; MS SQL: ODBC `Encrypt` and
+    `TrustServerCertificate`. SQLite has no connection to protect.
+    """
+    if not tls.model_fields_set:
+        return {}
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return {"sslmode": "verify-full" if tls.verify else "require"} | (
+            {"sslrootcert": tls.ca_bundle} if tls.ca_bundle else {}
+        )
+    if backend == "mysql":
+        ssl: dict[str, Any] = {"verify_cert": tls.verify, "check_hostname": tls.verify}
+        return {"ssl": ssl | ({"ca": tls.ca_bundle} if tls.ca_bundle else {})}
+    if backend == "mssql":
+        return {"Encrypt": "yes", "TrustServerCertificate": "no" if tls.verify else "yes"}
+    return {}
+
+
 def _session_timeout(timeout: float) -> Callable[[Any, Any], None]:
     """A pool `connect` hook setting MariaDB's or MySQL's per-statement time limit on each connection."""
 
@@ -104,10 +127,8 @@ class Database:
         self.url = engine_url(settings)
         self.where = describe_url(self.url)
         self.dialect_name = self.url.get_backend_name()
-        options: dict[str, Any] = {
-            "pool_pre_ping": True,
-            "connect_args": _connect_args(self.url, settings.timeout),
-        }
+        connect_args = _connect_args(self.url, settings.timeout) | tls_args(self.url, settings.tls)
+        options: dict[str, Any] = {"pool_pre_ping": True, "connect_args": connect_args}
         if self.dialect_name != "sqlite":
             options |= {"pool_size": settings.pool_size, "max_overflow": 0, "pool_timeout": settings.timeout}
         self.engine = sa.create_engine(self.url, **options)
