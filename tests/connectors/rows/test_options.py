@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from emporion.connectors.base import Permanent
 from emporion.connectors.roles import SaleOptions
 from emporion.connectors.rows.options import WAREHOUSE_KEY, mapped_name, with_sale_options
 from emporion.connectors.rows.orders import RowWriter, header_row, line_rows, payment_rows
@@ -146,3 +149,14 @@ def test_an_index_past_the_end_is_an_empty_part() -> None:
     )
     applied = with_sale_options(_order(shipping_lines=[]), OPTIONS)
     assert header_row(applied, writer) == {"versand": None}
+
+
+def test_a_custom_value_the_order_lacks_is_empty_but_other_missing_paths_fail() -> None:
+    """`order.custom.<name>` without that value is None (custom values vary per order); a path the
+    model does not have is still a Permanent error naming the column."""
+    writer = RowWriter(RowTarget.model_validate({"columns": {"lager": "order.custom.warehouse"}}), "o")
+    assert header_row(_order(), writer) == {"lager": None}
+    wrong = RowWriter(RowTarget.model_validate({"columns": {"x": "order.no_such_field"}}), "o")
+    with pytest.raises(Permanent) as raised:
+        header_row(_order(), wrong)
+    assert raised.value.field == "x"

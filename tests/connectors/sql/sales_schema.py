@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.sql.database import Database
 from emporion.connectors.sql.settings import SqlConnection
-from emporion.model import Address, Customer, Order, OrderLine, OrderStatus, Payment
+from emporion.model import Address, Customer, Order, OrderLine, OrderStatus, Payment, ShippingLine
 
 MONEY = sa.Numeric(12, 2)
 QUANTITY = sa.Numeric(12, 3)
@@ -60,6 +60,8 @@ import_auftrag = sa.Table(
     sa.Column("summe", MONEY),
     sa.Column("bestellt_am", sa.DateTime),
     sa.Column("ort", sa.String(80)),
+    sa.Column("versandart", sa.String(40)),
+    sa.Column("lager", sa.String(20)),
     sa.Column("uebernommen_am", sa.DateTime, nullable=True),
 )
 import_position = sa.Table(
@@ -73,6 +75,7 @@ import_position = sa.Table(
     sa.Column("menge", QUANTITY, nullable=False),
     sa.Column("einzelpreis", MONEY),
     sa.Column("gesamt", MONEY),
+    sa.Column("steuer", sa.String(40)),
     sa.CheckConstraint("menge > 0", name="ck_position_menge"),
 )
 import_zahlung = sa.Table(
@@ -146,6 +149,8 @@ def order_import(**changes: Any) -> dict[str, Any]:
                 "summe": "order.total",
                 "bestellt_am": "order.created_at",
                 "ort": {"template": "{{ order.billing.postcode }} {{ order.billing.city }}"},
+                "versandart": "order.shipping_lines.0.method",
+                "lager": "order.custom.warehouse",
             },
         },
         "reference_column": "shop_referenz",
@@ -161,6 +166,7 @@ def order_import(**changes: Any) -> dict[str, Any]:
                 "menge": "line.quantity",
                 "einzelpreis": "line.unit_price",
                 "gesamt": "line.total",
+                "steuer": "line.tax_class",
             },
         },
         "payments": {
@@ -275,7 +281,8 @@ def database(settings: SqlConnection) -> Database:
 def order(
     reference: str, *, sku: str = "A-1", quantity: str = "2", status: OrderStatus = OrderStatus.PROCESSING
 ) -> Order:
-    """A paid shop order of `quantity` units of `sku` at 10.00, with one payment."""
+    """A paid shop order of `quantity` units of `sku` at 10.00 (standard tax class), shipped by flat rate
+    at no charge, with one payment."""
     amount = Decimal(quantity) * 10
     line = OrderLine(
         key="1", sku=sku, name=f"Item {sku}", quantity=Decimal(quantity), unit_price=Decimal(10), total=amount
@@ -300,6 +307,7 @@ def order(
         billing=address,
         shipping=address,
         lines=[line],
+        shipping_lines=[ShippingLine(key="s1", method="flat_rate", title="Versand")],
         total=amount,
         payments=[Payment(method="paypal", amount=amount)],
         reference=reference,

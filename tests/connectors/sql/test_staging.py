@@ -17,7 +17,7 @@ from emporion.connectors.sql.catalogue import SqlCatalogue
 from emporion.connectors.sql.sales import SqlSales
 from emporion.connectors.sql.settings import SqlConnection
 from emporion.connectors.sql.staging import ImportTables, Staged, find_order, stage_order
-from emporion.model import Customer, OrderStatus, Refund
+from emporion.model import Customer, OrderStatus, Payment, Refund, ShippingLine
 from tests.connectors.sql import sales_schema as wawi
 
 
@@ -71,6 +71,52 @@ async def test_an_order_lands_with_its_lines_and_payments(url: str, sales: SqlSa
     assert line["artikel_id"] is not None  # the ERP's own key of the article
     (payment,) = _rows(url, wawi.import_zahlung)
     assert payment["import_auftrag_id"] == header["id"] and payment["betrag"] == Decimal("20.00")
+
+
+async def test_the_flows_sale_options_land_in_the_erps_names(url: str, sales: SqlSales) -> None:
+    """Payment method, carrier, tax class and warehouse are staged as the flow maps them to the ERP."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-1010")
+    options = SaleOptions(
+        warehouse="Haupt",
+        carriers={"flat_rate": "DHL Paket", "*": "Spedition"},
+        taxes={"": "USt 19 %", "reduced-rate": "USt 7 %"},
+        payment_methods={"paypal": "PayPal Plus", "*": "Vorkasse"},
+    )
+    (outcome,) = await sales.write_sales([WriteItem(order.key, order)], options)
+    assert outcome.status is OutcomeStatus.CREATED
+    (header,) = _rows(url, wawi.import_auftrag)
+    assert header["versandart"] == "DHL Paket" and header["lager"] == "Haupt"
+    (line,) = _rows(url, wawi.import_position)
+    assert line["steuer"] == "USt 19 %"
+    (payment,) = _rows(url, wawi.import_zahlung)
+    assert payment["zahlungsart"] == "PayPal Plus"
+    assert order.payments[0].method == "paypal"  # the shop's order itself keeps the shop's names
+
+    other = wawi.order("WEB-1011").model_copy(
+        update={
+            "payments": [Payment(method="bacs", amount=Decimal(20))],
+            "shipping_lines": [ShippingLine(key="s1", method="local_pickup")],
+        }
+    )
+    reduced = other.lines[0].model_copy(update={"tax_class": "reduced-rate"})
+    other = other.model_copy(update={"lines": [reduced]})
+    await sales.write_sales([WriteItem(other.key, other)], options)
+    second = _rows(url, wawi.import_auftrag)[1]
+    assert second["versandart"] == "Spedition", "a method the map lacks takes its * carrier"
+    assert _rows(url, wawi.import_position)[1]["steuer"] == "USt 7 %"
+    assert _rows(url, wawi.import_zahlung)[1]["zahlungsart"] == "Vorkasse"
+
+
+async def test_without_sale_options_the_shops_names_are_staged(url: str, sales: SqlSales) -> None:
+    """No maps: the shop's method, shipping method and tax class as they are; no warehouse (NULL)."""
+    wawi.add_article(url, "A-1", {"Haupt": "5"})
+    order = wawi.order("WEB-1012")
+    await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
+    (header,) = _rows(url, wawi.import_auftrag)
+    assert header["versandart"] == "flat_rate" and header["lager"] is None
+    assert _rows(url, wawi.import_position)[0]["steuer"] == ""
+    assert _rows(url, wawi.import_zahlung)[0]["zahlungsart"] == "paypal"
 
 
 async def test_writing_an_order_again_finds_it_and_adds_nothing(url: str, sales: SqlSales) -> None:

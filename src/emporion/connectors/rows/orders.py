@@ -60,17 +60,22 @@ def lookup(context: Mapping[str, Any], path: str) -> Any:
     address has no billing city), _ABSENT when the path names something the record does not have.
 
     A number indexes a list (`order.shipping_lines.0.method`, `order.payments.0.method`); an index
-    past the end is an empty part (an order without shipping has no first shipping line)."""
+    past the end is an empty part (an order without shipping has no first shipping line). A key below
+    `custom` that a record lacks is empty too: custom values differ from order to order."""
     value: Any = context
+    above = ""
     for part in path.split("."):
         if value is None:
             return None
         if isinstance(value, list) and part.isdigit():
             value = value[int(part)] if int(part) < len(value) else None
-            continue
-        if not isinstance(value, Mapping) or part not in value:
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, Mapping) and above == "custom":
+            return None
+        else:
             return _ABSENT
-        value = value[part]
+        above = part
     return value
 
 

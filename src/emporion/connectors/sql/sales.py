@@ -2,10 +2,11 @@
 
 `SqlConnector` hands the sales side to `SqlSales`. A sale's key is the shop order reference (its
 target_ref `{"id": reference}`). Writing goes into the import tables the ERP owns (or through its
-stored procedure), one transaction per order (`staging.py`); reading gives each sale as the staged
-order with the ERP's progress (`progress.py`); the feed reports references with news
-(`sales_feed.py`). Stock available to promise is the catalogue's stock less the quantities of
-staged orders the ERP has not taken yet.
+stored procedure), one transaction per order (`staging.py`), in the ERP's names: the flow's sale
+options (payment methods, carriers, tax classes, warehouse) are applied first (`rows/options.py`).
+Reading gives each sale as the staged order with the ERP's progress (`progress.py`); the feed
+reports references with news (`sales_feed.py`). Stock available to promise is the catalogue's
+stock less the quantities of staged orders the ERP has not taken yet.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from emporion.connectors.base import (
     WriteItem,
 )
 from emporion.connectors.roles import SaleOptions
+from emporion.connectors.rows.options import with_sale_options
 from emporion.connectors.rows.orders import order_label, skus_of
 from emporion.connectors.sql.database import Database
 from emporion.connectors.sql.progress import SaleReader
@@ -137,16 +139,17 @@ class SqlSales:
         known = await self.catalogue.product_keys(skus_of(orders)) if orders else {}
         for item in upserts:
             try:
-                outcomes.append(await self._sale(item, known))
+                outcomes.append(await self._sale(item, known, options))
             except ConnectorError as error:
                 outcomes.append(_failed(item.key, error))
         return outcomes
 
-    async def _sale(self, item: WriteItem, known: dict[str, str]) -> Outcome:
+    async def _sale(self, item: WriteItem, known: dict[str, str], options: SaleOptions) -> Outcome:
         """One order: staged once, matched when there, or a cancellation row for a cancelled one."""
         order = item.record
         if not isinstance(order, Order):
             raise Permanent(f"expected an Order, got {type(order).__name__}", record=item.key)
+        order = with_sale_options(order, options)  # the ERP's payment methods, carriers, taxes, warehouse
         label = order_label(order)
         if not order.reference:
             raise Permanent("the order has no sale reference", record=label, field="reference")
