@@ -11,7 +11,6 @@ that the ERP has not taken yet are subtracted, warehouse by warehouse in name or
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from functools import partial
@@ -32,7 +31,7 @@ from emporion.connectors.rows.settings import (
     STOCK_FIELDS,
     VARIANT_FIELDS,
 )
-from emporion.connectors.rows.values import DEFAULT_PARSING, to_decimal, to_text
+from emporion.connectors.rows.values import DEFAULT_PARSING, to_text
 from emporion.connectors.sql.database import Database
 from emporion.connectors.sql.reading import (
     Row,
@@ -45,6 +44,7 @@ from emporion.connectors.sql.reading import (
     rows_where_in,
 )
 from emporion.connectors.sql.settings import SqlConnection
+from emporion.connectors.sql.stock import reserve, stock_levels, summed
 from emporion.logs import get_logger
 from emporion.model import Record
 
@@ -279,57 +279,9 @@ class SqlCatalogue:
             source = self.sources.get("stock")
             if source is None:
                 return {}
-            rows = rows_where_in(self.db, connection, source, column_of(source, "sku"), wanted)
-            levels = []
-            for row in rows:
-                if is_deleted(source, row):
-                    continue
-                fields = source.mapper.fields(row, source.where(key_text(source, row) or "?"))
-                if warehouses is None or _text(fields.get("warehouse")) in warehouses:
-                    levels.append(fields)
-            available: dict[str, Decimal] = {sku: Decimal(0) for sku in known}
-            for fields in levels:
-                sku = _text(fields.get("sku"))
-                quantity = _quantity(fields, source)
-                available[sku] = available.get(sku, Decimal(0)) + quantity
-            return available
+            return summed(stock_levels(self.db, connection, source, wanted, warehouses), known, source)
 
         return await self.db.read(work, what="stock")
-
-
-def reserve(levels: list[dict[str, Any]], pending: dict[str, Decimal]) -> list[dict[str, Any]]:
-    """Stock rows less `pending` per SKU, warehouse by warehouse in name order, never below 0.
-
-    Rows whose quantity cannot be read are left as they are (assembly names them).
-    """
-    if not any(pending.values()):
-        return levels
-    by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for fields in levels:
-        by_sku[_text(fields.get("sku"))].append(fields)
-    out: list[dict[str, Any]] = []
-    for sku, rows in by_sku.items():
-        left = pending.get(sku, Decimal(0))
-        for fields in sorted(rows, key=lambda f: _text(f.get("warehouse"))):
-            try:
-                quantity = to_decimal(fields.get("quantity")) or Decimal(0)
-            except ValueError:
-                out.append(fields)
-                continue
-            taken = min(max(quantity, Decimal(0)), max(left, Decimal(0)))
-            left -= taken
-            out.append({**fields, "quantity": quantity - taken})
-    return out
-
-
-def _quantity(fields: dict[str, Any], source: Source) -> Decimal:
-    """A stock row's quantity; Permanent naming the table, row and column when it is no number."""
-    try:
-        return to_decimal(fields.get("quantity")) or Decimal(0)
-    except ValueError as error:
-        raise Permanent(
-            f"not a quantity: {error}", record=fields.get("_where", source.name), field="quantity"
-        ) from None
 
 
 def _guarded(key: str, build: Callable[[], Record]) -> Record:
