@@ -168,3 +168,19 @@ def test_tls_settings_become_each_drivers_options() -> None:
         tls_args(make_url("mssql+pyodbc://u@db/wawi"), TLSSettings(verify=False))["TrustServerCertificate"]
         == "yes"
     )
+
+
+async def test_a_value_that_does_not_fit_is_named_without_quoting_it(wawi: Wawi) -> None:
+    """A value the column refuses (text for a number) is a Permanent error that never repeats the value."""
+    database = Database(
+        SqlConnection.model_validate({"type": "sql", "url": wawi.url}), CircuitBreaker("wawi")
+    )
+    statement = sa.text("INSERT INTO kunde (kd_nr, email) VALUES (:nr, 'x@example.org')")
+    try:
+        with pytest.raises(Permanent) as refused:
+            if wawi.dialect != "postgresql":
+                await database.run(lambda c: c.execute(sa.text("SET SESSION sql_mode = 'STRICT_ALL_TABLES'")))
+            await database.run(lambda c: c.execute(statement, {"nr": "erika.muster"}), what="table kunde")
+        assert "erika.muster" not in str(refused.value) and refused.value.record == "table kunde"
+    finally:
+        database.dispose()

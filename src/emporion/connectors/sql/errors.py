@@ -30,6 +30,7 @@ _MYSQL_AUTH = {1044, 1045, 1698}
 _MYSQL_PERMISSION = {1142, 1143, 1227, 1370}
 _MYSQL_RETRY = {1040, 1053, 1205, 1213, 1317, 1969, 2002, 2003, 2006, 2013, 2055, 3024, 4031}
 _MYSQL_DUPLICATE = {1062, 1586}
+_MYSQL_BAD_VALUE = {1264, 1292, 1366, 1406, 1265, 3140}
 _MYSQL_MISSING_TABLE = {1146, 1049}
 _MYSQL_MISSING_COLUMN = {1054}
 # PostgreSQL SQLSTATE classes and codes
@@ -97,6 +98,8 @@ def translate(error: sa.exc.SQLAlchemyError, what: str, where: str) -> Connector
         if duplicate:
             return DuplicateKey(f"a unique key{named} refused the row: it exists already", record=what)
         return ConstraintViolation(f"a constraint{named} refused the row", record=what)
+    if sqlstate.startswith("22") or code in _MYSQL_BAD_VALUE:  # the driver's text quotes the value
+        return Permanent(f"a value does not fit its column in {what}", record=what, field=column)
     if code in _MYSQL_AUTH or sqlstate in _PG_AUTH or _AUTH_TEXT.search(message):
         return AuthError(f"the {where} refused the credentials ({message})")
     if code in _MYSQL_PERMISSION or sqlstate == "42501" or "permission denied" in message.lower():
