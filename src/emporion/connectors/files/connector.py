@@ -26,13 +26,15 @@ from emporion.connectors.files.checks import check_drop
 from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop
 from emporion.connectors.files.feeds import feed_sources
 from emporion.connectors.files.order_feed import OrderFeed
+from emporion.connectors.files.reserve import reserve_levels, reserve_record, skus_of
 from emporion.connectors.files.sales import FilesSales
 from emporion.connectors.files.settings import FilesConnection
 from emporion.connectors.files.sftp import SftpStore
 from emporion.connectors.files.store import LocalStore, Store, parse_sftp
 from emporion.connectors.roles import RequestObserver, SaleOptions
+from emporion.connectors.rows.assemble import DEFAULT_WAREHOUSE
 from emporion.connectors.rows.values import to_decimal, to_text
-from emporion.model import Record
+from emporion.model import Record, StockLevel
 
 
 def open_store(name: str, settings: FilesConnection) -> Store:
@@ -98,8 +100,20 @@ class FilesConnector:
                     records.append(stand_in)
         if wanted:
             current = await self.catalogue.records(entity)
-            records += [current[key] for key in dict.fromkeys(wanted) if key in current]
+            records += await self._reserved([current[key] for key in dict.fromkeys(wanted) if key in current])
         return records
+
+    async def _reserved(self, records: list[Record]) -> list[Record]:
+        """Products with the quantities of order files the ERP has not taken held back (available to
+        promise, as `availability` counts it); other records as they are."""
+        if self.settings.orders is None or "stock" not in self.catalogue.sources:
+            return records
+        skus = [sku for record in records for sku in skus_of(record)]
+        if not skus:
+            return records
+        pending = await self.sales.pending_quantities(skus)
+        first = self.settings.orders.warehouse
+        return [reserve_record(record, pending, first) for record in records]
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
         """Every record of `entity`, page by page (sorted by key)."""
@@ -112,7 +126,7 @@ class FilesConnector:
         keys = sorted(current)
         size = self.settings.page_size
         for start in range(0, len(keys), size):
-            yield [current[key] for key in keys[start : start + size]]
+            yield await self._reserved([current[key] for key in keys[start : start + size]])
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
         """Keys changed since `cursor` (None: from now on), from the files dropped since."""
@@ -148,27 +162,36 @@ class FilesConnector:
         return await self.sales.write_sales(upserts)
 
     async def availability(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
-        """Stock per known SKU from the stock files, summed over `warehouses`, less orders not yet taken."""
+        """Stock per known SKU from the stock files, less orders not yet taken (warehouse by warehouse,
+        as products show it), summed over `warehouses`."""
         if "stock" not in self.catalogue.sources:
             return {}
         wanted = set(skus)
-        totals: dict[str, Decimal] = {}
+        levels: dict[str, dict[str, Decimal]] = {}
         parsing = self.catalogue.mappers["stock"].parsing
         for fields in (await self.catalogue.rows("stock")).fields.values():
             sku = to_text(fields.get("sku") or "")
             if sku not in wanted:
                 continue
-            warehouse = to_text(fields.get("warehouse") or "")
-            if warehouses is not None and warehouse not in warehouses:
-                continue
+            warehouse = to_text(fields.get("warehouse") or "") or DEFAULT_WAREHOUSE
             try:
                 quantity = to_decimal(fields.get("quantity"), parsing) or Decimal(0)
             except ValueError:
                 continue  # an unreadable quantity is reported by the product's read, not counted here
-            totals[sku] = totals.get(sku, Decimal(0)) + quantity
+            per_warehouse = levels.setdefault(sku, {})
+            per_warehouse[warehouse] = per_warehouse.get(warehouse, Decimal(0)) + quantity
+        pending: dict[str, Decimal] = {}
         if self.settings.orders is not None:
-            for sku, reserved in (await self.sales.pending_quantities(list(totals))).items():
-                totals[sku] -= reserved
+            pending = await self.sales.pending_quantities(list(levels))
+        first = self.settings.orders.warehouse if self.settings.orders else None
+        totals: dict[str, Decimal] = {}
+        for sku, per_warehouse in levels.items():
+            stock = [StockLevel(warehouse=name, quantity=amount) for name, amount in per_warehouse.items()]
+            reserved = reserve_levels(stock, pending.get(sku, Decimal(0)), first)
+            totals[sku] = sum(
+                (level.quantity for level in reserved if warehouses is None or level.warehouse in warehouses),
+                Decimal(0),
+            )
         return totals
 
     async def product_keys(self, skus: Sequence[str]) -> dict[str, str]:

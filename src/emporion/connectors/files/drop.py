@@ -177,32 +177,62 @@ class Drop:
         return [info for info in found if fnmatchcase(original_name(info.name), source.pattern)]
 
     async def start(self, sources: Sequence[FeedSource]) -> ChangeBatch:
-        """A feed from now: what is there now counts as seen (the initial sync reads it)."""
+        """A feed from now: what is there now counts as seen (the initial sync reads it).
+
+        A file that cannot be read at all is not seen: it stays in the incoming folder for the first
+        poll, which sends it to the rejects folder with its reason and reports its `file:<name>` key
+        (a dead letter), as for any later file. The rows the readable files refuse are written to
+        their rejects files now (the initial sync reads them as dead letters).
+        """
         cursor = DropCursor()
         for feed in sources:
             files = await self.incoming_files(feed.source)
+            unreadable: set[str] = set()
+            if feed.source.full:
+                found = [*await self.processed_files(feed.source), *files]
+                newest, unreadable = await self._newest_readable(feed, found)
+                if newest is not None:
+                    hashed = await self._entries(feed, newest)
+                    cursor.snapshots[feed.name] = (await asyncio.to_thread(diff, None, hashed))[2].dumps()
             for info in files:
+                if info.path in unreadable:
+                    continue
                 data = await self.store.read(info.path)
+                if not feed.source.full:
+                    try:
+                        parsed = await asyncio.to_thread(
+                            parse_file, info.name, data, feed.source, feed.source.key
+                        )
+                    except UnreadableFile:
+                        continue  # left for the first poll to reject and report
+                    await self._entries(feed, parsed)
                 sha = await asyncio.to_thread(checksum, data)
                 cursor.pending.append(Handled(info.path, self.processed, sha, info.size, info.mtime))
                 if not feed.source.full:
                     await self.keep(info, data, sha)
-            if feed.source.full:
-                newest = await self._newest_readable(feed, [*await self.processed_files(feed.source), *files])
-                if newest is not None:
-                    hashed, _ = await asyncio.to_thread(feed.entries, newest)
-                    cursor.snapshots[feed.name] = (await asyncio.to_thread(diff, None, hashed))[2].dumps()
         return ChangeBatch([], cursor.dumps())
 
-    async def _newest_readable(self, feed: FeedSource, files: Sequence[FileInfo]) -> ParsedFile | None:
-        """The newest of `files` (sorted oldest first) that can be read."""
+    async def _entries(self, feed: FeedSource, parsed: ParsedFile) -> list[tuple[str, bytes]]:
+        """A file's row hashes; the rows it refuses written to its rejects file."""
+        hashed, rejects = await asyncio.to_thread(feed.entries, parsed)
+        if parsed.rejects or rejects:
+            await self._write_rejects(parsed.name, [*parsed.rejects, *rejects])
+        return hashed
+
+    async def _newest_readable(
+        self, feed: FeedSource, files: Sequence[FileInfo]
+    ) -> tuple[ParsedFile | None, set[str]]:
+        """The newest of `files` that can be read, and the paths of the newer ones that cannot."""
+        unreadable: set[str] = set()
         for info in sorted(files, key=lambda i: (i.mtime, i.name), reverse=True):
             try:
                 data = await self.store.read(info.path)
-                return await asyncio.to_thread(parse_file, info.name, data, feed.source, feed.source.key)
+                parsed = await asyncio.to_thread(parse_file, info.name, data, feed.source, feed.source.key)
             except UnreadableFile:
+                unreadable.add(info.path)
                 continue
-        return None
+            return parsed, unreadable
+        return None, unreadable
 
     async def poll(self, sources: Sequence[FeedSource], text: str) -> ChangeBatch:
         """Keys changed since the cursor `text`: settle its files, then read the next incoming ones."""
@@ -246,12 +276,16 @@ class Drop:
                 await self._write_reason(info.name, error)
                 keys.append(file_key(info.name))
                 continue
-            hashed, rejects = await asyncio.to_thread(feed.entries, parsed)
-            rejects = [*parsed.rejects, *rejects]
+            hashed, refused = await asyncio.to_thread(feed.entries, parsed)
+            rejects = [*parsed.rejects, *refused]
             handled.rows, handled.rejects = len(parsed.rows), len(rejects)
             if rejects:
                 await self._write_rejects(info.name, rejects)
-                keys += [reject.key for reject in rejects if reject.key and feed.keyed]
+            if feed.keyed:
+                keys += [reject.key for reject in rejects if reject.key]
+            else:  # a refused sub-entity row names its owner (a parse reject only its own row)
+                keys += await feed.to_keys([reject.key for reject in refused if reject.key])
+            del parsed  # the hashes are all the diff needs: the rows go before it runs
             if feed.source.full:
                 previous = after.snapshots.get(feed.name)
                 before = Snapshot.loads(previous) if previous else None

@@ -22,6 +22,7 @@ from emporion.connectors.files.catalogue import (
 )
 from emporion.connectors.files.drop import Entries, FeedSource
 from emporion.connectors.files.formats import WHERE, ParsedFile, Reject
+from emporion.connectors.files.validation import check_fields, column_of
 from emporion.connectors.rows.fulldiff import row_hash
 from emporion.connectors.rows.values import to_text
 
@@ -42,8 +43,13 @@ def feed_sources(catalogue: Catalogue, entity: str) -> list[FeedSource]:
 
 
 def entries_of(catalogue: Catalogue, name: str) -> Callable[[ParsedFile], Entries]:
-    """How a source's rows hash: by their key, or a sub-entity's by its product's SKU (or key)."""
+    """How a source's rows hash: by their key, or a sub-entity's by its product's SKU (or key).
+
+    A row refused here carries the key it hashes under when it has one (a sub-entity row: its
+    owner's SKU or key), so that the feed reports the record it breaks.
+    """
     mapper = catalogue.mappers[name]
+    source = catalogue.sources[name]
     by = OWNED_BY.get(name, "")
 
     def entries(parsed: ParsedFile) -> Entries:
@@ -56,15 +62,17 @@ def entries_of(catalogue: Catalogue, name: str) -> Callable[[ParsedFile], Entrie
                 key = mapper.key(row, where)
                 fields = mapper.fields(row, where)
                 if name in SUB_SOURCES:
+                    key = None  # a sub-entity row is named by its owner, once it has one
                     owner = fields.get(by)
                     if owner in (None, ""):
                         raise Permanent(f"the row names no {by}", record=where, field=by)
                     key = to_text(owner)
+                check_fields(name, fields, mapper.parsing, where)
             except (Permanent, ValueError) as error:
-                column = (error.field if isinstance(error, Permanent) else None) or ""
+                field = (error.field if isinstance(error, Permanent) else None) or ""
+                column = column_of(source, field) if field else ""
                 reason = error.reason if isinstance(error, Permanent) else str(error)
-                named = key if name not in SUB_SOURCES else None
-                rejects.append(Reject(row_number(where), column, reason, named))
+                rejects.append(Reject(row_number(where), column, reason, key))
                 continue
             hashed.append((key, row_hash(hashable(row))))
         return hashed, rejects

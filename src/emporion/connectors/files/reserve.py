@@ -1,0 +1,59 @@
+"""Stock as available to promise: quantities on order files the ERP has not taken yet held back.
+
+An order file waiting in the orders folder is stock the ERP still counts as on hand. Until it takes
+the file (and books the goods out), the quantities are taken from the stock a product shows: first
+from the warehouse the ERP books orders out of (`orders.warehouse`), then from the others in name
+order, never below zero in any warehouse. The catalogue (products read and scanned) and
+`availability()` apply the same rule, so the shop and the order flow agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from emporion.model import Product, Record, StockLevel
+
+
+def warehouse_order(levels: Sequence[StockLevel], first: str | None) -> list[StockLevel]:
+    """Stock levels in the order reservations take from: `first` (when it has stock), then by name."""
+    return sorted(levels, key=lambda level: (level.warehouse != first, level.warehouse))
+
+
+def reserve_levels(levels: Sequence[StockLevel], pending: Decimal, first: str | None) -> list[StockLevel]:
+    """`levels` less `pending`, warehouse by warehouse (`first` first), never below zero; same order."""
+    if pending <= 0:
+        return list(levels)
+    taken: dict[str, Decimal] = {}
+    left = pending
+    for level in warehouse_order(levels, first):
+        amount = min(max(level.quantity, Decimal(0)), left)
+        taken[level.warehouse] = amount
+        left -= amount
+    return [
+        level.model_copy(update={"quantity": level.quantity - taken.get(level.warehouse, Decimal(0))})
+        for level in levels
+    ]
+
+
+def skus_of(record: Record) -> list[str]:
+    """The SKUs whose stock a record shows: a product's own and its variants'."""
+    if not isinstance(record, Product):
+        return []
+    return [record.sku, *(variant.sku for variant in record.variants)]
+
+
+def reserve_record(record: Record, pending: Mapping[str, Decimal], first: str | None) -> Record:
+    """A product (and its variants) with pending quantities held back; any other record as it is."""
+    if not isinstance(record, Product) or not any(pending.get(sku) for sku in skus_of(record)):
+        return record
+    variants = [
+        variant.model_copy(
+            update={"stock": reserve_levels(variant.stock, pending.get(variant.sku, Decimal(0)), first)}
+        )
+        if pending.get(variant.sku)
+        else variant
+        for variant in record.variants
+    ]
+    stock = reserve_levels(record.stock, pending.get(record.sku, Decimal(0)), first)
+    return record.model_copy(update={"stock": stock, "variants": variants})
