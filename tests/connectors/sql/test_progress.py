@@ -258,7 +258,8 @@ PROCEDURES = {
 
 
 async def test_a_procedure_takes_each_order_once(url: str) -> None:
-    """Where the ERP documents an import procedure, it is called with (reference, order JSON), once."""
+    """Where the ERP documents an import procedure, it is called with (reference, order JSON), once, the
+    order in the ERP's names."""
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -270,8 +271,14 @@ async def test_a_procedure_takes_each_order_once(url: str) -> None:
     connector = SqlConnector("wawi", settings)
     try:
         order = wawi.order("WEB-7")
-        (first,) = await connector.write_sales([WriteItem(order.key, order)], SaleOptions())
-        (again,) = await connector.write_sales([WriteItem(order.key, order)], SaleOptions())
+        options = SaleOptions(
+            warehouse="Haupt",
+            carriers={"*": "DHL"},
+            payment_methods={"paypal": "PayPal"},
+            taxes={"": "USt 19"},
+        )
+        (first,) = await connector.write_sales([WriteItem(order.key, order)], options)
+        (again,) = await connector.write_sales([WriteItem(order.key, order)], options)
         sale = await _read(connector, "WEB-7")
     finally:
         await connector.close()
@@ -286,6 +293,9 @@ async def test_a_procedure_takes_each_order_once(url: str) -> None:
         engine.dispose()
     sent = json.loads(document)
     assert sent["reference"] == "WEB-7" and sent["lines"][0]["sku"] == "A-1" and sent["total"] == "20"
+    # the document speaks the ERP's names: the flow's sale options applied
+    assert sent["payments"][0]["method"] == "PayPal" and sent["shipping_lines"][0]["method"] == "DHL"
+    assert sent["lines"][0]["tax_class"] == "USt 19" and sent["custom"]["warehouse"] == "Haupt"
 
 
 async def test_an_erp_that_clears_its_import_rows_gets_no_order_twice(
