@@ -115,3 +115,26 @@ def test_text() -> None:
     assert to_text(date(2026, 1, 2)) == "2026-01-02"
     with pytest.raises(ValueError):
         to_text(b"\xff\xfe")
+
+
+@given(st.one_of(st.text(max_size=30), st.from_regex(r"[+-]?[0-9., ']{1,20}", fullmatch=True)), st.booleans())
+def test_any_text_is_a_finite_number_or_a_value_error(text: str, decimal_comma: bool) -> None:
+    parsing = Parsing(decimal_comma=decimal_comma)
+    try:
+        number = to_decimal(text, parsing)
+    except ValueError:
+        return
+    assert number is None or number.is_finite()
+
+
+@given(st.text(max_size=30))
+def test_any_text_is_yes_no_or_a_value_error(text: str) -> None:
+    try:
+        assert isinstance(to_bool(text), bool)
+    except ValueError:
+        pass
+    try:
+        moment = to_datetime(text, COMMA)
+    except ValueError:
+        return
+    assert moment is None or moment.tzinfo is not None
