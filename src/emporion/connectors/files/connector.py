@@ -159,7 +159,7 @@ class FilesConnector:
         if self.settings.orders is None:
             error = Permanent(f"the file drop {self.name} has no `orders` configured", record="orders")
             return [Outcome(item.key, OutcomeStatus.FAILED, error=error) for item in upserts]
-        return await self.sales.write_sales(upserts)
+        return await self.sales.write_sales(upserts, options)
 
     async def availability(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
         """Stock per known SKU from the stock files, less orders not yet taken (warehouse by warehouse,

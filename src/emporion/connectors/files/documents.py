@@ -29,6 +29,8 @@ DEFAULT_LINES = RowTarget(
         "unit_price": "line.unit_price",
         "total": "line.total",
         "tax": "line.tax",
+        "payment_method": "order.payments.0.method",
+        "carrier": "order.shipping_lines.0.method",
     }
 )
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

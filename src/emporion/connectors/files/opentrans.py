@@ -7,7 +7,9 @@ with PRICE_AMOUNT and TAX_DETAILS_FIX, PRICE_LINE_AMOUNT); ORDER_SUMMARY TOTAL_I
 TOTAL_AMOUNT, the sum of the line amounts as the standard defines it. Amounts are net (canonical
 orders exclude tax) and written as the Decimal's text, never through a float. Shipping and the
 order's grand total go into REMARKS (`shipping`, `grand_total`), as the header carries no price of
-its own without allowances.
+its own without allowances. The carrier (each shipping line's method, in the ERP's name once the
+flow's sale options are applied) is a TRANSPORT_REMARK under TRANSPORT; each payment method a
+REMARKS of type `payment_method`, the flow's warehouse a REMARKS of type `warehouse`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from emporion.connectors.rows.options import WAREHOUSE_KEY
 from emporion.model import Address, Order
 
 OPENTRANS = "http://www.opentrans.org/XMLSchema/2.1"
@@ -108,6 +111,16 @@ def order_document(order: Order, *, buyer_id: str, supplier_id: str, generator: 
     shipment = _add(refs, _ot("SHIPMENT_PARTIES_REFERENCE"))
     _add(shipment, _ot("DELIVERY_IDREF"), f"{reference}-delivery", type="buyer_specific")
     _add(info, _bm("CURRENCY"), order.currency)
+    carriers = list(dict.fromkeys(line.method for line in order.shipping_lines if line.method))
+    if carriers:
+        transport = _add(info, _ot("TRANSPORT"))
+        for carrier in carriers:
+            _add(transport, _ot("TRANSPORT_REMARK"), carrier)
+    for method in dict.fromkeys(payment.method for payment in order.payments if payment.method):
+        _add(info, _ot("REMARKS"), method, type="payment_method")
+    warehouse = order.custom.get(WAREHOUSE_KEY)
+    if isinstance(warehouse, str) and warehouse:
+        _add(info, _ot("REMARKS"), warehouse, type="warehouse")
     if order.customer_note:
         _add(info, _ot("REMARKS"), order.customer_note, type="customer")
     if order.shipping_total:

@@ -34,6 +34,8 @@ from emporion.connectors.files.drop import Drop
 from emporion.connectors.files.opentrans import order_document
 from emporion.connectors.files.settings import FilesConnection, OrderFileFormat, OrderFiles
 from emporion.connectors.files.store import Store
+from emporion.connectors.roles import SaleOptions
+from emporion.connectors.rows.options import with_sale_options
 from emporion.connectors.rows.orders import RowWriter, line_rows
 from emporion.connectors.rows.progress import Progress, invoice_from, shipment_from, with_progress
 from emporion.model import Customer, Order, OrderStatus, Record
@@ -67,7 +69,7 @@ class FilesSales:
         return posixpath.join(self.orders.folder, name + extension)
 
     def document(self, order: Order) -> bytes:
-        """The order's file content in the configured format."""
+        """The order's file content in the configured format (the order already in the ERP's names)."""
         if self.orders.format is OrderFileFormat.OPENTRANS:
             return order_document(order, buyer_id=self.orders.buyer_id, supplier_id=self.orders.supplier_id)
         target = self.orders.lines or DEFAULT_LINES
@@ -105,18 +107,24 @@ class FilesSales:
             outcomes.append(Outcome(item.key, OutcomeStatus.CREATED, ref))
         return outcomes
 
-    async def write_sales(self, upserts: Sequence[WriteItem]) -> list[Outcome]:
-        """Hand each order to the ERP once (by reference), or its cancellation; one outcome each."""
+    async def write_sales(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
+        """Hand each order to the ERP once (by reference), or its cancellation; one outcome each.
+
+        The file carries the flow's names (`options`: payment methods, carriers, tax classes, the
+        warehouse); the marker keeps the order as the shop sent it (what a read gives back).
+        """
         outcomes = []
         owners = await self.catalogue.sku_owners() if "products" in self.catalogue.sources else None
         for item in upserts:
             try:
-                outcomes.append(await self._write_sale(item, owners))
+                outcomes.append(await self._write_sale(item, owners, options))
             except Permanent as error:
                 outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=error))
         return outcomes
 
-    async def _write_sale(self, item: WriteItem, owners: dict[str, str] | None) -> Outcome:
+    async def _write_sale(
+        self, item: WriteItem, owners: dict[str, str] | None, options: SaleOptions
+    ) -> Outcome:
         order = item.record
         if not isinstance(order, Order):
             raise Permanent("not an order", record=f"order {item.key}")
@@ -145,7 +153,7 @@ class FilesSales:
                         field=f"lines[{index}].sku",
                     )
         path = self.file_path(order, reference)
-        temporary = await self.store.write_temporary(path, self.document(order))
+        temporary = await self.store.write_temporary(path, self.document(with_sale_options(order, options)))
         lines = [[line.sku, str(line.quantity)] for line in order.lines]
         waiting = {"reference": reference, "lines": lines}
         await self.store.write_atomic(self._waiting(path), json.dumps(waiting).encode())
