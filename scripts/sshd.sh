@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure Debian's OpenSSH server is installed for the SFTP tests of the file connector, installing
 # it from Debian's packages on a machine that has none, and prints the path of sshd. It only installs:
-# the tests start their own sshd on 127.0.0.1 with a private configuration (tests/fixtures/sftp.py);
+# the tests and the demo start their own sshd on 127.0.0.1 with a private configuration
+# (devkit/src/emporion_devkit/sftp.py, used by tests/fixtures/sftp.py);
 # the system's ssh service is neither enabled nor started here.
 set -euo pipefail
 sshd=/usr/sbin/sshd

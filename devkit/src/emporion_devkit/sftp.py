@@ -4,6 +4,10 @@ Debian's `openssh-server` runs with its own configuration in a work folder: a fr
 client key in `authorized_keys`, key authentication only, `internal-sftp` only, a free port on
 loopback. The known_hosts file it writes holds the server's host key, so clients check it as they
 would in production. `scripts/sshd.sh` installs openssh-server where `/usr/sbin/sshd` is missing.
+
+It is the one launcher: the demo, the end-to-end tests and the file connector's test fixture
+(`tests/fixtures/sftp.py`) all start sshd through it. Any folder of the machine is served under its
+absolute path (no chroot), so `location_of` names folders other than `root` as well.
 """
 
 from __future__ import annotations
@@ -54,7 +58,16 @@ class SftpServer:
     @property
     def location(self) -> str:
         """The drop as an `sftp://` location (the served folder by its absolute path)."""
-        return f"sftp://{self.user}@127.0.0.1:{self.port}{self.root}"
+        return self.location_of(self.root)
+
+    def location_of(self, folder: Path) -> str:
+        """Any local folder as an `sftp://` location of this server (by its absolute path)."""
+        return f"sftp://{self.user}@127.0.0.1:{self.port}{folder}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the sshd this launcher started is still running."""
+        return self._process is not None and self._process.poll() is None
 
     def _configure(self) -> Path:
         """Keys, authorized_keys, known_hosts and sshd_config in the work folder."""
@@ -113,10 +126,12 @@ class SftpServer:
                 error = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
                 raise RuntimeError(f"sshd did not start on 127.0.0.1:{self.port}: {error.strip()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+                    if connection.recv(4).startswith(b"SSH-"):  # sshd itself answers, not another
+                        return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"sshd did not listen on 127.0.0.1:{self.port} within {START_SECONDS:g} s")
 
