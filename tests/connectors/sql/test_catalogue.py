@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from emporion.connectors.base import Unmappable
 from emporion.connectors.sql.connector import SqlConnector
+from emporion.connectors.sql.stock import reserve
 from emporion.model import Category, Customer, Product
 from emporion.testing.contract import drain
 from tests.connectors.sql import sales_schema
@@ -232,3 +233,18 @@ async def test_an_sqlite_database_is_read_and_followed(tmp_path: Path) -> None:
     assert start.keys == [] and batch.keys == ["2"]
     assert isinstance(category, Category) and category.name == "Neu"
     assert scanned == ["1", "2"]
+
+
+def test_staged_quantities_are_kept_back_in_the_warehouses_the_erp_ships_from() -> None:
+    """With `reserve_warehouses` pending units come off those warehouses in order; others keep theirs."""
+    levels = [
+        {"sku": "A", "warehouse": "DF", "quantity": Decimal(9)},  # damaged goods: not shipped from
+        {"sku": "A", "warehouse": "HL", "quantity": Decimal(2)},
+        {"sku": "A", "warehouse": "AL", "quantity": Decimal(3)},
+        {"sku": "B", "warehouse": "HL", "quantity": Decimal(1)},
+    ]
+    kept = reserve(levels, {"A": Decimal(4), "B": Decimal(5)}, ["HL", "AL"])
+    by_place = {(f["sku"], f["warehouse"]): f["quantity"] for f in kept}
+    assert by_place == {("A", "DF"): 9, ("A", "HL"): 0, ("A", "AL"): 1, ("B", "HL"): 0}
+    by_name = {(f["sku"], f["warehouse"]): f["quantity"] for f in reserve(levels, {"A": Decimal(10)})}
+    assert by_name == {("A", "AL"): 0, ("A", "DF"): 2, ("A", "HL"): 2, ("B", "HL"): 1}

@@ -192,7 +192,10 @@ class SqlCatalogue:
                 related[role] = self._sub_fields(source, rows, "sku", owners.get, broken)
         if related.get("stock"):
             pending = self._pending(connection, sorted(owners))
-            related["stock"] = reserve(related["stock"], pending)
+            orders = self.settings.orders
+            related["stock"] = reserve(
+                related["stock"], pending, orders.reserve_warehouses if orders else None
+            )
         bundle = Related(
             variants=related.get("variants", []),
             prices=related.get("prices", []),

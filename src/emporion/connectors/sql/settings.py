@@ -58,6 +58,11 @@ class OrderImport(Strict):
     taken_column: str | None = Field(
         None, description="orders' column the ERP sets when it has taken the order (null: not yet)"
     )
+    reserve_warehouses: list[str] | None = Field(
+        None,
+        description="warehouses the ERP takes shop orders' stock from, in order: quantities of orders not"
+        " taken yet are kept back there (none: every warehouse, in name order)",
+    )
     key_column: str | None = Field(
         None, description="orders' key the database generates (lines and payments name it by parent_column)"
     )

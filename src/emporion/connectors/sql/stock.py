@@ -65,8 +65,11 @@ def quantity_of(fields: dict[str, Any], source: Source) -> Decimal:
         raise Permanent(f"not a quantity: {error}", record=where, field="quantity") from None
 
 
-def reserve(levels: list[dict[str, Any]], pending: dict[str, Decimal]) -> list[dict[str, Any]]:
-    """Stock rows less `pending` per SKU, warehouse by warehouse in name order, never below 0.
+def reserve(
+    levels: list[dict[str, Any]], pending: dict[str, Decimal], warehouses: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Stock rows less `pending` per SKU, never below 0: taken from `warehouses` in their order (None:
+    from every warehouse in name order); other warehouses keep their quantity.
 
     Rows whose quantity cannot be read are left as they are (assembly names them).
     """
@@ -75,16 +78,28 @@ def reserve(levels: list[dict[str, Any]], pending: dict[str, Decimal]) -> list[d
     by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for fields in levels:
         by_sku[text_of(fields.get("sku"))].append(fields)
+    rank = {name: place for place, name in enumerate(warehouses or [])}
     out: list[dict[str, Any]] = []
     for sku, rows in by_sku.items():
         left = pending.get(sku, Decimal(0))
-        for fields in sorted(rows, key=lambda f: text_of(f.get("warehouse"))):
+        for fields in sorted(rows, key=lambda f: _order(text_of(f.get("warehouse")), rank, warehouses)):
+            warehouse = text_of(fields.get("warehouse"))
             try:
                 quantity = to_decimal(fields.get("quantity")) or Decimal(0)
             except ValueError:
+                out.append(fields)
+                continue
+            if warehouses is not None and warehouse not in rank:
                 out.append(fields)
                 continue
             taken = min(max(quantity, Decimal(0)), max(left, Decimal(0)))
             left -= taken
             out.append({**fields, "quantity": quantity - taken})
     return out
+
+
+def _order(warehouse: str, rank: dict[str, int], warehouses: Sequence[str] | None) -> tuple[int, str]:
+    """Where a warehouse comes when stock is kept back: the configured order, else by name."""
+    if warehouses is None:
+        return (0, warehouse)
+    return (rank.get(warehouse, len(rank)), warehouse)
