@@ -3,14 +3,17 @@
 A full export's truth is its newest readable file (in the incoming or the processed folder); a delta
 source's is every file in order, later rows replacing earlier ones and soft-deleted rows leaving.
 Parsed files are cached in memory by name, size and modification time (a file is never changed in
-place: an ERP writes a new one), so reads and polls do not parse the same file again.
+place: an ERP writes a new one), so reads and polls do not parse the same file again; what stays
+is each source's mapped rows. Records are assembled per call for the keys asked (a page of a scan,
+the keys of a poll), sub-entity rows found through an index by SKU, so that memory never holds every
+record of a large catalogue at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -130,7 +133,7 @@ class Catalogue:
         }
         self._parsed: dict[tuple[str, int, float], ParsedFile | UnreadableFile] = {}
         self._rows: dict[str, tuple[list[tuple[str, int, float]], SourceRows]] = {}
-        self._records: dict[str, tuple[tuple[object, ...], dict[str, Record]]] = {}
+        self._indexes: dict[str, tuple[tuple[object, ...], dict[str, list[dict[str, Any]]]]] = {}
 
     def entities(self) -> list[str]:
         """The entities whose sources are configured."""
@@ -211,10 +214,6 @@ class Catalogue:
             return [info]
         return []
 
-    def version(self, names: Sequence[str]) -> tuple[object, ...]:
-        """What the records built from sources `names` depend on: their files (after `rows`)."""
-        return tuple(tuple(self._rows[name][0]) for name in names if name in self._rows)
-
     def _fold(self, name: str, parsed: ParsedFile, current: SourceRows) -> None:
         """Apply one file's rows to a source's current rows (later files replace earlier rows)."""
         mapper = self.mappers[name]
@@ -264,63 +263,84 @@ class Catalogue:
                     owners[to_text(fields["sku"])] = to_text(fields["product"])
         return owners
 
-    async def records(self, entity: str) -> dict[str, Record]:
-        """Every current record of `entity` by key (stand-ins for those that cannot be read).
+    async def keys(self, entity: str) -> list[str]:
+        """Every current key of `entity`, sorted (stand-ins for rows that cannot be read among them)."""
+        name = ENTITY_SOURCES[entity][0]
+        if name not in self.sources:
+            return []
+        current = await self.rows(name)
+        return sorted({*current.fields, *current.broken})
 
-        Built once per version of its files and minute (a sale price's start or end may pass).
+    async def build(self, entity: str, keys: Sequence[str]) -> dict[str, Record]:
+        """The current records of `keys` (those that exist), assembled from their rows alone.
+
+        Records are built per call, for the keys asked: a page of a scan or the keys of a poll, so
+        memory holds the mapped rows and one page of records, never every record at once.
         """
-        names = [name for name in ENTITY_SOURCES[entity] if name in self.sources]
-        for name in names:
-            await self.rows(name)
-        version = (self.version(names), int(time.time() // 60))
-        cached = self._records.get(entity)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        built = await self._build(entity)
-        self._records[entity] = (version, built)
-        return built
-
-    async def _build(self, entity: str) -> dict[str, Record]:
-        """Every current record of `entity` by key, built from the rows."""
-        if entity == "product":
-            return await self._products()
         name = ENTITY_SOURCES[entity][0]
         if name not in self.sources:
             return {}
         current = await self.rows(name)
+        wanted = list(dict.fromkeys(keys))
+        records: dict[str, Record] = {key: current.broken[key] for key in wanted if key in current.broken}
+        rows = [(key, current.fields[key]) for key in wanted if key in current.fields]
+        if entity == "product":
+            built = await self._products(rows)
+            records.update({record.key: self.in_columns(record) for record in built})
+            return records
         parsing = parsing_of(self.sources[name])
-        build = category_from if entity == "category" else customer_from
-        records: dict[str, Record] = dict(current.broken)
-        for key, fields in current.fields.items():
+        make = category_from if entity == "category" else customer_from
+        for key, fields in rows:
             try:
-                records[key] = build(key, fields, parsing)
+                records[key] = make(key, fields, parsing)
             except Permanent as error:
                 records[key] = self.in_columns(Unmappable.of(key, error))
         return records
 
-    async def _products(self) -> dict[str, Record]:
-        """Products with their variants, prices, sale prices, stock and images, joined by SKU."""
-        if "products" not in self.sources:
+    async def _products(self, rows: list[tuple[str, dict[str, Any]]]) -> list[Record]:
+        """Products from their rows with their variants, prices, sale prices, stock and images by SKU."""
+        variants = [fields for key, _ in rows for fields in (await self._index("variants")).get(key, [])]
+        skus = [to_text(fields.get("sku")) for _, fields in rows] + [
+            to_text(fields.get("sku")) for fields in variants
+        ]
+
+        async def related(name: str) -> list[dict[str, Any]]:
+            index = await self._index(name)
+            return [fields for sku in dict.fromkeys(skus) if sku for fields in index.get(sku, [])]
+
+        bundle = Related(
+            variants=variants,
+            prices=await related("prices"),
+            sale_prices=await related("sale_prices"),
+            stock=await related("stock"),
+            images=await related("images"),
+        )
+        parsing = parsing_of(self.sources["products"])
+        return await asyncio.to_thread(
+            lambda: products_from(rows, bundle, parsing=parsing, currency=self.settings.currency)
+        )
+
+    async def _index(self, name: str) -> dict[str, list[dict[str, Any]]]:
+        """A sub-entity source's mapped rows by the record they belong to (variants by product, the
+        others by SKU), kept while its files are the same; empty when it is not configured."""
+        if name not in self.sources:
             return {}
-        current = await self.rows("products")
-        related = Related(
-            variants=await self._related("variants"),
-            prices=await self._related("prices"),
-            sale_prices=await self._related("sale_prices"),
-            stock=await self._related("stock"),
-            images=await self._related("images"),
-        )
-        assembled = await asyncio.to_thread(
-            lambda: products_from(
-                list(current.fields.items()),
-                related,
-                parsing=parsing_of(self.sources["products"]),
-                currency=self.settings.currency,
-            )
-        )
-        records: dict[str, Record] = dict(current.broken)
-        records.update({record.key: self.in_columns(record) for record in assembled})
-        return records
+        current = await self.rows(name)
+        version = tuple(self._rows[name][0])
+        cached = self._indexes.get(name)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        by = "product" if name == "variants" else "sku"
+        index: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for fields in current.fields.values():
+            try:
+                owner = to_text(fields.get(by))
+            except ValueError:
+                continue
+            if owner:
+                index[owner].append(fields)
+        self._indexes[name] = (version, dict(index))
+        return self._indexes[name][1]
 
     def in_columns(self, record: Record) -> Record:
         """A stand-in whose field is a canonical one named by the file's column instead (`VK`, not
@@ -335,12 +355,6 @@ class Catalogue:
             if fnmatchcase(original_name(found.group(1)), source.pattern) and isinstance(column, str):
                 return record.model_copy(update={"field": column})
         return record
-
-    async def _related(self, name: str) -> list[dict[str, Any]]:
-        """The mapped rows of a sub-entity source (none when it is not configured)."""
-        if name not in self.sources:
-            return []
-        return list((await self.rows(name)).fields.values())
 
     async def unreadable(self, key: str) -> Unmappable | None:
         """The stand-in for `file:<name>`, a file that could not be read at all."""

@@ -99,7 +99,7 @@ class FilesConnector:
                 if stand_in is not None:
                     records.append(stand_in)
         if wanted:
-            current = await self.catalogue.records(entity)
+            current = await self.catalogue.build(entity, wanted)
             records += await self._reserved([current[key] for key in dict.fromkeys(wanted) if key in current])
         return records
 
@@ -122,11 +122,12 @@ class FilesConnector:
                 yield page
             return
         self._known(entity)
-        current = await self.catalogue.records(entity)
-        keys = sorted(current)
+        keys = await self.catalogue.keys(entity)
         size = self.settings.page_size
         for start in range(0, len(keys), size):
-            yield await self._reserved([current[key] for key in keys[start : start + size]])
+            chunk = keys[start : start + size]
+            current = await self.catalogue.build(entity, chunk)
+            yield await self._reserved([current[key] for key in chunk if key in current])
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
         """Keys changed since `cursor` (None: from now on), from the files dropped since."""
