@@ -21,7 +21,7 @@ from typing import Any
 
 from emporion.connectors.base import Permanent, Unmappable
 from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, original_name
-from emporion.connectors.files.formats import WHERE, ParsedFile, UnreadableFile, parse_file
+from emporion.connectors.files.formats import WHERE, ParsedFile, Rows, UnreadableFile, parse_file, stream_file
 from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo
 from emporion.connectors.rows.assemble import Related, category_from, customer_from, products_from
@@ -174,12 +174,12 @@ class Catalogue:
         files = await self.files(source)
         cached = self._rows.get(name)
         if source.full:
-            files = await self._newest_readable(files, source, cached[0] if cached else None)
+            return await self._full_rows(name, files)
         identities = [identity(info) for info in files]
         if cached is not None and cached[0] == identities:
             return cached[1]
         current, done = SourceRows(), 0
-        if cached is not None and not source.full and identities[: len(cached[0])] == cached[0]:
+        if cached is not None and identities[: len(cached[0])] == cached[0]:
             current = SourceRows(dict(cached[1].fields), dict(cached[1].broken))
             done = len(cached[0])
         chosen: list[ParsedFile] = []
@@ -200,31 +200,39 @@ class Catalogue:
                 self._parsed.pop(identity(info), None)
         return current
 
-    async def _newest_readable(
-        self, files: list[FileInfo], source: FileSource, known: list[tuple[str, int, float]] | None
-    ) -> list[FileInfo]:
-        """The newest of `files` that can be read (or that is `known`, folded before), alone."""
+    async def _full_rows(self, name: str, files: list[FileInfo]) -> SourceRows:
+        """A full export source's rows: its newest readable file, mapped as it is read (a CSV export
+        is never held as parsed rows, only as the mapped rows that stay); an unreadable one skipped."""
+        source = self.sources[name]
+        cached = self._rows.get(name)
         for info in reversed(files):
-            if known == [identity(info)]:
-                return [info]
-            try:
-                await self.parsed(info, source)
-            except UnreadableFile:
-                continue
-            return [info]
-        return []
+            known = identity(info)
+            if cached is not None and cached[0] == [known]:
+                return cached[1]
+            if isinstance(self._parsed.get(known), UnreadableFile):
+                continue  # reported by the feed; an older export is the truth meanwhile
+            data = await self.drop.store.read(info.path)
 
-    def _fold(self, name: str, parsed: ParsedFile, current: SourceRows) -> None:
-        """Apply one file's rows to a source's current rows (later files replace earlier rows)."""
+            def fold(data: bytes = data, file: str = info.name) -> SourceRows:
+                current = SourceRows()
+                self._fold(name, stream_file(file, data, source, source.key), current)
+                return current
+
+            try:
+                current = await asyncio.to_thread(fold)
+            except UnreadableFile as error:
+                self._parsed[known] = error
+                continue
+            self._rows[name] = ([known], current)
+            return current
+        self._rows[name] = ([], SourceRows())
+        return self._rows[name][1]
+
+    def _fold(self, name: str, parsed: Rows, current: SourceRows) -> None:
+        """Apply one file's rows to a source's current rows (later files replace earlier rows), then
+        the rows it refused (a stream knows them once read)."""
         mapper = self.mappers[name]
         soft_delete = mapper.source.change.soft_delete
-        for reject in parsed.rejects:
-            if reject.key:
-                error = Permanent(
-                    reject.reason, record=f"file {parsed.name} row {reject.row}", field=reject.column
-                )
-                current.fields.pop(reject.key, None)
-                current.broken[reject.key] = Unmappable.of(reject.key, error)
         for row in parsed.rows:
             where = str(row[WHERE])
             try:
@@ -249,6 +257,13 @@ class Catalogue:
                 continue
             fields[WHERE] = where
             current.fields[key] = fields
+        for reject in parsed.rejects:
+            if reject.key:
+                refused = Permanent(
+                    reject.reason, record=f"file {parsed.name} row {reject.row}", field=reject.column
+                )
+                current.fields.pop(reject.key, None)
+                current.broken[reject.key] = Unmappable.of(reject.key, refused)
 
     async def sku_owners(self) -> dict[str, str]:
         """The product key behind each SKU: a product's own, or its variants'."""

@@ -56,7 +56,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from emporion.connectors.base import ChangeBatch
-from emporion.connectors.files.formats import ParsedFile, Reject, UnreadableFile, parse_file
+from emporion.connectors.files.formats import Reject, Rows, RowStream, UnreadableFile, stream_file
 from emporion.connectors.files.journal import DropCursor, Handled, Identity, append, journalled
 from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo, Store
@@ -101,9 +101,19 @@ class FeedSource:
 
     name: str
     source: FileSource
-    entries: Callable[[ParsedFile], Entries]
+    entries: Callable[[Rows], Entries]
     to_keys: Callable[[list[str]], Awaitable[list[str]]]
     keyed: bool = True  # its rows' keys are the entity's record keys (a stock row's are not)
+
+
+def hash_rows(
+    feed: FeedSource, name: str, data: bytes
+) -> tuple[RowStream, list[tuple[str, bytes]], list[Reject]]:
+    """A file's rows hashed as they are read (never held as rows): the stream (its parse rejects),
+    the hashes and the rows the feed refused. Raises UnreadableFile for a file that cannot be read."""
+    stream = stream_file(name, data, feed.source, feed.source.key)
+    hashed, refused = feed.entries(stream)
+    return stream, hashed, refused
 
 
 class Drop:
@@ -190,49 +200,35 @@ class Drop:
             unreadable: set[str] = set()
             if feed.source.full:
                 found = [*await self.processed_files(feed.source), *files]
-                newest, unreadable = await self._newest_readable(feed, found)
-                if newest is not None:
-                    hashed = await self._entries(feed, newest)
+                for info in sorted(found, key=lambda i: (i.mtime, i.name), reverse=True):
+                    try:  # the newest readable export is the truth the snapshot starts from
+                        hashed = await self._entries(feed, info.name, await self.store.read(info.path))
+                    except UnreadableFile:
+                        unreadable.add(info.path)
+                        continue
                     cursor.snapshots[feed.name] = (await asyncio.to_thread(diff, None, hashed))[2].dumps()
+                    break
             for info in files:
                 if info.path in unreadable:
                     continue
                 data = await self.store.read(info.path)
                 if not feed.source.full:
                     try:
-                        parsed = await asyncio.to_thread(
-                            parse_file, info.name, data, feed.source, feed.source.key
-                        )
+                        await self._entries(feed, info.name, data)
                     except UnreadableFile:
                         continue  # left for the first poll to reject and report
-                    await self._entries(feed, parsed)
                 sha = await asyncio.to_thread(checksum, data)
                 cursor.pending.append(Handled(info.path, self.processed, sha, info.size, info.mtime))
                 if not feed.source.full:
                     await self.keep(info, data, sha)
         return ChangeBatch([], cursor.dumps())
 
-    async def _entries(self, feed: FeedSource, parsed: ParsedFile) -> list[tuple[str, bytes]]:
-        """A file's row hashes; the rows it refuses written to its rejects file."""
-        hashed, rejects = await asyncio.to_thread(feed.entries, parsed)
-        if parsed.rejects or rejects:
-            await self._write_rejects(parsed.name, [*parsed.rejects, *rejects])
+    async def _entries(self, feed: FeedSource, name: str, data: bytes) -> list[tuple[str, bytes]]:
+        """A file's row hashes (read as a stream); the rows it refuses written to its rejects file."""
+        stream, hashed, refused = await asyncio.to_thread(hash_rows, feed, name, data)
+        if stream.rejects or refused:
+            await self._write_rejects(name, [*stream.rejects, *refused])
         return hashed
-
-    async def _newest_readable(
-        self, feed: FeedSource, files: Sequence[FileInfo]
-    ) -> tuple[ParsedFile | None, set[str]]:
-        """The newest of `files` that can be read, and the paths of the newer ones that cannot."""
-        unreadable: set[str] = set()
-        for info in sorted(files, key=lambda i: (i.mtime, i.name), reverse=True):
-            try:
-                data = await self.store.read(info.path)
-                parsed = await asyncio.to_thread(parse_file, info.name, data, feed.source, feed.source.key)
-            except UnreadableFile:
-                unreadable.add(info.path)
-                continue
-            return parsed, unreadable
-        return None, unreadable
 
     async def poll(self, sources: Sequence[FeedSource], text: str) -> ChangeBatch:
         """Keys changed since the cursor `text`: settle its files, then read the next incoming ones."""
@@ -270,22 +266,20 @@ class Drop:
             if feed.source.full and diffed:
                 continue
             try:
-                parsed = await asyncio.to_thread(parse_file, info.name, data, feed.source, feed.source.key)
+                stream, hashed, refused = await asyncio.to_thread(hash_rows, feed, info.name, data)
             except UnreadableFile as error:
                 handled.destination = self.rejects
                 await self._write_reason(info.name, error)
                 keys.append(file_key(info.name))
                 continue
-            hashed, refused = await asyncio.to_thread(feed.entries, parsed)
-            rejects = [*parsed.rejects, *refused]
-            handled.rows, handled.rejects = len(parsed.rows), len(rejects)
+            rejects = [*stream.rejects, *refused]
+            handled.rows, handled.rejects = len(hashed) + len(refused), len(rejects)
             if rejects:
                 await self._write_rejects(info.name, rejects)
             if feed.keyed:
                 keys += [reject.key for reject in rejects if reject.key]
             else:  # a refused sub-entity row names its owner (a parse reject only its own row)
                 keys += await feed.to_keys([reject.key for reject in refused if reject.key])
-            del parsed  # the hashes are all the diff needs: the rows go before it runs
             if feed.source.full:
                 previous = after.snapshots.get(feed.name)
                 before = Snapshot.loads(previous) if previous else None

@@ -21,7 +21,7 @@ from emporion.connectors.files.catalogue import (
     row_number,
 )
 from emporion.connectors.files.drop import Entries, FeedSource
-from emporion.connectors.files.formats import WHERE, ParsedFile, Reject
+from emporion.connectors.files.formats import WHERE, Reject, Rows
 from emporion.connectors.files.validation import check_fields, column_of
 from emporion.connectors.rows.fulldiff import row_hash
 from emporion.connectors.rows.values import to_text
@@ -42,7 +42,7 @@ def feed_sources(catalogue: Catalogue, entity: str) -> list[FeedSource]:
     ]
 
 
-def entries_of(catalogue: Catalogue, name: str) -> Callable[[ParsedFile], Entries]:
+def entries_of(catalogue: Catalogue, name: str) -> Callable[[Rows], Entries]:
     """How a source's rows hash: by their key, or a sub-entity's by its product's SKU (or key).
 
     A row refused here carries the key it hashes under when it has one (a sub-entity row: its
@@ -52,7 +52,7 @@ def entries_of(catalogue: Catalogue, name: str) -> Callable[[ParsedFile], Entrie
     source = catalogue.sources[name]
     by = OWNED_BY.get(name, "")
 
-    def entries(parsed: ParsedFile) -> Entries:
+    def entries(parsed: Rows) -> Entries:
         hashed: list[tuple[str, bytes]] = []
         rejects: list[Reject] = []
         for row in parsed.rows:

@@ -15,9 +15,9 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 
@@ -54,6 +54,40 @@ class ParsedFile:
     rejects: list[Reject] = field(default_factory=list)
 
 
+class Rows(Protocol):
+    """A file's rows to go through once (a ParsedFile's list, or a RowStream) and the rows it refused."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def rows(self) -> Iterable[dict[str, Any]]: ...
+
+    @property
+    def rejects(self) -> list[Reject]: ...
+
+
+@dataclass
+class RowStream:
+    """A file's rows read one at a time; `rejects` fills as they are read (complete once they are)."""
+
+    name: str
+    rows: Iterator[dict[str, Any]]
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def stream_file(name: str, data: bytes, source: FileSource, key_column: str | None = None) -> RowStream:
+    """The rows of file `name` to read once: CSV one row at a time, so that a large export is hashed
+    or mapped as it is read and never held as rows; XLSX and XML are parsed whole first (UnreadableFile
+    then comes from here, and for CSV while iterating)."""
+    if source.format is FileFormat.CSV:
+        stream = RowStream(name, iter(()))
+        stream.rows = stream_csv(name, data, source.csv, stream.rejects, key_column)
+        return stream
+    parsed = parse_file(name, data, source, key_column)
+    return RowStream(name, iter(parsed.rows), parsed.rejects)
+
+
 def parse_file(name: str, data: bytes, source: FileSource, key_column: str | None = None) -> ParsedFile:
     """The rows of file `name` in `source`'s format; `key_column` lets rejects carry their row's key."""
     if source.format is FileFormat.CSV:
@@ -80,17 +114,25 @@ def _decoder_name(encoding: str) -> str:
 
 def parse_csv(name: str, data: bytes, options: CsvOptions, key_column: str | None = None) -> ParsedFile:
     """CSV rows under the header row's column names; undecodable cells and ragged rows are rejects."""
-    text = data.decode(_decoder_name(options.encoding), errors="surrogateescape")
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar
-    )
     parsed = ParsedFile(name)
+    parsed.rows.extend(stream_csv(name, data, options, parsed.rejects, key_column))
+    return parsed
+
+
+def stream_csv(
+    name: str, data: bytes, options: CsvOptions, rejects: list[Reject], key_column: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """CSV rows one at a time (decoded as read, never the whole text at once); refused rows are
+    appended to `rejects` as the reading passes them. Raises UnreadableFile while iterating."""
+    decoder = _decoder_name(options.encoding)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=decoder, errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter=options.delimiter, quotechar=options.quotechar)
     try:
         header = next(reader, None)
     except csv.Error as error:
         raise UnreadableFile(f"the header row is not CSV: {error}", "row 1") from None
     if header is None:
-        return parsed
+        return
     if any(_undecodable(cell) for cell in header):
         raise UnreadableFile(f"the header row does not decode as {options.encoding}", "row 1")
     columns = [cell.strip() for cell in header]
@@ -103,14 +145,13 @@ def parse_csv(name: str, data: bytes, options: CsvOptions, key_column: str | Non
             reject = _csv_reject(cells, columns, number, options.encoding)
             if reject is not None:
                 key = _key_of(cells, columns, key_column)
-                parsed.rejects.append(Reject(reject.row, reject.column, reject.reason, key))
+                rejects.append(Reject(reject.row, reject.column, reject.reason, key))
                 continue
             row: dict[str, Any] = dict(zip(columns, cells, strict=True))
             row[WHERE] = f"file {name} row {number}"
-            parsed.rows.append(row)
+            yield row
     except csv.Error as error:
         raise UnreadableFile(f"not CSV: {error}", f"row {number + 1}") from None
-    return parsed
 
 
 def _csv_reject(cells: list[str], columns: list[str], number: int, encoding: str) -> Reject | None:
