@@ -138,6 +138,8 @@ def sql_orders() -> dict[str, Any]:
         "reference_column": "shop_referenz",
         "key_column": "id",
         "taken_column": "uebernommen_am",
+        # the Warenwirtschaft books shop orders out of the main warehouse, then the outside one
+        "reserve_warehouses": ["HL", "AL"],
         "lines": {
             "table": "import_position",
             "parent_column": "import_auftrag_id",
