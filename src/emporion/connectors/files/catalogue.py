@@ -1,22 +1,18 @@
-"""The catalogue as the drop's files say it is now: rows per source, mapped, assembled into records.
+"""The catalogue as the drop's files say it is now: rows per source, mapped (`records.py` builds records).
 
 A full export's truth is its newest readable file (in the incoming or the processed folder); a delta
 source's is every file in order, later rows replacing earlier ones and soft-deleted rows leaving.
 Parsed files are cached in memory by name, size and modification time (a file is never changed in
 place: an ERP writes a new one), so reads and polls do not parse the same file again; what stays
-is each source's mapped rows. Records are assembled per call for the keys asked (a page of a scan,
-the keys of a poll), sub-entity rows found through an index by SKU, so that memory never holds every
-record of a large catalogue at once.
+is each source's mapped rows. A full CSV export is mapped as it is read (`formats.stream_file`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from emporion.connectors.base import Permanent, Unmappable
@@ -24,7 +20,6 @@ from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop, original_name
 from emporion.connectors.files.formats import WHERE, ParsedFile, Rows, UnreadableFile, parse_file, stream_file
 from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo
-from emporion.connectors.rows.assemble import Related, category_from, customer_from, products_from
 from emporion.connectors.rows.mapping import RowMapper
 from emporion.connectors.rows.progress import INVOICE_FIELDS, PROGRESS_ORDER_FIELDS, SHIPMENT_FIELDS
 from emporion.connectors.rows.settings import (
@@ -38,7 +33,6 @@ from emporion.connectors.rows.settings import (
     VARIANT_FIELDS,
 )
 from emporion.connectors.rows.values import Parsing, to_bool, to_text
-from emporion.model import Record
 
 FIELDS: dict[str, Sequence[str]] = {
     "categories": CATEGORY_FIELDS,
@@ -133,7 +127,6 @@ class Catalogue:
         }
         self._parsed: dict[tuple[str, int, float], ParsedFile | UnreadableFile] = {}
         self._rows: dict[str, tuple[list[tuple[str, int, float]], SourceRows]] = {}
-        self._indexes: dict[str, tuple[tuple[object, ...], dict[str, list[dict[str, Any]]]]] = {}
 
     def entities(self) -> list[str]:
         """The entities whose sources are configured."""
@@ -278,98 +271,9 @@ class Catalogue:
                     owners[to_text(fields["sku"])] = to_text(fields["product"])
         return owners
 
-    async def keys(self, entity: str) -> list[str]:
-        """Every current key of `entity`, sorted (stand-ins for rows that cannot be read among them)."""
-        name = ENTITY_SOURCES[entity][0]
-        if name not in self.sources:
-            return []
-        current = await self.rows(name)
-        return sorted({*current.fields, *current.broken})
-
-    async def build(self, entity: str, keys: Sequence[str]) -> dict[str, Record]:
-        """The current records of `keys` (those that exist), assembled from their rows alone.
-
-        Records are built per call, for the keys asked: a page of a scan or the keys of a poll, so
-        memory holds the mapped rows and one page of records, never every record at once.
-        """
-        name = ENTITY_SOURCES[entity][0]
-        if name not in self.sources:
-            return {}
-        current = await self.rows(name)
-        wanted = list(dict.fromkeys(keys))
-        records: dict[str, Record] = {key: current.broken[key] for key in wanted if key in current.broken}
-        rows = [(key, current.fields[key]) for key in wanted if key in current.fields]
-        if entity == "product":
-            built = await self._products(rows)
-            records.update({record.key: self.in_columns(record) for record in built})
-            return records
-        parsing = parsing_of(self.sources[name])
-        make = category_from if entity == "category" else customer_from
-        for key, fields in rows:
-            try:
-                records[key] = make(key, fields, parsing)
-            except Permanent as error:
-                records[key] = self.in_columns(Unmappable.of(key, error))
-        return records
-
-    async def _products(self, rows: list[tuple[str, dict[str, Any]]]) -> list[Record]:
-        """Products from their rows with their variants, prices, sale prices, stock and images by SKU."""
-        variants = [fields for key, _ in rows for fields in (await self._index("variants")).get(key, [])]
-        skus = [to_text(fields.get("sku")) for _, fields in rows] + [
-            to_text(fields.get("sku")) for fields in variants
-        ]
-
-        async def related(name: str) -> list[dict[str, Any]]:
-            index = await self._index(name)
-            return [fields for sku in dict.fromkeys(skus) if sku for fields in index.get(sku, [])]
-
-        bundle = Related(
-            variants=variants,
-            prices=await related("prices"),
-            sale_prices=await related("sale_prices"),
-            stock=await related("stock"),
-            images=await related("images"),
-        )
-        parsing = parsing_of(self.sources["products"])
-        return await asyncio.to_thread(
-            lambda: products_from(rows, bundle, parsing=parsing, currency=self.settings.currency)
-        )
-
-    async def _index(self, name: str) -> dict[str, list[dict[str, Any]]]:
-        """A sub-entity source's mapped rows by the record they belong to (variants by product, the
-        others by SKU), kept while its files are the same; empty when it is not configured."""
-        if name not in self.sources:
-            return {}
-        current = await self.rows(name)
-        version = tuple(self._rows[name][0])
-        cached = self._indexes.get(name)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        by = "product" if name == "variants" else "sku"
-        index: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for fields in current.fields.values():
-            try:
-                owner = to_text(fields.get(by))
-            except ValueError:
-                continue
-            if owner:
-                index[owner].append(fields)
-        self._indexes[name] = (version, dict(index))
-        return self._indexes[name][1]
-
-    def in_columns(self, record: Record) -> Record:
-        """A stand-in whose field is a canonical one named by the file's column instead (`VK`, not
-        `list_price`), found through the source whose pattern the file's name matches."""
-        if not isinstance(record, Unmappable) or not record.record or not record.field:
-            return record
-        found = re.match(r"file (\S+) (?:row|record) ", record.record)
-        if found is None:
-            return record
-        for source in self.sources.values():
-            column = source.columns.get(record.field)
-            if fnmatchcase(original_name(found.group(1)), source.pattern) and isinstance(column, str):
-                return record.model_copy(update={"field": column})
-        return record
+    def files_of(self, name: str) -> tuple[object, ...]:
+        """The files a source's current rows came from (after `rows`): what an index of them keeps to."""
+        return tuple(self._rows[name][0]) if name in self._rows else ()
 
     async def unreadable(self, key: str) -> Unmappable | None:
         """The stand-in for `file:<name>`, a file that could not be read at all."""

@@ -26,6 +26,7 @@ from emporion.connectors.files.checks import check_drop
 from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop
 from emporion.connectors.files.feeds import feed_sources
 from emporion.connectors.files.order_feed import OrderFeed
+from emporion.connectors.files.records import RecordBuilder
 from emporion.connectors.files.reserve import reserve_levels, reserve_record, skus_of
 from emporion.connectors.files.sales import FilesSales
 from emporion.connectors.files.settings import FilesConnection
@@ -62,6 +63,7 @@ class FilesConnector:
         self.circuit = self.store.circuit
         self.drop = Drop(self.store, settings)
         self.catalogue = Catalogue(self.drop, settings)
+        self.records = RecordBuilder(self.catalogue)
         self.sales = FilesSales(self.store, settings, self.catalogue, self.drop)
         self.order_feed = OrderFeed(self.store, self.sales.sent, self.drop, self.catalogue)
 
@@ -99,7 +101,7 @@ class FilesConnector:
                 if stand_in is not None:
                     records.append(stand_in)
         if wanted:
-            current = await self.catalogue.build(entity, wanted)
+            current = await self.records.build(entity, wanted)
             records += await self._reserved([current[key] for key in dict.fromkeys(wanted) if key in current])
         return records
 
@@ -122,11 +124,11 @@ class FilesConnector:
                 yield page
             return
         self._known(entity)
-        keys = await self.catalogue.keys(entity)
+        keys = await self.records.keys(entity)
         size = self.settings.page_size
         for start in range(0, len(keys), size):
             chunk = keys[start : start + size]
-            current = await self.catalogue.build(entity, chunk)
+            current = await self.records.build(entity, chunk)
             yield await self._reserved([current[key] for key in chunk if key in current])
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
