@@ -41,3 +41,8 @@ class OdooConnection(ConnectionSettings):
     key_expiry_warning_days: int = Field(
         14, ge=0, description="alert this many days before the API key expires (Odoo 19 keys expire)"
     )
+    fee_product: str | None = Field(
+        None,
+        description="internal reference (default_code) of the service product that carries an order's fees"
+        " and the cents a unit price cannot (a sale line needs a product); none: an order with fees fails",
+    )
