@@ -1,0 +1,184 @@
+"""The Odoo change feed: rows written since the last poll, less those whose content did not change.
+
+Odoo stamps every row it creates or writes with `write_date`, the start of the writing transaction on
+the database's clock, to the second. It also stamps rows a write did not change (a form saved as it
+was, a price written again), and a stock move never touches its product's `write_date`. So:
+
+- Each poll reads, from every source model, the rows stamped at or after the cursor's `since`, with
+  the fields the catalogue depends on. The next cursor's `since` is the server's clock at this poll
+  (`client.now()`, the Date of a fresh answer) less `overlap_seconds`.
+- A change committed after a poll carries the stamp of its transaction's start. If that transaction
+  lasted less than the overlap, its stamp is at or after the poll's clock less the overlap: the next
+  poll reads it. Nothing committed is passed over, whatever order transactions commit in; a
+  transaction longer than the overlap is the one case the overlap setting must be sized for.
+- Rows are read again while they stay in the window, and Odoo restamps rows it did not change. So
+  the cursor keeps, for every row read inside the window, a fingerprint of its fields (never of its
+  stamp): a row read again with the same fingerprint is not reported; a row whose fields differ is,
+  whenever it changed. A row that leaves the window is forgotten: it is read again only if it is
+  stamped again, and then reported once (at least once, never lost).
+- "From now on" (no cursor): the window before the first poll is read and remembered, not reported.
+
+Rows become template keys: templates themselves; variants and attribute values by their template;
+stock quants and moves by their product's template; pricelist items of the watched pricelists by the
+variant or template they name, and a category or global item by every template in scope it reaches.
+A deleted row leaves no stamp: a deleted pricelist item is not seen here (reconciliation repairs it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from emporion.connectors.base import Permanent
+from emporion.connectors.odoo.client import OdooClient, odoo_text
+from emporion.connectors.odoo.mapping import ref_id
+
+ALL_ROWS = {"active_test": False}  # archived rows are changes too
+FINGERPRINT_CHARS = 16
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """A model whose written rows signal a change, the rows watched and the fields that matter."""
+
+    model: str
+    fields: tuple[str, ...]
+    domain: tuple[Any, ...] = ()
+
+
+@dataclass
+class FeedCursor:
+    """Where a feed stands: read from `since` on; rows already reported in the window, by fingerprint."""
+
+    since: dt.datetime
+    seen: dict[str, dict[int, str]] = field(default_factory=dict)  # model -> id -> fingerprint
+
+    def dumps(self) -> str:
+        """Compact JSON text: the window's start and each model's rows with their fingerprints."""
+        seen = {
+            model: {str(key): value for key, value in sorted(rows.items())}
+            for model, rows in self.seen.items()
+        }
+        return json.dumps({"v": 1, "since": odoo_text(self.since), "seen": seen}, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text: str) -> FeedCursor:
+        """Parse a cursor made by `dumps`; anything else is a permanent error."""
+        try:
+            data = json.loads(text)
+            if data.get("v") != 1:
+                raise ValueError("version")
+            since = dt.datetime.strptime(data["since"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+            seen = {
+                str(model): {int(key): str(value) for key, value in rows.items()}
+                for model, rows in data.get("seen", {}).items()
+            }
+            return cls(since=since, seen=seen)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise Permanent(f"not an Odoo feed cursor: {text[:80]!r}") from exc
+
+
+def fingerprint(row: dict[str, Any], fields: Sequence[str]) -> str:
+    """A short digest of the row's watched fields (its stamp left out)."""
+    content = json.dumps([row.get(name) for name in fields], default=str, separators=(",", ":"))
+    return hashlib.sha256(content.encode()).hexdigest()[:FINGERPRINT_CHARS]
+
+
+async def stamped_since(
+    client: OdooClient, source: FeedSource, since: dt.datetime, *, page_size: int
+) -> list[dict[str, Any]]:
+    """Rows of `source` stamped at or after `since`, a page at a time by id."""
+    domain = [("write_date", ">=", odoo_text(since)), *source.domain]
+    rows: list[dict[str, Any]] = []
+    fields = ["write_date", *source.fields]
+    async for page in client.pages(source.model, domain, fields, page_size=page_size, context=ALL_ROWS):
+        rows.extend(page)
+    return rows
+
+
+async def poll(
+    client: OdooClient,
+    sources: Sequence[FeedSource],
+    cursor: FeedCursor | None,
+    *,
+    overlap: dt.timedelta,
+    page_size: int,
+) -> tuple[dict[str, list[dict[str, Any]]], FeedCursor]:
+    """Changed rows per model since `cursor` (None: none, from now on) and the next cursor."""
+    now = await client.now()
+    since = cursor.since if cursor is not None else now - overlap
+    next_since = now - overlap
+    changed: dict[str, list[dict[str, Any]]] = {}
+    seen: dict[str, dict[int, str]] = {}
+    for source in sources:
+        known = cursor.seen.get(source.model, {}) if cursor is not None else {}
+        rows = await stamped_since(client, source, since, page_size=page_size)
+        kept: dict[int, str] = {}
+        fresh = []
+        for row in rows:
+            print_ = fingerprint(row, source.fields)
+            if known.get(int(row["id"])) != print_:
+                fresh.append(row)
+            if str(row.get("write_date") or "") >= odoo_text(next_since):
+                kept[int(row["id"])] = print_
+        changed[source.model] = fresh if cursor is not None else []
+        if kept:
+            seen[source.model] = kept
+    return changed, FeedCursor(since=next_since, seen=seen)
+
+
+async def templates_of_products(client: OdooClient, product_ids: set[int]) -> set[int]:
+    """The templates of product.product rows (archived ones too)."""
+    if not product_ids:
+        return set()
+    rows = await client.read("product.product", sorted(product_ids), ["product_tmpl_id"], context=ALL_ROWS)
+    return {template for row in rows if (template := ref_id(row.get("product_tmpl_id")))}
+
+
+async def templates_changed(
+    client: OdooClient,
+    rows: dict[str, list[dict[str, Any]]],
+    scope: Sequence[Any],
+    *,
+    page_size: int,
+) -> set[int]:
+    """Template ids behind changed templates, variants, attribute values, quants, moves and pricelist items.
+
+    A category item reaches every template in `scope` in that category or below it; a global item
+    every template in `scope`.
+    """
+    templates = {int(row["id"]) for row in rows.get("product.template", [])}
+    for model in ("product.product", "product.template.attribute.value"):
+        templates |= {
+            template for row in rows.get(model, []) if (template := ref_id(row.get("product_tmpl_id")))
+        }
+    products = {
+        product
+        for model in ("stock.quant", "stock.move")
+        for row in rows.get(model, [])
+        if (product := ref_id(row.get("product_id")))
+    }
+    categories: set[int] = set()
+    everything = False
+    for item in rows.get("product.pricelist.item", []):
+        applied_on = item.get("applied_on")
+        if applied_on == "0_product_variant" and (product := ref_id(item.get("product_id"))):
+            products.add(product)
+        elif applied_on == "1_product" and (template := ref_id(item.get("product_tmpl_id"))):
+            templates.add(template)
+        elif applied_on == "2_product_category" and (category := ref_id(item.get("categ_id"))):
+            categories.add(category)
+        else:
+            everything = True
+    templates |= await templates_of_products(client, products)
+    if everything or categories:
+        domain: list[Any] = list(scope)
+        if not everything:
+            domain.append(("categ_id", "child_of", sorted(categories)))
+        async for page in client.pages("product.template", domain, [], page_size=page_size, context=ALL_ROWS):
+            templates |= {int(row["id"]) for row in page}
+    return templates
