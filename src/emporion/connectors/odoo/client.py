@@ -217,7 +217,7 @@ class OdooClient:
             except Retryable as error:
                 if attempt == attempts or type(error) is not Retryable:
                     raise
-                await asyncio.sleep(min(error.after or 1.0, 2.0) * attempt)
+                await asyncio.sleep(min(error.after or 0.5, 1.0) * attempt)
         raise AssertionError("unreachable")
 
     async def _send(self, model: str, method: str, ids: list[int] | None, params: dict[str, Any]) -> Any:
