@@ -12,11 +12,13 @@
 | stock context: location   | location                | location              | location              |
 | model access probe        | check_access_rights     | has_access            | has_access            |
 | stock.move quantity, unit | quantity, product_uom   | quantity, product_uom | quantity, product_uom |
+| stock.return.picking: go  | create_returns          | action_create_returns | action_create_returns |
 
 17's names come from its upgrade notes and the comments left in 18's code (18 moved `detailed_type`
-into `type` + `is_storable` and renamed the stock context key `warehouse` to `warehouse_id`); 18's
-and 19's were read in their sources (sale/models/sale_order_line.py, base/models/res_users.py,
-stock/models/product.py, odoo/orm/models.py).
+into `type` + `is_storable`, renamed the stock context key `warehouse` to `warehouse_id` and the
+return wizard's `create_returns` to `action_create_returns`); 18's and 19's were read in their sources
+(sale/models/sale_order_line.py, base/models/res_users.py, stock/models/product.py,
+stock/wizard/stock_picking_return.py, odoo/orm/models.py).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Profile:
     stock_warehouse_context: str
     stock_location_context: str
     access_method: Literal["check_access_rights", "has_access"]
+    return_picking_method: str = "action_create_returns"  # the stock.return.picking wizard's button
     stock_move_quantity: str = "quantity"
     stock_move_uom: str = "product_uom"
 
@@ -65,6 +68,7 @@ PROFILES: dict[int, Profile] = {
         stock_warehouse_context="warehouse",
         stock_location_context="location",
         access_method="check_access_rights",
+        return_picking_method="create_returns",
     ),
     18: Profile(
         major=18,
