@@ -1,0 +1,198 @@
+"""Products: variants generated from attribute lines, display names, a variant's template fields."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from emporion_devkit.sandbox.odoo.orm import Env, Registry
+from emporion_devkit.sandbox.odoo.store import Record
+
+RELATED = (
+    "list_price",
+    "sale_ok",
+    "type",
+    "is_storable",
+    "categ_id",
+    "uom_id",
+    "taxes_id",
+    "description_sale",
+    "image_1920",
+)
+
+
+def register(registry: Registry) -> None:
+    """Plug the product logic into the ORM."""
+    registry.created["product.template"] = [_create_variants_after_create]
+    registry.written.setdefault("product.template", []).append(_variants_after_write)
+    registry.created["product.template.attribute.line"] = [_lines_created]
+    registry.names["product.product"] = _variant_name
+    registry.names["product.category"] = _category_path
+    registry.names["product.template.attribute.value"] = lambda env, r: str(r.get("name") or "")
+    registry.computed[("product.category", "complete_name")] = _category_path
+    registry.names["res.partner"] = _partner_name
+    for name in RELATED:
+        registry.computed[("product.product", name)] = _related(name)
+    registry.computed[("product.product", "name")] = lambda env, r: _template(env, r).get("name")
+    registry.computed[("product.product", "price_extra")] = _price_extra
+    registry.computed[("product.product", "lst_price")] = lambda env, r: round(
+        float(_template(env, r).get("list_price") or 0) + _price_extra(env, r), 2
+    )
+    registry.computed[("product.template", "product_variant_count")] = lambda env, r: len(
+        _variants(env, r["id"])
+    )
+    registry.computed[("product.template", "product_variant_id")] = lambda env, r: next(
+        iter(_variants(env, r["id"])), None
+    )
+    for model in ("product.template", "product.product"):
+        registry.computed[(model, "detailed_type")] = _detailed_type
+        registry.computed[(model, "set:detailed_type")] = _set_detailed_type
+
+
+def _template(env: Env, variant: Record) -> Record:
+    return env.store.get("product.template", variant["product_tmpl_id"]) or {}
+
+
+def _related(name: str) -> Any:
+    def related(env: Env, variant: Record) -> Any:
+        return _template(env, variant).get(name)
+
+    return related
+
+
+def _variants(env: Env, template_id: int) -> list[int]:
+    return [
+        i
+        for i, r in env.store.table("product.product").items()
+        if r.get("product_tmpl_id") == template_id and r.get("active", True)
+    ]
+
+
+def _price_extra(env: Env, variant: Record) -> float:
+    table = env.store.table("product.template.attribute.value")
+    return round(
+        sum(
+            float(table[i].get("price_extra") or 0)
+            for i in variant.get("product_template_attribute_value_ids") or []
+            if i in table
+        ),
+        2,
+    )
+
+
+def _variant_name(env: Env, variant: Record) -> str:
+    name = str(_template(env, variant).get("name") or "")
+    values = [
+        env.store.get("product.template.attribute.value", i)
+        for i in variant.get("product_template_attribute_value_ids") or []
+    ]
+    labels = ", ".join(str(v.get("name")) for v in values if v)
+    code = variant.get("default_code")
+    return f"{'[' + code + '] ' if code else ''}{name}{' (' + labels + ')' if labels else ''}"
+
+
+def _category_path(env: Env, category: Record) -> str:
+    names: list[str] = []
+    current: Record | None = category
+    while current is not None:
+        names.append(str(current.get("name")))
+        current = (
+            env.store.get("product.category", current["parent_id"]) if current.get("parent_id") else None
+        )
+    return " / ".join(reversed(names))
+
+
+def _partner_name(env: Env, partner: Record) -> str:
+    parent = env.store.get("res.partner", partner["parent_id"]) if partner.get("parent_id") else None
+    name = partner.get("name") or ""
+    if parent is not None:
+        label = name or {"invoice": "Invoice Address", "delivery": "Delivery Address"}.get(
+            str(partner.get("type")), ""
+        )
+        return f"{parent.get('name')}, {label}"
+    return str(name)
+
+
+def _detailed_type(env: Env, record: Record) -> str:
+    source = _template(env, record) if "product_tmpl_id" in record else record
+    return "product" if source.get("is_storable") else str(source.get("type") or "consu")
+
+
+def _set_detailed_type(env: Env, record: Record) -> None:
+    value = record["__value__"]
+    target_id = record.get("product_tmpl_id") or record["id"]
+    template = env.store.table("product.template")[target_id]
+    template["type"], template["is_storable"] = ("consu", True) if value == "product" else (value, False)
+    env.store.touch("product.template", target_id)
+
+
+def _lines_created(env: Env, ids: list[int]) -> None:
+    """Attribute lines get their template attribute values (price_extra from the value's default)."""
+    sudo = env.sudo()
+    for line_id in ids:
+        line = env.store.table("product.template.attribute.line")[line_id]
+        for value_id in line.get("value_ids") or []:
+            value = env.store.table("product.attribute.value")[value_id]
+            sudo.create(
+                "product.template.attribute.value",
+                [
+                    {
+                        "name": value["name"],
+                        "product_tmpl_id": line["product_tmpl_id"],
+                        "attribute_line_id": line_id,
+                        "product_attribute_value_id": value_id,
+                        "attribute_id": value["attribute_id"],
+                        "price_extra": float(value.get("default_extra_price") or 0.0),
+                    }
+                ],
+            )
+
+
+def _create_variants_after_create(env: Env, ids: list[int]) -> None:
+    for template_id in ids:
+        sync_variants(env, template_id)
+
+
+def _variants_after_write(env: Env, ids: list[int], vals: dict[str, Any]) -> None:
+    if "attribute_line_ids" in vals:
+        for template_id in ids:
+            sync_variants(env, template_id)
+    if "default_code" in vals:  # a template with one variant keeps the code on that variant
+        for template_id in ids:
+            variants = _variants(env, template_id)
+            if len(variants) == 1:
+                env.store.table("product.product")[variants[0]]["default_code"] = vals["default_code"] or None
+                env.store.touch("product.product", variants[0])
+
+
+def sync_variants(env: Env, template_id: int) -> None:
+    """Create the variants the template's attribute lines call for (one without attributes)."""
+    sudo = env.sudo()
+    template = env.store.table("product.template")[template_id]
+    ptav = env.store.table("product.template.attribute.value")
+    lines = [
+        r
+        for r in env.store.table("product.template.attribute.line").values()
+        if r.get("product_tmpl_id") == template_id
+    ]
+    groups = [[v["id"] for v in ptav.values() if v.get("attribute_line_id") == line["id"]] for line in lines]
+    combinations = [sorted(c) for c in itertools.product(*groups)] if groups else [[]]
+    existing = {
+        tuple(sorted(r.get("product_template_attribute_value_ids") or [])): r["id"]
+        for r in env.store.table("product.product").values()
+        if r.get("product_tmpl_id") == template_id
+    }
+    for combination in combinations:
+        if tuple(combination) not in existing:
+            code = template.get("default_code") if not combination else None
+            sudo.create(
+                "product.product",
+                [
+                    {
+                        "product_tmpl_id": template_id,
+                        "product_template_attribute_value_ids": [(6, 0, combination)],
+                        "combination_indices": ",".join(str(i) for i in combination),
+                        "default_code": code or False,
+                    }
+                ],
+            )

@@ -1,0 +1,109 @@
+"""`OdooSandbox`: an Odoo 17, 18 or 19 stand-in served by uvicorn on 127.0.0.1 in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from emporion_devkit.sandbox.odoo import merchant
+from emporion_devkit.sandbox.odoo.app import build_app
+from emporion_devkit.sandbox.odoo.orm import Env
+from emporion_devkit.sandbox.odoo.seed import seed_base, seed_catalogue
+from emporion_devkit.sandbox.odoo.server import OdooServer
+from emporion_devkit.sandbox.woocommerce.server import exact_date
+
+
+class OdooSandbox(merchant.MerchantActions):
+    """A running sandbox: its URL, database, integration login and API key, and the merchant's actions."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        version: int = 18,
+        api_key: str,
+        database: str = "emporion",
+        login: str = "emporion",
+        key_expires: datetime | None = None,
+        products: int = 20,
+        variant_share: float = 0.2,
+        seed: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.server = OdooServer(str(path), version, database)
+        self.database, self.username, self.api_key = database, login, api_key
+        self.host, self.port = host, port
+        with self.server.store.transaction():
+            if not self.server.store.table("res.company"):
+                self.ids = seed_base(self.env(), login, api_key, key_expires)
+                seed_catalogue(self.env(), self.ids, products, variant_share, seed)
+                self.server.store.table("res.company")[1]["sandbox_ids"] = self.ids
+                self.server.store.touch("res.company", 1)
+            else:
+                self.ids = self.server.store.table("res.company")[1]["sandbox_ids"]
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def version(self) -> int:
+        """The Odoo major version the sandbox plays."""
+        return self.server.version.major
+
+    @property
+    def base_url(self) -> str:
+        """The server URL (what `OdooConnection.url` takes)."""
+        return f"http://{self.host}:{self.port}"
+
+    def env(self, context: dict[str, Any] | None = None) -> Env:
+        """A superuser environment (the merchant's hand; no access checks)."""
+        return self.server.env(context=context)
+
+    def start(self) -> None:
+        """Bind the socket and serve in a background thread."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            exact_date(build_app(self.server)),
+            date_header=False,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the Odoo sandbox did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop serving and close the database."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.server.close()
+
+    def wait(self) -> None:
+        """Block until the server thread ends (the CLI waits here)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def __enter__(self) -> OdooSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
