@@ -73,7 +73,8 @@ class RunningSandbox:
 
     def settings(self, **values: Any) -> OdooConnection:
         """Settings for the integration user over this API."""
-        return odoo_settings(self.url, api=self.api, **values)
+        base = {"api": self.api, "database": self.sandbox.database, "username": self.sandbox.username}
+        return odoo_settings(self.url, **{**base, **values})
 
 
 @contextmanager

@@ -35,14 +35,14 @@ BILLING = Group("Invoicing: billing", "account.group_account_invoice")
 CONTACTS = Group("Contact Creation", "base.group_partner_manager")
 
 # (model, operations, the group that grants them): what the catalogue, the change feed and the sales
-# target call, from each module's security/ir.model.access.csv.
+# target call, from each module's security/ir.model.access.csv (product, stock, sale, account, base).
 NEEDED: tuple[tuple[str, tuple[str, ...], Group], ...] = (
     ("product.template", ("read",), EMPLOYEE),
     ("product.product", ("read",), EMPLOYEE),
     ("product.category", ("read",), EMPLOYEE),
     ("product.template.attribute.value", ("read",), EMPLOYEE),
-    ("product.pricelist", ("read",), SALES),
-    ("product.pricelist.item", ("read",), SALES),
+    ("product.pricelist", ("read",), EMPLOYEE),
+    ("product.pricelist.item", ("read",), EMPLOYEE),
     ("stock.warehouse", ("read",), EMPLOYEE),
     ("stock.quant", ("read",), EMPLOYEE),
     ("stock.move", ("read",), INVENTORY),

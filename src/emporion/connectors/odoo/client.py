@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from emporion.connectors.base import Permanent, Retryable
+from emporion.connectors.base import AuthError, Permanent, Retryable
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.http import observe_httpx
 from emporion.connectors.odoo.errors import Call, OdooAccessDenied
@@ -187,11 +187,24 @@ class OdooClient:
                 )
             self.uid = uid
         else:
-            context = await self.json2.call(self._call("res.users", "context_get"), {})
-            if not isinstance(context, dict) or not isinstance(context.get("uid"), int):
-                raise Permanent(f"Odoo at {self.url} did not say which user the API key belongs to")
-            self.uid = context["uid"]
+            self.uid = await self._key_user()
         self._login_generation += 1
+
+    async def _key_user(self) -> int:
+        """JSON-2: the id of the user the API key belongs to (context_get's uid, else found by login)."""
+        try:
+            context = await self.json2.call(self._call("res.users", "context_get"), {})
+        except AuthError:
+            raise
+        except Permanent:
+            context = None
+        if isinstance(context, dict) and isinstance(context.get("uid"), int):
+            return int(context["uid"])
+        call = self._call("res.users", "search")
+        found = await self.json2.call(call, {"domain": [["login", "=", self.login]], "limit": 1})
+        if not found:
+            raise Permanent(f"Odoo at {self.url} has no user with the login {self.login!r}")
+        return int(found[0])
 
     async def _relogin(self, generation: int) -> None:
         """Log in again, once for all calls that failed on the same login."""
