@@ -25,7 +25,7 @@ class Method:
     impl: Impl  # impl(env, model, ids, **params)
     on_records: bool = True
     defaults: dict[str, Any] = field(default_factory=dict)
-    models: tuple[str, ...] = ()  # empty: every model
+    versions: tuple[int, ...] = (17, 18, 19)  # the versions that have the method
 
 
 def _search(
@@ -186,6 +186,8 @@ def find(env: Env, model: str, name: str) -> Method:
     if name.startswith("_"):
         raise NotFound(f"Private methods (such as '{model}.{name}') cannot be called remotely.")
     method = BUSINESS.get((model, name)) or GENERIC.get(name)
+    if method is not None and env.version.major not in method.versions:
+        method = None
     if method is None and env.version.has_access:
         method = ACCESS_18.get(name)
     if method is None:

@@ -16,8 +16,10 @@ def register(registry: Registry) -> None:
     BUSINESS[("stock.picking", "button_validate")] = Method((), _button_validate)
     BUSINESS[("stock.picking", "action_assign")] = Method((), _action_assign)
     BUSINESS[("stock.picking", "action_cancel")] = Method((), _action_cancel)
-    for name in ("action_create_returns", "create_returns"):
-        BUSINESS[("stock.return.picking", name)] = Method((), _create_returns)
+    BUSINESS[("stock.return.picking", "create_returns")] = Method((), _create_returns, versions=(17,))
+    BUSINESS[("stock.return.picking", "action_create_returns")] = Method(
+        (), _create_returns, versions=(18, 19)
+    )
 
 
 def _button_validate(env: Env, model: str, ids: list[int]) -> bool:
