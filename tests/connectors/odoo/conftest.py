@@ -78,11 +78,11 @@ class RunningSandbox:
 
 
 @contextmanager
-def running_sandbox(path: Path, version: int, api: str) -> Iterator[RunningSandbox]:
-    """The dev kit's Odoo sandbox with `version`'s personality, started and stopped around the block."""
+def running_sandbox(path: Path, version: int, api: str, **options: Any) -> Iterator[RunningSandbox]:
+    """The dev kit's Odoo sandbox with `version`'s personality (and `options`), started and stopped."""
     from emporion_devkit.sandbox.odoo import OdooSandbox
 
-    sandbox = OdooSandbox(path / f"odoo-{version}.sqlite", version=version, api_key=SANDBOX_KEY)
+    sandbox = OdooSandbox(path / f"odoo-{version}.sqlite", version=version, api_key=SANDBOX_KEY, **options)
     sandbox.start()
     try:
         yield RunningSandbox(sandbox, api, version)

@@ -137,7 +137,9 @@ class OdooClient:
                 )
             chosen = self.settings.version
             self.profile = profile_for(self.version.major if chosen == "auto" else int(chosen))
-            self.api = self.profile.api if self.settings.api == "auto" else self.settings.api
+            # `api: auto` follows the server (a pinned profile changes field names, not the protocol)
+            native = profile_for(self.version.major).api
+            self.api = native if self.settings.api == "auto" else self.settings.api
             if self.api == "json2" and self.version.major < 19:
                 raise Permanent(
                     f"Odoo {self.version.serie} at {self.url} has no JSON-2 API (from 19 on):"
