@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
-sandbox_app = typer.Typer(help="Local stand-ins for SaaS shops: try a configuration, run tests and demos.")
+sandbox_app = typer.Typer(
+    help="Local stand-ins for SaaS shops and ERPs: try a configuration, run tests and demos."
+)
 
 
 @sandbox_app.callback()
@@ -116,3 +118,64 @@ def woocommerce(
         pass
     finally:
         shop.stop()
+
+
+@sandbox_app.command("odoo")
+def odoo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = a free one).")] = 8869,
+    db: Annotated[
+        str, typer.Option(help="SQLite file that keeps the database, or :memory:.")
+    ] = "sandbox-odoo.sqlite",
+    version: Annotated[int, typer.Option(help="The Odoo version to play: 17, 18 or 19.")] = 18,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="The integration user's API key, else generated (kept in the database)."),
+    ] = None,
+    key_days: Annotated[
+        int | None, typer.Option(help="Days until the API key expires (Odoo 19 refuses expired keys).")
+    ] = None,
+    products: Annotated[int, typer.Option(help="Templates in the sample catalogue of a new database.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the sample catalogue.")] = 1,
+) -> None:
+    """Serve an Odoo-compatible ERP (JSON-RPC; JSON-2 on 19) until interrupted."""
+    from datetime import UTC, datetime, timedelta
+
+    from emporion_devkit.sandbox.odoo import OdooSandbox
+    from emporion_devkit.sandbox.odoo.access import new_key
+
+    logging.basicConfig(level=logging.WARNING)
+    if version not in (17, 18, 19):
+        raise typer.BadParameter("the sandbox plays Odoo 17, 18 or 19", param_hint="--version")
+    key = api_key or new_key()
+    expires = datetime.now(UTC) + timedelta(days=key_days) if key_days is not None else None
+    sandbox = OdooSandbox(
+        db,
+        version=version,
+        api_key=key,
+        key_expires=expires,
+        products=products,
+        seed=seed,
+        host=host,
+        port=port,
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    sandbox.start()
+    typer.echo(f"Odoo {version} sandbox: {sandbox.base_url}")
+    typer.echo(f"database:          {sandbox.database}")
+    typer.echo(f"login:             {sandbox.username}")
+    typer.echo(f"API key:           {key}")
+    typer.echo("admin:             admin / admin")
+    typer.echo(f"SQLite file:       {db}")
+    sys.stdout.flush()
+    try:
+        sandbox.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()

@@ -129,8 +129,16 @@ def missing_group(env: Env, model: str, operation: str) -> str | None:
 
 
 def register(registry: Registry) -> None:
-    """Plug the access table into the ORM."""
+    """Plug the access table and the user's own methods into the ORM."""
+    from emporion_devkit.sandbox.odoo.methods import BUSINESS, Method
+
     registry.access = missing_group
+    BUSINESS[("res.users", "context_get")] = Method((), _context_get, on_records=False)
+
+
+def _context_get(env: Env, model: str, ids: list[int]) -> dict[str, object]:
+    """The calling user's context (res.users.context_get): language, time zone and uid."""
+    return {"lang": "en_US", "tz": "Europe/Berlin", "uid": env.uid}
 
 
 def hash_key(key: str) -> str:

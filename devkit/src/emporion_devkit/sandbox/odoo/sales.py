@@ -42,6 +42,8 @@ def register(registry: Registry) -> None:
     BUSINESS[("sale.order", "action_cancel")] = Method((), _action_cancel)
     BUSINESS[("sale.order", "action_draft")] = Method((), _action_draft)
     BUSINESS[("sale.order.cancel", "action_cancel")] = Method((), _wizard_cancel)
+    BUSINESS[("sale.order", "action_lock")] = Method((), _locker(True))
+    BUSINESS[("sale.order", "action_unlock")] = Method((), _locker(False))
 
 
 def _order_defaults(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
@@ -261,3 +263,13 @@ def _wizard_cancel(env: Env, model: str, ids: list[int]) -> bool:
         order = env.records("sale.order", [wizard["order_id"]])[0]
         cancel(env, order)
     return True
+
+
+def _locker(locked: bool) -> Any:
+    """sale.order's action_lock/action_unlock."""
+
+    def lock(env: Env, model: str, ids: list[int]) -> bool:
+        env.write("sale.order", ids, {"locked": locked})
+        return True
+
+    return lock

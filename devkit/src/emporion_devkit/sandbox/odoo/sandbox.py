@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from emporion_devkit.sandbox.odoo import merchant
+from emporion_devkit.sandbox.odoo.access import add_key, user_by_key
 from emporion_devkit.sandbox.odoo.app import build_app
 from emporion_devkit.sandbox.odoo.orm import Env
 from emporion_devkit.sandbox.odoo.seed import seed_base, seed_catalogue
@@ -40,14 +41,18 @@ class OdooSandbox(merchant.MerchantActions):
         self.server = OdooServer(str(path), version, database)
         self.database, self.username, self.api_key = database, login, api_key
         self.host, self.port = host, port
+        self.fresh = not self.server.store.table("res.company")
         with self.server.store.transaction():
-            if not self.server.store.table("res.company"):
+            if self.fresh:
                 self.ids = seed_base(self.env(), login, api_key, key_expires)
                 seed_catalogue(self.env(), self.ids, products, variant_share, seed)
                 self.server.store.table("res.company")[1]["sandbox_ids"] = self.ids
                 self.server.store.touch("res.company", 1)
             else:
                 self.ids = self.server.store.table("res.company")[1]["sandbox_ids"]
+                if user_by_key(self.env(), api_key) is None:  # a key given to an existing database
+                    expiry = key_expires.strftime("%Y-%m-%d %H:%M:%S") if key_expires else None
+                    add_key(self.env(), self.ids["integration"], api_key, expiry)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
