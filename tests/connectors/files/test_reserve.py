@@ -39,7 +39,7 @@ def levels(product: Product) -> dict[str, Decimal]:
 
 async def test_products_hold_back_order_files_from_the_order_warehouse_first(tmp_path: Path) -> None:
     stocked(tmp_path)
-    orders = {"folder": "orders", "format": "opentrans", "warehouse": "Versand"}
+    orders = {"folder": "orders", "format": "opentrans", "reserve_warehouses": ["Versand"]}
     connector = FilesConnector("drop", settings(str(tmp_path), orders=orders))
     big = with_quantity(order(), 0, Decimal(7))  # 7 of 4711, 2 of 4712
     await connector.write_sales([WriteItem("1001", big)], SaleOptions())

@@ -9,9 +9,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from emporion.connectors.base import Unmappable
+from emporion.connectors.rows.reserve import reserve_levels
 from emporion.connectors.sql.connector import SqlConnector
-from emporion.connectors.sql.stock import reserve
-from emporion.model import Category, Customer, Product
+from emporion.model import Category, Customer, Product, StockLevel
 from emporion.testing.contract import drain
 from tests.connectors.sql import sales_schema
 from tests.connectors.sql.conftest import Wawi, settings, warengruppe
@@ -236,15 +236,17 @@ async def test_an_sqlite_database_is_read_and_followed(tmp_path: Path) -> None:
 
 
 def test_staged_quantities_are_kept_back_in_the_warehouses_the_erp_ships_from() -> None:
-    """With `reserve_warehouses` pending units come off those warehouses in order; others keep theirs."""
+    """With `reserve_warehouses` pending units come off those warehouses in order, then the others by
+    name; a warehouse they are not needed from keeps its stock, and nothing goes below zero."""
     levels = [
-        {"sku": "A", "warehouse": "DF", "quantity": Decimal(9)},  # damaged goods: not shipped from
-        {"sku": "A", "warehouse": "HL", "quantity": Decimal(2)},
-        {"sku": "A", "warehouse": "AL", "quantity": Decimal(3)},
-        {"sku": "B", "warehouse": "HL", "quantity": Decimal(1)},
+        StockLevel(warehouse="DF", quantity=Decimal(9)),  # damaged goods: not shipped from
+        StockLevel(warehouse="HL", quantity=Decimal(2)),
+        StockLevel(warehouse="AL", quantity=Decimal(3)),
     ]
-    kept = reserve(levels, {"A": Decimal(4), "B": Decimal(5)}, ["HL", "AL"])
-    by_place = {(f["sku"], f["warehouse"]): f["quantity"] for f in kept}
-    assert by_place == {("A", "DF"): 9, ("A", "HL"): 0, ("A", "AL"): 1, ("B", "HL"): 0}
-    by_name = {(f["sku"], f["warehouse"]): f["quantity"] for f in reserve(levels, {"A": Decimal(10)})}
-    assert by_name == {("A", "AL"): 0, ("A", "DF"): 2, ("A", "HL"): 2, ("B", "HL"): 1}
+
+    def kept(pending: int, first: list[str] | None) -> dict[str, Decimal]:
+        return {level.warehouse: level.quantity for level in reserve_levels(levels, Decimal(pending), first)}
+
+    assert kept(4, ["HL", "AL"]) == {"DF": 9, "HL": 0, "AL": 1}
+    assert kept(20, ["HL", "AL"]) == {"DF": 0, "HL": 0, "AL": 0}
+    assert kept(10, None) == {"AL": 0, "DF": 2, "HL": 2}

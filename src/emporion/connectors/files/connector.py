@@ -27,13 +27,13 @@ from emporion.connectors.files.drop import FILE_KEY_PREFIX, Drop
 from emporion.connectors.files.feeds import feed_sources
 from emporion.connectors.files.order_feed import OrderFeed
 from emporion.connectors.files.records import RecordBuilder
-from emporion.connectors.files.reserve import reserve_levels, reserve_record, skus_of
 from emporion.connectors.files.sales import FilesSales
 from emporion.connectors.files.settings import FilesConnection
 from emporion.connectors.files.sftp import SftpStore
 from emporion.connectors.files.store import LocalStore, Store, parse_sftp
 from emporion.connectors.roles import RequestObserver, SaleOptions
 from emporion.connectors.rows.assemble import DEFAULT_WAREHOUSE
+from emporion.connectors.rows.reserve import reserve_levels, reserve_record, skus_of
 from emporion.connectors.rows.values import to_decimal, to_text
 from emporion.model import Record, StockLevel
 
@@ -114,7 +114,7 @@ class FilesConnector:
         if not skus:
             return records
         pending = await self.sales.pending_quantities(skus)
-        first = self.settings.orders.warehouse
+        first = self.settings.orders.reserve_warehouses
         return [reserve_record(record, pending, first) for record in records]
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
@@ -186,7 +186,7 @@ class FilesConnector:
         pending: dict[str, Decimal] = {}
         if self.settings.orders is not None:
             pending = await self.sales.pending_quantities(list(levels))
-        first = self.settings.orders.warehouse if self.settings.orders else None
+        first = self.settings.orders.reserve_warehouses if self.settings.orders else None
         totals: dict[str, Decimal] = {}
         for sku, per_warehouse in levels.items():
             stock = [StockLevel(warehouse=name, quantity=amount) for name, amount in per_warehouse.items()]

@@ -70,10 +70,10 @@ class OrderFiles(Strict):
     lines: RowTarget | None = Field(None, description="csv: one row per line (paths: line.*, order.*)")
     buyer_id: str = Field("", description="openTRANS BUYER_PARTY id (the shop as the ERP knows it)")
     supplier_id: str = Field("", description="openTRANS SUPPLIER_PARTY id (the merchant)")
-    warehouse: str | None = Field(
+    reserve_warehouses: list[str] | None = Field(
         None,
-        description="the warehouse the ERP books orders out of: orders not taken yet are held back "
-        "from its stock first, then from the others in name order",
+        description="warehouses the ERP ships orders from, in order: order files not taken yet are held "
+        "back from their stock first, then from the others in name order",
     )
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from emporion.connectors.base import Permanent, Unmappable
 from emporion.connectors.rows.assemble import Related, category_from, customer_from, products_from
 from emporion.connectors.rows.mapping import RowMapper
+from emporion.connectors.rows.reserve import reserve_record
 from emporion.connectors.rows.settings import (
     CATEGORY_FIELDS,
     CUSTOMER_FIELDS,
@@ -44,7 +45,7 @@ from emporion.connectors.sql.reading import (
     rows_where_in,
 )
 from emporion.connectors.sql.settings import SqlConnection
-from emporion.connectors.sql.stock import reserve, stock_levels, summed
+from emporion.connectors.sql.stock import stock_levels, summed
 from emporion.logs import get_logger
 from emporion.model import Record
 
@@ -190,12 +191,6 @@ class SqlCatalogue:
                 source = self.sources[role]
                 rows = rows_where_in(self.db, connection, source, column_of(source, "sku"), sorted(owners))
                 related[role] = self._sub_fields(source, rows, "sku", owners.get, broken)
-        if related.get("stock"):
-            pending = self._pending(connection, sorted(owners))
-            orders = self.settings.orders
-            related["stock"] = reserve(
-                related["stock"], pending, orders.reserve_warehouses if orders else None
-            )
         bundle = Related(
             variants=related.get("variants", []),
             prices=related.get("prices", []),
@@ -204,6 +199,10 @@ class SqlCatalogue:
             images=related.get("images", []),
         )
         records = products_from(products, bundle, parsing=DEFAULT_PARSING, currency=self.settings.currency)
+        if related.get("stock"):
+            pending = self._pending(connection, sorted(owners))
+            first = self.settings.orders.reserve_warehouses if self.settings.orders else None
+            records = [reserve_record(record, pending, first) for record in records]
         return [Unmappable.of(r.key, broken[r.key]) if r.key in broken else r for r in records]
 
     def _sub_fields(

@@ -60,8 +60,8 @@ class OrderImport(Strict):
     )
     reserve_warehouses: list[str] | None = Field(
         None,
-        description="warehouses the ERP takes shop orders' stock from, in order: quantities of orders not"
-        " taken yet are kept back there (none: every warehouse, in name order)",
+        description="warehouses the ERP ships shop orders from, in order: orders not taken yet are held "
+        "back from their stock first, then from the others in name order",
     )
     key_column: str | None = Field(
         None, description="orders' key the database generates (lines and payments name it by parent_column)"

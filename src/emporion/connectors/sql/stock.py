@@ -7,7 +7,6 @@ name order and never below 0, so the shop does not sell the same piece twice.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
@@ -63,43 +62,3 @@ def quantity_of(fields: dict[str, Any], source: Source) -> Decimal:
     except ValueError as error:
         where = str(fields.get("_where", source.name))
         raise Permanent(f"not a quantity: {error}", record=where, field="quantity") from None
-
-
-def reserve(
-    levels: list[dict[str, Any]], pending: dict[str, Decimal], warehouses: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
-    """Stock rows less `pending` per SKU, never below 0: taken from `warehouses` in their order (None:
-    from every warehouse in name order); other warehouses keep their quantity.
-
-    Rows whose quantity cannot be read are left as they are (assembly names them).
-    """
-    if not any(pending.values()):
-        return levels
-    by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for fields in levels:
-        by_sku[text_of(fields.get("sku"))].append(fields)
-    rank = {name: place for place, name in enumerate(warehouses or [])}
-    out: list[dict[str, Any]] = []
-    for sku, rows in by_sku.items():
-        left = pending.get(sku, Decimal(0))
-        for fields in sorted(rows, key=lambda f: _order(text_of(f.get("warehouse")), rank, warehouses)):
-            warehouse = text_of(fields.get("warehouse"))
-            try:
-                quantity = to_decimal(fields.get("quantity")) or Decimal(0)
-            except ValueError:
-                out.append(fields)
-                continue
-            if warehouses is not None and warehouse not in rank:
-                out.append(fields)
-                continue
-            taken = min(max(quantity, Decimal(0)), max(left, Decimal(0)))
-            left -= taken
-            out.append({**fields, "quantity": quantity - taken})
-    return out
-
-
-def _order(warehouse: str, rank: dict[str, int], warehouses: Sequence[str] | None) -> tuple[int, str]:
-    """Where a warehouse comes when stock is kept back: the configured order, else by name."""
-    if warehouses is None:
-        return (0, warehouse)
-    return (rank.get(warehouse, len(rank)), warehouse)

@@ -1,10 +1,12 @@
-"""Stock as available to promise: quantities on order files the ERP has not taken yet held back.
+"""Stock as available to promise: quantities of orders handed to the ERP but not taken yet held back.
 
-An order file waiting in the orders folder is stock the ERP still counts as on hand. Until it takes
-the file (and books the goods out), the quantities are taken from the stock a product shows: first
-from the warehouse the ERP books orders out of (`orders.warehouse`), then from the others in name
-order, never below zero in any warehouse. The catalogue (products read and scanned) and
-`availability()` apply the same rule, so the shop and the order flow agree.
+An order waiting in an import table or an order file is stock the ERP still counts as on hand. Until
+it takes the order (and books the goods out), its quantities are taken from the stock a product shows:
+first from the warehouses the ERP ships orders from (`orders.reserve_warehouses`, in that order), then
+from the others in name order, never below zero in any warehouse. Nothing is promised twice: a unit
+held back from a warehouse the shop is not sold from is a unit the shop never showed. The catalogue
+(products read and scanned) and `availability()` apply the same rule, so the shop and the order flow
+agree.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from decimal import Decimal
 from emporion.model import Product, Record, StockLevel
 
 
-def warehouse_order(levels: Sequence[StockLevel], first: str | None) -> list[StockLevel]:
-    """Stock levels in the order reservations take from: `first` (when it has stock), then by name."""
-    return sorted(levels, key=lambda level: (level.warehouse != first, level.warehouse))
+def warehouse_order(levels: Sequence[StockLevel], first: Sequence[str] | None) -> list[StockLevel]:
+    """Stock levels in the order reservations take from: `first` in its order, then the rest by name."""
+    rank = {name: place for place, name in enumerate(first or ())}
+    return sorted(levels, key=lambda level: (rank.get(level.warehouse, len(rank)), level.warehouse))
 
 
-def reserve_levels(levels: Sequence[StockLevel], pending: Decimal, first: str | None) -> list[StockLevel]:
+def reserve_levels(
+    levels: Sequence[StockLevel], pending: Decimal, first: Sequence[str] | None
+) -> list[StockLevel]:
     """`levels` less `pending`, warehouse by warehouse (`first` first), never below zero; same order."""
     if pending <= 0:
         return list(levels)
@@ -43,7 +48,7 @@ def skus_of(record: Record) -> list[str]:
     return [record.sku, *(variant.sku for variant in record.variants)]
 
 
-def reserve_record(record: Record, pending: Mapping[str, Decimal], first: str | None) -> Record:
+def reserve_record(record: Record, pending: Mapping[str, Decimal], first: Sequence[str] | None) -> Record:
     """A product (and its variants) with pending quantities held back; any other record as it is."""
     if not isinstance(record, Product) or not any(pending.get(sku) for sku in skus_of(record)):
         return record
