@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from emporion.connectors.odoo.client import OdooClient
     from emporion.connectors.odoo.settings import OdooConnection
 
-# the wizard's action per version (17 `create_returns`; 18 renamed it), data not code paths
-RETURN_ACTION = {17: "create_returns", 18: "action_create_returns", 19: "action_create_returns"}
 SALE_FIELDS = ["name", "client_order_ref", "state", "partner_id", "partner_invoice_id", "currency_id"]
 SALE_FIELDS += ["order_line", "picking_ids", "invoice_ids"]
 
@@ -272,7 +270,7 @@ class ReturnWriter:
             sku = codes.get(m2o_id(row["product_id"]) or 0) or ""
             quantity = wanted.pop(sku, Decimal(0))  # what the shop restocked; other lines return nothing
             await client.write("stock.return.picking.line", [int(row["id"])], {"quantity": float(quantity)})
-        method = RETURN_ACTION.get(client.version.major, RETURN_ACTION[max(RETURN_ACTION)])
+        method = client.profile.return_picking_method  # 17: create_returns; 18 renamed it
         action = await client.call("stock.return.picking", method, [wizard], context=context)
         if not isinstance(action, dict) or not action.get("res_id"):
             raise Permanent("Odoo made no return picking", record=key, field="refunds[0].restock")

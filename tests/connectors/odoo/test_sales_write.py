@@ -1,0 +1,142 @@
+"""Shop orders into Odoo sales on the sandbox (JSON-RPC on 18, JSON-2 on 19): once per reference, lines,
+taxes, shipping, confirmation, payment reference, totals held, cancellations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from emporion.connectors.base import Held, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.odoo.connector import OdooConnector
+from emporion.model.orders import OrderStatus, Payment
+from tests.connectors.odoo.conftest import RunningSandbox
+from tests.connectors.odoo.sales_support import OPTIONS, connector, order, partner, stocked, tag
+
+__all__ = ["connector"]
+
+
+async def test_an_order_becomes_one_confirmed_sale_with_the_shop_figures(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """Lines, 19 % tax, the delivery line, confirmation and the payment reference; written again: matched."""
+    label = tag()
+    sku = stocked(odoo_sandbox, label)
+    shop = order(label, await partner(connector, f"{label}@example.com"), sku)
+    shop.payments.append(Payment(method="stripe", transaction_id=f"pi_{label}", amount=shop.total))
+    (first,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert first.status is OutcomeStatus.CREATED and first.target_ref, first.error
+    (again,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert again.ok and again.status is not OutcomeStatus.CREATED, again.error
+    assert again.target_ref and again.target_ref["id"] == first.target_ref["id"]
+    sales = odoo_sandbox.sandbox.search_read(
+        "sale.order",
+        [("client_order_ref", "=", shop.reference)],
+        [
+            "state",
+            "amount_total",
+            "amount_tax",
+            "reference",
+            "carrier_id",
+            "partner_shipping_id",
+            "order_line",
+        ],
+    )
+    assert len(sales) == 1
+    (sale,) = sales
+    assert sale["state"] == "sale" and sale["reference"] == f"pi_{label}" and sale["carrier_id"]
+    assert Decimal(str(sale["amount_total"])) == Decimal("29.63")
+    assert Decimal(str(sale["amount_tax"])) == Decimal("4.73")
+    lines = odoo_sandbox.sandbox.search_read(
+        "sale.order.line", [("order_id", "=", sale["id"])], ["is_delivery"]
+    )
+    assert sorted(line["is_delivery"] for line in lines) == [False, True]
+    pickings = odoo_sandbox.sandbox.search_read("stock.picking", [("sale_id", "=", sale["id"])], ["state"])
+    assert len(pickings) == 1  # confirmed: one delivery waits in the warehouse
+
+
+async def test_an_unknown_sku_fails_naming_the_line(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """No product with that internal reference: FAILED, Permanent on `lines[0].sku`, and no sale made."""
+    label = tag()
+    shop = order(label, await partner(connector, f"{label}@example.com"), f"NO-SUCH-{label}")
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, Permanent)
+    assert outcome.error.field == "lines[0].sku" and outcome.error.record
+    assert not odoo_sandbox.sandbox.search_read(
+        "sale.order", [("client_order_ref", "=", shop.reference)], ["id"]
+    )
+
+
+async def test_a_total_odoo_does_not_reach_holds_the_quotation(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """The shop says a cent more than Odoo computes: Held naming the total, the sale stays a quotation."""
+    label = tag()
+    sku = stocked(odoo_sandbox, label)
+    shop = order(label, await partner(connector, f"{label}@example.com"), sku, total=Decimal("29.64"))
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, Held)
+    assert (
+        outcome.error.field == "total" and "29.63" in outcome.error.reason and "29.64" in outcome.error.reason
+    )
+    (sale,) = odoo_sandbox.sandbox.search_read(
+        "sale.order", [("client_order_ref", "=", shop.reference)], ["state"]
+    )
+    assert sale["state"] == "draft"
+
+
+async def test_a_line_total_a_unit_price_cannot_carry_keeps_its_cents(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """10.00 for three units: 3.33 each and a rounding line of 0.01 of the fee product; untaxed shop order."""
+    label = tag()
+    sku = stocked(odoo_sandbox, label)
+    shop = order(label, await partner(connector, f"{label}@example.com"), sku)
+    line = shop.lines[0].model_copy(
+        update={"quantity": Decimal(3), "total": Decimal("10.00"), "tax": Decimal(0)}
+    )
+    shop = shop.model_copy(
+        update={
+            "lines": [line],
+            "shipping_lines": [],
+            "shipping_total": Decimal(0),
+            "shipping_tax": Decimal(0),
+            "tax_total": Decimal(0),
+            "total": Decimal("10.00"),
+        }
+    )
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.status is OutcomeStatus.CREATED and outcome.target_ref, outcome.error
+    (sale,) = odoo_sandbox.sandbox.search_read(
+        "sale.order", [("id", "=", outcome.target_ref["id"])], ["amount_total"]
+    )
+    assert Decimal(str(sale["amount_total"])) == Decimal("10.00")
+
+
+async def test_cancelling_in_the_shop_cancels_the_sale_unless_it_shipped(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """Before shipping: the sale is cancelled (no wizard left open); after: an alert naming the delivery."""
+    label = tag()
+    sku = stocked(odoo_sandbox, label)
+    party = await partner(connector, f"{label}@example.com")
+    waiting, shipped = order(f"{label}A", party, sku), order(f"{label}B", party, sku)
+    outcomes = await connector.write_sales([WriteItem(o.key, o) for o in (waiting, shipped)], OPTIONS)
+    assert all(o.status is OutcomeStatus.CREATED and o.target_ref for o in outcomes), outcomes
+    first, second = (int(o.target_ref["id"]) for o in outcomes if o.target_ref)
+    odoo_sandbox.sandbox.ship(second, tracking="TRACK-1")
+    cancelled = [
+        WriteItem(o.key, s.model_copy(update={"status": OrderStatus.CANCELLED}), o.target_ref)
+        for o, s in zip(outcomes, (waiting, shipped), strict=True)
+    ]
+    done, refused = await connector.write_sales(cancelled, OPTIONS)
+    assert done.status is OutcomeStatus.UPDATED, done.error
+    assert refused.status is OutcomeStatus.FAILED and isinstance(refused.error, Permanent)
+    assert refused.error.field == "status" and "return" in refused.error.reason
+    states = {
+        row["id"]: row["state"]
+        for row in odoo_sandbox.sandbox.search_read("sale.order", [("id", "in", [first, second])], ["state"])
+    }
+    assert states == {first: "cancel", second: "sale"}
+    (again,) = await connector.write_sales(cancelled[:1], OPTIONS)
+    assert again.status is OutcomeStatus.UNCHANGED
