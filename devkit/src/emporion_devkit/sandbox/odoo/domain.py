@@ -119,7 +119,9 @@ def _leaf(env: Env, model: str, path: list[str], operator: str, value: Any) -> P
 
         return through
     if operator in ("child_of", "parent_of"):
-        wanted = _hierarchy(env, model, value, operator)
+        wanted = _hierarchy(
+            env, field.relation if field.relational and field.relation else model, value, operator
+        )
         return lambda record: bool(
             set(env.ids_of(model, record, name) if name != "id" else [record["id"]]) & wanted
         )
