@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from emporion.connectors.base import Unmappable, WriteItem
+from emporion.connectors.odoo.connector import OdooConnector
 from emporion.connectors.odoo.sale_feed import fingerprint
 from emporion.connectors.odoo.sale_read import odoo_time, order_status, refund_key
 from emporion.model.orders import Customer, Order, OrderStatus
+from tests.connectors.odoo.conftest import RunningSandbox
+from tests.connectors.odoo.sales_support import OPTIONS, connector, order, partner, stocked, tag
+
+__all__ = ["connector"]
 
 
 def test_a_sale_state_and_its_deliveries_give_the_order_status() -> None:
@@ -51,3 +57,71 @@ def test_a_fingerprint_ignores_when_odoo_stamped_the_sale_but_not_what_changed()
     shipped = order.model_copy(update={"status": OrderStatus.COMPLETED})
     assert fingerprint(order) == fingerprint(later)
     assert fingerprint(order) != fingerprint(shipped)
+
+
+async def test_a_sale_reads_back_with_its_delivery_tracking_and_invoice(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """Shipped with a tracking number and invoiced in Odoo: completed, the tracking, the invoice number."""
+    label = tag()
+    sku = stocked(odoo_sandbox, label)
+    shop = order(label, await partner(connector, f"{label}@example.com"), sku)
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.target_ref, outcome.error
+    sale_id = int(outcome.target_ref["id"])
+    (pending,) = await connector.read("order", [str(sale_id)])
+    assert isinstance(pending, Order) and pending.status is OrderStatus.PROCESSING
+    assert pending.reference == shop.reference and pending.total == Decimal("29.63")
+    assert [line.sku for line in pending.lines] == [sku] and pending.shipping_total == Decimal("4.90")
+    assert pending.customer.email == f"{label}@example.com" and pending.billing.country == "DE"
+    odoo_sandbox.sandbox.ship(sale_id, tracking="1Z999")
+    invoice = odoo_sandbox.sandbox.invoice(sale_id)
+    (done,) = await connector.read("order", [str(sale_id)])
+    assert isinstance(done, Order) and done.status is OrderStatus.COMPLETED
+    (shipment,) = done.shipments
+    assert (
+        shipment.tracking_numbers == ["1Z999"]
+        and shipment.carrier == "Standard delivery"
+        and shipment.shipped_at
+    )
+    (bill,) = done.invoices
+    assert (
+        bill.key == str(invoice) and bill.number and bill.total == Decimal("29.63") and not bill.credit_note
+    )
+
+
+async def test_a_sale_cancelled_in_odoo_reads_cancelled_and_a_gone_key_is_left_out(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """Cancelled through Odoo's wizard: cancelled; an unknown id is absent; a non-number a dead letter."""
+    label = tag()
+    shop = order(label, await partner(connector, f"{label}@example.com"), stocked(odoo_sandbox, label))
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.target_ref, outcome.error
+    odoo_sandbox.sandbox.cancel_sale(int(outcome.target_ref["id"]))
+    records = await connector.read("order", [str(outcome.target_ref["id"]), "999999", "x1"])
+    cancelled = [r for r in records if isinstance(r, Order)]
+    assert [o.status for o in cancelled] == [OrderStatus.CANCELLED]
+    assert [r.key for r in records if isinstance(r, Unmappable)] == ["x1"]
+
+
+async def test_the_feed_reports_a_new_sale_and_a_shipment_but_not_a_rewrite_that_changed_nothing(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """A sale made after the start is reported; a no-op write (Odoo bumps write_date) is not; shipping is."""
+    start = await connector.changes("order", None)
+    label = tag()
+    shop = order(label, await partner(connector, f"{label}@example.com"), stocked(odoo_sandbox, label))
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.target_ref, outcome.error
+    sale_id = int(outcome.target_ref["id"])
+    first = await connector.changes("order", start.cursor)
+    assert str(sale_id) in first.keys
+    odoo_sandbox.sandbox.write("sale.order", [sale_id], {"client_order_ref": shop.reference})
+    quiet = await connector.changes("order", first.cursor)
+    assert str(sale_id) not in quiet.keys
+    odoo_sandbox.sandbox.ship(sale_id, tracking="TRK-9")
+    shipped = await connector.changes("order", quiet.cursor)
+    assert str(sale_id) in shipped.keys
+    scanned = [record.key async for page in connector.scan("order") for record in page]
+    assert str(sale_id) in scanned
