@@ -24,6 +24,7 @@ from emporion.connectors.odoo.client import OdooClient
 from emporion.connectors.odoo.mapping import (
     ATTRIBUTE_VALUE_FIELDS,
     CATEGORY_FIELDS,
+    OPTIONAL_FIELDS,
     TEMPLATE_FIELDS,
     VARIANT_FIELDS,
     VariantFacts,
@@ -73,6 +74,8 @@ class OdooCatalogue:
         self._pricelists: dict[str, int] = {}
         self._sale_pricelist: int | None = None
         self._currency: str | None = None
+        self._template_fields: list[str] = []
+        self._variant_fields: list[str] = []
 
     # -- set-up -------------------------------------------------------------------------------------
 
@@ -85,6 +88,10 @@ class OdooCatalogue:
             warehouses = await stock.resolve_warehouses(self.client, self.settings.warehouses)
             await self._resolve_pricelists()
             self._currency = await self._company_currency()
+            self._template_fields = await self._existing_fields(
+                "product.template", TEMPLATE_FIELDS, "template"
+            )
+            self._variant_fields = await self._existing_fields("product.product", VARIANT_FIELDS, "product")
             self._warehouses = warehouses
 
     async def _resolve_pricelists(self) -> None:
@@ -107,13 +114,32 @@ class OdooCatalogue:
         self._pricelists = {name: found[name][0] for name in self.settings.pricelists}
         self._sale_pricelist = found[sale][0] if sale else None
 
+    async def _existing_fields(self, model: str, wanted: list[str], owner: str) -> list[str]:
+        """`wanted` and the custom fields of `owner` that `model` has; a missing custom field is refused.
+
+        Odoo refuses a read naming a field it lacks, so fields another version or a database may lack
+        (OPTIONAL_FIELDS) are left out, and a custom field that does not exist is named here.
+        """
+        known = set(await self.client.call(model, "fields_get", attributes=["type"]))
+        missing = [name for name in self._custom_fields_of(owner) if name not in known]
+        if missing:
+            raise Permanent(
+                f"Odoo's {model} has no field {', '.join(missing)}", record="settings", field="custom_fields"
+            )
+        lacking = [name for name in wanted if name not in known and name not in OPTIONAL_FIELDS]
+        if lacking:
+            raise Permanent(
+                f"Odoo's {model} has no field {', '.join(lacking)}", record=model, field=lacking[0]
+            )
+        return [name for name in wanted if name in known] + self._custom_fields_of(owner)
+
     async def _company_currency(self) -> str | None:
+        """The currency of the integration user's company (else of the first company)."""
         users = await self.client.read("res.users", [self.client.uid], ["company_id"])
         company = ref_id(users[0].get("company_id")) if users else None
-        if company is None:
-            return None
-        companies = await self.client.read("res.company", [company], ["currency_id"])
-        return ref_name(companies[0].get("currency_id")) or None if companies else None
+        domain: list[Any] = [("id", "=", company)] if company else []
+        companies = await self.client.search_read("res.company", domain, ["currency_id"], limit=1, order="id")
+        return (ref_name(companies[0].get("currency_id")) or None) if companies else None
 
     @property
     def warehouses(self) -> dict[str, int]:
@@ -167,15 +193,15 @@ class OdooCatalogue:
     async def _products(self, template_ids: list[int]) -> list[Record]:
         """The products of a page of template ids (in scope and with an active variant)."""
         client = self.client
-        fields = [*TEMPLATE_FIELDS, *self._custom_fields_of("template")]
-        templates = await client.search_read("product.template", [("id", "in", template_ids), *SCOPE], fields)
+        templates = await client.search_read(
+            "product.template", [("id", "in", template_ids), *SCOPE], self._template_fields
+        )
         if not templates:
             return []
         ids = [int(row["id"]) for row in templates]
-        variant_fields = [*VARIANT_FIELDS, *self._custom_fields_of("product")]
         with_image, variants = await asyncio.gather(
             client.search("product.template", [("id", "in", ids), ("image_1920", "!=", False)]),
-            client.search_read("product.product", [("product_tmpl_id", "in", ids)], variant_fields),
+            client.search_read("product.product", [("product_tmpl_id", "in", ids)], self._variant_fields),
         )
         value_ids = sorted(
             {value for row in variants for value in row.get("product_template_attribute_value_ids") or []}
@@ -304,9 +330,17 @@ class OdooCatalogue:
         sources = [
             feed.FeedSource(
                 "product.template",
-                (*TEMPLATE_FIELDS, profile.product_type_field, *self._custom_fields_of("template")),
+                tuple(
+                    dict.fromkeys(
+                        [
+                            *self._template_fields,
+                            profile.product_type_field,
+                            *(t[0] for t in profile.storable_domain),
+                        ]
+                    )
+                ),
             ),
-            feed.FeedSource("product.product", (*VARIANT_FIELDS, *self._custom_fields_of("product"))),
+            feed.FeedSource("product.product", tuple(self._variant_fields)),
             feed.FeedSource("product.template.attribute.value", (*ATTRIBUTE_VALUE_FIELDS, "product_tmpl_id")),
             feed.FeedSource("stock.quant", ("product_id", "location_id", "quantity", "reserved_quantity")),
             feed.FeedSource(

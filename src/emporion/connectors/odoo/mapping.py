@@ -38,6 +38,7 @@ TEMPLATE_FIELDS = [
     "active",
     "sale_ok",
 ]
+OPTIONAL_FIELDS = frozenset({"weight_uom_name"})  # a read leaves these out where the model lacks them
 VARIANT_FIELDS = ["default_code", "product_tmpl_id", "product_template_attribute_value_ids", "active"]
 ATTRIBUTE_VALUE_FIELDS = ["name", "attribute_id", "price_extra"]
 KG_PER_UNIT = {
