@@ -72,9 +72,12 @@ def odoo_text(moment: datetime) -> str:
 
 
 def parse_version(info: dict[str, Any]) -> ServerVersion:
-    """The version from `common.version` or `/web/version` (server_version_info, server_serie)."""
-    version_info = info.get("server_version_info") or []
-    serie = str(info.get("server_serie") or info.get("server_version") or "")
+    """The version from `common.version` (server_version_info, server_serie) or `GET /web/version`
+    (version_info, version)."""
+    version_info = (
+        info.get("server_version_info") or info.get("version_info") or []
+    )  # /web/version: version_info
+    serie = str(info.get("server_serie") or info.get("server_version") or info.get("version") or "")
     major: int | None = None
     if version_info and isinstance(version_info[0], int):
         major = version_info[0]

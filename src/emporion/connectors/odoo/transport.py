@@ -197,13 +197,15 @@ class Json2:
         """The bare JSON result of `model.method(**params)`, or the typed error of Odoo's answer."""
         path = f"/json/2/{call.model}/{call.method}"
         answer = await self.wire.send(call, "POST", path, params, self._headers)
-        if answer.status != 200:
-            raise errors.from_status(
-                call, answer.status, answer.body if answer.is_json else None, answer.headers
-            )
-        if not answer.is_json:
+        # Odoo 18 redirects /json/2 to its login page (303, then an HTML page with 200); 17 answers an
+        # HTML 404. Neither is an answer of JSON-2, which always answers JSON.
+        if 300 <= answer.status < 400 or (not answer.is_json and answer.status in (200, 404)):
             raise Permanent(
                 f"{self.wire.url}{path} answered a page, not JSON: the server has no JSON-2 API"
                 " (Odoo 18 or older: set api: jsonrpc)"
+            )
+        if answer.status != 200:
+            raise errors.from_status(
+                call, answer.status, answer.body if answer.is_json else None, answer.headers
             )
         return answer.body

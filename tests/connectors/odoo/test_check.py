@@ -1,0 +1,98 @@
+"""`emporion check` against the Odoo sandbox: login, access per model naming the missing group,
+warehouses, pricelists and the API key's remaining lifetime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from emporion.connectors.base import CheckResult
+from emporion.connectors.odoo.connector import OdooConnector
+from tests.connectors.odoo.conftest import RunningSandbox, running_sandbox
+
+
+def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
+    """The check's lines by name."""
+    return {result.name: result for result in results}
+
+
+async def run_check(running: RunningSandbox, **settings: object) -> dict[str, CheckResult]:
+    """The check's lines of a connector to `running` with `settings`."""
+    connector = OdooConnector("odoo", running.settings(**settings))
+    try:
+        return by_name(await connector.check())
+    finally:
+        await connector.close()
+
+
+async def test_every_line_passes_for_a_well_set_up_user(odoo_sandbox: RunningSandbox) -> None:
+    lines = await run_check(odoo_sandbox, warehouses=["WH", "WH2"])
+    assert all(line.ok for line in lines.values()), [line for line in lines.values() if not line.ok]
+    assert f"Odoo {odoo_sandbox.version}.0" in lines["login"].detail
+    assert f"over {odoo_sandbox.api}" in lines["login"].detail
+    assert "'emporion'" in lines["login"].detail
+    assert lines["warehouses"].detail.startswith("WH=")
+    assert lines["access sale.order"].detail == "read, create, write"
+    assert "api key" in lines
+
+
+async def test_a_missing_group_is_named_with_the_models_it_opens(odoo_sandbox: RunningSandbox) -> None:
+    sandbox = odoo_sandbox.sandbox
+    groups = sandbox.ids["groups"]
+    keep = [
+        groups["base.group_user"],
+        groups["base.group_partner_manager"],
+        groups["sales_team.group_sale_salesman_all_leads"],
+    ]
+    sandbox.write("res.users", [sandbox.ids["integration"]], {"group_ids": [(6, 0, keep)]})
+    lines = await run_check(odoo_sandbox)
+    stock = lines["access stock.picking"]
+    assert not stock.ok
+    assert "'Inventory: user' (stock.group_stock_user)" in stock.detail and "read, write" in stock.detail
+    billing = lines["access account.move"]
+    assert not billing.ok and "'Invoicing: billing' (account.group_account_invoice)" in billing.detail
+    assert lines["access sale.order"].ok and lines["access product.template"].ok
+    assert lines["login"].ok
+
+
+async def test_the_keys_lifetime_and_a_warning_before_it_ends(tmp_path: Path) -> None:
+    expires = (datetime.now(UTC) + timedelta(days=10, hours=1)).replace(microsecond=0)
+    with running_sandbox(tmp_path, 19, "json2", key_expires=expires.replace(tzinfo=None)) as running:
+        lines = await run_check(running)
+        key = lines["api key"]
+        assert key.ok
+        assert "expires in 10 days" in key.detail and expires.strftime("%Y-%m-%d") in key.detail
+        assert "renew it" in key.detail  # inside the 14 days' warning window
+        quiet = await run_check(running, key_expiry_warning_days=5)
+        assert "renew it" not in quiet["api key"].detail
+        connector = OdooConnector("odoo", running.settings())
+        try:
+            assert await connector.key_expires_at() == expires
+        finally:
+            await connector.close()
+
+
+async def test_unknown_warehouses_and_pricelists_are_named(odoo_sandbox: RunningSandbox) -> None:
+    lines = await run_check(odoo_sandbox, warehouses=["WH", "NOPE"], pricelists=["No such list"])
+    assert not lines["warehouses"].ok and "NOPE" in lines["warehouses"].detail
+    assert "WH2" in lines["warehouses"].detail  # what Odoo does have
+    assert not lines["pricelists"].ok and "No such list" in lines["pricelists"].detail
+
+
+async def test_a_wrong_key_fails_the_login_line_alone(odoo_sandbox: RunningSandbox) -> None:
+    lines = await run_check(odoo_sandbox, api_key="wrong-key-42")
+    assert list(lines) == ["login"]
+    assert not lines["login"].ok
+    assert "'emporion'" in lines["login"].detail and "wrong-key-42" not in lines["login"].detail
+
+
+async def test_odoo_17_is_asked_with_check_access_rights(odoo_sandbox_17: RunningSandbox) -> None:
+    sandbox = odoo_sandbox_17.sandbox
+    groups = sandbox.ids["groups"]
+    keep = [groups["base.group_user"], groups["stock.group_stock_user"]]
+    sandbox.write("res.users", [sandbox.ids["integration"]], {"group_ids": [(6, 0, keep)]})
+    lines = await run_check(odoo_sandbox_17)
+    assert "Odoo 17.0" in lines["login"].detail
+    assert lines["access stock.picking"].ok
+    sale = lines["access sale.order"]
+    assert not sale.ok and "'Sales: all documents' (sales_team.group_sale_salesman_all_leads)" in sale.detail
