@@ -257,6 +257,22 @@ class ReturnWriter:
             "stock.return.picking", [{"picking_id": deliveries[0]["id"]}], context=context
         )
         (form,) = await client.read("stock.return.picking", [wizard], ["product_return_moves"])
+        if not form[
+            "product_return_moves"
+        ]:  # Odoo computes a line per move of the delivery; fill them if not
+            moves = await client.search_read(
+                "stock.move",
+                [["picking_id", "=", deliveries[0]["id"]]],
+                ["product_id", "quantity"],
+                order="id asc",
+            )
+            lines = [
+                {"product_id": m2o_id(m["product_id"]), "quantity": 0.0, "move_id": m["id"]} for m in moves
+            ]
+            await client.write(
+                "stock.return.picking", [wizard], {"product_return_moves": [[0, 0, line] for line in lines]}
+            )
+            (form,) = await client.read("stock.return.picking", [wizard], ["product_return_moves"])
         rows = await client.read(
             "stock.return.picking.line", form["product_return_moves"], ["product_id", "quantity"]
         )
