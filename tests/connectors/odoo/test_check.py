@@ -96,3 +96,20 @@ async def test_odoo_17_is_asked_with_check_access_rights(odoo_sandbox_17: Runnin
     assert lines["access stock.picking"].ok
     sale = lines["access sale.order"]
     assert not sale.ok and "'Sales: all documents' (sales_team.group_sale_salesman_all_leads)" in sale.detail
+
+
+async def test_with_several_keys_the_first_valid_one_to_expire_is_reported(tmp_path: Path) -> None:
+    from emporion_devkit.sandbox.odoo.access import add_key
+
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    soon, later = now + timedelta(days=30), now + timedelta(days=60)
+    with running_sandbox(tmp_path, 18, "jsonrpc", key_expires=later) as running:
+        sandbox = running.sandbox
+        with sandbox.server.store.transaction():
+            uid = sandbox.ids["integration"]
+            add_key(sandbox.env(), uid, "an-old-key", (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S"))
+            add_key(sandbox.env(), uid, "a-second-key", soon.strftime("%Y-%m-%d %H:%M:%S"))
+        key = (await run_check(running))["api key"]
+        assert key.ok
+        assert "expires in 30 days" in key.detail and "3 keys" in key.detail
+        assert "renew it" not in key.detail

@@ -346,3 +346,17 @@ def test_real_version_answers_parse(folder: str, name: str) -> None:
     body = recording["response"]
     version = parse_version(body.get("result", body))
     assert version.major == int(folder[5:7]) and version.serie == folder[5:]
+
+
+async def test_a_server_that_is_not_there_is_retryable() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = OdooClient(odoo_settings(f"http://127.0.0.1:{port}"), CircuitBreaker("odoo-test"))
+    try:
+        with pytest.raises(Retryable, match=r"cannot reach Odoo"):
+            await client.connect()
+    finally:
+        await client.close()
