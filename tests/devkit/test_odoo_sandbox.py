@@ -108,7 +108,7 @@ def test_json2_answers_the_bare_result_and_http_errors(odoo19: OdooSandbox) -> N
     forbidden = json2(url, "stock.warehouse", "write", {"ids": [1], "vals": {"name": "x"}})
     assert forbidden.status_code == 403
     assert forbidden.json()["name"] == "odoo.exceptions.AccessError"
-    assert "Inventory / Administrator" in forbidden.json()["message"]
+    assert "Inventory/Administrator" in forbidden.json()["message"]
 
 
 def test_json2_refuses_another_database(odoo19: OdooSandbox) -> None:
@@ -116,19 +116,20 @@ def test_json2_refuses_another_database(odoo19: OdooSandbox) -> None:
     assert answer.status_code == 404
 
 
-def test_an_expired_key_is_refused_on_19_but_not_on_18(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("version", "refused"), [(17, False), (18, True), (19, True)])
+def test_an_expired_key_is_refused_as_a_wrong_one_from_18_on(
+    tmp_path: Path, version: int, refused: bool
+) -> None:
     past = datetime.now(UTC) - timedelta(days=1)
-    with OdooSandbox(tmp_path / "a.sqlite", version=19, api_key=KEY, key_expires=past) as sandbox:
-        assert json2(sandbox.base_url, "res.partner", "search", {"domain": []}).status_code == 401
-        assert (
-            jsonrpc(sandbox.base_url, "common", "authenticate", "emporion", "emporion", KEY, {})["result"]
-            is False
-        )
-    with OdooSandbox(tmp_path / "b.sqlite", version=18, api_key=KEY, key_expires=past) as sandbox:
-        assert isinstance(
-            jsonrpc(sandbox.base_url, "common", "authenticate", "emporion", "emporion", KEY, {})["result"],
-            int,
-        )
+    with OdooSandbox(tmp_path / "a.sqlite", version=version, api_key=KEY, key_expires=past) as sandbox:
+        uid = jsonrpc(sandbox.base_url, "common", "authenticate", "emporion", "emporion", KEY, {})["result"]
+        assert (uid is False) is refused
+        answer = execute_kw(sandbox.base_url, sandbox.ids["integration"], "res.partner", "search", [[]])
+        assert ("error" in answer) is refused
+        if refused:
+            assert answer["error"]["data"]["name"] == "odoo.exceptions.AccessDenied"
+        if version == 19:
+            assert json2(sandbox.base_url, "res.partner", "search", {"domain": []}).status_code == 401
 
 
 def test_the_key_expiry_is_readable_by_its_user(tmp_path: Path) -> None:

@@ -157,14 +157,15 @@ def test_x2many_commands_archived_records_and_many2one_format(odoo: OdooSandbox)
     assert call(
         odoo, "res.partner", "search", [("parent_id", "=", partner)], context={"active_test": False}
     ) == [child["id"]]
-    missing = call(odoo, "res.partner", "read", [99999], ["name"])
+    assert call(odoo, "res.partner", "read", [99999, partner], ["name"]) == [{"id": partner, "name": "Ada"}]
+    missing = call(odoo, "res.partner", "write", [99999], {"name": "x"})
     assert missing["name"] == "odoo.exceptions.MissingError"
 
 
 def test_access_errors_name_the_group(odoo: OdooSandbox) -> None:
     denied = call(odoo, "product.template", "create", [{"name": "x"}])
     assert denied["name"] == "odoo.exceptions.AccessError"
-    assert "Sales / Administrator" in denied["message"]
+    assert "Sales/Administrator" in denied["message"]
     odoo.write(
         "res.users",
         [odoo.ids["integration"]],
@@ -172,7 +173,7 @@ def test_access_errors_name_the_group(odoo: OdooSandbox) -> None:
     )
     no_sales = call(odoo, "sale.order", "search", [])
     assert no_sales["name"] == "odoo.exceptions.AccessError"
-    assert "Sales / User: Own Documents Only" in no_sales["message"]
+    assert "Sales/User: Own Documents Only" in no_sales["message"]
 
 
 def test_a_failed_call_rolls_back(odoo: OdooSandbox) -> None:

@@ -14,21 +14,21 @@ from emporion_devkit.sandbox.odoo.errors import AccessDenied
 from emporion_devkit.sandbox.odoo.orm import Env, Registry
 
 GROUPS = {  # xml id -> (full name, implied xml ids)
-    "base.group_user": ("Role / User", ()),
-    "base.group_partner_manager": ("Extra Rights / Contact Creation", ()),
-    "base.group_system": ("Administration / Settings", ("base.group_erp_manager", "base.group_user")),
-    "base.group_erp_manager": ("Administration / Access Rights", ("base.group_user",)),
-    "sales_team.group_sale_salesman": ("Sales / User: Own Documents Only", ("base.group_user",)),
+    "base.group_user": ("Role/User", ()),
+    "base.group_partner_manager": ("Extra Rights/Contact Creation", ()),
+    "base.group_system": ("Administration/Settings", ("base.group_erp_manager", "base.group_user")),
+    "base.group_erp_manager": ("Administration/Access Rights", ("base.group_user",)),
+    "sales_team.group_sale_salesman": ("Sales/User: Own Documents Only", ("base.group_user",)),
     "sales_team.group_sale_salesman_all_leads": (
-        "Sales / User: All Documents",
+        "Sales/User: All Documents",
         ("sales_team.group_sale_salesman",),
     ),
-    "sales_team.group_sale_manager": ("Sales / Administrator", ("sales_team.group_sale_salesman_all_leads",)),
-    "stock.group_stock_user": ("Inventory / User", ("base.group_user",)),
-    "stock.group_stock_manager": ("Inventory / Administrator", ("stock.group_stock_user",)),
-    "account.group_account_invoice": ("Invoicing / Billing", ("base.group_user",)),
+    "sales_team.group_sale_manager": ("Sales/Administrator", ("sales_team.group_sale_salesman_all_leads",)),
+    "stock.group_stock_user": ("Inventory/User", ("base.group_user",)),
+    "stock.group_stock_manager": ("Inventory/Administrator", ("stock.group_stock_user",)),
+    "account.group_account_invoice": ("Invoicing/Billing", ("base.group_user",)),
     "account.group_account_manager": (
-        "Invoicing / Billing Administrator",
+        "Invoicing/Billing Administrator",
         ("account.group_account_invoice",),
     ),
 }
@@ -74,8 +74,13 @@ ACL: dict[str, list[tuple[str, str]]] = {
         )
     },
     "res.users.apikeys": [(EMPLOYEE, "r")],
-    "res.partner": [(EMPLOYEE, "r"), ("base.group_partner_manager", "rwcu"), (SALES, "rwc")],
-    "sale.order": [(SALES, "rwc"), (BILLING, "rw"), (SALES_ADMIN, "rwcu")],
+    "res.partner": [
+        (EMPLOYEE, "r"),
+        ("base.group_partner_manager", "rwcu"),
+        (STOCK_ADMIN, "rwc"),
+        (SALES_ADMIN, "rwc"),
+    ],
+    "sale.order": [(SALES, "rwc"), (BILLING, "rw"), (SALES_ADMIN, "rwcu"), (STOCK, "r")],
     "sale.order.line": [(SALES, "rwcu"), (BILLING, "rw")],
     "sale.order.cancel": [(SALES, "rwc")],
     "sale.advance.payment.inv": [(SALES, "rwc")],
@@ -125,7 +130,10 @@ def missing_group(env: Env, model: str, operation: str) -> str | None:
     allowed = [group for group, letters in rows if LETTER[operation] in letters]
     if set(allowed) & user_groups(env, env.uid):
         return None
-    return "\n\t- ".join(GROUPS[g][0] for g in allowed) or "Administration / Settings"
+    names = sorted(
+        env.version.contact_creation if g == "base.group_partner_manager" else GROUPS[g][0] for g in allowed
+    )
+    return "\n\t- ".join(names) or "Administration/Settings"
 
 
 def register(registry: Registry) -> None:
@@ -138,7 +146,7 @@ def register(registry: Registry) -> None:
 
 def _context_get(env: Env, model: str, ids: list[int]) -> dict[str, object]:
     """The calling user's context (res.users.context_get): language, time zone and uid."""
-    return {"lang": "en_US", "tz": "Europe/Berlin", "uid": env.uid}
+    return {"lang": "en_US", "tz": False, "uid": env.uid}
 
 
 def hash_key(key: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from emporion_devkit.sandbox.odoo import pickings
 from emporion_devkit.sandbox.odoo.errors import UserError
 from emporion_devkit.sandbox.odoo.methods import BUSINESS, Method
-from emporion_devkit.sandbox.odoo.money import line_amounts
+from emporion_devkit.sandbox.odoo.money import line_amounts, order_tax
 from emporion_devkit.sandbox.odoo.orm import Env, Registry
 
 
@@ -43,11 +43,12 @@ def _moves_changed(env: Env, line_ids: list[int]) -> None:
 
 
 def recompute(env: Env, move_id: int) -> None:
-    """An invoice's amounts from its lines (rounded per line)."""
-    untaxed = tax = 0.0
+    """An invoice's amounts from its lines (per line or globally, as the company rounds)."""
+    untaxed, taxes, lines = 0.0, [], []
     for line in env.store.table("account.move.line").values():
         if line.get("move_id") != move_id:
             continue
+        lines.append(line)
         subtotal, line_tax, total = line_amounts(
             env.store,
             line.get("price_unit"),
@@ -57,7 +58,9 @@ def recompute(env: Env, move_id: int) -> None:
         )
         line.update(price_subtotal=subtotal, price_total=total)
         env.store.touch("account.move.line", line["id"])
-        untaxed, tax = untaxed + subtotal, tax + line_tax
+        untaxed = untaxed + subtotal
+        taxes.append(line_tax)
+    tax = order_tax(env.store, lines, taxes, ("quantity", "tax_ids"))
     move = env.store.table("account.move")[move_id]
     move.update(
         amount_untaxed=round(untaxed, 2), amount_tax=round(tax, 2), amount_total=round(untaxed + tax, 2)
@@ -140,7 +143,7 @@ def _action_post(env: Env, model: str, ids: list[int]) -> bool:
         if move.get("state") == "posted":
             raise UserError(f"The entry {move.get('name')} (id {move['id']}) is already posted.")
         name = move.get("name")
-        if not name or name == "/":
+        if not name:  # a draft's name is False until it is posted
             prefix = "RINV" if move.get("move_type") == "out_refund" else "INV"
             year = today()[:4]
             count = 1 + sum(
@@ -162,7 +165,7 @@ def _action_post(env: Env, model: str, ids: list[int]) -> bool:
         )
         if move.get("reversed_entry_id"):
             _settle_reversed(env, move["id"])
-    return True
+    return False  # Odoo's action_post answers False when it opens no wizard
 
 
 def _settle_reversed(env: Env, refund_id: int) -> None:
@@ -211,13 +214,13 @@ def _payment_defaults(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _create_payments(env: Env, model: str, ids: list[int]) -> bool:
+def _create_payments(env: Env, model: str, ids: list[int]) -> dict[str, Any]:
     sudo = env.sudo()
-    paid_state = "paid" if env.version.major >= 19 else "in_payment"
+    paid_state, payment_ids = "paid", []  # paid at once on 18 and 19 (no bank reconciliation step)
     for wizard in env.records(model, ids):
         remaining = float(wizard.get("amount") or 0)
         moves = env.records("account.move", list(wizard.get("line_ids") or []))
-        sudo.create(
+        payment_ids += sudo.create(
             "account.payment",
             [
                 {
@@ -240,7 +243,14 @@ def _create_payments(env: Env, model: str, ids: list[int]) -> bool:
                 [move["id"]],
                 {"amount_residual": residual, "payment_state": paid_state if residual <= 0 else "partial"},
             )
-    return True
+    return {
+        "name": "Payments",
+        "type": "ir.actions.act_window",
+        "res_model": "account.payment",
+        "context": {"create": False},
+        "view_mode": "form",
+        "res_id": payment_ids[0] if payment_ids else False,
+    }
 
 
 def _refund_moves(env: Env, model: str, ids: list[int]) -> dict[str, Any]:

@@ -48,6 +48,20 @@ class AccessDenied(OdooError):
         super().__init__(message)
 
 
+class AttributeFault(OdooError):
+    """A Python AttributeError inside Odoo: an unknown method over JSON-RPC."""
+
+    name = "builtins.AttributeError"
+    status = 404
+
+
+class KeyFault(OdooError):
+    """A Python KeyError inside Odoo: an unknown model over JSON-RPC."""
+
+    name = "builtins.KeyError"
+    status = 404
+
+
 class ValueFault(OdooError):
     """A Python ValueError inside Odoo (an unknown field, a malformed domain): a 500 on JSON-2."""
 

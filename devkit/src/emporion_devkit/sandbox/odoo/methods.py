@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emporion_devkit.sandbox.odoo.errors import AccessError, NotFound, Unprocessable, ValueFault
+from emporion_devkit.sandbox.odoo.errors import (
+    AccessError,
+    AttributeFault,
+    KeyFault,
+    NotFound,
+    Unprocessable,
+    ValueFault,
+)
 from emporion_devkit.sandbox.odoo.orm import Env
 from emporion_devkit.sandbox.odoo.schema import MODELS, fields_of
 
@@ -61,7 +68,8 @@ def _search_count(env: Env, model: str, ids: list[int], domain: list[Any], limit
 def _read(
     env: Env, model: str, ids: list[int], fields: list[str] | None = None, load: str = "_classic_read"
 ) -> list[dict[str, Any]]:
-    return env.read(model, ids, fields)
+    table = env.store.table(model)
+    return env.read(model, [i for i in ids if i in table], fields)  # missing ids are left out, as Odoo does
 
 
 def _create(env: Env, model: str, ids: list[int], vals_list: Any) -> Any:
@@ -179,19 +187,22 @@ ACCESS_18 = {
 BUSINESS: dict[tuple[str, str], Method] = {}  # filled by the business modules
 
 
-def find(env: Env, model: str, name: str) -> Method:
-    """The public method `name` of `model` on this version; NotFound for an unknown model or method."""
+def find(env: Env, model: str, name: str, json2: bool = False) -> Method:
+    """The public method `name` of `model` on this version (unknown ones fail as they do in Odoo)."""
     if model not in MODELS:
-        raise NotFound(f"the model {model!r} does not exist")
+        if json2:
+            raise NotFound(f"the model {model!r} does not exist")
+        raise KeyFault(model)
     if name.startswith("_"):
-        raise NotFound(f"Private methods (such as '{model}.{name}') cannot be called remotely.")
+        raise AccessError(f"Private methods (such as '{model}.{name}') cannot be called remotely.")
     method = BUSINESS.get((model, name)) or GENERIC.get(name)
     if method is not None and env.version.major not in method.versions:
         method = None
     if method is None and env.version.has_access:
         method = ACCESS_18.get(name)
     if method is None:
-        raise NotFound(f"The method '{model}.{name}' does not exist")
+        message = f"The method '{model}.{name}' does not exist"
+        raise NotFound(message) if json2 else AttributeFault(message)
     return method
 
 
@@ -210,7 +221,7 @@ def bind(method: Method, args: list[Any], kwargs: dict[str, Any], model: str, na
         bound[key] = value
     required = [p for p in method.params if p not in bound and p not in _optional(method)]
     if required:
-        raise Unprocessable(f"{model}.{name}() missing required argument: '{required[0]}'")
+        raise Unprocessable(f"missing a required argument: '{required[0]}'")
     return bound
 
 
@@ -222,10 +233,16 @@ def _optional(method: Method) -> set[str]:
 
 
 def dispatch(
-    env: Env, model: str, name: str, ids: list[int] | None, args: list[Any], kwargs: dict[str, Any]
+    env: Env,
+    model: str,
+    name: str,
+    ids: list[int] | None,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    json2: bool = False,
 ) -> Any:
     """Call a public method and return its JSON-ready result (records become their ids)."""
-    method = find(env, model, name)
+    method = find(env, model, name, json2)
     if not method.on_records and ids:
         raise Unprocessable(f"cannot call {model}.{name} with ids")
     params = bind(method, args, kwargs, model, name)

@@ -102,7 +102,8 @@ class Env:
         missing = self.registry.access(self, model, operation)
         if missing is not None:
             raise AccessError(
-                f"You are not allowed to {ACTIONS[operation]} '{model}' ({model}) records.\n\n"
+                f"You are not allowed to {ACTIONS[operation]} '{DESCRIPTIONS.get(model, model)}' ({model})"
+                " records.\n\n"
                 f"This operation is allowed for the following groups:\n\t- {missing}\n\n"
                 "Contact your administrator to request access if necessary."
             )
@@ -372,6 +373,17 @@ class Env:
         return records
 
 
+DESCRIPTIONS = {
+    "res.partner": "Contact",
+    "sale.order": "Sales Order",
+    "sale.order.line": "Sales Order Line",
+    "account.move": "Journal Entry",
+    "stock.picking": "Transfer",
+    "stock.quant": "Quants",
+    "stock.warehouse": "Warehouse",
+    "product.template": "Product",
+    "product.product": "Product Variant",
+}
 ACTIONS = {"read": "access", "write": "modify", "create": "create", "unlink": "delete"}
 
 

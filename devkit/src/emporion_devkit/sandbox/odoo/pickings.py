@@ -13,6 +13,7 @@ from emporion_devkit.sandbox.odoo.orm import Env, Registry, now_string
 def register(registry: Registry) -> None:
     """Plug the picking methods and the return wizard into the method table."""
     registry.defaults["stock.return.picking"] = _return_defaults
+    registry.created["stock.return.picking"] = [_return_lines]
     BUSINESS[("stock.picking", "button_validate")] = Method((), _button_validate)
     BUSINESS[("stock.picking", "action_assign")] = Method((), _action_assign)
     BUSINESS[("stock.picking", "action_cancel")] = Method((), _action_cancel)
@@ -70,6 +71,35 @@ def _return_defaults(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
     return {"picking_id": picking_id} if picking_id else {}
 
 
+def _return_lines(env: Env, ids: list[int]) -> None:
+    """A new return wizard lists the picking's moves, each with quantity 0 (delivered: move_quantity)."""
+    for wizard_id in ids:
+        wizard = env.store.table("stock.return.picking")[wizard_id]
+        if any(
+            r.get("wizard_id") == wizard_id for r in env.store.table("stock.return.picking.line").values()
+        ):
+            continue
+        moves = [
+            m
+            for m in env.store.table("stock.move").values()
+            if m.get("picking_id") == wizard.get("picking_id") and m.get("state") == "done"
+        ]
+        env.sudo().create(
+            "stock.return.picking.line",
+            [
+                {
+                    "wizard_id": wizard_id,
+                    "product_id": m["product_id"],
+                    "quantity": 0.0,
+                    "move_quantity": float(m.get("quantity") or 0),
+                    "move_id": m["id"],
+                    "uom_id": 1,
+                }
+                for m in moves
+            ],
+        )
+
+
 def _create_returns(env: Env, model: str, ids: list[int]) -> dict[str, Any]:
     """An incoming picking bringing back the wizard's quantities (each line's quantity of its move)."""
     sudo, created = env.sudo(), []
@@ -83,12 +113,6 @@ def _create_returns(env: Env, model: str, ids: list[int]) -> dict[str, Any]:
             for r in env.store.table("stock.return.picking.line").values()
             if r.get("wizard_id") == wizard["id"]
         ]
-        if not lines:  # Odoo fills the lines from the picking's moves
-            lines = [
-                {"product_id": m["product_id"], "quantity": m["quantity"], "move_id": m["id"]}
-                for m in env.store.table("stock.move").values()
-                if m.get("picking_id") == picking["id"]
-            ]
         moves = []
         for line in lines:
             if not float(line.get("quantity") or 0):

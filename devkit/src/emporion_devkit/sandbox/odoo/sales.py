@@ -11,7 +11,7 @@ from typing import Any
 from emporion_devkit.sandbox.odoo import stock
 from emporion_devkit.sandbox.odoo.errors import UserError
 from emporion_devkit.sandbox.odoo.methods import BUSINESS, Method
-from emporion_devkit.sandbox.odoo.money import line_amounts
+from emporion_devkit.sandbox.odoo.money import line_amounts, order_tax
 from emporion_devkit.sandbox.odoo.orm import Env, Registry, now_string
 from emporion_devkit.sandbox.odoo.store import Record
 
@@ -106,11 +106,12 @@ def _lines_changed(env: Env, ids: list[int]) -> None:
 
 
 def recompute(env: Env, order_id: int) -> None:
-    """Line and order amounts from prices, discounts and taxes (rounded per line)."""
-    untaxed = tax = 0.0
+    """Line and order amounts from prices, discounts and taxes (rounded as the company rounds)."""
+    untaxed, taxes, lines = 0.0, [], []
     for line in env.store.table("sale.order.line").values():
         if line.get("order_id") != order_id or line.get("display_type"):
             continue
+        lines.append(line)
         subtotal, line_tax, total = line_amounts(
             env.store,
             line.get("price_unit"),
@@ -120,7 +121,9 @@ def recompute(env: Env, order_id: int) -> None:
         )
         line.update(price_subtotal=subtotal, price_tax=line_tax, price_total=total)
         env.store.touch("sale.order.line", line["id"])
-        untaxed, tax = untaxed + subtotal, tax + line_tax
+        untaxed = untaxed + subtotal
+        taxes.append(line_tax)
+    tax = order_tax(env.store, lines, taxes, ("product_uom_qty", "tax_ids"))
     order = env.store.table("sale.order").get(order_id)
     if order is not None:
         order.update(
@@ -144,7 +147,7 @@ def _action_confirm(env: Env, model: str, ids: list[int]) -> bool:
     env.check("sale.order", "write")
     wrong = [o["name"] for o in orders if o.get("state") not in ("draft", "sent")]
     if wrong:
-        raise UserError(f"The following orders are not in a state requiring confirmation: {', '.join(wrong)}")
+        raise UserError("Some orders are not in a state requiring confirmation.")
     sudo = env.sudo()
     for order in orders:
         sudo.write("sale.order", [order["id"]], {"state": "sale", "date_order": now_string()})
@@ -222,7 +225,8 @@ def _action_cancel(env: Env, model: str, ids: list[int]) -> Any:
     env.check("sale.order", "write")
     if any(o.get("locked") for o in orders):
         raise UserError("You cannot cancel a locked order. Please unlock it first.")
-    if not env.context.get("disable_cancel_warning") and any(o.get("state") != "draft" for o in orders):
+    wizard = env.version.cancel_wizard and not env.context.get("disable_cancel_warning")
+    if wizard and any(o.get("state") != "draft" for o in orders):
         if len(orders) != 1:
             raise ValueError("Expected singleton")
         return {

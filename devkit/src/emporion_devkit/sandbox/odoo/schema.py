@@ -77,6 +77,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "currency_id": m2o("res.currency"),
         "partner_id": m2o("res.partner"),
         "country_id": m2o("res.country"),
+        "tax_calculation_rounding_method": sel("round_per_line"),
     },
     "res.currency": {
         "name": CHAR,
@@ -107,6 +108,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "lang": CHAR,
         "active": ACTIVE,
         "customer_rank": Field("integer", default=0),
+        "commercial_partner_id": comp("many2one", "res.partner"),
         "company_id": m2o("res.company"),
     },
     "res.users": {
@@ -305,6 +307,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "sale_id": m2o("sale.order"),
         "carrier_id": m2o("delivery.carrier"),
         "carrier_tracking_ref": CHAR,
+        "return_ids": o2m("stock.picking", "return_id"),
         "return_id": m2o("stock.picking"),
         "company_id": m2o("res.company"),
     },
@@ -371,6 +374,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "invoice_ids": comp("many2many", "account.move"),
         "invoice_count": comp("integer"),
         "locked": BOOL,
+        "delivery_status": comp("selection"),
         "company_id": m2o("res.company"),
         "user_id": m2o("res.users"),
     },
@@ -405,7 +409,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "sale_order_ids": m2m("sale.order"),
     },
     "account.move": {
-        "name": Field("char", default="/"),
+        "name": CHAR,
         "ref": CHAR,
         "move_type": sel("entry"),
         "state": sel("draft"),
@@ -423,6 +427,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "amount_residual": MONEY,
         "payment_state": sel("not_paid"),
         "reversed_entry_id": m2o("account.move"),
+        "reversal_move_ids": o2m("account.move", "reversed_entry_id"),
         "company_id": m2o("res.company"),
     },
     "account.move.line": {
@@ -472,6 +477,8 @@ MODELS: dict[str, dict[str, Field]] = {
         "product_id": m2o("product.product"),
         "quantity": FLOAT,
         "move_id": m2o("stock.move"),
+        "move_quantity": FLOAT,
+        "uom_id": m2o("uom.uom"),
     },
 }
 

@@ -13,6 +13,7 @@ from emporion_devkit.sandbox.odoo.access import GROUPS, add_key, hash_key
 from emporion_devkit.sandbox.odoo.orm import Env
 
 INTEGRATION_GROUPS = (
+    "base.group_partner_manager",
     "sales_team.group_sale_salesman_all_leads",
     "stock.group_stock_user",
     "account.group_account_invoice",
@@ -53,6 +54,7 @@ def seed_base(env: Env, login: str, api_key: str, key_expires: datetime | None) 
         "res.company",
         [
             {
+                "tax_calculation_rounding_method": env.version.rounding,
                 "name": "Sandbox GmbH",
                 "currency_id": eur,
                 "partner_id": company_partner,
@@ -134,13 +136,17 @@ def seed_base(env: Env, login: str, api_key: str, key_expires: datetime | None) 
     ids["customers"], ids["vendors"], ids["warehouses"] = customers, vendors, {}
     for code, name in (("WH", "Sandbox GmbH"), ("WH2", "Outlet")):
         ids["warehouses"][code] = _warehouse(env, code, name, customers, vendors)
-    (delivery_category,) = env.create("product.category", [{"name": "Deliveries"}])
+    root = env.create("product.category", [{"name": "All"}])[0] if env.version.has_all_category else None
+    ids["category_root"] = root
+    (delivery_category,) = env.create(
+        "product.category", [{"name": "Deliveries", "parent_id": root or False}]
+    )
     (delivery_template,) = env.create(
         "product.template",
         [
             {
                 "name": "Standard delivery",
-                "default_code": "DELIVERY",
+                "default_code": "Delivery_007",
                 "type": "service",
                 "list_price": 4.9,
                 "categ_id": delivery_category,
@@ -198,7 +204,7 @@ def _warehouse(env: Env, code: str, name: str, customers: int, vendors: int) -> 
 def seed_catalogue(env: Env, ids: dict[str, Any], products: int, variant_share: float, seed: int) -> int:
     """The sample catalogue: categories, attributes, templates with variants, pricelists and stock."""
     planned = plan(products, variant_share, seed)
-    (root,) = env.create("product.category", [{"name": "All"}])
+    root = ids["category_root"] or False
     categories: dict[str, int] = {}
     for parent, children in CATEGORY_TREE.items():
         (categories[parent],) = env.create("product.category", [{"name": parent, "parent_id": root}])

@@ -122,7 +122,7 @@ class OdooServer:
             env = self.env(uid, context, su=False)
             if method in GENERIC and method == "create" and "vals_list" not in params and "vals" in params:
                 params["vals_list"] = params.pop("vals")
-            return dispatch(env, model, method, list(ids) if ids else None, [], params)
+            return dispatch(env, model, method, list(ids) if ids else None, [], params, json2=True)
 
     def image(self, model: str, record_id: int, field: str) -> bytes | None:
         """The bytes of a stored image (what `/web/image/<model>/<id>/<field>` serves)."""

@@ -19,6 +19,10 @@ class Personality:
     jsonrpc_error_code: int = 200
     keys_expire: bool = False  # an expired API key is refused
     has_access: bool = True  # has_access/check_access next to check_access_rights
+    cancel_wizard: bool = True  # sale.order.action_cancel answers the sale.order.cancel wizard (17, 18)
+    rounding: str = "round_per_line"  # the company's tax rounding (19 with l10n_de: round_globally)
+    has_all_category: bool = True  # product.category "All" is the root (not on 19)
+    contact_creation: str = "Extra Rights/Contact Creation"  # base.group_partner_manager's full name
 
     @property
     def serie(self) -> str:
@@ -59,9 +63,19 @@ PERSONALITIES = {
         warehouse_context="warehouse",
         has_access=False,
     ),
-    18: Personality(18, renames=OLD_LINE_NAMES, hidden={}),
+    18: Personality(18, renames=OLD_LINE_NAMES, hidden={}, keys_expire=True),
     19: Personality(
-        19, renames={}, hidden={}, json2=True, web_version=True, jsonrpc_error_code=0, keys_expire=True
+        19,
+        renames={},
+        hidden={},
+        json2=True,
+        web_version=True,
+        jsonrpc_error_code=0,
+        keys_expire=True,
+        cancel_wizard=False,
+        rounding="round_globally",
+        has_all_category=False,
+        contact_creation="Contact/Creation",
     ),
 }
 
