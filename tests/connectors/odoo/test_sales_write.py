@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from emporion.connectors.base import Held, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.odoo.connector import OdooConnector
-from emporion.model.orders import OrderStatus, Payment
+from emporion.model.orders import Order, OrderStatus, Payment, Refund, RefundLine
 from tests.connectors.odoo.conftest import RunningSandbox
-from tests.connectors.odoo.sales_support import OPTIONS, connector, order, partner, stocked, tag
+from tests.connectors.odoo.sales_support import FEE_SKU, OPTIONS, connector, order, partner, stocked, tag
 
 __all__ = ["connector"]
 
@@ -140,3 +140,43 @@ async def test_cancelling_in_the_shop_cancels_the_sale_unless_it_shipped(
     assert states == {first: "cancel", second: "sale"}
     (again,) = await connector.write_sales(cancelled[:1], OPTIONS)
     assert again.status is OutcomeStatus.UNCHANGED
+
+
+async def test_odoo_17_takes_the_sale_and_its_return_in_its_own_names(
+    odoo_sandbox_17: RunningSandbox,
+) -> None:
+    """On 17 (`tax_id`, `product_uom`, the return wizard's `create_returns`): the sale's tax is the shop's and
+    a restocked refund comes back through the wizard."""
+    odoo_sandbox_17.sandbox.create_product("Fees", FEE_SKU, 0.0, type="service", is_storable=False)
+    connector = OdooConnector("odoo", odoo_sandbox_17.settings(fee_product=FEE_SKU))
+    try:
+        label = tag()
+        sku = stocked(odoo_sandbox_17, label)
+        shop = order(label, await partner(connector, f"{label}@example.com"), sku)
+        (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+        assert outcome.status is OutcomeStatus.CREATED and outcome.target_ref, outcome.error
+        sale_id = int(outcome.target_ref["id"])
+        odoo_sandbox_17.sandbox.ship(sale_id, tracking="T17")
+        refund = Refund(
+            key="1",
+            amount=Decimal("11.90"),
+            lines=[
+                RefundLine(
+                    line_key="1", sku=sku, quantity=Decimal(1), amount=Decimal(10), tax=Decimal("1.90")
+                )
+            ],
+            restock=True,
+        )
+        item = WriteItem(shop.key, shop.model_copy(update={"refunds": [refund]}), {"id": sale_id})
+        (returned,) = await connector.write("return", [item], [])
+        assert returned.status is OutcomeStatus.CREATED and returned.target_ref, returned.error
+        assert returned.target_ref["return_picking"]
+        (back,) = await connector.read("order", [str(sale_id)])
+        assert (
+            isinstance(back, Order)
+            and back.tax_total == Decimal("4.73")
+            and back.status is OrderStatus.COMPLETED
+        )
+        assert [r.amount for r in back.refunds] == [Decimal("11.90")] and back.refunds[0].restock
+    finally:
+        await connector.close()
