@@ -14,8 +14,6 @@ Values: numbers with a fraction arrive as `Decimal`; datetimes are Odoo's UTC te
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +21,14 @@ from emporion.connectors.base import AuthError, Permanent, Retryable
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.http import observe_httpx
 from emporion.connectors.odoo.errors import Call, OdooAccessDenied
+from emporion.connectors.odoo.orm import Domain, OrmCalls
 from emporion.connectors.odoo.profiles import Profile, profile_for, supported
 from emporion.connectors.odoo.settings import OdooConnection
 from emporion.connectors.odoo.transport import Json2, JsonRpc, Wire
+from emporion.connectors.odoo.values import ServerVersion, odoo_datetime, odoo_text, parse_version
 from emporion.connectors.roles import RequestObserver
 
-Domain = list[Any]
+__all__ = ["Domain", "OdooClient", "ServerVersion", "odoo_datetime", "odoo_text", "parse_version"]
 SAFE_METHODS = frozenset(
     {
         "search_read",
@@ -45,56 +45,9 @@ SAFE_METHODS = frozenset(
     }
 )
 READ_ATTEMPTS = 3
-ODOO_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-@dataclass(frozen=True)
-class ServerVersion:
-    """What the server says it is."""
-
-    major: int  # 17, 18, 19
-    serie: str  # "18.0", "saas~18.2", "19.0"
-    edition: str = ""  # "community"/"enterprise" when known
-
-
-def odoo_datetime(text: str | None) -> datetime | None:
-    """An Odoo datetime value ("YYYY-MM-DD HH:MM:SS", UTC) as an aware datetime; None for False/empty."""
-    if not text:
-        return None
-    return datetime.strptime(str(text)[:19], ODOO_FORMAT).replace(tzinfo=UTC)
-
-
-def odoo_text(moment: datetime) -> str:
-    """A datetime as Odoo's UTC text, for domains and values."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime(ODOO_FORMAT)
-
-
-def parse_version(info: dict[str, Any]) -> ServerVersion:
-    """The version from `common.version` (server_version_info, server_serie) or `GET /web/version`
-    (version_info, version)."""
-    version_info = (
-        info.get("server_version_info") or info.get("version_info") or []
-    )  # /web/version: version_info
-    serie = str(info.get("server_serie") or info.get("server_version") or info.get("version") or "")
-    major: int | None = None
-    if version_info and isinstance(version_info[0], int):
-        major = version_info[0]
-    elif version_info and isinstance(version_info[0], str):  # "saas~18"
-        digits = version_info[0].rsplit("~", 1)[-1]
-        major = int(digits) if digits.isdigit() else None
-    if major is None:
-        head = serie.rsplit("~", 1)[-1].split(".", 1)[0]
-        if not head.isdigit():
-            raise Permanent(f"Odoo did not say which version it is (server_serie {serie[:40]!r})")
-        major = int(head)
-    flag = version_info[5] if len(version_info) > 5 else None
-    edition = "enterprise" if flag == "e" else "community" if flag == "" else ""
-    return ServerVersion(major=major, serie=serie or f"{major}.0", edition=edition)
-
-
-class OdooClient:
+class OdooClient(OrmCalls):
     """One Odoo connection: version, API, login and the one request path every model call takes."""
 
     profile: Profile
@@ -263,127 +216,6 @@ class OdooClient:
             "execute_kw",
             [database, self.uid, self._key, call.model, call.method, args, kwargs],
         )
-
-    # -- the ORM methods every part uses ------------------------------------------------------------
-
-    async def search_read(
-        self,
-        model: str,
-        domain: Domain,
-        fields: Sequence[str],
-        *,
-        offset: int = 0,
-        limit: int | None = None,
-        order: str | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Rows of `model` matching `domain` with `fields`."""
-        params: dict[str, Any] = {"domain": domain, "fields": list(fields), "offset": offset}
-        if limit is not None:
-            params["limit"] = limit
-        if order:
-            params["order"] = order
-        if context:
-            params["context"] = context
-        return list(await self.call(model, "search_read", None, **params) or [])
-
-    async def search(
-        self,
-        model: str,
-        domain: Domain,
-        *,
-        offset: int = 0,
-        limit: int | None = None,
-        order: str | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> list[int]:
-        """Ids of `model` matching `domain`."""
-        params: dict[str, Any] = {"domain": domain, "offset": offset}
-        if limit is not None:
-            params["limit"] = limit
-        if order:
-            params["order"] = order
-        if context:
-            params["context"] = context
-        return [int(i) for i in await self.call(model, "search", None, **params) or []]
-
-    async def search_count(self, model: str, domain: Domain, *, context: dict[str, Any] | None = None) -> int:
-        """How many records of `model` match `domain`."""
-        params: dict[str, Any] = {"domain": domain}
-        if context:
-            params["context"] = context
-        return int(await self.call(model, "search_count", None, **params))
-
-    async def read(
-        self, model: str, ids: Sequence[int], fields: Sequence[str], *, context: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """`fields` of records `ids`, archived ones too (as Odoo's `read`); missing ids are left out."""
-        rows: list[dict[str, Any]] = []
-        wanted = list(dict.fromkeys(ids))
-        size = self.settings.page_size
-        every = {"active_test": False, **(context or {})}
-        for start in range(0, len(wanted), size):
-            chunk = wanted[start : start + size]
-            rows.extend(await self.search_read(model, [("id", "in", chunk)], fields, context=every))
-        return rows
-
-    async def create(
-        self, model: str, values: list[dict[str, Any]], *, context: dict[str, Any] | None = None
-    ) -> list[int]:
-        """Create one record per dict of `values`; their ids in the same order."""
-        params: dict[str, Any] = {"vals_list": values}
-        if context:
-            params["context"] = context
-        result = await self.call(model, "create", None, **params)
-        return [int(result)] if isinstance(result, int) else [int(i) for i in result]
-
-    async def write(
-        self, model: str, ids: Sequence[int], values: dict[str, Any], *, context: dict[str, Any] | None = None
-    ) -> None:
-        """Write `values` on records `ids`."""
-        params: dict[str, Any] = {"vals": values}
-        if context:
-            params["context"] = context
-        await self.call(model, "write", list(ids), **params)
-
-    async def unlink(self, model: str, ids: Sequence[int], *, context: dict[str, Any] | None = None) -> None:
-        """Delete records `ids`."""
-        params: dict[str, Any] = {"context": context} if context else {}
-        await self.call(model, "unlink", list(ids), **params)
-
-    async def pages(
-        self,
-        model: str,
-        domain: Domain,
-        fields: Sequence[str],
-        *,
-        page_size: int,
-        order: str = "id",
-        context: dict[str, Any] | None = None,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every row matching `domain`, a page at a time: keyset paging on id (offset for another order)."""
-        wanted = list(dict.fromkeys(["id", *fields]))
-        if order.strip().lower() in ("id", "id asc"):
-            last = 0
-            while True:
-                rows = await self.search_read(
-                    model, [("id", ">", last), *domain], wanted, limit=page_size, order="id", context=context
-                )
-                if rows:
-                    yield rows
-                    last = rows[-1]["id"]
-                if len(rows) < page_size:
-                    return
-        offset = 0
-        while True:
-            rows = await self.search_read(
-                model, domain, wanted, offset=offset, limit=page_size, order=order, context=context
-            )
-            if rows:
-                yield rows
-            if len(rows) < page_size:
-                return
-            offset += len(rows)
 
     async def now(self) -> datetime:
         """The server's clock in UTC (from a fresh answer's Date header; this machine's when it has none)."""
