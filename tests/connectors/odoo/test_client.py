@@ -97,6 +97,8 @@ async def test_numbers_with_a_fraction_arrive_as_decimal(
         ("odoo.exceptions.MissingError", Permanent, 404),
         ("psycopg2.errors.SerializationFailure", Retryable, 500),
         ("psycopg2.errors.LockNotAvailable", Retryable, 500),
+        ("psycopg2.OperationalError", Retryable, 500),
+        ("builtins.TypeError", Permanent, 500),
     ],
 )
 async def test_odoo_exceptions_become_typed_errors(
@@ -358,5 +360,15 @@ async def test_a_server_that_is_not_there_is_retryable() -> None:
     try:
         with pytest.raises(Retryable, match=r"cannot reach Odoo"):
             await client.connect()
+    finally:
+        await client.close()
+
+
+async def test_a_wrong_database_is_named(odoo_sandbox: RunningSandbox) -> None:
+    client = OdooClient(odoo_sandbox.settings(database="nope", api="jsonrpc"), CircuitBreaker("odoo-test"))
+    try:
+        with pytest.raises(Permanent, match="no such database") as caught:
+            await client.connect()
+        assert not isinstance(caught.value, Retryable)
     finally:
         await client.close()

@@ -18,6 +18,7 @@ from emporion.connectors.base import AuthError, ConnectorError, Permanent, RateL
 MAX_MESSAGE = 300
 CONCURRENCY_NAMES = ("SerializationFailure", "LockNotAvailable", "DeadlockDetected", "ConcurrencyError")
 CONCURRENCY_TEXT = ("could not serialize access", "could not obtain lock", "deadlock detected")
+TRANSIENT_PREFIXES = ("psycopg2", "builtins.MemoryError", "werkzeug.exceptions.ServiceUnavailable")
 PERMANENT_NAMES = ("ValidationError", "UserError", "MissingError", "RedirectWarning", "ValueError")
 
 
@@ -81,10 +82,14 @@ def from_exception(call: Call, data: dict[str, Any], status: int | None = None) 
         return Retryable(f"Odoo reports a concurrent update on {call.what}: {short(message)}", after=1.0)
     if last in PERMANENT_NAMES or status in (404, 422):
         return Permanent(f"Odoo refused {call.what}: {short(message)}", record=call.model or None)
-    if (status is not None and status >= 500) or name.startswith(("psycopg2", "builtins.MemoryError")):
+    if "database" in message and "does not exist" in message:  # psycopg2's answer to a wrong `database`
+        return Permanent(f"Odoo at {call.url} has no such database: {short(message)}")
+    if name.startswith(TRANSIENT_PREFIXES) or (status is not None and status >= 500 and not name):
         return Retryable(
             f"Odoo failed on {call.what} ({last or 'server error'}): {short(message)}", after=5.0
         )
+    # any other exception Odoo names (a TypeError, a KeyError in the server's code) fails the same way
+    # each time it is sent these arguments: a person has to look
     return Permanent(
         f"Odoo failed on {call.what} ({last or 'error'}): {short(message)}", record=call.model or None
     )
