@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from emporion.connectors.base import Held, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.odoo.connector import OdooConnector
-from emporion.model.orders import Order, OrderStatus, Payment, Refund, RefundLine
+from emporion.model.orders import Order, OrderLine, OrderStatus, Payment, Refund, RefundLine
 from tests.connectors.odoo.conftest import RunningSandbox
 from tests.connectors.odoo.sales_support import FEE_SKU, OPTIONS, connector, order, partner, stocked, tag
 
@@ -180,3 +180,41 @@ async def test_odoo_17_takes_the_sale_and_its_return_in_its_own_names(
         assert [r.amount for r in back.refunds] == [Decimal("11.90")] and back.refunds[0].restock
     finally:
         await connector.close()
+
+
+async def test_a_cent_of_tax_rounded_otherwise_goes_on_a_rounding_line_when_the_merchant_keeps_one(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """Three lines of 0.13 at 19 %: Odoo rounding per line gets 0.06, the shop once 0.07. Without a "19%
+    rounding" tax the order is held; with one (fixed 0.01) the sale comes to the shop's 0.46, confirmed."""
+    odoo_sandbox.sandbox.write("res.company", [1], {"tax_calculation_rounding_method": "round_per_line"})
+    label = tag()
+    sku = stocked(odoo_sandbox, label, price=0.13)
+    party = await partner(connector, f"{label}@example.com")
+    lines = [
+        OrderLine(key=str(n), sku=sku, quantity=Decimal(1), unit_price=Decimal("0.13"), total=Decimal("0.13"))
+        for n in range(3)
+    ]
+    values = {
+        "lines": lines,
+        "shipping_lines": [],
+        "shipping_total": Decimal(0),
+        "shipping_tax": Decimal(0),
+        "tax_total": Decimal("0.07"),
+        "total": Decimal("0.46"),
+    }
+    held = order(f"{label}H", party, sku, **values)
+    (outcome,) = await connector.write_sales([WriteItem(held.key, held)], OPTIONS)
+    assert isinstance(outcome.error, Held) and "0.06" in outcome.error.reason
+    odoo_sandbox.sandbox.create(
+        "account.tax",
+        [{"name": "19% rounding", "amount": 0.01, "amount_type": "fixed", "type_tax_use": "sale"}],
+    )
+    shop = order(label, party, sku, **values)
+    (made,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert made.status is OutcomeStatus.CREATED and made.target_ref, made.error
+    (sale,) = odoo_sandbox.sandbox.search_read(
+        "sale.order", [("id", "=", made.target_ref["id"])], ["amount_total", "amount_tax", "state"]
+    )
+    assert sale["state"] == "sale" and Decimal(str(sale["amount_total"])) == Decimal("0.46")
+    assert Decimal(str(sale["amount_tax"])) == Decimal("0.07")
