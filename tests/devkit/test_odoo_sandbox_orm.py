@@ -179,6 +179,6 @@ def test_access_errors_name_the_group(odoo: OdooSandbox) -> None:
 def test_a_failed_call_rolls_back(odoo: OdooSandbox) -> None:
     count = call(odoo, "res.partner", "search_count", [])
     failed = call(odoo, "res.partner", "create", [{"name": "A"}, {"name": "B", "country_id": 99999}])
-    assert failed["name"] == "builtins.ValueError"
+    assert failed["name"] == "odoo.exceptions.ValidationError"
     assert call(odoo, "res.partner", "search_count", []) == count
     time.sleep(0)

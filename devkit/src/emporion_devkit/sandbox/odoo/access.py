@@ -105,6 +105,7 @@ ACL: dict[str, list[tuple[str, str]]] = {
     },
     "account.journal": [(EMPLOYEE, "r"), (BILLING, "r")],
     "account.payment.term": [(EMPLOYEE, "r")],
+    "account.payment.method.line": [(EMPLOYEE, "r")],
 }
 LETTER = {"read": "r", "write": "w", "create": "c", "unlink": "u"}
 
@@ -142,6 +143,12 @@ def register(registry: Registry) -> None:
 
     registry.access = missing_group
     BUSINESS[("res.users", "context_get")] = Method((), _context_get, on_records=False)
+    BUSINESS[("res.users", "has_group")] = Method(("group_ext_id",), _has_group)
+
+
+def _has_group(env: Env, model: str, ids: list[int], group_ext_id: str) -> bool:
+    """Whether the user (the record, else the caller) is in a group given by its xml id."""
+    return group_ext_id in user_groups(env, ids[0] if ids else env.uid)
 
 
 def _context_get(env: Env, model: str, ids: list[int]) -> dict[str, object]:

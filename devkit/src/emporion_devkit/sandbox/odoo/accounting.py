@@ -208,6 +208,7 @@ def _payment_defaults(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
         "line_ids": [m["id"] for m in moves],
         "amount": round(sum(float(m.get("amount_residual") or 0) for m in moves), 2),
         "payment_date": today(),
+        "payment_method_line_id": min(env.store.table("account.payment.method.line"), default=None),
         "journal_id": next(
             (i for i, r in env.store.table("account.journal").items() if r.get("type") == "bank"), None
         ),

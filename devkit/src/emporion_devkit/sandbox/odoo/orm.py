@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emporion_devkit.sandbox.odoo.domain import compile_domain
-from emporion_devkit.sandbox.odoo.errors import AccessError, MissingError, ValueFault
+from emporion_devkit.sandbox.odoo.errors import AccessError, MissingError, ValidationError, ValueFault
 from emporion_devkit.sandbox.odoo.schema import Field, fields_of
 from emporion_devkit.sandbox.odoo.store import Record, Store
 from emporion_devkit.sandbox.odoo.versions import Personality
@@ -221,22 +221,27 @@ class Env:
             elif spec.kind == "many2many":
                 record[inside] = self._many2many(spec, list(record.get(inside) or []), value)
             elif spec.kind == "many2one":
-                record[inside] = self._many2one(spec, value)
+                record[inside] = self._many2one(spec, value, f"{model}.{inside}")
             else:
                 record[inside] = _scalar(spec, value, model, name)
         self.store.touch(model, record_id)
 
-    def _many2one(self, spec: Field, value: Any) -> int | None:
+    def _many2one(self, spec: Field, value: Any, where: str) -> int | None:
+        """A many2one value; a missing target fails as the foreign key does (ValidationError)."""
         if value in (False, None, 0):
             return None
         if isinstance(value, list):  # [id, name] as read returns it
             value = value[0]
-        if (
-            not isinstance(value, int)
-            or spec.relation is None
-            or self.store.get(spec.relation, value) is None
-        ):
-            raise ValueFault(f"Wrong value for {spec.relation}: {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueFault(f"Wrong value for {where}: {value!r}")
+        if spec.relation is None or self.store.get(spec.relation, value) is None:
+            raise ValidationError(
+                "The operation cannot be completed:\n"
+                "- Create/update: a mandatory field is not set.\n"
+                "- Delete: another model requires the record being deleted."
+                " If possible, archive it instead.\n\n"
+                f"Model: {where.rsplit('.', 1)[0]}, Field: {where.rsplit('.', 1)[1]}"
+            )
         return value
 
     def _many2many(self, spec: Field, current: list[int], commands: Any) -> list[int]:

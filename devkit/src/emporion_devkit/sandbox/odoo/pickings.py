@@ -17,6 +17,7 @@ def register(registry: Registry) -> None:
     BUSINESS[("stock.picking", "button_validate")] = Method((), _button_validate)
     BUSINESS[("stock.picking", "action_assign")] = Method((), _action_assign)
     BUSINESS[("stock.picking", "action_cancel")] = Method((), _action_cancel)
+    BUSINESS[("stock.quant", "action_apply_inventory")] = Method((), _apply_inventory)
     BUSINESS[("stock.return.picking", "create_returns")] = Method((), _create_returns, versions=(17,))
     BUSINESS[("stock.return.picking", "action_create_returns")] = Method(
         (), _create_returns, versions=(18, 19)
@@ -51,6 +52,43 @@ def _delivered(env: Env, picking_id: int) -> None:
                     float(line.get("qty_delivered") or 0) + sign * float(move["quantity"]), 4
                 )
             },
+        )
+
+
+def _apply_inventory(env: Env, model: str, ids: list[int]) -> None:
+    """Apply counted quantities: a done move from the inventory-adjustment location per changed quant."""
+    env.check("stock.quant", "write")
+    sudo = env.sudo()
+    adjustment = next(
+        i for i, r in env.store.table("stock.location").items() if r.get("usage") == "inventory"
+    )
+    for quant in env.records("stock.quant", ids):
+        difference = round(float(quant.get("inventory_quantity") or 0) - float(quant.get("quantity") or 0), 4)
+        if not difference:
+            continue
+        source, target = (
+            (adjustment, quant["location_id"]) if difference > 0 else (quant["location_id"], adjustment)
+        )
+        sudo.create(
+            "stock.move",
+            [
+                {
+                    "name": "Product Quantity Updated",
+                    "product_id": quant["product_id"],
+                    "product_uom_qty": abs(difference),
+                    "quantity": abs(difference),
+                    "location_id": source,
+                    "location_dest_id": target,
+                    "state": "done",
+                    "picked": True,
+                    "date": now_string(),
+                }
+            ],
+        )
+        sudo.write(
+            "stock.quant",
+            [quant["id"]],
+            {"quantity": quant.get("inventory_quantity") or 0.0, "inventory_quantity": 0.0},
         )
 
 

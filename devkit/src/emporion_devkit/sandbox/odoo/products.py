@@ -31,6 +31,11 @@ def register(registry: Registry) -> None:
     registry.names["product.template.attribute.value"] = lambda env, r: str(r.get("name") or "")
     registry.computed[("product.category", "complete_name")] = _category_path
     registry.names["res.partner"] = _partner_name
+    registry.names["stock.location"] = lambda env, r: str(r.get("complete_name") or r.get("name") or "")
+    registry.names["stock.picking.type"] = _picking_type_name
+    registry.names["product.attribute.value"] = _attribute_value_name
+    registry.names["product.pricelist"] = _pricelist_name
+    registry.computed[("product.template", "weight_uom_name")] = lambda env, r: "kg"
     for name in RELATED:
         registry.computed[("product.product", name)] = _related(name)
     registry.computed[("product.product", "name")] = lambda env, r: _template(env, r).get("name")
@@ -47,6 +52,21 @@ def register(registry: Registry) -> None:
     for model in ("product.template", "product.product"):
         registry.computed[(model, "detailed_type")] = _detailed_type
         registry.computed[(model, "set:detailed_type")] = _set_detailed_type
+
+
+def _picking_type_name(env: Env, kind: Record) -> str:
+    warehouse = env.store.get("stock.warehouse", kind.get("warehouse_id") or 0)
+    return f"{warehouse['name']}: {kind.get('name')}" if warehouse else str(kind.get("name"))
+
+
+def _attribute_value_name(env: Env, value: Record) -> str:
+    attribute = env.store.get("product.attribute", value.get("attribute_id") or 0) or {}
+    return f"{attribute.get('name')}: {value.get('name')}"
+
+
+def _pricelist_name(env: Env, pricelist: Record) -> str:
+    currency = env.store.get("res.currency", pricelist.get("currency_id") or 0) or {}
+    return f"{pricelist.get('name')} ({currency.get('name', 'EUR')})"
 
 
 def _template(env: Env, variant: Record) -> Record:

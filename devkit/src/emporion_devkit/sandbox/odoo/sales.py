@@ -37,6 +37,7 @@ def register(registry: Registry) -> None:
         env.ids_of("sale.order", r, "picking_ids")
     )
     registry.computed[("sale.order", "invoice_ids")] = invoices_of
+    registry.computed[("sale.order", "delivery_status")] = _delivery_status
     registry.computed[("sale.order", "invoice_count")] = lambda env, r: len(invoices_of(env, r))
     BUSINESS[("sale.order", "action_confirm")] = Method((), _action_confirm)
     BUSINESS[("sale.order", "action_cancel")] = Method((), _action_cancel)
@@ -80,8 +81,10 @@ def _line_defaults(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
         return {}
     template = env.store.get("product.template", product["product_tmpl_id"]) or {}
     extra = env.value("product.product", product, "price_extra")
+    description = template.get("description_sale")
+    name = env.display_name("product.product", product) + (f"\n{description}" if description else "")
     return {
-        "name": env.display_name("product.product", product),
+        "name": name,
         "product_uom_id": template.get("uom_id"),
         "price_unit": round(float(template.get("list_price") or 0) + float(extra or 0), 2),
         "tax_ids": list(template.get("taxes_id") or []),
@@ -130,6 +133,21 @@ def recompute(env: Env, order_id: int) -> None:
             amount_untaxed=round(untaxed, 2), amount_tax=round(tax, 2), amount_total=round(untaxed + tax, 2)
         )
         env.store.touch("sale.order", order_id)
+
+
+def _delivery_status(env: Env, order: Record) -> str | bool:
+    """pending / started / partial / full from the order's outgoing deliveries (False without any)."""
+    pickings = [
+        p
+        for p in env.store.table("stock.picking").values()
+        if p.get("sale_id") == order["id"] and not p.get("return_id") and p.get("state") != "cancel"
+    ]
+    if not pickings:
+        return False
+    done = [p for p in pickings if p.get("state") == "done"]
+    if len(done) == len(pickings):
+        return "full"
+    return "partial" if done else "pending"
 
 
 def invoices_of(env: Env, order: Record) -> list[int]:

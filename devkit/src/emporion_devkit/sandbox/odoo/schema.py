@@ -73,6 +73,7 @@ COMMON = {
 
 MODELS: dict[str, dict[str, Field]] = {
     "res.company": {
+        "account_fiscal_country_id": m2o("res.country"),
         "name": CHAR,
         "currency_id": m2o("res.currency"),
         "partner_id": m2o("res.partner"),
@@ -80,6 +81,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "tax_calculation_rounding_method": sel("round_per_line"),
     },
     "res.currency": {
+        "decimal_places": Field("integer", default=2),
         "name": CHAR,
         "symbol": CHAR,
         "rounding": Field("float", default=0.01),
@@ -151,6 +153,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "default_extra_price": FLOAT,
     },
     "product.template": {
+        "weight_uom_name": comp("char"),
         "name": CHAR,
         "default_code": CHAR,
         "barcode": CHAR,
@@ -284,6 +287,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "active": ACTIVE,
     },
     "stock.quant": {
+        "inventory_quantity": FLOAT,
         "product_id": m2o("product.product"),
         "location_id": m2o("stock.location"),
         "quantity": FLOAT,
@@ -329,6 +333,8 @@ MODELS: dict[str, dict[str, Field]] = {
         "company_id": m2o("res.company"),
     },
     "account.tax": {
+        "description": CHAR,
+        "include_base_amount": BOOL,
         "name": CHAR,
         "amount": FLOAT,
         "amount_type": sel("percent"),
@@ -339,6 +345,7 @@ MODELS: dict[str, dict[str, Field]] = {
     },
     "account.journal": {"name": CHAR, "code": CHAR, "type": sel("sale"), "company_id": m2o("res.company")},
     "account.payment.term": {"name": CHAR},
+    "account.payment.method.line": {"name": CHAR, "journal_id": m2o("account.journal")},
     "delivery.carrier": {
         "name": CHAR,
         "product_id": m2o("product.product"),
@@ -409,6 +416,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "sale_order_ids": m2m("sale.order"),
     },
     "account.move": {
+        "line_ids": o2m("account.move.line", "move_id"),
         "name": CHAR,
         "ref": CHAR,
         "move_type": sel("entry"),
@@ -455,6 +463,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "payment_type": sel("inbound"),
     },
     "account.payment.register": {
+        "payment_method_line_id": m2o("account.payment.method.line"),
         "amount": FLOAT,
         "journal_id": m2o("account.journal"),
         "payment_date": DATE,

@@ -107,13 +107,14 @@ def seed_base(env: Env, login: str, api_key: str, key_expires: datetime | None) 
             strict=True,
         )
     )
-    env.create(
+    _, bank = env.create(
         "account.journal",
         [
             {"name": "Customer Invoices", "code": "INV", "type": "sale"},
             {"name": "Bank", "code": "BNK1", "type": "bank"},
         ],
     )
+    env.create("account.payment.method.line", [{"name": "Manual Payment", "journal_id": bank}])
     env.create("account.payment.term", [{"name": "Immediate Payment"}])
     (partners,) = env.create("stock.location", [{"name": "Partners", "usage": "view"}])
     customers, vendors = env.create(
@@ -131,6 +132,21 @@ def seed_base(env: Env, login: str, api_key: str, key_expires: datetime | None) 
                 "usage": "supplier",
                 "location_id": partners,
             },
+        ],
+    )
+    (virtual,) = env.create("stock.location", [{"name": "Virtual Locations", "usage": "view"}])
+    adjustment = (
+        "Virtual Locations/Inventory adjustment" if env.version.major < 19 else "Inventory adjustment"
+    )
+    env.create(
+        "stock.location",
+        [
+            {
+                "name": "Inventory adjustment",
+                "complete_name": adjustment,
+                "usage": "inventory",
+                "location_id": virtual if env.version.major < 19 else False,
+            }
         ],
     )
     ids["customers"], ids["vendors"], ids["warehouses"] = customers, vendors, {}
