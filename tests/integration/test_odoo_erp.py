@@ -162,11 +162,12 @@ async def test_a_stock_receipt_and_a_price_change_reach_the_shop_within_two_poll
 
         # Odoo rewrites a template unchanged (write_date moves): nothing is written to the shop again
         journal_before = await engine.store.journal_for("catalogue", "product", str(template["id"]))
+        modified = (odoo_support.by_sku(api, repriced) or {}).get("date_modified_gmt")
         odoo.sandbox.write("product.template", [template["id"]], {"list_price": 100.0})
         await anyio.sleep(3 * POLL)
         journal_after = await engine.store.journal_for("catalogue", "product", str(template["id"]))
-        writes = [e for e in journal_after[len(journal_before) :] if e.action not in ("skip", "unchanged")]
-        assert writes == [], [(e.action, e.detail) for e in writes]
+        assert len(journal_after) == len(journal_before), [(e.action, e.reason) for e in journal_after[:3]]
+        assert (odoo_support.by_sku(api, repriced) or {}).get("date_modified_gmt") == modified
         assert await engine.store.list_dead(flow="catalogue") == []
 
 
@@ -345,14 +346,14 @@ async def test_refunds_and_credit_notes_go_both_ways(
         reference = odoo_support.reference(from_shop)
         notes = odoo.sandbox.search_read(
             "account.move",
-            [("move_type", "=", "out_refund"), ("ref", "like", f"{reference}/R%")],
+            [("move_type", "=", "out_refund"), ("ref", "=like", f"{reference}/R%")],
             ["amount_total", "state"],
         )
         assert len(notes) == 1, notes
         assert Decimal(str(notes[0]["amount_total"])) == Decimal(line["total"])
         returns = odoo.sandbox.search_read(
             "stock.picking",
-            [("origin", "like", f"{reference}/R%"), ("picking_type_code", "=", "incoming")],
+            [("origin", "=like", f"{reference}/R%"), ("picking_type_code", "=", "incoming")],
             ["state", "move_ids"],
         )
         assert len(returns) == 1, returns
