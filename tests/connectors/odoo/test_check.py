@@ -3,12 +3,17 @@ warehouses, pricelists and the API key's remaining lifetime."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+import yaml
+
 from emporion.connectors.base import CheckResult
 from emporion.connectors.odoo.connector import OdooConnector
-from tests.connectors.odoo.conftest import RunningSandbox, running_sandbox
+from tests.connectors.odoo.conftest import SANDBOX_KEY, RunningSandbox, running_sandbox
 
 
 def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
@@ -113,3 +118,44 @@ async def test_with_several_keys_the_first_valid_one_to_expire_is_reported(tmp_p
         assert key.ok
         assert "expires in 30 days" in key.detail and "3 keys" in key.detail
         assert "renew it" not in key.detail
+
+
+def test_emporion_check_prints_the_missing_group_and_the_keys_lifetime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expires = datetime.now(UTC).replace(microsecond=0, tzinfo=None) + timedelta(days=40, hours=1)
+    with running_sandbox(tmp_path, 19, "json2", key_expires=expires) as running:
+        sandbox = running.sandbox
+        groups = sandbox.ids["groups"]
+        keep = [
+            groups[g] for g in ("base.group_user", "base.group_partner_manager", "stock.group_stock_user")
+        ]
+        sandbox.write("res.users", [sandbox.ids["integration"]], {"group_ids": [(6, 0, keep)]})
+        monkeypatch.setenv("TEST_ODOO_KEY", SANDBOX_KEY)
+        connection = {
+            "type": "odoo",
+            "url": running.url,
+            "database": sandbox.database,
+            "username": sandbox.username,
+            "api_key": "env:TEST_ODOO_KEY",
+            "warehouses": ["WH", "WH2"],
+        }
+        document = {
+            "version": 1,
+            "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+            "connections": {"erp": connection},
+        }
+        config = tmp_path / "emporion.yaml"
+        config.write_text(yaml.safe_dump(document), encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "emporion", "check", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    output = " ".join(done.stdout.split())
+    assert done.returncode != 0, output
+    assert "Sales: all documents" in output and "sales_team.group_sale_salesman_all_leads" in output
+    assert "expires in 40 days" in output
+    assert SANDBOX_KEY not in done.stdout + done.stderr
