@@ -186,7 +186,8 @@ async def test_a_cent_of_tax_rounded_otherwise_goes_on_a_rounding_line_when_the_
     connector: OdooConnector, odoo_sandbox: RunningSandbox
 ) -> None:
     """Three lines of 0.13 at 19 %: Odoo rounding per line gets 0.06, the shop once 0.07. Without a "19%
-    rounding" tax the order is held; with one (fixed 0.01) the sale comes to the shop's 0.46, confirmed."""
+    rounding" tax the order is held; with one (fixed 0.01) the held sale goes on when written again, and a
+    new one comes to the shop's 0.46 at once."""
     odoo_sandbox.sandbox.write("res.company", [1], {"tax_calculation_rounding_method": "round_per_line"})
     label = tag()
     sku = stocked(odoo_sandbox, label, price=0.13)
@@ -210,6 +211,12 @@ async def test_a_cent_of_tax_rounded_otherwise_goes_on_a_rounding_line_when_the_
         "account.tax",
         [{"name": "19% rounding", "amount": 0.01, "amount_type": "fixed", "type_tax_use": "sale"}],
     )
+    (resumed,) = await connector.write_sales([WriteItem(held.key, held)], OPTIONS)
+    assert resumed.status is OutcomeStatus.MATCHED and resumed.target_ref, resumed.error
+    (fixed,) = odoo_sandbox.sandbox.search_read(
+        "sale.order", [("id", "=", resumed.target_ref["id"])], ["state"]
+    )
+    assert fixed["state"] == "sale"
     shop = order(label, party, sku, **values)
     (made,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
     assert made.status is OutcomeStatus.CREATED and made.target_ref, made.error

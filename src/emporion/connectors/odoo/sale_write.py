@@ -114,9 +114,8 @@ class SaleWriter:
         else:
             (row,) = await self.client.read("sale.order", [sale], ["state"])
             changed = False
-            if (
-                row["state"] in QUOTATION
-            ):  # held earlier, or not confirmed: goes on once its figures are right
+            if row["state"] in QUOTATION:  # held earlier or not confirmed: goes on once its figures are right
+                await self._settle_taxes(sale, order)  # finishes a run cut short (nothing when settled)
                 await self.check_totals(sale, order)
                 if options.confirm:
                     await self.client.call("sale.order", "action_confirm", [sale])

@@ -39,9 +39,8 @@ class OdooSales:
     async def write(
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
-        """Customers, orders (with default sale options) or returns; nothing of them is ever deleted."""
-        if deletes:
-            raise Permanent(f"Odoo {entity} records are never deleted by emporion", field="deletes")
+        """Customers, orders (with default sale options) or returns; `deletes` are ignored (as with Tryton:
+        a shop never deletes a sale, partner or credit note from the ERP)."""
         if entity == "customer":
             return await PartnerWriter(self.client).write(upserts)
         if entity == "order":
