@@ -93,10 +93,10 @@ ACL: dict[str, list[tuple[str, str]]] = {
         m: [(EMPLOYEE, "r"), (STOCK_ADMIN, "rwcu")]
         for m in ("stock.warehouse", "stock.location", "stock.picking.type")
     },
+    "account.move": [(BILLING, "rwcu"), (SALES, "r")],
     **{
         m: [(BILLING, "rwcu")]
         for m in (
-            "account.move",
             "account.move.line",
             "account.payment",
             "account.payment.register",
@@ -131,9 +131,7 @@ def missing_group(env: Env, model: str, operation: str) -> str | None:
     allowed = [group for group, letters in rows if LETTER[operation] in letters]
     if set(allowed) & user_groups(env, env.uid):
         return None
-    names = sorted(
-        env.version.contact_creation if g == "base.group_partner_manager" else GROUPS[g][0] for g in allowed
-    )
+    names = sorted(env.version.group_names.get(g, GROUPS[g][0]) for g in allowed)
     return "\n\t- ".join(names) or "Administration/Settings"
 
 
@@ -170,7 +168,7 @@ def add_key(env: Env, uid: int, key: str, expiration: str | None = None, name: s
     """Give a user an API key, with an expiry ("YYYY-MM-DD HH:MM:SS" UTC) or none."""
     (key_id,) = env.sudo().create(
         "res.users.apikeys",
-        [{"name": name, "user_id": uid, "scope": "rpc", "expiration_date": expiration or False}],
+        [{"name": name, "user_id": uid, "scope": False, "expiration_date": expiration or False}],
     )
     record = env.store.table("res.users.apikeys")[key_id]
     record["key_hash"] = hash_key(key)
@@ -184,9 +182,8 @@ def user_by_key(env: Env, key: str) -> int | None:
     for record in env.store.table("res.users.apikeys").values():
         if record.get("key_hash") == digest:
             expires = record.get("expiration_date")
-            if env.version.keys_expire and expires and expires < now:
-                return None
-            return int(record["user_id"])
+            if not (env.version.keys_expire and expires and expires < now):
+                return int(record["user_id"])
     return None
 
 

@@ -33,6 +33,7 @@ class Method:
     on_records: bool = True
     defaults: dict[str, Any] = field(default_factory=dict)
     versions: tuple[int, ...] = (17, 18, 19)  # the versions that have the method
+    varkw: bool = False  # takes any other keyword (search_read passes them on to read)
 
 
 def _search(
@@ -57,8 +58,21 @@ def _search_read(
     limit: int | None = None,
     order: str | None = None,
     load: str = "_classic_read",
+    **read_kwargs: Any,
 ) -> list[dict[str, Any]]:
+    _every_field(env, model, fields)
     return env.read(model, env.search(model, domain or [], offset, limit, order), fields)
+
+
+def _every_field(env: Env, model: str, fields: list[str] | None) -> None:
+    """Odoo 19 reads every field when none are named; a contact's RTC sessions are closed to most."""
+    if not fields and model == "res.partner" and env.version.major >= 19 and not env.su:
+        raise AccessError(
+            "Failed to read field res.partner.rtc_session_ids\n"
+            "You are not allowed to access 'Mail RTC session' (discuss.channel.rtc.session) records.\n\n"
+            "This operation is allowed for the following groups:\n\t- Role / Administrator\n\n"
+            "Contact your administrator to request access if necessary."
+        )
 
 
 def _search_count(env: Env, model: str, ids: list[int], domain: list[Any], limit: int | None = None) -> int:
@@ -68,6 +82,7 @@ def _search_count(env: Env, model: str, ids: list[int], domain: list[Any], limit
 def _read(
     env: Env, model: str, ids: list[int], fields: list[str] | None = None, load: str = "_classic_read"
 ) -> list[dict[str, Any]]:
+    _every_field(env, model, fields)
     table = env.store.table(model)
     return env.read(model, [i for i in ids if i in table], fields)  # missing ids are left out, as Odoo does
 
@@ -168,7 +183,7 @@ def _default_get(env: Env, model: str, ids: list[int], fields_list: list[str]) -
 GENERIC: dict[str, Method] = {
     "search": Method(("domain", "offset", "limit", "order"), _search, on_records=False),
     "search_read": Method(
-        ("domain", "fields", "offset", "limit", "order", "load"), _search_read, on_records=False
+        ("domain", "fields", "offset", "limit", "order", "load"), _search_read, on_records=False, varkw=True
     ),
     "search_count": Method(("domain", "limit"), _search_count, on_records=False),
     "create": Method(("vals_list",), _create, on_records=False),
@@ -214,7 +229,7 @@ def bind(method: Method, args: list[Any], kwargs: dict[str, Any], model: str, na
         )
     bound = dict(zip(method.params, args, strict=False))
     for key, value in kwargs.items():
-        if key not in method.params:
+        if key not in method.params and not method.varkw:
             raise Unprocessable(f"{model}.{name}() got an unexpected keyword argument '{key}'")
         if key in bound:
             raise Unprocessable(f"{model}.{name}() got multiple values for argument '{key}'")

@@ -168,6 +168,8 @@ class Env:
                 for n, f in fields_of(model).items()
                 if f.default is not None and not f.computed and f.kind not in ("one2many", "many2many")
             }
+            if model in COMPANY_MODELS:
+                defaults["company_id"] = 1
             if model in self.registry.defaults:
                 defaults.update(self.registry.defaults[model](self, vals))
             base = {
@@ -378,6 +380,18 @@ class Env:
         return records
 
 
+COMPANY_MODELS = {  # models whose records belong to the (only) company by default
+    "stock.warehouse",
+    "stock.picking",
+    "stock.picking.type",
+    "stock.move",
+    "stock.quant",
+    "sale.order",
+    "sale.order.line",
+    "account.move",
+    "account.journal",
+    "account.tax",
+}
 DESCRIPTIONS = {
     "res.partner": "Contact",
     "sale.order": "Sales Order",

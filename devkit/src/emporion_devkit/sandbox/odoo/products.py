@@ -36,6 +36,10 @@ def register(registry: Registry) -> None:
     registry.names["product.attribute.value"] = _attribute_value_name
     registry.names["product.pricelist"] = _pricelist_name
     registry.computed[("product.template", "weight_uom_name")] = lambda env, r: "kg"
+    registry.computed[("product.template", "currency_id")] = lambda env, r: (
+        env.store.get("res.company", 1) or {}
+    ).get("currency_id")
+    registry.created["product.pricelist.item"] = [_item_template]
     for name in RELATED:
         registry.computed[("product.product", name)] = _related(name)
     registry.computed[("product.product", "name")] = lambda env, r: _template(env, r).get("name")
@@ -52,6 +56,16 @@ def register(registry: Registry) -> None:
     for model in ("product.template", "product.product"):
         registry.computed[(model, "detailed_type")] = _detailed_type
         registry.computed[(model, "set:detailed_type")] = _set_detailed_type
+
+
+def _item_template(env: Env, ids: list[int]) -> None:
+    """A variant's pricelist item also names its template (as Odoo's compute does)."""
+    for item_id in ids:
+        item = env.store.table("product.pricelist.item")[item_id]
+        variant = env.store.get("product.product", item.get("product_id") or 0)
+        if variant is not None and not item.get("product_tmpl_id"):
+            item["product_tmpl_id"] = variant["product_tmpl_id"]
+            env.store.touch("product.pricelist.item", item_id)
 
 
 def _picking_type_name(env: Env, kind: Record) -> str:

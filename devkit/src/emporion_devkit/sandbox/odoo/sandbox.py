@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from emporion_devkit.sandbox.odoo.orm import Env
 from emporion_devkit.sandbox.odoo.seed import seed_base, seed_catalogue
 from emporion_devkit.sandbox.odoo.server import OdooServer
 from emporion_devkit.sandbox.woocommerce.server import exact_date
+
+KEY_DAYS_19 = 90
 
 
 class OdooSandbox(merchant.MerchantActions):
@@ -42,6 +44,8 @@ class OdooSandbox(merchant.MerchantActions):
         self.database, self.username, self.api_key = database, login, api_key
         self.host, self.port = host, port
         self.fresh = not self.server.store.table("res.company")
+        if key_expires is None and version >= 19:  # a key made on 19 lasts at most three months
+            key_expires = datetime.now(UTC) + timedelta(days=KEY_DAYS_19)
         with self.server.store.transaction():
             if self.fresh:
                 self.ids = seed_base(self.env(), login, api_key, key_expires)
@@ -50,11 +54,16 @@ class OdooSandbox(merchant.MerchantActions):
                 self.server.store.touch("res.company", 1)
             else:
                 self.ids = self.server.store.table("res.company")[1]["sandbox_ids"]
-                if user_by_key(self.env(), api_key) is None:  # a key given to an existing database
-                    expiry = key_expires.strftime("%Y-%m-%d %H:%M:%S") if key_expires else None
-                    add_key(self.env(), self.ids["integration"], api_key, expiry)
+        if not self.fresh and user_by_key(self.env(), api_key) is None:  # a key new to an existing database
+            self.add_api_key(api_key, key_expires)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    def add_api_key(self, key: str, expires: datetime | None = None) -> None:
+        """Give the integration user another API key (expired ones test refusals)."""
+        with self.server.store.transaction():
+            expiry = expires.strftime("%Y-%m-%d %H:%M:%S") if expires else None
+            add_key(self.env(), self.ids["integration"], key, expiry)
 
     @property
     def version(self) -> int:

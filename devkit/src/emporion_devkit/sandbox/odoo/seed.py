@@ -55,6 +55,7 @@ def seed_base(env: Env, login: str, api_key: str, key_expires: datetime | None) 
         [
             {
                 "tax_calculation_rounding_method": env.version.rounding,
+                "account_fiscal_country_id": ids["countries"]["DE"],
                 "name": "Sandbox GmbH",
                 "currency_id": eur,
                 "partner_id": company_partner,

@@ -22,7 +22,9 @@ class Personality:
     cancel_wizard: bool = True  # sale.order.action_cancel answers the sale.order.cancel wizard (17, 18)
     rounding: str = "round_per_line"  # the company's tax rounding (19 with l10n_de: round_globally)
     has_all_category: bool = True  # product.category "All" is the root (not on 19)
-    contact_creation: str = "Extra Rights/Contact Creation"  # base.group_partner_manager's full name
+    group_names: dict[str, str] = field(
+        default_factory=dict
+    )  # groups whose full name differs on this version
 
     @property
     def serie(self) -> str:
@@ -75,7 +77,11 @@ PERSONALITIES = {
         cancel_wizard=False,
         rounding="round_globally",
         has_all_category=False,
-        contact_creation="Contact/Creation",
+        group_names={
+            "base.group_partner_manager": "Contact/Creation",
+            "account.group_account_invoice": "Accounting/Invoicing",
+            "account.group_account_manager": "Accounting/Administrator",
+        },
     ),
 }
 
