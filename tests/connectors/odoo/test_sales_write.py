@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from emporion.connectors.base import Held, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.odoo.connector import OdooConnector
-from emporion.model.orders import Order, OrderLine, OrderStatus, Payment, Refund, RefundLine
+from emporion.model.orders import Order, OrderLine, OrderStatus, Payment, Refund, RefundLine, TaxLine
 from tests.connectors.odoo.conftest import RunningSandbox
 from tests.connectors.odoo.sales_support import FEE_SKU, OPTIONS, connector, order, partner, stocked, tag
 
@@ -225,3 +225,30 @@ async def test_a_cent_of_tax_rounded_otherwise_goes_on_a_rounding_line_when_the_
     )
     assert sale["state"] == "sale" and Decimal(str(sale["amount_total"])) == Decimal("0.46")
     assert Decimal(str(sale["amount_tax"])) == Decimal("0.07")
+
+
+async def test_shipping_is_taxed_at_the_rate_the_shop_charged_on_it(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """Goods at 19 %, shipping at 7 % (the shop's tax lines say so): the delivery line has the mapped 7 %."""
+    label = tag()
+    sku = stocked(odoo_sandbox, label)
+    tax_lines = [
+        TaxLine(rate_percent=Decimal(19), tax_total=Decimal("3.80")),
+        TaxLine(rate_percent=Decimal(7), shipping_tax_total=Decimal("0.34")),
+    ]
+    shop = order(
+        label,
+        await partner(connector, f"{label}@example.com"),
+        sku,
+        tax_lines=tax_lines,
+        shipping_tax=Decimal("0.34"),
+        tax_total=Decimal("4.14"),
+        total=Decimal("29.04"),
+    )
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.status is OutcomeStatus.CREATED and outcome.target_ref, outcome.error
+    (sale,) = odoo_sandbox.sandbox.search_read(
+        "sale.order", [("id", "=", outcome.target_ref["id"])], ["amount_tax"]
+    )
+    assert Decimal(str(sale["amount_tax"])) == Decimal("4.14")

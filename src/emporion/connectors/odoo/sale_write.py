@@ -279,12 +279,32 @@ class SaleWriter:
             return []
         taxes: list[int] | None = []
         if taxed and order.shipping_tax:
-            shipping_class = options.taxes.get("shipping")
-            taxes = [await self._tax(shipping_class, label, "shipping_tax")] if shipping_class else None
+            taxes = await self._shipping_taxes(order, options)
         title = (order.shipping_lines[0].title if order.shipping_lines else "") or name
         line = self._line(int(rows[0]["product_id"][0]), Decimal(1), order.shipping_total, title, taxes)
         line["is_delivery"] = True
         return [line]
+
+    async def _shipping_taxes(self, order: Order, options: SaleOptions) -> list[int] | None:
+        """The tax of the rate the shop charged on shipping (a mapped tax of that percentage, as its tax
+        lines say), else the one mapped to the class "shipping", else None: the carrier product's own."""
+        label = label_of(order)
+        percents = {
+            t.rate_percent for t in order.tax_lines if t.shipping_tax_total and t.rate_percent is not None
+        }
+        names = sorted({name for name in options.taxes.values() if name.strip().lower() not in NO_TAX})
+        if percents and names:
+            ids = [await self._tax(name, label, "shipping_tax") for name in names]
+            for row in await self.client.read("account.tax", ids, ["amount", "amount_type", "price_include"]):
+                amount = Decimal(str(row["amount"] or 0))
+                if (
+                    row.get("amount_type") == "percent"
+                    and not row.get("price_include")
+                    and amount in percents
+                ):
+                    return [int(row["id"])]
+        shipping_class = options.taxes.get("shipping")
+        return [await self._tax(shipping_class, label, "shipping_tax")] if shipping_class else None
 
     async def _fees(self, order: Order, options: SaleOptions, taxed: bool) -> list[dict[str, Any]]:
         """One line of the fee product per fee (negative for an allowance), taxed by its mapped class."""
