@@ -152,3 +152,34 @@ async def test_a_cursor_that_is_not_ours_is_refused(connector: OdooConnector) ->
     """Garbage as a cursor is a permanent error, never a feed from the beginning."""
     with pytest.raises(Permanent, match="not an Odoo feed cursor"):
         await connector.changes("product", '{"hw": "2020"}')
+
+
+async def test_a_deleted_or_moved_pricelist_item_reports_what_it_priced(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """A deleted item leaves no stamp: the feed recalls what it priced; a moved item reports both products."""
+    sandbox = odoo_sandbox.sandbox
+    first = sandbox.create_product("Basket", "BASKET-F", 30.0)
+    second = sandbox.create_product("Towel", "TOWEL-F", 8.0)
+    third = sandbox.create_product("Cap", "CAP-F", 15.0)
+    (promotions,) = sandbox.search_read("product.pricelist", [("name", "=", "Promotions")], ["id"])
+    made = [
+        {
+            "pricelist_id": promotions["id"],
+            "applied_on": "1_product",
+            "product_tmpl_id": template,
+            "fixed_price": 5.0,
+        }
+        for template in (first, second)
+    ]
+    doomed, moving = sandbox.create("product.pricelist.item", made)
+    sandbox.restamp("product.pricelist.item", [doomed, moving], "2020-01-01 00:00:00")
+    _, cursor = await poll(connector, None)
+    sandbox.call("product.pricelist.item", "unlink", [doomed])
+    keys, cursor = await poll(connector, cursor)
+    assert str(first) in keys and str(second) not in keys
+    sandbox.write("product.pricelist.item", [moving], {"product_tmpl_id": third})
+    keys, cursor = await poll(connector, cursor)
+    assert {str(second), str(third)} <= keys and str(first) not in keys
+    keys, _ = await poll(connector, cursor)
+    assert not {str(first), str(second), str(third)} & keys

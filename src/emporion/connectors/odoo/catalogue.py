@@ -19,8 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.base import ChangeBatch, Permanent, map_or_unmappable, numeric_keys
-from emporion.connectors.odoo import feed, stock
+from emporion.connectors.odoo import stock
 from emporion.connectors.odoo.client import OdooClient
+from emporion.connectors.odoo.feed_catalogue import CatalogueFeed
 from emporion.connectors.odoo.mapping import (
     ATTRIBUTE_VALUE_FIELDS,
     CATEGORY_FIELDS,
@@ -36,7 +37,7 @@ from emporion.connectors.odoo.mapping import (
     ref_name,
     variant_list_price,
 )
-from emporion.connectors.odoo.prices import ITEM_FIELDS, PricedVariant, cost_needed, load_book
+from emporion.connectors.odoo.prices import PricedVariant, cost_needed, load_book
 from emporion.connectors.odoo.settings import OdooConnection
 from emporion.model import Record
 
@@ -312,70 +313,19 @@ class OdooCatalogue:
         """Keys changed since `cursor`; None starts from now (nothing older is reported)."""
         self._check_entity(entity)
         await self.setup()
-        position = feed.FeedCursor.loads(cursor) if cursor else None
-        sources = await self._sources(entity)
-        rows, next_cursor = await feed.poll(
-            self.client, sources, position, overlap=self.overlap, page_size=self.page_size
+        watching = CatalogueFeed(
+            self.client,
+            template_fields=self._template_fields,
+            variant_fields=self._variant_fields,
+            pricelists={
+                *self._pricelists.values(),
+                *([self._sale_pricelist] if self._sale_pricelist else []),
+            },
+            scope=SCOPE,
+            overlap=self.overlap,
+            page_size=self.page_size,
         )
-        if entity == "category":
-            keys = {int(row["id"]) for row in rows["product.category"]}
-        else:
-            keys = await feed.templates_changed(self.client, rows, SCOPE, page_size=self.page_size)
-        return ChangeBatch(keys=[str(key) for key in sorted(keys)], cursor=next_cursor.dumps())
-
-    async def _sources(self, entity: str) -> list[feed.FeedSource]:
-        if entity == "category":
-            return [feed.FeedSource("product.category", tuple(CATEGORY_FIELDS))]
-        profile = self.client.profile
-        sources = [
-            feed.FeedSource(
-                "product.template",
-                tuple(
-                    dict.fromkeys(
-                        [
-                            *self._template_fields,
-                            profile.product_type_field,
-                            *(t[0] for t in profile.storable_domain),
-                        ]
-                    )
-                ),
-            ),
-            feed.FeedSource("product.product", tuple(self._variant_fields)),
-            feed.FeedSource("product.template.attribute.value", (*ATTRIBUTE_VALUE_FIELDS, "product_tmpl_id")),
-            feed.FeedSource("stock.quant", ("product_id", "location_id", "quantity", "reserved_quantity")),
-            feed.FeedSource(
-                "stock.move",
-                (
-                    "product_id",
-                    "state",
-                    "product_uom_qty",
-                    profile.stock_move_quantity,
-                    "location_id",
-                    "location_dest_id",
-                ),
-            ),
-        ]
-        watched = await self._watched_pricelists()
-        if watched:
-            domain = (("pricelist_id", "in", sorted(watched)),)
-            sources.append(feed.FeedSource("product.pricelist.item", tuple(ITEM_FIELDS), domain))
-        return sources
-
-    async def _watched_pricelists(self) -> set[int]:
-        """The configured pricelists and every pricelist their prices are computed from."""
-        watched = {*self._pricelists.values(), *([self._sale_pricelist] if self._sale_pricelist else [])}
-        frontier = set(watched)
-        while frontier:
-            rows = await self.client.search_read(
-                "product.pricelist.item",
-                [("pricelist_id", "in", sorted(frontier)), ("base", "=", "pricelist")],
-                ["base_pricelist_id"],
-                context=ALL_ROWS,
-            )
-            found = {base for row in rows if (base := ref_id(row.get("base_pricelist_id")))}
-            frontier = found - watched
-            watched |= found
-        return watched
+        return await watching.changes(entity, cursor)
 
     def _check_entity(self, entity: str) -> None:
         if entity not in ENTITIES:

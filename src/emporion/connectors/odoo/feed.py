@@ -18,10 +18,9 @@ was, a price written again), and a stock move never touches its product's `write
   stamped again, and then reported once (at least once, never lost).
 - "From now on" (no cursor): the window before the first poll is read and remembered, not reported.
 
-Rows become template keys: templates themselves; variants and attribute values by their template;
-stock quants and moves by their product's template; pricelist items of the watched pricelists by the
-variant or template they name, and a category or global item by every template in scope it reaches.
-A deleted row leaves no stamp: a deleted pricelist item is not seen here (reconciliation repairs it).
+A deleted row leaves no stamp. Where a deletion changes the catalogue (a pricelist item), the cursor
+also keeps what each row of the watched set pointed at (`items`, see feed_catalogue.py), so that a
+row gone since the last poll is reported by what it pointed at.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from typing import Any
 
 from emporion.connectors.base import Permanent
 from emporion.connectors.odoo.client import OdooClient, odoo_text
-from emporion.connectors.odoo.mapping import ref_id
 
 ALL_ROWS = {"active_test": False}  # archived rows are changes too
 FINGERPRINT_CHARS = 16
@@ -56,6 +54,8 @@ class FeedCursor:
 
     since: dt.datetime
     seen: dict[str, dict[int, str]] = field(default_factory=dict)  # model -> id -> fingerprint
+    items: dict[int, str] | None = None  # watched pricelist item -> what it prices (None: not known yet)
+    watched: list[int] = field(default_factory=list)  # the pricelists `items` covers
 
     def dumps(self) -> str:
         """Compact JSON text: the window's start and each model's rows with their fingerprints."""
@@ -63,7 +63,11 @@ class FeedCursor:
             model: {str(key): value for key, value in sorted(rows.items())}
             for model, rows in self.seen.items()
         }
-        return json.dumps({"v": 1, "since": odoo_text(self.since), "seen": seen}, separators=(",", ":"))
+        data: dict[str, Any] = {"v": 1, "since": odoo_text(self.since), "seen": seen}
+        if self.items is not None:
+            data["items"] = {str(key): value for key, value in sorted(self.items.items())}
+            data["watched"] = sorted(self.watched)
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def loads(cls, text: str) -> FeedCursor:
@@ -77,7 +81,13 @@ class FeedCursor:
                 str(model): {int(key): str(value) for key, value in rows.items()}
                 for model, rows in data.get("seen", {}).items()
             }
-            return cls(since=since, seen=seen)
+            items = data.get("items")
+            return cls(
+                since=since,
+                seen=seen,
+                items={int(key): str(value) for key, value in items.items()} if items is not None else None,
+                watched=[int(ident) for ident in data.get("watched", [])],
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise Permanent(f"not an Odoo feed cursor: {text[:80]!r}") from exc
 
@@ -129,56 +139,3 @@ async def poll(
         if kept:
             seen[source.model] = kept
     return changed, FeedCursor(since=next_since, seen=seen)
-
-
-async def templates_of_products(client: OdooClient, product_ids: set[int]) -> set[int]:
-    """The templates of product.product rows (archived ones too)."""
-    if not product_ids:
-        return set()
-    rows = await client.read("product.product", sorted(product_ids), ["product_tmpl_id"], context=ALL_ROWS)
-    return {template for row in rows if (template := ref_id(row.get("product_tmpl_id")))}
-
-
-async def templates_changed(
-    client: OdooClient,
-    rows: dict[str, list[dict[str, Any]]],
-    scope: Sequence[Any],
-    *,
-    page_size: int,
-) -> set[int]:
-    """Template ids behind changed templates, variants, attribute values, quants, moves and pricelist items.
-
-    A category item reaches every template in `scope` in that category or below it; a global item
-    every template in `scope`.
-    """
-    templates = {int(row["id"]) for row in rows.get("product.template", [])}
-    for model in ("product.product", "product.template.attribute.value"):
-        templates |= {
-            template for row in rows.get(model, []) if (template := ref_id(row.get("product_tmpl_id")))
-        }
-    products = {
-        product
-        for model in ("stock.quant", "stock.move")
-        for row in rows.get(model, [])
-        if (product := ref_id(row.get("product_id")))
-    }
-    categories: set[int] = set()
-    everything = False
-    for item in rows.get("product.pricelist.item", []):
-        applied_on = item.get("applied_on")
-        if applied_on == "0_product_variant" and (product := ref_id(item.get("product_id"))):
-            products.add(product)
-        elif applied_on == "1_product" and (template := ref_id(item.get("product_tmpl_id"))):
-            templates.add(template)
-        elif applied_on == "2_product_category" and (category := ref_id(item.get("categ_id"))):
-            categories.add(category)
-        else:
-            everything = True
-    templates |= await templates_of_products(client, products)
-    if everything or categories:
-        domain: list[Any] = list(scope)
-        if not everything:
-            domain.append(("categ_id", "child_of", sorted(categories)))
-        async for page in client.pages("product.template", domain, [], page_size=page_size, context=ALL_ROWS):
-            templates |= {int(row["id"]) for row in page}
-    return templates
