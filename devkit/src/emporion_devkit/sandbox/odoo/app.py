@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from emporion_devkit.sandbox.odoo.errors import NotFound, OdooError, Unauthorized, ValueFault
@@ -33,6 +34,11 @@ LOGIN_PAGE = (
     '<!DOCTYPE html>\n<html><head><title>Login | Odoo</title></head><body><form class="oe_login_form" '
     'method="post" action="/web/login"><input name="login"/><input name="password" '
     'type="password"/></form></body></html>'
+)
+REDIRECT_PAGE = (
+    "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+    '<p>You should be redirected automatically to the target URL: <a href="{target}">{target}</a>.'
+    " If not, click the link.\n"
 )
 BEARER = re.compile(r"^bearer\s+(.+)$", re.IGNORECASE)
 
@@ -90,7 +96,9 @@ def build_app(server: OdooServer) -> Starlette:
     async def json2(request: Request) -> Response:
         if not version.json2:
             if version.major == 18:
-                return RedirectResponse(f"/web/login?redirect={request.url.path}", status_code=303)
+                target = f"/web/login?redirect={quote(request.url.path + '?', safe='')}"
+                page = REDIRECT_PAGE.format(target=target)
+                return HTMLResponse(page, status_code=303, headers={"Location": target})
             return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
         model, method = request.path_params["model"], request.path_params["method"]
         try:

@@ -55,11 +55,11 @@ class AttributeFault(OdooError):
     status = 404
 
 
-class KeyFault(OdooError):
-    """A Python KeyError inside Odoo: an unknown model over JSON-RPC."""
+class TypeFault(OdooError):
+    """A Python TypeError inside Odoo: arguments that do not fit a method, over JSON-RPC."""
 
-    name = "builtins.KeyError"
-    status = 404
+    name = "builtins.TypeError"
+    status = 500
 
 
 class ValueFault(OdooError):

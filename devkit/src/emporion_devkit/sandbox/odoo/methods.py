@@ -13,9 +13,10 @@ from typing import Any
 from emporion_devkit.sandbox.odoo.errors import (
     AccessError,
     AttributeFault,
-    KeyFault,
     NotFound,
+    TypeFault,
     Unprocessable,
+    UserError,
     ValueFault,
 )
 from emporion_devkit.sandbox.odoo.orm import Env
@@ -207,7 +208,7 @@ def find(env: Env, model: str, name: str, json2: bool = False) -> Method:
     if model not in MODELS:
         if json2:
             raise NotFound(f"the model {model!r} does not exist")
-        raise KeyFault(model)
+        raise UserError(f"Object {model} doesn't exist")
     if name.startswith("_"):
         raise AccessError(f"Private methods (such as '{model}.{name}') cannot be called remotely.")
     method = BUSINESS.get((model, name)) or GENERIC.get(name)
@@ -221,22 +222,28 @@ def find(env: Env, model: str, name: str, json2: bool = False) -> Method:
     return method
 
 
-def bind(method: Method, args: list[Any], kwargs: dict[str, Any], model: str, name: str) -> dict[str, Any]:
-    """Positional and named arguments bound to the method's parameters (TypeError as Python's, as 422)."""
+def bind(
+    method: Method, args: list[Any], kwargs: dict[str, Any], model: str, name: str, json2: bool = False
+) -> dict[str, Any]:
+    """Arguments bound to the parameters; a mismatch is a 422 on JSON-2, a TypeError over JSON-RPC."""
+    fault = Unprocessable if json2 else TypeFault
+    owner = "BaseModel" if name in GENERIC or name in ACCESS_18 else model
     if len(args) > len(method.params):
-        raise Unprocessable(
-            f"{name}() takes {len(method.params)} positional arguments but {len(args)} were given"
+        raise fault(
+            f"{owner}.{name}() takes {len(method.params)} positional arguments but {len(args)} were given"
         )
     bound = dict(zip(method.params, args, strict=False))
     for key, value in kwargs.items():
         if key not in method.params and not method.varkw:
-            raise Unprocessable(f"{model}.{name}() got an unexpected keyword argument '{key}'")
+            raise fault(f"{owner}.{name}() got an unexpected keyword argument '{key}'")
         if key in bound:
-            raise Unprocessable(f"{model}.{name}() got multiple values for argument '{key}'")
+            raise fault(f"{owner}.{name}() got multiple values for argument '{key}'")
         bound[key] = value
     required = [p for p in method.params if p not in bound and p not in _optional(method)]
+    if required and json2:
+        raise fault(f"missing a required argument: '{required[0]}'")
     if required:
-        raise Unprocessable(f"missing a required argument: '{required[0]}'")
+        raise fault(f"{owner}.{name}() missing 1 required positional argument: '{required[0]}'")
     return bound
 
 
@@ -260,7 +267,7 @@ def dispatch(
     method = find(env, model, name, json2)
     if not method.on_records and ids:
         raise Unprocessable(f"cannot call {model}.{name} with ids")
-    params = bind(method, args, kwargs, model, name)
+    params = bind(method, args, kwargs, model, name, json2)
     if method.on_records and not all(isinstance(i, int) and not isinstance(i, bool) for i in ids or []):
         raise ValueFault(f"Invalid ids {ids!r}")
     return method.impl(env, model, list(ids or []), **params)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emporion_devkit.sandbox.odoo.domain import compile_domain
-from emporion_devkit.sandbox.odoo.errors import AccessError, MissingError, ValidationError, ValueFault
+from emporion_devkit.sandbox.odoo.errors import AccessError, MissingError, ValueFault
 from emporion_devkit.sandbox.odoo.schema import Field, fields_of
 from emporion_devkit.sandbox.odoo.store import Record, Store
 from emporion_devkit.sandbox.odoo.versions import Personality
@@ -236,14 +236,11 @@ class Env:
             value = value[0]
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueFault(f"Wrong value for {where}: {value!r}")
-        if spec.relation is None or self.store.get(spec.relation, value) is None:
-            raise ValidationError(
-                "The operation cannot be completed:\n"
-                "- Create/update: a mandatory field is not set.\n"
-                "- Delete: another model requires the record being deleted."
-                " If possible, archive it instead.\n\n"
-                f"Model: {where.rsplit('.', 1)[0]}, Field: {where.rsplit('.', 1)[1]}"
-            )
+        if spec.relation is None:
+            raise ValueFault(f"Wrong value for {where}: {value!r}")
+        self.store.dangling.append(
+            (where, spec.relation, value)
+        )  # checked when the call commits, as SQL does
         return value
 
     def _many2many(self, spec: Field, current: list[int], commands: Any) -> list[int]:

@@ -91,10 +91,10 @@ class OdooServer:
             context = kwargs.pop("context", None) or {}
             env = self.env(uid, context, su=False)
             target = find(env, model, name)
-            ids: list[int] | None = None
+            ids: list[Any] | None = None
             if target.on_records:
                 first = positional.pop(0) if positional else kwargs.pop("ids", [])
-                ids = [first] if isinstance(first, int) else list(first or [])
+                ids = [first] if isinstance(first, int | str) else list(first or [])
             return dispatch(env, model, name, ids, positional, kwargs)
 
     def _password_ok(self, uid: int, password: str) -> bool:

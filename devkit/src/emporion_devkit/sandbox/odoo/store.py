@@ -36,6 +36,7 @@ class Store:
         self.dirty: set[tuple[str, int]] = set()
         self.high = {model: max(table) for model, table in self.cache.items() if table}
         self.depth = 0
+        self.dangling: list[tuple[str, str, int]] = []  # (model.field, target model, id) to check at commit
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -50,9 +51,30 @@ class Store:
                 raise
             else:
                 if self.depth == 1:
+                    try:
+                        self._verify()
+                    except BaseException:
+                        self._rollback()
+                        raise
                     self._commit()
             finally:
                 self.depth -= 1
+
+    def _verify(self) -> None:
+        """Fail as a foreign key does when a many2one written in this call points nowhere."""
+        dangling, self.dangling = self.dangling, []
+        for where, relation, record_id in dangling:
+            if self.get(relation, record_id) is None:
+                from emporion_devkit.sandbox.odoo.errors import ValidationError
+
+                model, field = where.rsplit(".", 1)
+                raise ValidationError(
+                    "The operation cannot be completed:\n"
+                    "- Create/update: a mandatory field is not set.\n"
+                    "- Delete: another model requires the record being deleted."
+                    " If possible, archive it instead.\n\n"
+                    f"Model: {model}, Field: {field}"
+                )
 
     def _commit(self) -> None:
         """Write the touched records to SQLite in one transaction."""
@@ -83,6 +105,7 @@ class Store:
             else:
                 table[record_id] = orjson.loads(row[0])
         self.dirty.clear()
+        self.dangling.clear()
 
     def table(self, model: str) -> dict[int, Record]:
         """The records of a model by id (the live cache: mark changes with `touch`)."""
