@@ -4,7 +4,10 @@ and pricelist prices computed as Odoo computes them for one unit."""
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +19,13 @@ from emporion.connectors.odoo.mapping import (
     custom_value,
     image_of,
     product_from_rows,
+    ref_id,
+    ref_name,
     template_sku,
+    variant_list_price,
     weight_in_kg,
 )
+from emporion.connectors.odoo.money import cents
 from emporion.connectors.odoo.prices import PriceBook, PricedVariant, rule_from_row
 from emporion.model import StockLevel
 
@@ -268,3 +275,79 @@ def test_a_promotion_in_force_or_the_next_one() -> None:
     assert upcoming.end is None
     undated = {**current, "date_start": False, "date_end": False}
     assert book(undated).promotion(1, SHIRT, NOW) is None
+
+
+DATA = Path(__file__).parents[2] / "data"
+
+
+def recorded(version: str, name: str) -> tuple[Any, dt.datetime]:
+    """The result of a recorded exchange with a real Odoo (numbers as Decimal, as the client gives them)."""
+    exchange = json.loads((DATA / f"odoo-{version}" / f"{name}.json").read_text(), parse_float=Decimal)
+    answer = exchange["response"]
+    result = answer["result"] if isinstance(answer, dict) and "result" in answer else answer
+    return result, email.utils.parsedate_to_datetime(exchange["headers"]["date"])
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"])
+def test_prices_of_real_rows_are_the_prices_odoo_computes(version: str) -> None:
+    """Real items, variants and categories priced here as Odoo itself priced them (today and in 40 days)."""
+    items, today = recorded(version, "pricelist_item_search_read")
+    templates, _ = recorded(version, "product_template_read_catalogue_fields")
+    shirts, _ = recorded(version, "product_product_search_read")
+    values, _ = recorded(version, "ptav_read")
+    categories, _ = recorded(version, "product_category_search_read")
+    reference = json.loads((DATA / f"odoo-{version}" / "pricelist_reference_prices.json").read_text())
+    by_id = {row["id"]: row for row in templates}
+    parents = {row["id"]: ref_id(row["parent_id"]) for row in categories}
+    below: dict[int, set[int]] = {ident: {ident} for ident in parents}
+    for ident in parents:
+        parent = parents[ident]
+        while parent:
+            below[parent].add(ident)
+            parent = parents[parent]
+    variants = {row["default_code"]: row for row in shirts}
+    for row in templates:
+        if row["default_code"] and row["type"] != "service":
+            variants[row["default_code"]] = {
+                "id": row["product_variant_ids"][0],
+                "product_tmpl_id": [row["id"], row["name"]],
+                "product_template_attribute_value_ids": [],
+            }
+    extras = {row["id"]: row for row in values}
+    rules = PriceBook([rule_from_row(row) for row in items], below)
+    lists = {ref_id(row["pricelist_id"]): ref_name(row["pricelist_id"]).split(" (")[0] for row in items}
+    checked = 0
+    for sku, row in variants.items():
+        template = by_id[ref_id(row["product_tmpl_id"])]
+        priced = PricedVariant(
+            id=row["id"],
+            template=template["id"],
+            category=ref_id(template["categ_id"]),
+            list_price=variant_list_price(template, row, extras),
+        )
+        assert priced.list_price == cents(Decimal(str(reference["lst_price"][sku])))
+        for pricelist, name in lists.items():
+            for label, moment in (("today", today), ("in_40_days", today + dt.timedelta(days=40))):
+                expected = cents(Decimal(str(reference["prices"][f"{name}@{label}"][sku])))
+                assert rules.price(pricelist, priced, moment) == expected, (sku, name, label)
+                checked += 1
+    assert checked == 9 * 2 * 2
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"])
+def test_real_variant_rows_map_to_a_variable_product(version: str) -> None:
+    """The recorded T-shirt: six variants, attributes by name, Odoo's own lst_price per variant."""
+    templates, _ = recorded(version, "product_template_read_catalogue_fields")
+    shirts, _ = recorded(version, "product_product_search_read")
+    values, _ = recorded(version, "ptav_read")
+    (shirt,) = [row for row in templates if row["id"] == ref_id(shirts[0]["product_tmpl_id"])]
+    extras = {row["id"]: row for row in values}
+    product = product_from_rows(shirt, shirts, extras, {}, currency="EUR", images=[])
+    assert product.sku == "TSHIRT" and product.attributes == {
+        "Colour": ["Blue", "Red"],
+        "Size": ["L", "M", "S"],
+    }
+    assert {variant.sku: variant.list_price for variant in product.variants} == {
+        row["default_code"]: cents(row["lst_price"]) for row in shirts
+    }
+    assert product.categories == [str(ref_id(shirt["categ_id"]))] and product.description == "Cotton shirt"
