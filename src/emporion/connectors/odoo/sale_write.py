@@ -15,7 +15,8 @@ as the sale's "Payment Ref." (`reference`: the transaction id, else the shop ref
 invoices and their reconciliation to Odoo. The sale is read back after creating: the cents by which
 Odoo's per-line tax rounding misses the shop's tax go on a "<tax> rounding" line when the merchant
 keeps such a tax; when Odoo's total or tax still differs from the shop's, the sale stays a quotation
-and the write ends `Held`. Cancellations are in sale_cancel.py.
+and the write ends `Held` (sale_totals.py). Cancellations are in sale_cancel.py, the lookups of
+taxes, products and carriers in sale_lookup.py.
 """
 
 from __future__ import annotations
@@ -26,16 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import (
     ConnectorError,
-    Held,
     Outcome,
     OutcomeStatus,
     Permanent,
     Retryable,
     WriteItem,
 )
-from emporion.connectors.odoo.money import CENT, decimal_of, price_and_rest, wire
+from emporion.connectors.odoo.money import price_and_rest
 from emporion.connectors.odoo.partners import PartnerWriter, is_empty
 from emporion.connectors.odoo.sale_cancel import cancel_sale
+from emporion.connectors.odoo.sale_lookup import SaleLookups, label_of
+from emporion.connectors.odoo.sale_totals import check_totals, settle_taxes
 from emporion.connectors.roles import SaleOptions
 from emporion.model.orders import Order, OrderStatus
 
@@ -43,18 +45,12 @@ if TYPE_CHECKING:
     from emporion.connectors.odoo.client import OdooClient
     from emporion.connectors.odoo.settings import OdooConnection
 
-NO_TAX = frozenset({"", "none"})  # a tax class mapped to one of these: the shop's class is untaxed
 QUOTATION = ("draft", "sent")
 
 
 def charges_tax(order: Order) -> bool:
     """Whether the shop charged any tax on the order (else Odoo adds none either)."""
     return bool(order.tax_total) or any(t.tax_total or t.shipping_tax_total for t in order.tax_lines)
-
-
-def label_of(order: Order) -> str:
-    """How errors name an order: by its shop number."""
-    return f"order {order.number}"
 
 
 class SaleWriter:
@@ -64,7 +60,7 @@ class SaleWriter:
         self.client = client
         self.settings = settings
         self.partners = PartnerWriter(client)
-        self._ids: dict[tuple[str, str], int] = {}
+        self.lookup = SaleLookups(client, settings)
 
     async def write(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
         """One outcome per order; time-outs and lock conflicts fail the whole call (Retryable)."""
@@ -102,8 +98,8 @@ class SaleWriter:
             if order.status is OrderStatus.CANCELLED:
                 return Outcome(item.key, OutcomeStatus.UNCHANGED)
             sale = await self._create(order, options)
-            await self._settle_taxes(sale, order)
-            await self.check_totals(sale, order)
+            await settle_taxes(self.lookup, sale, order)
+            await check_totals(self.client, sale, order)
             if options.confirm:
                 await self.client.call("sale.order", "action_confirm", [sale])
             if order.paid:
@@ -115,8 +111,10 @@ class SaleWriter:
             (row,) = await self.client.read("sale.order", [sale], ["state"])
             changed = False
             if row["state"] in QUOTATION:  # held earlier or not confirmed: goes on once its figures are right
-                await self._settle_taxes(sale, order)  # finishes a run cut short (nothing when settled)
-                await self.check_totals(sale, order)
+                await settle_taxes(
+                    self.lookup, sale, order
+                )  # finishes a run cut short (nothing when settled)
+                await check_totals(self.client, sale, order)
                 if options.confirm:
                     await self.client.call("sale.order", "action_confirm", [sale])
                     changed = True
@@ -126,58 +124,7 @@ class SaleWriter:
             status = OutcomeStatus.UNCHANGED
         return Outcome(item.key, status, target_ref={"id": sale})
 
-    # -- lookups --------------------------------------------------------------------------------
-
-    async def _id_of(self, model: str, domain: list[Any], what: str, record: str, field: str) -> int:
-        """The id of the one record `domain` finds (read once per writer), else Permanent naming `field`."""
-        key = (model, repr(domain))
-        if key not in self._ids:
-            found = await self.client.search(model, domain, order="id asc", limit=1)
-            if not found:
-                raise Permanent(f"Odoo has no {what}", record=record, field=field)
-            self._ids[key] = int(found[0])
-        return self._ids[key]
-
-    async def _tax(self, name: str, record: str, field: str) -> int:
-        domain = [["name", "=", name], ["type_tax_use", "=", "sale"]]
-        return await self._id_of("account.tax", domain, f"sales tax {name!r}", record, field)
-
-    async def _class_taxes(
-        self, options: SaleOptions, tax_class: str, taxed: bool, record: str, field: str
-    ) -> list[int] | None:
-        """The Odoo taxes of a shop tax class: none when the shop charged none or maps it to "none";
-        None (Odoo's own product taxes) when the class is not mapped."""
-        if not taxed:
-            return []
-        name = options.taxes.get(tax_class)
-        if name is None:
-            return None
-        if name.strip().lower() in NO_TAX:
-            return []
-        return [await self._tax(name, record, field)]
-
-    async def _fee_product(self, record: str, field: str) -> int:
-        code = self.settings.fee_product
-        if not code:
-            raise Permanent("no fee product is configured (fee_product) for fees and rounding", record, field)
-        domain = [["default_code", "=", code]]
-        return await self._id_of("product.product", domain, f"product with reference {code!r}", record, field)
-
     # -- create ---------------------------------------------------------------------------------
-
-    def _line(
-        self, product: int, quantity: Decimal, price: Decimal, name: str, taxes: list[int] | None
-    ) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "product_id": product,
-            "product_uom_qty": float(quantity),
-            "price_unit": wire(price),
-            "discount": 0.0,
-            "name": name,
-        }
-        if taxes is not None:
-            values[self.client.profile.sale_line_taxes] = [[6, 0, taxes]]
-        return values
 
     async def _create(self, order: Order, options: SaleOptions) -> int:
         label = label_of(order)
@@ -207,12 +154,14 @@ class SaleWriter:
                     field=f"lines[{index}].sku",
                 )
             at = f"lines[{index}].tax_class"
-            taxes = await self._class_taxes(options, line.tax_class, taxed, f"{label} line {line.key}", at)
+            taxes = await self.lookup.class_taxes(
+                options, line.tax_class, taxed, f"{label} line {line.key}", at
+            )
             price, rest = price_and_rest(line.total, line.quantity)
-            lines.append(self._line(product, line.quantity, price, line.name or line.sku, taxes))
+            lines.append(self.lookup.line(product, line.quantity, price, line.name or line.sku, taxes))
             if rest:
-                fee = await self._fee_product(label, f"lines[{index}].total")
-                roundings.append(self._line(fee, Decimal(1), rest, f"Rounding {line.sku}", taxes))
+                fee = await self.lookup.fee_product(label, f"lines[{index}].total")
+                roundings.append(self.lookup.line(fee, Decimal(1), rest, f"Rounding {line.sku}", taxes))
         values: dict[str, Any] = {
             "partner_id": partner,
             "client_order_ref": order.reference,
@@ -228,7 +177,7 @@ class SaleWriter:
                 partner, shipping, "delivery", record=label
             )
         if order.currency:
-            currency = await self._id_of(
+            currency = await self.lookup.id_of(
                 "res.currency",
                 [["name", "=", order.currency.upper()]],
                 f"currency {order.currency}",
@@ -237,7 +186,7 @@ class SaleWriter:
             )
             values["currency_id"] = currency
         if options.warehouse:
-            values["warehouse_id"] = await self._id_of(
+            values["warehouse_id"] = await self.lookup.id_of(
                 "stock.warehouse",
                 [["code", "=", options.warehouse]],
                 f"warehouse {options.warehouse!r}",
@@ -279,91 +228,25 @@ class SaleWriter:
             return []
         taxes: list[int] | None = []
         if taxed and order.shipping_tax:
-            taxes = await self._shipping_taxes(order, options)
+            taxes = await self.lookup.shipping_taxes(order, options)
         title = (order.shipping_lines[0].title if order.shipping_lines else "") or name
-        line = self._line(int(rows[0]["product_id"][0]), Decimal(1), order.shipping_total, title, taxes)
+        line = self.lookup.line(int(rows[0]["product_id"][0]), Decimal(1), order.shipping_total, title, taxes)
         line["is_delivery"] = True
         return [line]
-
-    async def _shipping_taxes(self, order: Order, options: SaleOptions) -> list[int] | None:
-        """The tax of the rate the shop charged on shipping (a mapped tax of that percentage, as its tax
-        lines say), else the one mapped to the class "shipping", else None: the carrier product's own."""
-        label = label_of(order)
-        percents = {
-            t.rate_percent for t in order.tax_lines if t.shipping_tax_total and t.rate_percent is not None
-        }
-        names = sorted({name for name in options.taxes.values() if name.strip().lower() not in NO_TAX})
-        if percents and names:
-            ids = [await self._tax(name, label, "shipping_tax") for name in names]
-            for row in await self.client.read("account.tax", ids, ["amount", "amount_type", "price_include"]):
-                amount = Decimal(str(row["amount"] or 0))
-                if (
-                    row.get("amount_type") == "percent"
-                    and not row.get("price_include")
-                    and amount in percents
-                ):
-                    return [int(row["id"])]
-        shipping_class = options.taxes.get("shipping")
-        return [await self._tax(shipping_class, label, "shipping_tax")] if shipping_class else None
 
     async def _fees(self, order: Order, options: SaleOptions, taxed: bool) -> list[dict[str, Any]]:
         """One line of the fee product per fee (negative for an allowance), taxed by its mapped class."""
         label = label_of(order)
         lines = []
         for index, fee in enumerate(order.fees):
-            product = await self._fee_product(label, f"fees[{index}]")
-            taxes = await self._class_taxes(
+            product = await self.lookup.fee_product(label, f"fees[{index}]")
+            taxes = await self.lookup.class_taxes(
                 options, fee.tax_class, taxed and bool(fee.tax), label, f"fees[{index}].tax_class"
             )
-            lines.append(self._line(product, Decimal(1), fee.total, fee.name or f"Fee {fee.key}", taxes))
+            lines.append(
+                self.lookup.line(product, Decimal(1), fee.total, fee.name or f"Fee {fee.key}", taxes)
+            )
         return lines
-
-    async def _settle_taxes(self, sale: int, order: Order) -> None:
-        """Book the cents by which Odoo's per-line tax rounding misses the shop's tax on a rounding line.
-
-        Odoo rounds each line's tax (`round_per_line`); a shop rounding once per order can be a cent
-        or so apart. When the merchant keeps a "<tax> rounding" tax (fixed, 0.01, the tax's accounts)
-        and a fee product, the gap becomes a line of the fee product at price 0 taxed with it, one
-        unit per cent (negative units for cents too many); else the totals check holds the order.
-        """
-        (row,) = await self.client.read("sale.order", [sale], ["amount_tax", "order_line"])
-        gap = order.tax_total - decimal_of(row["amount_tax"])
-        if not gap or not self.settings.fee_product or abs(gap) > CENT * max(len(row["order_line"]), 1):
-            return
-        taxes_field = self.client.profile.sale_line_taxes
-        lines = await self.client.read("sale.order.line", row["order_line"], [taxes_field])
-        used: dict[int, int] = {}
-        for line in lines:
-            for tax in line[taxes_field] or []:
-                used[int(tax)] = used.get(int(tax), 0) + 1
-        if not used:
-            return
-        tax = max(sorted(used), key=lambda ident: used[ident])
-        (named,) = await self.client.read("account.tax", [tax], ["name"])
-        rounding = await self.client.search(
-            "account.tax",
-            [["name", "=", f"{named['name']} rounding"], ["type_tax_use", "=", "sale"]],
-            limit=1,
-        )
-        if not rounding:
-            return
-        fee = await self._fee_product(label_of(order), "tax_total")
-        line = self._line(fee, gap / CENT, Decimal(0), f"Tax rounding {named['name']}", [rounding[0]])
-        await self.client.write("sale.order", [sale], {"order_line": [[0, 0, line]]})
-
-    async def check_totals(self, sale: int, order: Order) -> None:
-        """Hold (the sale stays a quotation) when Odoo's total or tax differs from the shop's."""
-        (row,) = await self.client.read("sale.order", [sale], ["name", "amount_total", "amount_tax"])
-        total, tax = decimal_of(row["amount_total"]), decimal_of(row["amount_tax"])
-        if total == order.total and tax == order.tax_total:
-            return
-        raise Held(
-            f"order {order.number}: Odoo quotation {row['name']} comes to {total} with tax {tax}, the shop's"
-            f" order to {order.total} with tax {order.tax_total}; correct the quotation in Odoo (a tax's"
-            " cents on a line of the fee product) and the order goes on",
-            record=label_of(order),
-            field="total",
-        )
 
     # -- payment --------------------------------------------------------------------------------
 
