@@ -12,6 +12,8 @@ duplicates no order.
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,10 +27,12 @@ from emporion.config import Settings
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
 from emporion_devkit.demo import odoo_config
+from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from tests.integration import odoo_erp_support as odoo_support
 from tests.integration.engine_support import running_engine, shop_api
 from tests.integration.odoo_erp_support import OdooErp
+from tests.integration.process_support import EmporionProcess
 
 POLL = 1.0  # seconds between change-feed polls
 WRITE_ALLOWANCE = 2.0  # seconds for the read of the changed record and its write to the shop
@@ -368,3 +372,82 @@ async def test_refunds_and_credit_notes_go_both_ways(
         refunds = api.get(f"/orders/{from_odoo['id']}/refunds").json()
         assert len(refunds) == 1 and refunds[0]["amount"] == from_odoo["total"], refunds
         assert refunds[0]["refunded_payment"] is False
+
+
+KILLS = 4
+
+
+def sale_references(erp: OdooErp) -> Counter[str]:
+    """How many sale.orders carry each customer reference."""
+    rows = erp.sandbox.search_read(
+        "sale.order", [("client_order_ref", "!=", False)], ["client_order_ref"], {"active_test": False}
+    )
+    return Counter(str(row["client_order_ref"]) for row in rows)
+
+
+async def all_in_odoo(erp: OdooErp, placed: list[dict[str, Any]]) -> bool:
+    """Whether every order placed has its sale in Odoo."""
+    wanted = {odoo_support.reference(o) for o in placed}
+    return set(await anyio.to_thread.run_sync(sale_references, erp)) >= wanted
+
+
+async def test_sigkill_during_intake_loses_and_duplicates_no_order(
+    odoo: OdooErp,
+    sandbox_shop: SandboxShop,
+    pg_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flows = [
+        {**odoo_config.catalogue_flow(poll_interval=POLL), "batch_size": 5},
+        {**odoo_config.order_flow(poll_interval=POLL, shortage="accept"), "batch_size": 3},
+    ]
+    port = free_port()
+    document = odoo_support.document(odoo, sandbox_shop, pg_url, monkeypatch, flows, server_port=port)
+    config = odoo_support.write_config(document, tmp_path / "emporion.yaml")
+    process = EmporionProcess(config, tmp_path / "emporion.log", pg_url)
+    api = shop_api(sandbox_shop)
+    rng = random.Random(16)
+    placed: list[dict[str, Any]] = []
+    in_flight: list[int] = []  # per kill: orders placed and not in Odoo yet (intake interrupted)
+    try:
+        process.start()
+        await process.ready()
+        await odoo_support.eventually(
+            lambda: anyio.to_thread.run_sync(lambda: len(odoo_support.shop_products(api)) >= 6),
+            120,
+            f"the initial sync\n{process.tail()}",
+        )
+        products = odoo_support.shop_products(api)
+        for round_ in range(KILLS):
+            await odoo_support.eventually(  # intake runs: what was placed so far is in Odoo
+                lambda: all_in_odoo(odoo, placed), 60, f"intake after a restart\n{process.tail()}"
+            )
+            for _ in range(3):  # shoppers order while the engine takes orders in
+                placed.append(odoo_support.order_for(api, products, len(placed)))
+                await anyio.sleep(rng.uniform(0.3, 0.9))
+            in_odoo = set(sale_references(odoo))
+            process.kill()
+            in_flight.append(len({odoo_support.reference(o) for o in placed} - in_odoo))
+            placed.append(odoo_support.order_for(api, products, len(placed)))  # one while it is down
+            await anyio.sleep(rng.uniform(0.05, 0.5))
+            process.start()
+            await process.ready()
+            print(f"round {round_ + 1}: killed with {in_flight[-1]} of {len(placed) - 1} orders not in Odoo")
+
+        wanted = {odoo_support.reference(o) for o in placed}
+
+        await odoo_support.eventually(
+            lambda: all_in_odoo(odoo, placed), 120, f"all orders in Odoo\n{process.tail()}"
+        )
+        await anyio.sleep(3)  # three more polls: nothing else may arrive
+        assert process.stop() == 0
+    finally:
+        process.close()
+    assert any(in_flight), "no kill landed while orders were waiting to be taken in"
+    counts = sale_references(odoo)
+    assert {ref: n for ref, n in counts.items() if n > 1} == {}, "orders made twice in Odoo"
+    assert set(counts) == wanted, "orders lost or unexpected"
+    assert_one_sale_each(odoo, placed)
+    for n in range(len(placed)):  # one partner per customer, however often intake was interrupted
+        assert len(odoo_support.partners(odoo, f"kunde{n}@example.org")) == 1, n
