@@ -3,6 +3,7 @@ and Odoo's no-op writes (write_date bumped, nothing changed) reported once only.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import pytest
@@ -183,3 +184,18 @@ async def test_a_deleted_or_moved_pricelist_item_reports_what_it_priced(
     assert {str(second), str(third)} <= keys and str(first) not in keys
     keys, _ = await poll(connector, cursor)
     assert not {str(first), str(second), str(third)} & keys
+
+
+async def test_an_image_added_to_a_template_is_reported(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """An image is too heavy to fingerprint, so its presence is: the first image publishes its URL."""
+    sandbox = odoo_sandbox.sandbox
+    template = sandbox.create_product("Vase", "VASE-F", 19.0)
+    _, cursor = await poll(connector, None)
+    sandbox.write(
+        "product.template", [template], {"image_1920": base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()}
+    )
+    keys, cursor = await poll(connector, cursor)
+    assert str(template) in keys
+    assert str(template) not in (await poll(connector, cursor))[0]

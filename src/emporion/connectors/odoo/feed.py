@@ -46,6 +46,9 @@ class FeedSource:
     model: str
     fields: tuple[str, ...]
     domain: tuple[Any, ...] = ()
+    # flags fingerprinted with the row: name -> domain the row matches (e.g. an image is set), for
+    # fields too heavy to read (binaries)
+    flags: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass
@@ -106,6 +109,13 @@ async def stamped_since(
     rows: list[dict[str, Any]] = []
     fields = ["write_date", *source.fields]
     async for page in client.pages(source.model, domain, fields, page_size=page_size, context=ALL_ROWS):
+        ids = [int(row["id"]) for row in page]
+        for name, flag_domain in source.flags:
+            matching = set(
+                await client.search(source.model, [("id", "in", ids), *flag_domain], context=ALL_ROWS)
+            )
+            for row in page:
+                row[name] = int(row["id"]) in matching
         rows.extend(page)
     return rows
 
@@ -130,7 +140,7 @@ async def poll(
         kept: dict[int, str] = {}
         fresh = []
         for row in rows:
-            print_ = fingerprint(row, source.fields)
+            print_ = fingerprint(row, [*source.fields, *(name for name, _ in source.flags)])
             if known.get(int(row["id"])) != print_:
                 fresh.append(row)
             if str(row.get("write_date") or "") >= odoo_text(next_since):

@@ -1,9 +1,11 @@
 """What the catalogue's change feed watches in Odoo, and how changed rows become product (template) keys.
 
 Sources (feed.py polls them with an overlap and fingerprints): product.template (the mapped fields,
-the product type and storability), product.product, product.template.attribute.value (price extras),
-stock.quant and stock.move (a stock move never touches the product's `write_date`), and the items of
-the watched pricelists: the configured ones, the sale pricelist and every pricelist they compute from.
+the product type and storability, and whether it has an image: a first image or a removed one is a
+change, a replaced image is not, as its URL stays the same), product.product,
+product.template.attribute.value (price extras), stock.quant and stock.move (a stock move never
+touches the product's `write_date`), and the items of the watched pricelists: the configured ones,
+the sale pricelist and every pricelist they compute from.
 
 Rows become template keys: templates themselves; variants and attribute values by their template;
 quants and moves by their product's template; a pricelist item by the variant or template it names,
@@ -28,6 +30,7 @@ ALL_ROWS = {"active_test": False}
 ITEM = "product.pricelist.item"
 TARGET_FIELDS = ["applied_on", "product_id", "product_tmpl_id", "categ_id"]
 GLOBAL = "g"
+IMAGE_SET: tuple[Any, ...] = (("image_1920", "!=", False),)
 
 
 def item_target(row: dict[str, Any]) -> str:
@@ -97,7 +100,7 @@ class CatalogueFeed:
         )
         move_fields = ("product_id", "state", "product_uom_qty", profile.stock_move_quantity)
         sources = [
-            feed.FeedSource("product.template", tuple(template_fields)),
+            feed.FeedSource("product.template", tuple(template_fields), flags=(("has_image", IMAGE_SET),)),
             feed.FeedSource("product.product", tuple(self.variant_fields)),
             feed.FeedSource("product.template.attribute.value", (*ATTRIBUTE_VALUE_FIELDS, "product_tmpl_id")),
             feed.FeedSource("stock.quant", ("product_id", "location_id", "quantity", "reserved_quantity")),
