@@ -31,6 +31,7 @@ class AlertKind(StrEnum):
     TEST = "test"  # `emporion alerts test`: does each channel deliver?
     SHIPPED_CANCELLATION = "shipped_cancellation"  # cancelled in the shop: what is left to do in the ERP
     ORDER_HELD = "order_held"  # the ERP's sale differs from the shop's order (totals): held for a person
+    CREDENTIALS_EXPIRING = "credentials_expiring"  # a connection's API key expires soon (or has)
 
 
 class Severity(StrEnum):

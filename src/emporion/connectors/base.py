@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -193,3 +194,12 @@ class CheckResult:
     name: str
     ok: bool
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialExpiry:
+    """When the credentials a connection uses stop working, and how long before that a person is told."""
+
+    expires_at: datetime  # aware, UTC
+    warn_before: timedelta
+    what: str = "API key"

@@ -19,6 +19,7 @@ from emporion.connectors.base import (
     Capabilities,
     ChangeBatch,
     CheckResult,
+    CredentialExpiry,
     Outcome,
     SharedRateBudget,
     WriteItem,
@@ -51,6 +52,18 @@ class Connection(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ExpiringCredentials(Connection, Protocol):
+    """A connection whose credentials expire (an API key with a lifetime): the engine warns in time.
+
+    Not a role a flow needs: any connector may offer it, and the engine asks every one that does.
+    """
+
+    async def credential_expiry(self) -> CredentialExpiry | None:
+        """When the credentials in use expire (None: never), and how long before to warn."""
+        ...
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ from functools import partial
 import anyio
 
 from emporion.alerts import Alert, AlertKind, AlertSink, LogAlerts, Severity
+from emporion.alerts.credentials import watch_credentials
 from emporion.alerts.monitors import Monitors
 from emporion.config import FlowSettings, Settings
 from emporion.connectors.base import ConnectorError, Retryable
@@ -113,6 +114,7 @@ class Engine:
         self._paused_read_at = float("-inf")
         self.monitors = Monitors(settings, store)
         used = {name for flow in settings.flows if flow.enabled for name in (flow.source, flow.target)}
+        self.used_connections = sorted(used)
         share_rate_budgets(self.pool, store, used)
         self.lease_seconds = settings.state.work_lease_seconds
         self.singletons = Singletons(store, self.worker, settings.state.lease_seconds)
@@ -379,12 +381,18 @@ class Engine:
                 group.start_soon(self.singletons.run, f"reconcile:{order_flow.flow.name}", reconcile, stop)
             monitors = partial(self.monitors.run, self.alerts, stop)
             group.start_soon(self.singletons.run, "monitors", monitors, stop)
+            credentials = partial(watch_credentials, self.alerts, self.connections, stop)
+            group.start_soon(self.singletons.run, "credentials", credentials, stop)
             schedule = partial(reconcile_schedule, self, stop)
             group.start_soon(self.singletons.run, "reconcile-schedule", schedule, stop)
             prune = partial(prune_loop, self.store, self.settings.state.retention, stop)
             group.start_soon(self.singletons.run, "retention", prune, stop)
             await stop.wait()
             group.cancel_scope.cancel()
+
+    def connections(self) -> dict[str, Connection]:
+        """The connectors of the connections the enabled flows use, by name."""
+        return {name: self.pool.get(name) for name in self.used_connections}
 
     async def _lead_flow(self, runner: Flow, stop: anyio.Event) -> None:
         """The singleton side of a flow: its start if it never ran, then its change feed."""

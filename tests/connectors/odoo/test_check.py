@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emporion.alerts import AlertKind, RecordingAlerts
+from emporion.alerts.credentials import check_credentials
 from emporion.connectors.base import CheckResult
 from emporion.connectors.odoo.connector import OdooConnector
+from emporion.connectors.roles import ExpiringCredentials
 from tests.connectors.odoo.conftest import SANDBOX_KEY, RunningSandbox, running_sandbox
 
 
@@ -73,6 +76,16 @@ async def test_the_keys_lifetime_and_a_warning_before_it_ends(tmp_path: Path) ->
         connector = OdooConnector("odoo", running.settings())
         try:
             assert await connector.key_expires_at() == expires
+            # the engine's expiry alert asks through the connector-neutral capability
+            assert isinstance(connector, ExpiringCredentials)
+            expiry = await connector.credential_expiry()
+            assert expiry is not None and expiry.expires_at == expires
+            assert expiry.warn_before == timedelta(days=14)
+            sink = RecordingAlerts()
+            await check_credentials(sink, {"odoo": connector})
+            (alert,) = sink.alerts
+            assert alert.kind is AlertKind.CREDENTIALS_EXPIRING and not alert.resolved
+            assert "in 10 days" in alert.message
         finally:
             await connector.close()
 

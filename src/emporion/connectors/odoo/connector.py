@@ -8,7 +8,7 @@ used, so that reading the configuration never imports them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from emporion.connectors.base import (
     Capabilities,
     ChangeBatch,
     CheckResult,
+    CredentialExpiry,
     FeedKind,
     Outcome,
     Permanent,
@@ -135,6 +136,14 @@ class OdooConnector:
         from emporion.connectors.odoo.keys import key_lifetime
 
         return (await key_lifetime(self.client)).expires_at
+
+    async def credential_expiry(self) -> CredentialExpiry | None:
+        """The API key's expiry and the configured warning time (the engine's expiry alert)."""
+        expires_at = await self.key_expires_at()
+        if expires_at is None:
+            return None
+        warn = timedelta(days=self.settings.key_expiry_warning_days)
+        return CredentialExpiry(expires_at=expires_at.astimezone(UTC), warn_before=warn)
 
     def observe_requests(self, observer: roles.RequestObserver) -> None:
         """Tell `observer` of every request to Odoo (metrics, correlation id)."""
