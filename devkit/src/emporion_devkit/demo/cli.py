@@ -21,6 +21,7 @@ class ErpChoice(StrEnum):
     TRYTON = "tryton"
     SQL = "sql"
     FILES = "files"
+    ODOO = "odoo"
 
 
 erp_app = typer.Typer(
@@ -37,7 +38,9 @@ def demo(
     directory: Annotated[
         Path | None,
         typer.Option(
-            "--dir", help="Where the demo keeps its files (default: var/demo, var/demo-sql, var/demo-files)."
+            "--dir",
+            help="Where the demo keeps its files"
+            " (default: var/demo, var/demo-sql, var/demo-files, var/demo-odoo).",
         ),
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start from a new ERP, shop and state.")] = False,
@@ -46,10 +49,19 @@ def demo(
         ErpChoice,
         typer.Option(
             "--erp",
-            help="The ERP: tryton (a real Tryton), sql (the sample Warenwirtschaft's MariaDB database)"
-            " or files (its file drop, served over SFTP).",
+            help="The ERP: tryton (a real Tryton), sql (the sample Warenwirtschaft's MariaDB database),"
+            " files (its file drop, served over SFTP) or odoo (the dev kit's Odoo sandbox).",
         ),
     ] = ErpChoice.TRYTON,
+    odoo_version: Annotated[
+        int,
+        typer.Option(
+            "--odoo-version",
+            min=17,
+            max=19,
+            help="--erp odoo: the Odoo version the sandbox plays (17 and 18 over JSON-RPC, 19 over JSON-2).",
+        ),
+    ] = 19,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -73,6 +85,18 @@ def demo(
 
         code = run_demo(
             directory,
+            products=products,
+            once=once,
+            fresh=fresh,
+            console=console,
+            simulate_orders=simulate_orders,
+        )
+    elif erp is ErpChoice.ODOO:
+        from emporion_devkit.demo.odoo_run import run_odoo_demo
+
+        code = run_odoo_demo(
+            directory,
+            version=odoo_version,
             products=products,
             once=once,
             fresh=fresh,
