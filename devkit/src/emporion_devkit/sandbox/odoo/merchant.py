@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emporion_devkit.sandbox.odoo import seed
+from emporion_devkit.sandbox.odoo import sample
 from emporion_devkit.sandbox.odoo.accounting import invoice_order
 from emporion_devkit.sandbox.odoo.methods import dispatch
 
@@ -67,7 +67,7 @@ class MerchantActions:
         """A receipt: the quant grows and a done move is written (the product's write_date stays)."""
         product = self.variant(sku)
         with self.server.store.transaction():
-            seed.receive(self.env(), product, self.warehouse(warehouse), quantity)
+            sample.receive(self.env(), product, self.warehouse(warehouse), quantity)
 
     def set_price(self, template_id: int, price: float) -> None:
         """Change a template's list price."""

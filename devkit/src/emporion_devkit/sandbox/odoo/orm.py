@@ -6,13 +6,12 @@ per version. `write` always bumps `write_date`, even when no value changes, as O
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from emporion_devkit.sandbox.odoo.domain import compile_domain
+from emporion_devkit.sandbox.odoo import reading
 from emporion_devkit.sandbox.odoo.errors import AccessError, MissingError, ValueFault
 from emporion_devkit.sandbox.odoo.schema import Field, fields_of
 from emporion_devkit.sandbox.odoo.store import Record, Store
@@ -22,13 +21,6 @@ Compute = Callable[["Env", Record], Any]
 Hook = Callable[["Env", list[int]], None]
 WriteHook = Callable[["Env", list[int], dict[str, Any]], None]
 Defaults = Callable[["Env", dict[str, Any]], dict[str, Any]]
-ORDERS = {
-    "sale.order": "date_order desc, id desc",
-    "account.move": "date desc, name desc, id desc",
-    "stock.picking": "id desc",
-    "product.template": "name",
-    "res.partner": "name, id",
-}
 
 
 @dataclass
@@ -289,46 +281,18 @@ class Env:
                 for child_id in keep:
                     self.write(spec.relation, [child_id], {spec.inverse: record_id})
 
-    # reading ------------------------------------------------------------------------------------------------
+    # reading (reading.py) -----------------------------------------------------------------------------------
     def read(self, model: str, ids: list[int], fields: list[str] | None = None) -> list[dict[str, Any]]:
         """Records as Odoo's `read` returns them (many2one as [id, name], empty as False)."""
-        self.check(model, "read")
-        names = fields or self.default_fields(model)
-        specs = {name: self.field(model, name) for name in names}
-        out = []
-        for record in self.records(model, ids):
-            row: dict[str, Any] = {"id": record["id"]}
-            for name, spec in specs.items():
-                if name != "id":
-                    row[name] = self.render(model, record, name, spec)
-            out.append(row)
-        return out
+        return reading.read(self, model, ids, fields)
 
     def default_fields(self, model: str) -> list[str]:
-        """The fields `read` returns without a list: all of this version's fields but binaries."""
-        names = [
-            self.version.external(model, n)
-            for n, f in fields_of(model).items()
-            if f.kind != "binary" and self.version.knows(model, n)
-        ]
-        return names + sorted(self.version.extra.get(model, set()))
+        """The fields `read` returns without a list."""
+        return reading.default_fields(self, model)
 
     def render(self, model: str, record: Record, name: str, spec: Field) -> Any:
         """One field's value in Odoo's wire format."""
-        inside = self.internal_name(model, name)
-        value = self.value(model, record, inside)
-        if spec.kind == "many2one":
-            target = self.store.get(spec.relation or "", value) if value else None
-            return [value, self.display_name(spec.relation or "", target)] if target else False
-        if spec.kind in ("one2many", "many2many"):
-            return list(value or [])
-        if spec.kind == "boolean":
-            return bool(value)
-        if spec.kind == "integer":
-            return int(value or 0)
-        if spec.kind in ("float", "monetary"):
-            return float(value or 0.0)
-        return value if value not in (None, "") else False
+        return reading.render(self, model, record, name, spec)
 
     def search(
         self,
@@ -339,42 +303,7 @@ class Env:
         order: str | None = None,
     ) -> list[int]:
         """Ids of the records matching `domain` (archived ones left out unless active_test is False)."""
-        self.check(model, "read")
-        domain = list(domain or [])
-        if (
-            "active" in fields_of(model)
-            and self.context.get("active_test", True)
-            and not any(
-                isinstance(leaf, list | tuple) and str(leaf[0]).split(".")[0] == "active" for leaf in domain
-            )
-        ):
-            domain = ["&", ("active", "=", True), *domain] if domain else [("active", "=", True)]
-        predicate = compile_domain(self, model, domain)
-        found = [r for r in self.store.table(model).values() if predicate(r)]
-        found = self._sorted(model, found, order or ORDERS.get(model, "id"))
-        ids = [r["id"] for r in found][offset or 0 :]
-        return ids[:limit] if limit else ids
-
-    def _sorted(self, model: str, records: list[Record], order: str) -> list[Record]:
-        """Records sorted by an Odoo `order` clause ("name desc, id")."""
-        for part in reversed([p.strip() for p in order.split(",") if p.strip()]):
-            match = re.fullmatch(
-                r"(\w+)(?:\s+(asc|desc))?(?:\s+nulls\s+(?:first|last))?", part, re.IGNORECASE
-            )
-            if match is None:
-                raise ValueFault(f'Invalid "order" specified ({order})')
-            name, direction = match.group(1), (match.group(2) or "asc").lower()
-            inside = self.internal_name(model, name)
-            self.field(model, name)
-
-            def key(record: Record, inside: str = inside) -> tuple[int, Any]:
-                value = self.value(model, record, inside)
-                if isinstance(value, list):
-                    value = value[0] if value else None
-                return (0, value) if value not in (None, False) else (1, 0)
-
-            records = sorted(records, key=key, reverse=direction == "desc")
-        return records
+        return reading.search(self, model, domain, offset, limit, order)
 
 
 COMPANY_MODELS = {  # models whose records belong to the (only) company by default

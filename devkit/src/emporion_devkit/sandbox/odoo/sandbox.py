@@ -15,7 +15,8 @@ from emporion_devkit.sandbox.odoo import merchant
 from emporion_devkit.sandbox.odoo.access import add_key, user_by_key
 from emporion_devkit.sandbox.odoo.app import build_app
 from emporion_devkit.sandbox.odoo.orm import Env
-from emporion_devkit.sandbox.odoo.seed import seed_base, seed_catalogue
+from emporion_devkit.sandbox.odoo.sample import seed_catalogue
+from emporion_devkit.sandbox.odoo.seed import seed_base
 from emporion_devkit.sandbox.odoo.server import OdooServer
 from emporion_devkit.sandbox.woocommerce.server import exact_date
 

@@ -1,66 +1,31 @@
 """The models the sandbox knows: their fields (kind, relation, default), as Odoo declares them (19 names).
 
 Fields whose name differs by version are renamed at the API boundary (`versions.py`); computed fields
-that are not stored (stock quantities, amounts read live) are filled in by `computed.py`.
+that are not stored (stock quantities, amounts read live) come from the model modules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a model: its kind, the model it points to, the inverse of a one2many, a default."""
-
-    kind: str
-    relation: str | None = None
-    inverse: str | None = None
-    default: Any = None
-    computed: bool = False  # not stored: filled in when read
-
-    @property
-    def relational(self) -> bool:
-        """Whether the field points to other records."""
-        return self.kind in ("many2one", "one2many", "many2many")
-
-
-def m2o(relation: str) -> Field:
-    """A many2one field."""
-    return Field("many2one", relation)
-
-
-def o2m(relation: str, inverse: str) -> Field:
-    """A one2many field (stored on the other side)."""
-    return Field("one2many", relation, inverse)
-
-
-def m2m(relation: str) -> Field:
-    """A many2many field."""
-    return Field("many2many", relation)
-
-
-CHAR, TEXT, HTML, INT, FLOAT = Field("char"), Field("text"), Field("html"), Field("integer"), Field("float")
-BOOL, DATE, DATETIME, BINARY = (
-    Field("boolean", default=False),
-    Field("date"),
-    Field("datetime"),
-    Field("binary"),
+from emporion_devkit.sandbox.odoo.fields import (
+    ACTIVE,
+    BINARY,
+    BOOL,
+    CHAR,
+    DATETIME,
+    FLOAT,
+    HTML,
+    INT,
+    TEXT,
+    Field,
+    comp,
+    m2m,
+    m2o,
+    o2m,
+    sel,
 )
-MONEY = Field("monetary", default=0.0)
-ACTIVE = Field("boolean", default=True)
+from emporion_devkit.sandbox.odoo.schema_sales import SALES_MODELS
 
-
-def sel(default: str | None = None) -> Field:
-    """A selection field with a default."""
-    return Field("selection", default=default)
-
-
-def comp(kind: str, relation: str | None = None) -> Field:
-    """A computed, non-stored field."""
-    return Field(kind, relation, computed=True)
-
+__all__ = ["MODELS", "Field", "fields_of"]
 
 COMMON = {
     "id": Field("integer"),
@@ -332,163 +297,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "picked": BOOL,
         "company_id": m2o("res.company"),
     },
-    "account.tax": {
-        "description": CHAR,
-        "include_base_amount": BOOL,
-        "name": CHAR,
-        "amount": FLOAT,
-        "amount_type": sel("percent"),
-        "price_include": BOOL,
-        "type_tax_use": sel("sale"),
-        "active": ACTIVE,
-        "company_id": m2o("res.company"),
-    },
-    "account.journal": {"name": CHAR, "code": CHAR, "type": sel("sale"), "company_id": m2o("res.company")},
-    "account.payment.term": {"name": CHAR},
-    "account.payment.method.line": {"name": CHAR, "journal_id": m2o("account.journal")},
-    "delivery.carrier": {
-        "name": CHAR,
-        "product_id": m2o("product.product"),
-        "delivery_type": sel("fixed"),
-        "fixed_price": FLOAT,
-        "active": ACTIVE,
-        "company_id": m2o("res.company"),
-    },
-    "sale.order": {
-        "name": CHAR,
-        "client_order_ref": CHAR,
-        "origin": CHAR,
-        "reference": CHAR,
-        "state": sel("draft"),
-        "partner_id": m2o("res.partner"),
-        "partner_invoice_id": m2o("res.partner"),
-        "partner_shipping_id": m2o("res.partner"),
-        "pricelist_id": m2o("product.pricelist"),
-        "currency_id": m2o("res.currency"),
-        "date_order": DATETIME,
-        "validity_date": DATE,
-        "note": HTML,
-        "order_line": o2m("sale.order.line", "order_id"),
-        "warehouse_id": m2o("stock.warehouse"),
-        "carrier_id": m2o("delivery.carrier"),
-        "payment_term_id": m2o("account.payment.term"),
-        "amount_untaxed": MONEY,
-        "amount_tax": MONEY,
-        "amount_total": MONEY,
-        "invoice_status": sel("no"),
-        "picking_ids": o2m("stock.picking", "sale_id"),
-        "delivery_count": comp("integer"),
-        "invoice_ids": comp("many2many", "account.move"),
-        "invoice_count": comp("integer"),
-        "locked": BOOL,
-        "delivery_status": comp("selection"),
-        "company_id": m2o("res.company"),
-        "user_id": m2o("res.users"),
-    },
-    "sale.order.line": {
-        "order_id": m2o("sale.order"),
-        "sequence": Field("integer", default=10),
-        "name": TEXT,
-        "product_id": m2o("product.product"),
-        "product_template_id": comp("many2one", "product.template"),
-        "product_uom_qty": Field("float", default=1.0),
-        "product_uom_id": m2o("uom.uom"),
-        "price_unit": FLOAT,
-        "discount": FLOAT,
-        "tax_ids": m2m("account.tax"),
-        "price_subtotal": MONEY,
-        "price_tax": MONEY,
-        "price_total": MONEY,
-        "qty_delivered": FLOAT,
-        "qty_invoiced": FLOAT,
-        "qty_to_invoice": FLOAT,
-        "is_delivery": BOOL,
-        "display_type": sel(None),
-        "state": comp("selection"),
-        "currency_id": comp("many2one", "res.currency"),
-        "move_ids": o2m("stock.move", "sale_line_id"),
-        "invoice_lines": m2m("account.move.line"),
-        "company_id": m2o("res.company"),
-    },
-    "sale.order.cancel": {"order_id": m2o("sale.order")},
-    "sale.advance.payment.inv": {
-        "advance_payment_method": sel("delivered"),
-        "sale_order_ids": m2m("sale.order"),
-    },
-    "account.move": {
-        "line_ids": o2m("account.move.line", "move_id"),
-        "name": CHAR,
-        "ref": CHAR,
-        "move_type": sel("entry"),
-        "state": sel("draft"),
-        "partner_id": m2o("res.partner"),
-        "invoice_date": DATE,
-        "date": DATE,
-        "journal_id": m2o("account.journal"),
-        "currency_id": m2o("res.currency"),
-        "invoice_origin": CHAR,
-        "payment_reference": CHAR,
-        "invoice_line_ids": o2m("account.move.line", "move_id"),
-        "amount_untaxed": MONEY,
-        "amount_tax": MONEY,
-        "amount_total": MONEY,
-        "amount_residual": MONEY,
-        "payment_state": sel("not_paid"),
-        "reversed_entry_id": m2o("account.move"),
-        "reversal_move_ids": o2m("account.move", "reversed_entry_id"),
-        "company_id": m2o("res.company"),
-    },
-    "account.move.line": {
-        "move_id": m2o("account.move"),
-        "name": CHAR,
-        "product_id": m2o("product.product"),
-        "quantity": FLOAT,
-        "price_unit": FLOAT,
-        "discount": FLOAT,
-        "tax_ids": m2m("account.tax"),
-        "price_subtotal": MONEY,
-        "price_total": MONEY,
-        "sale_line_ids": m2m("sale.order.line"),
-        "display_type": sel("product"),
-    },
-    "account.payment": {
-        "name": CHAR,
-        "amount": MONEY,
-        "partner_id": m2o("res.partner"),
-        "state": sel("draft"),
-        "memo": CHAR,
-        "date": DATE,
-        "journal_id": m2o("account.journal"),
-        "reconciled_invoice_ids": m2m("account.move"),
-        "payment_type": sel("inbound"),
-    },
-    "account.payment.register": {
-        "payment_method_line_id": m2o("account.payment.method.line"),
-        "amount": FLOAT,
-        "journal_id": m2o("account.journal"),
-        "payment_date": DATE,
-        "communication": CHAR,
-        "line_ids": m2m("account.move"),
-    },
-    "account.move.reversal": {
-        "move_ids": m2m("account.move"),
-        "reason": CHAR,
-        "date": DATE,
-        "journal_id": m2o("account.journal"),
-        "new_move_ids": m2m("account.move"),
-    },
-    "stock.return.picking": {
-        "picking_id": m2o("stock.picking"),
-        "product_return_moves": o2m("stock.return.picking.line", "wizard_id"),
-    },
-    "stock.return.picking.line": {
-        "wizard_id": m2o("stock.return.picking"),
-        "product_id": m2o("product.product"),
-        "quantity": FLOAT,
-        "move_id": m2o("stock.move"),
-        "move_quantity": FLOAT,
-        "uom_id": m2o("uom.uom"),
-    },
+    **SALES_MODELS,
 }
 
 
