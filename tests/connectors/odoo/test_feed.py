@@ -3,7 +3,9 @@ and Odoo's no-op writes (write_date bumped, nothing changed) reported once only.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -196,6 +198,39 @@ async def test_an_image_added_to_a_template_is_reported(
     sandbox.write(
         "product.template", [template], {"image_1920": base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()}
     )
+    keys, cursor = await poll(connector, cursor)
+    assert str(template) in keys
+    assert str(template) not in (await poll(connector, cursor))[0]
+
+
+async def test_a_promotion_that_begins_between_two_polls_is_reported(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """A dated item changes prices when it begins, with nothing written then: the feed reports it."""
+    sandbox = odoo_sandbox.sandbox
+    template = sandbox.create_product("Kettle", "KETTLE-F", 40.0)
+    (wholesale,) = sandbox.search_read("product.pricelist", [("name", "=", "Wholesale")], ["id"])
+    begins = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=10)
+    (item,) = sandbox.create(
+        "product.pricelist.item",
+        [
+            {
+                "pricelist_id": wholesale["id"],
+                "applied_on": "1_product",
+                "product_tmpl_id": template,
+                "fixed_price": 30.0,
+                "date_start": begins.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        ],
+    )
+    sandbox.restamp("product.pricelist.item", [item], "2020-01-01 00:00:00")
+    sandbox.restamp("product.template", [template], "2020-01-01 00:00:00")
+    sandbox.restamp("product.product", [sandbox.variant("KETTLE-F")], "2020-01-01 00:00:00")
+    _, cursor = await poll(connector, None)
+    early, cursor = await poll(connector, cursor)
+    assert dt.datetime.now(dt.UTC) < begins, "the set-up took longer than the margin before the item begins"
+    assert str(template) not in early
+    await asyncio.sleep((begins - dt.datetime.now(dt.UTC)).total_seconds() + 1.5)
     keys, cursor = await poll(connector, cursor)
     assert str(template) in keys
     assert str(template) not in (await poll(connector, cursor))[0]

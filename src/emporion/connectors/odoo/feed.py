@@ -56,6 +56,7 @@ class FeedCursor:
     """Where a feed stands: read from `since` on; rows already reported in the window, by fingerprint."""
 
     since: dt.datetime
+    polled: dt.datetime | None = None  # the server's clock at the poll that made this cursor
     seen: dict[str, dict[int, str]] = field(default_factory=dict)  # model -> id -> fingerprint
     items: dict[int, str] | None = None  # watched pricelist item -> what it prices (None: not known yet)
     watched: list[int] = field(default_factory=list)  # the pricelists `items` covers
@@ -67,6 +68,8 @@ class FeedCursor:
             for model, rows in self.seen.items()
         }
         data: dict[str, Any] = {"v": 1, "since": odoo_text(self.since), "seen": seen}
+        if self.polled is not None:
+            data["at"] = odoo_text(self.polled)
         if self.items is not None:
             data["items"] = {str(key): value for key, value in sorted(self.items.items())}
             data["watched"] = sorted(self.watched)
@@ -79,7 +82,8 @@ class FeedCursor:
             data = json.loads(text)
             if data.get("v") != 1:
                 raise ValueError("version")
-            since = dt.datetime.strptime(data["since"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+            since = parse_time(data["since"])
+            polled = parse_time(data["at"]) if data.get("at") else None
             seen = {
                 str(model): {int(key): str(value) for key, value in rows.items()}
                 for model, rows in data.get("seen", {}).items()
@@ -87,12 +91,18 @@ class FeedCursor:
             items = data.get("items")
             return cls(
                 since=since,
+                polled=polled,
                 seen=seen,
                 items={int(key): str(value) for key, value in items.items()} if items is not None else None,
                 watched=[int(ident) for ident in data.get("watched", [])],
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise Permanent(f"not an Odoo feed cursor: {text[:80]!r}") from exc
+
+
+def parse_time(text: str) -> dt.datetime:
+    """A time written by `odoo_text`, as an aware UTC datetime."""
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
 
 
 def fingerprint(row: dict[str, Any], fields: Sequence[str]) -> str:
@@ -148,4 +158,4 @@ async def poll(
         changed[source.model] = fresh if cursor is not None else []
         if kept:
             seen[source.model] = kept
-    return changed, FeedCursor(since=next_since, seen=seen)
+    return changed, FeedCursor(since=next_since, polled=now, seen=seen)

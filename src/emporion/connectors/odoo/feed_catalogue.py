@@ -11,7 +11,8 @@ Rows become template keys: templates themselves; variants and attribute values b
 quants and moves by their product's template; a pricelist item by the variant or template it names,
 a category item by every template in scope in that category or below, a global item by every template
 in scope. Deleted items leave no stamp, so the cursor keeps what every watched item prices: an item
-gone since the last poll, or moved to another product, reports what it priced before.
+gone since the last poll, or moved to another product, reports what it priced before. A dated item
+that begins or ends between two polls changes prices without a write: it reports what it prices.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from emporion.connectors.base import ChangeBatch
 from emporion.connectors.odoo import feed
-from emporion.connectors.odoo.client import OdooClient
+from emporion.connectors.odoo.client import OdooClient, odoo_text
 from emporion.connectors.odoo.mapping import ATTRIBUTE_VALUE_FIELDS, CATEGORY_FIELDS, ref_id
 from emporion.connectors.odoo.prices import ITEM_FIELDS
 
@@ -80,6 +81,13 @@ class CatalogueFeed:
         items, gone = await self.track_items(watched, position, rows.get(ITEM, []))
         next_cursor.items, next_cursor.watched = items, sorted(watched)
         targets = {item_target(row) for row in rows.get(ITEM, [])} | gone
+        if (
+            position is not None
+            and position.polled is not None
+            and next_cursor.polled is not None
+            and watched
+        ):
+            targets |= await self.crossed_dates(watched, position.polled, next_cursor.polled)
         keys = await self.templates_changed(rows, targets)
         return ChangeBatch(keys=[str(key) for key in sorted(keys)], cursor=next_cursor.dumps())
 
@@ -157,6 +165,27 @@ class CatalogueFeed:
             current.update(found)
             affected |= set(found.values())
         return current, affected
+
+    async def crossed_dates(self, watched: set[int], last: dt.datetime, now: dt.datetime) -> set[str]:
+        """What the watched items that began or ended since the last poll price: nothing is written then.
+
+        Both clocks are the server's to the second (a Date header: the true time is up to a second
+        later). An item beginning at a second S is in force from S on, one ending at E until E (Odoo
+        compares inclusively), so either crossed after the last poll's reads and by this poll's end
+        when `last < S <= now` (`last < E <= now`): each crossing is reported by exactly one poll.
+        """
+        after, until = odoo_text(last), odoo_text(now)
+        domain: list[Any] = [
+            ("pricelist_id", "in", sorted(watched)),
+            "|",
+            "&",
+            ("date_start", ">", after),
+            ("date_start", "<=", until),
+            "&",
+            ("date_end", ">", after),
+            ("date_end", "<=", until),
+        ]
+        return set((await self._targets(domain)).values())
 
     async def _targets(self, domain: list[Any]) -> dict[int, str]:
         targets: dict[int, str] = {}
