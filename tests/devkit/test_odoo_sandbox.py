@@ -183,3 +183,37 @@ def test_access_rights_probes_per_version(odoo18: OdooSandbox, tmp_path: Path) -
     with OdooSandbox(tmp_path / "o17.sqlite", version=17, api_key=KEY) as odoo17:
         missing = execute_kw(odoo17.base_url, login(odoo17), "sale.order", "has_access", [[], "create"])
         assert "error" in missing
+
+
+def test_faults_on_demand(odoo18: OdooSandbox, odoo19: OdooSandbox) -> None:
+    uid = login(odoo18)
+    odoo18.faults.add("serialization", route="/jsonrpc")
+    busy = execute_kw(odoo18.base_url, uid, "res.partner", "search", [[]])
+    assert busy["error"]["data"]["name"] == "psycopg2.errors.SerializationFailure"
+    assert "result" in execute_kw(odoo18.base_url, uid, "res.partner", "search", [[]])
+    count = execute_kw(odoo18.base_url, uid, "res.partner", "search_count", [[]])["result"]
+    odoo18.faults.add("lost", route="/jsonrpc")
+    lost = httpx.post(
+        odoo18.base_url + "/jsonrpc",
+        json={
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {
+                "service": "object",
+                "method": "execute_kw",
+                "args": ["emporion", uid, KEY, "res.partner", "create", [[{"name": "Lost"}]], {}],
+            },
+        },
+    )
+    assert lost.status_code == 502
+    assert execute_kw(odoo18.base_url, uid, "res.partner", "search_count", [[]])["result"] == count + 1
+    odoo19.faults.add("http429", route="/json/2/")
+    limited = json2(odoo19.base_url, "res.partner", "search", {"domain": []})
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+    odoo19.faults.add("html200")
+    page = json2(odoo19.base_url, "res.partner", "search", {"domain": []})
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    odoo19.faults.add("serialization", route="/json/2/")
+    assert json2(odoo19.base_url, "res.partner", "search", {"domain": []}).status_code == 500
+    assert json2(odoo19.base_url, "res.partner", "search", {"domain": []}).status_code == 200

@@ -182,3 +182,29 @@ def test_a_failed_call_rolls_back(odoo: OdooSandbox) -> None:
     assert failed["name"] == "odoo.exceptions.ValidationError"
     assert call(odoo, "res.partner", "search_count", []) == count
     time.sleep(0)
+
+
+def test_a_promotion_is_a_dated_pricelist_item_naming_its_template(odoo: OdooSandbox) -> None:
+    item = odoo.add_promotion("SKU-00002", 15.0, "2026-01-01 00:00:00", "2099-12-31 23:59:59")
+    (row,) = call(
+        odoo,
+        "product.pricelist.item",
+        "read",
+        [item],
+        ["pricelist_id", "product_id", "product_tmpl_id", "percent_price", "date_start", "date_end"],
+    )
+    assert row["pricelist_id"][1] == "Promotions (EUR)"
+    assert row["product_id"][1].startswith("[SKU-00002] ")
+    assert row["product_tmpl_id"] and row["percent_price"] == 15.0
+    running = call(
+        odoo,
+        "product.pricelist.item",
+        "search",
+        [
+            ("date_start", "<=", "2030-06-01 00:00:00"),
+            "|",
+            ("date_end", "=", False),
+            ("date_end", ">=", "2030-06-01"),
+        ],
+    )
+    assert item in running

@@ -96,6 +96,25 @@ class MerchantActions:
             env = self.env(context)
             return env.read(model, env.search(model, domain), fields)
 
+    def add_promotion(
+        self, sku: str, percent: float, start: str, end: str, pricelist: str = "Promotions"
+    ) -> int:
+        """A dated percentage item for a variant on a pricelist ("YYYY-MM-DD HH:MM:SS" bounds); its id."""
+        product = self.variant(sku)
+        with self.server.store.transaction():
+            env = self.env()
+            (pricelist_id,) = env.search("product.pricelist", [("name", "=", pricelist)], limit=1)
+            values = {
+                "pricelist_id": pricelist_id,
+                "applied_on": "0_product_variant",
+                "product_id": product,
+                "compute_price": "percentage",
+                "percent_price": percent,
+                "date_start": start,
+                "date_end": end,
+            }
+            return env.create("product.pricelist.item", [values])[0]
+
     def ship(self, order_id: int, tracking: str | None = None) -> int:
         """Validate the order's open delivery with a tracking reference; the picking's id."""
         with self.server.store.transaction():

@@ -14,6 +14,7 @@ import uvicorn
 from emporion_devkit.sandbox.odoo import merchant
 from emporion_devkit.sandbox.odoo.access import add_key, user_by_key
 from emporion_devkit.sandbox.odoo.app import build_app
+from emporion_devkit.sandbox.odoo.faults import Faults, with_faults
 from emporion_devkit.sandbox.odoo.orm import Env
 from emporion_devkit.sandbox.odoo.sample import seed_catalogue
 from emporion_devkit.sandbox.odoo.seed import seed_base
@@ -57,6 +58,7 @@ class OdooSandbox(merchant.MerchantActions):
                 self.ids = self.server.store.table("res.company")[1]["sandbox_ids"]
         if not self.fresh and user_by_key(self.env(), api_key) is None:  # a key new to an existing database
             self.add_api_key(api_key, key_expires)
+        self.faults = Faults()  # `sandbox.faults.add("lost", route="/jsonrpc")`
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -86,8 +88,9 @@ class OdooSandbox(merchant.MerchantActions):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
+        app = with_faults(build_app(self.server), self.faults, self.server.version.jsonrpc_error_code)
         config = uvicorn.Config(
-            exact_date(build_app(self.server)),
+            exact_date(app),
             date_header=False,
             log_level="warning",
             access_log=False,
