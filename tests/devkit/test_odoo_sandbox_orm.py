@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from emporion_devkit.sandbox.odoo import OdooSandbox
@@ -208,3 +209,18 @@ def test_a_promotion_is_a_dated_pricelist_item_naming_its_template(odoo: OdooSan
         ],
     )
     assert item in running
+
+
+def test_images_are_served_for_the_templates_that_have_one(odoo: OdooSandbox) -> None:
+    with_image = call(odoo, "product.template", "search", [("image_1920", "!=", False)])
+    without = call(odoo, "product.template", "search", [("image_1920", "=", False)])
+    assert with_image and without
+    shown = httpx.get(f"{odoo.base_url}/web/image/product.template/{with_image[0]}/image_1920")
+    assert shown.status_code == 200 and shown.content.startswith(b"\x89PNG")
+
+
+def test_17_says_product_for_a_storable_type(odoo: OdooSandbox) -> None:
+    (row,) = call(
+        odoo, "product.template", "search_read", [("default_code", "=", "SKU-00001")], fields=["type"]
+    )
+    assert row["type"] == ("product" if odoo.version == 17 else "consu")

@@ -56,6 +56,9 @@ def register(registry: Registry) -> None:
     for model in ("product.template", "product.product"):
         registry.computed[(model, "detailed_type")] = _detailed_type
         registry.computed[(model, "set:detailed_type")] = _set_detailed_type
+    registry.computed[("product.template", "type")] = _type
+    registry.computed[("product.product", "type")] = lambda env, r: _type(env, _template(env, r))
+    registry.computed[("product.template", "set:type")] = _set_type
 
 
 def _item_template(env: Env, ids: list[int]) -> None:
@@ -158,6 +161,22 @@ def _set_detailed_type(env: Env, record: Record) -> None:
     template = env.store.table("product.template")[target_id]
     template["type"], template["is_storable"] = ("consu", True) if value == "product" else (value, False)
     env.store.touch("product.template", target_id)
+
+
+def _type(env: Env, template: Record) -> str:
+    """`type`: on 17 it still says "product" for a storable product (18 split it into type + is_storable)."""
+    if env.version.major == 17:
+        return _detailed_type(env, template)
+    return str(template.get("type") or "consu")
+
+
+def _set_type(env: Env, record: Record) -> None:
+    """Writing `type` (on 17 "product" means storable)."""
+    if env.version.major == 17:
+        _set_detailed_type(env, record)
+        return
+    env.store.table("product.template")[record["id"]]["type"] = record["__value__"]
+    env.store.touch("product.template", record["id"])
 
 
 def _lines_created(env: Env, ids: list[int]) -> None:

@@ -11,6 +11,10 @@ from emporion_devkit.erp.catalogue import CATEGORY_TREE, COLOURS, PROMOTIONS, SI
 from emporion_devkit.sandbox.odoo import stock
 from emporion_devkit.sandbox.odoo.orm import Env
 
+PIXEL = (  # a 1x1 PNG: every third sample product has an image, the others none
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
 
 def seed_catalogue(env: Env, ids: dict[str, Any], products: int, variant_share: float, seed: int) -> int:
     """The sample catalogue: categories, attributes, templates with variants, pricelists and stock."""
@@ -79,6 +83,7 @@ def seed_catalogue(env: Env, ids: dict[str, Any], products: int, variant_share: 
                     "uom_id": 1,
                     "description_sale": f"{item.name}: sample product number {item.index + 1}.",
                     "taxes_id": [(6, 0, [ids["taxes"]["19"]])],
+                    "image_1920": PIXEL if item.index % 3 == 0 else False,
                     "attribute_line_ids": lines,
                 }
             ],
