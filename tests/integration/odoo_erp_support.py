@@ -31,7 +31,6 @@ from emporion_devkit.sandbox.odoo import OdooSandbox
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 
 API_KEY = "e2e-odoo-integration-key-0001"
-VERSION_OF_API = {"jsonrpc": 18, "json2": 19}
 PRODUCTS = 20  # the sample's templates (a fifth with variants)
 WHOLESALE_DISCOUNT = Decimal("0.9")  # the sample's Wholesale pricelist: 10 % off the list price, globally
 
@@ -50,11 +49,11 @@ class OdooErp:
 
 
 @contextmanager
-def odoo_erp(directory: Path, api: str, products: int = PRODUCTS) -> Iterator[OdooErp]:
+def odoo_erp(directory: Path, version: int, api: str, products: int = PRODUCTS) -> Iterator[OdooErp]:
     """The sandbox with the sample catalogue, started on 127.0.0.1 and stopped after the block."""
     sandbox = OdooSandbox(
-        directory / f"odoo-{api}.sqlite",
-        version=VERSION_OF_API[api],
+        directory / f"odoo-{version}-{api}.sqlite",
+        version=version,
         api_key=API_KEY,
         products=products,
     )

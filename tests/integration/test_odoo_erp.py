@@ -46,10 +46,19 @@ def catalogue_settings(
     return odoo_support.settings(odoo_support.document(erp, shop, state_url, monkeypatch, flows))
 
 
-@pytest.fixture(params=["jsonrpc", "json2"])
+@pytest.fixture(params=["18-jsonrpc", "19-json2"])
 def odoo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OdooErp]:
     """The Odoo sandbox per API mode: Odoo 18 over JSON-RPC, Odoo 19 over JSON-2."""
-    with odoo_support.odoo_erp(tmp_path, str(request.param)) as erp:
+    version, api = str(request.param).split("-")
+    with odoo_support.odoo_erp(tmp_path, int(version), api) as erp:
+        yield erp
+
+
+@pytest.fixture(params=["17-jsonrpc", "19-jsonrpc"])
+def older_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OdooErp]:
+    """Odoo 17 (its field names and stock context), and Odoo 19 told to keep JSON-RPC (`api: jsonrpc`)."""
+    version, api = str(request.param).split("-")
+    with odoo_support.odoo_erp(tmp_path, int(version), api) as erp:
         yield erp
 
 
@@ -451,3 +460,30 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
     assert_one_sale_each(odoo, placed)
     for n in range(len(placed)):  # one partner per customer, however often intake was interrupted
         assert len(odoo_support.partners(odoo, f"kunde{n}@example.org")) == 1, n
+
+
+async def test_odoo_17_and_19_over_json_rpc_sync_the_catalogue_and_take_an_order(
+    older_api: OdooErp, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odoo = older_api
+    settings = order_settings(odoo, sandbox_shop, sqlite_url, monkeypatch)
+    api = shop_api(sandbox_shop)
+    async with running_engine(settings, worker="w1") as engine:
+        runner = engine.runners[odoo_config.CATALOGUE_FLOW]
+        report = await verify_flow(runner, await sync_flow(runner))
+        assert report.clean, [(e.entity, e.failed, e.mismatches[:2], e.missing) for e in report.entities]
+        await engine.ensure_initial_sync()
+        for sku in odoo_support.simple_skus(odoo):
+            product = odoo_support.by_sku(api, sku) or {}
+            assert product.get("stock_quantity") == odoo_support.free_quantity(odoo, sku), sku
+            assert Decimal(product["regular_price"]) == odoo_support.wholesale_price(odoo, sku), sku
+
+        order = odoo_support.order_for(api, odoo_support.shop_products(api), 0)
+        await drain_orders(engine)
+        assert_one_sale_each(odoo, [order])
+        sale = odoo_support.sale(odoo, odoo_support.reference(order))
+        odoo.sandbox.ship(sale["id"], "JJD000017")
+        await drain_orders(engine)
+        shipped = api.get(f"/orders/{order['id']}").json()
+        meta = {m["key"]: m["value"] for m in shipped["meta_data"]}
+        assert meta["tracking_number"] == "JJD000017" and shipped["status"] == "completed"
