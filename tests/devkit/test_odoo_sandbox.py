@@ -217,3 +217,37 @@ def test_faults_on_demand(odoo18: OdooSandbox, odoo19: OdooSandbox) -> None:
     odoo19.faults.add("serialization", route="/json/2/")
     assert json2(odoo19.base_url, "res.partner", "search", {"domain": []}).status_code == 500
     assert json2(odoo19.base_url, "res.partner", "search", {"domain": []}).status_code == 200
+
+
+def test_the_cli_serves_a_sandbox_until_terminated(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    emporion = str(Path(sys.executable).parent / "emporion")
+    command = [
+        emporion,
+        "sandbox",
+        "odoo",
+        "--port",
+        "0",
+        "--version",
+        "19",
+        "--db",
+        str(tmp_path / "cli.sqlite"),
+        "--api-key",
+        KEY,
+        "--products",
+        "5",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Odoo 19 sandbox: http://127.0.0.1:")
+        url = first.split(": ", 1)[1].strip()
+        assert httpx.get(url + "/web/version").json()["version"] == "19.0"
+        assert json2(url, "res.users", "context_get", {}).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0

@@ -133,7 +133,7 @@ def odoo(
         typer.Option(help="The integration user's API key, else generated (kept in the database)."),
     ] = None,
     key_days: Annotated[
-        int | None, typer.Option(help="Days until the API key expires (Odoo 19 refuses expired keys).")
+        int | None, typer.Option(help="Days until the API key expires (18 and 19 refuse expired keys).")
     ] = None,
     products: Annotated[int, typer.Option(help="Templates in the sample catalogue of a new database.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the sample catalogue.")] = 1,
