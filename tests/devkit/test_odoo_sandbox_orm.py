@@ -148,6 +148,9 @@ def test_x2many_commands_archived_records_and_many2one_format(odoo: OdooSandbox)
     )
     assert child["parent_id"] == [partner, "Ada"] and child["type"] == "invoice"
     assert child["display_name"] == "Ada, Ada B"
+    assert call(odoo, "res.partner", "read", [child["id"]], ["commercial_partner_id"])[0][
+        "commercial_partner_id"
+    ][0] == (partner)
     assert call(odoo, "res.partner", "read", [partner], ["child_ids", "phone"])[0] == {
         "id": partner,
         "child_ids": [child["id"]],

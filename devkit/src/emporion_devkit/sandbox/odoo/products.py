@@ -31,6 +31,7 @@ def register(registry: Registry) -> None:
     registry.names["product.template.attribute.value"] = lambda env, r: str(r.get("name") or "")
     registry.computed[("product.category", "complete_name")] = _category_path
     registry.names["res.partner"] = _partner_name
+    registry.computed[("res.partner", "commercial_partner_id")] = _commercial_partner
     registry.names["stock.location"] = lambda env, r: str(r.get("complete_name") or r.get("name") or "")
     registry.names["stock.picking.type"] = _picking_type_name
     registry.names["product.attribute.value"] = _attribute_value_name
@@ -148,6 +149,14 @@ def _partner_name(env: Env, partner: Record) -> str:
         )
         return f"{parent.get('name')}, {label}"
     return str(name)
+
+
+def _commercial_partner(env: Env, partner: Record) -> int:
+    """The top of a contact's parent chain (the company, or the person itself)."""
+    current = partner
+    while current.get("parent_id") and (parent := env.store.get("res.partner", current["parent_id"])):
+        current = parent
+    return int(current["id"])
 
 
 def _detailed_type(env: Env, record: Record) -> str:
