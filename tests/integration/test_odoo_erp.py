@@ -168,6 +168,19 @@ async def test_a_stock_receipt_and_a_price_change_reach_the_shop_within_two_poll
             lambda: odoo.sandbox.set_price(template["id"], 100.0),
             lambda: (odoo_support.by_sku(api, repriced) or {}).get("regular_price") == "90.00",  # Wholesale
         )
+        (promotion, *_) = odoo_support.promotions(odoo, current=True)
+        promoted = odoo_support.sku_of(odoo, promotion["product_id"][0])
+        (variant,) = odoo.sandbox.search_read(
+            "product.product", [("default_code", "=", promoted)], ["lst_price"]
+        )
+        deeper = (Decimal(str(variant["lst_price"])) * Decimal("0.6")).quantize(
+            Decimal("0.01"), ROUND_HALF_UP
+        )
+        await measured(
+            "promotion deepened to 40 % (product.pricelist.item)",
+            lambda: odoo.sandbox.write("product.pricelist.item", [promotion["id"]], {"percent_price": 40.0}),
+            lambda: odoo_support.shop_item(api, promoted).get("sale_price") == str(deeper),
+        )
         measured_times = ", ".join(f"{what} {seconds:.2f} s" for what, seconds in took.items())
         print(f"\nchange to shop, Odoo {odoo.version} over {odoo.api}, poll {POLL} s: {measured_times}")
         for what, seconds in took.items():
