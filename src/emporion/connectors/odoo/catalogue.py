@@ -37,7 +37,8 @@ from emporion.connectors.odoo.mapping import (
     ref_name,
     variant_list_price,
 )
-from emporion.connectors.odoo.prices import PricedVariant, cost_needed, load_book
+from emporion.connectors.odoo.prices import PricedVariant
+from emporion.connectors.odoo.prices_load import variant_prices
 from emporion.connectors.odoo.settings import OdooConnection
 from emporion.model import Record
 
@@ -253,33 +254,16 @@ class OdooCatalogue:
                         list_price=variant_list_price(template, variant, attribute_values),
                     )
                 )
-        watched = [*self._pricelists.values(), *([self._sale_pricelist] if self._sale_pricelist else [])]
-        levels, book = await asyncio.gather(
+        levels, prices = await asyncio.gather(
             stock.stock_levels(self.client, sorted(facts), self.warehouses),
-            load_book(self.client, watched, priced, page_size=self.page_size),
+            variant_prices(
+                self.client, priced, self._pricelists, self._sale_pricelist, page_size=self.page_size
+            ),
         )
-        if any(cost_needed(rules) for rules in book.rules.values()):
-            priced = await self._with_cost(priced)
-        now = await self.client.now()
-        for item in priced:
-            fact = facts[item.id]
-            fact.stock = levels.get(item.id, [])
-            fact.price_lists = {
-                name: book.price(pricelist, item, now) for name, pricelist in self._pricelists.items()
-            }
-            if self._sale_pricelist:
-                fact.sale_price = book.promotion(self._sale_pricelist, item, now)
+        for ident, fact in facts.items():
+            fact.stock = levels.get(ident, [])
+            fact.price_lists, fact.sale_price = prices.get(ident, ({}, None))
         return facts
-
-    async def _with_cost(self, priced: list[PricedVariant]) -> list[PricedVariant]:
-        rows = await self.client.read(
-            "product.product", [variant.id for variant in priced], ["standard_price"]
-        )
-        cost = {int(row["id"]): Decimal(str(row.get("standard_price") or 0)) for row in rows}
-        return [
-            PricedVariant(v.id, v.template, v.category, v.list_price, cost.get(v.id, Decimal(0)))
-            for v in priced
-        ]
 
     # -- what the sales side asks ------------------------------------------------------------------
 

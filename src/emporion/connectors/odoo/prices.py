@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from emporion.connectors.base import Permanent
-from emporion.connectors.odoo.client import OdooClient, odoo_datetime
+from emporion.connectors.odoo.client import odoo_datetime
 from emporion.connectors.odoo.mapping import ref_id, ref_name, sale_price_window
 from emporion.connectors.odoo.money import cents, quantity_of
 from emporion.model import SalePrice
@@ -247,38 +247,3 @@ def base_pricelists(rules: Sequence[Rule]) -> set[int]:
 def cost_needed(rules: Sequence[Rule]) -> bool:
     """Whether any rule computes from the cost (then the variants' standard_price is read)."""
     return any(rule.base == "standard_price" and rule.compute_price != "fixed" for rule in rules)
-
-
-async def load_book(
-    client: OdooClient, pricelists: Iterable[int], variants: Sequence[PricedVariant], *, page_size: int
-) -> PriceBook:
-    """The rules of `pricelists` (and of the pricelists they compute from) that may price `variants`."""
-    templates = sorted({variant.template for variant in variants})
-    ids = sorted({variant.id for variant in variants})
-    wanted, loaded = set(pricelists), set[int]()
-    rules: list[Rule] = []
-    while wanted - loaded:
-        batch = sorted(wanted - loaded)
-        loaded |= set(batch)
-        domain: list[Any] = [
-            ("pricelist_id", "in", batch),
-            "|",
-            "|",
-            ("applied_on", "in", ["3_global", "2_product_category"]),
-            ("product_tmpl_id", "in", templates),
-            ("product_id", "in", ids),
-        ]
-        async for rows in client.pages(
-            "product.pricelist.item", domain, ITEM_FIELDS, page_size=page_size, context=ALL_ROWS
-        ):
-            found = [rule_from_row(row) for row in rows]
-            rules.extend(found)
-            wanted |= base_pricelists(found)
-    categories = sorted(
-        {rule.category for rule in rules if rule.category and rule.applied_on == "2_product_category"}
-    )
-    descendants: dict[int, set[int]] = {}
-    for category in categories:
-        below = await client.search("product.category", [("id", "child_of", category)])
-        descendants[category] = {category, *below}
-    return PriceBook(rules, descendants)
