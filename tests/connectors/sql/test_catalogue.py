@@ -143,11 +143,15 @@ async def test_product_keys_and_stock_by_sku(wawi: Wawi, make_connector) -> None
         "MUG": str(art_id),
         "MUG-W": str(art_id),
     }
-    assert await connector.catalogue.stock(["MUG", "MUG-W"], None) == {
+    assert await connector.catalogue.stock(["MUG", "MUG-W"]) == {
+        "MUG": {"HAUPT": Decimal(5), "NEBEN": Decimal("2.5")},
+        "MUG-W": {},
+    }
+    assert await connector.availability(["MUG", "MUG-W", "NOPE"], None) == {
         "MUG": Decimal("7.5"),
         "MUG-W": Decimal(0),
     }
-    assert await connector.catalogue.stock(["MUG"], ["NEBEN"]) == {"MUG": Decimal("2.5")}
+    assert await connector.availability(["MUG"], ["NEBEN"]) == {"MUG": Decimal("2.5")}
 
 
 async def test_a_query_source_is_read_like_a_table(wawi: Wawi, make_connector) -> None:

@@ -33,9 +33,9 @@ from emporion.connectors.files.sftp import SftpStore
 from emporion.connectors.files.store import LocalStore, Store, parse_sftp
 from emporion.connectors.roles import RequestObserver, SaleOptions
 from emporion.connectors.rows.assemble import DEFAULT_WAREHOUSE
-from emporion.connectors.rows.reserve import reserve_levels, reserve_record, skus_of
+from emporion.connectors.rows.reserve import available, reserve_record, skus_of
 from emporion.connectors.rows.values import to_decimal, to_text
-from emporion.model import Record, StockLevel
+from emporion.model import Record
 
 
 def open_store(name: str, settings: FilesConnection) -> Store:
@@ -187,15 +187,7 @@ class FilesConnector:
         if self.settings.orders is not None:
             pending = await self.sales.pending_quantities(list(levels))
         first = self.settings.orders.reserve_warehouses if self.settings.orders else None
-        totals: dict[str, Decimal] = {}
-        for sku, per_warehouse in levels.items():
-            stock = [StockLevel(warehouse=name, quantity=amount) for name, amount in per_warehouse.items()]
-            reserved = reserve_levels(stock, pending.get(sku, Decimal(0)), first)
-            totals[sku] = sum(
-                (level.quantity for level in reserved if warehouses is None or level.warehouse in warehouses),
-                Decimal(0),
-            )
-        return totals
+        return available(levels, pending, first, warehouses)
 
     async def product_keys(self, skus: Sequence[str]) -> dict[str, str]:
         """The product key behind each known SKU."""

@@ -62,3 +62,22 @@ def reserve_record(record: Record, pending: Mapping[str, Decimal], first: Sequen
     ]
     stock = reserve_levels(record.stock, pending.get(record.sku, Decimal(0)), first)
     return record.model_copy(update={"stock": stock, "variants": variants})
+
+
+def available(
+    levels: Mapping[str, Mapping[str, Decimal]],
+    pending: Mapping[str, Decimal],
+    first: Sequence[str] | None,
+    warehouses: Sequence[str] | None,
+) -> dict[str, Decimal]:
+    """Per SKU: its stock per warehouse less `pending` (as products show it), summed over `warehouses`
+    (None: all). This is `availability()` of a connector, so the order flow counts what the shop shows."""
+    totals: dict[str, Decimal] = {}
+    for sku, per_warehouse in levels.items():
+        stock = [StockLevel(warehouse=name, quantity=amount) for name, amount in per_warehouse.items()]
+        reserved = reserve_levels(stock, pending.get(sku, Decimal(0)), first)
+        totals[sku] = sum(
+            (level.quantity for level in reserved if warehouses is None or level.warehouse in warehouses),
+            Decimal(0),
+        )
+    return totals

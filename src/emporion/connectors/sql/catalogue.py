@@ -45,7 +45,7 @@ from emporion.connectors.sql.reading import (
     rows_where_in,
 )
 from emporion.connectors.sql.settings import SqlConnection
-from emporion.connectors.sql.stock import stock_levels, summed
+from emporion.connectors.sql.stock import by_warehouse, stock_levels
 from emporion.logs import get_logger
 from emporion.model import Record
 
@@ -266,22 +266,22 @@ class SqlCatalogue:
                     found.setdefault(sku, product)
         return found
 
-    async def stock(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
-        """Stock per known SKU summed over `warehouses` (None: all), as the ERP counts it.
+    async def stock(self, skus: Sequence[str]) -> dict[str, dict[str, Decimal]]:
+        """Stock per known SKU and warehouse, as the ERP counts it (a known SKU without rows: none).
 
         Staged orders the ERP has not taken yet are not subtracted here: the sales side's
-        `availability` subtracts them (products read by `read`/`scan` carry them subtracted).
+        `availability` holds them back (products read by `read`/`scan` carry them held back).
         """
         wanted = sorted({str(sku) for sku in skus if str(sku)})
         if not wanted:
             return {}
 
-        def work(connection: sa.Connection) -> dict[str, Decimal]:
+        def work(connection: sa.Connection) -> dict[str, dict[str, Decimal]]:
             known = set(self.product_keys_in(connection, wanted)) if "products" in self.sources else set()
             source = self.sources.get("stock")
             if source is None:
                 return {}
-            return summed(stock_levels(self.db, connection, source, wanted, warehouses), known, source)
+            return by_warehouse(stock_levels(self.db, connection, source, wanted), known, source)
 
         return await self.db.read(work, what="stock")
 

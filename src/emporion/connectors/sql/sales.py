@@ -31,6 +31,7 @@ from emporion.connectors.base import (
 from emporion.connectors.roles import SaleOptions
 from emporion.connectors.rows.options import with_sale_options
 from emporion.connectors.rows.orders import order_label, skus_of
+from emporion.connectors.rows.reserve import available
 from emporion.connectors.sql.database import Database
 from emporion.connectors.sql.progress import SaleReader
 from emporion.connectors.sql.sales_feed import SalesFeed, watched_relations
@@ -56,8 +57,8 @@ class CatalogueLookups(Protocol):
         """The product key behind each known SKU."""
         ...
 
-    async def stock(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
-        """Stock per known SKU as the ERP counts it (orders not taken yet still in)."""
+    async def stock(self, skus: Sequence[str]) -> dict[str, dict[str, Decimal]]:
+        """Stock per known SKU and warehouse as the ERP counts it (orders not taken yet still in)."""
         ...
 
 
@@ -287,14 +288,14 @@ class SqlSales:
     # -- stock ---------------------------------------------------------------------------------------
 
     async def availability(self, skus: Sequence[str], warehouses: Sequence[str] | None) -> dict[str, Decimal]:
-        """Stock available to promise per known SKU: the catalogue's stock less orders not taken yet."""
-        stock = await self.catalogue.stock(skus, warehouses)
+        """Stock available to promise per known SKU: the catalogue's stock less orders not taken yet,
+        held back warehouse by warehouse as products show it, summed over `warehouses`."""
+        stock = await self.catalogue.stock(skus)
         if not stock:
             return {}
         pending = await self.pending(list(stock))
-        return {
-            sku: max(Decimal(0), quantity - pending.get(sku, Decimal(0))) for sku, quantity in stock.items()
-        }
+        first = self.settings.orders.reserve_warehouses if self.settings.orders else None
+        return available(stock, pending, first, warehouses)
 
     async def pending(self, skus: Sequence[str]) -> dict[str, Decimal]:
         """Quantities of staged orders the ERP has not taken yet, per SKU."""
