@@ -500,3 +500,22 @@ async def test_odoo_17_and_19_over_json_rpc_sync_the_catalogue_and_take_an_order
         shipped = api.get(f"/orders/{order['id']}").json()
         meta = {m["key"]: m["value"] for m in shipped["meta_data"]}
         assert meta["tracking_number"] == "JJD000017" and shipped["status"] == "completed"
+
+
+async def test_a_shop_fed_from_one_warehouse_shows_that_warehouses_free_quantity(
+    tmp_path: Path, sandbox_shop: SandboxShop, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with odoo_support.odoo_erp(tmp_path, 18, "jsonrpc") as odoo:
+        flow = {**odoo_config.catalogue_flow(poll_interval=POLL), "warehouses": ["WH2"]}
+        document = odoo_support.document(odoo, sandbox_shop, sqlite_url, monkeypatch, [flow])
+        api = shop_api(sandbox_shop)
+        async with running_engine(odoo_support.settings(document)) as engine:
+            runner = engine.runners[odoo_config.CATALOGUE_FLOW]
+            report = await verify_flow(runner, await sync_flow(runner))
+            assert report.clean, [(e.entity, e.failed, e.mismatches[:2]) for e in report.entities]
+        differs = 0
+        for sku in odoo_support.simple_skus(odoo):
+            shown = (odoo_support.by_sku(api, sku) or {}).get("stock_quantity")
+            assert shown == odoo_support.free_quantity(odoo, sku, ["WH2"]), sku
+            differs += shown != odoo_support.free_quantity(odoo, sku)
+        assert differs, "no product has stock in WH as well: the test would not see WH leak in"
