@@ -26,6 +26,7 @@ class TestOdooCatalogueSource(CatalogueSourceContract):
 
     @pytest.fixture
     async def connector(self, odoo_sandbox: RunningSandbox) -> AsyncIterator[OdooConnector]:
+        """The connector under test, paging by three, on the sandbox of this API mode."""
         self.running = odoo_sandbox
         connector = OdooConnector("odoo", odoo_sandbox.settings(page_size=PAGE_SIZE))
         yield connector
@@ -53,6 +54,7 @@ class TestOdooCatalogueSource(CatalogueSourceContract):
         begun = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
         async def commit() -> None:
+            """Write the change now, then give it the stamp of when it began."""
             await self.touch(connector, key)
             self.running.sandbox.restamp("product.template", [int(key)], begun)
 

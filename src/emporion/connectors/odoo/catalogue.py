@@ -66,6 +66,7 @@ class OdooCatalogue:
     """Reads an Odoo database's catalogue for the engine, and tells it what changed."""
 
     def __init__(self, client: OdooClient, settings: OdooConnection) -> None:
+        """A catalogue over `client`, configured by `settings` (resolved on first use)."""
         self.client = client
         self.settings = settings
         self.page_size = settings.page_size
@@ -97,6 +98,7 @@ class OdooCatalogue:
             self._warehouses = warehouses
 
     async def _resolve_pricelists(self) -> None:
+        """Pricelist ids by the configured names; an unknown or doubled name is refused."""
         sale = self.settings.sale_pricelist
         names = sorted({*self.settings.pricelists, *([sale] if sale else [])})
         if not names:
@@ -183,9 +185,11 @@ class OdooCatalogue:
             yield await self._products([int(row["id"]) for row in rows])
 
     def _custom_fields_of(self, owner: str) -> list[str]:
+        """The Odoo fields the custom fields read from `owner` (template or product)."""
         return sorted({name for kind, name in self.custom_fields.values() if kind == owner})
 
     def _custom_values(self, owner: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The custom values of a template or product row, by custom name."""
         return {
             label: custom_value(row.get(name))
             for label, (kind, name) in self.custom_fields.items()
@@ -312,6 +316,7 @@ class OdooCatalogue:
         return await watching.changes(entity, cursor)
 
     def _check_entity(self, entity: str) -> None:
+        """Refuse an entity the catalogue does not read."""
         if entity not in ENTITIES:
             raise Permanent(
                 f"the Odoo catalogue does not read {entity!r} (only {', '.join(sorted(ENTITIES))})"

@@ -60,6 +60,7 @@ class CatalogueFeed:
         overlap: dt.timedelta,
         page_size: int,
     ) -> None:
+        """A feed over `client` for the mapped fields, watching `pricelists`, templates within `scope`."""
         self.client = client
         self.template_fields = list(template_fields)
         self.variant_fields = list(variant_fields)
@@ -94,6 +95,7 @@ class CatalogueFeed:
     async def _poll(
         self, sources: list[feed.FeedSource], position: feed.FeedCursor | None
     ) -> tuple[dict[str, list[dict[str, Any]]], feed.FeedCursor]:
+        """One poll of `sources` from `position`."""
         return await feed.poll(self.client, sources, position, overlap=self.overlap, page_size=self.page_size)
 
     def sources(self, watched: set[int]) -> list[feed.FeedSource]:
@@ -188,6 +190,7 @@ class CatalogueFeed:
         return set((await self._targets(domain)).values())
 
     async def _targets(self, domain: list[Any]) -> dict[int, str]:
+        """What each pricelist item matching `domain` prices, by item id."""
         targets: dict[int, str] = {}
         async for rows in self.client.pages(
             ITEM, domain, TARGET_FIELDS, page_size=self.page_size, context=ALL_ROWS

@@ -158,6 +158,7 @@ class PriceBook:
     """The rules of some pricelists and the category tree they need, to price variants for one unit."""
 
     def __init__(self, rules: Iterable[Rule], descendants: Mapping[int, set[int]]) -> None:
+        """`rules` grouped by pricelist in Odoo's order; `descendants`: category -> it and those below."""
         self.rules: dict[int, list[Rule]] = {}
         for rule in in_odoo_order(rules):
             self.rules.setdefault(rule.pricelist, []).append(rule)
@@ -188,6 +189,7 @@ class PriceBook:
         return cents(self._price(pricelist, variant, when, depth))
 
     def _price(self, pricelist: int, variant: PricedVariant, when: dt.datetime, depth: int) -> Decimal:
+        """The unrounded price (the base a rule on this pricelist computes from)."""
         rule = self.chosen(pricelist, variant, when)
         return variant.list_price if rule is None else self.rule_price(rule, variant, when, depth)
 
@@ -209,6 +211,7 @@ class PriceBook:
         return price
 
     def _base(self, rule: Rule, variant: PricedVariant, when: dt.datetime, depth: int) -> Decimal:
+        """The price a rule computes from: another pricelist's, the cost or the list price."""
         if rule.base == "pricelist" and rule.base_pricelist:
             if depth >= MAX_BASE_DEPTH:
                 raise Permanent(
@@ -235,6 +238,7 @@ class PriceBook:
         return None
 
     def _sale_price(self, rule: Rule, variant: PricedVariant, when: dt.datetime) -> SalePrice:
+        """The sale price a dated rule gives, with its window."""
         price = cents(self.rule_price(rule, variant, when))
         return sale_price_window(price, rule.raw_start, rule.raw_end)
 
