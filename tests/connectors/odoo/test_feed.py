@@ -234,3 +234,20 @@ async def test_a_promotion_that_begins_between_two_polls_is_reported(
     keys, cursor = await poll(connector, cursor)
     assert str(template) in keys
     assert str(template) not in (await poll(connector, cursor))[0]
+
+
+async def test_odoo_17_reports_a_receipt_and_a_price_change(odoo_sandbox_17: RunningSandbox) -> None:
+    """The feed reads 17's names (detailed_type, the `warehouse` stock context) and reports as on 18."""
+    sandbox = odoo_sandbox_17.sandbox
+    boxed = sandbox.create_product("Box", "BOX-17", 4.0)
+    priced = sandbox.create_product("Bag", "BAG-17", 6.0)
+    connector = OdooConnector("odoo", odoo_sandbox_17.settings())
+    try:
+        _, cursor = await poll(connector, None)
+        sandbox.receive_stock("BOX-17", 2, "WH")
+        sandbox.set_price(priced, 6.5)
+        keys, cursor = await poll(connector, cursor)
+        assert {str(boxed), str(priced)} <= keys
+        assert not {str(boxed), str(priced)} & (await poll(connector, cursor))[0]
+    finally:
+        await connector.close()
