@@ -27,6 +27,7 @@ def emporion(*args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_on_the_odoo_sandbox_tells_the_whole_story_and_exits_clean(
     version: str, api: str, tmp_path: Path
 ) -> None:
+    """`--once` on 19 (JSON-2) and 18 (JSON-RPC): the whole story; the API key kept secret."""
     demo = tmp_path / "demo"
     args = ["demo", "--erp", "odoo", "--odoo-version", version, "--once", "--products", "40"]
     result = emporion(*args, "--dir", str(demo))
@@ -54,6 +55,7 @@ def test_demo_on_the_odoo_sandbox_tells_the_whole_story_and_exits_clean(
 
 
 def test_a_second_run_keeps_the_odoo_database_and_is_clean_again(tmp_path: Path) -> None:
+    """The demo's folder is reused: the same Odoo database, clean again, new orders once each."""
     demo = tmp_path / "demo"
     args = ["demo", "--erp", "odoo", "--once", "--products", "20", "--dir", str(demo)]
     first = emporion(*args)

@@ -233,6 +233,7 @@ async def _follow(
     console: Console,
     console_password: str,
 ) -> int:
+    """Check, sync and verify the catalogue; then the story once (`once`) or emporion following Odoo."""
     from emporion.logs import configure_logging
     from emporion.state import StateStore
 
