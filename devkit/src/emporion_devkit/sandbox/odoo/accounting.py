@@ -277,6 +277,7 @@ def _reverse_moves(env: Env, model: str, ids: list[int], is_modify: bool = False
                         "price_unit": line.get("price_unit"),
                         "discount": line.get("discount") or 0.0,
                         "tax_ids": [(6, 0, list(line.get("tax_ids") or []))],
+                        "sale_line_ids": [(6, 0, list(line.get("sale_line_ids") or []))],
                     },
                 )
                 for line in env.store.table("account.move.line").values()

@@ -151,13 +151,17 @@ def _delivery_status(env: Env, order: Record) -> str | bool:
 
 
 def invoices_of(env: Env, order: Record) -> list[int]:
-    """The invoices and credit notes of an order (by their origin)."""
-    return [
-        i
-        for i, m in env.store.table("account.move").items()
-        if m.get("invoice_origin") == order.get("name")
-        and m.get("move_type") in ("out_invoice", "out_refund")
-    ]
+    """The invoices and credit notes with a line linked to one of the order's lines (as Odoo computes it)."""
+    lines = {i for i, r in env.store.table("sale.order.line").items() if r.get("order_id") == order["id"]}
+    moves = {
+        r.get("move_id")
+        for r in env.store.table("account.move.line").values()
+        if lines & set(r.get("sale_line_ids") or [])
+    }
+    table = env.store.table("account.move")
+    return sorted(
+        i for i in moves if i in table and table[i].get("move_type") in ("out_invoice", "out_refund")
+    )
 
 
 def _action_confirm(env: Env, model: str, ids: list[int]) -> bool:
