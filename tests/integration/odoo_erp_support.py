@@ -180,6 +180,24 @@ def add_later_promotion(erp: OdooErp, sku: str, days: int) -> None:
     )
 
 
+def attribute_value_of_a_variant(erp: OdooErp) -> tuple[int, str]:
+    """A product.template.attribute.value without an extra price, and the SKU of a variant that has it."""
+    variants = erp.sandbox.search_read(
+        "product.product",
+        [("product_template_attribute_value_ids", "!=", False), ("sale_ok", "=", True)],
+        ["default_code", "product_template_attribute_value_ids"],
+    )
+    for variant in variants:
+        for value in erp.sandbox.search_read(
+            "product.template.attribute.value",
+            [("id", "in", variant["product_template_attribute_value_ids"])],
+            ["price_extra"],
+        ):
+            if not value["price_extra"]:
+                return int(value["id"]), str(variant["default_code"])
+    raise AssertionError("the sample has no variant with an attribute value without extra price")
+
+
 def sales(erp: OdooErp, reference: str) -> list[dict[str, Any]]:
     """The sale.order rows whose customer reference is the shop order's."""
     return erp.sandbox.search_read(

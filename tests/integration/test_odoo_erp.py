@@ -2,10 +2,11 @@
 JSON-2; 17, and 19 kept on JSON-RPC), the WooCommerce sandbox, the engine on a real state database.
 
 The catalogue with its Wholesale pricelist prices, the dated promotions and the free quantity of both
-warehouses reaches the shop and verifies clean; a stock receipt, a list price and a promotion changed
-in Odoo reach the shop within two poll intervals while `Engine.run` runs, and a rewrite that changes
-nothing writes nothing; a shop fed from one warehouse shows that warehouse's stock; Odoo 17, and 19
-kept on JSON-RPC, also take an order and ship it. The other order tests are test_odoo_erp_orders.py.
+warehouses reaches the shop and verifies clean; a stock receipt, a list price, a promotion and a
+variant's attribute value extra changed in Odoo reach the shop within two poll intervals while
+`Engine.run` runs, and a rewrite that changes nothing writes nothing; a shop fed from one warehouse
+shows that warehouse's stock; Odoo 17, and 19 kept on JSON-RPC, also take an order and ship it. The
+other order tests are test_odoo_erp_orders.py.
 """
 
 from __future__ import annotations
@@ -176,6 +177,16 @@ async def test_a_stock_receipt_and_a_price_change_reach_the_shop_within_two_poll
             "promotion deepened to 40 % (product.pricelist.item)",
             lambda: odoo.sandbox.write("product.pricelist.item", [promotion["id"]], {"percent_price": 40.0}),
             lambda: odoo_support.shop_item(api, promoted).get("sale_price") == str(deeper),
+        )
+        extra, sku = odoo_support.attribute_value_of_a_variant(odoo)
+        await measured(
+            "attribute value extra (product.template.attribute.value)",
+            lambda: odoo.sandbox.write("product.template.attribute.value", [extra], {"price_extra": 5.0}),
+            lambda: (
+                Decimal(odoo_support.shop_item(api, sku).get("regular_price") or 0)
+                == odoo_support.wholesale_price(odoo, sku)
+                and odoo_support.variant_row(odoo, sku, ["price_extra"])["price_extra"] >= 5.0
+            ),
         )
         measured_times = ", ".join(f"{what} {seconds:.2f} s" for what, seconds in took.items())
         print(f"\nchange to shop, Odoo {odoo.version} over {odoo.api}, poll {POLL} s: {measured_times}")
