@@ -58,8 +58,10 @@ async def test_request_shapes(client: OdooClient, scripted: tuple[ScriptedOdoo, 
     await client.call("sale.order", "action_confirm", [3, 4], context={"lang": "de_DE"})
     await client.search_read("product.product", [("sale_ok", "=", True)], ["name"], limit=5, order="id")
     assert await client.create("res.partner", [{"name": "A"}]) == [100]
+    await client.write("sale.order", [3], {"note": "B"})
     if odoo.version >= 19:
-        confirm, search, create = odoo.seen[-3:]
+        confirm, search, create, write = odoo.seen[-4:]
+        assert write["body"] == {"ids": [3], "vals": {"note": "B"}}
         assert confirm["body"] == {"ids": [3, 4], "context": {"lang": "de_DE"}}
         assert confirm["database"] == "sandbox"
         assert search["body"] == {
@@ -72,11 +74,13 @@ async def test_request_shapes(client: OdooClient, scripted: tuple[ScriptedOdoo, 
         assert "ids" not in search["body"]
         assert create["body"] == {"vals_list": [{"name": "A"}]}
     else:
-        confirm, search, create = odoo.seen[-3:]
+        confirm, search, create, write = odoo.seen[-4:]
         assert confirm["args"] == [[3, 4]] and confirm["kwargs"] == {"context": {"lang": "de_DE"}}
         assert search["args"] == [] and search["kwargs"]["limit"] == 5
         # Odoo's call_kw reads create's vals_list from the positional arguments
         assert create["args"] == [[{"name": "A"}]] and create["kwargs"] == {}
+        # and write's values too: on 18, sale.order.write (and other overrides) call them `values`
+        assert write["args"] == [[3], {"note": "B"}] and write["kwargs"] == {}
 
 
 async def test_numbers_with_a_fraction_arrive_as_decimal(

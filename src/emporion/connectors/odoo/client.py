@@ -175,8 +175,9 @@ class OdooClient(OrmCalls):
     async def call(self, model: str, method: str, ids: list[int] | None = None, /, **params: Any) -> Any:
         """`model.method` on records `ids` (None: a model method) with named `params` (context inside).
 
-        JSON-RPC: `execute_kw(db, uid, key, model, method, [ids] or [], params)`, except `create`,
-        whose `vals_list` goes positionally (Odoo's call_kw reads it from args); JSON-2:
+        JSON-RPC: `execute_kw(db, uid, key, model, method, [ids] or [], params)`, except `create`'s
+        `vals_list` and `write`'s `vals`, which go positionally (Odoo's call_kw reads `create`'s from
+        args, and on 18 overrides of `write` name the argument `values`); JSON-2:
         `POST /json/2/<model>/<method>` with `{"ids": ids, **params}`. Safe reads are retried on
         transient failures; anything else is sent once.
         """
@@ -209,6 +210,9 @@ class OdooClient(OrmCalls):
         args: list[Any] = [ids] if ids is not None else []
         if call.method == "create" and "vals_list" in kwargs:
             args = [kwargs.pop("vals_list")]
+        elif call.method == "write" and "vals" in kwargs:
+            # by position: on 18 many `write` overrides (sale.order's among them) name it `values`
+            args = [*args, kwargs.pop("vals")]
         database = self.database or ""
         return await self.jsonrpc.rpc(
             call,
