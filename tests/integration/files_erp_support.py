@@ -21,21 +21,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from emporion_devkit.sftp import SftpServer
-from emporion_devkit.wawi import sample, schema
+from emporion_devkit.wawi import files_config, sample, schema
 from emporion_devkit.wawi.files import ARCHIVE, EXPORT_FOLDER, ORDER_FOLDER, FileDrop
+from emporion_devkit.wawi.files_config import SftpAccess
 from emporion_devkit.wawi.opentrans import read_order
+from tests.integration import sql_erp_support
+from tests.integration.sql_erp_support import SHOP_WAREHOUSES
 
 PRODUCTS = 20
 PRICE_LIST = "Endkunde"
-SHOP_WAREHOUSES = ["HL", "AL"]
-ORDER_PREFIX = "WEB-"
-GERMAN_CSV = {
-    "delimiter": ";",
-    "encoding": "cp1252",
-    "decimal_comma": True,
-    "date_format": "%d.%m.%Y",
-    "datetime_format": "%d.%m.%Y %H:%M:%S",
-}
 
 
 @dataclass
@@ -69,148 +63,31 @@ def sftp_drop(tmp_path: Path) -> Iterator[Drop]:
         engine.dispose()
 
 
-def source(pattern: str, key: str, columns: dict[str, Any], **more: Any) -> dict[str, Any]:
-    """One entity's export files: German CSV, full exports unless `full` is given."""
-    return {"pattern": pattern, "format": "csv", "csv": GERMAN_CSV, "key": key, "columns": columns, **more}
-
-
 def files_connection(drop: Drop, *, articles_as_xml: bool = False) -> dict[str, Any]:
-    """The `type: files` connection on the SFTP drop: catalogue exports in, orders out, progress back."""
-    articles: dict[str, Any] = source(
-        "artikel_*.csv",
-        "Artikelnummer",
-        {
-            "sku": "Artikelnummer",
-            "name": "Bezeichnung",
-            "description": "Beschreibung",
-            "list_price": "VK netto",
-            "weight": "Gewicht",
-            "categories": "Warengruppe",
-            "active": "Aktiv",
-            "salable": "Im Shop",
-            "custom.ean": "EAN",
-        },
-    )
-    if articles_as_xml:
-        fields = {
-            "Artikelnummer": "ARTIKELNR",
-            "Bezeichnung": "BEZEICHNUNG",
-            "Beschreibung": "BESCHREIBUNG",
-            "VK netto": "VK_NETTO",
-            "Gewicht": "GEWICHT",
-            "EAN": "EAN",
-            "Warengruppe": "WARENGRUPPE",
-            "Aktiv": "AKTIV",
-            "Im Shop": "IM_SHOP",
-        }
-        articles = {
-            **articles,
-            "pattern": "artikel_*.xml",
-            "format": "xml",
-            "xml": {"record": "//ARTIKEL", "fields": fields},
-        }
-    return {
-        "type": "files",
-        "location": drop.server.location,
-        "private_key": f"file:{drop.server.client_key}",
-        "known_hosts": str(drop.server.known_hosts),
-        "incoming": EXPORT_FOLDER,
-        "processed": "processed",
-        "rejects": "rejects",
-        "settle_seconds": 0,  # this ERP writes each export under a temporary name and renames it
-        "currency": "EUR",
-        "catalogue": {
-            "categories": source("warengruppen_*.csv", "ID", {"name": "Name", "parent": "Übergeordnet"}),
-            "products": articles,
-            "variants": source(
-                "varianten_*.csv",
-                "Artikelnummer",
-                {
-                    "product": "Vaterartikel",
-                    "sku": "Artikelnummer",
-                    "list_price": "VK netto",
-                    "active": "Aktiv",
-                    "attributes.Farbe": "Farbe",
-                    "attributes.Größe": "Größe",
-                },
-            ),
-            "prices": source(
-                "preise_*.csv", "ID", {"sku": "Artikelnummer", "price_list": "Preisgruppe", "price": "Preis"}
-            ),
-            "sale_prices": source(
-                "aktionen_*.csv",
-                "ID",
-                {"sku": "Artikelnummer", "price": "Aktionspreis", "start": "Gültig von", "end": "Gültig bis"},
-            ),
-            "stock": source(
-                "bestand_*.csv", "ID", {"sku": "Artikelnummer", "warehouse": "Lager", "quantity": "Menge"}
-            ),
-        },
-        "orders": {"folder": ORDER_FOLDER, "format": "opentrans", "buyer_id": "SHOP", "supplier_id": "WAWI"},
-        "progress": {
-            "orders": source(
-                "status_*.csv",
-                "Shop-Referenz",
-                {"reference": "Shop-Referenz", "number": "Auftragsnummer", "status": "Status"},
-                full=False,
-            ),
-            "shipments": source(
-                "versand_*.csv",
-                "Lieferschein",
-                {
-                    "reference": "Shop-Referenz",
-                    "carrier": "Versender",
-                    "tracking": "Sendungsnummer",
-                    "shipped_at": "Versendet am",
-                },
-                full=False,
-            ),
-            "invoices": source(
-                "rechnungen_*.csv",
-                "Rechnung",
-                {
-                    "reference": "Shop-Referenz",
-                    "number": "Rechnung",
-                    "total": "Betrag",
-                    "credit_note": "Gutschrift",
-                },
-                full=False,
-            ),
-            "statuses": {
-                "offen": "processing",
-                "in_bearbeitung": "processing",
-                "versendet": "shipped",
-                "abgeschlossen": "completed",
-                "storniert": "cancelled",
-            },
-        },
+    """The dev kit's `type: files` connection on the SFTP drop, as the orders test writes it.
+
+    Catalogue exports in and progress back are the dev kit's mapping (`wawi.files_config`); the
+    order files carry this test's buyer id and the connector's default file names.
+    """
+    access = SftpAccess(private_key=drop.server.client_key, known_hosts=drop.server.known_hosts)
+    connection = files_config.files_connection(drop.server.location, access, articles_as_xml=articles_as_xml)
+    connection["orders"] = {
+        "folder": ORDER_FOLDER,
+        "format": "opentrans",
+        "buyer_id": "SHOP",
+        "supplier_id": "WAWI",
     }
+    return connection
 
 
 def catalogue_flow(poll_interval: float = 1.0) -> dict[str, Any]:
     """The catalogue flow from the drop into the shop: two warehouses, the Endkunde price group."""
-    return {
-        "name": "catalogue",
-        "source": "wawi",
-        "target": "shop",
-        "entities": ["category", "product"],
-        "poll_interval": poll_interval,
-        "warehouses": SHOP_WAREHOUSES,
-        "price_list": PRICE_LIST,
-    }
+    return sql_erp_support.catalogue_flow(poll_interval, price_list=PRICE_LIST)
 
 
 def order_flow(poll_interval: float = 1.0) -> dict[str, Any]:
     """The order flow: the shop's orders as openTRANS files into the drop, progress files back."""
-    return {
-        "name": "orders",
-        "source": "shop",
-        "target": "wawi",
-        "entities": ["order"],
-        "poll_interval": poll_interval,
-        "batch_size": 5,
-        "orders": {"reference_prefix": ORDER_PREFIX, "shortage": "accept", "tracking_note": "customer"},
-    }
+    return sql_erp_support.order_flow(poll_interval)
 
 
 def order_files(drop: Drop) -> Counter[str]:

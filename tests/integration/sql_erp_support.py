@@ -316,8 +316,10 @@ def shop_connection(shop: SandboxShop, monkeypatch: pytest.MonkeyPatch) -> dict[
     }
 
 
-def catalogue_flow(poll_interval: float = 1.0, on_remove: str = "unpublish") -> dict[str, Any]:
-    """The catalogue flow: the Warenwirtschaft into the shop, two warehouses, the dealer price group."""
+def catalogue_flow(
+    poll_interval: float = 1.0, on_remove: str = "unpublish", price_list: str = PRICE_LIST
+) -> dict[str, Any]:
+    """The catalogue flow: the Warenwirtschaft into the shop, two warehouses, a price group (the dealer's)."""
     return {
         "name": "catalogue",
         "source": "wawi",
@@ -325,7 +327,7 @@ def catalogue_flow(poll_interval: float = 1.0, on_remove: str = "unpublish") -> 
         "entities": ["category", "product"],
         "poll_interval": poll_interval,
         "warehouses": SHOP_WAREHOUSES,
-        "price_list": PRICE_LIST,
+        "price_list": price_list,
         "on_remove": on_remove,
     }
 
