@@ -22,27 +22,11 @@ from emporion.connectors.files.settings import FilesConnection, FileSource
 from emporion.connectors.files.store import FileInfo
 from emporion.connectors.rows.mapping import RowMapper
 from emporion.connectors.rows.progress import INVOICE_FIELDS, PROGRESS_ORDER_FIELDS, SHIPMENT_FIELDS
-from emporion.connectors.rows.settings import (
-    CATEGORY_FIELDS,
-    CUSTOMER_FIELDS,
-    IMAGE_FIELDS,
-    PRICE_FIELDS,
-    PRODUCT_FIELDS,
-    SALE_PRICE_FIELDS,
-    STOCK_FIELDS,
-    VARIANT_FIELDS,
-)
+from emporion.connectors.rows.settings import CATALOGUE_FIELDS
 from emporion.connectors.rows.values import Parsing, to_bool, to_text
 
 FIELDS: dict[str, Sequence[str]] = {
-    "categories": CATEGORY_FIELDS,
-    "products": PRODUCT_FIELDS,
-    "variants": VARIANT_FIELDS,
-    "prices": PRICE_FIELDS,
-    "sale_prices": SALE_PRICE_FIELDS,
-    "stock": STOCK_FIELDS,
-    "images": IMAGE_FIELDS,
-    "customers": CUSTOMER_FIELDS,
+    **CATALOGUE_FIELDS,
     "progress_orders": PROGRESS_ORDER_FIELDS,
     "progress_shipments": SHIPMENT_FIELDS,
     "progress_invoices": INVOICE_FIELDS,

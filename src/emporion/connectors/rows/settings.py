@@ -32,6 +32,17 @@ SALE_PRICE_FIELDS = ("sku", "price", "start", "end")
 STOCK_FIELDS = ("sku", "warehouse", "quantity")
 IMAGE_FIELDS = ("sku", "url", "alt", "position")
 CUSTOMER_FIELDS = ("email", "first_name", "last_name", "company", "phone", "number")
+# The fields of each catalogue source, by its name in `CatalogueRows` (one table for both connectors).
+CATALOGUE_FIELDS: dict[str, tuple[str, ...]] = {
+    "categories": CATEGORY_FIELDS,
+    "products": PRODUCT_FIELDS,
+    "variants": VARIANT_FIELDS,
+    "prices": PRICE_FIELDS,
+    "sale_prices": SALE_PRICE_FIELDS,
+    "stock": STOCK_FIELDS,
+    "images": IMAGE_FIELDS,
+    "customers": CUSTOMER_FIELDS,
+}
 
 
 class Strict(BaseModel):

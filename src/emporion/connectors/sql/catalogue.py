@@ -22,16 +22,7 @@ from emporion.connectors.base import Permanent, Unmappable
 from emporion.connectors.rows.assemble import Related, category_from, customer_from, products_from
 from emporion.connectors.rows.mapping import RowMapper
 from emporion.connectors.rows.reserve import reserve_record
-from emporion.connectors.rows.settings import (
-    CATEGORY_FIELDS,
-    CUSTOMER_FIELDS,
-    IMAGE_FIELDS,
-    PRICE_FIELDS,
-    PRODUCT_FIELDS,
-    SALE_PRICE_FIELDS,
-    STOCK_FIELDS,
-    VARIANT_FIELDS,
-)
+from emporion.connectors.rows.settings import CATALOGUE_FIELDS
 from emporion.connectors.rows.values import DEFAULT_PARSING, to_text
 from emporion.connectors.sql.database import Database
 from emporion.connectors.sql.reading import (
@@ -51,16 +42,6 @@ from emporion.model import Record
 
 log = get_logger("emporion.connectors.sql")
 
-FIELDS: dict[str, tuple[str, ...]] = {
-    "categories": CATEGORY_FIELDS,
-    "products": PRODUCT_FIELDS,
-    "variants": VARIANT_FIELDS,
-    "prices": PRICE_FIELDS,
-    "sale_prices": SALE_PRICE_FIELDS,
-    "stock": STOCK_FIELDS,
-    "images": IMAGE_FIELDS,
-    "customers": CUSTOMER_FIELDS,
-}
 ENTITY_SOURCES = {"category": "categories", "product": "products", "customer": "customers"}
 BY_SKU = ("prices", "sale_prices", "stock", "images")
 Mapped = list[tuple[str, dict[str, Any]]]
@@ -69,7 +50,7 @@ Mapped = list[tuple[str, dict[str, Any]]]
 def build_sources(settings: SqlConnection) -> dict[str, Source]:
     """Every configured catalogue source with its mapper, by role (products, stock...)."""
     sources: dict[str, Source] = {}
-    for role, fields in FIELDS.items():
+    for role, fields in CATALOGUE_FIELDS.items():
         spec = getattr(settings.catalogue, role)
         if spec is not None:
             sources[role] = Source(role, spec, RowMapper(spec, fields, parsing=DEFAULT_PARSING))
