@@ -24,16 +24,8 @@ from tests.connectors.files.test_formats import write_export
 from tests.engine.conftest import memory_plugin, migrated_state  # noqa: F401 - fixtures used here
 from tests.fixtures.sftp import SftpServer
 
-CONFIG = """
-state: {{url: "sqlite:///{state}"}}
-retry: {{base: 0.01, max: 0.02}}
-connections:
-  wawi:
-    type: files
-    location: {location}
-    settle_seconds: 0
-    currency: EUR{login}
-    catalogue:
+# the drop's catalogue exports: German CSV articles and stock (a template part, braces doubled)
+CATALOGUE = """    catalogue:
       products:
         key: ArtNr
         pattern: "artikel_*.csv"
@@ -44,7 +36,21 @@ connections:
         pattern: "bestand_*.csv"
         csv: {{encoding: cp1252, decimal_comma: true}}
         columns: {{sku: ArtNr, warehouse: Lager, quantity: Menge}}
-  shop:
+"""
+
+CONFIG = (
+    """
+state: {{url: "sqlite:///{state}"}}
+retry: {{base: 0.01, max: 0.02}}
+connections:
+  wawi:
+    type: files
+    location: {location}
+    settle_seconds: 0
+    currency: EUR{login}
+"""
+    + CATALOGUE
+    + """  shop:
     type: memory
     system: {shop}
 flows:
@@ -53,6 +59,7 @@ flows:
     target: shop
     entities: [product]
 """
+)
 
 
 @pytest.fixture
@@ -153,7 +160,8 @@ async def test_exports_reach_the_shop_once_each_and_bad_rows_become_dead_letters
         assert sorted(p.name for p in (drop.folder / "export").iterdir()) == []
 
 
-ORDER_CONFIG = """
+ORDER_CONFIG = (
+    """
 state: {{url: "sqlite:///{state}"}}
 retry: {{base: 0.01, max: 0.02}}
 connections:
@@ -161,18 +169,9 @@ connections:
     type: files
     location: {drop}
     settle_seconds: 0
-    catalogue:
-      products:
-        key: ArtNr
-        pattern: "artikel_*.csv"
-        csv: {{encoding: cp1252, decimal_comma: true}}
-        columns: {{sku: ArtNr, name: Bezeichnung, list_price: VK}}
-      stock:
-        key: Id
-        pattern: "bestand_*.csv"
-        csv: {{encoding: cp1252, decimal_comma: true}}
-        columns: {{sku: ArtNr, warehouse: Lager, quantity: Menge}}
-    orders: {{folder: import, format: opentrans, supplier_id: WAWI}}
+"""
+    + CATALOGUE
+    + """    orders: {{folder: import, format: opentrans, supplier_id: WAWI}}
     progress:
       statuses: {{versendet: completed}}
       orders:
@@ -194,6 +193,7 @@ flows:
     target: wawi
     entities: [order]
 """
+)
 
 
 async def test_a_shop_order_lands_once_as_a_file_and_its_tracking_comes_back(
