@@ -14,19 +14,12 @@ from emporion.connectors.files.drop import original_name
 from emporion.connectors.files.opentrans import BMECAT, OPENTRANS
 from emporion.connectors.files.store import LocalStore
 from emporion.connectors.roles import SaleOptions
-from emporion.model import Address, Customer, Order, OrderLine, OrderStatus
+from emporion.model import Customer, Order, OrderLine, OrderStatus
+from emporion.testing.contract.orders import ADDRESS
 from tests.connectors.files.erp import PRODUCTS, ExportingErp, settings
 from tests.connectors.files.test_formats import write_export
 
 NS = {"o": OPENTRANS, "b": BMECAT}
-ADDRESS = Address(
-    first_name="Ada",
-    last_name="Lovelace",
-    street="Hauptstr. 1",
-    city="Berlin",
-    postcode="10115",
-    country="DE",
-)
 
 
 def order(reference: str = "SHOP-1001", status: OrderStatus = OrderStatus.PROCESSING) -> Order:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.sql.database import Database
 from emporion.connectors.sql.settings import SqlConnection
-from emporion.model import Address, Customer, Order, OrderLine, OrderStatus, Payment, ShippingLine
+from emporion.model import Customer, Order, OrderLine, OrderStatus, Payment, ShippingLine
+from emporion.testing.contract.orders import ADDRESS
 
 MONEY = sa.Numeric(12, 2)
 QUANTITY = sa.Numeric(12, 3)
@@ -287,14 +288,6 @@ def order(
     line = OrderLine(
         key="1", sku=sku, name=f"Item {sku}", quantity=Decimal(quantity), unit_price=Decimal(10), total=amount
     )
-    address = Address(
-        first_name="Ada",
-        last_name="Lovelace",
-        street="Hauptstr. 1",
-        city="Berlin",
-        postcode="10115",
-        country="DE",
-    )
     return Order(
         key=f"shop-{reference}",
         number=f"N-{reference}",
@@ -302,10 +295,10 @@ def order(
         currency="EUR",
         created_at=datetime(2026, 12, 1, 10, 30, tzinfo=UTC),
         customer=Customer(
-            key="7", email="ada@example.com", first_name="Ada", last_name="Lovelace", billing=address
+            key="7", email="ada@example.com", first_name="Ada", last_name="Lovelace", billing=ADDRESS
         ),
-        billing=address,
-        shipping=address,
+        billing=ADDRESS,
+        shipping=ADDRESS,
         lines=[line],
         shipping_lines=[ShippingLine(key="s1", method="flat_rate", title="Versand")],
         total=amount,
