@@ -28,6 +28,12 @@ STOCK = {
     "csv": {"encoding": "cp1252", "decimal_comma": True},
     "columns": {"sku": "ArtNr", "warehouse": "Lager", "quantity": "Menge"},
 }
+SALE_PRICES = {
+    "key": "Id",
+    "pattern": "aktion_*.csv",
+    "csv": {"encoding": "cp1252", "decimal_comma": True, "date_format": "%d.%m.%Y"},
+    "columns": {"sku": "ArtNr", "price": "Preis", "start": "Von", "end": "Bis"},
+}
 
 
 def settings(location: str, **changes: Any) -> FilesConnection:

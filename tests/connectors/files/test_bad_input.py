@@ -8,7 +8,7 @@ from pathlib import Path
 from emporion.connectors.base import Unmappable
 from emporion.connectors.files.connector import FilesConnector
 from emporion.model import Product
-from tests.connectors.files.erp import PRODUCTS, STOCK, settings
+from tests.connectors.files.erp import PRODUCTS, SALE_PRICES, STOCK, settings
 from tests.connectors.files.test_drop import names
 from tests.connectors.files.test_formats import write_export
 
@@ -27,13 +27,7 @@ def rejects_of(root: Path, name: str) -> list[str]:
 
 
 async def test_a_bad_number_a_bad_date_and_an_empty_name_are_rejects_and_dead_letters(tmp_path: Path) -> None:
-    sale_prices = {
-        "key": "Id",
-        "pattern": "aktion_*.csv",
-        "csv": {"encoding": "cp1252", "decimal_comma": True, "date_format": "%d.%m.%Y"},
-        "columns": {"sku": "ArtNr", "price": "Preis", "start": "Von", "end": "Bis"},
-    }
-    catalogue = {"products": PRODUCTS, "sale_prices": sale_prices}
+    catalogue = {"products": PRODUCTS, "sale_prices": SALE_PRICES}
     connector = FilesConnector("drop", settings(str(tmp_path), catalogue=catalogue))
     start = await connector.changes("product", None)
     write_export(tmp_path, "artikel_1.csv", "ArtNr;Bezeichnung;VK\n1;Gut;1,00\n2;Teuer;7,5,0\n3;;2,00\n")

@@ -15,7 +15,7 @@ from emporion.connectors.files.connector import FilesConnector
 from emporion.connectors.files.formats import UnreadableFile, parse_csv, parse_xlsx, parse_xml
 from emporion.connectors.files.settings import CsvOptions, XmlOptions
 from emporion.model import Category, Customer, Product
-from tests.connectors.files.erp import PRODUCTS, settings
+from tests.connectors.files.erp import PRODUCTS, SALE_PRICES, settings
 
 GERMAN = CsvOptions(encoding="cp1252", decimal_comma=True, date_format="%d.%m.%Y")
 
@@ -63,14 +63,8 @@ def test_a_short_row_is_a_reject_naming_the_missing_column() -> None:
 
 async def test_decimal_comma_and_german_dates_become_numbers_and_times(tmp_path: Path) -> None:
     """Through the connector: `1.234,56` is 1234.56 and a sale from `01.12.2026` starts that day."""
-    sale_prices = {
-        "key": "Id",
-        "pattern": "aktion_*.csv",
-        "csv": {"encoding": "cp1252", "decimal_comma": True, "date_format": "%d.%m.%Y"},
-        "columns": {"sku": "ArtNr", "price": "Preis", "start": "Von", "end": "Bis"},
-    }
     connector = FilesConnector(
-        "drop", settings(str(tmp_path), catalogue={"products": PRODUCTS, "sale_prices": sale_prices})
+        "drop", settings(str(tmp_path), catalogue={"products": PRODUCTS, "sale_prices": SALE_PRICES})
     )
     write_export(tmp_path, "artikel_1.csv", "ArtNr;Bezeichnung;VK\n4711;Größe XL;1.234,56\n")
     write_export(tmp_path, "aktion_1.csv", "Id;ArtNr;Preis;Von;Bis\n1;4711;999,00;01.12.2026;31.12.2099\n")
