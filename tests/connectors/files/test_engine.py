@@ -92,10 +92,19 @@ async def engine_for(
     tmp_path: Path, migrated: Path, shop: MemorySystem, drop: DropPlace
 ) -> AsyncIterator[Engine]:
     """An engine syncing the drop into the memory shop."""
+    template = CONFIG.replace("{location}", drop.location).replace("{login}", drop.login)
+    async with engine_of(template, tmp_path, migrated, shop) as engine:
+        yield engine
+
+
+@asynccontextmanager
+async def engine_of(
+    template: str, tmp_path: Path, migrated: Path, shop: MemorySystem
+) -> AsyncIterator[Engine]:
+    """An engine on a copy of the migrated state for a configuration template (state and shop filled in)."""
     state = tmp_path / "state.db"
     shutil.copyfile(migrated, state)
-    text = CONFIG.format(state=state, location=drop.location, login=drop.login, shop=shop.name)
-    settings = parse_settings(text)
+    settings = parse_settings(template.format(state=state, shop=shop.name))
     store = await StateStore.connect(settings.state.url, migrate=False)
     engine = Engine(settings, store, worker="test-worker")
     try:
@@ -218,13 +227,9 @@ async def test_a_shop_order_lands_once_as_a_file_and_its_tracking_comes_back(
         total=Decimal(16),
     )
     key = shop.put("order", placed).key
-    state = tmp_path / "state.db"
-    shutil.copyfile(migrated_state, state)
-    settings = parse_settings(ORDER_CONFIG.format(state=state, drop=drop, shop=shop.name))
-    store = await StateStore.connect(settings.state.url, migrate=False)
-    engine = Engine(settings, store, worker="test-worker")
-    flow = settings.flow("orders")
-    try:
+    template = ORDER_CONFIG.replace("{drop}", str(drop))
+    async with engine_of(template, tmp_path, migrated_state, shop) as engine:
+        flow = engine.settings.flow("orders")
         await engine.ensure_initial_sync()
         while await engine.poll(flow) or await engine.work(flow):
             pass
@@ -241,9 +246,6 @@ async def test_a_shop_order_lands_once_as_a_file_and_its_tracking_comes_back(
         while await engine.poll(flow) or await engine.work(flow):
             pass
         assert await engine.store.list_dead("orders") == []
-    finally:
-        await engine.pool.close()
-        await store.close()
     order = shop.get("order", key)
     assert isinstance(order, Order) and order.status is OrderStatus.COMPLETED
     assert [s.tracking_numbers for s in order.shipments] == [["TRACK-1"]]
