@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -200,23 +201,31 @@ def test_two_writers_at_once_end_in_one_row(url: str, settings: SqlConnection) -
     assert wawi.count(url, wawi.import_auftrag) == 1 and wawi.count(url, wawi.import_position) == 1
 
 
+@contextmanager
+def committed_later(url: str, statement: sa.Executable, seconds: float = 1.5) -> Iterator[None]:
+    """Another process's write, held in its open transaction and committed `seconds` into the block."""
+    engine = sa.create_engine(url)
+    other = engine.connect()
+    held = other.begin()
+    other.execute(statement)
+    timer = threading.Timer(seconds, held.commit)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+        other.close()
+        engine.dispose()
+
+
 async def test_a_unique_key_violation_is_matched(url: str, sales: SqlSales) -> None:
     """Another process inserts the reference and commits while our insert waits on the unique key: the
     write is MATCHED, in a fresh transaction, and adds no row."""
     wawi.add_article(url, "A-1", {"Haupt": "5"})
     order = wawi.order("WEB-2002")
-    engine = sa.create_engine(url)
-    other = engine.connect()
-    held = other.begin()
-    other.execute(sa.insert(wawi.import_auftrag).values(shop_referenz="WEB-2002", bestellnr="other"))
-    timer = threading.Timer(1.5, held.commit)
-    timer.start()
-    try:
+    other = sa.insert(wawi.import_auftrag).values(shop_referenz="WEB-2002", bestellnr="other")
+    with committed_later(url, other):
         (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
-    finally:
-        timer.join()
-        other.close()
-        engine.dispose()
     assert outcome.status is OutcomeStatus.MATCHED and outcome.target_ref == {"id": "WEB-2002"}
     assert wawi.count(url, wawi.import_auftrag) == 1 and wawi.count(url, wawi.import_position) == 0
 
@@ -345,19 +354,10 @@ async def test_check_names_a_missing_column_and_a_reference_without_unique_key(u
 
 async def test_a_customer_written_concurrently_is_matched(url: str, sales: SqlSales) -> None:
     """Another process inserts the e-mail and commits while our insert waits on the unique key: MATCHED."""
-    engine = sa.create_engine(url)
-    other = engine.connect()
-    held = other.begin()
-    other.execute(sa.insert(wawi.import_kunde).values(email="grace@example.com", vorname="Grace"))
-    timer = threading.Timer(1.5, held.commit)
-    timer.start()
-    try:
+    other = sa.insert(wawi.import_kunde).values(email="grace@example.com", vorname="Grace")
+    with committed_later(url, other):
         grace = Customer(key="", email="grace@example.com", first_name="Grace")
         (outcome,) = await sales.write("customer", [WriteItem("grace@example.com", grace)], [])
-    finally:
-        timer.join()
-        other.close()
-        engine.dispose()
     assert outcome.status is OutcomeStatus.MATCHED and outcome.target_ref
     (row,) = _rows(url, wawi.import_kunde)
     assert str(row["id"]) == outcome.target_ref["id"]
