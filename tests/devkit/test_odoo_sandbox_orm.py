@@ -65,6 +65,9 @@ def test_domains_prefix_operators_and_dotted_paths(odoo: OdooSandbox) -> None:
         fields=["list_price"],
     )
     assert all(5 <= row["list_price"] < 50 for row in cheap)
+    # like wraps the value in % without escaping it: % and _ inside stay wildcards, as in Odoo's SQL
+    assert codes(odoo, [("default_code", "like", "SKU-0000_")]) >= {"SKU-00001", "SKU-00002"}
+    assert codes(odoo, [("default_code", "ilike", "sku%00001")]) == {"SKU-00001"}
     bad = call(odoo, "product.product", "search", [("default_code", "~", "x")])
     assert bad["name"] == "builtins.ValueError"
 
@@ -227,3 +230,13 @@ def test_17_says_product_for_a_storable_type(odoo: OdooSandbox) -> None:
         odoo, "product.template", "search_read", [("default_code", "=", "SKU-00001")], fields=["type"]
     )
     assert row["type"] == ("product" if odoo.version == 17 else "consu")
+
+
+def test_sale_writes_by_keyword_fail_where_an_override_renames_the_argument(odoo: OdooSandbox) -> None:
+    """On 17 and 18 sale_stock's `sale.order.write(self, values)` refuses `vals=`; by position it works."""
+    partner = call(odoo, "res.partner", "create", [{"name": "Writer"}])[0]
+    order = call(odoo, "sale.order", "create", [{"partner_id": partner}])[0]
+    refused = call(odoo, "sale.order", "write", [order], vals={"client_order_ref": "K"})
+    assert refused["name"] == "builtins.TypeError" and "'vals'" in refused["message"]
+    assert call(odoo, "sale.order", "write", [order], {"client_order_ref": "P"}) is True
+    assert call(odoo, "res.partner", "write", [partner], vals={"name": "By keyword"}) is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from emporion.connectors.base import Unmappable, WriteItem
@@ -125,3 +126,18 @@ async def test_the_feed_reports_a_new_sale_and_a_shipment_but_not_a_rewrite_that
     assert str(sale_id) in shipped.keys
     scanned = [record.key async for page in connector.scan("order") for record in page]
     assert str(sale_id) in scanned
+
+
+async def test_a_feed_started_now_never_reports_a_sale_changed_before_it_started(
+    connector: OdooConnector, odoo_sandbox: RunningSandbox
+) -> None:
+    """The overlap window re-reads recent rows, but never reaches back before a feed's start."""
+    label = tag()
+    shop = order(label, await partner(connector, f"{label}@example.com"), stocked(odoo_sandbox, label))
+    (outcome,) = await connector.write_sales([WriteItem(shop.key, shop)], OPTIONS)
+    assert outcome.target_ref, outcome.error
+    await asyncio.sleep(1.1)  # Odoo stamps whole seconds: the sale is older than the feed
+    start = await connector.changes("order", None)
+    first = await connector.changes("order", start.cursor)
+    second = await connector.changes("order", first.cursor)
+    assert str(outcome.target_ref["id"]) not in {*first.keys, *second.keys}

@@ -11,7 +11,8 @@ Odoo bumps `write_date` on writes that change nothing, and the overlap re-reads 
 candidate is therefore reported only when the fingerprint of its canonical Order (every field but
 `modified_at`) differs from the one the cursor remembers, and the cursor remembers the fingerprints of
 the sales it looked at for as long as they can fall into a later window. A cursor of None starts
-from now: nothing before is reported.
+from now: nothing before is reported, because the window never reaches back before the feed's start
+(`floor`, kept in the cursor until the window has moved past it).
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class SaleFeed:
         """Changed shop sales since `cursor` (None: from now on) and the next cursor."""
         now = (await self.client.now()).astimezone(dt.UTC).replace(microsecond=0)
         if cursor is None:
-            return ChangeBatch(keys=[], cursor=json.dumps({"since": now.strftime(STAMP), "seen": {}}))
+            start = now.strftime(STAMP)
+            return ChangeBatch(keys=[], cursor=json.dumps({"since": start, "floor": start, "seen": {}}))
         state = json.loads(cursor)
         since: str = state["since"]
+        floor: str = state.get("floor", "")  # the feed's start: its overlap never reaches back before it
         seen: dict[str, list[Any]] = state.get("seen") or {}
         candidates = await self._candidates(since)
         changed: list[str] = []
@@ -66,13 +69,13 @@ class SaleFeed:
             if (seen.get(order.key) or [None])[0] != digest:
                 changed.append(order.key)
             seen[order.key] = [digest, stamp]
-        next_since = (now - self.overlap).strftime(STAMP)
+        window = (now - self.overlap).strftime(STAMP)
         horizon = (now - 2 * self.overlap - dt.timedelta(seconds=1)).strftime(STAMP)
         kept = {key: value for key, value in seen.items() if value[1] >= horizon}
-        return ChangeBatch(
-            keys=sorted(changed, key=int),
-            cursor=json.dumps({"since": next_since, "seen": kept}, sort_keys=True),
-        )
+        following: dict[str, Any] = {"since": max(window, floor), "seen": kept}
+        if floor > window:  # kept until the window has moved past the feed's start
+            following["floor"] = floor
+        return ChangeBatch(keys=sorted(changed, key=int), cursor=json.dumps(following, sort_keys=True))
 
     async def _ids(self, model: str, domain: list[Any], fields: list[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -200,12 +200,12 @@ def _relational(env: Env, model: str, name: str, relation: str, operator: str, v
 
 
 def _pattern(value: str, operator: str) -> re.Pattern[str]:
-    """A LIKE pattern as a regular expression (% and _; like/ilike wrap the value in %)."""
+    """A LIKE pattern as a regular expression (% and _ are wildcards; like/ilike wrap the value in %)."""
     flags = re.IGNORECASE if "ilike" in operator else 0
+    body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
     if operator in ("=like", "=ilike"):
-        body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
         return re.compile(f"^{body}$", flags | re.DOTALL)
-    return re.compile(re.escape(value), flags)
+    return re.compile(body, flags | re.DOTALL)  # like wraps the value in % unescaped: % and _ stay wild
 
 
 def _compare(actual: Any, operator: str, value: Any) -> bool:

@@ -99,6 +99,11 @@ def _write(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> bool:
     return True
 
 
+def _write_values(env: Env, model: str, ids: list[int], values: dict[str, Any]) -> bool:
+    """`write` of an override that names its argument `values` (sale_stock's on 17 and 18)."""
+    return _write(env, model, ids, values)
+
+
 def _unlink(env: Env, model: str, ids: list[int]) -> bool:
     env.unlink(model, ids)
     return True
@@ -201,6 +206,13 @@ ACCESS_18 = {
     "check_access": Method(("operation",), _check_access),
 }
 BUSINESS: dict[tuple[str, str], Method] = {}  # filled by the business modules
+# overrides whose parameter names differ from BaseModel's on some versions: a keyword call by
+# BaseModel's name fails there as in Odoo ("got an unexpected keyword argument 'vals'")
+RENAMED: dict[tuple[int, str, str], Method] = {
+    (major, model, "write"): Method(("values",), _write_values)
+    for major in (17, 18)
+    for model in ("sale.order", "sale.order.line")
+}
 
 
 def find(env: Env, model: str, name: str, json2: bool = False) -> Method:
@@ -211,7 +223,7 @@ def find(env: Env, model: str, name: str, json2: bool = False) -> Method:
         raise UserError(f"Object {model} doesn't exist")
     if name.startswith("_"):
         raise AccessError(f"Private methods (such as '{model}.{name}') cannot be called remotely.")
-    method = BUSINESS.get((model, name)) or GENERIC.get(name)
+    method = RENAMED.get((env.version.major, model, name)) or BUSINESS.get((model, name)) or GENERIC.get(name)
     if method is not None and env.version.major not in method.versions:
         method = None
     if method is None and env.version.has_access:
