@@ -12,10 +12,11 @@ order). The merchant's changes are plain UPDATE and DELETE statements; the datab
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,9 +27,12 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from emporion.config import Settings, parse_settings
+from emporion.engine.worker import Engine
+from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from emporion_devkit.wawi import config as wawi_config
 from emporion_devkit.wawi import sample, schema
+from tests.integration.engine_support import running_engine
 
 PRODUCTS = 20  # the sample's articles (two of them with variants)
 SHOP_WAREHOUSES = ["HL", "AL"]  # Hauptlager and Außenlager feed the shop; DF (damaged goods) does not
@@ -243,18 +247,7 @@ def connection(
             "products": {
                 "table": "artikel",
                 "key": "artikelnr",
-                "columns": {
-                    "sku": "artikelnr",
-                    "name": "bezeichnung",
-                    "description": "beschreibung",
-                    "list_price": "vk_netto",
-                    "weight": "gewicht",
-                    "categories": "warengruppe_id",
-                    "active": "aktiv",
-                    "salable": "im_shop",
-                    "custom.ean": "ean",
-                    **(product_columns or {}),
-                },
+                "columns": {**wawi_config.ARTICLE_COLUMNS, **(product_columns or {})},
                 "change": product_change or {"mode": "monotonic", "column": "zeilen_version"},
             },
             "variants": {
@@ -366,6 +359,32 @@ def config(
 def settings(document: dict[str, Any]) -> Settings:
     """The configuration validated as `emporion` reads it from a file."""
     return parse_settings(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+
+def write_config(document: dict[str, Any], path: Path) -> Path:
+    """The configuration as the file `emporion` commands read."""
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def write_process_config(directory: Path, document: dict[str, Any]) -> Path:
+    """The configuration file for `emporion run`: its server on a free port (for /healthz), JSON logs."""
+    port = free_port()
+    document["server"] = {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"}
+    document["logging"] = {"format": "json", "level": "info"}
+    return write_config(document, directory / "emporion.yaml")
+
+
+@asynccontextmanager
+async def engine_running(settings: Settings) -> AsyncIterator[Engine]:
+    """`Engine.run` in a task (initial sync, feeds, work loops) until the block ends."""
+    async with running_engine(settings, worker="w1") as engine, anyio.create_task_group() as group:
+        stop = anyio.Event()
+        group.start_soon(lambda: engine.run(stop=stop))
+        try:
+            yield engine
+        finally:
+            stop.set()
 
 
 # --- looking at the shop ------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,8 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import yaml
 
-from emporion.config import Settings
 from emporion.engine.sync import sync_flow, verify_flow
-from emporion.engine.worker import Engine
-from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from emporion_devkit.wawi import erp as wawi_erp
 from emporion_devkit.wawi.files import EXPORT_FOLDER
@@ -35,7 +30,13 @@ from tests.integration import sql_erp_support as wawi
 from tests.integration.engine_support import running_engine, shop_api
 from tests.integration.files_erp_support import Drop
 from tests.integration.process_support import EmporionProcess
-from tests.integration.test_sql_erp_orders import order_for, ordered, reference, shop_products
+from tests.integration.test_sql_erp_orders import (
+    catalogue_in_shop,
+    order_for,
+    ordered,
+    reference,
+    shop_products,
+)
 
 POLL = 1.0
 WRITE_ALLOWANCE = 2.0  # seconds for reading the new file over SFTP and writing the shop
@@ -63,18 +64,6 @@ def document(
     return wawi.config(connection, wawi.shop_connection(shop, monkeypatch), state_url, flows)
 
 
-@asynccontextmanager
-async def engine_running(settings: Settings) -> AsyncIterator[Engine]:
-    """`Engine.run` in a task (initial sync, feeds, work loops) until the block ends."""
-    async with running_engine(settings, worker="w1") as engine, anyio.create_task_group() as group:
-        stop = anyio.Event()
-        group.start_soon(lambda: engine.run(stop=stop))
-        try:
-            yield engine
-        finally:
-            stop.set()
-
-
 def processed(drop: Drop) -> list[str]:
     """Names of the export files the connector has handled (moved out of the export folder)."""
     return sorted(p.name for p in (drop.root / "processed").glob("*") if not p.name.startswith("."))
@@ -88,7 +77,7 @@ async def test_catalogue_files_reach_the_shop_and_a_new_price_file_arrives_withi
     settings = wawi.settings(document(drop, sandbox_shop, sqlite_url, monkeypatch))
     api = shop_api(sandbox_shop)
     changed = "SKU-00006"
-    async with engine_running(settings) as engine:
+    async with wawi.engine_running(settings) as engine:
         await wawi.eventually(
             lambda: anyio.to_thread.run_sync(lambda: len(all_skus(api)) == files.PRODUCTS),
             120,
@@ -225,12 +214,7 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
     drop: Drop, sandbox_shop: SandboxShop, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drop.files.export_catalogue()
-    port = free_port()
-    config = document(drop, sandbox_shop, pg_url, monkeypatch, orders=True)
-    config["server"] = {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"}
-    config["logging"] = {"format": "json", "level": "info"}
-    path = tmp_path / "emporion.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path = wawi.write_process_config(tmp_path, document(drop, sandbox_shop, pg_url, monkeypatch, orders=True))
     process = EmporionProcess(path, tmp_path / "emporion.log", pg_url)
     api = shop_api(sandbox_shop)
     rng = random.Random(6)
@@ -239,11 +223,7 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
     try:
         process.start()
         await process.ready()
-        await wawi.eventually(
-            lambda: anyio.to_thread.run_sync(lambda: len(shop_products(api)) >= 8),
-            120,
-            f"the initial sync\n{process.tail()}",
-        )
+        await catalogue_in_shop(process, api)
         products = shop_products(api)
         for round_ in range(KILLS):
             for _ in range(3):

@@ -12,19 +12,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-import yaml
 
 from emporion.config import Settings
 from emporion.engine.sync import sync_flow, verify_flow
-from emporion.engine.worker import Engine
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from emporion_devkit.wawi import erp as wawi_erp
 from tests.integration import sql_erp_support as wawi
@@ -64,18 +61,6 @@ def catalogue_settings(
 ) -> Settings:
     """The validated settings of `catalogue_document`."""
     return wawi.settings(catalogue_document(url, shop, state_url, monkeypatch, **options))
-
-
-@asynccontextmanager
-async def engine_running(settings: Settings) -> AsyncIterator[Engine]:
-    """`Engine.run` in a task (initial sync, feeds, work loops) until the block ends."""
-    async with running_engine(settings, worker="w1") as engine, anyio.create_task_group() as group:
-        stop = anyio.Event()
-        group.start_soon(lambda: engine.run(stop=stop))
-        try:
-            yield engine
-        finally:
-            stop.set()
 
 
 async def test_catalogue_prices_promotion_and_stock_per_warehouse_reach_the_shop_and_verify_clean(
@@ -135,7 +120,7 @@ async def test_a_changed_row_reaches_the_shop_within_two_poll_intervals(
     renamed, counted = "SKU-00004", "SKU-00006"
     skus = wawi.simple_skus(erp_db_url)
     bound = 2 * POLL + WRITE_ALLOWANCE
-    async with engine_running(settings) as engine:
+    async with wawi.engine_running(settings) as engine:
         await wawi.eventually(
             lambda: anyio.to_thread.run_sync(lambda: all(wawi.by_sku(api, s) for s in skus)),
             120,
@@ -266,7 +251,9 @@ async def test_a_row_with_a_bad_number_is_a_dead_letter_naming_table_row_and_col
         assert dead.field in ("weight", "gewicht_text"), dead.field
         assert "1,2,5" not in dead.reason  # the value is not quoted back
         listed = await anyio.to_thread.run_sync(
-            lambda: emporion("dead", "list", "-c", str(write_config(document, tmp_path / "e.yaml")), "--json")
+            lambda: emporion(
+                "dead", "list", "-c", str(wawi.write_config(document, tmp_path / "e.yaml")), "--json"
+            )
         )
         assert listed.returncode == 0, listed.stderr
         (entry,) = json.loads(listed.stdout)
@@ -283,12 +270,6 @@ async def test_a_row_with_a_bad_number_is_a_dead_letter_naming_table_row_and_col
         fixed = wawi.by_sku(api, broken)
         assert fixed is not None and Decimal(fixed["weight"]) == Decimal("1.25")
         assert (wawi.by_sku(api, renamed) or {}).get("name") == "Korb aus Leinen"
-
-
-def write_config(settings_document: dict[str, Any], path: Path) -> Path:
-    """The configuration as the file `emporion` commands read."""
-    path.write_text(yaml.safe_dump(settings_document, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def emporion(*args: str) -> subprocess.CompletedProcess[str]:
@@ -309,7 +290,7 @@ async def test_a_column_the_table_does_not_have_is_named_by_check_and_the_catego
     connection = wawi.connection(erp_db_url, monkeypatch, product_columns={"weight": "gewicht_kg"})
     shop = wawi.shop_connection(sandbox_shop, monkeypatch)
     document = wawi.config(connection, shop, sqlite_url, [wawi.catalogue_flow(POLL)])
-    config = write_config(document, tmp_path / "emporion.yaml")
+    config = wawi.write_config(document, tmp_path / "emporion.yaml")
     checked = emporion("check", "-c", str(config))
     assert checked.returncode != 0, checked.stdout
     output = checked.stdout + checked.stderr

@@ -17,12 +17,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import yaml
 
 from emporion.config import Settings
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
-from emporion_devkit.erp.tryton_server import free_port
 from emporion_devkit.sandbox.woocommerce import SandboxShop
 from emporion_devkit.wawi import erp as wawi_erp
 from emporion_devkit.wawi import schema
@@ -210,13 +208,16 @@ def write_process_config(
     directory: Path, url: str, shop: SandboxShop, state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """The configuration file for `emporion run`, with its server on a free port for /healthz."""
-    port = free_port()
-    document = order_document(url, shop, state_url, monkeypatch)
-    document["server"] = {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"}
-    document["logging"] = {"format": "json", "level": "info"}
-    path = directory / "emporion.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
+    return wawi.write_process_config(directory, order_document(url, shop, state_url, monkeypatch))
+
+
+async def catalogue_in_shop(process: EmporionProcess, api: httpx.Client) -> None:
+    """Wait until `emporion run` has put the catalogue into the shop (its initial sync)."""
+    await wawi.eventually(
+        lambda: anyio.to_thread.run_sync(lambda: len(shop_products(api)) >= 8),
+        120,
+        f"the initial sync\n{process.tail()}",
+    )
 
 
 KILLS = 5
@@ -235,11 +236,7 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
     try:
         process.start()
         await process.ready()
-        await wawi.eventually(
-            lambda: anyio.to_thread.run_sync(lambda: len(shop_products(api)) >= 8),
-            120,
-            f"the initial sync\n{process.tail()}",
-        )
+        await catalogue_in_shop(process, api)
         products = shop_products(api)
         for round_ in range(KILLS):
             for _ in range(3):  # shoppers order while the engine takes orders in

@@ -26,6 +26,18 @@ STATUSES = {
 }
 CATALOGUE_FLOW = "catalogue"
 ORDER_FLOW = "orders"
+# the article table's columns by the product fields they fill
+ARTICLE_COLUMNS = {
+    "sku": "artikelnr",
+    "name": "bezeichnung",
+    "description": "beschreibung",
+    "list_price": "vk_netto",
+    "weight": "gewicht",
+    "categories": "warengruppe_id",
+    "active": "aktiv",
+    "salable": "im_shop",
+    "custom.ean": "ean",
+}
 PAYMENT_METHODS = {"stripe": "Kreditkarte", "paypal": "PayPal", "bacs": "Vorkasse", "cod": "Nachnahme"}
 
 
@@ -45,17 +57,7 @@ def sql_catalogue() -> dict[str, Any]:
         "products": {
             "table": "artikel",
             "key": "id",
-            "columns": {
-                "sku": "artikelnr",
-                "name": "bezeichnung",
-                "description": "beschreibung",
-                "list_price": "vk_netto",
-                "weight": "gewicht",
-                "categories": "warengruppe_id",
-                "active": "aktiv",
-                "salable": "im_shop",
-                "custom.ean": "ean",
-            },
+            "columns": dict(ARTICLE_COLUMNS),
             "change": _change("monotonic", "zeilen_version", overlap=100),
         },
         "variants": {
