@@ -32,6 +32,7 @@ from tests.integration.files_erp_support import Drop
 from tests.integration.process_support import EmporionProcess
 from tests.integration.test_sql_erp_orders import (
     catalogue_in_shop,
+    kill_during_intake,
     order_for,
     ordered,
     reference,
@@ -219,25 +220,19 @@ async def test_sigkill_during_intake_writes_each_order_file_once(
     api = shop_api(sandbox_shop)
     rng = random.Random(6)
     placed: list[dict[str, Any]] = []
-    in_flight: list[int] = []  # per kill: orders placed and not written yet (intake interrupted)
     try:
         process.start()
         await process.ready()
         await catalogue_in_shop(process, api)
-        products = shop_products(api)
-        for round_ in range(KILLS):
-            for _ in range(3):
-                placed.append(order_for(api, products, len(placed)))
-                await anyio.sleep(rng.uniform(0.05, 0.4))
-            await anyio.sleep(rng.uniform(0.0, 0.3))  # within a poll of the last order: intake under way
-            written = set(files.order_files(drop))
-            process.kill()
-            in_flight.append(len({reference(o) for o in placed} - written))
-            placed.append(order_for(api, products, len(placed)))  # one while it is down
+
+        def written() -> set[str]:
+            return set(files.order_files(drop))
+
+        async def while_down(round_: int) -> None:
             if round_ % 2:
                 await anyio.to_thread.run_sync(drop.files.import_orders)  # the ERP takes files meanwhile
-            process.start()
-            await process.ready()
+
+        in_flight = await kill_during_intake(process, api, placed, written, while_down, kills=KILLS, rng=rng)
 
         async def all_written() -> bool:
             return set(files.order_files(drop)) >= {reference(o) for o in placed}

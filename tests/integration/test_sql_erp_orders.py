@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,40 @@ async def catalogue_in_shop(process: EmporionProcess, api: httpx.Client) -> None
     )
 
 
+async def kill_during_intake(
+    process: EmporionProcess,
+    api: httpx.Client,
+    placed: list[dict[str, Any]],
+    landed: Callable[[], set[str]],
+    while_down: Callable[[int], Awaitable[None]],
+    *,
+    kills: int,
+    rng: random.Random,
+) -> list[int]:
+    """Rounds of shop orders placed while `emporion run` takes orders in, each ended by SIGKILL.
+
+    Each round places three orders, kills the process within a poll of the last one, places one more
+    while it is down, runs `while_down(round)` and starts it again. `placed` grows with every order;
+    `landed()` gives the references the ERP holds. Per kill: how many placed orders had not landed.
+    """
+    products = shop_products(api)
+    in_flight: list[int] = []
+    for round_ in range(kills):
+        for _ in range(3):  # shoppers order while the engine takes orders in
+            placed.append(order_for(api, products, len(placed)))
+            await anyio.sleep(rng.uniform(0.05, 0.4))
+        await anyio.sleep(rng.uniform(0.0, 0.3))  # within a poll of the last order: intake under way
+        held = landed()
+        process.kill()
+        in_flight.append(len({reference(o) for o in placed} - held))
+        placed.append(order_for(api, products, len(placed)))  # one while it is down
+        await while_down(round_)
+        process.start()
+        await process.ready()
+        print(f"round {round_ + 1}: killed with {in_flight[-1]} of {len(placed) - 1} orders not landed yet")
+    return in_flight
+
+
 KILLS = 5
 
 
@@ -232,27 +267,18 @@ async def test_sigkill_during_intake_loses_and_duplicates_no_order(
     api = shop_api(sandbox_shop)
     rng = random.Random(15)
     placed: list[dict[str, Any]] = []
-    in_flight: list[int] = []  # per kill: orders placed and not staged yet (intake interrupted)
     try:
         process.start()
         await process.ready()
         await catalogue_in_shop(process, api)
-        products = shop_products(api)
-        for round_ in range(KILLS):
-            for _ in range(3):  # shoppers order while the engine takes orders in
-                placed.append(order_for(api, products, len(placed)))
-                await anyio.sleep(rng.uniform(0.05, 0.4))
-            await anyio.sleep(rng.uniform(0.0, 0.3))  # within a poll of the last order: intake under way
-            staged = {row["shop_referenz"] for row in wawi.staged_orders(mariadb_url)}
-            process.kill()
-            in_flight.append(len({reference(o) for o in placed} - staged))
-            placed.append(order_for(api, products, len(placed)))  # one while it is down
+
+        def staged() -> set[str]:
+            return {row["shop_referenz"] for row in wawi.staged_orders(mariadb_url)}
+
+        async def while_down(_round: int) -> None:
             await anyio.sleep(rng.uniform(0.05, 0.5))
-            process.start()
-            await process.ready()
-            print(
-                f"round {round_ + 1}: killed with {in_flight[-1]} of {len(placed) - 1} orders not staged yet"
-            )
+
+        in_flight = await kill_during_intake(process, api, placed, staged, while_down, kills=KILLS, rng=rng)
 
         async def all_staged() -> bool:
             staged = await anyio.to_thread.run_sync(wawi.staged_orders, mariadb_url)
