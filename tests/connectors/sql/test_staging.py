@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -34,12 +34,21 @@ def settings(url: str) -> SqlConnection:
     return wawi.connection_settings(url)
 
 
-@pytest.fixture
-async def sales(settings: SqlConnection) -> AsyncIterator[SqlSales]:
-    """The sales side over the real catalogue read side of the same database."""
+@contextmanager
+def sales_of(settings: SqlConnection) -> Iterator[SqlSales]:
+    """The sales side over the real catalogue read side of the same database, disposed afterwards."""
     db = wawi.database(settings)
-    yield SqlSales(db, settings, SqlCatalogue(db, settings))
-    db.dispose()
+    try:
+        yield SqlSales(db, settings, SqlCatalogue(db, settings))
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def sales(settings: SqlConnection) -> Iterator[SqlSales]:
+    """The sales side for the default settings."""
+    with sales_of(settings) as side:
+        yield side
 
 
 def _rows(url: str, table: sa.Table) -> list[dict[str, object]]:
@@ -157,14 +166,10 @@ async def test_a_mapping_path_the_order_lacks_is_named(url: str) -> None:
     settings = wawi.connection_settings(
         url, orders=wawi.order_import(orders={"table": "import_auftrag", "columns": columns})
     )
-    db = wawi.database(settings)
-    try:
-        sales = SqlSales(db, settings, SqlCatalogue(db, settings))
+    with sales_of(settings) as sales:
         wawi.add_article(url, "A-1", {"Haupt": "5"})
         order = wawi.order("WEB-1005")
         (outcome,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
-    finally:
-        db.dispose()
     assert isinstance(outcome.error, Permanent) and outcome.error.field == "bestellnr"
     assert outcome.error.record == "order N-WEB-1005"
 
@@ -262,9 +267,7 @@ async def test_a_cancelled_order_inserts_one_cancellation_row(url: str, sales: S
 async def test_without_a_cancellation_import_a_cancellation_fails_clearly(url: str) -> None:
     """No cancellations table: nothing is updated and the failure says the ERP has no such import."""
     settings = wawi.connection_settings(url, orders=wawi.order_import(cancellations=None))
-    db = wawi.database(settings)
-    try:
-        sales = SqlSales(db, settings, SqlCatalogue(db, settings))
+    with sales_of(settings) as sales:
         wawi.add_article(url, "A-1", {"Haupt": "5"})
         order = wawi.order("WEB-3003")
         (first,) = await sales.write_sales([WriteItem(order.key, order)], SaleOptions())
@@ -272,8 +275,6 @@ async def test_without_a_cancellation_import_a_cancellation_fails_clearly(url: s
         (outcome,) = await sales.write_sales(
             [WriteItem(order.key, cancelled, first.target_ref)], SaleOptions()
         )
-    finally:
-        db.dispose()
     assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, Permanent)
     assert "no cancellation import" in outcome.error.reason and outcome.error.field == "status"
 
@@ -343,11 +344,8 @@ async def test_check_names_a_missing_column_and_a_reference_without_unique_key(u
         ),
     ):
         settings = wawi.connection_settings(url, orders=orders)
-        db = wawi.database(settings)
-        try:
-            results = await SqlSales(db, settings, SqlCatalogue(db, settings)).check()
-        finally:
-            db.dispose()
+        with sales_of(settings) as sales:
+            results = await sales.check()
         (line,) = [result for result in results if result.name == "orders"]
         assert not line.ok and expected in line.detail
 
