@@ -102,7 +102,7 @@ async def test_catalogue_prices_promotion_and_stock_per_warehouse_reach_the_shop
     assert options == {"Farbe": "blue", "Größe": "M"}
 
 
-CHANGE_MODES = {
+CHANGE_MODES: dict[str, dict[str, Any]] = {
     "monotonic": {"mode": "monotonic", "column": "zeilen_version"},
     "updated_at": {"mode": "updated_at", "column": "geaendert_am", "lookback_seconds": 5},
     "full_diff": {"mode": "full_diff"},
