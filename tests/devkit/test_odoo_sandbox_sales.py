@@ -243,3 +243,29 @@ def test_tax_rounding_per_line_on_18_and_globally_on_19(odoo: OdooSandbox) -> No
     (totals,) = api("sale.order", "read", [order_id], fields=["amount_tax", "amount_total"])
     expected = (0.57, 3.54) if odoo.version == 18 else (0.56, 3.53)
     assert (totals["amount_tax"], totals["amount_total"]) == expected
+
+
+@pytest.mark.parametrize("version", [17, 18, 19])
+def test_a_customer_payment_posts_with_the_versions_memo(version: int, tmp_path: Path) -> None:
+    """account.payment: created in draft with 17's `ref` or 18+'s `memo` (the other name refused),
+    posted by action_post (17: posted; 18, 19: in_process through a bank journal), found by its memo."""
+    with OdooSandbox(tmp_path / "p.sqlite", version=version, api_key=KEY) as odoo:
+        api = Api(odoo)
+        memo, other = ("ref", "memo") if version == 17 else ("memo", "ref")
+        (bank,) = api(
+            "account.journal", "search", domain=[["name", "=", "Bank"], ["type", "in", ["bank", "cash"]]]
+        )
+        (partner,) = api("res.partner", "create", vals_list=[{"name": "Ada Lovelace"}])
+        values = {"payment_type": "inbound", "partner_type": "customer", "amount": 29.63, "journal_id": bank}
+        with pytest.raises(RuntimeError, match="ValueError"):
+            api("account.payment", "create", vals_list=[{**values, other: "WC-1"}])
+        (payment,) = api(
+            "account.payment", "create", vals_list=[{**values, memo: "WC-1", "partner_id": partner}]
+        )
+        assert api("account.payment", "read", [payment], fields=["state"])[0]["state"] == "draft"
+        api("account.payment", "action_post", [payment])
+        found = api("account.payment", "search_read", domain=[[memo, "=", "WC-1"]], fields=["state", "name"])
+        assert [(p["id"], p["state"]) for p in found] == [
+            (payment, "posted" if version == 17 else "in_process")
+        ]
+        assert found[0]["name"]

@@ -13,12 +13,14 @@
 | model access probe        | check_access_rights     | has_access            | has_access            |
 | stock.move quantity, unit | quantity, product_uom   | quantity, product_uom | quantity, product_uom |
 | stock.return.picking: go  | create_returns          | action_create_returns | action_create_returns |
+| account.payment memo      | ref                     | memo                  | memo                  |
 
 17's names come from its upgrade notes and the comments left in 18's code (18 moved `detailed_type`
 into `type` + `is_storable`, renamed the stock context key `warehouse` to `warehouse_id` and the
-return wizard's `create_returns` to `action_create_returns`); 18's and 19's were read in their sources
+return wizard's `create_returns` to `action_create_returns`, and gave account.payment its own `memo`
+where 17's payment showed its journal entry's `ref`); 18's and 19's were read in their sources
 (sale/models/sale_order_line.py, base/models/res_users.py, stock/models/product.py,
-stock/wizard/stock_picking_return.py, odoo/orm/models.py).
+stock/wizard/stock_picking_return.py, account/models/account_payment.py, odoo/orm/models.py).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Profile:
     return_picking_method: str = "action_create_returns"  # the stock.return.picking wizard's button
     stock_move_quantity: str = "quantity"
     stock_move_uom: str = "product_uom"
+    payment_memo: str = "memo"  # account.payment's memo (17: `ref`, the payment's journal entry's)
 
     def storable(self) -> list[Any]:
         """The domain of storable (stock-tracked) products, as a fresh list to combine with others."""
@@ -69,6 +72,7 @@ PROFILES: dict[int, Profile] = {
         stock_location_context="location",
         access_method="check_access_rights",
         return_picking_method="create_returns",
+        payment_memo="ref",
     ),
     18: Profile(
         major=18,

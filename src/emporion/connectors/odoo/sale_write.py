@@ -8,11 +8,10 @@ the fee product), taxes mapped from the shop's tax classes (none when the shop c
 own product taxes when a class is not mapped), shipping as the carrier's delivery line
 (`is_delivery`, the `delivery` module's carrier product), fees as lines of the fee product.
 
-Payments: the shop took the money. Odoo's own prepaid flow (website_sale) keeps a
-`payment.transaction`; an external shop has none, and invoicing is Odoo's policy (what is delivered
-or ordered is invoiced by the merchant or Odoo's automation), so emporion records the shop's payment
-as the sale's "Payment Ref." (`reference`: the transaction id, else the shop reference) and leaves
-invoices and their reconciliation to Odoo. The sale is read back after creating: the cents by which
+Payments: the shop took the money. emporion records it as the sale's "Payment Ref." (`reference`:
+the transaction id, else the shop reference) and, when the flow maps payment methods to journals,
+books it as a posted inbound customer payment (payments.py) that Odoo offers as an outstanding credit
+on the invoice; invoicing stays Odoo's policy. The sale is read back after creating: the cents by which
 Odoo's per-line tax rounding misses the shop's tax go on a "<tax> rounding" line when the merchant
 keeps such a tax; when Odoo's total or tax still differs from the shop's, the sale stays a quotation
 and the write ends `Held` (sale_totals.py). Cancellations are in sale_cancel.py, the lookups of
@@ -35,6 +34,7 @@ from emporion.connectors.base import (
 )
 from emporion.connectors.odoo.money import price_and_rest
 from emporion.connectors.odoo.partners import PartnerWriter, is_empty
+from emporion.connectors.odoo.payments import PaymentBooker
 from emporion.connectors.odoo.sale_cancel import cancel_sale
 from emporion.connectors.odoo.sale_lookup import SaleLookups, label_of
 from emporion.connectors.odoo.sale_totals import check_totals, settle_taxes
@@ -61,6 +61,7 @@ class SaleWriter:
         self.settings = settings
         self.partners = PartnerWriter(client)
         self.lookup = SaleLookups(client, settings)
+        self.payments = PaymentBooker(client, self.lookup)
 
     async def write(self, upserts: Sequence[WriteItem], options: SaleOptions) -> list[Outcome]:
         """One outcome per order; time-outs and lock conflicts fail the whole call (Retryable)."""
@@ -104,6 +105,7 @@ class SaleWriter:
                 await self.client.call("sale.order", "action_confirm", [sale])
             if order.paid:
                 await self._record_payment(sale, order)
+                await self.payments.book(sale, order, options)
             return Outcome(item.key, OutcomeStatus.CREATED, target_ref={"id": sale})
         if order.status is OrderStatus.CANCELLED:
             changed = await cancel_sale(self.client, sale, order)
@@ -120,6 +122,7 @@ class SaleWriter:
                     changed = True
             if order.paid and row["state"] != "cancel":
                 changed = await self._record_payment(sale, order) or changed
+                changed = await self.payments.book(sale, order, options) or changed
         if status is OutcomeStatus.UPDATED and not changed:
             status = OutcomeStatus.UNCHANGED
         return Outcome(item.key, status, target_ref={"id": sale})

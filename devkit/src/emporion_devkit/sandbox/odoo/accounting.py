@@ -25,6 +25,7 @@ def register(registry: Registry) -> None:
     BUSINESS[("account.move", "button_draft")] = Method((), _button_draft)
     BUSINESS[("account.move", "button_cancel")] = Method((), _button_cancel)
     BUSINESS[("account.payment.register", "action_create_payments")] = Method((), _create_payments)
+    BUSINESS[("account.payment", "action_post")] = Method((), _post_payments)
     BUSINESS[("account.move.reversal", "refund_moves")] = Method((), _refund_moves)
     BUSINESS[("account.move.reversal", "reverse_moves")] = Method(("is_modify",), _reverse_moves)
     pickings.register(registry)
@@ -252,6 +253,18 @@ def _create_payments(env: Env, model: str, ids: list[int]) -> dict[str, Any]:
         "view_mode": "form",
         "res_id": payment_ids[0] if payment_ids else False,
     }
+
+
+def _post_payments(env: Env, model: str, ids: list[int]) -> bool:
+    """Post draft payments: 17 keeps the move's `posted`; 18 and 19 put a payment through a bank
+    journal's outstanding receipts account `in_process` (Odoo's action_post), numbered on posting."""
+    state = "posted" if env.version.major <= 17 else "in_process"
+    for payment in env.records(model, ids):
+        if payment.get("state") not in (None, False, "draft"):
+            continue
+        number = payment.get("name") or f"PBNK1/{today()[:4]}/{payment['id']:05d}"
+        env.sudo().write(model, [payment["id"]], {"state": state, "name": number})
+    return True
 
 
 def _refund_moves(env: Env, model: str, ids: list[int]) -> dict[str, Any]:

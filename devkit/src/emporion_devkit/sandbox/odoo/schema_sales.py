@@ -150,6 +150,8 @@ SALES_MODELS: dict[str, dict[str, Field]] = {
         "journal_id": m2o("account.journal"),
         "reconciled_invoice_ids": m2m("account.move"),
         "payment_type": sel("inbound"),
+        "partner_type": sel("customer"),
+        "currency_id": m2o("res.currency"),
     },
     "account.payment.register": {
         "payment_method_line_id": m2o("account.payment.method.line"),

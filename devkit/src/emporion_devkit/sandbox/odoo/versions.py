@@ -59,7 +59,7 @@ OLD_LINE_NAMES = {
 PERSONALITIES = {
     17: Personality(
         17,
-        renames=OLD_LINE_NAMES,
+        renames={**OLD_LINE_NAMES, "account.payment": {"ref": "memo"}},  # 18 renamed the memo
         hidden={"product.template": {"is_storable"}, "product.product": {"is_storable"}},
         extra={"product.template": {"detailed_type"}, "product.product": {"detailed_type"}},
         warehouse_context="warehouse",
