@@ -214,6 +214,22 @@ async def test_deltas_report_every_key_and_soft_deletes_leave(tmp_path: Path) ->
     assert isinstance(one, Product) and one.name == "Eins neu" and one.list_price == Decimal("1.50")
 
 
+async def test_deltas_written_in_one_second_fold_in_the_order_the_erp_named_them(tmp_path: Path) -> None:
+    """Processed copies carry a hash before their name; deltas of one second still fold by their names."""
+    products = {**PRODUCTS, "full": False}
+    connector = FilesConnector("drop", settings(str(tmp_path), catalogue={"products": products}))
+    start = await connector.changes("product", None)
+    for n, name in enumerate(["Eins", "Eins neu", "Eins neuer", "Eins am neuesten"], 1):
+        path = write_export(tmp_path, f"artikel_{n}.csv", f"ArtNr;Bezeichnung;VK\n1;{name};1,00\n")
+        os.utime(path, (2_000_000_000, 2_000_000_000))  # one second, as SFTP stamps whole seconds
+    cursor = start.cursor
+    for _ in range(3):  # handled, then moved to processed/ under hashed names
+        cursor = (await connector.changes("product", cursor)).cursor
+    assert len(names(tmp_path / "processed")) >= 4
+    (one,) = await connector.read("product", ["1"])
+    assert isinstance(one, Product) and one.name == "Eins am neuesten"
+
+
 async def test_at_most_poll_files_per_poll_oldest_first(tmp_path: Path) -> None:
     erp = ExportingErp(tmp_path)
     connector = FilesConnector(

@@ -26,7 +26,7 @@ from emporion.console import render_report
 from emporion.engine.connections import ConnectorPool
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
-from emporion.model import Order, status_name
+from emporion.model import Order, OrderStatus, status_name
 from emporion_devkit.demo.run import ONCE_ORDERS, SERVER_PORT, _console_user, prepare
 from emporion_devkit.demo.wawi_setup import Warenwirtschaft, database_url, files_erp, sql_erp
 from emporion_devkit.sandbox.woocommerce import SandboxShop
@@ -137,11 +137,13 @@ async def _orders_once(engine: Engine, wawi: Warenwirtschaft, shop: SandboxShop,
 async def _tracking_once(
     engine: Engine, wawi: Warenwirtschaft, order: dict[str, object], console: Console
 ) -> bool:
-    """Ship one order in the Warenwirtschaft and wait until its tracking number is on the shop order."""
+    """Ship and invoice one order in the Warenwirtschaft and wait until the shop order is completed
+    with its tracking number (the shipment and the status may come back in different polls)."""
     order_flow = engine.order_flows[wawi_config.ORDER_FLOW]
     reference = f"WEB-{order['number']}"
     await asyncio.to_thread(erp.ship, wawi.engine, reference, TRACKING, "DHL")
     await asyncio.to_thread(erp.invoice, wawi.engine, reference)
+    seen: Order | None = None
     for _round in range(FEEDBACK_ROUNDS):
         await _erp_jobs(wawi)
         await engine.drain(order_flow.flow)
@@ -149,14 +151,18 @@ async def _tracking_once(
             if isinstance(shop_order, Order) and any(
                 TRACKING in s.tracking_numbers for s in shop_order.shipments
             ):
-                console.print(
-                    f"shipment: {reference} shipped with DHL {TRACKING};"
-                    f" the shop order is {shop_order.status.value} with its tracking number"
-                )
-                return True
+                seen = shop_order
+        if seen is not None and seen.status is OrderStatus.COMPLETED:
+            break
         await asyncio.sleep(1)
-    console.print(f"[red]shipment: the tracking number of {reference} did not reach the shop[/]")
-    return False
+    if seen is None:
+        console.print(f"[red]shipment: the tracking number of {reference} did not reach the shop[/]")
+        return False
+    console.print(
+        f"shipment: {reference} shipped with DHL {TRACKING};"
+        f" the shop order is {seen.status.value} with its tracking number"
+    )
+    return True
 
 
 async def _erp_loop(wawi: Warenwirtschaft) -> None:

@@ -71,6 +71,12 @@ def row_number(where: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def delivery_order(info: FileInfo) -> tuple[float, str]:
+    """Files in the order the ERP wrote them: by time, then by the name it gave them (a processed
+    copy's name starts with a hash, which says nothing of order; many stores keep whole seconds)."""
+    return (info.mtime, original_name(info.name))
+
+
 def identity(info: FileInfo) -> tuple[str, int, float]:
     """What tells one version of a file from another (exports are written anew, never changed)."""
     return (info.name, info.size, info.mtime)
@@ -139,7 +145,7 @@ class Catalogue:
         handled = await self.drop.processed_files(source)
         copies = {(original_name(info.name), info.size, info.mtime) for info in handled}
         found = [*handled, *(info for info in waiting if identity(info) not in copies)]
-        return sorted(found, key=lambda info: (info.mtime, info.name))
+        return sorted(found, key=delivery_order)
 
     async def rows(self, name: str) -> SourceRows:
         """A source's current rows: the newest readable full export, or every delta in order.

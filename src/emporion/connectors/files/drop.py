@@ -200,7 +200,7 @@ class Drop:
             unreadable: set[str] = set()
             if feed.source.full:
                 found = [*await self.processed_files(feed.source), *files]
-                for info in sorted(found, key=lambda i: (i.mtime, i.name), reverse=True):
+                for info in sorted(found, key=lambda i: (i.mtime, original_name(i.name)), reverse=True):
                     try:  # the newest readable export is the truth the snapshot starts from
                         hashed = await self._entries(feed, info.name, await self.store.read(info.path))
                     except UnreadableFile:
