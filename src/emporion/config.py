@@ -35,13 +35,16 @@ __all__ = [
     "ConnectionSettings",
     "FieldRule",
     "FlowSettings",
+    "Ownership",
     "Secret",
     "Settings",
     "TLSSettings",
     "json_schema",
     "load_settings",
+    "ownership_of",
     "parse_settings",
     "resolve_secret",
+    "reverse_flow",
 ]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -188,14 +191,93 @@ class ReconcileOptions(Strict):
     )
 
 
+EITHER = "either"
+Entity = Literal["category", "product", "customer", "order"]
+
+
+def _catalogue() -> list[Entity]:
+    """A flow's entities when it names none: the catalogue."""
+    return ["category", "product"]
+
+
+# the canonical fields an ownership may name, per entity (a variant's field goes with its product's)
+OWNED_FIELDS: dict[str, frozenset[str]] = {
+    "category": frozenset({"name", "slug", "description", "parent_key"}),
+    "product": frozenset(
+        {
+            "name",
+            "description",
+            "short_description",
+            "active",
+            "salable",
+            "categories",
+            "images",
+            "list_price",
+            "sale_price",
+            "available",
+            "weight",
+            "tax_class",
+            "attributes",
+            "custom",
+        }
+    ),
+    "customer": frozenset(
+        {
+            "first_name",
+            "last_name",
+            "company",
+            "phone",
+            "billing",
+            "shipping",
+            "number",
+            "group",
+            "price_list",
+        }
+    ),
+}
+
+
+class Ownership(Strict):
+    """Which system owns each field of records both systems edit (a flow and its reverse flow).
+
+    Each direction writes only the fields its source owns (and `either` fields changed on its side);
+    a change on the side that does not own a field is reverted by the next sync or reported as a
+    conflict, per field. Owners are connection names (the flow's source or target) or `either`.
+    """
+
+    default: str = Field(description="owner of every field not named in `fields`: a connection or either")
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical field -> owning connection, or either (the last change wins, a change on"
+        " both sides between two syncs is a conflict); custom fields as custom.<name>",
+    )
+    conflicts: Literal["revert", "report"] = Field(
+        "revert", description="a non-owner's change: write the owner's value back, or report it and wait"
+    )
+    conflict_fields: dict[str, Literal["revert", "report"]] = Field(
+        default_factory=dict, description="field -> revert or report, where it differs from `conflicts`"
+    )
+
+    def owner(self, field: str) -> str:
+        """The connection owning `field` (a variant's is its product's; custom.x falls back to custom)."""
+        name = field.split(".", 1)[0] if field not in self.fields else field
+        return self.fields.get(field, self.fields.get(name, self.default))
+
+    def policy(self, field: str) -> str:
+        """What a non-owner's change to `field` gets: revert or report."""
+        name = field.split(".", 1)[0]
+        return self.conflict_fields.get(field, self.conflict_fields.get(name, self.conflicts))
+
+
 class FlowSettings(Strict):
     """One directed sync: source connection -> target connection for some entities."""
 
     name: str = Field(pattern=NAME_PATTERN)
     source: str
     target: str
-    entities: list[Literal["category", "product", "order"]] = Field(
-        default_factory=lambda: ["category", "product"]
+    entities: list[Entity] = Field(
+        default_factory=_catalogue,
+        description="category and product together, customer alone, or order",
     )
     enabled: bool = True
     poll_interval: float = Field(2.0, gt=0, description="seconds between change-feed polls")
@@ -210,6 +292,16 @@ class FlowSettings(Strict):
     variant_mapping: dict[str, FieldRule] = Field(default_factory=dict, description="the same for variants")
     target_owns: list[str] = Field(
         default_factory=list, description="fields the target owns: set on create, never overwritten"
+    )
+    ownership: Ownership | None = Field(
+        None,
+        description="a master per field for records both systems edit; the reverse flow (source and"
+        " target swapped) takes the same ownership when it names none",
+    )
+    create_defaults: dict[str, str] = Field(
+        default_factory=dict,
+        description="what the target needs to create a record the source does not carry, in the"
+        " target's terms (an ERP's unit, account_category, customer_taxes); never written on update",
     )
     filter: FilterSettings = FilterSettings()
     warehouses: list[str] | None = Field(None, description="warehouse codes that feed this shop; none = all")
@@ -226,6 +318,8 @@ class FlowSettings(Strict):
     def _known_order(cls, entities: list[str]) -> list[str]:
         if len(set(entities)) != len(entities):
             raise ValueError("each entity once")
+        if "customer" in entities and len(entities) > 1:
+            raise ValueError("customers travel in a flow of their own (entities: [customer])")
         return sorted(entities, key=ENTITIES.index)
 
 
@@ -452,9 +546,73 @@ def reference_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
                 problems.append((("flows", index, side), f"no connection named {name!r} (known: {known})"))
             elif role not in plugins()[settings.connections[name].type].roles:
                 problems.append((("flows", index, side), role_problem(settings, flow.name, name, role)))
+    for index, flow in enumerate(settings.flows):
+        problems += _ownership_problems(settings, index, flow)
     for name, connection in settings.connections.items():
         if connection.takes_webhooks() and Role.WEBHOOK_SOURCE not in plugins()[connection.type].roles:
             problems.append((("connections", name), f"connection {name!r} cannot take webhooks"))
+    return problems
+
+
+def reverse_flow(settings: Settings, flow: FlowSettings) -> FlowSettings | None:
+    """The flow that moves the same entities the other way (source and target swapped), if any."""
+    for other in settings.flows:
+        if (
+            other.name != flow.name
+            and other.source == flow.target
+            and other.target == flow.source
+            and set(other.entities) & set(flow.entities)
+        ):
+            return other
+    return None
+
+
+def ownership_of(settings: Settings, flow: FlowSettings) -> Ownership | None:
+    """The flow's field ownership: its own, else its reverse flow's (one map serves both directions)."""
+    if flow.ownership is not None:
+        return flow.ownership
+    partner = reverse_flow(settings, flow)
+    return partner.ownership if partner is not None else None
+
+
+def _ownership_problems(
+    settings: Settings, index: int, flow: FlowSettings
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Owners that are not the flow's connections, fields no entity has, and pairs that disagree."""
+    ownership = flow.ownership
+    if ownership is None:
+        return []
+    place: tuple[Any, ...] = ("flows", index, "ownership")
+    allowed = {flow.source, flow.target, EITHER}
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    if ownership.default not in allowed:
+        names = ", ".join(sorted(allowed))
+        problems.append(((*place, "default"), f"owner {ownership.default!r} is none of {names}"))
+    known = frozenset().union(*(OWNED_FIELDS.get(entity, frozenset()) for entity in flow.entities))
+    if "order" in flow.entities:
+        problems.append(
+            (place, "orders have no field owners (an order belongs to the shop it was placed in)")
+        )
+    for field, owner in ownership.fields.items():
+        if field.split(".", 1)[0] not in known:
+            fields = ", ".join(sorted(known))
+            problems.append(
+                ((*place, "fields", field), f"no field {field!r} in {flow.entities} (known: {fields})")
+            )
+        if owner not in allowed:
+            names = ", ".join(sorted(allowed))
+            problems.append(((*place, "fields", field), f"owner {owner!r} is none of {names}"))
+    for field in ownership.conflict_fields:
+        if field.split(".", 1)[0] not in known:
+            problems.append(((*place, "conflict_fields", field), f"no field {field!r} in {flow.entities}"))
+    partner = reverse_flow(settings, flow)
+    if partner is not None and partner.ownership is not None and partner.ownership != ownership:
+        problems.append(
+            (
+                place,
+                f"differs from the reverse flow {partner.name!r}'s ownership: name it once, in one of them",
+            )
+        )
     return problems
 
 

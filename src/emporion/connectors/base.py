@@ -6,7 +6,7 @@ A connector is a client (wire protocol, auth, paging, rate limits, error transla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -162,6 +162,9 @@ class WriteItem:
     keep_on_update: frozenset[str] = frozenset()
     # when set, only these canonical fields are written (e.g. {"active"} to unpublish)
     only: frozenset[str] | None = None
+    # what the target needs to create a record that the source does not carry, in the target's own
+    # terms (an ERP's unit, accounting category, taxes): the flow's `create_defaults`; used on create only
+    defaults: Mapping[str, str] = field(default_factory=dict)
 
 
 class OutcomeStatus(StrEnum):

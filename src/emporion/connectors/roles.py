@@ -33,6 +33,8 @@ class Role(StrEnum):
 
     CATALOGUE_SOURCE = "catalogue source"
     CATALOGUE_TARGET = "catalogue target"
+    CUSTOMER_SOURCE = "customer source"
+    CUSTOMER_TARGET = "customer target"
     ORDER_SOURCE = "order source"
     SALES_TARGET = "sales target"
     WEBHOOK_SOURCE = "webhook source"
@@ -110,6 +112,22 @@ class CatalogueTarget(RecordReader, Protocol):
     async def count(self, entity: str) -> int:
         """How many records of `entity` the system holds (one cheap request)."""
         ...
+
+
+@runtime_checkable
+class CustomerSource(CatalogueSource, Protocol):
+    """Where customer accounts come from: `read`/`scan`/`changes` of "customer" give Customers.
+
+    The same promises as a catalogue source, for the entity "customer" (registrations and address
+    changes come through the change feed, not only with an order).
+    """
+
+
+@runtime_checkable
+class CustomerTarget(CatalogueTarget, Protocol):
+    """Where customer accounts go: `lookup("customer", emails)` finds them by e-mail (lower-cased),
+    `write("customer", …)` creates or updates them, matched by customer number where the record
+    carries one and the system keeps numbers, else by e-mail, so one customer is never two."""
 
 
 @runtime_checkable
@@ -274,6 +292,8 @@ class RateLimitedConnection(BudgetedConnection, Protocol):
 ROLE_PROTOCOLS: dict[Role, type] = {
     Role.CATALOGUE_SOURCE: CatalogueSource,
     Role.CATALOGUE_TARGET: CatalogueTarget,
+    Role.CUSTOMER_SOURCE: CustomerSource,
+    Role.CUSTOMER_TARGET: CustomerTarget,
     Role.ORDER_SOURCE: OrderSource,
     Role.SALES_TARGET: SalesTarget,
     Role.WEBHOOK_SOURCE: WebhookSource,
@@ -285,6 +305,8 @@ def flow_roles(entities: Sequence[str]) -> tuple[Role, Role]:
     """The roles a flow over `entities` needs of its source and of its target."""
     if "order" in entities:
         return Role.ORDER_SOURCE, Role.SALES_TARGET
+    if "customer" in entities:
+        return Role.CUSTOMER_SOURCE, Role.CUSTOMER_TARGET
     return Role.CATALOGUE_SOURCE, Role.CATALOGUE_TARGET
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from emporion.alerts import Alert
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable
-from emporion.state import DeadLetter, JournalEntry, Link
+from emporion.state import ConflictCheck, DeadLetter, JournalEntry, Link
 
 
 @dataclass
@@ -42,6 +42,9 @@ class BatchResult:
     stock_skus: set[str] = field(default_factory=set)  # reservations made or released: send their stock again
     stock: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # SKU -> available, threshold
     alerts: list[Alert] = field(default_factory=list)  # for the engine's alert sink, after the commit
+    conflicts: list[ConflictCheck] = field(default_factory=list)  # two-way flows: records compared
+    # two-way flows: (partner flow, entity, its source key) to write again, the owner's value back
+    reverts: list[tuple[str, str, str]] = field(default_factory=list)
 
     def dead_letter(
         self,
@@ -73,6 +76,8 @@ class BatchResult:
         self.counts.update(other.counts)
         self.stock.update(other.stock)
         self.alerts += other.alerts
+        self.conflicts += other.conflicts
+        self.reverts += other.reverts
 
 
 @dataclass

@@ -51,6 +51,9 @@ class Customer(Record):
     billing: Address | None = None
     shipping: Address | None = None
     guest: bool = False
+    number: str = ""  # the ERP's customer number, where it keeps one (matched before the e-mail)
+    group: str = ""  # customer group or role (B2B: "wholesale"), in the flow's words
+    price_list: str = ""  # the price list that applies to the customer, by name
 
 
 class OrderStatus(StrEnum):

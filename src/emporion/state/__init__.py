@@ -3,6 +3,8 @@
 from emporion.state.circuits import CircuitRecord
 from emporion.state.records import (
     AlertRecord,
+    Conflict,
+    ConflictCheck,
     DeadLetter,
     InboxDelivery,
     JournalEntry,
@@ -17,6 +19,8 @@ from emporion.state.store import SchemaNotCurrent, StateStore, utc_now
 __all__ = [
     "AlertRecord",
     "CircuitRecord",
+    "Conflict",
+    "ConflictCheck",
     "DeadLetter",
     "InboxDelivery",
     "JournalEntry",

@@ -41,6 +41,47 @@ class Link:
     state: str = "synced"
     last_error: str | None = None
     synced_at: datetime | None = None
+    # two-way flows: per canonical field, a hash of the value both systems held after the last sync
+    # (the baseline that tells which side changed a field; see engine/ownership.py)
+    fields: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A field of a record both systems edit that they hold differently, where the owner did not edit it.
+
+    `pair` names the two connections (sorted, joined by " <> "): both flows of a two-way pair find
+    the same conflict and keep one row. `values` holds each connection's value (normalised, JSON-able;
+    it may hold personal data, so it is stored and shown to operators, never logged).
+    """
+
+    pair: str
+    entity: str
+    natural_key: str
+    field: str
+    owner: str  # the owning connection's name, or "either"
+    policy: str  # "revert" (the owner's value was written back) or "report" (left for a person)
+    values: dict[str, Any]
+    flow: str  # the flow that found it
+    source_key: str  # the record's key in that flow's source
+    state: str = "open"  # open, reverted, resolved, dismissed
+    id: int | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictCheck:
+    """A record whose fields a two-way flow compared: the conflicts it has now.
+
+    The store keeps `found` (new ones open, known ones seen again) and marks the record's other open
+    conflicts resolved, since both systems now agree on those fields.
+    """
+
+    pair: str
+    entity: str
+    natural_key: str
+    found: tuple[Conflict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,9 @@ from emporion.connectors.base import (
 )
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.tryton import feed
+from emporion.connectors.tryton.catalogue_write import CatalogueWriter
 from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.customers import Customers
 from emporion.connectors.tryton.mapping import (
     CATEGORY_FIELDS,
     PRODUCT_FIELDS,
@@ -39,15 +41,16 @@ from emporion.connectors.tryton.mapping import (
     sale_price_window,
     to_decimal,
 )
-from emporion.connectors.tryton.parties import PartyWriter
 from emporion.connectors.tryton.returns import ReturnWriter
 from emporion.connectors.tryton.sales_read import OrderFeed, SalesReader
 from emporion.connectors.tryton.sales_write import SaleWriter, sku_availability
 from emporion.model import Record, SalePrice, StockLevel
 
 ENTITIES = frozenset({"category", "product"})
+CUSTOMERS = frozenset({"customer"})  # parties, both ways (customers.py)
 ORDER_READS = frozenset({"order"})  # sales read back for the shop (feedback direction)
 ORDER_WRITES = frozenset({"return", "customer", "order"})
+CATALOGUE_WRITES = frozenset({"category", "product"})  # a shop's catalogue into Tryton (catalogue_write.py)
 CATEGORY_DOMAIN: list[Any] = [("accounting", "=", False)]  # accounting categories are not catalogue
 # Service products (carriers' shipping costs) are not catalogue.
 TEMPLATE_DOMAIN: list[Any] = [("salable", "=", True), ("type", "!=", "service")]
@@ -100,6 +103,8 @@ class TrytonConnector:
         self._sale_price_list: int | None = None
         self._currency: str | None = None
         self._digits: int = 2
+        self.customers = Customers(self.client, page_size=page_size, overlap=self.overlap)
+        self.catalogue_writer = CatalogueWriter(self.client)
 
     @staticmethod
     def _parse_custom_fields(spec: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -115,11 +120,11 @@ class TrytonConnector:
 
     def capabilities(self) -> Capabilities:
         return Capabilities(
-            reads=ENTITIES | ORDER_READS,
-            writes=ORDER_WRITES,
+            reads=ENTITIES | CUSTOMERS | ORDER_READS,
+            writes=ORDER_WRITES | CATALOGUE_WRITES,
             batch_size=self.page_size,
             feed=FeedKind.POLL,
-            natural_keys={"product": "sku"},
+            natural_keys={"product": "sku", "category": "name", "customer": "email"},
         )
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -162,6 +167,8 @@ class TrytonConnector:
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
         """Current records for `keys`; missing, inactive or unsalable products are left out."""
+        if entity == "customer":
+            return await self.customers.read(keys)
         ids, unusable = numeric_keys(keys, entity)
         if entity == "order":
             return [*unusable, *await SalesReader(self.client, self.page_size).orders(ids)]
@@ -181,7 +188,11 @@ class TrytonConnector:
         return records
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
-        """Every category or salable product, a page at a time, ordered by id."""
+        """Every category, salable product or customer party, a page at a time, ordered by id."""
+        if entity == "customer":
+            async for page in self.customers.scan():
+                yield page
+            return
         self._check_entity(entity)
         if entity == "category":
             async for rows in self.client.pages(
@@ -357,6 +368,8 @@ class TrytonConnector:
                 reference_prefixes=self.order_reference_prefixes,
             )
             return await order_feed.changes(cursor)
+        if entity == "customer":
+            return await self.customers.changes(cursor)
         self._check_entity(entity)
         await self._setup()
         position = feed.FeedCursor.loads(cursor) if cursor else None
@@ -454,14 +467,31 @@ class TrytonConnector:
     async def write(
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
-        """Writes are not supported yet: the Tryton connector is a catalogue source."""
+        """Returns, parties, sales, and a shop's catalogue (categories, products) into Tryton."""
         if entity == "return":  # shop refunds -> return sale, return shipment, credit note
             return await ReturnWriter(self.client).write(upserts)
-        if entity == "customer":  # shop customers -> parties (matched by e-mail)
-            return await PartyWriter(self.client).write(upserts)
+        if entity == "customer":  # shop customers -> parties (matched by number, else e-mail)
+            return await self.customers.write(upserts, deletes)
+        if entity in CATALOGUE_WRITES:  # a shop's categories and products (matched by name, SKU)
+            return await self.catalogue_writer.write(entity, upserts, deletes)
         if entity == "order":  # shop orders -> sales (searched by reference first)
             return await self.write_sales(upserts, roles.SaleOptions())
         raise Permanent(f"the Tryton connector does not write {entity} records")
+
+    async def lookup(self, entity: str, natural_keys: Sequence[str]) -> dict[str, dict[str, object]]:
+        """Existing records by natural key (SKU, category name, e-mail): `{natural key: {"id": …}}`."""
+        if entity == "customer":
+            return await self.customers.lookup(natural_keys)
+        if entity in CATALOGUE_WRITES:
+            return await self.catalogue_writer.lookup(entity, natural_keys)
+        raise Permanent(f"the Tryton connector looks up no {entity} records", field="entity")
+
+    async def count(self, entity: str) -> int:
+        """How many categories, salable products or customer parties the database holds."""
+        if entity == "customer":
+            return await self.customers.count()
+        self._check_entity(entity)
+        return await self.catalogue_writer.count(entity)
 
     async def write_sales(self, upserts: Sequence[WriteItem], options: roles.SaleOptions) -> list[Outcome]:
         """Create, pay or cancel the sales of shop orders with the flow's maps (the sales target role)."""

@@ -36,6 +36,15 @@ PLUGIN = ConnectorPlugin(
     title="Tryton (JSON-RPC)",
     settings=TrytonConnection,
     factory=build,
-    roles=frozenset({Role.CATALOGUE_SOURCE, Role.SALES_TARGET, Role.BUDGETED}),
+    roles=frozenset(
+        {
+            Role.CATALOGUE_SOURCE,
+            Role.CATALOGUE_TARGET,
+            Role.CUSTOMER_SOURCE,
+            Role.CUSTOMER_TARGET,
+            Role.SALES_TARGET,
+            Role.BUDGETED,
+        }
+    ),
     docs="src/emporion/connectors/tryton/README.md",
 )
