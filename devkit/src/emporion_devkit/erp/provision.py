@@ -19,7 +19,7 @@ from typing import Any
 from emporion_devkit.erp.tryton_setup import MODULES
 
 # Groups the emporion login needs: read stock moves and quantities, create sales and their parties,
-# record the shop's payments on them. No account administration.
+# record the shop's payments on them, write the catalogue a shop sends. No account administration.
 EMPORION_GROUPS: tuple[tuple[str, str], ...] = (
     ("stock", "group_stock"),
     ("sale", "group_sale"),
@@ -27,6 +27,8 @@ EMPORION_GROUPS: tuple[tuple[str, str], ...] = (
     ("account_payment", "group_payment"),
     # returns: emporion posts the credit note of a return sale (Tryton asks for the accounting group)
     ("account", "group_account"),
+    # a shop's catalogue into Tryton: create and update categories, templates, variants and attributes
+    ("product", "group_product_admin"),
 )
 # Shipping carriers of the sample shop: name -> fixed price of the carrier's service product.
 CARRIERS: dict[str, Decimal] = {"DHL": Decimal("4.90"), "UPS": Decimal("6.90")}
