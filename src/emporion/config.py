@@ -338,7 +338,9 @@ class RetentionSettings(Strict):
         14, description="webhook deliveries once processed (their bodies hold customers' personal data)"
     )
     audit_days: Days = Field(365, description="audit lines (logins and console actions)")
-    alerts_days: Days = Field(30, description="alerts once resolved")
+    alerts_days: Days = Field(
+        30, description="alerts once resolved, and conflicts once resolved or dismissed (the same age)"
+    )
     reports_days: Days = Field(90, description="reconcile reports")
     dead_letters_days: Days = Field(30, description="dead letters once retried or discarded")
     interval_minutes: float = Field(60.0, ge=1, le=10080, description="how often the engine prunes")
@@ -352,6 +354,7 @@ class RetentionSettings(Strict):
             "alerts": self.alerts_days,
             "reports": self.reports_days,
             "dead_letters": self.dead_letters_days,
+            "conflicts": self.alerts_days,
         }
         return {name: timedelta(days=count) for name, count in days.items() if count > 0}
 

@@ -15,7 +15,15 @@ from typer.testing import CliRunner
 from emporion.cli import app
 from emporion.config import RetentionSettings, Settings
 from emporion.engine.worker import Engine
-from emporion.state import DeadLetter, JournalEntry, ReconcileReport, StateStore, retention
+from emporion.state import (
+    Conflict,
+    ConflictCheck,
+    DeadLetter,
+    JournalEntry,
+    ReconcileReport,
+    StateStore,
+    retention,
+)
 from tests.fixtures.offline import offline_shop, write_state_config
 
 DEFAULT_AGES = RetentionSettings().ages()
@@ -65,6 +73,14 @@ async def write_history(store: StateStore, tag: str, *, journal_lines: int) -> N
     found = {letter.key: letter.id for letter in await store.list_dead(status="open", limit=1000)}
     await store.retry_dead([found[f"{tag}-r"]])
     await store.discard_dead([found[f"{tag}-x"]])
+    pair, values = "shop <> tryton", {"shop": "Stool", "tryton": "Chair"}
+    differ = [
+        Conflict(pair, "product", f"{tag}-{s}", "name", "tryton", "report", values, "c", "1") for s in "orx"
+    ]
+    await store.record(conflicts=[ConflictCheck(pair, "product", c.natural_key, (c,)) for c in differ])
+    await store.record(conflicts=[ConflictCheck(pair, "product", f"{tag}-r")])  # both agree: resolved
+    [dismissed] = [c.id for c in await store.list_conflicts() if c.natural_key == f"{tag}-x"]
+    assert dismissed is not None and await store.dismiss_conflict(dismissed, "user:mia")
 
 
 async def remaining(store: StateStore) -> dict[str, object]:
@@ -81,6 +97,7 @@ async def remaining(store: StateStore) -> dict[str, object]:
         "alerts": sorted(a.key for a in await store.list_alerts(limit=100)),
         "reports": len(await store.list_reports()),
         "dead": sorted((d.key, d.status) for d in await store.list_dead(status=None, limit=100)),
+        "conflicts": sorted((c.natural_key, c.state) for c in await store.list_conflicts(state=None)),
     }
 
 
@@ -99,6 +116,7 @@ async def test_old_history_goes_and_work_still_to_do_stays(
 
         counted = await store.prune(DEFAULT_AGES, dry_run=True)
         expected = {"journal": 7, "inbox": 2, "audit": 1, "alerts": 1, "reports": 1, "dead_letters": 2}
+        expected["conflicts"] = 2  # resolved and dismissed, with the alerts' age
         assert counted == expected
         assert await remaining(store) == before  # a dry run removes nothing
 
@@ -112,6 +130,12 @@ async def test_old_history_goes_and_work_still_to_do_stays(
             ("new-o", "open"),
             ("new-r", "retried"),
             ("new-x", "discarded"),
+            ("old-o", "open"),
+        ]
+        assert after["conflicts"] == [
+            ("new-o", "open"),
+            ("new-r", "resolved"),
+            ("new-x", "dismissed"),
             ("old-o", "open"),
         ]
         assert await store.prune(DEFAULT_AGES) == dict.fromkeys(expected, 0)

@@ -46,6 +46,7 @@ async def test_migrated_schema_matches_the_metadata(state_url: str) -> None:
             "api_token",
             "audit_log",
             "installation_meta",
+            "conflict",
             "alembic_version",
         }
     finally:

@@ -1,6 +1,7 @@
 """The state database: links, cursors, inbox, work queue, dead letters and journal (see DESIGN.md §3)."""
 
 from emporion.state.circuits import CircuitRecord
+from emporion.state.conflicts import conflict_pair
 from emporion.state.records import (
     AlertRecord,
     Conflict,
@@ -31,5 +32,6 @@ __all__ = [
     "SchemaNotCurrent",
     "StateStore",
     "WorkItem",
+    "conflict_pair",
     "utc_now",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from emporion.state import queue as queue_sql
 from emporion.state.records import ReconcileReport
 from emporion.state.sql import chunks
 from emporion.state.tables import link, reconcile_report, work
@@ -96,3 +98,34 @@ async def queued_keys(conn: AsyncConnection, flow: str, entity: str, keys: Seque
         stmt = select(work.c.key).where(work.c.flow == flow, work.c.entity == entity, work.c.key.in_(part))
         found.update(row[0] for row in await conn.execute(stmt))
     return found
+
+
+async def queue_repairs(
+    conn: AsyncConnection,
+    now: datetime,
+    flow: str,
+    entity: str,
+    keys: Sequence[str],
+    *,
+    stale: Sequence[str] = (),
+    forget: Sequence[str] = (),
+    priority: int = 20,
+    reason: str = "repair",
+    replay: bool = True,
+) -> int:
+    """Mark `stale` links drift, delete `forget` links, queue `keys` due now (StateStore.queue_repairs)."""
+    if stale:
+        await mark_links(conn, flow, entity, stale, DRIFT_STATE)
+    if forget:
+        await forget_links(conn, flow, entity, forget)
+    return await queue_sql.enqueue(
+        conn,
+        flow=flow,
+        entity=entity,
+        keys=keys,
+        reason=reason,
+        priority=priority,
+        due=now,
+        now=now,
+        replay=replay,
+    )

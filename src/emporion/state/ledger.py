@@ -25,6 +25,7 @@ LINK_COLUMNS = (
     link.c.state,
     link.c.last_error,
     link.c.synced_at,
+    link.c.fields,
 )
 DEAD_COLUMNS = (
     dead.c.flow,
@@ -70,6 +71,7 @@ _LINK_COLUMNS = (
     ("last_error", _TEXT),
     ("synced_at", _TIME),
     ("updated_at", _TIME),
+    ("fields", _JSON),
 )
 _JOURNAL_COLUMNS = (
     ("at", _TIME),
@@ -86,7 +88,7 @@ _JOURNAL_COLUMNS = (
 
 
 def _link_upsert(dialect: str) -> Any:
-    """Upsert by (flow, entity, source_key); NULL keeps the stored reference, fingerprint and time."""
+    """Upsert by (flow, entity, source_key); NULL keeps the stored reference, fingerprint, baselines, time."""
     ins = insert_rows(dialect, link, _LINK_COLUMNS)
     new = ins.excluded
     return ins.on_conflict_do_update(
@@ -96,6 +98,7 @@ def _link_upsert(dialect: str) -> Any:
             "natural_key": func.coalesce(new.natural_key, link.c.natural_key),
             "fingerprint": func.coalesce(new.fingerprint, link.c.fingerprint),
             "synced_at": func.coalesce(new.synced_at, link.c.synced_at),
+            "fields": func.coalesce(new.fields, link.c.fields),
             "state": new.state,
             "last_error": new.last_error,
             "updated_at": new.updated_at,
@@ -128,6 +131,7 @@ async def upsert_links(conn: AsyncConnection, links: Sequence[Link], now: dateti
             li.last_error,
             values.time(li.synced_at) if li.synced_at else (stamp if li.state == "synced" else None),
             stamp,
+            values.json(li.fields),
         )
         for _, li in sorted(latest.items())
     ]

@@ -68,6 +68,8 @@ class Conflict:
     id: int | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    resolved_at: datetime | None = None  # when a sync found both sides agreeing, or a person dismissed it
+    resolved_by: str | None = None  # who dismissed it (None: resolved by a sync)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
 """Forgetting old history: journal lines, handled webhook deliveries, audit lines, resolved alerts,
-reconcile reports and dead letters that were dealt with, each after its own number of days; and
+reconcile reports, dead letters that were dealt with and conflicts that were resolved or dismissed
+(with the alerts' age), each after its own number of days; and
 console sessions once they expired (`sessions`, age 0: their `expires_at` is their age limit).
 
-Nothing that is still to do is ever removed: deliveries not yet processed, open dead letters and
-open alerts stay whatever their age. Rows go in batches, so that a first prune of a large database
-does not hold one long write lock over the engine's work.
+Nothing that is still to do is ever removed: deliveries not yet processed, open dead letters, open
+alerts and open or reverted conflicts stay whatever their age. Rows go in batches, so that a first
+prune of a large database does not hold one long write lock over the engine's work.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from emporion.state.tables import alert, audit_log, console_session, dead, inbox, journal, reconcile_report
+from emporion.state.tables import (
+    alert,
+    audit_log,
+    conflict,
+    console_session,
+    dead,
+    inbox,
+    journal,
+    reconcile_report,
+)
 
 BATCH = 5000
 
@@ -43,6 +53,9 @@ RULES: dict[str, Rule] = {
     "alerts": Rule(alert, alert.c.key, alert.c.resolved_at, alert.c.status == "resolved"),
     "reports": Rule(reconcile_report, reconcile_report.c.id, reconcile_report.c.finished_at),
     "dead_letters": Rule(dead, dead.c.id, dead.c.failed_at, dead.c.status != "open"),
+    "conflicts": Rule(
+        conflict, conflict.c.id, conflict.c.resolved_at, conflict.c.state.in_(("resolved", "dismissed"))
+    ),
     "sessions": Rule(console_session, console_session.c.id, console_session.c.expires_at),
 }
 EXPIRING: dict[str, timedelta] = {"sessions": timedelta(0)}  # pruned whatever the configured ages

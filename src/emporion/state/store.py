@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from emporion.state import alerts as alerts_sql
 from emporion.state import budgets, claims, drift, leases, ledger, orphans, reservations, retention
 from emporion.state import circuits as circuit_sql
+from emporion.state import conflicts as conflicts_sql
 from emporion.state import console as console_sql
 from emporion.state import inbox as inbox_sql
 from emporion.state import queue as queue_sql
@@ -26,6 +27,8 @@ from emporion.state.installation import installation_id
 from emporion.state.migrate import alembic_config, current_revision, upgrade_connection
 from emporion.state.records import (
     AlertRecord,
+    Conflict,
+    ConflictCheck,
     DeadLetter,
     InboxDelivery,
     JournalEntry,
@@ -165,10 +168,13 @@ class StateStore:
         journal: Sequence[JournalEntry] = (),
         dead: Sequence[DeadLetter] = (),
         retry: Sequence[tuple[WorkItem, str, float]] = (),
+        conflicts: Sequence[ConflictCheck] = (),
+        reverts: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         """Record a batch's outcome in one transaction.
 
-        Links are upserted, journal lines appended, dead letters upserted. `retry` items count an
+        Links are upserted, journal lines appended, dead letters upserted, conflicts kept or resolved
+        (see conflicts.py) and `reverts` (flow, entity, key) queued as repairs. `retry` items count an
         attempt and become due after their delay (error, delay in seconds). `done` items are deleted
         if this worker still holds them and their key did not change meanwhile; a key re-enqueued while
         leased stays queued (lease cleared) so the newer change is processed too. A dead letter
@@ -179,6 +185,7 @@ class StateStore:
         async def work(conn: AsyncConnection) -> None:
             now = self._now()
             await self._write_ledger(conn, links, journal, dead, now)
+            await _write_conflicts(conn, conflicts, reverts, now)
             if dead:
                 in_done = {(i.flow, i.entity, i.key) for i in done}
                 orphans = [
@@ -300,9 +307,20 @@ class StateStore:
         links: Sequence[Link] = (),
         journal: Sequence[JournalEntry] = (),
         dead: Sequence[DeadLetter] = (),
+        conflicts: Sequence[ConflictCheck] = (),
+        reverts: Sequence[tuple[str, str, str]] = (),
     ) -> None:
-        """Write links, journal lines and dead letters in one transaction (paths outside the queue)."""
-        await self._db.write(lambda conn: self._write_ledger(conn, links, journal, dead, self._now()))
+        """Write links, journal lines, dead letters and conflicts, queue reverts: one transaction.
+
+        The paths outside the queue (the initial sync); see `finish` for conflicts and reverts.
+        """
+
+        async def work(conn: AsyncConnection) -> None:
+            now = self._now()
+            await self._write_ledger(conn, links, journal, dead, now)
+            await _write_conflicts(conn, conflicts, reverts, now)
+
+        await self._db.write(work)
 
     # -- dead letters and journal -------------------------------------------------------------------
 
@@ -441,26 +459,20 @@ class StateStore:
         a row backing off after failures keeps its backoff.
         """
         key_list, stale_list, forget_list = list(keys), list(stale), list(forget)
-
-        async def work(conn: AsyncConnection) -> int:
-            now = self._now()
-            if stale_list:
-                await drift.mark_links(conn, flow, entity, stale_list, drift.DRIFT_STATE)
-            if forget_list:
-                await drift.forget_links(conn, flow, entity, forget_list)
-            return await queue_sql.enqueue(
+        return await self._db.write(
+            lambda conn: drift.queue_repairs(
                 conn,
-                flow=flow,
-                entity=entity,
-                keys=key_list,
-                reason=reason,
+                self._now(),
+                flow,
+                entity,
+                key_list,
+                stale=stale_list,
+                forget=forget_list,
                 priority=priority,
-                due=now,
-                now=now,
+                reason=reason,
                 replay=replay,
             )
-
-        return await self._db.write(work)
+        )
 
     async def queued_keys(self, flow: str, entity: str, keys: Iterable[str]) -> set[str]:
         """Which of these keys wait in the work queue."""
@@ -480,6 +492,37 @@ class StateStore:
     async def get_report(self, report_id: int) -> ReconcileReport | None:
         """One reconcile report with its drift items."""
         return await self._db.read(lambda conn: drift.get_report(conn, report_id))
+
+    # -- conflicts on fields both systems edit --------------------------------------------------------
+
+    async def list_conflicts(
+        self,
+        *,
+        pair: str | None = None,
+        flow: str | None = None,
+        entities: Sequence[str] | None = None,
+        state: str | None = "open",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Conflict]:
+        """Conflicts, the most recently seen first; state=None lists all (a pair: see conflict_pair)."""
+        return await self._db.read(
+            lambda conn: conflicts_sql.list_conflicts(
+                conn, pair=pair, flow=flow, entities=entities, state=state, limit=limit, offset=offset
+            )
+        )
+
+    async def get_conflict(self, conflict_id: int) -> Conflict | None:
+        """One conflict by id."""
+        return await self._db.read(lambda conn: conflicts_sql.get_conflict(conn, conflict_id))
+
+    async def count_conflicts(self, state: str = "open") -> dict[str, int]:
+        """Conflicts in `state` per pair of connections."""
+        return await self._db.read(lambda conn: conflicts_sql.count_by_pair(conn, state))
+
+    async def dismiss_conflict(self, conflict_id: int, by: str) -> bool:
+        """Close a live conflict by a person's decision; False when it is not live (or not there)."""
+        return await self._db.write(lambda conn: conflicts_sql.dismiss(conn, conflict_id, by, self._now()))
 
     # -- inbox --------------------------------------------------------------------------------------
 
@@ -713,6 +756,22 @@ class StateStore:
         if journal:
             await ledger.insert_journal(conn, journal, now)
         await ledger.upsert_dead(conn, dead_letters, now)
+
+
+async def _write_conflicts(
+    conn: AsyncConnection,
+    checks: Sequence[ConflictCheck],
+    reverts: Sequence[tuple[str, str, str]],
+    now: datetime,
+) -> None:
+    """Keep the conflicts found and queue the reverts: the owner's value written again, link marked drift."""
+    if checks:
+        await conflicts_sql.apply_checks(conn, checks, now)
+    by_entity: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for flow, entity, key in reverts:
+        by_entity[(flow, entity)].append(key)
+    for (flow, entity), keys in sorted(by_entity.items()):
+        await drift.queue_repairs(conn, now, flow, entity, keys, stale=keys, reason="revert")
 
 
 def _resolution(letter: DeadLetter) -> JournalEntry:

@@ -80,6 +80,7 @@ link = Table(
     Column("last_error", Text),
     Column("synced_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("fields", _json()),  # two-way flows: per field, a hash of the value both systems last agreed on
     UniqueConstraint("flow", "entity", "source_key"),
     Index(None, "flow", "entity", "natural_key"),
 )
@@ -177,6 +178,40 @@ journal = Table(
     Column("detail", _json()),
     Index(None, "flow", "entity", "key"),
     Index(None, "at"),
+)
+
+LIVE_CONFLICT = "state IN ('open', 'reverted')"  # at most one such row per record and field
+
+conflict = Table(
+    "conflict",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("pair", String(255), nullable=False),  # the two connections, sorted, joined by " <> "
+    Column("entity", String(100), nullable=False),
+    Column("natural_key", String(255), nullable=False),
+    Column("field", String(255), nullable=False),
+    Column("owner", String(100), nullable=False),  # the owning connection, or "either"
+    Column("policy", String(20), nullable=False),  # revert, report
+    Column("values", _json(), nullable=False),  # each connection's value (may be personal data: never logged)
+    Column("flow", String(100), nullable=False),  # the flow that found it last
+    Column("source_key", String(255), nullable=False),  # the record's key in that flow's source
+    Column("state", String(20), nullable=False),  # open, reverted, resolved, dismissed
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),  # when it was resolved or dismissed
+    Column("resolved_by", String(255)),  # who dismissed it (None: resolved by a sync)
+    Index(
+        "uq_conflict_live",
+        "pair",
+        "entity",
+        "natural_key",
+        "field",
+        unique=True,
+        sqlite_where=text(LIVE_CONFLICT),
+        postgresql_where=text(LIVE_CONFLICT),
+    ),
+    Index(None, "state", "pair", "last_seen"),
+    Index(None, "resolved_at"),
 )
 
 reservation = Table(
