@@ -9,13 +9,22 @@ from decimal import Decimal
 import pytest
 
 from emporion.connectors.base import Retryable
-from emporion.connectors.roles import CatalogueSource, CatalogueTarget, OrderSource, SalesTarget
-from emporion.model import Customer, Order, OrderLine, OrderStatus, Product, Record, StockLevel
+from emporion.connectors.roles import (
+    CatalogueSource,
+    CatalogueTarget,
+    CustomerSource,
+    CustomerTarget,
+    OrderSource,
+    SalesTarget,
+)
+from emporion.model import Address, Customer, Order, OrderLine, OrderStatus, Product, Record, StockLevel
 from emporion.testing import PLUGIN, MemoryConnection, MemoryConnector, forget_systems
 from emporion.testing.contract import (
     CatalogueSourceContract,
     CatalogueTargetContract,
     ConnectorContract,
+    CustomerSourceContract,
+    CustomerTargetContract,
     OrderSourceContract,
     RateLimitedConnectionContract,
     SalesTargetContract,
@@ -125,3 +134,23 @@ class TestMemoryBudget(MemoryConnectorFixture, RateLimitedConnectionContract):
         with pytest.raises(Retryable, match="circuit"):
             await connector.count("product")
         assert len(connector.system.requests) == before
+
+
+class TestMemoryCustomerSource(MemoryConnectorFixture, CustomerSourceContract):
+    page_size = PAGE_SIZE
+
+    async def seed(self, connector: CustomerSource, count: int, tag: str) -> list[str]:
+        system = memory(connector).system
+        made = [Customer(key="", email=self.email(tag, n), last_name=f"C{n}") for n in range(count)]
+        return [system.put("customer", customer).key for customer in made]
+
+    async def move(self, connector: CustomerSource, key: str, to: Address) -> None:
+        system = memory(connector).system
+        record = system.get("customer", key)
+        assert isinstance(record, Customer)
+        system.put("customer", record.model_copy(update={"billing": to}))
+
+
+class TestMemoryCustomerTarget(MemoryConnectorFixture, CustomerTargetContract):
+    async def seed(self, connector: CustomerTarget, customer: Customer) -> str:
+        return memory(connector).system.put("customer", customer.model_copy(update={"key": ""})).key

@@ -22,6 +22,7 @@ runs them against every connector the project ships.
 from emporion.testing.contract.base import ConnectorContract, ContractPart, drain, scan_keys
 from emporion.testing.contract.budget import BudgetedConnectionContract, RateLimitedConnectionContract
 from emporion.testing.contract.catalogue import CatalogueSourceContract, CatalogueTargetContract
+from emporion.testing.contract.customers import CustomerSourceContract, CustomerTargetContract
 from emporion.testing.contract.orders import OrderSourceContract, SalesTargetContract
 from emporion.testing.contract.webhooks import WebhookSourceContract
 
@@ -31,6 +32,8 @@ __all__ = [
     "CatalogueTargetContract",
     "ConnectorContract",
     "ContractPart",
+    "CustomerSourceContract",
+    "CustomerTargetContract",
     "OrderSourceContract",
     "RateLimitedConnectionContract",
     "SalesTargetContract",
