@@ -10,34 +10,62 @@ search-before-create of the next attempt.
 from __future__ import annotations
 
 from collections.abc import Sequence, Set
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+import orjson
 
 from emporion.alerts.monitors import stock_levels
-from emporion.config import FlowSettings
+from emporion.config import EITHER, FlowSettings, Ownership
 from emporion.connectors.base import Outcome, Permanent, Retryable, Unmappable, WriteItem
 from emporion.connectors.roles import CatalogueSource, CatalogueTarget
+from emporion.engine.compare import comparable
 from emporion.engine.flows import Feed, Flow
 from emporion.engine.mapping import FlowMapper, expand_categories
 from emporion.engine.outcomes import BatchResult, OutcomeApplier, PlannedWrite, Written
+from emporion.engine.ownership import (
+    FieldDecision,
+    decide,
+    field_hash,
+    field_hashes,
+    field_values,
+    owned_record_fields,
+    partial_record,
+    write_fields,
+)
 from emporion.engine.sync import sync_flow
 from emporion.logs import get_logger
-from emporion.model import Category, Product, Record, fingerprint
-from emporion.state import Link, StateStore
+from emporion.model import Category, Customer, Product, Record, fingerprint
+from emporion.model.base import canonical_json
+from emporion.state import Conflict, ConflictCheck, JournalEntry, Link, StateStore
 
 __all__ = ["TARGET_REF_PREFIX", "BatchResult", "FlowRunner", "PlannedWrite", "lookup_key", "natural_key"]
 
 log = get_logger("emporion.engine")
 TARGET_REF_PREFIX = "target:"  # a mapped category value that already names a target category id
 UNPUBLISH = frozenset({"active"})  # what a removal by unpublishing writes
+MATCHED_ON = {"product": "SKU", "category": "slug or name", "customer": "e-mail"}
 
 
 def natural_key(record: Record) -> str:
-    """The key people and the target know a record by: SKU for products, name for categories."""
+    """The key people and the target know a record by: SKU, category name, lower-cased e-mail."""
     if isinstance(record, Product):
         return record.sku
     if isinstance(record, Category):
         return record.name
+    if isinstance(record, Customer):
+        return record.email.strip().lower()
     return record.key
+
+
+@dataclass(frozen=True)
+class _Note:
+    """What a two-way flow adds to a written record's link and journal line."""
+
+    fields: dict[str, str]  # the link's per-field baseline after the write
+    detail: dict[str, Any] | None = None  # the fields written and the conflicts, for the journal
+    action: str | None = None  # "matched" for a record found in the target and linked
 
 
 def lookup_key(record: Record) -> str:
@@ -54,16 +82,30 @@ class FlowRunner(Flow):
     target: CatalogueTarget
 
     def __init__(
-        self, flow: FlowSettings, source: CatalogueSource, target: CatalogueTarget, store: StateStore
+        self,
+        flow: FlowSettings,
+        source: CatalogueSource,
+        target: CatalogueTarget,
+        store: StateStore,
+        *,
+        partner: FlowSettings | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.flow = flow
         self.source = source
         self.target = target
         self.store = store
+        self.partner = partner  # the reverse flow of a two-way pair (writes the owner's value back)
+        self.ownership = ownership  # None: one-way, every field the source sends is written
         self.mapper = FlowMapper(flow)
         self._prepared = False
         # categories a plan has planned to create or match: its products count them as present
         self.planned_categories: set[str] = set()
+
+    @staticmethod
+    def natural_key(record: Record) -> str:
+        """The key people and the target know a record by (see the module's `natural_key`)."""
+        return natural_key(record)
 
     def feeds(self) -> list[Feed]:
         """One change feed per entity, categories first (products name them)."""
@@ -140,6 +182,11 @@ class FlowRunner(Flow):
         upserts, waiting = await self._resolve_and_skip(
             entity, mapped, links, result, digests, force, dry_run=dry_run
         )
+        notes: dict[str, _Note] = {}
+        if self.ownership is not None and upserts:
+            upserts = await self._two_way(
+                entity, upserts, links, result, digests, notes, reason, dry_run=dry_run
+            )
         if dry_run:
             await self._plan(entity, upserts, waiting, removals, deletions, result)
             return result
@@ -147,11 +194,11 @@ class FlowRunner(Flow):
             result.retry.append((item.key, str(why), None))
             result.counts["waiting"] += 1
         if entity == "category":
-            await self._write_categories(upserts, links, result, digests, reason)
+            await self._write_categories(upserts, links, result, digests, reason, notes)
         elif upserts or removals or deletions:
             outcomes = await self.target.write(entity, [*upserts, *removals], deletions)
             items = {i.key: i for i in [*upserts, *removals, *deletions]}
-            self._record(entity, outcomes, items, links, result, digests, reason)
+            self._record(entity, outcomes, items, links, result, digests, reason, notes)
         return result
 
     def _plan_removal(
@@ -164,7 +211,9 @@ class FlowRunner(Flow):
         result: BatchResult,
     ) -> None:
         policy = self.flow.on_remove
-        if policy == "delete":
+        if entity == "customer":  # a customer account is never deleted nor hidden by a sync
+            result.counts["kept"] += 1
+        elif policy == "delete":
             gone: Record = (
                 Product(key=key, sku=link.natural_key or "", name="")
                 if entity == "product"
@@ -198,6 +247,7 @@ class FlowRunner(Flow):
             source_keys = [c for c in wanted if not c.startswith(TARGET_REF_PREFIX)]
             category_links = await self.store.get_links(self.flow.name, "category", source_keys)
         owned = frozenset(self.flow.target_owns)
+        defaults = self.flow.create_defaults
         upserts: list[WriteItem] = []
         waiting: list[tuple[WriteItem, Retryable]] = []
         for key, record in mapped.items():
@@ -210,15 +260,228 @@ class FlowRunner(Flow):
                         update={"categories": self._category_ids(record, category_links, planned)}
                     )
                 except Retryable as error:
-                    waiting.append((WriteItem(key, record, ref, owned), error))
+                    waiting.append((WriteItem(key, record, ref, owned, defaults=defaults), error))
                     continue
             digest = fingerprint(record)
             if not force and link and link.state == "synced" and link.fingerprint == digest:
                 result.counts["unchanged"] += 1
                 continue
             digests[key] = digest
-            upserts.append(WriteItem(key, record, ref, owned))
+            upserts.append(WriteItem(key, record, ref, owned, defaults=defaults))
         return upserts, waiting
+
+    async def _two_way(
+        self,
+        entity: str,
+        upserts: list[WriteItem],
+        links: dict[str, Link],
+        result: BatchResult,
+        digests: dict[str, str],
+        notes: dict[str, _Note],
+        reason: str,
+        *,
+        dry_run: bool,
+    ) -> list[WriteItem]:
+        """Compare each record with the target's field by field; what remains to write, owned fields only.
+
+        Linked records and those the target already holds (found by natural key) are read from the
+        target in one request; records the target does not hold are created with every field. A
+        record with nothing to write gets its link (and baseline) without a write or a journal line,
+        so the echo of the reverse flow's own write is not a change.
+        """
+        unlinked = [item for item in upserts if item.target_ref is None]
+        found = await self.target.lookup(entity, [lookup_key(i.record) for i in unlinked]) if unlinked else {}
+        refs = {item.key: dict(item.target_ref) for item in upserts if item.target_ref}
+        for item in unlinked:
+            ref = found.get(lookup_key(item.record))
+            if ref:
+                refs[item.key] = dict(ref)
+        ids = sorted({str(ref["id"]) for ref in refs.values()})
+        current = {record.key: record for record in await self.target.read(entity, ids)} if ids else {}
+        shapes = await self._compared(entity, upserts)
+        writes: list[WriteItem] = []
+        for item in upserts:
+            ref = refs.get(item.key)
+            there = current.get(str(ref["id"])) if ref else None
+            if isinstance(there, Unmappable):
+                self._dead(result, entity, item.key, item.record, there.error(), reason)
+                continue
+            if ref is None or there is None:  # nothing to compare with: created with every field
+                notes[item.key] = _Note(field_hashes(self._values(entity, shapes[item.key])))
+                writes.append(item)
+                continue
+            matched = item.target_ref is None
+            decision, differing = self._decide(entity, item, there, shapes[item.key], links, matched, result)
+            conflicts = self._conflicts(entity, item, decision, str(ref["id"]), result, dry_run=dry_run)
+            if dry_run:
+                self._plan_decided(entity, item, matched, decision, differing, result)
+                continue
+            detail = {"fields": sorted(decision.write), "conflicts": sorted(c.field for c in conflicts)}
+            action = "matched" if matched else None
+            if not decision.write:
+                self._link_unwritten(entity, item, ref, decision, detail, matched, digests, result, reason)
+                continue
+            record = partial_record(item.record, there, decision.write)
+            keep = (owned_record_fields(entity) - write_fields(decision.write)) | item.keep_on_update
+            writes.append(WriteItem(item.key, record, ref, keep, defaults=item.defaults))
+            notes[item.key] = _Note(decision.baseline, detail, action)
+        return writes
+
+    async def _compared(self, entity: str, upserts: list[WriteItem]) -> dict[str, Record]:
+        """The records as compared with the target's: a category's parent as the target's id."""
+        records = {item.key: item.record for item in upserts}
+        if entity != "category":
+            return records
+        parents = [p for r in records.values() if (p := _parent_key(r))]
+        parent_links = await self.store.get_links(self.flow.name, "category", parents) if parents else {}
+        for key, record in records.items():
+            link = parent_links.get(_parent_key(record) or "")
+            if link and link.target_ref and link.state != "removed":
+                records[key] = record.model_copy(update={"parent_key": str(link.target_ref["id"])})
+        return records
+
+    def _values(self, entity: str, record: Record, shape: Record | None = None) -> dict[str, Any]:
+        """A record's owned fields in comparison form (in the shape of `shape`, the source's record)."""
+        return field_values(comparable(record, frozenset(self.flow.target_owns), shape), entity)
+
+    def _decide(
+        self,
+        entity: str,
+        item: WriteItem,
+        there: Record,
+        shape: Record,
+        links: dict[str, Link],
+        matched: bool,
+        result: BatchResult,
+    ) -> tuple[FieldDecision, dict[str, str]]:
+        """The field decision for one record, and each differing field with the side that wins it."""
+        assert self.ownership is not None
+        link = links.get(item.key)
+        baseline = None if matched or link is None else link.fields
+        mine, theirs = self._values(entity, shape), self._values(entity, there, shape)
+        source, target = self.flow.source, self.flow.target
+        decision = decide(mine, theirs, baseline, self.ownership, source, target)
+        clashing = {conflict.field for conflict in decision.conflicts}
+        differing: dict[str, str] = {}
+        for name in sorted(mine.keys() | theirs.keys()):
+            if field_hash(mine.get(name)) == field_hash(theirs.get(name)):
+                continue
+            winner = source if name in decision.write else "conflict" if name in clashing else target
+            differing[name] = winner
+            result.differs[(name, winner)] += 1
+        return decision, differing
+
+    def _conflicts(
+        self,
+        entity: str,
+        item: WriteItem,
+        decision: FieldDecision,
+        target_id: str,
+        result: BatchResult,
+        *,
+        dry_run: bool,
+    ) -> tuple[Conflict, ...]:
+        """The record's conflicts as kept by the state (one check per compared record), and its revert."""
+        source, target = self.flow.source, self.flow.target
+        pair = " <> ".join(sorted([source, target]))
+        label = natural_key(item.record)
+        found: list[Conflict] = []
+        revert = False
+        for conflict in decision.conflicts:
+            state = conflict.state
+            if conflict.revert_partner and self.partner is None:
+                state = "open"  # nobody to write the owner's value back: reported instead
+            revert = revert or (conflict.revert_partner and self.partner is not None)
+            values = {source: _jsonable(conflict.source_value), target: _jsonable(conflict.target_value)}
+            found.append(
+                Conflict(
+                    pair,
+                    entity,
+                    label,
+                    conflict.field,
+                    conflict.owner,
+                    conflict.policy,
+                    values,
+                    self.flow.name,
+                    item.key,
+                    state,
+                )
+            )
+            if not dry_run:  # never the values: they may be personal data
+                shown = item.key if entity == "customer" else label
+                log.warning(
+                    "field conflict", flow=self.flow.name, entity=entity, record=shown, field=conflict.field
+                )
+        result.conflicts.append(ConflictCheck(pair, entity, label, tuple(found)))
+        if revert and self.partner is not None and not dry_run:
+            result.reverts.append((self.partner.name, entity, target_id))
+        return tuple(found)
+
+    def _link_unwritten(
+        self,
+        entity: str,
+        item: WriteItem,
+        ref: dict[str, Any],
+        decision: FieldDecision,
+        detail: dict[str, Any],
+        matched: bool,
+        digests: dict[str, str],
+        result: BatchResult,
+        reason: str,
+    ) -> None:
+        """A record the target holds as it should: its link and baseline, a journal line if newly matched."""
+        label = natural_key(item.record) or item.key
+        digest = digests.get(item.key)
+        result.links.append(
+            Link(self.flow.name, entity, item.key, ref, label, digest, fields=decision.baseline)
+        )
+        if not matched:
+            result.counts["unchanged"] += 1  # an echo, or nothing this side owns changed: no journal line
+            return
+        result.journal.append(
+            JournalEntry(
+                self.flow.name,
+                entity,
+                item.key,
+                "matched",
+                reason,
+                after_fingerprint=digest,
+                target_ref=ref,
+                detail={"label": label, **detail},
+            )
+        )
+        result.counts["matched"] += 1
+
+    def _plan_decided(
+        self,
+        entity: str,
+        item: WriteItem,
+        matched: bool,
+        decision: FieldDecision,
+        differing: dict[str, str],
+        result: BatchResult,
+    ) -> None:
+        """A plan's line for a compared record: the fields a sync writes, who owns what differs."""
+        assert self.ownership is not None
+        if decision.conflicts:
+            result.counts["conflict"] += 1
+        if not matched and not decision.write and not decision.conflicts:
+            result.counts["unchanged"] += 1
+            return
+        parts = [f"matched on {MATCHED_ON.get(entity, 'key')}"] if matched else []
+        for name, winner in differing.items():
+            owner = self.ownership.owner(name)
+            owns = "either side may change it" if owner == EITHER else f"{owner} owns it"
+            if winner == "conflict":
+                parts.append(f"{name}: conflict, {owns} ({self.ownership.policy(name)})")
+            else:
+                parts.append(f"{name}: differs, {owns}")
+        action = "match" if matched else "update" if decision.write else "conflict"
+        result.planned.append(
+            PlannedWrite(item.key, action, natural_key(item.record), sorted(decision.write), "; ".join(parts))
+        )
+        if action != "conflict":
+            result.counts[action] += 1
 
     async def expected(self, entity: str, records: Sequence[Record]) -> dict[str, Record]:
         """What the target should hold for these source records (mapped, references resolved).
@@ -297,6 +560,7 @@ class FlowRunner(Flow):
         result: BatchResult,
         digests: dict[str, str],
         reason: str,
+        notes: dict[str, _Note],
     ) -> None:
         """Write categories parents first, so that each child can name its parent's target id."""
         pending = {item.key: item for item in upserts}
@@ -322,11 +586,14 @@ class FlowRunner(Flow):
                 record = item.record.model_copy(
                     update={"parent_key": target_ids.get(parent) if parent else None}
                 )
-                ready.append(WriteItem(item.key, record, item.target_ref, item.keep_on_update))
+                ready.append(
+                    WriteItem(item.key, record, item.target_ref, item.keep_on_update, defaults=item.defaults)
+                )
             if not ready:
                 continue
             outcomes = await self.target.write("category", ready, [])
-            self._record("category", outcomes, {i.key: i for i in ready}, links, result, digests, reason)
+            items = {i.key: i for i in ready}
+            self._record("category", outcomes, items, links, result, digests, reason, notes)
             for outcome in outcomes:
                 if outcome.ok and outcome.target_ref:
                     target_ids[outcome.key] = str(outcome.target_ref["id"])
@@ -377,12 +644,14 @@ class FlowRunner(Flow):
         result: BatchResult,
         digests: dict[str, str],
         reason: str,
+        notes: dict[str, _Note] | None = None,
     ) -> None:
         applier = OutcomeApplier(self.flow.name, entity, reason, result)
         for outcome in outcomes:
             item = items[outcome.key]
             link = links.get(outcome.key)
             unpublished = item.only == UNPUBLISH
+            note = (notes or {}).get(outcome.key)
             written = Written(
                 key=outcome.key,
                 label=natural_key(item.record) or (link.natural_key if link else None) or outcome.key,
@@ -390,8 +659,10 @@ class FlowRunner(Flow):
                 after=digests.get(outcome.key),
                 target_ref=item.target_ref,
                 payload=item.record.model_dump(mode="json"),
-                action="unpublished" if unpublished else None,
+                action="unpublished" if unpublished else (note.action if note else None),
                 removed=unpublished,
+                fields=note.fields if note else None,
+                detail=note.detail if note else None,
             )
             applier.apply(outcome, written)
 
@@ -401,6 +672,11 @@ class FlowRunner(Flow):
         label = error.record or (natural_key(record) if record else key)
         payload = record.model_dump(mode="json") if record else None
         result.dead_letter(self.flow.name, entity, key, error, reason, label, payload)
+
+
+def _jsonable(value: Any) -> Any:
+    """A compared value as plain JSON (numbers as their normalised text), to be kept with a conflict."""
+    return orjson.loads(canonical_json(value))
 
 
 def _parent_key(record: Record) -> str | None:

@@ -17,11 +17,24 @@ from pydantic import ValidationError
 from emporion.config import FlowSettings
 from emporion.connectors.base import Permanent
 from emporion.engine.validation import check_text, text_problem
-from emporion.model import Category, Product, Record, StockLevel, Variant
+from emporion.model import Category, Customer, Product, Record, StockLevel, Variant
 from emporion.rules import ENVIRONMENT, RuleEvaluator
 
 # product fields whose text goes to the target as it is (checked for broken encoding)
 TEXT_FIELDS = {"sku", "name", "description", "short_description", "attributes", "variants", "custom"}
+# customer fields whose text goes to the target as it is (names, addresses, the B2B terms)
+CUSTOMER_TEXT_FIELDS = {
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "phone",
+    "billing",
+    "shipping",
+    "number",
+    "group",
+    "price_list",
+}
 
 
 class FlowMapper:
@@ -38,6 +51,8 @@ class FlowMapper:
 
     def accepts(self, record: Record) -> bool:
         """Whether the flow sends this record at all (removed from the target when it stops)."""
+        if isinstance(record, Customer):
+            return not record.guest  # a guest has no account to send
         if not isinstance(record, Product):
             return True
         rules = self.flow.filter
@@ -71,6 +86,14 @@ class FlowMapper:
                 record.model_dump(mode="json", include={"name", "slug", "description"}),
                 f"category {record.key}",
             )
+            return record.model_copy()
+        if isinstance(record, Customer):
+            # named by its key, never its e-mail or name: the reason is logged (personal data)
+            if "@" not in record.email:
+                raise Permanent(
+                    "customer has no e-mail address", record=f"customer {record.key}", field="email"
+                )
+            check_text(record.model_dump(mode="json", include=CUSTOMER_TEXT_FIELDS), f"customer {record.key}")
             return record.model_copy()
         raise Permanent(f"flow {self.flow.name} cannot map {type(record).__name__}", record=record.key)
 

@@ -45,6 +45,8 @@ class BatchResult:
     conflicts: list[ConflictCheck] = field(default_factory=list)  # two-way flows: records compared
     # two-way flows: (partner flow, entity, its source key) to write again, the owner's value back
     reverts: list[tuple[str, str, str]] = field(default_factory=list)
+    # two-way flows: (field, the connection whose value wins) per record whose field differed
+    differs: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def dead_letter(
         self,
@@ -78,6 +80,7 @@ class BatchResult:
         self.alerts += other.alerts
         self.conflicts += other.conflicts
         self.reverts += other.reverts
+        self.differs.update(other.differs)
 
 
 @dataclass
@@ -96,6 +99,8 @@ class Written:
     retry_key: str | None = None  # the work item to try again (default: `key`)
     counter: str | None = None  # the batch count a success adds to (default: its action)
     counted: bool = True  # whether a success is counted at all
+    fields: dict[str, str] | None = None  # two-way flows: the link's per-field baseline (None: kept)
+    detail: dict[str, Any] | None = None  # more for the journal line (two-way: the fields written)
 
 
 class OutcomeApplier:
@@ -128,6 +133,7 @@ class OutcomeApplier:
             natural_key=written.natural_key or written.label,
             fingerprint=after,
             state="removed" if removed else "synced",
+            fields=None if removed else written.fields,
         )
         (self.result.links if links is None else links).append(link)
         action = written.action or outcome.status.value
@@ -141,7 +147,7 @@ class OutcomeApplier:
                 before_fingerprint=written.before,
                 after_fingerprint=after,
                 target_ref=ref,
-                detail={"label": written.label},
+                detail={"label": written.label, **(written.detail or {})},
             )
         )
         if written.counted:

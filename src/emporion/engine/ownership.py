@@ -37,6 +37,7 @@ from functools import partial
 from typing import Any
 
 from emporion.config import EITHER, OWNED_FIELDS, Ownership
+from emporion.model import Product, Record, Variant
 from emporion.model.base import canonical_json
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "field_hash",
     "field_hashes",
     "field_values",
+    "owned_record_fields",
+    "partial_record",
     "write_fields",
 ]
 
@@ -191,3 +194,47 @@ def _field(
     if first or (source_changed and target_changed):  # either: never silently lost
         return False, False, False, True
     return source_changed, False, False, False
+
+
+def owned_record_fields(entity: str) -> frozenset[str]:
+    """Every record field an ownership decides about (what an update keeps unless it writes it)."""
+    return write_fields(OWNED_FIELDS.get(entity, frozenset()))
+
+
+def partial_record(record: Record, current: Record, write: frozenset[str]) -> Record:
+    """`record` as written over `current`: the parts an update cannot keep by field name take `current`'s.
+
+    An update keeps top-level fields by name (`WriteItem.keep_on_update`); a product's variants and
+    its custom fields travel whole, so their fields the decision does not write carry the target's
+    own values (a variant matched by SKU), and are written back unchanged.
+    """
+    fields = write_fields(write)
+    customs = {name.split(".", 1)[1] for name in write if name.startswith("custom.")}
+    update: dict[str, Any] = {}
+    if isinstance(record, Product | Variant) and isinstance(current, Product | Variant):
+        update["custom"] = _custom_merge(record.custom, current.custom, customs)
+    if isinstance(record, Product) and isinstance(current, Product):
+        theirs = {variant.sku: variant for variant in current.variants}
+        kept = owned_record_fields("product") - fields - {"custom"}
+        variants = []
+        for variant in record.variants:
+            other = theirs.get(variant.sku)
+            if other is None:
+                variants.append(variant)
+                continue
+            keep = {name: getattr(other, name) for name in kept if name in Variant.model_fields}
+            keep["custom"] = _custom_merge(variant.custom, other.custom, customs)
+            variants.append(variant.model_copy(update=keep))
+        update["variants"] = variants
+    return record.model_copy(update=update) if update else record
+
+
+def _custom_merge(mine: Mapping[str, Any], theirs: Mapping[str, Any], written: set[str]) -> dict[str, Any]:
+    """The target's custom fields with the written ones (and only those) taken from the source."""
+    merged = dict(theirs)
+    for name in written:
+        if name in mine:
+            merged[name] = mine[name]
+        else:
+            merged.pop(name, None)
+    return merged

@@ -5,6 +5,10 @@ key) and reports per entity what a sync would create, match, update, leave uncha
 waiting for its categories, without writing anything. A sync writes categories before products, so
 a plan counts the categories it plans to create or match as present: on an empty shop the products
 are planned as creates (or matches, when the shop holds their SKU), not as waiting.
+
+A two-way flow (one with a field ownership) also reports, per entity, what it matched and on which
+key, the fields that differ and whose value wins, the conflicts, and what the target holds that no
+source record names ("only in the target"): the first run on two systems that both hold data.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from emporion.connectors.base import Retryable
+from emporion.connectors.base import Retryable, Unmappable
 from emporion.engine.compare import FieldDiff, diff_records, unreadable_diff
 from emporion.engine.outcomes import BatchResult, PlannedWrite
 from emporion.engine.retry import backoff
@@ -31,6 +35,7 @@ ProgressCallback = Callable[[str, int], None]  # entity, records just handled
 INITIAL_ATTEMPTS = 5
 PRESENT = frozenset({"create", "match", "update"})  # planned actions after which a record is in the target
 PARALLEL_BATCHES = 4  # batches in flight during a full sync (the shop connection's budget limits requests)
+SAMPLE = 10  # natural keys kept of the records only in the target
 
 LINKED_STATES = ("synced", DRIFT_STATE)  # drift: linked, found to differ, written again soon
 
@@ -57,6 +62,12 @@ class EntityReport:
     missing: list[str] = field(default_factory=list)  # labels linked but absent in the target
     mismatches: list[Mismatch] = field(default_factory=list)
     planned: list[PlannedWrite] = field(default_factory=list)
+    # two-way flows: (field, the connection whose value wins, or "conflict") -> records
+    differs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # natural key, field
+    only_in_target: int | None = None  # records whose natural key no source record has
+    only_in_target_sample: list[str] = field(default_factory=list)
+    source_keys: set[str] = field(default_factory=set, repr=False)  # natural keys seen in the source
 
     @property
     def clean(self) -> bool:
@@ -106,6 +117,8 @@ async def sync_flow(
             report.entities.append(entity_report)
             start = await runner.source.changes(entity, None)
             await _sync_entity(runner, entity, entity_report, dry_run=dry_run, progress=progress)
+            if runner.ownership is not None:
+                await _only_in_target(runner, entity, entity_report)
             if dry_run and entity == "category":
                 runner.planned_categories = {p.key for p in entity_report.planned if p.action in PRESENT}
             if not dry_run:
@@ -178,13 +191,41 @@ async def _sync_batch(
     entity_report.counts.update(outcome.counts)
     entity_report.planned += outcome.planned
     entity_report.failed += [(d.record or d.key, d.reason) for d in outcome.dead]
+    entity_report.differs.update(outcome.differs)
+    entity_report.conflicts += [(c.natural_key, c.field) for check in outcome.conflicts for c in check.found]
+    if runner.ownership is not None:
+        entity_report.source_keys.update(
+            runner.natural_key(r) for r in chunk if not isinstance(r, Unmappable)
+        )
     if not dry_run:
-        await store.record(links=outcome.links, journal=outcome.journal, dead=outcome.dead)
+        await store.record(
+            links=outcome.links,
+            journal=outcome.journal,
+            dead=outcome.dead,
+            conflicts=outcome.conflicts,
+            reverts=outcome.reverts,
+        )
         if outcome.retry:
             retry_keys = [key for key, _, _ in outcome.retry]
             await store.enqueue(flow.name, entity, retry_keys, reason="retry", delay=5.0)
     if progress:
         progress(entity, len(chunk))
+
+
+async def _only_in_target(runner: FlowRunner, entity: str, entity_report: EntityReport) -> None:
+    """Count (and sample) the target's records whose natural key no source record had (reads only)."""
+    count, sample = 0, list[str]()
+    async for page in runner.target.scan(entity):
+        for record in page:
+            if isinstance(record, Unmappable):
+                continue
+            key = runner.natural_key(record)
+            if key and key not in entity_report.source_keys:
+                count += 1
+                if len(sample) < SAMPLE:
+                    sample.append(key)
+    entity_report.only_in_target, entity_report.only_in_target_sample = count, sample
+    entity_report.source_keys = set()
 
 
 def _accepted(runner: FlowRunner, record: Record) -> bool:

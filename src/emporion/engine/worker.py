@@ -14,7 +14,7 @@ import anyio
 from emporion.alerts import Alert, AlertKind, AlertSink, LogAlerts, Severity
 from emporion.alerts.credentials import watch_credentials
 from emporion.alerts.monitors import Monitors
-from emporion.config import FlowSettings, Settings
+from emporion.config import FlowSettings, Settings, ownership_of, reverse_flow
 from emporion.connectors.base import ConnectorError, Retryable
 from emporion.connectors.circuit import CircuitOpen, CircuitSnapshot, CircuitState
 from emporion.connectors.roles import (
@@ -57,14 +57,24 @@ def retry_after(error: Exception) -> float | None:
 
 
 def catalogue_flow(
-    flow: FlowSettings, source: Connection, target: Connection, store: StateStore
+    flow: FlowSettings,
+    source: Connection,
+    target: Connection,
+    store: StateStore,
+    settings: Settings | None = None,
 ) -> FlowRunner:
-    """A catalogue flow; MissingRole when a connection cannot play its part in it."""
+    """A catalogue (or customer) flow; MissingRole when a connection cannot play its part in it.
+
+    With `settings`, a flow that has a reverse flow and a field ownership runs two-way.
+    """
+    source_role, target_role = flow_roles(flow.entities)
     if not isinstance(source, CatalogueSource):
-        raise MissingRole(flow.name, flow.source, Role.CATALOGUE_SOURCE)
+        raise MissingRole(flow.name, flow.source, source_role)
     if not isinstance(target, CatalogueTarget):
-        raise MissingRole(flow.name, flow.target, Role.CATALOGUE_TARGET)
-    return FlowRunner(flow, source, target, store)
+        raise MissingRole(flow.name, flow.target, target_role)
+    partner = reverse_flow(settings, flow) if settings else None
+    ownership = ownership_of(settings, flow) if settings else None
+    return FlowRunner(flow, source, target, store, partner=partner, ownership=ownership)
 
 
 def order_flow(
@@ -107,7 +117,7 @@ class Engine:
                 orders = order_flow(flow, source, target, store, self.worker)
                 self.flows[flow.name] = self.order_flows[flow.name] = orders
             else:
-                catalogue = catalogue_flow(flow, source, target, store)
+                catalogue = catalogue_flow(flow, source, target, store, settings)
                 self.flows[flow.name] = self.runners[flow.name] = catalogue
         self.processed: Counter[str] = Counter()
         self._paused: set[str] = set()  # flows an operator paused, as last read (see `paused`)
@@ -306,7 +316,13 @@ class Engine:
         if result.stock_skus:  # queued before the items finish: a crash in between replays the orders
             await self.resend_stock(result.stock_skus)
         await self.store.finish(
-            done, links=result.links, journal=result.journal, dead=result.dead, retry=retry
+            done,
+            links=result.links,
+            journal=result.journal,
+            dead=result.dead,
+            retry=retry,
+            conflicts=result.conflicts,
+            reverts=result.reverts,
         )
         self.processed.update(result.counts)
         observe_batch(
