@@ -509,6 +509,8 @@ class FlowRunner(Flow):
                 target_parent = str(link.target_ref["id"]) if link and link.target_ref else None
                 mapped[key] = record.model_copy(update={"parent_key": target_parent})
             return mapped
+        if entity != "product":  # customers name no other record
+            return mapped
         wanted = [c for r in mapped.values() if isinstance(r, Product) for c in r.categories]
         category_links = await self.store.get_links(self.flow.name, "category", wanted)
         resolved: dict[str, Record] = {}
