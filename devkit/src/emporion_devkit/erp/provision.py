@@ -29,6 +29,8 @@ EMPORION_GROUPS: tuple[tuple[str, str], ...] = (
     ("account", "group_account"),
     # a shop's catalogue into Tryton: create and update categories, templates, variants and attributes
     ("product", "group_product_admin"),
+    # ... with the account category a flow's create_defaults name (Tryton guards that field separately)
+    ("account_product", "group_account_product_admin"),
 )
 # Shipping carriers of the sample shop: name -> fixed price of the carrier's service product.
 CARRIERS: dict[str, Decimal] = {"DHL": Decimal("4.90"), "UPS": Decimal("6.90")}
