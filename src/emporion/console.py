@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from emporion.connectors.base import CheckResult
-from emporion.engine.sync import FlowReport
+from emporion.engine.flow import MATCHED_ON
+from emporion.engine.sync import EntityReport, FlowReport
 from emporion.state import CircuitRecord
 
 SHOWN = 10
@@ -20,16 +21,20 @@ def render_checks(console: Console, name: str, results: list[CheckResult]) -> No
 
 
 PLAN_ACTIONS = ("create", "match", "update", "unchanged", "waiting", "unpublish", "delete")
+TWO_WAY_ACTIONS = ("conflict",)  # two-way flows: records with a field in conflict
 
 
 def render_plan(console: Console, report: FlowReport) -> None:
     """Per entity, how many records a sync would create, match, update, leave, hold back or remove."""
     table = Table(title=f"plan for flow {report.flow}")
-    for column in ("entity", *PLAN_ACTIONS, "invalid"):
+    two_way = any(entity.only_in_target is not None for entity in report.entities)
+    actions = (*PLAN_ACTIONS, *TWO_WAY_ACTIONS) if two_way else PLAN_ACTIONS
+    for column in ("entity", *actions, "invalid", *(("only in target",) if two_way else ())):
         table.add_column(column, justify="right" if column != "entity" else "left")
     for entity in report.entities:
         c = entity.counts
-        table.add_row(entity.entity, *(str(c.get(k, 0)) for k in PLAN_ACTIONS), str(len(entity.failed)))
+        extra = (str(entity.only_in_target or 0),) if two_way else ()
+        table.add_row(entity.entity, *(str(c.get(k, 0)) for k in actions), str(len(entity.failed)), *extra)
     console.print(table)
     for entity in report.entities:
         for item in entity.planned[:SHOWN]:
@@ -39,6 +44,22 @@ def render_plan(console: Console, report: FlowReport) -> None:
             console.print(f"  … and {len(entity.planned) - SHOWN} more {entity.entity} changes")
         for label, reason in entity.failed[:SHOWN]:
             console.print(f"  [red]invalid[/] {entity.entity} {label}: {reason}")
+        render_two_way(console, entity)
+
+
+def render_two_way(console: Console, entity: EntityReport) -> None:
+    """A two-way flow's first-run lines: fields that differ and who wins, conflicts, the target's own."""
+    for (field, winner), count in sorted(entity.differs.items()):
+        wins = "in conflict" if winner == "conflict" else f"{winner} wins"
+        console.print(f"  {entity.entity} differs: {field} ({wins}) in {count}")
+    for natural_key, field in entity.conflicts[:SHOWN]:
+        console.print(f"  [yellow]conflict[/] {entity.entity} {natural_key}: {field}")
+    if len(entity.conflicts) > SHOWN:
+        console.print(f"  … and {len(entity.conflicts) - SHOWN} more {entity.entity} conflicts")
+    if entity.only_in_target:
+        sample = ", ".join(entity.only_in_target_sample)
+        more = " …" if entity.only_in_target > len(entity.only_in_target_sample) else ""
+        console.print(f"  only in the target: {entity.only_in_target} {entity.entity} ({sample}{more})")
 
 
 def render_report(console: Console, report: FlowReport, *, verified: bool = True) -> None:
@@ -88,6 +109,11 @@ def render_report(console: Console, report: FlowReport, *, verified: bool = True
             console.print(
                 f"  [red]{entity.source_count - entity.linked} {entity.entity} records are not linked yet[/]"
             )
+        if entity.only_in_target is not None:
+            created, matched = entity.counts.get("created", 0), entity.counts.get("matched", 0)
+            on = MATCHED_ON.get(entity.entity, "key")
+            console.print(f"  {entity.entity}: {created} created, {matched} matched by {on}")
+        render_two_way(console, entity)
     verdict = "[green]clean[/]" if report.clean else "[red]not clean[/]"
     console.print(f"flow {report.flow}: {verdict}")
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich.console import Console
+
+from emporion.console import render_plan, render_report
+from emporion.engine.sync import sync_flow
 from emporion.engine.worker import Engine
 from emporion.model import Image, Product
 from emporion.state import JournalEntry
@@ -237,8 +241,6 @@ async def test_a_plan_on_two_full_systems_reports_matches_differences_and_the_ta
     harness.shop.put("product", mug("", description="Shop text.", name="Tasse"))
     harness.shop.put("product", mug("", sku="CUP-7", name="Cup"))
     async with harness.engine(FLOWS) as engine:
-        from emporion.engine.sync import sync_flow
-
         report = await sync_flow(engine.runners["erp-to-shop"], dry_run=True)
     products = next(e for e in report.entities if e.entity == "product")
     assert products.counts["create"] == 1 and products.counts["match"] == 1
@@ -251,3 +253,25 @@ async def test_a_plan_on_two_full_systems_reports_matches_differences_and_the_ta
     assert products.conflicts == [("MUG-1", "name")]
     assert (products.only_in_target, products.only_in_target_sample) == (1, ["CUP-7"])
     assert by_sku(harness.shop)["MUG-1"].list_price == Decimal("8.50")  # a plan writes nothing
+    console = Console(record=True, width=200)
+    render_plan(console, report)
+    text = console.export_text()
+    assert "only in the target: 1 product (CUP-7)" in text
+    assert "conflict product MUG-1: name" in text and "differs: list_price (erp wins) in 1" in text
+
+
+async def test_a_first_sync_reports_what_it_created_matched_and_left_in_conflict(harness: Harness) -> None:
+    harness.erp.put("product", mug("p1", name="Mug"))
+    harness.erp.put("product", mug("p2", sku="JUG-1", name="Jug"))
+    harness.shop.put("product", mug("", name="Tasse"))
+    async with harness.engine(FLOWS) as engine:
+        report = await sync_flow(engine.runners["erp-to-shop"])
+        (conflict,) = await engine.store.list_conflicts(state="open")
+    products = next(e for e in report.entities if e.entity == "product")
+    assert (products.counts["created"], products.counts["matched"]) == (1, 1)
+    assert products.conflicts == [("MUG-1", "name")] and conflict.field == "name"
+    assert by_sku(harness.shop)["MUG-1"].name == "Tasse"  # either side may own it: not overwritten
+    console = Console(record=True, width=200)
+    render_report(console, report, verified=False)
+    text = console.export_text()
+    assert "product: 1 created, 1 matched by SKU" in text and "conflict product MUG-1: name" in text
