@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from rich.console import Console
 
+from emporion.connectors.base import Unmappable
 from emporion.console import render_plan, render_report
-from emporion.engine.sync import sync_flow
+from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
 from emporion.model import Image, Product
 from emporion.state import JournalEntry
@@ -275,3 +276,23 @@ async def test_a_first_sync_reports_what_it_created_matched_and_left_in_conflict
     render_report(console, report, verified=False)
     text = console.export_text()
     assert "product: 1 created, 1 matched by SKU" in text and "conflict product MUG-1: name" in text
+
+
+async def test_verify_of_a_two_way_flow_leaves_the_fields_the_target_owns_aside(harness: Harness) -> None:
+    harness.erp.put("product", mug("p1"))
+    async with harness.engine(FLOWS) as engine:
+        await started(harness, engine)
+        edit(harness.erp, "MUG-1", description="ERP words.")  # the shop owns it: reported, not written
+        await settle(engine)
+        report = await verify_flow(engine.runners["erp-to-shop"])
+        edit(harness.erp, "MUG-1", description="A mug.", list_price=Decimal("3.00"))
+        harness.shop.records["product"][by_sku(harness.shop)["MUG-1"].key] = Unmappable(
+            key=by_sku(harness.shop)["MUG-1"].key,
+            reason="price is not a number",
+            record="MUG-1",
+            field="price",
+        )
+        await settle(engine)
+        (dead,) = await engine.store.list_dead("erp-to-shop")
+    assert report.clean and not report.entities[1].mismatches
+    assert (dead.key, dead.record, dead.field) == ("p1", "MUG-1", "price")

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from emporion.alerts.monitors import stock_levels
-from emporion.config import EITHER, FlowSettings, Ownership
+from emporion.config import EITHER, OWNED_FIELDS, FlowSettings, Ownership
 from emporion.connectors.base import Outcome, Permanent, Retryable, Unmappable, WriteItem
 from emporion.connectors.roles import CatalogueSource, CatalogueTarget
 from emporion.engine.compare import comparable
@@ -106,6 +106,17 @@ class FlowRunner(Flow):
     def natural_key(record: Record) -> str:
         """The key people and the target know a record by (see the module's `natural_key`)."""
         return natural_key(record)
+
+    def not_owned(self, entity: str) -> frozenset[str]:
+        """The record fields of `entity` the target owns in a two-way flow (none for a one-way flow)."""
+        if self.ownership is None:
+            return frozenset()
+        theirs = {
+            name
+            for name in OWNED_FIELDS.get(entity, frozenset())
+            if self.ownership.owner(name) == self.flow.target
+        }
+        return write_fields(frozenset(theirs))
 
     def feeds(self) -> list[Feed]:
         """One change feed per entity, categories first (products name them)."""

@@ -240,8 +240,9 @@ async def verify_flow(runner: FlowRunner, report: FlowReport | None = None) -> F
     flow, store = runner.flow, runner.store
     report = report or FlowReport(flow.name)
     by_entity = {e.entity: e for e in report.entities}
-    ignore = frozenset(flow.target_owns)
     for entity in flow.entities:
+        # a two-way flow answers only for the fields its source owns: the others are the reverse flow's
+        ignore = frozenset(flow.target_owns) | runner.not_owned(entity)
         entity_report = by_entity.get(entity) or EntityReport(entity)
         if entity not in by_entity:
             report.entities.append(entity_report)
