@@ -10,13 +10,22 @@ from decimal import Decimal
 
 import pytest
 
-from emporion.connectors.roles import CatalogueSource, SaleOptions, SalesTarget
+from emporion.connectors.roles import (
+    CatalogueSource,
+    CustomerSource,
+    CustomerTarget,
+    SaleOptions,
+    SalesTarget,
+)
 from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.connectors.tryton.plugin import PLUGIN
+from emporion.model import Address, Customer
 from emporion.testing.contract import (
     BudgetedConnectionContract,
     CatalogueSourceContract,
     ConnectorContract,
+    CustomerSourceContract,
+    CustomerTargetContract,
     SalesTargetContract,
 )
 from emporion.testing.contract.catalogue import Commit
@@ -105,3 +114,45 @@ class TestTrytonSalesTarget(TrytonConnectorFixture, SalesTargetContract):
 
 class TestTrytonBudget(TrytonConnectorFixture, BudgetedConnectionContract):
     pass
+
+
+async def make_party(server: RunningTryton, email: str, name: str, city: str = "Berlin") -> int:
+    """A customer party made in Tryton by hand (admin over JSON-RPC): e-mail and an invoice address."""
+    address = {"street_unstructured": "Hauptstr. 1", "postal_code": "10115", "city": city, "invoice": True}
+    (party,) = await server.rpc(
+        "party.party",
+        "create",
+        [
+            {
+                "name": name,
+                "contact_mechanisms": [["create", [{"type": "email", "value": email}]]],
+                "addresses": [["create", [address]]],
+            }
+        ],
+    )
+    return int(party)
+
+
+class TestTrytonCustomerSource(TrytonConnectorFixture, CustomerSourceContract):
+    page_size = PAGE_SIZE
+
+    async def seed(self, connector: CustomerSource, count: int, tag: str) -> list[str]:
+        return [
+            str(await make_party(self.server, self.email(tag, n), f"Ada Contract{n}")) for n in range(count)
+        ]
+
+    async def move(self, connector: CustomerSource, key: str, to: Address) -> None:
+        rows = await self.server.rpc("party.address", "search", [("party", "=", int(key))])
+        await self.server.rpc(
+            "party.address",
+            "write",
+            rows[:1],
+            {"street_unstructured": to.street, "postal_code": to.postcode, "city": to.city},
+        )
+
+
+class TestTrytonCustomerTarget(TrytonConnectorFixture, CustomerTargetContract):
+    async def seed(self, connector: CustomerTarget, customer: Customer) -> str:
+        name = f"{customer.first_name} {customer.last_name}".strip()
+        city = customer.billing.city if customer.billing else "Berlin"
+        return str(await make_party(self.server, customer.email, name, city))

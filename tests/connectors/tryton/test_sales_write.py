@@ -181,7 +181,7 @@ async def test_customer_created_with_addresses_then_matched_by_email(tryton_serv
 
 
 async def test_update_adds_a_new_address_and_never_deletes(tryton_server: RunningTryton) -> None:
-    connector = tryton_server.connector()
+    connector = tryton_server.connector(customer_addresses="add")
     try:
         ref = await create_party(connector, "grace@example.com")
         moved = customer(

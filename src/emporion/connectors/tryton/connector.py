@@ -41,6 +41,7 @@ from emporion.connectors.tryton.mapping import (
     sale_price_window,
     to_decimal,
 )
+from emporion.connectors.tryton.parties import AddressMode
 from emporion.connectors.tryton.returns import ReturnWriter
 from emporion.connectors.tryton.sales_read import OrderFeed, SalesReader
 from emporion.connectors.tryton.sales_write import SaleWriter, sku_availability
@@ -78,6 +79,9 @@ class TrytonConnector:
         timeout: float = 55.0,
         circuit: CircuitBreaker | None = None,
         max_concurrency: int | None = None,
+        customer_groups: list[str] | None = None,
+        customer_category: str | None = None,
+        customer_addresses: AddressMode = "update",
     ) -> None:
         self.name = name
         self.circuit = circuit or CircuitBreaker(name)
@@ -103,7 +107,14 @@ class TrytonConnector:
         self._sale_price_list: int | None = None
         self._currency: str | None = None
         self._digits: int = 2
-        self.customers = Customers(self.client, page_size=page_size, overlap=self.overlap)
+        self.customers = Customers(
+            self.client,
+            page_size=page_size,
+            overlap=self.overlap,
+            groups=customer_groups or [],
+            category=customer_category,
+            addresses=customer_addresses,
+        )
         self.catalogue_writer = CatalogueWriter(self.client)
 
     @staticmethod

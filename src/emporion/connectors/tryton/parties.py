@@ -1,19 +1,48 @@
-"""Customers into Tryton parties: match by e-mail, else create with addresses and contact mechanisms.
+"""Customers into Tryton parties: match by number or e-mail, else create; update linked parties in place.
 
-The engine guards against two workers creating the same new customer at once (the state database
-serialises `write("customer")` per e-mail); this module only looks before it creates.
+One writer serves the order flow (the party of a shop order) and the customer flow. An unlinked item
+is matched by its number (the party's code), else its e-mail in any case, and the party found is
+completed (missing contacts and addresses added, nothing overwritten); a linked item updates the
+fields that changed, honouring `only` and `keep_on_update`. The engine guards against two workers
+creating the same new customer at once (the state database serialises `write("customer")` per
+e-mail); this module only looks before it creates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.party_read import (
+    ADDRESS_ORDER,
+    ADDRESS_READ,
+    PARTY_FIELDS,
+    PartyReader,
+    role_row,
+)
 from emporion.model.orders import Address, Customer
 
 ADDRESS_FIELDS = ["street_unstructured", "postal_code", "city", "invoice", "delivery"]
+# a linked write's changed address: "update" rewrites the row holding the role, "add" makes a new row
+# (past sales and invoices keep showing the old one) and moves the role to it
+AddressMode = Literal["update", "add"]
+CUSTOMER_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "company",
+        "email",
+        "phone",
+        "billing",
+        "shipping",
+        "number",
+        "group",
+        "price_list",
+    }
+)
+ROLES = (("invoice", "billing"), ("delivery", "shipping"))
 
 
 def party_name(customer: Customer) -> str:
@@ -39,18 +68,35 @@ def same_place(row: dict[str, Any], address: Address) -> bool:
     )
 
 
+def contact_name(customer: Customer) -> str | None:
+    """The name on a company customer's e-mail contact: the person's, else the company's (marks a company)."""
+    person = " ".join(part for part in (customer.first_name, customer.last_name) if part).strip()
+    return (person or customer.company) if customer.company else None
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit() or ch == "+")
+
+
 def _is_empty(address: Address | None) -> bool:
     return address is None or not (address.street or address.city or address.postcode)
 
 
 class PartyWriter:
-    """Finds or creates the Tryton party of a shop customer, with invoice and delivery addresses."""
+    """Finds, creates and updates the Tryton party of a customer, with invoice and delivery addresses."""
 
-    def __init__(self, client: TrytonClient) -> None:
+    def __init__(
+        self, client: TrytonClient, *, groups: Sequence[str] = (), addresses: AddressMode = "update"
+    ) -> None:
         self.client = client
+        self.groups = list(groups)
+        self.addresses = addresses
+        self.reader = PartyReader(client, groups=groups)
         self._countries: dict[str, int | None] = {}
+        self._categories: dict[str, int] = {}
+        self._price_lists: dict[str, int] = {}
 
-    async def write(self, upserts: Sequence[WriteItem]) -> list[Outcome]:
+    async def write(self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem] = ()) -> list[Outcome]:
         """One outcome per item; Tryton refusals are per item, lock conflicts fail the whole call."""
         outcomes = []
         for item in upserts:
@@ -59,52 +105,244 @@ class PartyWriter:
             except Retryable:
                 raise
             except ConnectorError as exc:
-                outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=exc))
+                outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=self._named(exc, item)))
+        for item in deletes:
+            if item.target_ref and item.target_ref.get("id"):
+                await self.client.model(
+                    "party.party", "write", [int(item.target_ref["id"])], {"active": False}
+                )
+            outcomes.append(Outcome(item.key, OutcomeStatus.DELETED, target_ref=item.target_ref))
         return outcomes
+
+    @staticmethod
+    def _named(exc: ConnectorError, item: WriteItem) -> ConnectorError:
+        """The error naming the customer by e-mail in its record field (never in a log line)."""
+        if isinstance(exc, Permanent) and exc.record:
+            return exc
+        email = item.record.email if isinstance(item.record, Customer) else item.key
+        field = exc.field if isinstance(exc, Permanent) else None
+        return Permanent(exc.reason if isinstance(exc, Permanent) else str(exc), record=email, field=field)
 
     async def _write_one(self, item: WriteItem) -> Outcome:
         customer = item.record
         if not isinstance(customer, Customer):
             raise Permanent(f"expected a Customer, got {type(customer).__name__}", record=item.key)
-        if not customer.email:
-            raise Permanent("the customer has no e-mail address", record=item.key, field="email")
+        if "@" not in customer.email:
+            raise Permanent(
+                "the customer has no e-mail address", record=customer.email or item.key, field="email"
+            )
         if item.target_ref and item.target_ref.get("id"):
             party = int(item.target_ref["id"])
-            status = OutcomeStatus.UPDATED
-        else:
+            changed, ref = await self._update(party, item)
+            return Outcome(
+                item.key, OutcomeStatus.UPDATED if changed else OutcomeStatus.UNCHANGED, target_ref=ref
+            )
+        found = await self.find_by_number(customer.number) if customer.number else None
+        if found is None:
             found = await self.find_by_email(customer.email)
-            if found is not None:
-                party, status = found, OutcomeStatus.MATCHED
-            else:
-                party, status = await self._create(customer), OutcomeStatus.CREATED
-        changed, ref = await self._complete(party, customer)
-        if status is OutcomeStatus.UPDATED and not changed:
-            status = OutcomeStatus.UNCHANGED
+        if found is not None:
+            party, status = found, OutcomeStatus.MATCHED
+        else:
+            party, status = await self._create(customer), OutcomeStatus.CREATED
+        _, ref = await self._complete(party, customer)
         return Outcome(item.key, status, target_ref=ref)
+
+    async def find_by_number(self, number: str) -> int | None:
+        """The active party whose code is `number`, if any."""
+        rows = await self.client.search_read("party.party", [("code", "=", number.strip())], ["id"], limit=1)
+        return int(rows[0]["id"]) if rows else None
 
     async def find_by_email(self, email: str) -> int | None:
         """The oldest active party with this e-mail (case-insensitive), if any."""
-        rows = await self.client.search_read(
-            "party.contact_mechanism",
-            [("type", "=", "email"), ("value", "ilike", email.strip()), ("party.active", "=", True)],
-            ["party", "value"],
-            order=[("party", "ASC")],
-        )
-        wanted = email.strip().lower()
-        parties = [row["party"] for row in rows if str(row["value"]).strip().lower() == wanted]
-        return parties[0] if parties else None
+        return (await self.find_by_emails([email])).get(email.strip().lower())
+
+    async def find_by_emails(self, emails: Sequence[str]) -> dict[str, int]:
+        """The oldest active party of each e-mail (any case): `{lower-cased e-mail: party}`; only reads."""
+        wanted = sorted({email.strip().lower() for email in emails if email.strip()})
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            rows = await self.client.search_read(
+                "party.contact_mechanism",
+                [
+                    ("type", "=", "email"),
+                    ["OR", *(("value", "ilike", email) for email in chunk)],
+                    ("party.active", "=", True),
+                ],
+                ["party", "value"],
+                order=[("party", "ASC")],
+            )
+            for row in rows:
+                value = str(row["value"]).strip().lower()
+                if value in chunk:
+                    found.setdefault(value, int(row["party"]))
+        return found
 
     async def _create(self, customer: Customer) -> int:
-        contacts = [{"type": "email", "value": customer.email.strip()}]
+        contacts: list[dict[str, Any]] = [
+            {"type": "email", "value": customer.email.strip(), "name": contact_name(customer)}
+        ]
         if customer.phone:
             contacts.append({"type": "phone", "value": customer.phone})
-        values = {
+        values: dict[str, Any] = {
             "name": party_name(customer),
             "contact_mechanisms": [["create", contacts]],
             "addresses": [["create", []]],  # no empty default address: ours come next
         }
+        if customer.number:
+            values["code"] = customer.number.strip()
+        if customer.group:
+            values["categories"] = [["add", [await self._category(customer.group)]]]
+        if customer.price_list:
+            values["sale_price_list"] = await self._price_list(customer.price_list)
         (party,) = await self.client.model("party.party", "create", [values])
         return int(party)
+
+    async def _category(self, name: str) -> int:
+        """The party category named `name`, made (under no parent) when Tryton has none."""
+        if name not in self._categories:
+            rows = await self.client.search_read("party.category", [("name", "=", name)], ["id"], limit=1)
+            if rows:
+                self._categories[name] = int(rows[0]["id"])
+            else:
+                (made,) = await self.client.model("party.category", "create", [{"name": name}])
+                self._categories[name] = int(made)
+        return self._categories[name]
+
+    async def _price_list(self, name: str) -> int:
+        if name not in self._price_lists:
+            rows = await self.client.search_read("product.price_list", [("name", "=", name)], ["id"], limit=1)
+            if not rows:
+                raise Permanent(f"Tryton has no price list named {name!r}", field="price_list")
+            self._price_lists[name] = int(rows[0]["id"])
+        return self._price_lists[name]
+
+    async def _update(self, party: int, item: WriteItem) -> tuple[bool, dict[str, Any]]:
+        """Write the fields of a linked party that changed; addresses per the address mode."""
+        rows = await self.client.search_read("party.party", [("id", "=", party)], PARTY_FIELDS)
+        read = await self.reader.customers(rows)
+        if not read:
+            raise Permanent("the linked party is gone or has no e-mail", field="target_ref")
+        current = read[0]
+        fields = item.only if item.only is not None else CUSTOMER_FIELDS - item.keep_on_update
+        incoming = item.record.model_dump()
+        chosen = {name: incoming[name] for name in fields & CUSTOMER_FIELDS}
+        wanted = Customer.model_validate({**current.model_dump(), **chosen})
+        changed = False
+        values: dict[str, Any] = {}
+        if (wanted.first_name, wanted.last_name, wanted.company) != (
+            current.first_name,
+            current.last_name,
+            current.company,
+        ):
+            values["name"] = party_name(wanted)
+        if wanted.group != current.group:
+            drop = [await self._category(current.group)] if current.group else []
+            add = [await self._category(wanted.group)] if wanted.group else []
+            values["categories"] = [*([["remove", drop]] if drop else []), *([["add", add]] if add else [])]
+        if wanted.price_list != current.price_list:
+            values["sale_price_list"] = (
+                await self._price_list(wanted.price_list) if wanted.price_list else None
+            )
+        if values:
+            await self.client.model("party.party", "write", [party], values)
+            changed = True
+        changed |= await self._contacts(party, current, wanted)
+        moved, ref = await self._roles(party, wanted)
+        return changed or moved, ref
+
+    async def _contacts(self, party: int, current: Customer, wanted: Customer) -> bool:
+        """Rewrite the e-mail contact (value, name) and the phone in place when they changed."""
+        rows = await self.client.search_read(
+            "party.contact_mechanism",
+            [("party", "=", party)],
+            ["type", "value", "name"],
+            order=[("sequence", "ASC"), ("id", "ASC")],
+        )
+        email = next(row for row in rows if row["type"] == "email" and row.get("value"))
+        changed = False
+        name = contact_name(wanted)
+        if wanted.email.strip().lower() != current.email or (email.get("name") or None) != name:
+            values: dict[str, Any] = {"name": name}
+            if wanted.email.strip().lower() != current.email:
+                values["value"] = wanted.email.strip()
+            await self.client.model("party.contact_mechanism", "write", [email["id"]], values)
+            changed = True
+        if _digits(wanted.phone) != _digits(current.phone):
+            phone = next(
+                (row for row in rows if row["type"] in ("phone", "mobile") and row.get("value")), None
+            )
+            if phone is None:
+                await self.client.model(
+                    "party.contact_mechanism",
+                    "create",
+                    [{"party": party, "type": "phone", "value": wanted.phone}],
+                )
+            elif wanted.phone:
+                await self.client.model(
+                    "party.contact_mechanism", "write", [phone["id"]], {"value": wanted.phone}
+                )
+            else:
+                await self.client.model("party.contact_mechanism", "delete", [phone["id"]])
+            changed = True
+        return changed
+
+    async def _roles(self, party: int, wanted: Customer) -> tuple[bool, dict[str, Any]]:
+        """Bring the invoice and delivery addresses to the wanted ones; one row holds each role."""
+        client = self.client
+        rows = await client.search_read(
+            "party.address", [("party", "=", party)], ["id", *ADDRESS_READ], order=ADDRESS_ORDER
+        )
+        billing = wanted.billing if not _is_empty(wanted.billing) else None
+        shipping = wanted.shipping if not _is_empty(wanted.shipping) else billing
+        places = {"invoice": billing, "delivery": shipping}
+        changed = False
+        ref: dict[str, Any] = {"id": party, "invoice_address": None, "delivery_address": None}
+        for role, _ in ROLES:
+            address = places[role]
+            holder = role_row(rows, role)
+            if address is None:
+                ref[f"{role}_address"] = holder["id"] if holder else None
+                continue
+            values = await self._address_values(party, address)
+            target = next((row for row in rows if same_place(row, address)), None)
+            if target is None and holder is not None and self.addresses == "update":
+                other = "delivery" if role == "invoice" else "invoice"
+                kept = places[other]
+                shared = bool(holder.get(other)) and kept is not None and same_place(holder, kept)
+                if not shared:
+                    target = holder
+            if target is None:
+                (made,) = await client.model("party.address", "create", [{**values, role: True}])
+                target = {"id": made, **values, role: True}
+                rows.append(target)
+                changed = True
+            elif self._differs(target, values) or not target.get(role):
+                update = {k: v for k, v in values.items() if k != "party"}
+                await client.model("party.address", "write", [target["id"]], {**update, role: True})
+                target.update({**update, role: True})
+                changed = True
+            others = [row["id"] for row in rows if row.get(role) and row["id"] != target["id"]]
+            if others:
+                await client.model("party.address", "write", others, {role: False})
+                for row in rows:
+                    if row["id"] in others:
+                        row[role] = False
+                changed = True
+            ref[f"{role}_address"] = target["id"]
+        return changed, ref
+
+    @staticmethod
+    def _differs(row: dict[str, Any], values: dict[str, Any]) -> bool:
+        """Whether an address row differs from the values it should hold (names, street, codes)."""
+        return (
+            (row.get("party_name") or None) != (values.get("party_name") or None)
+            or (row.get("street_unstructured") or "") != (values.get("street_unstructured") or "")
+            or (row.get("postal_code") or "") != (values.get("postal_code") or "")
+            or (row.get("city") or "") != (values.get("city") or "")
+            or row.get("country") != values.get("country")
+            or row.get("subdivision") != values.get("subdivision")
+        )
 
     async def _address_values(self, party: int, address: Address, **flags: bool) -> dict[str, Any]:
         name = " ".join(p for p in (address.first_name, address.last_name) if p)
@@ -114,6 +352,8 @@ class PartyWriter:
             "street_unstructured": _street(address),
             "postal_code": address.postcode,
             "city": address.city,
+            "country": None,
+            "subdivision": None,
             **flags,
         }
         if address.country:

@@ -29,3 +29,18 @@ class TrytonConnection(ConnectionSettings):
     custom_fields: dict[str, str] = Field(default_factory=dict, description="custom name -> Tryton field")
     price_lists: list[str] = Field(default_factory=list, description="price lists to read prices from")
     sale_price_list: str | None = Field(None, description="price list whose dated lines are sale prices")
+    customer_groups: list[str] = Field(
+        default_factory=list,
+        description="party categories that are customer groups (e.g. [Wholesale, Retail]): a customer's"
+        " group is the first of them the party is in; writing a group adds its category (made if missing)",
+    )
+    customer_category: str | None = Field(
+        None,
+        description="customers are parties with an e-mail contact, not the company's own party, and, when"
+        " this names a party category, only the parties in it",
+    )
+    customer_addresses: Literal["update", "add"] = Field(
+        "update",
+        description="a customer's changed address: update the party's invoice/delivery address in place, or"
+        " add a new one and move the role to it (past sales and invoices keep showing the old one)",
+    )

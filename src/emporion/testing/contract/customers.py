@@ -110,7 +110,7 @@ class CustomerTargetContract(ContractPart):
             key=f"src-{tag}-{n}",
             email=f"target.{tag}.{n}@example.com".lower(),
             first_name="Ada",
-            last_name=f"Lovelace {n}",
+            last_name=f"Lovelace-{n}",
             phone="+49 30 1234",
             billing=address("Berlin", tag),
         )
