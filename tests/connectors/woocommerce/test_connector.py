@@ -101,9 +101,9 @@ def as_written(product: Product, ref: dict[str, Any]) -> Product:
 async def test_connector_plays_the_roles_its_plugin_declares(woo: WooCommerceConnector) -> None:
     assert missing_roles(woo, PLUGIN.roles) == []
     caps = woo.capabilities()
-    assert caps.reads == caps.writes == frozenset({"category", "product", "order"})
+    assert caps.reads == caps.writes == frozenset({"category", "product", "order", "customer"})
     assert caps.batch_size == 100
-    assert caps.natural_keys == {"product": "sku", "category": "slug", "order": "number"}
+    assert caps.natural_keys == {"product": "sku", "category": "slug", "order": "number", "customer": "email"}
 
 
 async def test_check_passes_with_a_read_write_key(woo: WooCommerceConnector) -> None:

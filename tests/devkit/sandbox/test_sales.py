@@ -158,7 +158,7 @@ def test_customers_and_coupons(sandbox_client: httpx.Client) -> None:
     customer = sandbox_client.post(
         "/customers", json={"email": "Ann@Example.com", "first_name": "Ann"}
     ).json()
-    assert customer["username"] == "Ann" and customer["role"] == "customer"
+    assert customer["username"] == "ann" and customer["role"] == "customer"
     duplicate = sandbox_client.post("/customers", json={"email": "ann@example.com"})
     assert duplicate.status_code == 400 and duplicate.json()["code"] == "registration-error-email-exists"
     assert sandbox_client.post("/customers", json={"first_name": "No mail"}).status_code == 400

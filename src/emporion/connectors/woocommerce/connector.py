@@ -1,4 +1,4 @@
-"""The WooCommerce connector: categories, products (with variations) and orders over REST API v3."""
+"""The WooCommerce connector: categories, products (with variations), orders, customers over REST v3."""
 
 from __future__ import annotations
 
@@ -28,13 +28,16 @@ from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod
 from emporion.connectors.woocommerce.categories import CategoryWriter
 from emporion.connectors.woocommerce.checks import run_checks
 from emporion.connectors.woocommerce.client import MAX_PER_PAGE, WooCommerceClient, json_body
+from emporion.connectors.woocommerce.customer_writes import CustomerWriter
+from emporion.connectors.woocommerce.customers import CustomerReader
 from emporion.connectors.woocommerce.mapping import category_from_wc, product_from_wc
+from emporion.connectors.woocommerce.order_mapping import CUSTOMER_META
 from emporion.connectors.woocommerce.orders import ORDERS, OrderGateway
 from emporion.connectors.woocommerce.products import ProductWriter
 from emporion.connectors.woocommerce.writer import gather_all
 from emporion.model import Record
 
-ENTITIES = frozenset({"category", "product", "order"})
+ENTITIES = frozenset({"category", "product", "order", "customer"})
 # products and categories are read as stored (`context=edit`: no wpautop, no texturize) and in id
 # order (the default date order repeats and skips products created in the same second)
 EDIT = {"context": "edit"}
@@ -63,6 +66,8 @@ class WooCommerceConnector:
         circuit: CircuitBreaker | None = None,
         retries: int = 0,
         page_size: int = MAX_PER_PAGE,
+        customer_roles: Sequence[str] = ("customer",),
+        customer_meta: Mapping[str, str] = CUSTOMER_META,
     ) -> None:
         self.name = name
         self.url = url.rstrip("/")
@@ -87,15 +92,17 @@ class WooCommerceConnector:
         self._products = ProductWriter(self.client)
         self._categories = CategoryWriter(self.client)
         self.orders = OrderGateway(self.client, self.change_overlap)
+        self.customers = CustomerReader(self.client, customer_roles, customer_meta)
+        self._customers = CustomerWriter(self.customers)
 
     def capabilities(self) -> Capabilities:
-        """Categories, products and orders, both ways, in batches of up to 100, polled by modified time."""
+        """Categories, products, orders and customers, both ways, in batches of up to 100, polled."""
         return Capabilities(
             reads=ENTITIES,
             writes=ENTITIES,
             batch_size=self.client.batch_size,
             feed=FeedKind.POLL,
-            natural_keys={"product": "sku", "category": "slug", "order": "number"},
+            natural_keys={"product": "sku", "category": "slug", "order": "number", "customer": "email"},
         )
 
     async def check(self) -> list[CheckResult]:
@@ -103,9 +110,11 @@ class WooCommerceConnector:
         return await run_checks(self.client, self.url)
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeBatch:
-        """Ids changed since `cursor` (by modified_after with overlap; categories by fingerprint)."""
+        """Ids changed since `cursor` (modified_after with overlap; categories, customers by fingerprint)."""
         if _entity(entity) == "order":
             return await self.orders.changes(cursor)
+        if entity == "customer":
+            return await self.customers.changes(cursor)
         if entity == "product":
             return await feed.product_changes(self.client, cursor, self.change_overlap)
         return await feed.category_changes(self.client, cursor)
@@ -114,6 +123,8 @@ class WooCommerceConnector:
         """Current records by WooCommerce id (`include=`, 100 a request, as stored); missing ids left out."""
         if _entity(entity) == "order":
             return await self.orders.read(keys)
+        if entity == "customer":
+            return await self.customers.read(keys)
         ids, unusable = numeric_keys(keys, entity)
         records: list[Record] = list(unusable)
         for start in range(0, len(ids), MAX_PER_PAGE):
@@ -127,17 +138,23 @@ class WooCommerceConnector:
         return records
 
     async def count(self, entity: str) -> int:
-        """How many categories or (parent) products the shop holds, from `X-WP-Total` (one request)."""
+        """How many categories, (parent) products or customers the shop holds, from `X-WP-Total`."""
+        if _entity(entity) == "customer":
+            return await self.customers.count()
         path = {"category": lookup.CATEGORIES, "product": lookup.PRODUCTS, "order": ORDERS}[_entity(entity)]
         response = await self.client.request("GET", path, params={"per_page": 1, "_fields": "id"})
         total = response.headers.get("X-WP-Total")
         return int(total) if total is not None else len(json_body("GET", path, response))
 
     async def scan(self, entity: str) -> AsyncIterator[list[Record]]:
-        """Every category, product (with its variations) or order, one page of 100 at a time."""
+        """Every category, product (with its variations), order or customer, one page of 100 at a time."""
         if _entity(entity) == "order":
             async for orders in self.orders.scan():
                 yield orders
+            return
+        if entity == "customer":
+            async for customers in self.customers.scan():
+                yield customers
             return
         path = lookup.CATEGORIES if _entity(entity) == "category" else lookup.PRODUCTS
         async for page in self.client.iter_pages(path, BY_ID):
@@ -167,12 +184,16 @@ class WooCommerceConnector:
             if deletes:
                 raise Permanent("orders are never deleted in the shop", field="entity")
             return await self.orders.write(upserts)
+        if entity == "customer":  # matched by e-mail (or number) before made; never deleted
+            return await self._customers.write(upserts, deletes)
         if entity == "category":
             return await self._categories.write(upserts, deletes)
         return await self._products.write(upserts, deletes)
 
     async def lookup(self, entity: str, natural_keys: Sequence[str]) -> dict[str, dict[str, object]]:
-        """Existing products by SKU, categories by slug (else by name): `{key: {"id": …}}`; only reads."""
+        """Existing products by SKU, categories by slug (else name), customers by e-mail: {key: {"id": …}}."""
+        if _entity(entity) == "customer":
+            return await self.customers.lookup(natural_keys)
         if _entity(entity) == "product":
             found = await lookup.find_products_by_sku(self.client, natural_keys)
             return {sku: {"id": int(data["id"])} for sku, data in found.items()}
@@ -209,7 +230,7 @@ class WooCommerceConnector:
         return await self.orders.window(days)
 
     def webhook_topics(self, entities: Sequence[str]) -> list[str]:
-        """The topics to register for flows reading `entities` from this shop (orders for order flows)."""
+        """The topics to register for flows reading `entities` from this shop (orders, customers)."""
         return webhooks.topics_for(entities)
 
     def webhook_topic(self, headers: Mapping[str, str]) -> str:

@@ -321,13 +321,23 @@ def _meta_list(data: Mapping[str, Any]) -> list[Json]:
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
+# canonical Customer fields kept in customer meta, and the meta keys a connection names for them
+CUSTOMER_META = {"number": "customer_number", "group": "customer_group", "price_list": "price_list"}
+
+
 @typed_mapping("customer")
-def customer_from_wc(data: Json) -> Customer:
-    """A WooCommerce customer resource as a canonical Customer (a registered one, keyed by id)."""
+def customer_from_wc(data: Json, meta_keys: Mapping[str, str] = CUSTOMER_META) -> Customer:
+    """A WooCommerce customer resource as a canonical Customer (a registered one, keyed by id).
+
+    The e-mail is lower-cased (the natural key); company and phone come from the billing address;
+    number, group and price list from the meta keys `meta_keys` names (canonical field -> meta key).
+    """
     billing = address_from_wc(block(data, "billing"))
+    meta = meta_from_wc(_meta_list(data))
+    extra = {name: _meta_text(meta.get(key)) for name, key in meta_keys.items()}
     return Customer(
         key=str(data["id"]),
-        email=str(data.get("email") or billing.email),
+        email=str(data.get("email") or billing.email).strip().lower(),
         first_name=text(data.get("first_name")),
         last_name=text(data.get("last_name")),
         company=billing.company,
@@ -335,4 +345,12 @@ def customer_from_wc(data: Json) -> Customer:
         billing=billing,
         shipping=address_from_wc(block(data, "shipping")),
         guest=False,
+        **extra,
     )
+
+
+def _meta_text(value: Any) -> str:
+    """A meta value as text: numbers as written, nothing (or a list, an object) as ""."""
+    if value is None or isinstance(value, list | dict | bool):
+        return ""
+    return str(value).strip()

@@ -27,6 +27,12 @@ def build(name: str, settings: ConnectionSettings) -> Connection:
         signature_method=settings.signature_method,
         circuit=settings.circuit.breaker(name),
         retries=settings.retries,
+        customer_roles=settings.customer_roles,
+        customer_meta={
+            "number": settings.customer_number_meta,
+            "group": settings.customer_group_meta,
+            "price_list": settings.customer_price_list_meta,
+        },
     )
     connector.client.pace_writes(settings.batch_seconds, settings.start_concurrency)
     return connector
@@ -38,7 +44,15 @@ PLUGIN = ConnectorPlugin(
     settings=WooCommerceConnection,
     factory=build,
     roles=frozenset(
-        {Role.CATALOGUE_SOURCE, Role.CATALOGUE_TARGET, Role.ORDER_SOURCE, Role.WEBHOOK_SOURCE, Role.BUDGETED}
+        {
+            Role.CATALOGUE_SOURCE,
+            Role.CATALOGUE_TARGET,
+            Role.CUSTOMER_SOURCE,
+            Role.CUSTOMER_TARGET,
+            Role.ORDER_SOURCE,
+            Role.WEBHOOK_SOURCE,
+            Role.BUDGETED,
+        }
     ),
     docs="src/emporion/connectors/woocommerce/README.md",
 )

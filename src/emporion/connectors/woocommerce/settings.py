@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from emporion.connectors.settings import ConnectionSettings, Secret
 
@@ -55,6 +55,33 @@ class WooCommerceConnection(ConnectionSettings):
     webhook_secret: Secret | None = Field(
         None, description="none: generated and kept beside the state database"
     )
+
+    customer_number_meta: str = Field(
+        "customer_number",
+        min_length=1,
+        description="the customer meta key that holds the ERP's customer number",
+    )
+    customer_group_meta: str = Field(
+        "customer_group",
+        min_length=1,
+        description="the customer meta key of the customer group (a B2B plugin's: b2bking_customergroup)",
+    )
+    customer_price_list_meta: str = Field(
+        "price_list", min_length=1, description="the customer meta key naming the price list that applies"
+    )
+    customer_roles: list[str] = Field(
+        default_factory=lambda: ["customer"],
+        min_length=1,
+        description="the WordPress roles whose users are customers (e.g. add wholesale_customer)",
+    )
+
+    @field_validator("customer_number_meta", "customer_group_meta", "customer_price_list_meta")
+    @classmethod
+    def _public_meta_key(cls, key: str) -> str:
+        """WooCommerce neither shows nor writes protected meta (a key starting with "_") over its API."""
+        if key.startswith("_"):
+            raise ValueError(f"{key!r} is protected meta (leading underscore): WooCommerce's API skips it")
+        return key
 
     def takes_webhooks(self) -> bool:
         """Whether the shop's webhooks are registered and their deliveries taken."""

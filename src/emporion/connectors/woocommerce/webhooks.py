@@ -73,8 +73,11 @@ def topic_of(headers: Mapping[str, str]) -> str:
 
 
 def topics_for(entities: Sequence[str]) -> list[str]:
-    """The topics a shop sends for flows reading `entities` from it: orders for an order flow."""
-    return list(ORDER_TOPICS) if "order" in entities else []
+    """The topics a shop sends for flows reading `entities` from it: orders for an order flow, customers
+    for a customer flow (`customer.deleted` comes only for users of the role customer: the feed finds
+    the others)."""
+    topics = list(ORDER_TOPICS) if "order" in entities else []
+    return topics + list(CUSTOMER_TOPICS) if "customer" in entities else topics
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:

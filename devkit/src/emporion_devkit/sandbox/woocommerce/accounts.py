@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
+import unicodedata
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emporion_devkit.sandbox.woocommerce.errors import ApiError
+from emporion_devkit.sandbox.woocommerce.errors import ApiError, invalid_param
 from emporion_devkit.sandbox.woocommerce.resource import Filter, Resource, text_list
 from emporion_devkit.sandbox.woocommerce.schema import FieldSpec
 
@@ -23,8 +26,35 @@ def merge_address(current: dict[str, str], given: Any) -> dict[str, str]:
     }
 
 
+# WordPress's roles and WooCommerce's; a plugin adds its own (`CustomerResource.add_role`)
+ROLES = ("administrator", "editor", "author", "contributor", "subscriber", "customer", "shop_manager")
+# roles whose e-mail and password the API may change, and whose accounts it may delete
+# (filter woocommerce_rest_customer_allowed_roles)
+ALLOWED_ROLES = ("customer", "subscriber")
+# local parts WooCommerce does not make usernames of: it takes the domain instead
+COMMON_PREFIXES = ("sales", "hello", "mail", "contact", "info")
+EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def is_email(value: str) -> bool:
+    """WordPress's `is_email` in short: a local part, an @ and a domain with at least one dot."""
+    return bool(EMAIL.match(value)) and len(value) >= 6
+
+
+def sanitize_user(name: str) -> str:
+    """WordPress's `sanitize_user(…, strict)`: accents removed, only a-z, 0-9, space, _ . - @ kept."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9 _.@-]", "", plain).strip()
+
+
 class CustomerResource(Resource):
-    """`/customers`: registered shoppers (WordPress users with the customer role)."""
+    """`/customers`: WordPress users, listed by role (`customer` unless the request names another).
+
+    As WooCommerce 10.0.2 (`WC_REST_Customers_V1/V2_Controller`, `wc_create_new_customer`): `role`
+    is read-only (new accounts are customers); no date filters (unknown arguments are ignored);
+    `email` and `role` are checked arguments; a username is made from the e-mail when none is sent;
+    protected meta (leading "_") is neither shown nor written.
+    """
 
     kind = "customer"
     route = "customers"
@@ -32,6 +62,8 @@ class CustomerResource(Resource):
     label = "customer"
     id_code = "woocommerce_rest_invalid_id"
     id_message = "Invalid resource ID."
+    date_filters = False
+    trash_message = "Customers do not support trashing."
     required = ("email",)
     fields: ClassVar[dict[str, FieldSpec]] = {
         "email": "string",
@@ -52,34 +84,40 @@ class CustomerResource(Resource):
     default_orderby = "name"
     default_order = "asc"
 
+    def __init__(self) -> None:
+        self.roles = list(ROLES)
+
+    def add_role(self, role: str) -> None:
+        """A role a plugin registers (`add_role`), such as a B2B plugin's wholesale_customer."""
+        if role not in self.roles:
+            self.roles.append(role)
+
     def apply(self, shop: Shop, doc: dict, extra: dict, data: dict, creating: bool) -> None:
         """Write a customer request: unique email, generated username, addresses, meta."""
+        if not creating:
+            self._check_update(shop, doc, data)
         if "email" in data and data["email"].lower() != doc["email"].lower():
             email = data["email"].strip()
-            if "@" not in email:
+            if not is_email(email):
                 raise ApiError(
                     400, "registration-error-invalid-email", "Please provide a valid email address."
                 )
             if [i for i in shop.store.ids(self.kind, "email = ? COLLATE NOCASE", [email]) if i != doc["id"]]:
+                if not creating:
+                    raise ApiError(
+                        400, "woocommerce_rest_customer_invalid_email", "Email address is invalid."
+                    )
                 raise ApiError(
                     400,
                     "registration-error-email-exists",
-                    "An account is already registered with your email address. Please log in.",
+                    f"An account is already registered with {html.escape(email)}. Please log in or use a "
+                    "different email address.",
                 )
             doc["email"] = email
             digest = hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
             doc["avatar_url"] = f"https://secure.gravatar.com/avatar/{digest}?s=96&d=mm&r=g"
         if creating:
-            username = data.get("username") or doc["email"].split("@")[0]
-            if [i for i in shop.store.ids(self.kind, "code = ?", [username]) if i != doc["id"]]:
-                if data.get("username"):
-                    raise ApiError(
-                        400,
-                        "registration-error-username-exists",
-                        "An account is already registered with that username.",
-                    )
-                username = f"{username}-{doc['id']}"
-            doc["username"] = username
+            doc["username"] = self._username(shop, doc, data)
         for name in ("first_name", "last_name"):
             if name in data:
                 doc[name] = data[name]
@@ -87,7 +125,53 @@ class CustomerResource(Resource):
             if name in data:
                 doc[name] = merge_address(doc[name], data[name])
         if "meta_data" in data:
-            doc["meta_data"] = shop.merge_meta(doc["meta_data"], data["meta_data"])
+            public = [m for m in data["meta_data"] if not str((m or {}).get("key", "")).startswith("_")]
+            doc["meta_data"] = shop.merge_meta(doc["meta_data"], public)
+
+    def _check_update(self, shop: Shop, doc: dict, data: dict) -> None:
+        """What WooCommerce refuses in an update: a new username; e-mail or password of other roles."""
+        if data.get("username") and data["username"] != doc["username"]:
+            raise ApiError(400, "woocommerce_rest_customer_invalid_argument", "Username isn't editable.")
+        if doc["role"] not in ALLOWED_ROLES:
+            for name in ("email", "password"):
+                if name in data and (name == "password" or data[name] != doc["email"]):
+                    raise ApiError(
+                        403,
+                        "woocommerce_rest_cannot_edit",
+                        f"Sorry, {name} cannot be updated via this endpoint for a user with role "
+                        f"{doc['role']}.",
+                    )
+
+    def _username(self, shop: Shop, doc: dict, data: dict) -> str:
+        """The sent username, or `wc_create_new_customer_username`'s: the e-mail's local part, lower case."""
+        taken = [
+            i for i in shop.store.ids(self.kind, "code = ?", [data.get("username") or ""]) if i != doc["id"]
+        ]
+        if data.get("username"):
+            if taken:
+                raise ApiError(
+                    400,
+                    "registration-error-username-exists",
+                    "An account is already registered with that username. Please choose another.",
+                )
+            return str(data["username"])
+        local, _, domain = doc["email"].partition("@")
+        base = sanitize_user(domain if local in COMMON_PREFIXES else local).lower()
+        if not base:
+            raise ApiError(
+                400, "registration-error-invalid-username", "Please provide a valid account username."
+            )
+        username, attempt = base, 0
+        while shop.store.ids(self.kind, "code = ?", [username]):
+            attempt += 1
+            username = f"{base}-{(doc['id'] * 7919 + attempt * 104729) % 10000:04d}"  # WooCommerce: random
+        return username
+
+    def present(self, shop: Shop, doc: dict, extra: dict) -> dict[str, Any]:
+        """A customer as an administrator's key sees it (protected meta left out)."""
+        out = super().present(shop, doc, extra)
+        out["meta_data"] = [m for m in out.get("meta_data", []) if not str(m.get("key", "")).startswith("_")]
+        return out
 
     def columns(self, doc: dict, extra: dict) -> dict[str, Any]:
         """Index columns of a customer (display name, email, username)."""
@@ -99,14 +183,45 @@ class CustomerResource(Resource):
         return columns
 
     def filters(self, shop: Shop, params: dict[str, list[str]]) -> list[Filter]:
-        """Customers' own list arguments: email and role."""
+        """Customers' own list arguments: email (an address) and role (`all` or a known role)."""
         out: list[Filter] = []
-        if params.get("email"):
-            out.append(("email = ? COLLATE NOCASE", [params["email"][0]]))
+        email = (params.get("email") or [""])[0]
+        if email:
+            if not is_email(email):
+                raise invalid_param("email", "Invalid email address.", "rest_invalid_email")
+            out.append(("email = ? COLLATE NOCASE", [email]))
         role = (params.get("role") or ["customer"])[0]
+        if role not in ("all", *self.roles):
+            listed = ", ".join(("all", *self.roles))
+            raise invalid_param("role", f"role is not one of {listed}.", "rest_not_in_enum")
         if role != "all":
             out.append(("status = ?", [role]))
         return out
+
+    def delete_check(self, doc: dict) -> None:
+        """WooCommerce deletes accounts of the allowed roles only."""
+        if doc["role"] not in ALLOWED_ROLES:
+            raise ApiError(
+                403,
+                "woocommerce_rest_cannot_delete",
+                f"Sorry, users with {doc['role']} role cannot be deleted via this endpoint. "
+                f"Allowed roles: {', '.join(ALLOWED_ROLES)}",
+            )
+
+    # -- what happens in the shop outside the API (wp-admin, plugins) -----------------------------
+
+    def set_role(self, shop: Shop, record_id: int, role: str) -> None:
+        """wp-admin's "Change role to" (`WP_User::set_role`): no `date_modified` move, no webhook."""
+        self.add_role(role)
+        doc, extra = shop.load(self.kind, record_id)
+        doc["role"] = role
+        shop.store.put(self.kind, record_id, doc, extra, self.columns(doc, extra))
+
+    def set_meta(self, shop: Shop, record_id: int, key: str, value: Any) -> None:
+        """A plugin's `update_user_meta` (a B2B group): no `date_modified` move, no webhook."""
+        doc, extra = shop.load(self.kind, record_id)
+        doc["meta_data"] = shop.merge_meta(doc["meta_data"], [{"key": key, "value": value}])
+        shop.store.put(self.kind, record_id, doc, extra, self.columns(doc, extra))
 
 
 class CouponResource(Resource):

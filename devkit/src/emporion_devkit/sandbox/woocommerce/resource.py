@@ -56,6 +56,8 @@ class Resource:
     update_missing_status: ClassVar[int] = 404  # the status of an update of an unknown id
     supports_trash: ClassVar[bool] = False
     has_dates: ClassVar[bool] = True
+    date_filters: ClassVar[bool] = True  # lists take after/before/modified_after/modified_before
+    trash_message: ClassVar[str] = "Resource does not support trashing."
     paged: ClassVar[bool] = True
     editable: ClassVar[bool] = True  # has update and batch routes
     fields: ClassVar[dict[str, FieldSpec]] = {}
@@ -129,6 +131,9 @@ class Resource:
 
     def after_save(self, shop: Shop, before: dict | None, doc: dict, extra: dict) -> None:
         """Side effects of a write (stock, parents, counters); runs inside the write's transaction."""
+
+    def delete_check(self, doc: dict) -> None:
+        """Refuse the deletion of this record (WooCommerce's permission check), or pass."""
 
     def after_delete(self, shop: Shop, doc: dict, extra: dict) -> None:
         """Side effects of a permanent delete; runs inside the delete's transaction."""

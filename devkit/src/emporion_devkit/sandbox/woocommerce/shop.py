@@ -189,11 +189,10 @@ class Shop:
         resource = self.resources[kind]
         with self.operation():
             doc, extra = self.load(kind, record_id, parent_id if resource.parent_kind else None)
+            resource.delete_check(doc)
             if not force:
                 if not resource.supports_trash:
-                    raise ApiError(
-                        501, "woocommerce_rest_trash_not_supported", "Resource does not support trashing."
-                    )
+                    raise ApiError(501, "woocommerce_rest_trash_not_supported", resource.trash_message)
                 if doc.get("status") == "trash":
                     raise ApiError(
                         410,
@@ -285,7 +284,7 @@ class Shop:
         search = first(params, "search")
         if search:
             filters.append(("name LIKE ?", [f"%{search}%"]))
-        if resource.has_dates:
+        if resource.has_dates and resource.date_filters:
             filters += self._dates(resource, params)
         filters += self._status(resource, params)
         shared = list(filters)
