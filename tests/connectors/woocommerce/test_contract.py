@@ -11,15 +11,24 @@ import anyio
 import httpx
 import pytest
 
-from emporion.connectors.roles import CatalogueSource, CatalogueTarget, OrderSource
+from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.roles import (
+    CatalogueSource,
+    CatalogueTarget,
+    CustomerSource,
+    CustomerTarget,
+    OrderSource,
+)
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
 from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.connectors.woocommerce.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, sign
-from emporion.model import Product, Record
+from emporion.model import Address, Customer, Product, Record
 from emporion.testing.contract import (
     CatalogueSourceContract,
     CatalogueTargetContract,
     ConnectorContract,
+    CustomerSourceContract,
+    CustomerTargetContract,
     OrderSourceContract,
     RateLimitedConnectionContract,
     WebhookSourceContract,
@@ -141,3 +150,49 @@ class TestWooCommerceWebhooks(SandboxConnector, WebhookSourceContract):
 
 class TestWooCommerceBudget(SandboxConnector, RateLimitedConnectionContract):
     pass
+
+
+def billing_of(address: Address) -> dict[str, str]:
+    """An Address as the shop's billing block."""
+    return {
+        "address_1": address.street,
+        "city": address.city,
+        "postcode": address.postcode,
+        "country": address.country,
+    }
+
+
+class TestWooCommerceCustomerSource(SandboxConnector, CustomerSourceContract):
+    """Shoppers registering in the shop flow to the ERP (accounts of the role customer)."""
+
+    page_size = PAGE_SIZE
+    listing_page_size = PAGE_SIZE
+
+    async def seed(self, connector: CustomerSource, count: int, tag: str) -> list[str]:
+        """Registrations through the shop's own API."""
+        return [str(self.post("customers", {"email": self.email(tag, n)})["id"]) for n in range(count)]
+
+    async def move(self, connector: CustomerSource, key: str, to: Address) -> None:
+        """The shopper edits the billing address in "My account"."""
+        self.api.put(f"/customers/{key}", json={"billing": billing_of(to)}).raise_for_status()
+
+
+class TestWooCommerceCustomerTarget(SandboxConnector, CustomerTargetContract):
+    """ERP customers become shop accounts."""
+
+    async def seed(self, connector: CustomerTarget, customer: Customer) -> str:
+        """An account made in the shop itself (registered by the shopper)."""
+        body = {"email": customer.email, "first_name": customer.first_name, "last_name": customer.last_name}
+        return str(self.post("customers", body)["id"])
+
+    async def test_delete_removes_a_linked_customer(self, connector: CustomerTarget, tag: str) -> None:
+        """WooCommerce accounts are never deleted by emporion (the shopper's log-in and order history):
+        a delete is a FAILED outcome that says so, and the account stays."""
+        record = self.record(tag)
+        (first,) = await connector.write("customer", [WriteItem(record.key, record)], [])
+        (kept,) = await connector.write("customer", [], [WriteItem(record.key, record, first.target_ref)])
+        assert kept.status is OutcomeStatus.FAILED and isinstance(kept.error, Permanent)
+        assert first.target_ref and kept.error.field == "on_remove"
+        assert [r.key for r in await connector.read("customer", [str(first.target_ref["id"])])] == [
+            str(first.target_ref["id"])
+        ]
