@@ -19,6 +19,7 @@ from emporion.cli.accounts import token_app, user_app
 from emporion.cli.alerts import alerts_app
 from emporion.cli.common import console, err
 from emporion.cli.config import config_app
+from emporion.cli.conflicts import conflicts_app
 from emporion.cli.db import db_app
 from emporion.cli.dead import dead_app
 from emporion.cli.failures import EXIT_CODES, options, report
@@ -75,6 +76,7 @@ app.command()(status)
 app.add_typer(alerts_app, name="alerts", help="Alerts: what was raised, and a test through the channels.")
 app.add_typer(dead_app, name="dead")
 app.command("reconcile")(reconcile)
+app.add_typer(conflicts_app, name="conflicts")
 app.command()(worker)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")

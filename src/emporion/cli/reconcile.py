@@ -1,13 +1,15 @@
-"""`emporion reconcile`: compare each flow's records on both sides, report drift, and queue repairs."""
+"""`emporion reconcile`: compare each flow's records on both sides, report drift, and queue repairs.
+
+After the drift, the open conflicts of two-way flows (fields changed on the side that does not own them).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,14 +25,19 @@ from emporion.cli.common import (
     selected_flows,
     with_engine,
 )
+from emporion.cli.conflicts import as_json as conflict_json
+from emporion.cli.conflicts import flow_conflicts, in_flow, render_conflicts, short, two_way
 from emporion.cli.sync import target_answers
 from emporion.engine.drift import DriftItem
 from emporion.engine.reconcile import DRIFT_KINDS, Reconciler, ReconcileResult
 from emporion.engine.worker import Engine
+from emporion.state import Conflict
 
 FIELDS_SHOWN = 6  # per record in the full table; --json has them all
 EXAMPLES = 3  # records named per kind in the summary
 FIELDS_COUNTED = 5  # most frequent differing fields named in the summary
+CONFLICTS_SHOWN = 20  # open conflicts listed after the drift (all with --full)
+CONFLICTS_READ = 1000  # open conflicts counted at most
 ADVICE = {
     "missing": "`emporion reconcile --repair` queues them to be created (or run `emporion sync`)",
     "unlinked": "in the target already: `emporion sync` (or a repair) links them without writing twice",
@@ -39,18 +46,11 @@ ADVICE = {
 }
 
 
-def _value(value: Any) -> str:
-    """A value in a few characters: numbers and text as they are, anything else as JSON."""
-    plain = isinstance(value, str | Decimal | int | float) and not isinstance(value, bool)
-    text = str(value) if plain else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _example(item: DriftItem) -> str:
     """One drifted record in a few words: its label and its first differing fields."""
     if not item.fields:
         return item.label
-    shown = ", ".join(f"{d.field} {_value(d.expected)} -> {_value(d.actual)}" for d in item.fields[:2])
+    shown = ", ".join(f"{d.field} {short(d.expected)} -> {short(d.actual)}" for d in item.fields[:2])
     more = f", +{len(item.fields) - 2} fields" if len(item.fields) > 2 else ""
     return f"{item.label} ({shown}{more})"
 
@@ -101,9 +101,7 @@ def _table(out: Console, result: ReconcileResult) -> None:
     for column in ("entity", "kind", "record", "target id", "fields: expected -> actual", "repaired"):
         table.add_column(column, overflow="fold")
     for item in result.items:
-        fields = [
-            f"{d.field}: {_value(d.expected)} -> {_value(d.actual)}" for d in item.fields[:FIELDS_SHOWN]
-        ]
+        fields = [f"{d.field}: {short(d.expected)} -> {short(d.actual)}" for d in item.fields[:FIELDS_SHOWN]]
         if len(item.fields) > FIELDS_SHOWN:
             fields.append(f"... {len(item.fields) - FIELDS_SHOWN} more")
         table.add_row(
@@ -130,21 +128,35 @@ def reconcile(
         bool, typer.Option("--full", help="List every drifted record, not only a few per kind.")
     ] = False,
 ) -> None:
-    """Compare the flows' records on both sides and report drift (exit 1 when drift is left unrepaired)."""
+    """Compare the flows' records on both sides and report drift (exit 1 when drift is left unrepaired).
+
+    Two-way flows' open conflicts are listed after the drift; they leave the exit code alone.
+    """
     settings = load(config)
     names = selected_flows(settings, flow)
 
-    async def work(engine: Engine) -> list[ReconcileResult]:
+    async def work(engine: Engine) -> tuple[list[ReconcileResult], list[Conflict]]:
         for name in names:  # a target that is down or refuses ends the command in one line (exit 3/4)
             if name in engine.runners:
                 await target_answers(engine.runners[name])
         reconciler = Reconciler(engine)
-        return [await reconciler.reconcile(name, repair=repair) for name in names]
+        results = [await reconciler.reconcile(name, repair=repair) for name in names]
+        return results, await flow_conflicts(engine.store, settings, names, limit=CONFLICTS_READ)
 
-    results = run_async(lambda: with_engine(settings, work))
+    results, conflicts = run_async(lambda: with_engine(settings, work))
     if as_json:
-        print(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False))
+        documents = [result.as_json() for result in results]
+        for document, name in zip(documents, names, strict=True):
+            if two_way(settings, [name]):  # one-way flows' reports stay as they were
+                document["conflicts"] = [conflict_json(c) for c in in_flow(settings, name, conflicts)]
+        print(json.dumps(documents, indent=2, ensure_ascii=False, default=str))
     else:
         for result in results:
             render_reconcile(console, result, full=full)
+        if conflicts or two_way(settings, names):
+            render_conflicts(
+                console, conflicts, shown=None if full else CONFLICTS_SHOWN, limit=CONFLICTS_READ
+            )
+            if conflicts:
+                console.print("  to let one stand: `emporion conflicts dismiss ID`", highlight=False)
     exit_clean(all(result.status in ("clean", "repaired") for result in results))

@@ -3,8 +3,8 @@ logout, `/metrics`, and the dashboard's pages (`pages.py`, `ui_actions.py`).
 
 FastAPI builds the OpenAPI document from the typed endpoints and pydantic models; the app is mounted
 inside the server's Starlette app after the webhook ingress and `/healthz`, which stay outside it.
-This module holds the operators' endpoints (flows, records, dead letters, reports, alerts, circuits,
-events); `api_session.py` the logins and metrics, `api_admin.py` users, tokens and the audit log.
+This module holds the operators' endpoints (flows, records, dead letters, conflicts, reports, alerts,
+circuits, events); `api_session.py` the logins and metrics, `api_admin.py` users, tokens and the audit log.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from .models import (
     ActionResult,
     AlertView,
     CircuitView,
+    ConflictView,
     DeadLetterView,
     FlowStatus,
     RecordView,
@@ -171,6 +172,27 @@ async def discard_dead(
     await audited(
         request, who, "dead.discard", ",".join(map(str, result.done))[:400], {"skipped": result.skipped}
     )
+    return result
+
+
+@api.get("/conflicts", response_model=list[ConflictView], tags=["conflicts"])
+async def conflicts(
+    request: Request,
+    who: Reader,
+    flow: FlowQuery = None,
+    state: Literal["open", "reverted", "resolved", "dismissed", "all"] = "open",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[ConflictView]:
+    """Conflicts on fields both systems edit (of one flow's records), the most recently seen first."""
+    return await console(request).service.conflicts(flow, state, limit, offset)
+
+
+@api.post("/conflicts/{ident}/dismiss", response_model=ActionResult, tags=["conflicts"])
+async def dismiss_conflict(request: Request, ident: Ident, who: Operator) -> ActionResult:
+    """Let a conflict stand: it stays closed while both sides keep these values."""
+    result = await console(request).service.dismiss_conflict(ident, who.actor)
+    await audited(request, who, "conflict.dismiss", str(ident), {"dismissed": result.ok})
     return result
 
 

@@ -60,6 +60,34 @@ class DeadLetterView(BaseModel):
     payload: Any = None
 
 
+class ConflictView(BaseModel):
+    """A field both systems edit that they hold differently; `values` per connection (maybe personal)."""
+
+    id: int
+    pair: str = Field(description="the two connections, sorted, joined by ' <> '")
+    entity: str
+    natural_key: str = Field(description="the record: SKU, category slug or e-mail")
+    field: str
+    owner: str = Field(description="the connection owning the field, or either")
+    policy: Literal["revert", "report"]
+    values: dict[str, Any] = Field(description="each connection's value")
+    flow: str = Field(description="the flow that found it last")
+    source_key: str
+    state: Literal["open", "reverted", "resolved", "dismissed"]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+
+class PairConflicts(BaseModel):
+    """The open conflicts between two connections, and the flows that move records between them."""
+
+    pair: str
+    flows: list[str]
+    open: int
+
+
 class ActionResult(BaseModel):
     """What an action did."""
 

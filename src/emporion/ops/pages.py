@@ -20,6 +20,7 @@ page_routes = APIRouter(include_in_schema=False)
 
 DEAD_STATUSES = ("open", "retried", "resolved", "discarded", "all")
 ALERT_STATUSES = ("open", "resolved", "all")
+CONFLICT_STATES = ("open", "reverted", "resolved", "dismissed", "all")
 FlowFilter = Annotated[str | None, Query(max_length=100)]
 TextQuery = Annotated[str | None, Query(max_length=255)]
 
@@ -63,13 +64,14 @@ async def login_page(request: Request, next: TextQuery = None) -> Response:
 
 
 async def _overview(request: Request) -> dict[str, Any]:
-    """What the overview shows: flows, circuits, the open alerts' count and the newest journal lines."""
+    """What the overview shows: flows, circuits, open alerts and conflicts, the newest journal lines."""
     service = _service(request)
     alerts = await service.alerts("open", None, 200)
     return {
         "flows": await service.flows(),
         "circuits": await service.circuits(),
         "open_alerts": len(alerts),
+        "conflict_pairs": await service.conflict_pairs(),
         "tail": await service.recent_journal(10),
     }
 
@@ -132,6 +134,34 @@ async def dead_letter(request: Request, ident: int, viewer: PageViewer) -> Respo
 async def dead_letter_fragment(request: Request, ident: int, viewer: PageViewer) -> Response:
     """One dead letter's facts and buttons (reloaded after an action)."""
     return await _dead_letter(request, ident, viewer, "_dead_letter.html")
+
+
+# -- conflicts ------------------------------------------------------------------------------------------
+
+
+async def _conflicts(request: Request, flow: str | None, state: str | None) -> dict[str, Any]:
+    """The conflicts of the chosen flow's records (a configured flow, or all) in the chosen state."""
+    service = _service(request)
+    chosen = _choice(state, CONFLICT_STATES)
+    flow, flows = _flow_choice(service, flow)
+    found = await service.conflicts(flow, chosen, 200)
+    return {"conflicts": found, "flow": flow, "state": chosen, "flows": flows, "states": CONFLICT_STATES}
+
+
+@page_routes.get("/conflicts", response_class=HTMLResponse)
+async def conflicts(
+    request: Request, viewer: PageViewer, flow: FlowFilter = None, state: FlowFilter = None
+) -> Response:
+    """Conflicts on fields both systems edit, filtered by flow and state, with dismiss."""
+    return render(request, "conflicts.html", await _conflicts(request, flow, state), viewer=viewer)
+
+
+@page_routes.get("/ui/conflicts", response_class=HTMLResponse)
+async def conflicts_fragment(
+    request: Request, viewer: PageViewer, flow: FlowFilter = None, state: FlowFilter = None
+) -> Response:
+    """The conflicts table (polled)."""
+    return render(request, "_conflicts.html", await _conflicts(request, flow, state), viewer=viewer)
 
 
 # -- reports, alerts ------------------------------------------------------------------------------------

@@ -13,23 +13,25 @@ from typing import Any
 
 import anyio
 
-from emporion.config import FlowSettings, Settings
+from emporion.config import FlowSettings, Settings, ownership_of
 from emporion.connectors.roles import OrderSource, RecordReader
 from emporion.engine import dead_letters
 from emporion.engine.connections import ConnectorPool
 from emporion.logs import get_logger
-from emporion.state import DeadLetter, JournalEntry, Link, StateStore
+from emporion.state import Conflict, DeadLetter, JournalEntry, Link, StateStore, conflict_pair
 
 from .models import (
     ActionResult,
     AlertView,
     CircuitView,
+    ConflictView,
     DeadLetterView,
     EntityStatus,
     Event,
     FlowStatus,
     JournalView,
     LinkView,
+    PairConflicts,
     RecordView,
     ReportView,
     SearchResult,
@@ -199,6 +201,46 @@ class ConsoleService:
         outcome = await dead_letters.discard(self.store, ids, every=every, flow=flow)
         return ActionResult(done=list(outcome.done), skipped=list(outcome.skipped))
 
+    # -- conflicts on fields both systems edit ------------------------------------------------------------
+
+    async def conflicts(
+        self, flow: str | None = None, state: str = "open", limit: int = 100, offset: int = 0
+    ) -> list[ConflictView]:
+        """Conflicts (of one flow's records, found by it or its reverse), the most recently seen first."""
+        pair: str | None = None
+        entities: list[str] | None = None
+        if flow is not None:
+            found = self.flow(flow)
+            pair, entities = conflict_pair(found.source, found.target), list(found.entities)
+        chosen = None if state == "all" else state
+        listed = await self.store.list_conflicts(
+            pair=pair, entities=entities, state=chosen, limit=limit, offset=offset
+        )
+        return [conflict_view(item) for item in listed]
+
+    async def conflict_pairs(self) -> list[PairConflicts]:
+        """Per pair of connections with two-way flows (or open conflicts): its flows and open conflicts."""
+        counts = await self.store.count_conflicts("open")
+        flows: dict[str, list[str]] = {}
+        for flow in self.settings.flows:
+            pair = conflict_pair(flow.source, flow.target)
+            if ownership_of(self.settings, flow) is not None:
+                flows.setdefault(pair, []).append(flow.name)
+        return [
+            PairConflicts(pair=pair, flows=flows.get(pair, []), open=counts.get(pair, 0))
+            for pair in sorted(set(flows) | set(counts))
+        ]
+
+    async def dismiss_conflict(self, ident: int, actor: str) -> ActionResult:
+        """Let a live conflict stand (it stays closed while both sides keep these values)."""
+        found = await self.store.get_conflict(ident)
+        if found is None:
+            raise LookupError(f"no conflict {ident}")
+        if await self.store.dismiss_conflict(ident, actor):
+            return ActionResult(done=[ident], message=f"conflict {ident} dismissed")
+        message = f"conflict {ident} is {found.state}: nothing dismissed"
+        return ActionResult(ok=False, skipped=[ident], message=message)
+
     async def reports(self, flow: str | None = None, limit: int = 20, offset: int = 0) -> list[ReportView]:
         """Reconcile reports, newest first (without their items)."""
         return [report_view(r) for r in await self.store.list_reports(flow, limit, offset)]
@@ -350,6 +392,11 @@ def _target_key(link: Link | None) -> str | None:
 def dead_view(letter: DeadLetter, *, payload: bool = False) -> DeadLetterView:
     """A dead letter for the console (payload masked, on request)."""
     return DeadLetterView.model_validate(dead_letters.as_json(letter, payload=payload))
+
+
+def conflict_view(item: Conflict) -> ConflictView:
+    """A conflict for the console (its values are shown to operators, never logged)."""
+    return ConflictView.model_validate(item, from_attributes=True)
 
 
 def report_view(report: Any, *, items: bool = False) -> ReportView:

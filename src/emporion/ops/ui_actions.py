@@ -91,3 +91,13 @@ async def retry_all(request: Request, who: Operator, flow: FlowQuery = None) -> 
     if not result.done:
         return flash(request, "no open dead letters to retry", "warn")
     return flash(request, f"retried {letters(len(result.done))}")
+
+
+@ui_actions.post("/conflicts/{ident}/dismiss", response_class=HTMLResponse)
+async def dismiss_conflict(request: Request, ident: Ident, who: Operator) -> HTMLResponse:
+    """Let one conflict stand."""
+    try:
+        result = await api.dismiss_conflict(request, ident, who)
+    except LookupError:
+        return flash(request, f"no conflict {ident}: nothing dismissed", "warn")
+    return flash(request, result.message, "ok" if result.ok else "warn")
