@@ -5,6 +5,11 @@ what happened.
 it returns the links, journal entries, dead letters and retries for the caller to commit in one
 transaction, so that a crash between the target write and the commit is repaired by the
 search-before-create of the next attempt.
+
+A flow with a field ownership (one of a two-way pair, see engine/ownership.py) reads the target's
+current records of what changed, writes only the fields its source owns, links what needs no write
+without a journal line (the echo of the reverse flow's write), and hands in the conflicts it found
+and the records the reverse flow is to write back. Customers take the same path as the catalogue.
 """
 
 from __future__ import annotations
