@@ -296,3 +296,20 @@ async def test_verify_of_a_two_way_flow_leaves_the_fields_the_target_owns_aside(
         (dead,) = await engine.store.list_dead("erp-to-shop")
     assert report.clean and not report.entities[1].mismatches
     assert (dead.key, dead.record, dead.field) == ("p1", "MUG-1", "price")
+
+
+async def test_a_crash_between_the_write_and_its_commit_ends_in_a_match(harness: Harness) -> None:
+    async with harness.engine(FLOWS) as engine:
+        await started(harness, engine)
+        harness.shop.put("product", mug("", description="Made in the shop."))
+        shop_key = by_sku(harness.shop)["MUG-1"].key
+        # the batch writes into the ERP, then the process dies before its links are committed
+        lost = await engine.runners["shop-to-erp"].sync_keys("product", [shop_key], reason="change")
+        assert lost.counts["created"] == 1
+        before = len(await writes(engine))
+        await settle(engine)
+        lines = (await writes(engine))[before:]
+        links = await engine.store.get_links("shop-to-erp", "product", [shop_key])
+    assert list(by_sku(harness.erp)) == ["MUG-1"] and list(by_sku(harness.shop)) == ["MUG-1"]
+    assert sorted(lines) == [("erp-to-shop", "matched"), ("shop-to-erp", "matched")]
+    assert links[shop_key].target_ref == {"id": by_sku(harness.erp)["MUG-1"].key}
