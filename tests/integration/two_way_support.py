@@ -77,11 +77,15 @@ ORDER_FLOW = f"""
 
 
 def two_way_config(
-    directory: Path, tryton: RunningTryton, shop: SandboxShop, state_url: str, flows: str
+    directory: Path, tryton: RunningTryton, shop: SandboxShop, state_url: str, flows: str, erp: str = ""
 ) -> Path:
-    """A configuration file: Tryton as `erp`, the sandbox as `shop` (secrets in files), and `flows`."""
+    """A configuration file: Tryton as `erp` (`erp`: more of its settings, YAML lines), the sandbox as
+    `shop` (secrets in files), and `flows`."""
     config = directory / "emporion.yaml"
     connections = file_connections(directory, tryton, shop)
+    if erp:
+        marker = f"    password: file:{directory / 'secrets'}/erp\n"
+        connections = connections.replace(marker, marker + erp, 1)
     config.write_text(f"state: {{url: {state_url!r}}}\n{connections}flows:\n{flows}", encoding="utf-8")
     return config
 
@@ -208,8 +212,9 @@ def shop_variable(
 
 
 def shop_product(api: httpx.Client, sku: str) -> dict[str, Any]:
-    """The one shop product with this SKU (any status)."""
-    found = ok(api.get("/products", params={"sku": sku, "status": "any"}))
+    """The one shop product with this SKU (any status), its texts as stored (`context=edit`: no
+    paragraphs added as WordPress does for display)."""
+    found = ok(api.get("/products", params={"sku": sku, "status": "any", "context": "edit"}))
     assert len(found) == 1, f"{len(found)} shop products with SKU {sku}"
     return found[0]
 
@@ -325,7 +330,7 @@ async def party(tryton: RunningTryton, party_id: int) -> dict[str, Any]:
     )
     row["category_names"] = await party_category_names(tryton, row["categories"])
     row["address_rows"] = await tryton.rpc(
-        "party.address", "read", row["addresses"], ["street", "city", "postal_code", "country.code"]
+        "party.address", "read", row["addresses"], ["street_unstructured", "city", "postal_code"]
     )
     return row
 
@@ -367,7 +372,14 @@ async def b2b_party(
                 "addresses": [
                     (
                         "create",
-                        [{"street": street, "city": city, "postal_code": postal_code, "country": country[0]}],
+                        [
+                            {
+                                "street_unstructured": street,
+                                "city": city,
+                                "postal_code": postal_code,
+                                "country": country[0],
+                            }
+                        ],
                     )
                 ],
                 "categories": [("add", [await party_category(tryton, WHOLESALE)])],
@@ -381,4 +393,5 @@ async def b2b_party(
 async def move_party(tryton: RunningTryton, party_id: int, street: str, city: str) -> None:
     """The party's (first) address changed in Tryton."""
     (row,) = await tryton.rpc("party.party", "read", [party_id], ["addresses"])
-    await tryton.rpc("party.address", "write", row["addresses"][:1], {"street": street, "city": city})
+    values = {"street_unstructured": street, "city": city}
+    await tryton.rpc("party.address", "write", row["addresses"][:1], values)
