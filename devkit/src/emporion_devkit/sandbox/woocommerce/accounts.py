@@ -96,26 +96,8 @@ class CustomerResource(Resource):
         """Write a customer request: unique email, generated username, addresses, meta."""
         if not creating:
             self._check_update(shop, doc, data)
-        if "email" in data and data["email"].lower() != doc["email"].lower():
-            email = data["email"].strip()
-            if not is_email(email):
-                raise ApiError(
-                    400, "registration-error-invalid-email", "Please provide a valid email address."
-                )
-            if [i for i in shop.store.ids(self.kind, "email = ? COLLATE NOCASE", [email]) if i != doc["id"]]:
-                if not creating:
-                    raise ApiError(
-                        400, "woocommerce_rest_customer_invalid_email", "Email address is invalid."
-                    )
-                raise ApiError(
-                    400,
-                    "registration-error-email-exists",
-                    f"An account is already registered with {html.escape(email)}. Please log in or use a "
-                    "different email address.",
-                )
-            doc["email"] = email
-            digest = hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
-            doc["avatar_url"] = f"https://secure.gravatar.com/avatar/{digest}?s=96&d=mm&r=g"
+        if "email" in data:
+            self._email(shop, doc, data["email"].strip(), creating)
         if creating:
             doc["username"] = self._username(shop, doc, data)
         for name in ("first_name", "last_name"):
@@ -127,6 +109,32 @@ class CustomerResource(Resource):
         if "meta_data" in data:
             public = [m for m in data["meta_data"] if not str((m or {}).get("key", "")).startswith("_")]
             doc["meta_data"] = shop.merge_meta(doc["meta_data"], public)
+
+    def _email(self, shop: Shop, doc: dict, email: str, creating: bool) -> None:
+        """A new e-mail: an address WordPress takes that no other user holds (case-blind, as MySQL).
+
+        An update to an address any user holds, this one included, that is not the very same string is
+        refused (`email_exists($email) && $email !== $customer->get_email()`): a change of case too.
+        """
+        holders = shop.store.ids(self.kind, "email = ? COLLATE NOCASE", [email]) if email else []
+        if not creating:
+            if holders and email != doc["email"]:
+                raise ApiError(400, "woocommerce_rest_customer_invalid_email", "Email address is invalid.")
+            if email and not is_email(email):
+                raise ApiError(400, "customer_invalid_email", "Invalid email address")
+        elif not is_email(email):
+            raise ApiError(400, "registration-error-invalid-email", "Please provide a valid email address.")
+        elif holders:
+            raise ApiError(
+                400,
+                "registration-error-email-exists",
+                f"An account is already registered with {html.escape(email)}. Please log in or use a "
+                "different email address.",
+            )
+        if email and email != doc["email"]:
+            doc["email"] = email
+            digest = hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
+            doc["avatar_url"] = f"https://secure.gravatar.com/avatar/{digest}?s=96&d=mm&r=g"
 
     def _check_update(self, shop: Shop, doc: dict, data: dict) -> None:
         """What WooCommerce refuses in an update: a new username; e-mail or password of other roles."""
