@@ -12,6 +12,7 @@ import pytest
 
 from emporion.connectors.roles import (
     CatalogueSource,
+    CatalogueTarget,
     CustomerSource,
     CustomerTarget,
     SaleOptions,
@@ -19,10 +20,11 @@ from emporion.connectors.roles import (
 )
 from emporion.connectors.tryton.connector import TrytonConnector
 from emporion.connectors.tryton.plugin import PLUGIN
-from emporion.model import Address, Customer
+from emporion.model import Address, Customer, Product, Record
 from emporion.testing.contract import (
     BudgetedConnectionContract,
     CatalogueSourceContract,
+    CatalogueTargetContract,
     ConnectorContract,
     CustomerSourceContract,
     CustomerTargetContract,
@@ -156,3 +158,50 @@ class TestTrytonCustomerTarget(TrytonConnectorFixture, CustomerTargetContract):
         name = f"{customer.first_name} {customer.last_name}".strip()
         city = customer.billing.city if customer.billing else "Berlin"
         return str(await make_party(self.server, customer.email, name, city))
+
+
+class TestTrytonCatalogueTarget(TrytonConnectorFixture, CatalogueTargetContract):
+    """Tryton as the target of a shop's catalogue; a briefly unwell Tryton is one that is down."""
+
+    @pytest.fixture
+    async def connector(self, tryton_server_module: RunningTryton) -> AsyncIterator[TrytonConnector]:
+        self.server = tryton_server_module
+        connector = tryton_server_module.connector(page_size=PAGE_SIZE)
+        yield connector
+        await connector.close()
+        if not tryton_server_module.server.running:  # back after `fail_transiently`, for the next tests
+            tryton_server_module.server.restart()
+
+    async def seed(self, connector: CatalogueTarget, record: Record) -> str:
+        """A salable template made by the merchant in Tryton (admin over JSON-RPC)."""
+        assert isinstance(record, Product)
+        (unit,) = await self.server.rpc("product.uom", "search", [("symbol", "=", "u")], 0, 1, None)
+        values = {
+            "name": record.name,
+            "code": record.sku,
+            "type": "goods",
+            "default_uom": unit,
+            "salable": True,
+            "sale_uom": unit,
+            "list_price": Decimal("10.00"),
+            "products": [["create", [{"suffix_code": ""}]]],
+        }
+        (made,) = await self.server.rpc("product.template", "create", [values])
+        return str(made)
+
+    async def fail_transiently(self, connector: CatalogueTarget) -> None:
+        self.server.server.stop()
+
+    async def read_unpublished(self, connector: CatalogueTarget, key: str) -> Record:
+        """Tryton's catalogue reads leave deactivated templates out: the template row as it stands."""
+        assert await connector.read(self.entity, [key]) == []
+        (row,) = await self.server.rpc(
+            "product.template",
+            "read",
+            [int(key)],
+            ["name", "code", "active", "salable"],
+            context={"active_test": False},
+        )
+        return Product(
+            key=key, sku=row["code"] or "", name=row["name"], active=row["active"], salable=row["salable"]
+        )

@@ -115,7 +115,7 @@ class TrytonConnector:
             category=customer_category,
             addresses=customer_addresses,
         )
-        self.catalogue_writer = CatalogueWriter(self.client)
+        self.catalogue_writer = CatalogueWriter(self.client, digits=self._currency_digits)
 
     @staticmethod
     def _parse_custom_fields(spec: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -170,6 +170,11 @@ class TrytonConnector:
             self._currency = row["currency."]["code"]
             self._digits = int(row["currency."].get("digits") or 2)
         self._warehouses = {code: by_code[code] for code in wanted}
+
+    async def _currency_digits(self) -> int:
+        """The company currency's digits (list prices written to Tryton are rounded to them)."""
+        await self._setup()
+        return self._digits
 
     def _money(self, value: Decimal | None) -> Decimal | None:
         return None if value is None else value.quantize(Decimal(1).scaleb(-self._digits))
@@ -451,6 +456,7 @@ class TrytonConnector:
         ]
         for label, model, context, fields in probes:
             results.append(await self._probe(label, model, fields, context))
+        results.append(await self._write_probe("product.template"))
         try:
             await self._setup()
             assert self._warehouses is not None
@@ -474,6 +480,22 @@ class TrytonConnector:
         except ConnectorError as exc:
             return CheckResult(label, False, f"cannot read {model} ({', '.join(fields)}): {exc}")
         return CheckResult(label, True, f"{model} readable ({len(rows)} row sampled)")
+
+    async def _write_probe(self, model: str) -> CheckResult:
+        """Whether the login may create and write `model` (a shop's catalogue into Tryton needs it)."""
+        label = f"write {model}"
+        try:
+            access = (await self.client.model("ir.model.access", "get_access", [model]))[model]
+        except ConnectorError as exc:
+            return CheckResult(label, False, f"cannot ask Tryton for the access to {model}: {exc}")
+        if access.get("create") and access.get("write"):
+            return CheckResult(label, True, f"{model} may be created and written")
+        return CheckResult(
+            label,
+            False,
+            f"{model} may not be created or written (a catalogue flow into Tryton needs the"
+            " group Product Administration)",
+        )
 
     async def write(
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
