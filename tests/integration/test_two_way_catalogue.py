@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from emporion.cli import app
+from emporion.engine.sync import sync_flow
 from emporion.engine.worker import Engine
 from emporion_devkit.demo.erp_changes import set_list_price
 from emporion_devkit.sandbox.woocommerce import SandboxShop
@@ -237,3 +238,78 @@ async def test_non_owned_edits_are_reverted_or_reported_as_configured(
     mentioned = json.dumps(reports)
     assert sku in mentioned and "description" in mentioned and "conflict" in mentioned, result.stdout
     assert (await product_row(tryton_server, sku))["description"] == "Edited in the ERP by mistake."
+
+
+async def salable_codes(tryton: RunningTryton) -> dict[str, dict[str, Any]]:
+    """The sample catalogue's salable goods by SKU, with their name, price and variants."""
+    rows = await tryton.rpc(
+        "product.template",
+        "search_read",
+        [("salable", "=", True), ("type", "=", "goods")],
+        0,
+        None,
+        None,
+        ["code", "name", "list_price", "products"],
+    )
+    return {row["code"]: row for row in rows if row["code"]}
+
+
+async def test_the_first_run_on_two_full_systems_reports_and_settles_by_owner(
+    config: Path, tryton_server: RunningTryton, sandbox_shop: SandboxShop
+) -> None:
+    api = shop_api(sandbox_shop)
+    catalogue = await salable_codes(tryton_server)
+    same, renamed = [code for code, row in sorted(catalogue.items()) if len(row["products"]) == 1][:2]
+    # the shop already sells two of Tryton's SKUs, its own copy and prices; and two products of its own
+    shop_simple(api, same, catalogue[same]["name"], "1.00", None, "Shop copy one.")
+    shop_simple(api, renamed, "Named in the shop", "2.00", None, "Shop copy two.")
+    own = shop_category(api, "Shop only")
+    shop_simple(api, "SHOP-1001", "Shop-made bowl", "9.50", own["id"], "Thrown by hand.")
+    shop_simple(api, "SHOP-1002", "Shop-made cup", "6.50", own["id"], "Glazed blue.")
+
+    async with running_engine(two_way_settings(config)) as engine:
+        plans = {name: await sync_flow(engine.runners[name], dry_run=True) for name in PAIR}
+    products = {name: next(e for e in plans[name].entities if e.entity == "product") for name in PAIR}
+    there, back = products[CATALOGUE], products[CATALOGUE_BACK]
+    assert (there.counts["create"], there.counts["match"], there.only_in_target) == (len(catalogue) - 2, 2, 2)
+    assert (back.counts["create"], back.counts["match"], back.only_in_target) == (2, 2, len(catalogue) - 2)
+    assert len(back.only_in_target_sample) == 10  # a sample of them, by SKU
+    assert set(there.only_in_target_sample) == {"SHOP-1001", "SHOP-1002"}
+    for report in (there, back):
+        assert report.differs[("description", "shop")] == 2, report.differs  # the owners decide
+        assert report.differs[("list_price", "erp")] == 2, report.differs
+        assert report.differs[("name", "conflict")] == 1, report.differs  # either, and both differ
+        assert report.conflicts == [(renamed, "name")]
+        matched = {p.label: p.detail for p in report.planned if p.action == "match"}
+        assert set(matched) == {same, renamed} and all("matched on SKU" in d for d in matched.values())
+    assert await templates(tryton_server, "SHOP-1001") == []  # a plan writes nothing
+    assert shop_products_with_sku(api, next(iter(set(catalogue) - {same, renamed}))) == 0
+
+    # what `emporion plan` prints, then `emporion sync` as the merchant runs them
+    code, output = await anyio.to_thread.run_sync(invoke, "plan", "-c", str(config))
+    assert code == 0, output
+    assert "product differs: description (shop wins) in 2" in output, output
+    assert "product differs: list_price (erp wins) in 2" in output, output
+    assert f"conflict product {renamed}: name" in output, output
+    assert "only in the target: 2 product (SHOP-1001, SHOP-1002)" in output, output
+    assert f"only in the target: {len(catalogue) - 2} product" in output, output
+    code, output = await anyio.to_thread.run_sync(invoke, "sync", "-c", str(config))
+    # the first flow creates Tryton's others in the shop, so the second matches them there
+    assert f"product: {len(catalogue) - 2} created, 2 matched by SKU" in output, output
+    assert f"product: 2 created, {len(catalogue)} matched by SKU" in output, output
+    assert f"conflict product {renamed}: name" in output, output
+
+    # settled by the owners: the shop's copy in Tryton, Tryton's prices in the shop, the names left
+    for sku, text in ((same, "Shop copy one."), (renamed, "Shop copy two.")):
+        assert (await product_row(tryton_server, sku))["description"] == text
+        assert Decimal(shop_product(api, sku)["regular_price"]) == catalogue[sku]["list_price"]
+    assert shop_product(api, renamed)["name"] == "Named in the shop"
+    assert nested(await product_row(tryton_server, renamed), "template", "name") == catalogue[renamed]["name"]
+    for sku in ("SHOP-1001", "SHOP-1002"):
+        (made,) = await templates(tryton_server, sku)
+        assert nested(made, "default_uom", "symbol") == UNIT
+        assert await category_names(tryton_server, made["categories"]) == ["Shop only"]
+    for sku in catalogue:
+        assert shop_products_with_sku(api, sku) == 1
+    code, output = await anyio.to_thread.run_sync(invoke, "conflicts", "-c", str(config))
+    assert code == 0 and renamed in output and "name" in output and "either" in output, output

@@ -166,9 +166,9 @@ def shop_category(api: httpx.Client, name: str, parent: int = 0) -> dict[str, An
 
 
 def shop_simple(
-    api: httpx.Client, sku: str, name: str, price: str, category: int, description: str = ""
+    api: httpx.Client, sku: str, name: str, price: str, category: int | None, description: str = ""
 ) -> dict[str, Any]:
-    """A published simple product created in the shop."""
+    """A published simple product created in the shop (in a category, or in none)."""
     body = {
         "name": name,
         "sku": sku,
@@ -176,7 +176,7 @@ def shop_simple(
         "status": "publish",
         "regular_price": price,
         "description": description,
-        "categories": [{"id": category}],
+        "categories": [{"id": category}] if category else [],
     }
     return ok(api.post("/products", json=body))
 
