@@ -209,3 +209,85 @@ async def test_delete_deactivates_the_party(
     )
     assert not rows[0]["active"]  # SQLite answers 0
     assert await connector.read("customer", [str(made.target_ref["id"])]) == []
+
+
+async def test_customer_category_limits_customers_and_is_given_to_new_parties(
+    tryton_server_module: RunningTryton,
+) -> None:
+    t = tag()
+    connector = tryton_server_module.connector(customer_category=f"Shop {t}")
+    try:
+        before = await connector.count("customer")
+        (made,) = await connector.write("customer", [WriteItem("c", customer(f"cat.{t}@example.com"))], [])
+        assert made.status is OutcomeStatus.CREATED and made.target_ref
+        assert await connector.count("customer") == before + 1
+        assert (await only(connector, str(made.target_ref["id"]))).email == f"cat.{t}@example.com"
+        outside = await tryton_server_module.rpc(
+            "party.party",
+            "create",
+            [
+                {
+                    "name": "Not a shop customer",
+                    "contact_mechanisms": [["create", [{"type": "email", "value": f"no.{t}@example.com"}]]],
+                }
+            ],
+        )
+        assert await connector.read("customer", [str(outside[0])]) == []
+        assert await connector.count("customer") == before + 1
+    finally:
+        await connector.close()
+
+
+async def test_the_company_party_is_no_customer(
+    connector: TrytonConnector, tryton_server_module: RunningTryton
+) -> None:
+    (company,) = await tryton_server_module.rpc("company.company", "search_read", [], 0, 1, None, ["party"])
+    mechanism = {"party": company["party"], "type": "email", "value": "office@emporion-demo.example"}
+    await tryton_server_module.rpc("party.contact_mechanism", "create", [mechanism])
+    assert await connector.read("customer", [str(company["party"])]) == []
+
+
+async def test_a_match_gets_the_group_and_price_list_it_lacks_and_keeps_its_name(
+    connector: TrytonConnector, tryton_server_module: RunningTryton
+) -> None:
+    t = tag()
+    email = f"fill.{t}@example.com"
+    (party,) = await tryton_server_module.rpc(
+        "party.party",
+        "create",
+        [{"name": "Grace Hopper", "contact_mechanisms": [["create", [{"type": "email", "value": email}]]]}],
+    )
+    wanted = customer(email.upper(), group="Wholesale", price_list=WHOLESALE)
+    (matched,) = await connector.write("customer", [WriteItem("f", wanted)], [])
+    assert (
+        matched.status is OutcomeStatus.MATCHED and matched.target_ref and matched.target_ref["id"] == party
+    )
+    back = await only(connector, str(party))
+    assert (back.first_name, back.last_name) == ("Grace", "Hopper")
+    assert back.group == "Wholesale" and back.price_list == WHOLESALE
+    assert back.billing and back.billing.city == "Berlin"
+
+
+async def test_a_linked_write_to_a_deleted_party_searches_then_creates(
+    connector: TrytonConnector, tryton_server_module: RunningTryton
+) -> None:
+    t = tag()
+    (made,) = await connector.write("customer", [WriteItem("x", customer(f"del.{t}@example.com"))], [])
+    assert made.target_ref
+    await tryton_server_module.rpc("party.party", "delete", [made.target_ref["id"]])
+    (again,) = await connector.write(
+        "customer", [WriteItem("x", customer(f"del.{t}@example.com"), made.target_ref)], []
+    )
+    assert again.status is OutcomeStatus.CREATED and again.target_ref
+    assert again.target_ref["id"] != made.target_ref["id"]
+
+
+async def test_a_company_customer_keeps_company_and_person_apart(connector: TrytonConnector) -> None:
+    t = tag()
+    wanted = customer(f"acme.{t}@example.com", company="ACME GmbH")
+    (made,) = await connector.write("customer", [WriteItem("a", wanted)], [])
+    assert made.target_ref
+    back = await only(connector, str(made.target_ref["id"]))
+    assert (back.company, back.first_name, back.last_name) == ("ACME GmbH", "Ada", "Lovelace")
+    (again,) = await connector.write("customer", [WriteItem("a", wanted, made.target_ref)], [])
+    assert again.status is OutcomeStatus.UNCHANGED

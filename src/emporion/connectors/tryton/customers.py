@@ -43,7 +43,7 @@ class Customers:
         self.overlap = overlap
         self.category = category
         self.reader = PartyReader(client, groups=groups, page_size=page_size)
-        self.writer = PartyWriter(client, groups=groups, addresses=addresses)
+        self.writer = PartyWriter(client, groups=groups, category=category, addresses=addresses)
         self._own: list[int] | None = None
 
     async def _domain(self) -> list[Any]:

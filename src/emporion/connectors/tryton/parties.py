@@ -86,10 +86,16 @@ class PartyWriter:
     """Finds, creates and updates the Tryton party of a customer, with invoice and delivery addresses."""
 
     def __init__(
-        self, client: TrytonClient, *, groups: Sequence[str] = (), addresses: AddressMode = "update"
+        self,
+        client: TrytonClient,
+        *,
+        groups: Sequence[str] = (),
+        category: str | None = None,
+        addresses: AddressMode = "update",
     ) -> None:
         self.client = client
         self.groups = list(groups)
+        self.category = category
         self.addresses = addresses
         self.reader = PartyReader(client, groups=groups)
         self._countries: dict[str, int | None] = {}
@@ -133,15 +139,17 @@ class PartyWriter:
             )
         if item.target_ref and item.target_ref.get("id"):
             party = int(item.target_ref["id"])
-            changed, ref = await self._update(party, item)
-            return Outcome(
-                item.key, OutcomeStatus.UPDATED if changed else OutcomeStatus.UNCHANGED, target_ref=ref
-            )
+            updated = await self._update(party, item)
+            if updated is not None:  # else the linked party was deleted in Tryton: search, then create
+                changed, ref = updated
+                status = OutcomeStatus.UPDATED if changed else OutcomeStatus.UNCHANGED
+                return Outcome(item.key, status, target_ref=ref)
         found = await self.find_by_number(customer.number) if customer.number else None
         if found is None:
             found = await self.find_by_email(customer.email)
         if found is not None:
             party, status = found, OutcomeStatus.MATCHED
+            await self._fill(party, customer)
         else:
             party, status = await self._create(customer), OutcomeStatus.CREATED
         _, ref = await self._complete(party, customer)
@@ -191,12 +199,28 @@ class PartyWriter:
         }
         if customer.number:
             values["code"] = customer.number.strip()
-        if customer.group:
-            values["categories"] = [["add", [await self._category(customer.group)]]]
+        categories = [name for name in (self.category, customer.group) if name]
+        if categories:
+            values["categories"] = [["add", [await self._category(name) for name in categories]]]
         if customer.price_list:
             values["sale_price_list"] = await self._price_list(customer.price_list)
         (party,) = await self.client.model("party.party", "create", [values])
         return int(party)
+
+    async def _fill(self, party: int, customer: Customer) -> None:
+        """A matched party gets what it lacks (the customer category, a group, a price list), nothing more."""
+        (row,) = await self.client.read("party.party", [party], ["categories", "sale_price_list"])
+        have = set(row.get("categories") or [])
+        names = {await self._category(g) for g in self.groups} & have if self.groups else set()
+        wanted = [self.category] if self.category else []
+        if customer.group and not names:
+            wanted.append(customer.group)
+        add = [ident for ident in [await self._category(name) for name in wanted] if ident not in have]
+        values: dict[str, Any] = {"categories": [["add", add]]} if add else {}
+        if customer.price_list and not row.get("sale_price_list"):
+            values["sale_price_list"] = await self._price_list(customer.price_list)
+        if values:
+            await self.client.model("party.party", "write", [party], values)
 
     async def _category(self, name: str) -> int:
         """The party category named `name`, made (under no parent) when Tryton has none."""
@@ -217,24 +241,23 @@ class PartyWriter:
             self._price_lists[name] = int(rows[0]["id"])
         return self._price_lists[name]
 
-    async def _update(self, party: int, item: WriteItem) -> tuple[bool, dict[str, Any]]:
-        """Write the fields of a linked party that changed; addresses per the address mode."""
-        rows = await self.client.search_read("party.party", [("id", "=", party)], PARTY_FIELDS)
-        read = await self.reader.customers(rows)
-        if not read:
-            raise Permanent("the linked party is gone or has no e-mail", field="target_ref")
-        current = read[0]
+    async def _update(self, party: int, item: WriteItem) -> tuple[bool, dict[str, Any]] | None:
+        """Write the fields of a linked party that changed (addresses per the address mode); None: gone."""
+        rows = await self.client.search_read(
+            "party.party", [("id", "=", party)], [*PARTY_FIELDS, "active"], context={"active_test": False}
+        )
+        if not rows:
+            return None
+        if not rows[0]["active"]:
+            raise Permanent("the linked party is deactivated in Tryton", field="active")
+        (current,) = await self.reader.customers(rows, require_email=False)
         fields = item.only if item.only is not None else CUSTOMER_FIELDS - item.keep_on_update
         incoming = item.record.model_dump()
         chosen = {name: incoming[name] for name in fields & CUSTOMER_FIELDS}
         wanted = Customer.model_validate({**current.model_dump(), **chosen})
         changed = False
         values: dict[str, Any] = {}
-        if (wanted.first_name, wanted.last_name, wanted.company) != (
-            current.first_name,
-            current.last_name,
-            current.company,
-        ):
+        if party_name(wanted) != rows[0]["name"]:
             values["name"] = party_name(wanted)
         if wanted.group != current.group:
             drop = [await self._category(current.group)] if current.group else []
@@ -259,10 +282,14 @@ class PartyWriter:
             ["type", "value", "name"],
             order=[("sequence", "ASC"), ("id", "ASC")],
         )
-        email = next(row for row in rows if row["type"] == "email" and row.get("value"))
+        email = next((row for row in rows if row["type"] == "email" and row.get("value")), None)
         changed = False
         name = contact_name(wanted)
-        if wanted.email.strip().lower() != current.email or (email.get("name") or None) != name:
+        if email is None:
+            made = {"party": party, "type": "email", "value": wanted.email.strip(), "name": name}
+            await self.client.model("party.contact_mechanism", "create", [made])
+            changed = True
+        elif wanted.email.strip().lower() != current.email or (email.get("name") or None) != name:
             values: dict[str, Any] = {"name": name}
             if wanted.email.strip().lower() != current.email:
                 values["value"] = wanted.email.strip()

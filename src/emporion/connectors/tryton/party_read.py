@@ -72,7 +72,9 @@ class PartyReader:
         self.groups = list(groups)
         self.page_size = page_size
 
-    async def customers(self, parties: Sequence[dict[str, Any]]) -> list[Customer]:
+    async def customers(
+        self, parties: Sequence[dict[str, Any]], *, require_email: bool = True
+    ) -> list[Customer]:
         """Canonical Customers of party rows read with PARTY_FIELDS (those without e-mail left out)."""
         ids = [row["id"] for row in parties]
         if not ids:
@@ -95,7 +97,9 @@ class PartyReader:
         )
         found = []
         for row in parties:
-            customer = self._customer(row, mechanisms[row["id"]], addresses[row["id"]], names, lists)
+            customer = self._customer(
+                row, mechanisms[row["id"]], addresses[row["id"]], names, lists, require_email
+            )
             if customer is not None:
                 found.append(customer)
         return found
@@ -107,19 +111,20 @@ class PartyReader:
         addresses: list[dict[str, Any]],
         categories: dict[int, str],
         lists: dict[int, str],
+        require_email: bool,
     ) -> Customer | None:
         emails = [m for m in mechanisms if m["type"] == "email" and m.get("value")]
-        if not emails:
+        if not emails and require_email:
             return None
-        email = str(emails[0]["value"]).strip().lower()
+        email = str(emails[0]["value"]).strip().lower() if emails else ""
         phones = [m for m in mechanisms if m["type"] in PHONES and m.get("value")]
         name = " ".join(str(row.get("name") or "").split())
-        contact = " ".join(str(emails[0].get("name") or "").split())
+        contact = " ".join(str(emails[0].get("name") or "").split()) if emails else ""
         company = ""
         if contact or row.get("identifiers"):
             company = name
             first, last = person(contact) if contact and contact != name else ("", "")
-        elif name.lower() == email:
+        elif email and name.lower() == email:
             first, last = "", ""
         else:
             first, last = person(name)
