@@ -321,3 +321,48 @@ async def test_categories_match_by_name_and_parent_and_look_up_by_slug(
 async def test_check_reports_write_access_to_templates(connector: TrytonConnector) -> None:
     results = {result.name: result for result in await connector.check()}
     assert results["write product.template"].ok, results["write product.template"].detail
+
+
+async def test_deactivating_a_product_with_stock_is_left_to_a_person(
+    connector: TrytonConnector, tryton_server_module: RunningTryton
+) -> None:
+    spec = tryton_server_module.catalogue
+    item = next(
+        item
+        for item in plan(spec.products, spec.variant_share, spec.seed)
+        if item.salable and len(item.variants) == 1 and item.variants[0].stock["WH"]
+    )
+    ref = (await connector.lookup("product", [item.code]))[item.code]
+    record = Product(key="shop-gone", sku=item.code, name=item.name)
+    (outcome,) = await connector.write("product", [], [WriteItem(record.key, record, ref)])
+    assert outcome.status is OutcomeStatus.FAILED and isinstance(outcome.error, Permanent)
+    assert outcome.error.record == item.code and outcome.error.field == "active"
+    assert len(await connector.read("product", [str(ref["id"])])) == 1
+
+
+class Requests:
+    """Counts the requests a connection sends."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def before(self, headers: Any) -> None:
+        self.sent += 1
+
+    async def after(self, method: str, status: int) -> None:
+        return None
+
+
+async def test_a_batch_is_written_in_a_few_requests(connector: TrytonConnector, tag: str) -> None:
+    await write_one(connector, "product", WriteItem("warm", simple(f"{tag}W")))  # login, set-up, units
+    requests = Requests()
+    connector.observe_requests(requests)
+    products = [simple(f"{tag}{n}") for n in range(12)] + [variable(f"{tag}V{n}") for n in range(3)]
+    outcomes = await connector.write("product", [WriteItem(p.key, p) for p in products], [])
+    assert [o.status for o in outcomes] == [OutcomeStatus.CREATED] * len(products)
+    assert requests.sent <= 8, requests.sent
+    requests.sent = 0
+    renamed = [p.model_copy(update={"name": f"{p.name} v2"}) for p in products]
+    items = [WriteItem(p.key, p, o.target_ref) for p, o in zip(renamed, outcomes, strict=True)]
+    assert {o.status for o in await connector.write("product", items, [])} == {OutcomeStatus.UPDATED}
+    assert requests.sent <= 8, requests.sent

@@ -112,14 +112,23 @@ class Batches:
                 self.failed[key] = alone
 
 
+def _rows(part: Any) -> int:
+    """Rows one value creates or one write pair touches: a template with its variants counts them all."""
+    if isinstance(part, dict):
+        nested = part.get("products") or []
+        return 1 + sum(len(rows) for action, rows in nested if action == "create")
+    return 1
+
+
 def _chunks(parts: dict[str, list[Any]]) -> list[dict[str, list[Any]]]:
     """Keys grouped so that each request carries about BATCH rows (a key's rows stay together)."""
     chunks: list[dict[str, list[Any]]] = [{}]
     size = 0
     for key, rows in parts.items():
-        if size and size + len(rows) > BATCH:
+        weight = sum(_rows(row) for row in rows)
+        if size and size + weight > BATCH:
             chunks.append({})
             size = 0
         chunks[-1][key] = rows
-        size += len(rows)
+        size += weight
     return [chunk for chunk in chunks if chunk]

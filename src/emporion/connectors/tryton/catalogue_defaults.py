@@ -37,20 +37,18 @@ class CreateDefaults:
 
     def __init__(self, client: TrytonClient) -> None:
         self.client = client
-        self._resolved: dict[tuple[tuple[str, str], ...], TemplateDefaults | Permanent] = {}
+        self._resolved: dict[tuple[tuple[str, str], ...], TemplateDefaults] = {}
 
     async def resolve(self, defaults: Mapping[str, str]) -> TemplateDefaults:
-        """The template values `defaults` name; Permanent when one names what Tryton does not have."""
+        """The template values `defaults` name; Permanent when one names what Tryton does not have.
+
+        Only answers that resolve are remembered: a unit or category the merchant adds in Tryton
+        afterwards is found when the dead letter is retried.
+        """
         key = tuple(sorted(defaults.items()))
         if key not in self._resolved:
-            try:
-                self._resolved[key] = await self._resolve(defaults)
-            except Permanent as error:
-                self._resolved[key] = error
-        found = self._resolved[key]
-        if isinstance(found, Permanent):
-            raise found
-        return found
+            self._resolved[key] = await self._resolve(defaults)
+        return self._resolved[key]
 
     async def _resolve(self, defaults: Mapping[str, str]) -> TemplateDefaults:
         unknown = sorted(set(defaults) - KNOWN)

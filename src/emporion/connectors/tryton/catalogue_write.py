@@ -168,6 +168,8 @@ class CatalogueWriter:
             Outcome(key, OutcomeStatus.FAILED, error=named(error, str(labels.get(key, key)), "name"))
             for key, error in failed.items()
         ]
+        order = {item.key: position for position, item in enumerate(upserts)}
+        outcomes.sort(key=lambda outcome: order.get(outcome.key, len(order)))
         # Tryton's categories cannot be deactivated: a deleted one stays for the products it holds
         outcomes += [Outcome(item.key, OutcomeStatus.DELETED, target_ref=item.target_ref) for item in deletes]
         return outcomes

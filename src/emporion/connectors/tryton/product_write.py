@@ -227,8 +227,9 @@ class ProductWriter:
             for key, error in failed.items()
             if key not in {outcome.key for outcome in outcomes}
         ]
-        outcomes += await self._deactivate(deletes)
-        return outcomes
+        order = {item.key: position for position, item in enumerate(upserts)}
+        outcomes.sort(key=lambda outcome: order.get(outcome.key, len(order)))
+        return outcomes + await self._deactivate(deletes)
 
     async def _plans(
         self, checked: list[tuple[WriteItem, Product]], failed: dict[str, ConnectorError]
