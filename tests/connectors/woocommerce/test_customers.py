@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emporion.connectors.base import OutcomeStatus, Permanent, Retryable, WriteItem
+from emporion.connectors.base import OutcomeStatus, Permanent, Retryable, Unmappable, WriteItem
 from emporion.connectors.roles import CustomerSource, CustomerTarget, missing_roles
 from emporion.connectors.woocommerce import webhooks
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
@@ -363,3 +363,11 @@ def test_customer_webhooks_parse_to_customer_keys_and_are_registered_for_custome
     assert webhooks.topics_for(["customer"]) == list(webhooks.CUSTOMER_TOPICS)
     assert webhooks.topics_for(["order"]) == list(webhooks.ORDER_TOPICS)
     assert webhooks.topics_for(["product"]) == []
+
+
+async def test_an_account_answered_without_meta_is_a_dead_letter_not_a_customer_without_group(
+    woo: WooCommerceConnector,
+) -> None:
+    """A key whose user is no administrator gets customers without meta_data (WooCommerce's V2 controller)."""
+    read = woo.customers.customer({"id": 5, "email": "hidden@example.com", "billing": {}, "shipping": {}})
+    assert isinstance(read, Unmappable) and read.field == "meta_data" and "administrator" in read.reason

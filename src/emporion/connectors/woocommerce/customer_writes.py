@@ -23,7 +23,7 @@ from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.woocommerce.client import BatchItemResult
-from emporion.connectors.woocommerce.customers import ACCOUNTS, CustomerReader
+from emporion.connectors.woocommerce.customers import ACCOUNTS, HIDDEN_META, CustomerReader
 from emporion.connectors.woocommerce.errors import WooError
 from emporion.connectors.woocommerce.order_values import text
 from emporion.connectors.woocommerce.writer import linked_id
@@ -250,6 +250,10 @@ class CustomerWriter:
         for item in items:
             account, status = targets[item.key]
             ident = int(account["id"])
+            if "meta_data" not in account:  # every write would look needed, and echo
+                error = Permanent(HIDDEN_META, record=f"customer {item.key}", field="meta_data")
+                outcomes[item.key] = Outcome(item.key, OutcomeStatus.FAILED, {"id": ident}, error)
+                continue
             changes = difference(
                 customer_body(_customer(item), update_fields(item), self.reader.meta_keys), account
             )

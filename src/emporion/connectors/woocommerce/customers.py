@@ -42,6 +42,10 @@ BY_ID = {"orderby": "id", "order": "asc", "context": "edit"}
 # what the mapping reads: the feed lists only these
 MAPPED_FIELDS = "id,email,first_name,last_name,billing,shipping,meta_data"
 Json = dict[str, Any]
+HIDDEN_META = (
+    "WooCommerce shows customers' meta data to administrators only: give the API key's user the "
+    "administrator role"
+)
 
 
 class CustomerReader:
@@ -58,10 +62,11 @@ class CustomerReader:
         self.meta_keys = dict(meta_keys)
 
     def customer(self, data: Json) -> Customer | Unmappable:
-        """One account as a Customer, or its Unmappable stand-in."""
-        return map_or_unmappable(
-            str(data.get("id", "")), functools.partial(customer_from_wc, data, self.meta_keys)
-        )
+        """One account as a Customer, or its Unmappable stand-in (also when its meta is hidden)."""
+        key = str(data.get("id", ""))
+        if "meta_data" not in data:  # number, group and price list would read as empty
+            return Unmappable.of(key, Permanent(HIDDEN_META, record=f"customer {key}", field="meta_data"))
+        return map_or_unmappable(key, functools.partial(customer_from_wc, data, self.meta_keys))
 
     async def accounts(self, ids: Sequence[int]) -> dict[int, Json]:
         """The accounts of the roles among `ids` (edit context) by id; other users, missing ids left out."""
