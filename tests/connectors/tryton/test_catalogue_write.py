@@ -11,6 +11,7 @@ import pytest
 
 from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.tryton.connector import TrytonConnector
+from emporion.connectors.tryton.product_plan import codes_of, prices
 from emporion.engine.compare import diff_records
 from emporion.model import Category, Image, Product, StockLevel, Variant
 from emporion_devkit.erp.catalogue import plan
@@ -366,3 +367,19 @@ async def test_a_batch_is_written_in_a_few_requests(connector: TrytonConnector, 
     items = [WriteItem(p.key, p, o.target_ref) for p, o in zip(renamed, outcomes, strict=True)]
     assert {o.status for o in await connector.write("product", items, [])} == {OutcomeStatus.UPDATED}
     assert requests.sent <= 8, requests.sent
+
+
+def test_codes_split_variant_skus_after_the_product_sku_or_keep_them_whole(tag: str) -> None:
+    assert codes_of(simple(tag)) == (f"S-{tag}", {f"S-{tag}": ""})
+    assert codes_of(variable(tag)) == (f"T-{tag}", {f"T-{tag}-S": "-S", f"T-{tag}-M": "-M"})
+    mixed = variable(tag)
+    mixed.variants[0].sku = f"X-{tag}"
+    assert codes_of(mixed) == ("", {f"X-{tag}": f"X-{tag}", f"T-{tag}-M": f"T-{tag}-M"})
+
+
+def test_prices_round_to_the_currency_and_variants_keep_their_own_only_when_different(tag: str) -> None:
+    product = variable(tag, sizes=("S", "XL"))
+    product.variants[0].list_price = Decimal("19.995")
+    template, own = prices(product, 2)
+    assert template == Decimal("20.00") and own == {f"T-{tag}-S": None, f"T-{tag}-XL": Decimal("22.00")}
+    assert prices(simple(tag).model_copy(update={"list_price": Decimal("1.005")}), 2)[0] == Decimal("1.01")

@@ -1,115 +1,36 @@
 """A shop's products into Tryton: a template per product and a product.product per variant, by SKU.
 
-Codes: the template's code is the product's SKU and each variant's suffix the rest of its SKU when
-every variant SKU starts with the product's; otherwise the template has no code and each suffix is
-the whole variant SKU (Tryton's variant code is template code + suffix). Stock, cost and images are
-never written; a variant gone from the record and a deleted product are deactivated, never deleted.
+Each batch is read in a few requests (the links' templates, the SKUs of the unlinked, their
+variants), planned (`product_plan.py`), and written in a few more: one create for the new templates
+with their variants, one write for the changed templates, one each for variants changed, added and
+deactivated. Stock, cost and images are never written; a variant gone from the record and a deleted
+product are deactivated, never deleted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.tryton.attributes import Attributes, value_problem
+from emporion.connectors.tryton.attributes import Attributes
 from emporion.connectors.tryton.catalogue_batch import ALL_ROWS, Batches, named
-from emporion.connectors.tryton.catalogue_defaults import CreateDefaults, TemplateDefaults
+from emporion.connectors.tryton.catalogue_defaults import CreateDefaults
 from emporion.connectors.tryton.client import TrytonClient
+from emporion.connectors.tryton.product_plan import (
+    Facts,
+    Plan,
+    check_product,
+    create_plan,
+    label_of,
+    sends,
+    update_plan,
+    wanted_variants,
+)
 from emporion.model import Product
 
 TEMPLATE_READ = ["name", "code", "active", "salable", "list_price", "categories", "weight", "weight_uom"]
 PRODUCT_READ = ["code", "suffix_code", "template", "attributes", "active", "description", "list_price"]
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """One product.product as the record wants it."""
-
-    sku: str
-    suffix: str
-    attributes: dict[str, str]
-    list_price: Decimal | None  # the variant's own price; None: the template's
-    active: bool
-
-
-@dataclass
-class Plan:
-    """What one item asks of Tryton: a template to create, or writes to an existing one."""
-
-    item: WriteItem
-    product: Product
-    label: str
-    status: OutcomeStatus
-    template: int | None = None
-    create: dict[str, Any] | None = None
-    template_write: dict[str, Any] = field(default_factory=dict)
-    product_writes: list[tuple[list[int], dict[str, Any]]] = field(default_factory=list)
-    product_creates: list[dict[str, Any]] = field(default_factory=list)
-    deactivate: list[int] = field(default_factory=list)
-
-
-def label_of(product: Product, key: str) -> str:
-    """How errors name a product: its SKU, else its first variant's, else its key."""
-    return product.sku or next((variant.sku for variant in product.variants if variant.sku), "") or key
-
-
-def codes_of(product: Product) -> tuple[str, dict[str, str]]:
-    """The template code and each variant SKU's suffix (see the module's docstring)."""
-    if not product.variants:
-        return product.sku, {product.sku: ""}
-    skus = [variant.sku for variant in product.variants]
-    if product.sku and all(sku.startswith(product.sku) and sku != product.sku for sku in skus):
-        return product.sku, {sku: sku[len(product.sku) :] for sku in skus}
-    return "", {sku: sku for sku in skus}
-
-
-def sends(item: WriteItem, name: str, creating: bool) -> bool:
-    """Whether canonical field `name` is written: always on create; on update when sent and not kept."""
-    if creating:
-        return True
-    if item.only is not None and name not in item.only:
-        return False
-    return name not in item.keep_on_update
-
-
-def _check(item: WriteItem) -> Product:
-    """The item's product, or Permanent naming what Tryton cannot take (SKUs, attribute values, ids)."""
-    product = item.record
-    if not isinstance(product, Product):
-        raise Permanent(f"not a product: {type(product).__name__}", record=item.key, field="record")
-    label = label_of(product, item.key)
-    if not product.variants and not product.sku:
-        raise Permanent("a product without SKU cannot be matched in Tryton", record=label, field="sku")
-    skus = [variant.sku for variant in product.variants]
-    if any(not sku for sku in skus) or len(set(skus)) != len(skus):
-        raise Permanent("every variant needs a SKU of its own", record=label, field="variants.sku")
-    for variant in product.variants:
-        for name, value in variant.attributes.items():
-            problem = value_problem(value) if name.strip() else "has no attribute name"
-            if problem:
-                raise Permanent(
-                    f"attribute {name!r} value {value!r} {problem}",
-                    record=variant.sku,
-                    field="variants.attributes",
-                )
-    for category in product.categories:
-        if not (category.isascii() and category.isdigit()):
-            raise Permanent(
-                f"category {category!r} is not a Tryton category id", record=label, field="categories"
-            )
-    return product
-
-
-def _same(left: Any, right: Any) -> bool:
-    numbers = (Decimal, float, int)
-    if isinstance(left, bool) or isinstance(right, bool):
-        return bool(left) == bool(right)
-    if isinstance(left, numbers) and isinstance(right, numbers):
-        return Decimal(str(left)) == Decimal(str(right))
-    return bool(left == right) or (not left and not right and left is not False and right is not False)
 
 
 class ProductWriter:
@@ -190,7 +111,7 @@ class ProductWriter:
         checked: list[tuple[WriteItem, Product]] = []
         for item in upserts:
             try:
-                product = _check(item)
+                product = check_product(item)
             except Permanent as error:
                 failed[item.key] = error
                 labels[item.key] = item.key
@@ -264,24 +185,42 @@ class ProductWriter:
             if item.key in failed:
                 continue
             label = label_of(product, item.key)
+            home = homes.get(item.key)
             try:
-                names = {name for variant in product.variants for name in variant.attributes}
-                for name in sorted(names):
+                for name in sorted({name for variant in product.variants for name in variant.attributes}):
                     if name in attribute_problems:
                         raise attribute_problems[name]
-                home = homes.get(item.key)
+                current = templates[home[0]] if home else None
+                facts = await self._facts(item, product, digits, attribute_ids, current)
                 if home is None:
-                    plans.append(await self._create_plan(item, product, label, digits, attribute_ids))
-                else:
-                    ident, status = home
-                    plan = Plan(item, product, label, status, template=ident)
-                    await self._update_plan(
-                        plan, templates[ident], rows.get(ident, []), digits, attribute_ids
+                    plans.append(
+                        create_plan(item, product, await self.defaults.resolve(item.defaults), facts)
                     )
-                    plans.append(plan)
+                    continue
+                plan = Plan(item, product, label, home[1], template=home[0])
+                update_plan(plan, templates[home[0]], rows.get(home[0], []), facts)
+                plans.append(plan)
             except Permanent as error:
                 failed[item.key] = named(error, label, "product")
         return plans
+
+    async def _facts(
+        self,
+        item: WriteItem,
+        product: Product,
+        digits: int,
+        attribute_ids: dict[str, int],
+        current: dict[str, Any] | None,
+    ) -> Facts:
+        """The kilogram unit for a weight, and the attribute set when the variants' attributes are sent."""
+        kg = await self._kilogram() if product.weight is not None else None
+        names = {name for variant in product.variants for name in variant.attributes}
+        creating = current is None
+        chosen = None
+        if names and (sends(item, "attributes", creating) or sends(item, "variants", creating)):
+            existing = current.get("attribute_set") if current else None
+            chosen = await self.attributes.attribute_set([attribute_ids[name] for name in names], existing)
+        return Facts(digits=digits, kg=kg, attribute_set=chosen)
 
     async def _check_categories(
         self,
@@ -311,191 +250,6 @@ class ProductWriter:
                     field="categories",
                 )
 
-    def _prices(self, product: Product, digits: int) -> tuple[Decimal | None, dict[str, Decimal | None]]:
-        """The template's list price, and each variant's own price where it differs from it."""
-        unit = Decimal(1).scaleb(-digits)
-
-        def money(value: Decimal | None) -> Decimal | None:
-            return None if value is None else value.quantize(unit, rounding=ROUND_HALF_UP)
-
-        prices = [money(variant.list_price) for variant in product.variants]
-        template = money(product.list_price)
-        if template is None and any(price is not None for price in prices):
-            template = min(price for price in prices if price is not None)
-        own = {
-            variant.sku: price if price is not None and price != template else None
-            for variant, price in zip(product.variants, prices, strict=True)
-        }
-        return template, own
-
-    @staticmethod
-    def _wanted(product: Product, own: dict[str, Decimal | None]) -> list[Wanted]:
-        _, suffixes = codes_of(product)
-        if not product.variants:
-            return [Wanted(product.sku, "", {}, None, True)]
-        return [
-            Wanted(
-                variant.sku,
-                suffixes[variant.sku],
-                dict(variant.attributes),
-                own.get(variant.sku),
-                variant.active,
-            )
-            for variant in product.variants
-        ]
-
-    async def _weight(self, product: Product) -> dict[str, Any]:
-        if product.weight is None:
-            return {"weight": None}
-        kg, digits = await self._kilogram()
-        return {"weight": float(round(product.weight, digits)), "weight_uom": kg}
-
-    async def _attribute_set(self, product: Product, ids: dict[str, int], current: int | None) -> int | None:
-        names = {name for variant in product.variants for name in variant.attributes}
-        if not names:
-            return current
-        return await self.attributes.attribute_set([ids[name] for name in names], current)
-
-    async def _create_plan(
-        self, item: WriteItem, product: Product, label: str, digits: int, attribute_ids: dict[str, int]
-    ) -> Plan:
-        defaults: TemplateDefaults = await self.defaults.resolve(item.defaults)
-        template_price, own = self._prices(product, digits)
-        code, _ = codes_of(product)
-        variants = []
-        for wanted in self._wanted(product, own):
-            values: dict[str, Any] = {
-                "suffix_code": wanted.suffix,
-                "description": product.description or None,
-                "active": wanted.active,
-            }
-            if product.variants:
-                values["attributes"] = wanted.attributes
-            if wanted.list_price is not None:
-                values["list_price"] = wanted.list_price
-            variants.append(values)
-        values = {
-            "name": product.name,
-            "code": code or None,
-            "type": defaults.type,
-            "default_uom": defaults.unit,
-            "sale_uom": defaults.unit,
-            "salable": product.salable if defaults.salable is None else defaults.salable,
-            "active": product.active,
-            "list_price": template_price,
-            "products": [("create", variants)],
-        }
-        if defaults.account_category is not None:
-            values["account_category"] = defaults.account_category
-        if product.categories:
-            values["categories"] = [("add", sorted(int(category) for category in product.categories))]
-        if product.weight is not None:
-            values.update(await self._weight(product))
-        if product.variants:
-            values["attribute_set"] = await self._attribute_set(product, attribute_ids, None)
-        return Plan(item, product, label, OutcomeStatus.CREATED, create=values)
-
-    async def _update_plan(
-        self,
-        plan: Plan,
-        current: dict[str, Any],
-        rows: list[dict[str, Any]],
-        digits: int,
-        attribute_ids: dict[str, int],
-    ) -> None:
-        """Writes that bring the template and its variants to the record, for the fields it sends."""
-        item, product = plan.item, plan.product
-
-        def send(name: str) -> bool:
-            return sends(item, name, False)
-
-        template_price, own = self._prices(product, digits)
-        code, _ = codes_of(product)
-        wanted_values: dict[str, tuple[str, Any]] = {
-            "name": ("name", product.name),
-            "sku": ("code", code or None),
-            "active": ("active", product.active),
-            "salable": ("salable", product.salable),
-            "list_price": ("list_price", template_price),
-        }
-        changes = plan.template_write
-        for canonical, (name, value) in wanted_values.items():
-            if send(canonical) and not _same(current.get(name), value):
-                changes[name] = value
-        if send("categories"):
-            have = {int(category) for category in current.get("categories") or []}
-            want = {int(category) for category in product.categories}
-            moves = [
-                (action, sorted(ids))
-                for action, ids in (("add", want - have), ("remove", have - want))
-                if ids
-            ]
-            if moves:
-                changes["categories"] = moves
-        if send("weight"):
-            weight = await self._weight(product)
-            if not _same(current.get("weight"), weight["weight"]) or (
-                "weight_uom" in weight and current.get("weight_uom") != weight["weight_uom"]
-            ):
-                changes.update(weight)
-        if product.variants and (send("attributes") or send("variants")):
-            chosen = await self._attribute_set(product, attribute_ids, current.get("attribute_set"))
-            if chosen != current.get("attribute_set"):
-                changes["attribute_set"] = chosen
-        self._variant_writes(plan, rows, own)
-
-    def _variant_writes(self, plan: Plan, rows: list[dict[str, Any]], own: dict[str, Decimal | None]) -> None:
-        item, product = plan.item, plan.product
-
-        def send(name: str) -> bool:
-            return sends(item, name, False)
-
-        by_code = {row["code"]: row for row in rows if row.get("code")}
-        active_rows = [row for row in rows if row["active"]]
-        matched: set[int] = set()
-        for wanted in self._wanted(product, own):
-            row = by_code.get(wanted.sku)
-            if row is None and not product.variants and len(active_rows) == 1:
-                row = active_rows[0]  # a simple product whose SKU changed: the same product.product
-            if row is None:
-                if send("variants") or send("sku"):
-                    values: dict[str, Any] = {
-                        "template": plan.template,
-                        "suffix_code": wanted.suffix,
-                        "description": product.description or None,
-                        "active": wanted.active,
-                    }
-                    if product.variants:
-                        values["attributes"] = wanted.attributes
-                    if wanted.list_price is not None:
-                        values["list_price"] = wanted.list_price
-                    plan.product_creates.append(values)
-                continue
-            matched.add(row["id"])
-            changes: dict[str, Any] = {}
-            if send("sku") and (row.get("suffix_code") or "") != wanted.suffix:
-                changes["suffix_code"] = wanted.suffix
-            if send("description") and (row.get("description") or "") != product.description:
-                changes["description"] = product.description or None
-            if product.variants and (send("attributes") or send("variants")):
-                if (row.get("attributes") or {}) != wanted.attributes:
-                    changes["attributes"] = wanted.attributes
-            if (
-                product.variants
-                and send("list_price")
-                and not _same(row.get("list_price"), wanted.list_price)
-            ):
-                changes["list_price"] = wanted.list_price
-            if (send("active") or send("variants")) and row["active"] != wanted.active:
-                if wanted.active:
-                    changes["active"] = True
-                else:
-                    plan.deactivate.append(row["id"])
-            if changes:
-                plan.product_writes.append(([row["id"]], changes))
-        if send("variants"):
-            plan.deactivate += [row["id"] for row in active_rows if row["id"] not in matched]
-
     async def _outcomes(self, plans: list[Plan], failed: dict[str, ConnectorError]) -> list[Outcome]:
         """Each written item's outcome with its reference; a variant whose code is not its SKU fails it."""
         done = [plan for plan in plans if plan.item.key not in failed and plan.template is not None]
@@ -505,7 +259,7 @@ class ProductWriter:
             assert plan.template is not None
             variants = rows.get(plan.template, [])
             codes = {row["code"] for row in variants if row["active"]}
-            expected = [wanted.sku for wanted in self._wanted(plan.product, {}) if wanted.active]
+            expected = [wanted.sku for wanted in wanted_variants(plan.product, {}) if wanted.active]
             wrong = [
                 sku
                 for sku in expected
