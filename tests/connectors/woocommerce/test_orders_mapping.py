@@ -141,7 +141,12 @@ def test_published_customer_reads() -> None:
         "John",
         False,
     )
-    assert customer.billing is not None and customer.billing.phone == "(555) 555-5555"
+    assert customer.phone == "(555) 555-5555" and customer.billing is not None  # contact on the customer
+    assert (customer.billing.city, customer.billing.phone, customer.billing.email) == (
+        "San Francisco",
+        "",
+        "",
+    )
 
 
 @pytest.mark.parametrize(

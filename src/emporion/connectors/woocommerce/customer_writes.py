@@ -74,8 +74,9 @@ Target = tuple[Json, OutcomeStatus]
 
 
 def address_to_wc(address: Address, *, email: str | None = None) -> Json:
-    """An Address as a WooCommerce billing (with `email`) or shipping block."""
-    block = {wc: getattr(address, name) for name, wc in ADDRESS.items()}
+    """An Address as a WooCommerce billing (with `email`) or shipping block; a phone the address does
+    not carry is left as the shop has it (a customer's addresses carry the postal part only)."""
+    block = {wc: getattr(address, name) for name, wc in ADDRESS.items() if name != "phone" or address.phone}
     if email is not None:
         block["email"] = address.email or email
     return block

@@ -331,8 +331,11 @@ def customer_from_wc(data: Json, meta_keys: Mapping[str, str] = CUSTOMER_META) -
 
     The e-mail is lower-cased (the natural key); company and phone come from the billing address;
     number, group and price list from the meta keys `meta_keys` names (canonical field -> meta key).
+    The addresses carry the postal part only: e-mail and phone are the customer's own fields, as in
+    an ERP, whose addresses hold neither (the billing block's e-mail is written from the customer's).
     """
     billing = address_from_wc(block(data, "billing"))
+    postal = {"email": "", "phone": ""}
     meta = meta_from_wc(_meta_list(data))
     extra = {name: _meta_text(meta.get(key)) for name, key in meta_keys.items()}
     return Customer(
@@ -342,8 +345,8 @@ def customer_from_wc(data: Json, meta_keys: Mapping[str, str] = CUSTOMER_META) -
         last_name=text(data.get("last_name")),
         company=billing.company,
         phone=billing.phone,
-        billing=billing,
-        shipping=address_from_wc(block(data, "shipping")),
+        billing=billing.model_copy(update=postal),
+        shipping=address_from_wc(block(data, "shipping")).model_copy(update=postal),
         guest=False,
         **extra,
     )
