@@ -11,23 +11,16 @@ e-mail); this module only looks before it creates.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.tryton.client import TrytonClient
-from emporion.connectors.tryton.party_read import (
-    ADDRESS_ORDER,
-    ADDRESS_READ,
-    PARTY_FIELDS,
-    PartyReader,
-    role_row,
-)
-from emporion.model.orders import Address, Customer
+from emporion.connectors.tryton.party_addresses import AddressMode, PartyAddresses, same_place
+from emporion.connectors.tryton.party_read import PARTY_FIELDS, PartyReader
+from emporion.model.orders import Customer
 
-ADDRESS_FIELDS = ["street_unstructured", "postal_code", "city", "invoice", "delivery"]
-# a linked write's changed address: "update" rewrites the row holding the role, "add" makes a new row
-# (past sales and invoices keep showing the old one) and moves the role to it
-AddressMode = Literal["update", "add"]
+__all__ = ["AddressMode", "PartyWriter", "contact_name", "party_name", "same_place"]
+
 CUSTOMER_FIELDS = frozenset(
     {
         "first_name",
@@ -42,30 +35,12 @@ CUSTOMER_FIELDS = frozenset(
         "price_list",
     }
 )
-ROLES = (("invoice", "billing"), ("delivery", "shipping"))
 
 
 def party_name(customer: Customer) -> str:
     """The party's name: the company if there is one, else first and last name, else the e-mail."""
     person = " ".join(part for part in (customer.first_name, customer.last_name) if part).strip()
     return customer.company or person or customer.email
-
-
-def _street(address: Address) -> str:
-    return "\n".join(part for part in (address.street, address.street2) if part)
-
-
-def same_place(row: dict[str, Any], address: Address) -> bool:
-    """Whether a Tryton address row is the same place as a shop address (street, postcode, city)."""
-
-    def norm(value: Any) -> str:
-        return " ".join(str(value or "").lower().split())
-
-    return (
-        norm(row.get("street_unstructured")) == norm(_street(address))
-        and norm(row.get("postal_code")) == norm(address.postcode)
-        and norm(row.get("city")) == norm(address.city)
-    )
 
 
 def contact_name(customer: Customer) -> str | None:
@@ -76,10 +51,6 @@ def contact_name(customer: Customer) -> str | None:
 
 def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit() or ch == "+")
-
-
-def _is_empty(address: Address | None) -> bool:
-    return address is None or not (address.street or address.city or address.postcode)
 
 
 class PartyWriter:
@@ -96,9 +67,8 @@ class PartyWriter:
         self.client = client
         self.groups = list(groups)
         self.category = category
-        self.addresses = addresses
         self.reader = PartyReader(client, groups=groups)
-        self._countries: dict[str, int | None] = {}
+        self.places = PartyAddresses(client, addresses)
         self._categories: dict[str, int] = {}
         self._price_lists: dict[str, int] = {}
 
@@ -271,7 +241,7 @@ class PartyWriter:
             await self.client.model("party.party", "write", [party], values)
             changed = True
         changed |= await self._contacts(party, current, wanted)
-        moved, ref = await self._roles(party, wanted)
+        moved, ref = await self.places.roles(party, wanted)
         return changed or moved, ref
 
     async def _contacts(self, party: int, current: Customer, wanted: Customer) -> bool:
@@ -314,103 +284,6 @@ class PartyWriter:
             changed = True
         return changed
 
-    async def _roles(self, party: int, wanted: Customer) -> tuple[bool, dict[str, Any]]:
-        """Bring the invoice and delivery addresses to the wanted ones; one row holds each role."""
-        client = self.client
-        rows = await client.search_read(
-            "party.address", [("party", "=", party)], ["id", *ADDRESS_READ], order=ADDRESS_ORDER
-        )
-        billing = wanted.billing if not _is_empty(wanted.billing) else None
-        shipping = wanted.shipping if not _is_empty(wanted.shipping) else billing
-        places = {"invoice": billing, "delivery": shipping}
-        changed = False
-        ref: dict[str, Any] = {"id": party, "invoice_address": None, "delivery_address": None}
-        for role, _ in ROLES:
-            address = places[role]
-            holder = role_row(rows, role)
-            if address is None:
-                ref[f"{role}_address"] = holder["id"] if holder else None
-                continue
-            values = await self._address_values(party, address)
-            target = next((row for row in rows if same_place(row, address)), None)
-            if target is None and holder is not None and self.addresses == "update":
-                other = "delivery" if role == "invoice" else "invoice"
-                kept = places[other]
-                shared = bool(holder.get(other)) and kept is not None and same_place(holder, kept)
-                if not shared:
-                    target = holder
-            if target is None:
-                (made,) = await client.model("party.address", "create", [{**values, role: True}])
-                target = {"id": made, **values, role: True}
-                rows.append(target)
-                changed = True
-            elif self._differs(target, values) or not target.get(role):
-                update = {k: v for k, v in values.items() if k != "party"}
-                await client.model("party.address", "write", [target["id"]], {**update, role: True})
-                target.update({**update, role: True})
-                changed = True
-            others = [row["id"] for row in rows if row.get(role) and row["id"] != target["id"]]
-            if others:
-                await client.model("party.address", "write", others, {role: False})
-                for row in rows:
-                    if row["id"] in others:
-                        row[role] = False
-                changed = True
-            ref[f"{role}_address"] = target["id"]
-        return changed, ref
-
-    @staticmethod
-    def _differs(row: dict[str, Any], values: dict[str, Any]) -> bool:
-        """Whether an address row differs from the values it should hold (names, street, codes)."""
-        return (
-            (row.get("party_name") or None) != (values.get("party_name") or None)
-            or (row.get("street_unstructured") or "") != (values.get("street_unstructured") or "")
-            or (row.get("postal_code") or "") != (values.get("postal_code") or "")
-            or (row.get("city") or "") != (values.get("city") or "")
-            or row.get("country") != values.get("country")
-            or row.get("subdivision") != values.get("subdivision")
-        )
-
-    async def _address_values(self, party: int, address: Address, **flags: bool) -> dict[str, Any]:
-        name = " ".join(p for p in (address.first_name, address.last_name) if p)
-        values: dict[str, Any] = {
-            "party": party,
-            "party_name": address.company or name or None,
-            "street_unstructured": _street(address),
-            "postal_code": address.postcode,
-            "city": address.city,
-            "country": None,
-            "subdivision": None,
-            **flags,
-        }
-        if address.country:
-            country = await self._country(address.country)
-            if country is not None:
-                values["country"] = country
-                subdivision = await self._subdivision(country, address.country, address.state)
-                if subdivision is not None:
-                    values["subdivision"] = subdivision
-        return values
-
-    async def _country(self, code: str) -> int | None:
-        code = code.upper()
-        if code not in self._countries:
-            rows = await self.client.search_read("country.country", [("code", "=", code)], ["id"], limit=1)
-            self._countries[code] = rows[0]["id"] if rows else None
-        return self._countries[code]
-
-    async def _subdivision(self, country: int, country_code: str, state: str) -> int | None:
-        if not state:
-            return None
-        codes = [state.upper(), f"{country_code.upper()}-{state.upper()}"]
-        rows = await self.client.search_read(
-            "country.subdivision",
-            [("country", "=", country), ["OR", ("code", "in", codes), ("name", "ilike", state)]],
-            ["id"],
-            limit=1,
-        )
-        return rows[0]["id"] if rows else None
-
     async def _complete(self, party: int, customer: Customer) -> tuple[bool, dict[str, Any]]:
         """Add the missing contact mechanisms and addresses (never delete); return the party's ref."""
         client = self.client
@@ -427,29 +300,5 @@ class PartyWriter:
         if missing:
             await client.model("party.contact_mechanism", "create", missing)
             changed = True
-        addresses = await client.search_read(
-            "party.address", [("party", "=", party)], ["id", *ADDRESS_FIELDS], order=[("id", "ASC")]
-        )
-        billing = customer.billing if not _is_empty(customer.billing) else None
-        shipping = customer.shipping if not _is_empty(customer.shipping) else billing
-        ref: dict[str, Any] = {"id": party, "invoice_address": None, "delivery_address": None}
-        for role, address in (("invoice", billing), ("delivery", shipping)):
-            if address is None:
-                continue
-            match = next((row for row in addresses if same_place(row, address)), None)
-            if match is None:
-                values = await self._address_values(party, address, **{role: True})
-                (created,) = await client.model("party.address", "create", [values])
-                match = {"id": created, **values}
-                addresses.append(match)
-                changed = True
-            elif not match.get(role):
-                await client.model("party.address", "write", [match["id"]], {role: True})
-                match[role] = True
-                changed = True
-            ref[f"{role}_address"] = match["id"]
-        if ref["invoice_address"] is None and addresses:
-            ref["invoice_address"] = addresses[0]["id"]
-        if ref["delivery_address"] is None and addresses:
-            ref["delivery_address"] = ref["invoice_address"]
-        return changed, ref
+        placed, ref = await self.places.complete(party, customer)
+        return changed or placed, ref
