@@ -30,6 +30,7 @@ from emporion.connectors.tryton.product_plan import (
 from emporion.model import Product
 
 TEMPLATE_READ = ["name", "code", "active", "salable", "list_price", "categories", "weight", "weight_uom"]
+SEARCH_CHUNK = 500  # values per `in` of one search: a batch's SKUs stay within SQLite's limits
 PRODUCT_READ = ["code", "suffix_code", "template", "attributes", "active", "description", "list_price"]
 
 
@@ -48,14 +49,16 @@ class ProductWriter:
     async def find(self, skus: Sequence[str]) -> dict[str, int]:
         """The template behind each SKU (a variant's code or a template's), active ones first."""
         wanted = sorted({sku for sku in skus if sku})
-        if not wanted:
-            return {}
-        products = await self.client.search_read(
-            "product.product", [("code", "in", wanted)], ["code", "template", "active"], context=ALL_ROWS
-        )
-        templates = await self.client.search_read(
-            "product.template", [("code", "in", wanted)], ["code", "active"], context=ALL_ROWS
-        )
+        products: list[dict[str, Any]] = []
+        templates: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), SEARCH_CHUNK):
+            chunk = wanted[start : start + SEARCH_CHUNK]
+            products += await self.client.search_read(
+                "product.product", [("code", "in", chunk)], ["code", "template", "active"], context=ALL_ROWS
+            )
+            templates += await self.client.search_read(
+                "product.template", [("code", "in", chunk)], ["code", "active"], context=ALL_ROWS
+            )
         found: dict[str, int] = {}
         for row in sorted(products, key=lambda row: (not row["active"], row["id"])):
             found.setdefault(row["code"], int(row["template"]))
@@ -66,15 +69,15 @@ class ProductWriter:
     async def variants(self, templates: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """Every product.product (active or not) of these templates, by template."""
         by_template: dict[int, list[dict[str, Any]]] = {ident: [] for ident in templates}
-        if templates:
-            rows = await self.client.search_read(
-                "product.product",
-                [("template", "in", sorted(set(templates)))],
-                PRODUCT_READ,
-                context=ALL_ROWS,
+        ids = sorted(set(templates))
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), SEARCH_CHUNK):
+            chunk = ids[start : start + SEARCH_CHUNK]
+            rows += await self.client.search_read(
+                "product.product", [("template", "in", chunk)], PRODUCT_READ, context=ALL_ROWS
             )
-            for row in sorted(rows, key=lambda row: row["id"]):
-                by_template.setdefault(int(row["template"]), []).append(row)
+        for row in sorted(rows, key=lambda row: row["id"]):
+            by_template.setdefault(int(row["template"]), []).append(row)
         return by_template
 
     async def lookup(self, skus: Sequence[str]) -> dict[str, dict[str, object]]:
