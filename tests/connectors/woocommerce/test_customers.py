@@ -13,7 +13,7 @@ from emporion.connectors.base import OutcomeStatus, Permanent, Retryable, Unmapp
 from emporion.connectors.roles import CustomerSource, CustomerTarget, missing_roles
 from emporion.connectors.woocommerce import webhooks
 from emporion.connectors.woocommerce.connector import WooCommerceConnector
-from emporion.connectors.woocommerce.customer_writes import difference
+from emporion.connectors.woocommerce.customer_bodies import difference
 from emporion.connectors.woocommerce.plugin import PLUGIN
 from emporion.connectors.woocommerce.settings import WooCommerceConnection
 from emporion.model import Address, Customer
