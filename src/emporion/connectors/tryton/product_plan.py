@@ -240,7 +240,9 @@ def _variant_writes(plan: Plan, rows: list[dict[str, Any]], own: dict[str, Decim
     def send(name: str) -> bool:
         return sends(item, name, False)
 
-    by_code = {row["code"]: row for row in rows if row.get("code")}
+    by_code = {
+        row["code"]: row for row in sorted(rows, key=lambda row: bool(row["active"])) if row.get("code")
+    }
     active_rows = [row for row in rows if row["active"]]
     matched: set[int] = set()
     for wanted in wanted_variants(product, own):
