@@ -291,3 +291,35 @@ async def test_a_company_customer_keeps_company_and_person_apart(connector: Tryt
     assert (back.company, back.first_name, back.last_name) == ("ACME GmbH", "Ada", "Lovelace")
     (again,) = await connector.write("customer", [WriteItem("a", wanted, made.target_ref)], [])
     assert again.status is OutcomeStatus.UNCHANGED
+
+
+async def test_feed_reports_a_group_change_and_the_state_reads_without_its_country(
+    connector: TrytonConnector, tryton_server_module: RunningTryton
+) -> None:
+    server, t = tryton_server_module, tag()
+    country = await server.rpc("country.country", "search", [("code", "=", "DE")])
+    if not country:  # the test database loads no countries: make the one this test needs
+        country = await server.rpc("country.country", "create", [{"name": "Germany", "code": "DE"}])
+        subdivision = {"name": "Berlin", "code": "DE-BE", "type": "state", "country": country[0]}
+        await server.rpc("country.subdivision", "create", [subdivision])
+    state = "BE"
+    billing = Address(street="Hauptstr. 1", postcode="10115", city="Berlin", country="DE", state=state)
+    (made,) = await connector.write(
+        "customer", [WriteItem("g", customer(f"grp.{t}@example.com", billing=billing))], []
+    )
+    assert made.target_ref
+    party = made.target_ref["id"]
+    back = await only(connector, str(party))
+    assert back.billing and back.billing.country == "DE" and back.billing.state == state
+    same = customer(f"grp.{t}@example.com", billing=billing)
+    assert (await connector.write("customer", [WriteItem("g", same, made.target_ref)], []))[0].status is (
+        OutcomeStatus.UNCHANGED
+    )
+    start = await connector.changes("customer", None)
+    (retail,) = await server.rpc("party.category", "search", [("name", "=", "Retail")]) or await server.rpc(
+        "party.category", "create", [{"name": "Retail"}]
+    )
+    await server.rpc("party.party", "write", [party], {"categories": [["add", [retail]]]})
+    polled = await drain(connector, "customer", start.cursor)
+    assert str(party) in polled.keys
+    assert (await only(connector, str(party))).group == "Retail"
