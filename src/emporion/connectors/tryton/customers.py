@@ -42,7 +42,7 @@ class Customers:
         self.page_size = page_size
         self.overlap = overlap
         self.category = category
-        self.reader = PartyReader(client, groups=groups, page_size=page_size)
+        self.reader = PartyReader(client, groups=groups)
         self.writer = PartyWriter(client, groups=groups, category=category, addresses=addresses)
         self._own: list[int] | None = None
 

@@ -181,9 +181,9 @@ class PartyWriter:
         """A matched party gets what it lacks (the customer category, a group, a price list), nothing more."""
         (row,) = await self.client.read("party.party", [party], ["categories", "sale_price_list"])
         have = set(row.get("categories") or [])
-        names = {await self._category(g) for g in self.groups} & have if self.groups else set()
+        named = await self.client.read("party.category", sorted(have), ["name"]) if have else []
         wanted = [self.category] if self.category else []
-        if customer.group and not names:
+        if customer.group and not {category["name"] for category in named} & {*self.groups, customer.group}:
             wanted.append(customer.group)
         add = [ident for ident in [await self._category(name) for name in wanted] if ident not in have]
         values: dict[str, Any] = {"categories": [["add", add]]} if add else {}

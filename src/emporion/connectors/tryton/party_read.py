@@ -67,10 +67,9 @@ def role_row(rows: Sequence[dict[str, Any]], role: str) -> dict[str, Any] | None
 class PartyReader:
     """Reads parties with their contact mechanisms, addresses, categories and price list."""
 
-    def __init__(self, client: TrytonClient, *, groups: Sequence[str] = (), page_size: int = 500) -> None:
+    def __init__(self, client: TrytonClient, *, groups: Sequence[str] = ()) -> None:
         self.client = client
         self.groups = list(groups)
-        self.page_size = page_size
 
     async def customers(
         self, parties: Sequence[dict[str, Any]], *, require_email: bool = True
@@ -80,15 +79,17 @@ class PartyReader:
         if not ids:
             return []
         mechanisms: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in await self._all(
+        for row in await self.client.search_read(
             "party.contact_mechanism",
             [("party", "in", ids)],
             ["party", "type", "value", "name"],
-            MECHANISM_ORDER,
+            order=MECHANISM_ORDER,
         ):
             mechanisms[row["party"]].append(row)
         addresses: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in await self._all("party.address", [("party", "in", ids)], ADDRESS_READ, ADDRESS_ORDER):
+        for row in await self.client.search_read(
+            "party.address", [("party", "in", ids)], ADDRESS_READ, order=ADDRESS_ORDER
+        ):
             addresses[row["party"]].append(row)
         categories = {c for row in parties for c in row.get("categories") or []}
         names = await self._names("party.category", categories)
@@ -145,11 +146,6 @@ class PartyReader:
             group=group,
             price_list=lists.get(row.get("sale_price_list") or 0, ""),
         )
-
-    async def _all(
-        self, model: str, domain: list[Any], fields: list[str], order: list[tuple[str, str]]
-    ) -> list[dict[str, Any]]:
-        return await self.client.search_read(model, domain, fields, order=order)
 
     async def _names(self, model: str, ids: set[int]) -> dict[int, str]:
         if not ids:
