@@ -141,3 +141,19 @@ async def test_a_group_edited_in_the_shop_is_reverted_and_guests_are_never_sent(
     assert customers(harness.shop)["ann@example.com"].group == "vip"
     assert (conflict.field, conflict.owner, conflict.policy) == ("group", "erp", "revert")
     assert "bob@example.com" not in customers(harness.erp)
+
+
+async def test_the_filter_expression_picks_the_customers_a_flow_sends(harness: Harness) -> None:
+    flows = """
+  - name: erp-customers
+    source: erp
+    target: shop
+    entities: [customer]
+    filter: {expression: "group == 'wholesale'"}
+"""
+    harness.erp.put("customer", Customer(key="c1", email="b2b@example.com", group="wholesale"))
+    harness.erp.put("customer", Customer(key="c2", email="walk-in@example.com"))  # a party of a shop order
+    async with harness.engine(flows) as engine:
+        await engine.ensure_initial_sync()
+        await settle(engine)
+    assert list(customers(harness.shop)) == ["b2b@example.com"]

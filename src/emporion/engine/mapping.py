@@ -52,7 +52,8 @@ class FlowMapper:
     def accepts(self, record: Record) -> bool:
         """Whether the flow sends this record at all (removed from the target when it stops)."""
         if isinstance(record, Customer):
-            return not record.guest  # a guest has no account to send
+            # a guest has no account to send; the expression picks customers too (e.g. `group` for B2B)
+            return not record.guest and self._expression(record, f"customer {record.key}")
         if not isinstance(record, Product):
             return True
         rules = self.flow.filter
@@ -64,14 +65,16 @@ class FlowMapper:
             record.categories
         ):
             return False
-        if self._filter is not None:
-            try:
-                return bool(self._filter(**record.model_dump()))
-            except (TemplateError, TypeError, ValueError, ArithmeticError) as error:
-                raise Permanent(
-                    f"filter expression failed: {error}", record=record.sku, field="filter"
-                ) from None
-        return True
+        return self._expression(record, record.sku)
+
+    def _expression(self, record: Record, label: str) -> bool:
+        """The flow's filter expression on a record (true when there is none)."""
+        if self._filter is None:
+            return True
+        try:
+            return bool(self._filter(**record.model_dump()))
+        except (TemplateError, TypeError, ValueError, ArithmeticError) as error:
+            raise Permanent(f"filter expression failed: {error}", record=label, field="filter") from None
 
     def map(self, record: Record, reserved: Mapping[str, Decimal] | None = None) -> Record:
         """The target record for a source record; Permanent names the record and field when it cannot.
