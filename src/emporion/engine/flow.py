@@ -6,44 +6,31 @@ it returns the links, journal entries, dead letters and retries for the caller t
 transaction, so that a crash between the target write and the commit is repaired by the
 search-before-create of the next attempt.
 
-A flow with a field ownership (one of a two-way pair, see engine/ownership.py) reads the target's
-current records of what changed, writes only the fields its source owns, links what needs no write
-without a journal line (the echo of the reverse flow's write), and hands in the conflicts it found
-and the records the reverse flow is to write back. Customers take the same path as the catalogue.
+A flow with a field ownership (one of a two-way pair) takes the same path and hands what it would
+write to `two_way.TwoWaySync`, which keeps only the fields its source owns. Customers take the same
+path as the catalogue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING
 
 from emporion.alerts.monitors import stock_levels
-from emporion.config import EITHER, OWNED_FIELDS, FlowSettings, Ownership
+from emporion.config import FlowSettings, Ownership
 from emporion.connectors.base import Outcome, Permanent, Retryable, Unmappable, WriteItem
 from emporion.connectors.roles import CatalogueSource, CatalogueTarget
-from emporion.engine.compare import comparable
 from emporion.engine.flows import Feed, Flow
 from emporion.engine.mapping import FlowMapper, expand_categories
 from emporion.engine.outcomes import BatchResult, OutcomeApplier, PlannedWrite, Written
-from emporion.engine.ownership import (
-    FieldDecision,
-    decide,
-    field_hash,
-    field_hashes,
-    field_values,
-    owned_record_fields,
-    partial_record,
-    write_fields,
-)
 from emporion.engine.sync import sync_flow
 from emporion.logs import get_logger
 from emporion.model import Category, Customer, Product, Record, fingerprint
-from emporion.model.base import canonical_json
-from emporion.state import Conflict, ConflictCheck, JournalEntry, Link, StateStore
+from emporion.state import Link, StateStore
+
+if TYPE_CHECKING:
+    from emporion.engine.two_way import Note, TwoWaySync
 
 __all__ = ["TARGET_REF_PREFIX", "BatchResult", "FlowRunner", "PlannedWrite", "lookup_key", "natural_key"]
 
@@ -62,15 +49,6 @@ def natural_key(record: Record) -> str:
     if isinstance(record, Customer):
         return record.email.strip().lower()
     return record.key
-
-
-@dataclass(frozen=True)
-class _Note:
-    """What a two-way flow adds to a written record's link and journal line."""
-
-    fields: dict[str, str]  # the link's per-field baseline after the write
-    detail: dict[str, Any] | None = None  # the fields written and the conflicts, for the journal
-    action: str | None = None  # "matched" for a record found in the target and linked
 
 
 def lookup_key(record: Record) -> str:
@@ -102,6 +80,11 @@ class FlowRunner(Flow):
         self.store = store
         self.partner = partner  # the reverse flow of a two-way pair (writes the owner's value back)
         self.ownership = ownership  # None: one-way, every field the source sends is written
+        self.two_way: TwoWaySync | None = None  # the field-by-field comparison of a two-way flow
+        if ownership is not None:
+            from emporion.engine.two_way import TwoWaySync  # imported here: it builds on this module's keys
+
+            self.two_way = TwoWaySync(flow, ownership, partner, target, store)
         self.mapper = FlowMapper(flow)
         self._prepared = False
         # categories a plan has planned to create or match: its products count them as present
@@ -114,14 +97,7 @@ class FlowRunner(Flow):
 
     def not_owned(self, entity: str) -> frozenset[str]:
         """The record fields of `entity` the target owns in a two-way flow (none for a one-way flow)."""
-        if self.ownership is None:
-            return frozenset()
-        theirs = {
-            name
-            for name in OWNED_FIELDS.get(entity, frozenset())
-            if self.ownership.owner(name) == self.flow.target
-        }
-        return write_fields(frozenset(theirs))
+        return self.two_way.not_owned(entity) if self.two_way is not None else frozenset()
 
     def feeds(self) -> list[Feed]:
         """One change feed per entity, categories first (products name them)."""
@@ -198,9 +174,9 @@ class FlowRunner(Flow):
         upserts, waiting = await self._resolve_and_skip(
             entity, mapped, links, result, digests, force, dry_run=dry_run
         )
-        notes: dict[str, _Note] = {}
-        if self.ownership is not None and upserts:
-            upserts = await self._two_way(
+        notes: dict[str, Note] = {}
+        if self.two_way is not None and upserts:
+            upserts = await self.two_way.writes(
                 entity, upserts, links, result, digests, notes, reason, dry_run=dry_run
             )
         if dry_run:
@@ -286,219 +262,6 @@ class FlowRunner(Flow):
             upserts.append(WriteItem(key, record, ref, owned, defaults=defaults))
         return upserts, waiting
 
-    async def _two_way(
-        self,
-        entity: str,
-        upserts: list[WriteItem],
-        links: dict[str, Link],
-        result: BatchResult,
-        digests: dict[str, str],
-        notes: dict[str, _Note],
-        reason: str,
-        *,
-        dry_run: bool,
-    ) -> list[WriteItem]:
-        """Compare each record with the target's field by field; what remains to write, owned fields only.
-
-        Linked records and those the target already holds (found by natural key) are read from the
-        target in one request; records the target does not hold are created with every field. A
-        record with nothing to write gets its link (and baseline) without a write or a journal line,
-        so the echo of the reverse flow's own write is not a change.
-        """
-        unlinked = [item for item in upserts if item.target_ref is None]
-        found = await self.target.lookup(entity, [lookup_key(i.record) for i in unlinked]) if unlinked else {}
-        refs = {item.key: dict(item.target_ref) for item in upserts if item.target_ref}
-        for item in unlinked:
-            ref = found.get(lookup_key(item.record))
-            if ref:
-                refs[item.key] = dict(ref)
-        ids = sorted({str(ref["id"]) for ref in refs.values()})
-        current = {record.key: record for record in await self.target.read(entity, ids)} if ids else {}
-        shapes = await self._compared(entity, upserts)
-        writes: list[WriteItem] = []
-        for item in upserts:
-            ref = refs.get(item.key)
-            there = current.get(str(ref["id"])) if ref else None
-            if isinstance(there, Unmappable):
-                self._dead(result, entity, item.key, item.record, there.error(), reason)
-                continue
-            if ref is None or there is None:  # nothing to compare with: created with every field
-                notes[item.key] = _Note(field_hashes(self._values(entity, shapes[item.key])))
-                writes.append(item)
-                continue
-            matched = item.target_ref is None
-            decision, differing = self._decide(entity, item, there, shapes[item.key], links, matched, result)
-            conflicts = self._conflicts(entity, item, decision, str(ref["id"]), result, dry_run=dry_run)
-            if dry_run:
-                self._plan_decided(entity, item, matched, decision, differing, result)
-                continue
-            detail = {"fields": sorted(decision.write), "conflicts": sorted(c.field for c in conflicts)}
-            action = "matched" if matched else None
-            if not decision.write:
-                self._link_unwritten(entity, item, ref, decision, detail, matched, digests, result, reason)
-                continue
-            record = partial_record(item.record, there, decision.write)
-            keep = (owned_record_fields(entity) - write_fields(decision.write)) | item.keep_on_update
-            writes.append(WriteItem(item.key, record, ref, keep, defaults=item.defaults))
-            notes[item.key] = _Note(decision.baseline, detail, action)
-        return writes
-
-    async def _compared(self, entity: str, upserts: list[WriteItem]) -> dict[str, Record]:
-        """The records as compared with the target's: a category's parent as the target's id."""
-        records = {item.key: item.record for item in upserts}
-        if entity != "category":
-            return records
-        parents = [p for r in records.values() if (p := _parent_key(r))]
-        parent_links = await self.store.get_links(self.flow.name, "category", parents) if parents else {}
-        for key, record in records.items():
-            link = parent_links.get(_parent_key(record) or "")
-            if link and link.target_ref and link.state != "removed":
-                records[key] = record.model_copy(update={"parent_key": str(link.target_ref["id"])})
-        return records
-
-    def _values(self, entity: str, record: Record, shape: Record | None = None) -> dict[str, Any]:
-        """A record's owned fields in comparison form (in the shape of `shape`, the source's record)."""
-        return field_values(comparable(record, frozenset(self.flow.target_owns), shape), entity)
-
-    def _decide(
-        self,
-        entity: str,
-        item: WriteItem,
-        there: Record,
-        shape: Record,
-        links: dict[str, Link],
-        matched: bool,
-        result: BatchResult,
-    ) -> tuple[FieldDecision, dict[str, str]]:
-        """The field decision for one record, and each differing field with the side that wins it."""
-        assert self.ownership is not None
-        link = links.get(item.key)
-        baseline = None if matched or link is None else link.fields
-        mine, theirs = self._values(entity, shape), self._values(entity, there, shape)
-        source, target = self.flow.source, self.flow.target
-        decision = decide(mine, theirs, baseline, self.ownership, source, target)
-        clashing = {conflict.field for conflict in decision.conflicts}
-        differing: dict[str, str] = {}
-        for name in sorted(mine.keys() | theirs.keys()):
-            if field_hash(mine.get(name)) == field_hash(theirs.get(name)):
-                continue
-            winner = source if name in decision.write else "conflict" if name in clashing else target
-            differing[name] = winner
-            result.differs[(name, winner)] += 1
-        return decision, differing
-
-    def _conflicts(
-        self,
-        entity: str,
-        item: WriteItem,
-        decision: FieldDecision,
-        target_id: str,
-        result: BatchResult,
-        *,
-        dry_run: bool,
-    ) -> tuple[Conflict, ...]:
-        """The record's conflicts as kept by the state (one check per compared record), and its revert."""
-        source, target = self.flow.source, self.flow.target
-        pair = " <> ".join(sorted([source, target]))
-        label = natural_key(item.record)
-        found: list[Conflict] = []
-        revert = False
-        for conflict in decision.conflicts:
-            state = conflict.state
-            if conflict.revert_partner and self.partner is None:
-                state = "open"  # nobody to write the owner's value back: reported instead
-            revert = revert or (conflict.revert_partner and self.partner is not None)
-            values = {source: _jsonable(conflict.source_value), target: _jsonable(conflict.target_value)}
-            found.append(
-                Conflict(
-                    pair,
-                    entity,
-                    label,
-                    conflict.field,
-                    conflict.owner,
-                    conflict.policy,
-                    values,
-                    self.flow.name,
-                    item.key,
-                    state,
-                )
-            )
-            if not dry_run:  # never the values: they may be personal data
-                shown = item.key if entity == "customer" else label
-                log.warning(
-                    "field conflict", flow=self.flow.name, entity=entity, record=shown, field=conflict.field
-                )
-        result.conflicts.append(ConflictCheck(pair, entity, label, tuple(found)))
-        if revert and self.partner is not None and not dry_run:
-            result.reverts.append((self.partner.name, entity, target_id))
-        return tuple(found)
-
-    def _link_unwritten(
-        self,
-        entity: str,
-        item: WriteItem,
-        ref: dict[str, Any],
-        decision: FieldDecision,
-        detail: dict[str, Any],
-        matched: bool,
-        digests: dict[str, str],
-        result: BatchResult,
-        reason: str,
-    ) -> None:
-        """A record the target holds as it should: its link and baseline, a journal line if newly matched."""
-        label = natural_key(item.record) or item.key
-        digest = digests.get(item.key)
-        result.links.append(
-            Link(self.flow.name, entity, item.key, ref, label, digest, fields=decision.baseline)
-        )
-        if not matched:
-            result.counts["unchanged"] += 1  # an echo, or nothing this side owns changed: no journal line
-            return
-        result.journal.append(
-            JournalEntry(
-                self.flow.name,
-                entity,
-                item.key,
-                "matched",
-                reason,
-                after_fingerprint=digest,
-                target_ref=ref,
-                detail={"label": label, **detail},
-            )
-        )
-        result.counts["matched"] += 1
-
-    def _plan_decided(
-        self,
-        entity: str,
-        item: WriteItem,
-        matched: bool,
-        decision: FieldDecision,
-        differing: dict[str, str],
-        result: BatchResult,
-    ) -> None:
-        """A plan's line for a compared record: the fields a sync writes, who owns what differs."""
-        assert self.ownership is not None
-        if decision.conflicts:
-            result.counts["conflict"] += 1
-        if not matched and not decision.write and not decision.conflicts:
-            result.counts["unchanged"] += 1
-            return
-        parts = [f"matched on {MATCHED_ON.get(entity, 'key')}"] if matched else []
-        for name, winner in differing.items():
-            owner = self.ownership.owner(name)
-            owns = "either side may change it" if owner == EITHER else f"{owner} owns it"
-            if winner == "conflict":
-                parts.append(f"{name}: conflict, {owns} ({self.ownership.policy(name)})")
-            else:
-                parts.append(f"{name}: differs, {owns}")
-        action = "match" if matched else "update" if decision.write else "conflict"
-        result.planned.append(
-            PlannedWrite(item.key, action, natural_key(item.record), sorted(decision.write), "; ".join(parts))
-        )
-        if action != "conflict":
-            result.counts[action] += 1
-
     async def expected(self, entity: str, records: Sequence[Record]) -> dict[str, Record]:
         """What the target should hold for these source records (mapped, references resolved).
 
@@ -578,7 +341,7 @@ class FlowRunner(Flow):
         result: BatchResult,
         digests: dict[str, str],
         reason: str,
-        notes: dict[str, _Note],
+        notes: dict[str, Note],
     ) -> None:
         """Write categories parents first, so that each child can name its parent's target id."""
         pending = {item.key: item for item in upserts}
@@ -662,7 +425,7 @@ class FlowRunner(Flow):
         result: BatchResult,
         digests: dict[str, str],
         reason: str,
-        notes: dict[str, _Note] | None = None,
+        notes: dict[str, Note] | None = None,
     ) -> None:
         applier = OutcomeApplier(self.flow.name, entity, reason, result)
         for outcome in outcomes:
@@ -690,11 +453,6 @@ class FlowRunner(Flow):
         label = error.record or (natural_key(record) if record else key)
         payload = record.model_dump(mode="json") if record else None
         result.dead_letter(self.flow.name, entity, key, error, reason, label, payload)
-
-
-def _jsonable(value: Any) -> Any:
-    """A compared value as plain JSON (numbers as their normalised text), to be kept with a conflict."""
-    return orjson.loads(canonical_json(value))
 
 
 def _parent_key(record: Record) -> str | None:
