@@ -15,47 +15,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from emporion.alerts.monitors import stock_levels
 from emporion.config import FlowSettings, Ownership
 from emporion.connectors.base import Outcome, Permanent, Retryable, Unmappable, WriteItem
 from emporion.connectors.roles import CatalogueSource, CatalogueTarget
 from emporion.engine.flows import Feed, Flow
+from emporion.engine.keys import MATCHED_ON, lookup_key, natural_key
 from emporion.engine.mapping import FlowMapper, expand_categories
 from emporion.engine.outcomes import BatchResult, OutcomeApplier, PlannedWrite, Written
 from emporion.engine.sync import sync_flow
+from emporion.engine.two_way import Note, TwoWaySync
 from emporion.logs import get_logger
-from emporion.model import Category, Customer, Product, Record, fingerprint
+from emporion.model import Category, Product, Record, fingerprint
 from emporion.state import Link, StateStore
 
-if TYPE_CHECKING:
-    from emporion.engine.two_way import Note, TwoWaySync
-
-__all__ = ["TARGET_REF_PREFIX", "BatchResult", "FlowRunner", "PlannedWrite", "lookup_key", "natural_key"]
+__all__ = [
+    "MATCHED_ON",
+    "TARGET_REF_PREFIX",
+    "BatchResult",
+    "FlowRunner",
+    "PlannedWrite",
+    "lookup_key",
+    "natural_key",
+]
 
 log = get_logger("emporion.engine")
 TARGET_REF_PREFIX = "target:"  # a mapped category value that already names a target category id
 UNPUBLISH = frozenset({"active"})  # what a removal by unpublishing writes
-MATCHED_ON = {"product": "SKU", "category": "slug or name", "customer": "e-mail"}
-
-
-def natural_key(record: Record) -> str:
-    """The key people and the target know a record by: SKU, category name, lower-cased e-mail."""
-    if isinstance(record, Product):
-        return record.sku
-    if isinstance(record, Category):
-        return record.name
-    if isinstance(record, Customer):
-        return record.email.strip().lower()
-    return record.key
-
-
-def lookup_key(record: Record) -> str:
-    """What the target is asked to find a record by: SKU for products, slug (else name) for categories."""
-    if isinstance(record, Category) and record.slug:
-        return record.slug
-    return natural_key(record)
 
 
 class FlowRunner(Flow):
@@ -82,8 +69,6 @@ class FlowRunner(Flow):
         self.ownership = ownership  # None: one-way, every field the source sends is written
         self.two_way: TwoWaySync | None = None  # the field-by-field comparison of a two-way flow
         if ownership is not None:
-            from emporion.engine.two_way import TwoWaySync  # imported here: it builds on this module's keys
-
             self.two_way = TwoWaySync(flow, ownership, partner, target, store)
         self.mapper = FlowMapper(flow)
         self._prepared = False

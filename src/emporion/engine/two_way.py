@@ -19,7 +19,7 @@ from emporion.config import EITHER, OWNED_FIELDS, FlowSettings, Ownership
 from emporion.connectors.base import Unmappable, WriteItem
 from emporion.connectors.roles import CatalogueTarget
 from emporion.engine.compare import comparable
-from emporion.engine.flow import MATCHED_ON, lookup_key, natural_key
+from emporion.engine.keys import MATCHED_ON, lookup_key, natural_key
 from emporion.engine.outcomes import BatchResult, PlannedWrite
 from emporion.engine.ownership import (
     FieldDecision,
