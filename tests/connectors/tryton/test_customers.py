@@ -323,3 +323,26 @@ async def test_feed_reports_a_group_change_and_the_state_reads_without_its_count
     polled = await drain(connector, "customer", start.cursor)
     assert str(party) in polled.keys
     assert (await only(connector, str(party))).group == "Retail"
+
+
+async def test_a_customer_without_shipping_reads_back_without_one(
+    connector: TrytonConnector, tryton_server_module: RunningTryton
+) -> None:
+    t = tag()
+    lager = Address(street="Lagerweg 7", postcode="20095", city="Hamburg")
+    (made,) = await connector.write(
+        "customer", [WriteItem("s", customer(f"ship.{t}@example.com", shipping=lager))], []
+    )
+    assert made.target_ref
+    party = str(made.target_ref["id"])
+    assert (await only(connector, party)).shipping == lager
+    (cleared,) = await connector.write(
+        "customer", [WriteItem("s", customer(f"ship.{t}@example.com"), made.target_ref)], []
+    )
+    assert cleared.status is OutcomeStatus.UPDATED
+    back = await only(connector, party)
+    assert back.shipping == Address() and back.billing and back.billing.city == "Berlin"
+    rows = await tryton_server_module.rpc(
+        "party.address", "search", [("party", "=", int(party)), ("delivery", "=", True)]
+    )
+    assert rows == []

@@ -1,7 +1,8 @@
 """A party's invoice and delivery addresses in Tryton: found by place, added, or updated in place.
 
 Tryton takes the first address flagged for a role (invoice, delivery), else the first address; the
-writes here keep one row flagged per role, so that what is read back is what was written.
+writes here keep one row flagged per role, so that what is read back is what was written. A customer
+without a shipping address of its own has no row flagged for delivery (it ships to the billing one).
 """
 
 from __future__ import annotations
@@ -55,13 +56,22 @@ class PartyAddresses:
             "party.address", [("party", "=", party)], ["id", *ADDRESS_READ], order=ADDRESS_ORDER
         )
         billing = wanted.billing if not is_empty(wanted.billing) else None
-        shipping = wanted.shipping if not is_empty(wanted.shipping) else billing
+        shipping = wanted.shipping if not is_empty(wanted.shipping) else None  # none: ship to the billing
         places = {"invoice": billing, "delivery": shipping}
         changed = False
         ref: dict[str, Any] = {"id": party, "invoice_address": None, "delivery_address": None}
         for role, _ in ROLES:
             address = places[role]
             holder = role_row(rows, role)
+            if address is None and role == "delivery":  # no shipping of its own: no row has the role
+                flagged = [row["id"] for row in rows if row.get(role)]
+                if flagged:
+                    await client.model("party.address", "write", flagged, {role: False})
+                    for row in rows:
+                        row[role] = False
+                    changed = True
+                ref["delivery_address"] = ref["invoice_address"]
+                continue
             if address is None:
                 ref[f"{role}_address"] = holder["id"] if holder else None
                 continue
@@ -154,7 +164,7 @@ class PartyAddresses:
             "party.address", [("party", "=", party)], ["id", *ADDRESS_FIELDS], order=[("id", "ASC")]
         )
         billing = customer.billing if not is_empty(customer.billing) else None
-        shipping = customer.shipping if not is_empty(customer.shipping) else billing
+        shipping = customer.shipping if not is_empty(customer.shipping) else None  # ship to the billing
         ref: dict[str, Any] = {"id": party, "invoice_address": None, "delivery_address": None}
         for role, address in (("invoice", billing), ("delivery", shipping)):
             if address is None:

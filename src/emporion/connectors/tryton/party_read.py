@@ -132,7 +132,7 @@ class PartyReader:
         mine = {categories.get(c) for c in row.get("categories") or []}
         group = next((g for g in self.groups if g in mine), "")
         billing = role_row(addresses, "invoice")
-        shipping = role_row(addresses, "delivery")
+        shipping = next((row for row in addresses if row.get("delivery")), None)
         return Customer(
             key=str(row["id"]),
             email=email,
@@ -140,8 +140,8 @@ class PartyReader:
             last_name=last,
             company=company,
             phone=str(phones[0]["value"]) if phones else "",
-            billing=address_of(billing, company) if billing else None,
-            shipping=address_of(shipping, company) if shipping else None,
+            billing=address_of(billing, company) if billing else Address(),
+            shipping=address_of(shipping, company) if shipping else Address(),
             number=row.get("code") or "",
             group=group,
             price_list=lists.get(row.get("sale_price_list") or 0, ""),
