@@ -358,16 +358,17 @@ async def price_list(tryton: RunningTryton, name: str) -> int:
 
 
 async def b2b_party(
-    tryton: RunningTryton, name: str, email: str, street: str, city: str, postal_code: str
+    tryton: RunningTryton, name: str, email: str, street: str, city: str, postal_code: str, code: str
 ) -> int:
-    """A business customer as a merchant enters it: e-mail, address, group (category), price list."""
-    country = await tryton.rpc("country.country", "search", [("code", "=", "DE")], 0, 1, None)
+    """A business customer as a merchant enters it: its customer number (the party's code, typed in
+    rather than drawn from Tryton's sequence), e-mail, address, group (category) and price list."""
     (created,) = await tryton.rpc(
         "party.party",
         "create",
         [
             {
                 "name": name,
+                "code": code,
                 "contact_mechanisms": [("create", [{"type": "email", "value": email}])],
                 "addresses": [
                     (
@@ -377,7 +378,6 @@ async def b2b_party(
                                 "street_unstructured": street,
                                 "city": city,
                                 "postal_code": postal_code,
-                                "country": country[0],
                             }
                         ],
                     )
