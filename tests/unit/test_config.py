@@ -91,16 +91,22 @@ def test_missing_secret_is_reported(valid_text: str, monkeypatch: pytest.MonkeyP
     ]
 
 
-def test_flow_whose_connection_lacks_a_role_is_refused(valid_text: str) -> None:
-    """A catalogue flow from the shop into the ERP: the ERP takes no catalogue; flow and roles named."""
+def test_a_catalogue_flow_from_the_shop_into_the_erp_is_taken(valid_text: str) -> None:
+    """Tryton takes a shop's catalogue (a catalogue target), and customers both ways."""
     text = valid_text.replace("source: erp\n    target: shop", "source: shop\n    target: erp")
+    assert parse_settings(text).flow("catalogue").target == "erp"
+    customers = text.replace("    target: erp\n", "    target: erp\n    entities: [customer]\n")
+    assert parse_settings(customers).flow("catalogue").entities == ["customer"]
+
+
+def test_customers_travel_in_a_flow_of_their_own(valid_text: str) -> None:
+    text = valid_text.replace("    target: shop\n", "    target: shop\n    entities: [product, customer]\n")
     with pytest.raises(ConfigError) as caught:
         parse_settings(text)
-    assert caught.value.problems == [
-        "flows[0].target: flow 'catalogue' needs a catalogue target but connection 'erp'"
-        " (Tryton (JSON-RPC)) is not one (it plays: budgeted connection, catalogue source, sales target)"
-        " (line 20, column 13)",
-    ]
+    assert any(
+        p.startswith("flows[0].entities: customers travel in a flow of their own")
+        for p in caught.value.problems
+    )
 
 
 def test_order_flow_needs_an_order_source_and_a_sales_target(valid_text: str) -> None:
@@ -110,10 +116,12 @@ def test_order_flow_needs_an_order_source_and_a_sales_target(valid_text: str) ->
         parse_settings(text)
     assert caught.value.problems == [
         "flows[0].source: flow 'catalogue' needs an order source but connection 'erp' (Tryton (JSON-RPC))"
-        " is not one (it plays: budgeted connection, catalogue source, sales target) (line 19, column 13)",
+        " is not one (it plays: budgeted connection, catalogue source, catalogue target, customer source,"
+        " customer target, sales target) (line 19, column 13)",
         "flows[0].target: flow 'catalogue' needs a sales target but connection 'shop'"
         " (WooCommerce (REST API v3)) is not one (it plays: budgeted connection, catalogue source,"
-        " catalogue target, order source, webhook source) (line 20, column 13)",
+        " catalogue target, customer source, customer target, order source, webhook source)"
+        " (line 20, column 13)",
     ]
 
 
