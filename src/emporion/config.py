@@ -610,12 +610,8 @@ def _ownership_problems(
             problems.append(((*place, "conflict_fields", field), f"no field {field!r} in {flow.entities}"))
     partner = reverse_flow(settings, flow)
     if partner is not None and partner.ownership is not None and partner.ownership != ownership:
-        problems.append(
-            (
-                place,
-                f"differs from the reverse flow {partner.name!r}'s ownership: name it once, in one of them",
-            )
-        )
+        reverse = f"flow {partner.name!r}, its reverse"
+        problems.append((place, f"differs from the ownership of {reverse}: name it once, in one of them"))
     return problems
 
 

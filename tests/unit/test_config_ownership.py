@@ -56,10 +56,10 @@ def test_an_unknown_field_is_refused_naming_the_known_ones() -> None:
 def test_two_flows_of_a_pair_naming_different_owners_are_refused() -> None:
     text = BASE + "    ownership: {default: shop}\n"
     found = problems(text)
-    tail = "s ownership: name it once, in one of them"
+    tail = ", its reverse: name it once, in one of them"
     assert [problem.split(" (line")[0] for problem in found] == [
-        "flows[0].ownership: differs from the reverse flow 'catalogue-back'" + tail,
-        "flows[1].ownership: differs from the reverse flow 'catalogue'" + tail,
+        "flows[0].ownership: differs from the ownership of flow 'catalogue-back'" + tail,
+        "flows[1].ownership: differs from the ownership of flow 'catalogue'" + tail,
     ]
 
 
