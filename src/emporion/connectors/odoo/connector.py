@@ -29,11 +29,14 @@ from emporion.model import Record
 
 if TYPE_CHECKING:
     from emporion.connectors.odoo.catalogue import OdooCatalogue
+    from emporion.connectors.odoo.catalogue_write import OdooCatalogueWriter
+    from emporion.connectors.odoo.customers import OdooCustomers
     from emporion.connectors.odoo.sales import OdooSales
 
 CATALOGUE = frozenset({"category", "product"})
 SALES_READS = frozenset({"order"})
 SALES_WRITES = frozenset({"order", "customer", "return"})
+CUSTOMERS = frozenset({"customer"})  # partners both ways (customers.py)
 
 
 class OdooConnector:
@@ -46,15 +49,17 @@ class OdooConnector:
         self.client = OdooClient(settings, self.circuit)
         self._catalogue: OdooCatalogue | None = None
         self._sales: OdooSales | None = None
+        self._catalogue_writer: OdooCatalogueWriter | None = None
+        self._customers: OdooCustomers | None = None
 
     def capabilities(self) -> Capabilities:
         """Reads categories, products and orders; writes orders, customers and returns."""
         return Capabilities(
-            reads=CATALOGUE | SALES_READS,
-            writes=SALES_WRITES,
+            reads=CATALOGUE | CUSTOMERS | SALES_READS,
+            writes=SALES_WRITES | CATALOGUE,
             batch_size=self.settings.page_size,
             feed=FeedKind.POLL,
-            natural_keys={"product": "sku"},
+            natural_keys={"product": "sku", "category": "name", "customer": "email"},
         )
 
     @property
@@ -75,12 +80,32 @@ class OdooConnector:
             self._sales = OdooSales(self.client, self.settings)
         return self._sales
 
+    @property
+    def catalogue_writer(self) -> OdooCatalogueWriter:
+        """A shop's categories and products into Odoo (the catalogue target)."""
+        if self._catalogue_writer is None:
+            from emporion.connectors.odoo.catalogue_write import OdooCatalogueWriter
+
+            self._catalogue_writer = OdooCatalogueWriter(self.client, self.settings)
+        return self._catalogue_writer
+
+    @property
+    def customers(self) -> OdooCustomers:
+        """Customer partners both ways (the customer source and target)."""
+        if self._customers is None:
+            from emporion.connectors.odoo.customers import OdooCustomers
+
+            self._customers = OdooCustomers(self.client, self.settings)
+        return self._customers
+
     # -- reads and the change feed ----------------------------------------------------------------
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
         """Current records for `keys` (sales for `order`); missing ones are left out."""
         if entity == "order":
             return await self.sales.read(keys)
+        if entity == "customer":
+            return await self.customers.read(keys)
         self._check_entity(entity)
         return await self.catalogue.read(entity, keys)
 
@@ -88,6 +113,10 @@ class OdooConnector:
         """Every record of `entity`, a page at a time."""
         if entity == "order":
             async for page in self.sales.scan():
+                yield page
+            return
+        if entity == "customer":
+            async for page in self.customers.scan():
                 yield page
             return
         self._check_entity(entity)
@@ -98,6 +127,8 @@ class OdooConnector:
         """Keys changed since `cursor` (None: from now on)."""
         if entity == "order":
             return await self.sales.changes(cursor)
+        if entity == "customer":
+            return await self.customers.changes(cursor)
         self._check_entity(entity)
         return await self.catalogue.changes(entity, cursor)
 
@@ -106,10 +137,28 @@ class OdooConnector:
     async def write(
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
-        """Orders, customers and returns into Odoo."""
+        """Orders, customers, returns, and a shop's catalogue (categories, products) into Odoo."""
+        if entity == "customer":  # partners, matched by reference (number), else e-mail
+            return await self.customers.write(upserts, deletes)
+        if entity in CATALOGUE:  # a shop's categories and products, matched by name and SKU
+            return await self.catalogue_writer.write(entity, upserts, deletes)
         if entity not in SALES_WRITES:
             raise Permanent(f"the Odoo connector does not write {entity} records")
         return await self.sales.write(entity, upserts, deletes)
+
+    async def lookup(self, entity: str, natural_keys: Sequence[str]) -> dict[str, dict[str, object]]:
+        """Existing records by natural key (SKU, category name, e-mail): `{natural key: {"id": …}}`."""
+        if entity == "customer":
+            return await self.customers.lookup(natural_keys)
+        self._check_entity(entity)
+        return await self.catalogue_writer.lookup(entity, natural_keys)
+
+    async def count(self, entity: str) -> int:
+        """How many categories, products or customer partners Odoo holds."""
+        if entity == "customer":
+            return await self.customers.count()
+        self._check_entity(entity)
+        return await self.catalogue_writer.count(entity)
 
     async def write_sales(self, upserts: Sequence[WriteItem], options: roles.SaleOptions) -> list[Outcome]:
         """Create, pay or cancel the sales of shop orders with the flow's maps (by reference first)."""

@@ -21,6 +21,15 @@ PLUGIN = ConnectorPlugin(
     title="Odoo 17, 18, 19 (JSON-RPC / JSON-2)",
     settings=OdooConnection,
     factory=build,
-    roles=frozenset({Role.CATALOGUE_SOURCE, Role.SALES_TARGET, Role.BUDGETED}),
+    roles=frozenset(
+        {
+            Role.CATALOGUE_SOURCE,
+            Role.CATALOGUE_TARGET,
+            Role.CUSTOMER_SOURCE,
+            Role.CUSTOMER_TARGET,
+            Role.SALES_TARGET,
+            Role.BUDGETED,
+        }
+    ),
     docs="docs/connectors/odoo.md",
 )
