@@ -135,6 +135,9 @@ class Capabilities:
     batch_size: int = 100
     feed: FeedKind = FeedKind.POLL
     natural_keys: dict[str, str] = field(default_factory=dict)  # entity -> field ("product" -> "sku")
+    # entity -> canonical fields the system does not keep when it is the target (an ERP without short
+    # descriptions or images): never compared, so that their absence is neither drift nor a conflict
+    unkept: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,11 @@ class FlowRunner(Flow):
         """The key people and the target know a record by (see the module's `natural_key`)."""
         return natural_key(record)
 
+    def uncompared(self, entity: str) -> frozenset[str]:
+        """Fields of `entity` left out of comparisons: the target's own and those it does not keep."""
+        unkept = self.target.capabilities().unkept.get(entity, frozenset())
+        return frozenset(self.flow.target_owns) | self.not_owned(entity) | unkept
+
     def not_owned(self, entity: str) -> frozenset[str]:
         """The record fields of `entity` the target owns in a two-way flow (none for a one-way flow)."""
         return self.two_way.not_owned(entity) if self.two_way is not None else frozenset()

@@ -60,7 +60,7 @@ class CatalogueReconcile:
         self.store = store
         self.sibling_flows = list(sibling_flows)  # flows writing to the same target: their links count too
         # a two-way flow answers only for the fields its source owns (the reverse flow for the others)
-        self.ignore = frozenset(self.flow.target_owns).union(*map(runner.not_owned, self.flow.entities))
+        self.ignore = frozenset().union(*map(runner.uncompared, self.flow.entities))
         self.unlinked_labels: set[str] = set()  # missing records the repair will find in the target by label
 
     async def run(self, result: ReconcileResult, *, repair: bool) -> None:

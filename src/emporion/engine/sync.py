@@ -242,7 +242,7 @@ async def verify_flow(runner: FlowRunner, report: FlowReport | None = None) -> F
     by_entity = {e.entity: e for e in report.entities}
     for entity in flow.entities:
         # a two-way flow answers only for the fields its source owns: the others are the reverse flow's
-        ignore = frozenset(flow.target_owns) | runner.not_owned(entity)
+        ignore = runner.uncompared(entity)
         entity_report = by_entity.get(entity) or EntityReport(entity)
         if entity not in by_entity:
             report.entities.append(entity_report)

@@ -146,7 +146,8 @@ class TwoWaySync:
 
     def _values(self, entity: str, record: Record, shape: Record | None = None) -> dict[str, Any]:
         """A record's owned fields in comparison form (in the shape of `shape`, the source's record)."""
-        return field_values(comparable(record, frozenset(self.flow.target_owns), shape), entity)
+        unkept = self.target.capabilities().unkept.get(entity, frozenset())
+        return field_values(comparable(record, frozenset(self.flow.target_owns) | unkept, shape), entity)
 
     def _decide(
         self,

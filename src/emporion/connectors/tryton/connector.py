@@ -51,6 +51,11 @@ ENTITIES = frozenset({"category", "product"})
 CUSTOMERS = frozenset({"customer"})  # parties, both ways (customers.py)
 ORDER_READS = frozenset({"order"})  # sales read back for the shop (feedback direction)
 ORDER_WRITES = frozenset({"return", "customer", "order"})
+# what this Tryton does not keep of a shop's catalogue (README, "A shop's catalogue into Tryton")
+UNKEPT = {
+    "product": frozenset({"short_description", "images", "sale_price", "available", "tax_class", "custom"}),
+    "category": frozenset({"slug", "description"}),
+}
 CATALOGUE_WRITES = frozenset({"category", "product"})  # a shop's catalogue into Tryton (catalogue_write.py)
 CATEGORY_DOMAIN: list[Any] = [("accounting", "=", False)]  # accounting categories are not catalogue
 # Service products (carriers' shipping costs) are not catalogue.
@@ -136,6 +141,7 @@ class TrytonConnector:
             batch_size=self.page_size,
             feed=FeedKind.POLL,
             natural_keys={"product": "sku", "category": "name", "customer": "email"},
+            unkept=UNKEPT,
         )
 
     # -- set-up ---------------------------------------------------------------------------------
