@@ -22,13 +22,19 @@ def render_checks(console: Console, name: str, results: list[CheckResult]) -> No
 
 PLAN_ACTIONS = ("create", "match", "update", "unchanged", "waiting", "unpublish", "delete")
 TWO_WAY_ACTIONS = ("conflict",)  # two-way flows: records with a field in conflict
+ALWAYS_SHOWN = frozenset({"create", "match", "update", "unchanged"})
 
 
 def render_plan(console: Console, report: FlowReport) -> None:
     """Per entity, how many records a sync would create, match, update, leave, hold back or remove."""
     table = Table(title=f"plan for flow {report.flow}")
     two_way = any(entity.only_in_target is not None for entity in report.entities)
-    actions = (*PLAN_ACTIONS, *TWO_WAY_ACTIONS) if two_way else PLAN_ACTIONS
+    # the four counts every plan has, and the others only where some entity has one (a narrow table)
+    actions = [
+        action
+        for action in (*PLAN_ACTIONS, *TWO_WAY_ACTIONS)
+        if action in ALWAYS_SHOWN or any(entity.counts.get(action) for entity in report.entities)
+    ]
     for column in ("entity", *actions, "invalid", *(("only in target",) if two_way else ())):
         table.add_column(column, justify="right" if column != "entity" else "left")
     for entity in report.entities:
