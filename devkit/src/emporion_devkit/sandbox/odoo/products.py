@@ -26,6 +26,7 @@ def register(registry: Registry) -> None:
     registry.created["product.template"] = [_create_variants_after_create]
     registry.written.setdefault("product.template", []).append(_variants_after_write)
     registry.created["product.template.attribute.line"] = [_lines_created]
+    registry.written["product.template.attribute.line"] = [_lines_written]
     registry.names["product.product"] = _variant_name
     registry.names["product.category"] = _category_path
     registry.names["product.template.attribute.value"] = lambda env, r: str(r.get("name") or "")
@@ -191,9 +192,17 @@ def _set_type(env: Env, record: Record) -> None:
 def _lines_created(env: Env, ids: list[int]) -> None:
     """Attribute lines get their template attribute values (price_extra from the value's default)."""
     sudo = env.sudo()
+    ptav = env.store.table("product.template.attribute.value")
     for line_id in ids:
         line = env.store.table("product.template.attribute.line")[line_id]
+        have = {
+            r.get("product_attribute_value_id")
+            for r in ptav.values()
+            if r.get("attribute_line_id") == line_id
+        }
         for value_id in line.get("value_ids") or []:
+            if value_id in have:
+                continue
             value = env.store.table("product.attribute.value")[value_id]
             sudo.create(
                 "product.template.attribute.value",
@@ -210,15 +219,37 @@ def _lines_created(env: Env, ids: list[int]) -> None:
             )
 
 
+def _lines_written(env: Env, ids: list[int], vals: dict[str, Any]) -> None:
+    """Values added to a line get their template values, removed ones lose them; then the variants
+    follow (Odoo's `_update_product_template_attribute_values`)."""
+    ptav = env.store.table("product.template.attribute.value")
+    templates = set()
+    for line_id in ids:
+        line = env.store.table("product.template.attribute.line")[line_id]
+        templates.add(line["product_tmpl_id"])
+        kept = set(line.get("value_ids") or [])
+        for row in list(ptav.values()):
+            if row.get("attribute_line_id") == line_id and row.get("product_attribute_value_id") not in kept:
+                env.store.delete("product.template.attribute.value", row["id"])
+    _lines_created(env, ids)
+    for template_id in sorted(templates):
+        sync_variants(env, template_id)
+
+
 def _create_variants_after_create(env: Env, ids: list[int]) -> None:
     for template_id in ids:
         sync_variants(env, template_id)
 
 
 def _variants_after_write(env: Env, ids: list[int], vals: dict[str, Any]) -> None:
-    if "attribute_line_ids" in vals:
+    if "attribute_line_ids" in vals or (vals.get("active") and any(not _variants(env, i) for i in ids)):
         for template_id in ids:
             sync_variants(env, template_id)
+    if "active" in vals and not vals["active"]:  # archiving a template archives its variants
+        for row in env.store.table("product.product").values():
+            if row.get("product_tmpl_id") in ids and row.get("active", True):
+                row["active"] = False
+                env.store.touch("product.product", row["id"])
     if "default_code" in vals:  # a template with one variant keeps the code on that variant
         for template_id in ids:
             variants = _variants(env, template_id)
@@ -228,7 +259,9 @@ def _variants_after_write(env: Env, ids: list[int], vals: dict[str, Any]) -> Non
 
 
 def sync_variants(env: Env, template_id: int) -> None:
-    """Create the variants the template's attribute lines call for (one without attributes)."""
+    """Create the variants the template's attribute lines call for (one without attributes), activate
+    the existing ones of those combinations and archive the others (Odoo's `_create_variant_ids`, which
+    deletes those it can; the sandbox keeps them archived)."""
     sudo = env.sudo()
     template = env.store.table("product.template")[template_id]
     ptav = env.store.table("product.template.attribute.value")
@@ -239,11 +272,18 @@ def sync_variants(env: Env, template_id: int) -> None:
     ]
     groups = [[v["id"] for v in ptav.values() if v.get("attribute_line_id") == line["id"]] for line in lines]
     combinations = [sorted(c) for c in itertools.product(*groups)] if groups else [[]]
-    existing = {
-        tuple(sorted(r.get("product_template_attribute_value_ids") or [])): r["id"]
-        for r in env.store.table("product.product").values()
-        if r.get("product_tmpl_id") == template_id
-    }
+    rows = sorted(  # as Odoo sorts them: an active variant, the oldest, stands for its combination
+        (r for r in env.store.table("product.product").values() if r.get("product_tmpl_id") == template_id),
+        key=lambda r: (bool(r.get("active", True)), -r["id"]),
+    )
+    existing = {tuple(sorted(r.get("product_template_attribute_value_ids") or [])): r["id"] for r in rows}
+    wanted = {tuple(c) for c in combinations}
+    for combination, variant_id in existing.items():
+        row = env.store.table("product.product")[variant_id]
+        active = combination in wanted
+        if bool(row.get("active", True)) != active:
+            row["active"] = active
+            env.store.touch("product.product", variant_id)
     for combination in combinations:
         if tuple(combination) not in existing:
             code = template.get("default_code") if not combination else None
