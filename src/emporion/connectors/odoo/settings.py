@@ -46,3 +46,16 @@ class OdooConnection(ConnectionSettings):
         description="internal reference (default_code) of the service product that carries an order's fees"
         " and the cents a unit price cannot (a sale line needs a product); none: an order with fees fails",
     )
+    customer_category: str | None = Field(
+        None,
+        description="tag (res.partner.category) a partner needs to be a customer; made and set on create",
+    )
+    customer_groups: list[str] = Field(
+        default_factory=list,
+        description="tags that are customer groups (the first one a partner has is its group)",
+    )
+    customer_addresses: Literal["add", "update"] = Field(
+        "add",
+        description="a changed address of a linked customer: add a new contact of its type (past sales keep"
+        " theirs) or update the newest one in place",
+    )

@@ -80,6 +80,7 @@ ACL: dict[str, list[tuple[str, str]]] = {
         (STOCK_ADMIN, "rwc"),
         (SALES_ADMIN, "rwc"),
     ],
+    "res.partner.category": [(EMPLOYEE, "r"), ("base.group_partner_manager", "rwcu")],
     "sale.order": [(SALES, "rwc"), (BILLING, "rw"), (SALES_ADMIN, "rwcu"), (STOCK, "r")],
     "sale.order.line": [(SALES, "rwcu"), (BILLING, "rw")],
     "sale.order.cancel": [(SALES, "rwc")],

@@ -77,7 +77,12 @@ MODELS: dict[str, dict[str, Field]] = {
         "customer_rank": Field("integer", default=0),
         "commercial_partner_id": comp("many2one", "res.partner"),
         "company_id": m2o("res.company"),
+        "category_id": m2m("res.partner.category"),
+        # the partner's own pricelist (company-dependent on 18+); property_ is it, else the fallback
+        "specific_property_product_pricelist": m2o("product.pricelist"),
+        "property_product_pricelist": comp("many2one", "product.pricelist"),
     },
+    "res.partner.category": {"name": CHAR, "parent_id": m2o("res.partner.category"), "active": ACTIVE},
     "res.users": {
         "name": CHAR,
         "login": CHAR,

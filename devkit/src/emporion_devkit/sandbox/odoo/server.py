@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emporion_devkit.sandbox.odoo import access, accounting, products, sales, stock
+from emporion_devkit.sandbox.odoo import access, accounting, partners, products, sales, stock
 from emporion_devkit.sandbox.odoo.app import bearer_key, decode_image
 from emporion_devkit.sandbox.odoo.errors import AccessDenied, NotFound, OdooError, Unauthorized
 from emporion_devkit.sandbox.odoo.methods import GENERIC, dispatch, find
@@ -25,7 +25,7 @@ class DatabaseMissing(OdooError):
 def make_registry() -> Registry:
     """The model logic of every module the sandbox plays (product, stock, sale, account, access)."""
     registry = Registry()
-    for module in (products, stock, sales, accounting, access):
+    for module in (products, partners, stock, sales, accounting, access):
         module.register(registry)
     return registry
 

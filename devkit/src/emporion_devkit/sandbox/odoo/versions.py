@@ -60,7 +60,11 @@ PERSONALITIES = {
     17: Personality(
         17,
         renames={**OLD_LINE_NAMES, "account.payment": {"ref": "memo"}},  # 18 renamed the memo
-        hidden={"product.template": {"is_storable"}, "product.product": {"is_storable"}},
+        hidden={
+            "product.template": {"is_storable"},
+            "product.product": {"is_storable"},
+            "res.partner": {"specific_property_product_pricelist"},  # 17 keeps it in ir.property
+        },
         extra={"product.template": {"detailed_type"}, "product.product": {"detailed_type"}},
         warehouse_context="warehouse",
         has_access=False,
