@@ -289,3 +289,20 @@ async def test_a_deleted_product_is_archived_and_a_bad_category_fails_alone(
     template = int(outcomes[0].target_ref["id"])
     assert await connector.read("product", [str(template)]) == []
     assert variants_of(running, template) == {good.sku: False}
+
+
+async def test_a_create_cut_off_before_the_variants_codes_is_matched_by_name(
+    connector: OdooConnector, running: RunningSandbox, tag: str
+) -> None:
+    """The template was made but its variants' SKUs never written: the next try finds it, codes it."""
+    product = variable(tag)
+    first = await write_one(connector, "product", WriteItem(product.key, product))
+    assert first.target_ref
+    template = int(first.target_ref["id"])
+    variant_ids = list(first.target_ref["variants"].values())
+    running.sandbox.write("product.product", variant_ids, {"default_code": False})
+    count = await connector.count("product")
+    again = await write_one(connector, "product", WriteItem(product.key, product))
+    assert again.status is OutcomeStatus.MATCHED and again.target_ref
+    assert again.target_ref["id"] == template and await connector.count("product") == count
+    assert variants_of(running, template) == {f"T-{tag}-S": True, f"T-{tag}-M": True}

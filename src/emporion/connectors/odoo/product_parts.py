@@ -214,3 +214,58 @@ def extras(product: Product, base: Decimal | None) -> dict[tuple[str, str], Deci
             for sku in holders:
                 left[sku] -= extra
     return found if all(rest == 0 for rest in left.values()) else None
+
+
+def label_of(product: Product, key: str) -> str:
+    """How errors name a product: its SKU, else its first variant's, else its key."""
+    return product.sku or next((variant.sku for variant in product.variants if variant.sku), "") or key
+
+
+def check_product(item: WriteItem) -> Product:
+    """The item's product, or Permanent naming what Odoo cannot take (SKUs, attributes, category ids)."""
+    product = item.record
+    if not isinstance(product, Product):
+        raise Permanent(f"not a product: {type(product).__name__}", record=item.key, field="record")
+    label = label_of(product, item.key)
+    if not product.variants and not product.sku:
+        raise Permanent("a product without SKU cannot be matched in Odoo", record=label, field="sku")
+    skus = [variant.sku for variant in product.variants]
+    if any(not sku for sku in skus) or len(set(skus)) != len(skus):
+        raise Permanent("every variant needs a SKU of its own", record=label, field="variants.sku")
+    names = {frozenset(variant.attributes) for variant in product.variants}
+    combos = {frozenset(variant.attributes.items()) for variant in product.variants}
+    if product.variants and (len(names) != 1 or not next(iter(names)) or len(combos) != len(skus)):
+        raise Permanent(
+            "Odoo's variants need values of the same attributes, a different combination each",
+            record=label,
+            field="variants.attributes",
+        )
+    for variant in product.variants:
+        for name, value in variant.attributes.items():
+            if not name.strip() or not value.strip():
+                raise Permanent(
+                    "an attribute or value without a name", record=variant.sku, field="variants.attributes"
+                )
+    for category in product.categories:
+        if not (category.isascii() and category.isdigit()):
+            raise Permanent(
+                f"category {category!r} is not an Odoo category id", record=label, field="categories"
+            )
+    return product
+
+
+def base_price(product: Product) -> Decimal | None:
+    """The template's list price: the product's, else its cheapest variant's."""
+    if product.list_price is not None:
+        return product.list_price
+    prices = [variant.list_price for variant in product.variants if variant.list_price is not None]
+    return min(prices) if prices else None
+
+
+def same(left: Any, right: Any) -> bool:
+    """Whether a value read from Odoo already holds what is to be written (numbers by value)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return bool(left) == bool(right)
+    if isinstance(left, Decimal | float | int) and isinstance(right, Decimal | float | int):
+        return Decimal(str(left)) == Decimal(str(right))
+    return bool(left == right) or (left in (None, "", False) and right in (None, "", False))

@@ -22,9 +22,13 @@ from emporion.connectors.odoo.product_parts import (
     Attributes,
     CreateDefaults,
     TemplateDefaults,
+    base_price,
+    check_product,
     create_each,
     extras,
+    label_of,
     named,
+    same,
     sends,
 )
 from emporion.model import Product
@@ -58,61 +62,6 @@ class Plan:
     template_write: dict[str, Any] = field(default_factory=dict)
     extras: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     refs: dict[str, int] = field(default_factory=dict)
-
-
-def label_of(product: Product, key: str) -> str:
-    """How errors name a product: its SKU, else its first variant's, else its key."""
-    return product.sku or next((variant.sku for variant in product.variants if variant.sku), "") or key
-
-
-def check_product(item: WriteItem) -> Product:
-    """The item's product, or Permanent naming what Odoo cannot take (SKUs, attributes, category ids)."""
-    product = item.record
-    if not isinstance(product, Product):
-        raise Permanent(f"not a product: {type(product).__name__}", record=item.key, field="record")
-    label = label_of(product, item.key)
-    if not product.variants and not product.sku:
-        raise Permanent("a product without SKU cannot be matched in Odoo", record=label, field="sku")
-    skus = [variant.sku for variant in product.variants]
-    if any(not sku for sku in skus) or len(set(skus)) != len(skus):
-        raise Permanent("every variant needs a SKU of its own", record=label, field="variants.sku")
-    names = {frozenset(variant.attributes) for variant in product.variants}
-    combos = {frozenset(variant.attributes.items()) for variant in product.variants}
-    if product.variants and (len(names) != 1 or not next(iter(names)) or len(combos) != len(skus)):
-        raise Permanent(
-            "Odoo's variants need values of the same attributes, a different combination each",
-            record=label,
-            field="variants.attributes",
-        )
-    for variant in product.variants:
-        for name, value in variant.attributes.items():
-            if not name.strip() or not value.strip():
-                raise Permanent(
-                    "an attribute or value without a name", record=variant.sku, field="variants.attributes"
-                )
-    for category in product.categories:
-        if not (category.isascii() and category.isdigit()):
-            raise Permanent(
-                f"category {category!r} is not an Odoo category id", record=label, field="categories"
-            )
-    return product
-
-
-def base_price(product: Product) -> Decimal | None:
-    """The template's list price: the product's, else its cheapest variant's."""
-    if product.list_price is not None:
-        return product.list_price
-    prices = [variant.list_price for variant in product.variants if variant.list_price is not None]
-    return min(prices) if prices else None
-
-
-def same(left: Any, right: Any) -> bool:
-    """Whether a value read from Odoo already holds what is to be written (numbers by value)."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return bool(left) == bool(right)
-    if isinstance(left, Decimal | float | int) and isinstance(right, Decimal | float | int):
-        return Decimal(str(left)) == Decimal(str(right))
-    return bool(left == right) or (left in (None, "", False) and right in (None, "", False))
 
 
 def _attribute_names(product: Product) -> list[str]:
@@ -260,6 +209,7 @@ class ProductWriter:
                 if sku in found:
                     homes[item.key] = (found[sku], OutcomeStatus.MATCHED)
                     break
+        homes.update(await self._uncoded([(i, p) for i, p in unlinked if i.key not in homes and p.variants]))
         templates.update(await self._templates([i for i, _ in homes.values() if i not in templates]))
         await self._check_categories(checked, homes, failed)
         wanted: dict[str, set[str]] = {}
@@ -305,6 +255,30 @@ class ProductWriter:
             except Permanent as error:
                 failed[item.key] = named(error, label, "product")
         return plans
+
+    async def _uncoded(
+        self, unlinked: list[tuple[WriteItem, Product]]
+    ) -> dict[str, tuple[int, OutcomeStatus]]:
+        """Templates of the same name whose variants all lack a code: what a create leaves when its
+        answer, or emporion, was lost before the variants' SKUs were written (matched, not made again)."""
+        names = sorted({product.name for _, product in unlinked})
+        rows = await self._rows("product.template", "name", names, ["name"]) if names else []
+        variants = await self.variants([int(row["id"]) for row in rows])
+        bare = [
+            row
+            for row in rows
+            if variants[int(row["id"])]
+            and all(
+                not v["default_code"] and v["product_template_attribute_value_ids"]
+                for v in variants[int(row["id"])]
+            )
+        ]
+        homes: dict[str, tuple[int, OutcomeStatus]] = {}
+        for item, product in unlinked:
+            ident = next((int(row["id"]) for row in bare if row["name"] == product.name), None)
+            if ident is not None and ident not in {home for home, _ in homes.values()}:
+                homes[item.key] = (ident, OutcomeStatus.MATCHED)
+        return homes
 
     def _type_values(self, storable: bool) -> dict[str, Any]:
         """Goods, storable or not: `detailed_type` on 17, `type` and `is_storable` from 18 on."""
