@@ -37,6 +37,11 @@ CATALOGUE = frozenset({"category", "product"})
 SALES_READS = frozenset({"order"})
 SALES_WRITES = frozenset({"order", "customer", "return"})
 CUSTOMERS = frozenset({"customer"})  # partners both ways (customers.py)
+# what Odoo does not keep of a shop's catalogue (docs/connectors/odoo.md, "A shop's catalogue into Odoo")
+UNKEPT = {
+    "product": frozenset({"short_description", "images", "sale_price", "available", "tax_class", "custom"}),
+    "category": frozenset({"slug", "description"}),
+}
 
 
 class OdooConnector:
@@ -60,6 +65,7 @@ class OdooConnector:
             batch_size=self.settings.page_size,
             feed=FeedKind.POLL,
             natural_keys={"product": "sku", "category": "name", "customer": "email"},
+            unkept=UNKEPT,
         )
 
     @property
