@@ -17,8 +17,9 @@ export EMPORION_CHROMIUM
 .venv/bin/ruff check src devkit tests bench
 .venv/bin/mypy src/emporion/engine src/emporion/connectors
 status=0
-# The ERP connectors' suites (Odoo, SQL, files: their own sandboxes, databases and sshd) run beside
-# the rest, in a second pytest process: on two cores the whole run takes about two thirds of the time.
+# The ERP connectors' suites (Odoo, SQL, files: their own sandboxes, databases and sshd; Tryton's
+# catalogue and customer writes) and the two-way suites run beside the rest, in a second pytest process:
+# on two cores the whole run takes about two thirds of the time.
 # Arguments (or EMPORION_TEST_SERIAL=1) run one pytest process as given.
 erp_suites=(
     tests/connectors/odoo tests/connectors/sql tests/connectors/files tests/connectors/rows
@@ -29,6 +30,9 @@ erp_suites=(
     tests/devkit/test_odoo_sandbox.py tests/devkit/test_odoo_sandbox_orm.py
     tests/devkit/test_odoo_sandbox_sales.py tests/devkit/test_odoo_sandbox_recorded.py
     tests/devkit/test_odoo_sandbox_wire.py
+    tests/connectors/tryton/test_catalogue_write.py tests/connectors/tryton/test_customers.py
+    tests/integration/test_two_way_catalogue.py tests/integration/test_two_way_customers.py
+    tests/integration/test_two_way_unkept.py tests/chaos/test_two_way_sigkill.py
 )
 if [ "$#" -eq 0 ] && [ "${EMPORION_TEST_SERIAL:-0}" != 1 ]; then
     erp_log=$(mktemp)
