@@ -200,6 +200,10 @@ async def test_unlinked_writes_match_the_number_before_the_email_and_linked_ones
     assert (back.group, back.price_list, back.email) == ("wholesale", "B2B Contract", "new@firm.example.com")
     (row,) = sandbox.sandbox.search_read("res.partner", [("id", "=", firm)], ["category_id"])
     assert newsletter in row["category_id"] and tag_id(sandbox, "retail") not in row["category_id"]
+    cleared = moved.model_copy(update={"price_list": ""})
+    (none,) = await connector.write("customer", [WriteItem("k7", cleared, matched.target_ref)], [])
+    assert none.status is OutcomeStatus.UPDATED
+    assert read_one(await connector.read("customer", [str(firm)])).price_list == ""
     wrong = moved.model_copy(update={"price_list": "No Such List"})
     (failed,) = await connector.write("customer", [WriteItem("k7", wrong, matched.target_ref)], [])
     assert failed.status is OutcomeStatus.FAILED and isinstance(failed.error, Permanent)
@@ -269,3 +273,20 @@ async def test_no_personal_data_in_the_log(
     await connector.read("customer", [str(made.target_ref["id"])])
     for secret in ("secret.person", "secret.other", "Lovelace", "Hauptstr"):
         assert secret not in caplog.text
+
+
+async def test_a_customer_with_only_a_shipping_address_reads_back_as_odoo_keeps_it(
+    connector: OdooConnector, sandbox: RunningSandbox
+) -> None:
+    """Odoo gives a partner without an address its first contact's: the shipping place reads as the billing
+    one (and no shipping of its own), and writing the customer again changes nothing."""
+    record = Customer(
+        key="k1", email="ada@example.com", first_name="Ada", last_name="Lovelace", shipping=HAMBURG
+    )
+    (made,) = await connector.write("customer", [WriteItem("k1", record)], [])
+    assert made.status is OutcomeStatus.CREATED and made.target_ref
+    back = read_one(await connector.read("customer", [str(made.target_ref["id"])]))
+    assert back.billing is not None and back.billing.city == "Hamburg"
+    assert back.shipping == Address()
+    (again,) = await connector.write("customer", [WriteItem("k1", record, made.target_ref)], [])
+    assert again.status is OutcomeStatus.UNCHANGED

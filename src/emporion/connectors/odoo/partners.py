@@ -249,8 +249,11 @@ class PartnerWriter:
             add = [await self._tag(wanted.group)] if wanted.group else []
             values["category_id"] = [*([3, tag] for tag in drop), *([4, tag] for tag in add)]
         if wanted.price_list != current.price_list:
+            # none: the fallback (writing False leaves 18's own pricelist in place, its inverse skips it)
             values["property_product_pricelist"] = (
-                await self._pricelist(wanted.price_list) if wanted.price_list else False
+                await self._pricelist(wanted.price_list)
+                if wanted.price_list
+                else (await self.reader.fallback() or False)
             )
         if values:
             await self.client.write("res.partner", [partner], values, context=await self.reader.context())
