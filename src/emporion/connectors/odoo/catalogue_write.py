@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import category_of, in_order, linked_ids, sends
 from emporion.connectors.odoo.catalogue import SCOPE
 from emporion.connectors.odoo.client import OdooClient
 from emporion.connectors.odoo.mapping import ref_id
 from emporion.connectors.odoo.product_parts import create_each, named
-from emporion.connectors.odoo.product_write import ProductWriter, sends
+from emporion.connectors.odoo.product_write import ProductWriter
 from emporion.connectors.odoo.settings import OdooConnection
 from emporion.model import Category
 
@@ -65,18 +66,14 @@ class OdooCatalogueWriter:
         checked: list[tuple[WriteItem, Category, int | None]] = []
         for item in upserts:
             try:
-                checked.append((item, *_category(item)))
+                checked.append((item, *category_of(item, "an Odoo category id")))
             except Permanent as error:
                 failed[item.key] = error
         parents = sorted({parent for _, _, parent in checked if parent is not None})
         known = (
             set(await self.client.search("product.category", [("id", "in", parents)])) if parents else set()
         )
-        linked = {
-            item.key: int(ref["id"])
-            for item, _, _ in checked
-            if (ref := item.target_ref) and str(ref.get("id", "")).isdigit()
-        }
+        linked = linked_ids(item for item, _, _ in checked)
         current = {
             int(row["id"]): row
             for row in (
@@ -131,29 +128,10 @@ class OdooCatalogueWriter:
         created = await create_each(self.client, "product.category", creates, failed)
         homes.update({key: (ident, OutcomeStatus.CREATED) for key, ident in created.items()})
         labels = {item.key: category.name for item, category, _ in checked}
-        outcomes = []
-        for item in upserts:
-            if item.key in failed:
-                refused = named(failed[item.key], labels.get(item.key, item.key), "name")
-                outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=refused))
-            elif item.key in homes:
-                ident, status = homes[item.key]
-                outcomes.append(Outcome(item.key, status, target_ref={"id": ident}))
+        written = {
+            key: Outcome(key, status, target_ref={"id": ident}) for key, (ident, status) in homes.items()
+        }
+        outcomes = in_order(upserts, written, failed, named, labels, "name")
         # Odoo's categories cannot be archived: a deleted one stays for the products it holds
         outcomes += [Outcome(item.key, OutcomeStatus.DELETED, target_ref=item.target_ref) for item in deletes]
         return outcomes
-
-
-def _category(item: WriteItem) -> tuple[Category, int | None]:
-    """The item's category and its parent's Odoo id (the flow resolved it), or Permanent."""
-    category = item.record
-    if not isinstance(category, Category):
-        raise Permanent(f"not a category: {type(category).__name__}", record=item.key, field="record")
-    if not category.name.strip():
-        raise Permanent("a category needs a name", record=item.key, field="name")
-    parent = category.parent_key
-    if parent is not None and not (parent.isascii() and parent.isdigit()):
-        raise Permanent(
-            f"parent {parent!r} is not an Odoo category id", record=category.name, field="parent_key"
-        )
-    return category, int(parent) if parent is not None else None

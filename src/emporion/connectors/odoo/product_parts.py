@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from emporion.connectors import catalogue_writes
 from emporion.connectors.base import AuthError, ConnectorError, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import attribute_names, in_batches
+from emporion.connectors.create_defaults import RememberedDefaults, listed, read_defaults, refused
 from emporion.connectors.odoo.client import OdooClient
 from emporion.model import Product
 
 TYPES = ("goods", "consumable")  # goods: storable (stock tracked); consumable: goods without stock
-YES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 KNOWN = frozenset({"unit", "type", "customer_taxes", "salable"})
-BATCH = 50  # records per create request
+BLANK = (None, "", False)  # Odoo reads an empty field as False
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,6 @@ class TemplateDefaults:
     storable: bool
     taxes: tuple[int, ...] | None  # None: Odoo's own default taxes
     salable: bool | None  # None: the record's own
-
-
-def sends(item: WriteItem, name: str, creating: bool) -> bool:
-    """Whether canonical field `name` is written: always on create; on update when sent and not kept."""
-    if creating:
-        return True
-    if item.only is not None and name not in item.only:
-        return False
-    return name not in item.keep_on_update
 
 
 def named(error: ConnectorError, record: str, fallback: str) -> ConnectorError:
@@ -50,80 +43,42 @@ def named(error: ConnectorError, record: str, fallback: str) -> ConnectorError:
 async def create_each(
     client: OdooClient, model: str, rows: Mapping[str, dict[str, Any]], failed: dict[str, ConnectorError]
 ) -> dict[str, int]:
-    """Create one row per key, BATCH at a time; when Odoo refuses a batch, each row alone."""
-    live = [(key, values) for key, values in rows.items() if key not in failed]
-    created: dict[str, int] = {}
-    for start in range(0, len(live), BATCH):
-        chunk = live[start : start + BATCH]
-        try:
-            ids = await client.create(model, [values for _, values in chunk])
-        except ConnectorError as error:
-            if not isinstance(error, Permanent) or isinstance(error, AuthError) or len(chunk) == 1:
-                failed.update({key: error for key, _ in chunk})
-                continue
-            for key, values in chunk:
-                try:
-                    (created[key],) = await client.create(model, [values])
-                except ConnectorError as alone:
-                    failed[key] = alone
-            continue
-        created.update({key: ident for (key, _), ident in zip(chunk, ids, strict=True)})
-    return created
+    """Create one row per key, in batches; when Odoo refuses a batch, each row alone."""
+
+    async def send(batch: list[dict[str, Any]]) -> list[int]:
+        return await client.create(model, batch)
+
+    created = await in_batches({key: [values] for key, values in rows.items()}, send, failed)
+    return {key: ids[0] for key, ids in created.items()}
 
 
-def _refused(name: str, value: str, why: str) -> Permanent:
-    return Permanent(f"create_defaults {name} {value!r}: {why}", field=f"create_defaults.{name}")
-
-
-class CreateDefaults:
+class CreateDefaults(RememberedDefaults[TemplateDefaults]):
     """Resolves a flow's create defaults against one Odoo database, remembering what resolved."""
 
     def __init__(self, client: OdooClient) -> None:
+        super().__init__()
         self.client = client
-        self._resolved: dict[tuple[tuple[str, str], ...], TemplateDefaults] = {}
-
-    async def resolve(self, defaults: Mapping[str, str]) -> TemplateDefaults:
-        """The template values `defaults` name; Permanent when one names what Odoo does not have."""
-        key = tuple(sorted(defaults.items()))
-        if key not in self._resolved:
-            self._resolved[key] = await self._resolve(defaults)
-        return self._resolved[key]
 
     async def _resolve(self, defaults: Mapping[str, str]) -> TemplateDefaults:
-        unknown = sorted(set(defaults) - KNOWN)
-        if unknown:
-            raise _refused(
-                unknown[0], defaults[unknown[0]], f"not an Odoo default (known: {', '.join(sorted(KNOWN))})"
-            )
-        kind = defaults.get("type", "goods").strip()
-        if kind not in TYPES:
-            raise _refused("type", kind, f"expected one of {', '.join(TYPES)}")
-        salable = defaults.get("salable")
-        if salable is not None and salable.strip().lower() not in YES:
-            raise _refused("salable", salable, "expected true or false")
+        kind, salable = read_defaults(defaults, KNOWN, TYPES, "not an Odoo default", "expected one of")
         unit = defaults.get("unit", "Units").strip()
         units = await self.client.search("uom.uom", [("name", "=", unit)], limit=1)
         if not units:
-            raise _refused("unit", unit, "Odoo has no unit of measure of that name")
+            raise refused("unit", unit, "Odoo has no unit of measure of that name")
         taxes: tuple[int, ...] | None = None
         if "customer_taxes" in defaults:
-            names = [name.strip() for name in defaults["customer_taxes"].split(",") if name.strip()]
+            names = listed(defaults["customer_taxes"])
             rows = await self.client.search_read("account.tax", [("name", "in", names)], ["name"], order="id")
             missing = sorted(set(names) - {row["name"] for row in rows})
             if missing:
-                raise _refused(
+                raise refused(
                     "customer_taxes",
                     defaults["customer_taxes"],
                     f"Odoo has no tax named {', '.join(missing)}",
                 )
             first = {row["name"]: int(row["id"]) for row in reversed(rows)}
             taxes = tuple(first[name] for name in names)
-        return TemplateDefaults(
-            unit=units[0],
-            storable=kind == "goods",
-            taxes=taxes,
-            salable=None if salable is None else YES[salable.strip().lower()],
-        )
+        return TemplateDefaults(unit=units[0], storable=kind == "goods", taxes=taxes, salable=salable)
 
 
 class Attributes:
@@ -204,7 +159,7 @@ def extras(product: Product, base: Decimal | None) -> dict[tuple[str, str], Deci
     left = {
         v.sku: (v.list_price - base) if v.list_price is not None else Decimal(0) for v in product.variants
     }
-    names = sorted({name for variant in product.variants for name in variant.attributes})
+    names = attribute_names(product)
     found: dict[tuple[str, str], Decimal] = {}
     for name in names:
         for value in sorted({v.attributes[name] for v in product.variants if name in v.attributes}):
@@ -216,25 +171,18 @@ def extras(product: Product, base: Decimal | None) -> dict[tuple[str, str], Deci
     return found if all(rest == 0 for rest in left.values()) else None
 
 
-def label_of(product: Product, key: str) -> str:
-    """How errors name a product: its SKU, else its first variant's, else its key."""
-    return product.sku or next((variant.sku for variant in product.variants if variant.sku), "") or key
-
-
 def check_product(item: WriteItem) -> Product:
     """The item's product, or Permanent naming what Odoo cannot take (SKUs, attributes, category ids)."""
-    product = item.record
-    if not isinstance(product, Product):
-        raise Permanent(f"not a product: {type(product).__name__}", record=item.key, field="record")
-    label = label_of(product, item.key)
-    if not product.variants and not product.sku:
-        raise Permanent("a product without SKU cannot be matched in Odoo", record=label, field="sku")
-    skus = [variant.sku for variant in product.variants]
-    if any(not sku for sku in skus) or len(set(skus)) != len(skus):
-        raise Permanent("every variant needs a SKU of its own", record=label, field="variants.sku")
+    return catalogue_writes.check_product(item, "Odoo", "an Odoo category id", _check_attributes)
+
+
+def _check_attributes(product: Product, label: str) -> None:
+    """Variants of the same attributes, a different combination each, every name and value given."""
     names = {frozenset(variant.attributes) for variant in product.variants}
     combos = {frozenset(variant.attributes.items()) for variant in product.variants}
-    if product.variants and (len(names) != 1 or not next(iter(names)) or len(combos) != len(skus)):
+    if product.variants and (
+        len(names) != 1 or not next(iter(names)) or len(combos) != len(product.variants)
+    ):
         raise Permanent(
             "Odoo's variants need values of the same attributes, a different combination each",
             record=label,
@@ -246,12 +194,6 @@ def check_product(item: WriteItem) -> Product:
                 raise Permanent(
                     "an attribute or value without a name", record=variant.sku, field="variants.attributes"
                 )
-    for category in product.categories:
-        if not (category.isascii() and category.isdigit()):
-            raise Permanent(
-                f"category {category!r} is not an Odoo category id", record=label, field="categories"
-            )
-    return product
 
 
 def base_price(product: Product) -> Decimal | None:
@@ -264,8 +206,4 @@ def base_price(product: Product) -> Decimal | None:
 
 def same(left: Any, right: Any) -> bool:
     """Whether a value read from Odoo already holds what is to be written (numbers by value)."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return bool(left) == bool(right)
-    if isinstance(left, Decimal | float | int) and isinstance(right, Decimal | float | int):
-        return Decimal(str(left)) == Decimal(str(right))
-    return bool(left == right) or (left in (None, "", False) and right in (None, "", False))
+    return catalogue_writes.same(left, right, BLANK)

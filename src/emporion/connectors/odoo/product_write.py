@@ -5,71 +5,44 @@ product.product per combination of the lines' values, and the SKUs (`default_cod
 active flags are then written on those variants, found by their attribute values. Combinations the
 shop does not sell, and variants gone from the shop, are archived; a variant's own price is the
 template's price plus its values' price extras. Stock and cost are never written; a deleted product's
-template is archived, never deleted.
+template is archived, never deleted. Reads are in `product_read.py`, the template's values in
+`product_values.py`, the variants' in `product_variants.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import (
+    Checked,
+    attribute_values,
+    check_categories,
+    checked_products,
+    deleted,
+    in_order,
+    label_of,
+    linked_ids,
+    matched_by_sku,
+    refuse_unusable,
+    skus_of,
+)
 from emporion.connectors.odoo.client import OdooClient
-from emporion.connectors.odoo.mapping import KG_PER_UNIT, ref_id, ref_name, text
+from emporion.connectors.odoo.mapping import ref_id
 from emporion.connectors.odoo.product_parts import (
     Attributes,
     CreateDefaults,
-    TemplateDefaults,
     base_price,
     check_product,
     create_each,
     extras,
-    label_of,
     named,
-    same,
-    sends,
 )
-from emporion.model import Product
+from emporion.connectors.odoo.product_read import ProductReads
+from emporion.connectors.odoo.product_values import Plan, create_values, update_values
+from emporion.connectors.odoo.product_variants import finish
 
-__all__ = ["ProductWriter", "sends"]
-ALL_ROWS = {"active_test": False}  # archived rows count when searching before creating
-TEMPLATE_READ = [
-    "name",
-    "default_code",
-    "list_price",
-    "description_sale",
-    "categ_id",
-    "sale_ok",
-    "active",
-    "weight",
-    "attribute_line_ids",
-]
-VARIANT_READ = ["default_code", "product_tmpl_id", "product_template_attribute_value_ids", "active", "weight"]
-
-
-@dataclass
-class Plan:
-    """What one item asks of Odoo: a template to create, or writes to an existing one."""
-
-    item: WriteItem
-    product: Product
-    label: str
-    status: OutcomeStatus
-    template: int | None = None
-    create: dict[str, Any] | None = None
-    template_write: dict[str, Any] = field(default_factory=dict)
-    extras: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    refs: dict[str, int] = field(default_factory=dict)
-
-
-def _attribute_names(product: Product) -> list[str]:
-    return sorted({name for variant in product.variants for name in variant.attributes})
-
-
-def _values_of(product: Product, name: str) -> list[str]:
-    return list(dict.fromkeys(variant.attributes[name] for variant in product.variants))
+__all__ = ["ProductWriter"]
 
 
 class ProductWriter:
@@ -77,82 +50,18 @@ class ProductWriter:
 
     def __init__(self, client: OdooClient, chunk: int) -> None:
         self.client = client
-        self.chunk = chunk
+        self.read = ProductReads(client, chunk)
         self.defaults = CreateDefaults(client)
         self.attributes = Attributes(client)
-        self._per_kg: Decimal | None = None  # the database's weight unit per kilogram
-
-    # -- reads ------------------------------------------------------------------------------------
-
-    async def _rows(
-        self, model: str, name: str, values: Sequence[Any], fields: list[str]
-    ) -> list[dict[str, Any]]:
-        wanted = sorted(set(values))
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), self.chunk):
-            domain = [(name, "in", wanted[start : start + self.chunk])]
-            rows += await self.client.search_read(model, domain, fields, order="id", context=ALL_ROWS)
-        return rows
-
-    async def find(self, skus: Sequence[str]) -> dict[str, int]:
-        """The template behind each SKU (a product.product's code, active or not; active ones first)."""
-        rows = await self._rows(
-            "product.product",
-            "default_code",
-            [s for s in skus if s],
-            ["default_code", "product_tmpl_id", "active"],
-        )
-        found: dict[str, int] = {}
-        for row in sorted(rows, key=lambda row: (not row["active"], row["id"])):
-            if template := ref_id(row["product_tmpl_id"]):
-                found.setdefault(str(row["default_code"]), template)
-        return found
-
-    async def variants(self, templates: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-        """Every product.product (active or not) of these templates, by template."""
-        by_template: dict[int, list[dict[str, Any]]] = {ident: [] for ident in templates}
-        for row in await self._rows("product.product", "product_tmpl_id", templates, VARIANT_READ):
-            by_template.setdefault(ref_id(row["product_tmpl_id"]) or 0, []).append(row)
-        return by_template
 
     async def lookup(self, skus: Sequence[str]) -> dict[str, dict[str, object]]:
         """`{sku: {"id": template id, "variants": {sku: product id}}}` for the SKUs Odoo holds."""
-        found = await self.find(skus)
-        rows = await self.variants(sorted(set(found.values())))
-        return {sku: {"id": ident, "variants": _codes(rows[ident])} for sku, ident in found.items()}
-
-    async def _templates(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        rows = await self._rows("product.template", "id", ids, TEMPLATE_READ) if ids else []
-        return {int(row["id"]): row for row in rows}
-
-    async def _weight(self, kilograms: Decimal | None) -> float | None:
-        """A weight in the database's weight unit (kilograms unless Odoo is set to pounds)."""
-        if kilograms is None:
-            return None
-        if self._per_kg is None:
-            rows = await self.client.search_read(
-                "product.template", [], ["weight_uom_name"], limit=1, context=ALL_ROWS
-            )
-            unit = text(rows[0].get("weight_uom_name")).lower() if rows else "kg"
-            self._per_kg = 1 / KG_PER_UNIT.get(unit or "kg", Decimal(1))
-        return float(round(kilograms * self._per_kg, 6))
-
-    # -- writes -----------------------------------------------------------------------------------
+        return await self.read.lookup(skus)
 
     async def write(self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]) -> list[Outcome]:
         """One outcome per item; a record Odoo refuses fails alone, naming its SKU and field."""
         await self.client.connect()
-        failed: dict[str, ConnectorError] = {}
-        labels: dict[str, str] = {}
-        checked: list[tuple[WriteItem, Product]] = []
-        for item in upserts:
-            try:
-                product = check_product(item)
-            except Permanent as error:
-                failed[item.key] = error
-                continue
-            labels[item.key] = label_of(product, item.key)
-            checked.append((item, product))
+        checked, failed, labels = checked_products(upserts, check_product)
         plans = await self._plans(checked, failed)
         creates = {plan.item.key: plan.create for plan in plans if plan.create is not None}
         created = await create_each(self.client, "product.template", creates, failed)
@@ -166,8 +75,8 @@ class ProductWriter:
                     failed[plan.item.key] = error
         live = [plan for plan in plans if plan.item.key not in failed and plan.template is not None]
         templates = [plan.template for plan in live if plan.template is not None]
-        rows = await self.variants(templates)
-        values = await self._rows(
+        rows = await self.read.variants(templates)
+        values = await self.read.rows(
             "product.template.attribute.value",
             "product_tmpl_id",
             templates,
@@ -177,62 +86,45 @@ class ProductWriter:
             assert plan.template is not None
             mine = [row for row in values if ref_id(row["product_tmpl_id"]) == plan.template]
             try:
-                await self._finish(plan, rows.get(plan.template, []), mine)
+                await finish(self.client, plan, rows.get(plan.template, []), mine, self.read.weight)
             except ConnectorError as error:
                 failed[plan.item.key] = error
-        outcomes = []
-        for item in upserts:
-            if item.key in failed:
-                refused = named(failed[item.key], labels.get(item.key, item.key), "product")
-                outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=refused))
-                continue
-            plan = next(plan for plan in live if plan.item.key == item.key)
-            ref = {"id": plan.template, "variants": plan.refs}
-            outcomes.append(Outcome(item.key, plan.status, target_ref=ref))
-        return outcomes + await self._archive(deletes)
-
-    async def _plans(
-        self, checked: list[tuple[WriteItem, Product]], failed: dict[str, ConnectorError]
-    ) -> list[Plan]:
-        """Where each item lives in Odoo (link, else SKU) and what to send it."""
-        linked = {
-            item.key: int(ref["id"])
-            for item, _ in checked
-            if (ref := item.target_ref) and str(ref.get("id", "")).isdigit()
+        written = {
+            plan.item.key: Outcome(
+                plan.item.key, plan.status, target_ref={"id": plan.template, "variants": plan.refs}
+            )
+            for plan in live
         }
-        templates = await self._templates(list(linked.values()))
+        return in_order(upserts, written, failed, named, labels, "product") + await self._archive(deletes)
+
+    async def _plans(self, checked: Checked, failed: dict[str, ConnectorError]) -> list[Plan]:
+        """Where each item lives in Odoo (link, else SKU) and what to send it."""
+        linked = linked_ids(item for item, _ in checked)
+        templates = await self.read.templates(list(linked.values()))
         homes = {key: (ident, OutcomeStatus.UPDATED) for key, ident in linked.items() if ident in templates}
         unlinked = [(item, product) for item, product in checked if item.key not in homes]
-        found = await self.find([s for _, p in unlinked for s in [p.sku, *(v.sku for v in p.variants)]])
-        for item, product in unlinked:
-            for sku in [product.sku, *(variant.sku for variant in product.variants)]:
-                if sku in found:
-                    homes[item.key] = (found[sku], OutcomeStatus.MATCHED)
-                    break
-        homes.update(await self._uncoded([(i, p) for i, p in unlinked if i.key not in homes and p.variants]))
-        templates.update(await self._templates([i for i, _ in homes.values() if i not in templates]))
-        await self._check_categories(checked, homes, failed)
-        wanted: dict[str, set[str]] = {}
-        for item, product in checked:
-            for variant in product.variants if item.key not in failed else []:
-                for name, value in variant.attributes.items():
-                    wanted.setdefault(name, set()).add(value)
-        attribute_ids, value_ids, problems = await self.attributes.ensure(wanted)
-        lines = await self._rows(
+        found = await self.read.find([sku for _, product in unlinked for sku in skus_of(product)])
+        homes.update(matched_by_sku(unlinked, found))
+        homes.update(
+            await self.read.uncoded([(i, p) for i, p in unlinked if i.key not in homes and p.variants])
+        )
+        templates.update(await self.read.templates([i for i, _ in homes.values() if i not in templates]))
+        await check_categories(checked, homes, failed, self._categories, "Odoo")
+        attribute_ids, value_ids, problems = await self.attributes.ensure(attribute_values(checked, failed))
+        lines = await self.read.rows(
             "product.template.attribute.line",
             "product_tmpl_id",
             [ident for ident, _ in homes.values()],
             ["attribute_id", "value_ids", "product_tmpl_id"],
         )
+        weight, type_field = self.read.weight, self.client.profile.product_type_field
         plans = []
         for item, product in checked:
             if item.key in failed:
                 continue
             label = label_of(product, item.key)
             try:
-                for name in _attribute_names(product):
-                    if name in problems:
-                        raise problems[name]
+                refuse_unusable(product, problems)
                 found_extras = extras(product, base_price(product))
                 if found_extras is None:
                     raise Permanent(
@@ -244,257 +136,32 @@ class ProductWriter:
                 home = homes.get(item.key)
                 if home is None:
                     defaults = await self.defaults.resolve(item.defaults)
-                    values = await self._create_values(product, defaults, ids)
+                    values = await create_values(product, defaults, ids, weight, type_field)
                     plan = Plan(item, product, label, OutcomeStatus.CREATED, create=values)
                 else:
                     plan = Plan(item, product, label, home[1], template=home[0])
                     mine = [row for row in lines if ref_id(row["product_tmpl_id"]) == home[0]]
-                    await self._update_values(plan, templates[home[0]], mine, ids)
+                    await update_values(plan, templates[home[0]], mine, ids, weight)
                 plan.extras = found_extras
                 plans.append(plan)
             except Permanent as error:
                 failed[item.key] = named(error, label, "product")
         return plans
 
-    async def _uncoded(
-        self, unlinked: list[tuple[WriteItem, Product]]
-    ) -> dict[str, tuple[int, OutcomeStatus]]:
-        """Templates of the same name whose variants all lack a code: what a create leaves when its
-        answer, or emporion, was lost before the variants' SKUs were written (matched, not made again)."""
-        names = sorted({product.name for _, product in unlinked})
-        rows = await self._rows("product.template", "name", names, ["name"]) if names else []
-        variants = await self.variants([int(row["id"]) for row in rows])
-        bare = [
-            row
-            for row in rows
-            if variants[int(row["id"])]
-            and all(
-                not v["default_code"] and v["product_template_attribute_value_ids"]
-                for v in variants[int(row["id"])]
-            )
-        ]
-        homes: dict[str, tuple[int, OutcomeStatus]] = {}
-        for item, product in unlinked:
-            ident = next((int(row["id"]) for row in bare if row["name"] == product.name), None)
-            if ident is not None and ident not in {home for home, _ in homes.values()}:
-                homes[item.key] = (ident, OutcomeStatus.MATCHED)
-        return homes
-
-    def _type_values(self, storable: bool) -> dict[str, Any]:
-        """Goods, storable or not: `detailed_type` on 17, `type` and `is_storable` from 18 on."""
-        if self.client.profile.product_type_field == "detailed_type":
-            return {"detailed_type": "product" if storable else "consu"}
-        return {"type": "consu", "is_storable": storable}
-
-    async def _create_values(
-        self,
-        product: Product,
-        defaults: TemplateDefaults,
-        ids: tuple[dict[str, int], dict[tuple[str, str], int]],
-    ) -> dict[str, Any]:
-        """A new template; the create defaults fill what the shop does not carry."""
-        values: dict[str, Any] = {
-            "name": product.name,
-            "description_sale": product.description or False,
-            "sale_ok": product.salable if defaults.salable is None else defaults.salable,
-            "active": product.active,
-            "uom_id": defaults.unit,
-            **self._type_values(defaults.storable),
-        }
-        base = base_price(product)
-        if base is not None:
-            values["list_price"] = float(base)
-        if defaults.taxes is not None:
-            values["taxes_id"] = [(6, 0, list(defaults.taxes))]
-        if product.categories:
-            values["categ_id"] = int(product.categories[0])
-        if not product.variants:
-            values["default_code"] = product.sku
-            if product.weight is not None:
-                values["weight"] = await self._weight(product.weight)
-            return values
-        attribute_ids, value_ids = ids
-        values["attribute_line_ids"] = [
-            (
-                0,
-                0,
-                {
-                    "attribute_id": attribute_ids[name],
-                    "value_ids": [(6, 0, [value_ids[(name, v)] for v in _values_of(product, name)])],
-                },
-            )
-            for name in _attribute_names(product)
-        ]
-        return values
-
-    async def _update_values(
-        self,
-        plan: Plan,
-        current: dict[str, Any],
-        lines: list[dict[str, Any]],
-        ids: tuple[dict[str, int], dict[tuple[str, str], int]],
-    ) -> None:
-        """The template's writes for the fields the item sends; new values extend the attribute lines."""
-        item, product, changes = plan.item, plan.product, plan.template_write
-
-        def send(name: str) -> bool:
-            return sends(item, name, False)
-
-        base = base_price(product)
-        wanted: dict[str, tuple[str, Any]] = {
-            "name": ("name", product.name),
-            "description": ("description_sale", product.description or False),
-            "active": ("active", product.active),
-            "salable": ("sale_ok", product.salable),
-        }
-        if base is not None:
-            wanted["list_price"] = ("list_price", float(base))
-        for canonical, (name, value) in wanted.items():
-            if send(canonical) and not same(current.get(name), value):
-                changes[name] = value
-        if (
-            send("categories")
-            and product.categories
-            and ref_id(current["categ_id"]) != int(product.categories[0])
-        ):
-            changes["categ_id"] = int(product.categories[0])
-        if not product.variants:
-            if current.get("attribute_line_ids"):
-                raise Permanent(
-                    "Odoo holds this product with variants; it cannot become a simple one", field="variants"
-                )
-            if send("sku") and text(current.get("default_code")) != product.sku:
-                changes["default_code"] = product.sku
-            weight = await self._weight(product.weight)
-            if send("weight") and weight is not None and not same(current.get("weight"), weight):
-                changes["weight"] = weight
-            return
-        if not (send("variants") or send("attributes")):
-            return
-        attribute_ids, value_ids = ids
-        by_attribute = {ref_id(line["attribute_id"]): line for line in lines}
-        commands: list[Any] = []
-        for name in _attribute_names(product):
-            want = [value_ids[(name, value)] for value in _values_of(product, name)]
-            line = by_attribute.get(attribute_ids[name])
-            if line is None:
-                commands.append((0, 0, {"attribute_id": attribute_ids[name], "value_ids": [(6, 0, want)]}))
-            elif missing := [value for value in want if value not in line["value_ids"]]:
-                commands.append((1, int(line["id"]), {"value_ids": [(4, value) for value in missing]}))
-        if commands:
-            changes["attribute_line_ids"] = commands
-
-    async def _finish(self, plan: Plan, rows: list[dict[str, Any]], values: list[dict[str, Any]]) -> None:
-        """SKUs, weights and active flags on the variants Odoo made; price extras on their values."""
-        product, creating = plan.product, plan.create is not None
-        assert plan.template is not None
-
-        def send(name: str) -> bool:
-            return sends(plan.item, name, creating)
-
-        rows = sorted(rows, key=lambda row: (bool(row["active"]), -int(row["id"])))
-        if not product.variants:
-            live = [row for row in rows if row["active"]]
-            coded = [row for row in rows if row["default_code"] == product.sku]
-            if chosen := coded or live or rows:
-                plan.refs = {product.sku: int(chosen[-1]["id"])}
-            return
-        pairs = {int(row["id"]): (ref_name(row["attribute_id"]), str(row["name"])) for row in values}
-        by_combo = {
-            frozenset(pairs.get(i, ("", "")) for i in row["product_template_attribute_value_ids"]): row
-            for row in rows
-        }
-        commands: list[Any] = []
-        matched: set[int] = set()
-        for variant in product.variants:
-            found = by_combo.get(frozenset(variant.attributes.items()))
-            if found is None:
-                raise Permanent(
-                    f"Odoo made no variant of {variant.attributes}",
-                    record=variant.sku,
-                    field="variants.attributes",
-                )
-            row = found
-            ident = int(row["id"])
-            matched.add(ident)
-            plan.refs[variant.sku] = ident
-            change: dict[str, Any] = {}
-            if send("sku") and text(row["default_code"]) != variant.sku:
-                change["default_code"] = variant.sku
-            weight = await self._weight(variant.weight if variant.weight is not None else product.weight)
-            if send("weight") and weight is not None and not same(row["weight"], weight):
-                change["weight"] = weight
-            shown = variant.active and product.active
-            if (send("active") or send("variants")) and bool(row["active"]) != shown:
-                change["active"] = shown
-            if change:
-                commands.append((1, ident, change))
-        if send("variants") or send("active"):  # combinations the shop does not sell, variants it dropped
-            commands += [
-                (1, int(row["id"]), {"active": False})
-                for row in rows
-                if row["active"] and int(row["id"]) not in matched
-            ]
-        if commands:
-            await self.client.write("product.template", [plan.template], {"product_variant_ids": commands})
-        if send("list_price"):
-            moves: dict[Decimal, list[int]] = {}
-            for ident, pair in pairs.items():
-                extra = plan.extras.get(pair, Decimal(0))
-                row = next(row for row in values if int(row["id"]) == ident)
-                if not same(row["price_extra"], extra):
-                    moves.setdefault(extra, []).append(ident)
-            for extra, idents in sorted(moves.items()):
-                await self.client.write(
-                    "product.template.attribute.value", idents, {"price_extra": float(extra)}
-                )
-
-    async def _check_categories(
-        self,
-        checked: list[tuple[WriteItem, Product]],
-        homes: dict[str, Any],
-        failed: dict[str, ConnectorError],
-    ) -> None:
-        """Categories are Odoo ids already (the flow resolved them): each must exist."""
-        sent = [(i, p) for i, p in checked if p.categories and sends(i, "categories", i.key not in homes)]
-        ids = sorted({int(category) for _, product in sent for category in product.categories})
-        known = (
-            {str(i) for i in await self.client.search("product.category", [("id", "in", ids)])}
-            if ids
-            else set()
-        )
-        for item, product in sent:
-            missing = [category for category in product.categories if category not in known]
-            if missing:
-                failed[item.key] = Permanent(
-                    f"Odoo has no product category with id {', '.join(missing)}",
-                    record=label_of(product, item.key),
-                    field="categories",
-                )
+    async def _categories(self, ids: list[int]) -> set[str]:
+        """Which of these category ids Odoo holds."""
+        return {str(ident) for ident in await self.client.search("product.category", [("id", "in", ids)])}
 
     async def _archive(self, deletes: Sequence[WriteItem]) -> list[Outcome]:
         """Deleted products: their templates archived (Odoo keeps their history and stock)."""
-        idents = {
-            item.key: int(ref["id"])
-            for item in deletes
-            if (ref := item.target_ref) and str(ref.get("id", "")).isdigit()
-        }
-        templates = await self._templates(list(idents.values()))
-        outcomes = []
+        idents = linked_ids(deletes)
+        templates = await self.read.templates(list(idents.values()))
+        failed: dict[str, ConnectorError] = {}
         for item in deletes:
             ident = idents.get(item.key)
             try:
                 if ident in templates and templates[ident]["active"]:
                     await self.client.write("product.template", [ident], {"active": False})
             except ConnectorError as error:
-                label = label_of(item.record, item.key) if isinstance(item.record, Product) else item.key
-                outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=named(error, label, "active")))
-                continue
-            outcomes.append(Outcome(item.key, OutcomeStatus.DELETED, target_ref=item.target_ref))
-        return outcomes
-
-
-def _codes(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Variant ids by code, an active variant winning over an archived one of the same code."""
-    ordered = sorted(rows, key=lambda row: (bool(row["active"]), -int(row["id"])))
-    return {str(row["default_code"]): int(row["id"]) for row in ordered if row.get("default_code")}
+                failed[item.key] = error
+        return deleted(deletes, failed, named)

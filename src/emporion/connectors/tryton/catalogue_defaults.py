@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from emporion.connectors.base import Permanent
+from emporion.connectors.create_defaults import RememberedDefaults, listed, read_defaults, refused
 from emporion.connectors.tryton.client import TrytonClient
 
 TYPES = ("goods", "service", "assets")
-YES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 KNOWN = frozenset({"unit", "account_category", "type", "customer_taxes", "salable"})
 
 
@@ -28,47 +27,24 @@ class TemplateDefaults:
     salable: bool | None  # None: the record's own
 
 
-def _refused(name: str, value: str, why: str) -> Permanent:
-    return Permanent(f"create_defaults {name} {value!r}: {why}", field=f"create_defaults.{name}")
-
-
-class CreateDefaults:
+class CreateDefaults(RememberedDefaults[TemplateDefaults]):
     """Resolves a flow's create defaults against one Tryton database, remembering the answers."""
 
     def __init__(self, client: TrytonClient) -> None:
+        super().__init__()
         self.client = client
-        self._resolved: dict[tuple[tuple[str, str], ...], TemplateDefaults] = {}
-
-    async def resolve(self, defaults: Mapping[str, str]) -> TemplateDefaults:
-        """The template values `defaults` name; Permanent when one names what Tryton does not have.
-
-        Only answers that resolve are remembered: a unit or category the merchant adds in Tryton
-        afterwards is found when the dead letter is retried.
-        """
-        key = tuple(sorted(defaults.items()))
-        if key not in self._resolved:
-            self._resolved[key] = await self._resolve(defaults)
-        return self._resolved[key]
 
     async def _resolve(self, defaults: Mapping[str, str]) -> TemplateDefaults:
-        unknown = sorted(set(defaults) - KNOWN)
-        if unknown:
-            raise _refused(
-                unknown[0], defaults[unknown[0]], f"not a Tryton default (known: {', '.join(sorted(KNOWN))})"
-            )
-        kind = defaults.get("type", "goods").strip()
-        if kind not in TYPES:
-            raise _refused("type", kind, f"Tryton's product types are {', '.join(TYPES)}")
-        salable_text = defaults.get("salable")
-        if salable_text is not None and salable_text.strip().lower() not in YES:
-            raise _refused("salable", salable_text, "expected true or false")
+        kind, salable = read_defaults(
+            defaults, KNOWN, TYPES, "not a Tryton default", "Tryton's product types are"
+        )
         category = await self._account_category(defaults.get("account_category"))
         await self._check_taxes(defaults.get("customer_taxes"), category, defaults.get("account_category"))
         return TemplateDefaults(
             unit=await self._unit(defaults.get("unit", "u")),
             type=kind,
             account_category=category,
-            salable=None if salable_text is None else YES[salable_text.strip().lower()],
+            salable=salable,
         )
 
     async def _unit(self, value: str) -> int:
@@ -78,7 +54,7 @@ class CreateDefaults:
             )
             if rows:
                 return int(rows[0]["id"])
-        raise _refused("unit", value, "Tryton has no unit of measure with that symbol or name")
+        raise refused("unit", value, "Tryton has no unit of measure with that symbol or name")
 
     async def _account_category(self, value: str | None) -> int | None:
         if value is None:
@@ -87,9 +63,7 @@ class CreateDefaults:
             "product.category", [("accounting", "=", True), ("name", "=", value.strip())], ["id"], limit=1
         )
         if not rows:
-            raise _refused(
-                "account_category", value, "Tryton has no accounting product category of that name"
-            )
+            raise refused("account_category", value, "Tryton has no accounting product category of that name")
         return int(rows[0]["id"])
 
     async def _check_taxes(self, value: str | None, category: int | None, category_name: str | None) -> None:
@@ -97,20 +71,20 @@ class CreateDefaults:
         are needed only when the category carries none, which emporion cannot change for it."""
         if value is None:
             return
-        names = [name.strip() for name in value.split(",") if name.strip()]
+        names = listed(value)
         rows = await self.client.search_read("account.tax", [("name", "in", names)], ["name"])
         missing = sorted(set(names) - {row["name"] for row in rows})
         if missing:
-            raise _refused("customer_taxes", value, f"Tryton has no tax named {', '.join(missing)}")
+            raise refused("customer_taxes", value, f"Tryton has no tax named {', '.join(missing)}")
         if category is None:
-            raise _refused(
+            raise refused(
                 "customer_taxes",
                 value,
                 "Tryton keeps customer taxes on the account category: name account_category",
             )
         (row,) = await self.client.read("product.category", [category], ["customer_taxes_used"])
         if not row["customer_taxes_used"]:
-            raise _refused(
+            raise refused(
                 "customer_taxes",
                 value,
                 f"account category {category_name!r} carries no customer taxes and Tryton keeps them there:"

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import category_of, in_order, linked_ids, sends
 from emporion.connectors.tryton.catalogue_batch import Batches, named
 from emporion.connectors.tryton.client import TrytonClient
-from emporion.connectors.tryton.product_write import ProductWriter, sends
+from emporion.connectors.tryton.product_write import ProductWriter
 from emporion.model import Category
 
 # what the connector scans: catalogue categories, and salable templates that are not services
@@ -78,7 +79,7 @@ class CatalogueWriter:
         checked: list[tuple[WriteItem, Category, int | None]] = []
         for item in upserts:
             try:
-                checked.append((item, *_category(item)))
+                checked.append((item, *category_of(item, "a Tryton category id")))
             except Permanent as error:
                 failed[item.key] = error
         parents = sorted({parent for _, _, parent in checked if parent is not None})
@@ -92,11 +93,7 @@ class CatalogueWriter:
             if parents
             else set()
         )
-        linked = {
-            item.key: int(ref["id"])
-            for item, _, _ in checked
-            if (ref := item.target_ref) and str(ref.get("id", "")).isdigit()
-        }
+        linked = linked_ids(item for item, _, _ in checked)
         current = (
             {
                 int(row["id"]): row
@@ -156,35 +153,13 @@ class CatalogueWriter:
         created = await batches.create("product.category", creates)
         await batches.write("product.category", writes)
         homes.update({key: (ids[0], OutcomeStatus.CREATED) for key, ids in created.items()})
-        outcomes = [
-            Outcome(item.key, homes[item.key][1], target_ref={"id": homes[item.key][0]})
-            for item in upserts
-            if item.key in homes and item.key not in failed
-        ]
+        written = {
+            key: Outcome(key, status, target_ref={"id": ident}) for key, (ident, status) in homes.items()
+        }
         labels = {
             item.key: item.record.name if isinstance(item.record, Category) else item.key for item in upserts
         }
-        outcomes += [
-            Outcome(key, OutcomeStatus.FAILED, error=named(error, str(labels.get(key, key)), "name"))
-            for key, error in failed.items()
-        ]
-        order = {item.key: position for position, item in enumerate(upserts)}
-        outcomes.sort(key=lambda outcome: order.get(outcome.key, len(order)))
+        outcomes = in_order(upserts, written, failed, named, labels, "name")
         # Tryton's categories cannot be deactivated: a deleted one stays for the products it holds
         outcomes += [Outcome(item.key, OutcomeStatus.DELETED, target_ref=item.target_ref) for item in deletes]
         return outcomes
-
-
-def _category(item: WriteItem) -> tuple[Category, int | None]:
-    """The item's category and its parent's Tryton id (the flow resolved it), or Permanent."""
-    category = item.record
-    if not isinstance(category, Category):
-        raise Permanent(f"not a category: {type(category).__name__}", record=item.key, field="record")
-    if not category.name.strip():
-        raise Permanent("a category needs a name", record=item.key, field="name")
-    parent = category.parent_key
-    if parent is not None and not (parent.isascii() and parent.isdigit()):
-        raise Permanent(
-            f"parent {parent!r} is not a Tryton category id", record=category.name, field="parent_key"
-        )
-    return category, int(parent) if parent is not None else None

@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import ProductPlan, label_of, same, sends
+from emporion.connectors.catalogue_writes import check_product as shared_check
 from emporion.connectors.tryton.attributes import value_problem
 from emporion.connectors.tryton.catalogue_defaults import TemplateDefaults
 from emporion.model import Product
@@ -30,24 +32,12 @@ class Wanted:
 
 
 @dataclass
-class Plan:
+class Plan(ProductPlan):
     """What one item asks of Tryton: a template to create, or writes to an existing one."""
 
-    item: WriteItem
-    product: Product
-    label: str
-    status: OutcomeStatus
-    template: int | None = None
-    create: dict[str, Any] | None = None
-    template_write: dict[str, Any] = field(default_factory=dict)
     product_writes: list[tuple[list[int], dict[str, Any]]] = field(default_factory=list)
     product_creates: list[dict[str, Any]] = field(default_factory=list)
     deactivate: list[int] = field(default_factory=list)
-
-
-def label_of(product: Product, key: str) -> str:
-    """How errors name a product: its SKU, else its first variant's, else its key."""
-    return product.sku or next((variant.sku for variant in product.variants if variant.sku), "") or key
 
 
 def codes_of(product: Product) -> tuple[str, dict[str, str]]:
@@ -60,26 +50,13 @@ def codes_of(product: Product) -> tuple[str, dict[str, str]]:
     return "", {sku: sku for sku in skus}
 
 
-def sends(item: WriteItem, name: str, creating: bool) -> bool:
-    """Whether canonical field `name` is written: always on create; on update when sent and not kept."""
-    if creating:
-        return True
-    if item.only is not None and name not in item.only:
-        return False
-    return name not in item.keep_on_update
-
-
 def check_product(item: WriteItem) -> Product:
     """The item's product, or Permanent naming what Tryton cannot take (SKUs, attribute values, ids)."""
-    product = item.record
-    if not isinstance(product, Product):
-        raise Permanent(f"not a product: {type(product).__name__}", record=item.key, field="record")
-    label = label_of(product, item.key)
-    if not product.variants and not product.sku:
-        raise Permanent("a product without SKU cannot be matched in Tryton", record=label, field="sku")
-    skus = [variant.sku for variant in product.variants]
-    if any(not sku for sku in skus) or len(set(skus)) != len(skus):
-        raise Permanent("every variant needs a SKU of its own", record=label, field="variants.sku")
+    return shared_check(item, "Tryton", "a Tryton category id", _check_values)
+
+
+def _check_values(product: Product, label: str) -> None:
+    """Each attribute value must be able to be a selection key of a named attribute."""
     for variant in product.variants:
         for name, value in variant.attributes.items():
             problem = value_problem(value) if name.strip() else "has no attribute name"
@@ -89,22 +66,6 @@ def check_product(item: WriteItem) -> Product:
                     record=variant.sku,
                     field="variants.attributes",
                 )
-    for category in product.categories:
-        if not (category.isascii() and category.isdigit()):
-            raise Permanent(
-                f"category {category!r} is not a Tryton category id", record=label, field="categories"
-            )
-    return product
-
-
-def same(left: Any, right: Any) -> bool:
-    """Whether a value read from Tryton already holds what is to be written (numbers by value)."""
-    numbers = (Decimal, float, int)
-    if isinstance(left, bool) or isinstance(right, bool):
-        return bool(left) == bool(right)
-    if isinstance(left, numbers) and isinstance(right, numbers):
-        return Decimal(str(left)) == Decimal(str(right))
-    return bool(left == right) or (left in (None, "") and right in (None, ""))
 
 
 @dataclass(frozen=True)

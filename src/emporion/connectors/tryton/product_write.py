@@ -13,6 +13,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import (
+    Checked,
+    Home,
+    attribute_values,
+    check_categories,
+    checked_products,
+    deleted,
+    in_order,
+    label_of,
+    linked_ids,
+    matched_by_sku,
+    refuse_unusable,
+    sends,
+    skus_of,
+)
 from emporion.connectors.tryton.attributes import Attributes
 from emporion.connectors.tryton.catalogue_batch import ALL_ROWS, Batches, named
 from emporion.connectors.tryton.catalogue_defaults import CreateDefaults
@@ -22,8 +37,6 @@ from emporion.connectors.tryton.product_plan import (
     Plan,
     check_product,
     create_plan,
-    label_of,
-    sends,
     update_plan,
     wanted_variants,
 )
@@ -109,18 +122,7 @@ class ProductWriter:
 
     async def write(self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]) -> list[Outcome]:
         """One outcome per item; a record Tryton refuses fails alone, naming its SKU and field."""
-        failed: dict[str, ConnectorError] = {}
-        labels: dict[str, str] = {}
-        checked: list[tuple[WriteItem, Product]] = []
-        for item in upserts:
-            try:
-                product = check_product(item)
-            except Permanent as error:
-                failed[item.key] = error
-                labels[item.key] = item.key
-                continue
-            labels[item.key] = label_of(product, item.key)
-            checked.append((item, product))
+        checked, failed, labels = checked_products(upserts, check_product)
         self.attributes.forget()
         plans = await self._plans(checked, failed)
         batches = Batches(self.client, failed)
@@ -145,43 +147,25 @@ class ProductWriter:
             "product.product",
             {p.item.key: [(p.deactivate, {"active": False})] for p in updates if p.deactivate},
         )
-        outcomes = await self._outcomes(plans, failed)
-        outcomes += [
-            Outcome(key, OutcomeStatus.FAILED, error=named(error, labels.get(key, key), "product"))
-            for key, error in failed.items()
-            if key not in {outcome.key for outcome in outcomes}
-        ]
-        order = {item.key: position for position, item in enumerate(upserts)}
-        outcomes.sort(key=lambda outcome: order.get(outcome.key, len(order)))
-        return outcomes + await self._deactivate(deletes)
+        written = await self._outcomes(plans, failed)
+        return in_order(upserts, written, failed, named, labels, "product") + await self._deactivate(deletes)
 
-    async def _plans(
-        self, checked: list[tuple[WriteItem, Product]], failed: dict[str, ConnectorError]
-    ) -> list[Plan]:
+    async def _plans(self, checked: Checked, failed: dict[str, ConnectorError]) -> list[Plan]:
         """Where each item lives in Tryton (link, else SKU) and what to send it."""
-        linked = {
-            item.key: int(ref["id"])
-            for item, _ in checked
-            if (ref := item.target_ref) and str(ref.get("id", "")).isdigit()
-        }
+        linked = linked_ids(item for item, _ in checked)
         templates = await self._templates(list(linked.values()))
         unlinked = [(item, product) for item, product in checked if linked.get(item.key) not in templates]
-        skus = [sku for _, product in unlinked for sku in [product.sku, *(v.sku for v in product.variants)]]
-        found = await self.find(skus)
-        homes: dict[str, tuple[int, OutcomeStatus]] = {
+        found = await self.find([sku for _, product in unlinked for sku in skus_of(product)])
+        homes: dict[str, Home] = {
             key: (ident, OutcomeStatus.UPDATED) for key, ident in linked.items() if ident in templates
         }
-        for item, product in unlinked:
-            for sku in [product.sku, *(variant.sku for variant in product.variants)]:
-                if sku in found:
-                    homes[item.key] = (found[sku], OutcomeStatus.MATCHED)
-                    break
+        homes.update(matched_by_sku(unlinked, found))
         templates.update(
             await self._templates([ident for ident, _ in homes.values() if ident not in templates])
         )
         rows = await self.variants([ident for ident, _ in homes.values()])
-        await self._check_categories(checked, homes, failed)
-        attribute_ids, attribute_problems = await self.attributes.ensure(_merge_values(checked, failed))
+        await check_categories(checked, homes, failed, self._catalogue_categories, "Tryton")
+        attribute_ids, attribute_problems = await self.attributes.ensure(attribute_values(checked, failed))
         digits = await self.digits()
         plans = []
         for item, product in checked:
@@ -190,9 +174,7 @@ class ProductWriter:
             label = label_of(product, item.key)
             home = homes.get(item.key)
             try:
-                for name in sorted({name for variant in product.variants for name in variant.attributes}):
-                    if name in attribute_problems:
-                        raise attribute_problems[name]
+                refuse_unusable(product, attribute_problems)
                 current = templates[home[0]] if home else None
                 facts = await self._facts(item, product, digits, attribute_ids, current)
                 if home is None:
@@ -225,39 +207,18 @@ class ProductWriter:
             chosen = await self.attributes.attribute_set([attribute_ids[name] for name in names], existing)
         return Facts(digits=digits, kg=kg, attribute_set=chosen)
 
-    async def _check_categories(
-        self,
-        checked: list[tuple[WriteItem, Product]],
-        homes: dict[str, Any],
-        failed: dict[str, ConnectorError],
-    ) -> None:
-        """Categories are Tryton ids already (the flow resolved them): each must be a catalogue category."""
-        sent = [
-            (item, product)
-            for item, product in checked
-            if product.categories and sends(item, "categories", item.key not in homes)
-        ]
-        ids = sorted({int(category) for _, product in sent for category in product.categories})
-        if not ids:
-            return
+    async def _catalogue_categories(self, ids: list[int]) -> set[str]:
+        """Which of these ids are catalogue categories (Tryton's account categories are not)."""
         rows = await self.client.search_read(
             "product.category", [("id", "in", ids), ("accounting", "=", False)], ["id"]
         )
-        known = {str(row["id"]) for row in rows}
-        for item, product in sent:
-            missing = [category for category in product.categories if category not in known]
-            if missing:
-                failed[item.key] = Permanent(
-                    f"Tryton has no product category with id {', '.join(missing)}",
-                    record=label_of(product, item.key),
-                    field="categories",
-                )
+        return {str(row["id"]) for row in rows}
 
-    async def _outcomes(self, plans: list[Plan], failed: dict[str, ConnectorError]) -> list[Outcome]:
+    async def _outcomes(self, plans: list[Plan], failed: dict[str, ConnectorError]) -> dict[str, Outcome]:
         """Each written item's outcome with its reference; a variant whose code is not its SKU fails it."""
         done = [plan for plan in plans if plan.item.key not in failed and plan.template is not None]
         rows = await self.variants([plan.template for plan in done if plan.template is not None])
-        outcomes = []
+        outcomes: dict[str, Outcome] = {}
         for plan in done:
             assert plan.template is not None
             variants = rows.get(plan.template, [])
@@ -276,16 +237,12 @@ class ProductWriter:
                 failed[plan.item.key] = Permanent(reason, record=plan.label, field="sku")
                 continue
             ref = {"id": plan.template, "variants": _variant_ids(variants)}
-            outcomes.append(Outcome(plan.item.key, plan.status, target_ref=ref))
+            outcomes[plan.item.key] = Outcome(plan.item.key, plan.status, target_ref=ref)
         return outcomes
 
     async def _deactivate(self, deletes: Sequence[WriteItem]) -> list[Outcome]:
         """Deleted products: their templates deactivated (Tryton keeps their history and stock)."""
-        idents = {
-            item.key: int(ref["id"])
-            for item in deletes
-            if (ref := item.target_ref) and str(ref.get("id", "")).isdigit()
-        }
+        idents = linked_ids(deletes)
         templates = await self._templates(list(idents.values()))
         failed: dict[str, ConnectorError] = {}
         await Batches(self.client, failed).write(
@@ -296,30 +253,7 @@ class ProductWriter:
                 if ident in templates and templates[ident]["active"]
             },
         )
-        outcomes = []
-        for item in deletes:
-            error = failed.get(item.key)
-            if error is None:
-                outcomes.append(Outcome(item.key, OutcomeStatus.DELETED, target_ref=item.target_ref))
-                continue
-            product = item.record
-            label = label_of(product, item.key) if isinstance(product, Product) else item.key
-            outcomes.append(Outcome(item.key, OutcomeStatus.FAILED, error=named(error, label, "active")))
-        return outcomes
-
-
-def _merge_values(
-    checked: list[tuple[WriteItem, Product]], failed: dict[str, ConnectorError]
-) -> dict[str, set[str]]:
-    """Every attribute value the batch's variants use, by attribute name."""
-    values: dict[str, set[str]] = {}
-    for item, product in checked:
-        if item.key in failed:
-            continue
-        for variant in product.variants:
-            for name, value in variant.attributes.items():
-                values.setdefault(name, set()).add(value)
-    return values
+        return deleted(deletes, failed, named)
 
 
 def _variant_ids(rows: list[dict[str, Any]]) -> dict[str, int]:
