@@ -142,6 +142,37 @@ def category_of(item: WriteItem, category_id: str) -> tuple[Category, int | None
     return category, int(parent) if parent is not None else None
 
 
+def checked_categories(
+    upserts: Sequence[WriteItem], category_id: str
+) -> tuple[list[tuple[WriteItem, Category, int | None]], dict[str, ConnectorError]]:
+    """The items whose category `category_of` takes, with their parent ids, and the refused ones' errors."""
+    checked: list[tuple[WriteItem, Category, int | None]] = []
+    failed: dict[str, ConnectorError] = {}
+    for item in upserts:
+        try:
+            checked.append((item, *category_of(item, category_id)))
+        except Permanent as error:
+            failed[item.key] = error
+    return checked, failed
+
+
+def category_row(
+    linked: int | None,
+    current: Mapping[int, dict[str, Any]],
+    same_name: Sequence[dict[str, Any]],
+    category: Category,
+    parent: int | None,
+    parent_of: Callable[[dict[str, Any]], int | None],
+) -> tuple[dict[str, Any] | None, OutcomeStatus]:
+    """The category's row: its linked one (updated), else the first of its name under the same parent
+    (matched); None when it is to be created."""
+    row = current.get(linked) if linked is not None else None
+    if row is not None:
+        return row, OutcomeStatus.UPDATED
+    found = next((r for r in same_name if r["name"] == category.name and parent_of(r) == parent), None)
+    return found, OutcomeStatus.MATCHED
+
+
 def matched_by_sku(unlinked: Checked, found: Mapping[str, int]) -> dict[str, Home]:
     """Each item's home found by the first of its SKUs the target holds."""
     homes: dict[str, Home] = {}

@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.catalogue_writes import category_of, in_order, linked_ids, sends
+from emporion.connectors.catalogue_writes import category_row, checked_categories, in_order, linked_ids, sends
 from emporion.connectors.odoo.catalogue import SCOPE
 from emporion.connectors.odoo.client import OdooClient
 from emporion.connectors.odoo.mapping import ref_id
 from emporion.connectors.odoo.product_parts import create_each, named
 from emporion.connectors.odoo.product_write import ProductWriter
 from emporion.connectors.odoo.settings import OdooConnection
-from emporion.model import Category
 
 
 class OdooCatalogueWriter:
@@ -62,13 +61,7 @@ class OdooCatalogueWriter:
     async def _write_categories(
         self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
-        failed: dict[str, ConnectorError] = {}
-        checked: list[tuple[WriteItem, Category, int | None]] = []
-        for item in upserts:
-            try:
-                checked.append((item, *category_of(item, "an Odoo category id")))
-            except Permanent as error:
-                failed[item.key] = error
+        checked, failed = checked_categories(upserts, "an Odoo category id")
         parents = sorted({parent for _, _, parent in checked if parent is not None})
         known = (
             set(await self.client.search("product.category", [("id", "in", parents)])) if parents else set()
@@ -102,15 +95,9 @@ class OdooCatalogueWriter:
                     f"Odoo has no product category with id {parent}", record=category.name, field="parent_key"
                 )
                 continue
-            ident = linked.get(item.key)
-            row = current.get(ident) if ident is not None else None
-            status = OutcomeStatus.UPDATED
-            if row is None:
-                row = next(
-                    (r for r in same_name if r["name"] == category.name and ref_id(r["parent_id"]) == parent),
-                    None,
-                )
-                status = OutcomeStatus.MATCHED
+            row, status = category_row(
+                linked.get(item.key), current, same_name, category, parent, lambda r: ref_id(r["parent_id"])
+            )
             if row is None:
                 creates[item.key] = {"name": category.name, "parent_id": parent or False}
                 continue

@@ -11,8 +11,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.catalogue_writes import category_of, in_order, linked_ids, sends
+from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
+from emporion.connectors.catalogue_writes import category_row, checked_categories, in_order, linked_ids, sends
 from emporion.connectors.tryton.catalogue_batch import Batches, named
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.product_write import ProductWriter
@@ -75,13 +75,7 @@ class CatalogueWriter:
     async def _write_categories(
         self, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
-        failed: dict[str, ConnectorError] = {}
-        checked: list[tuple[WriteItem, Category, int | None]] = []
-        for item in upserts:
-            try:
-                checked.append((item, *category_of(item, "a Tryton category id")))
-            except Permanent as error:
-                failed[item.key] = error
+        checked, failed = checked_categories(upserts, "a Tryton category id")
         parents = sorted({parent for _, _, parent in checked if parent is not None})
         known = (
             {
@@ -130,14 +124,9 @@ class CatalogueWriter:
                     field="parent_key",
                 )
                 continue
-            ident = linked.get(item.key)
-            row = current.get(ident) if ident is not None else None
-            status = OutcomeStatus.UPDATED
-            if row is None:
-                row = next(
-                    (r for r in same_name if r["name"] == category.name and r["parent"] == parent), None
-                )
-                status = OutcomeStatus.MATCHED
+            row, status = category_row(
+                linked.get(item.key), current, same_name, category, parent, lambda r: r["parent"]
+            )
             if row is None:
                 creates[item.key] = [{"name": category.name, "parent": parent}]
                 continue
