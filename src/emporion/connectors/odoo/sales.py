@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from emporion.connectors.base import ChangeBatch, Outcome, Permanent, WriteItem, numeric_keys
-from emporion.connectors.odoo.partners import PartnerWriter
 from emporion.connectors.odoo.returns import ReturnWriter
 from emporion.connectors.odoo.sale_feed import SaleFeed
 from emporion.connectors.odoo.sale_read import SaleReader
@@ -39,10 +38,8 @@ class OdooSales:
     async def write(
         self, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
     ) -> list[Outcome]:
-        """Customers, orders (with default sale options) or returns; `deletes` are ignored (as with Tryton:
-        a shop never deletes a sale, partner or credit note from the ERP)."""
-        if entity == "customer":
-            return await PartnerWriter(self.client).write(upserts)
+        """Orders (with default sale options) or returns; `deletes` are ignored (as with Tryton: a shop
+        never deletes a sale or credit note from the ERP). Customers go to `customers.OdooCustomers`."""
         if entity == "order":
             return await self.write_sales(upserts, SaleOptions())
         if entity == "return":
