@@ -30,7 +30,7 @@ FLOW_YAML = """
     poll_interval: {poll_interval}
     warehouses: [WH]
     safety_stock: 1
-"""
+{options}"""
 
 
 def catalogue_settings(
@@ -40,10 +40,14 @@ def catalogue_settings(
     erp: dict[str, Any] | None = None,
     poll_interval: float = 1.0,
     extra_flows: str = "",
+    flow_options: str = "",
     shop_options: str = "",
     server_port: int | None = None,
 ) -> Settings:
-    """A configuration with the ERP (`erp`: url, database, user, password), the shop and the flow."""
+    """A configuration with the ERP (`erp`: url, database, user, password), the shop and the flow.
+
+    `flow_options` are more YAML lines of the catalogue flow (indented by four), `extra_flows` more flows.
+    """
     os.environ["BENCH_SHOP_KEY"], os.environ["BENCH_SHOP_SECRET"] = shop.consumer_key, shop.consumer_secret
     erp = erp or {"url": UNUSED_ERP, "database": "unused", "user": "unused", "password": "unused"}
     os.environ["BENCH_ERP_PASSWORD"] = erp["password"]
@@ -75,7 +79,7 @@ connections:
     consumer_secret: env:BENCH_SHOP_SECRET
 {shop_options}
 flows:
-{FLOW_YAML.format(poll_interval=poll_interval)}{extra_flows}
+{FLOW_YAML.format(poll_interval=poll_interval, options=flow_options)}{extra_flows}
 """
     )
 
