@@ -27,6 +27,7 @@ SMALL: dict[str, list[str]] = {
     "naive": ["--size", "40", "--latency", "0.005"],
     "changes": ["--size", "60", "--rate", "10", "--duration", "5"],
     "orders": ["--size", "3", "--rate", "1"],
+    "two_way": ["--size", "60", "-o", "changes=5"],
 }
 DEFAULT_SMALL = ["--size", "100"]
 TIMEOUT_S = 900
@@ -105,12 +106,31 @@ def check_orders(result: dict[str, Any]) -> None:
     assert all({"exit_code", "log_tail"} <= set(crash) for crash in result["tryton_crashes"])
 
 
+def check_two_way(result: dict[str, Any]) -> None:
+    """Each edit was written once, to the other system; the echo came back and was left alone; the
+    pair's first run matched both full systems without creating anything."""
+    one, two, first = result["one_way"], result["two_way"], result["first_run"]
+    assert one["price_edits"] == 5 and one["writes_by_flow"] == {"catalogue": 5}
+    assert two["price_edits"] == two["description_edits"] == 5
+    assert two["writes_by_flow"] == {"catalogue": 5, "catalogue-back": 5}, "an echo was written"
+    assert two["writes_per_change"] == 1.0 and two["written_twice"] == 0
+    assert two["echoes_unchanged"] == 10, "every write came back through the other flow's feed"
+    for figures in (one, two):
+        assert figures["settle_s"] > 0 and figures["peak_rss_mb"] > 0
+        assert figures["erp_requests_per_change"] > 0 and figures["shop_requests_per_change"] > 0
+    assert first["failed"] == 0 and first["after"] == first["before"], "the first run created products"
+    assert first["before"]["shop_products"] > 0
+    assert first["plan"]["counts"]["catalogue-back.product.match"] == first["before"]["shop_products"]
+    assert first["plan"]["wall_s"] > 0 and first["sync"]["wall_s"] > 0
+
+
 CHECKS = {
     "catalog": check_catalog,
     "noop": check_noop,
     "naive": check_naive,
     "changes": check_changes,
     "orders": check_orders,
+    "two_way": check_two_way,
 }
 
 
