@@ -26,7 +26,7 @@ from emporion.connectors.settings import (
     TLSSettings,
     resolve_secret,
 )
-from emporion.model.orders import status_name
+from emporion.model.orders import CUSTOMER_FIELDS, status_name
 from emporion.rules import FieldRule, check_expression
 
 __all__ = [
@@ -221,19 +221,7 @@ OWNED_FIELDS: dict[str, frozenset[str]] = {
             "custom",
         }
     ),
-    "customer": frozenset(
-        {
-            "first_name",
-            "last_name",
-            "company",
-            "phone",
-            "billing",
-            "shipping",
-            "number",
-            "group",
-            "price_list",
-        }
-    ),
+    "customer": CUSTOMER_FIELDS - {"email"},  # the e-mail is the key both systems match by
 }
 
 

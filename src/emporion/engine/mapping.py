@@ -18,23 +18,11 @@ from emporion.config import FlowSettings
 from emporion.connectors.base import Permanent
 from emporion.engine.validation import check_text, text_problem
 from emporion.model import Category, Customer, Product, Record, StockLevel, Variant
+from emporion.model.orders import CUSTOMER_FIELDS
 from emporion.rules import ENVIRONMENT, RuleEvaluator
 
 # product fields whose text goes to the target as it is (checked for broken encoding)
 TEXT_FIELDS = {"sku", "name", "description", "short_description", "attributes", "variants", "custom"}
-# customer fields whose text goes to the target as it is (names, addresses, the B2B terms)
-CUSTOMER_TEXT_FIELDS = {
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "phone",
-    "billing",
-    "shipping",
-    "number",
-    "group",
-    "price_list",
-}
 
 
 class FlowMapper:
@@ -96,7 +84,7 @@ class FlowMapper:
                 raise Permanent(
                     "customer has no e-mail address", record=f"customer {record.key}", field="email"
                 )
-            check_text(record.model_dump(mode="json", include=CUSTOMER_TEXT_FIELDS), f"customer {record.key}")
+            check_text(record.model_dump(mode="json", include=set(CUSTOMER_FIELDS)), f"customer {record.key}")
             return record.model_copy()
         raise Permanent(f"flow {self.flow.name} cannot map {type(record).__name__}", record=record.key)
 

@@ -17,6 +17,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emporion.model.base import CustomValue, Record
 
+# the canonical customer's fields a customer write carries (the e-mail is its natural key)
+CUSTOMER_FIELDS = frozenset(
+    {
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "phone",
+        "billing",
+        "shipping",
+        "number",
+        "group",
+        "price_list",
+    }
+)
+
+
+def _full_name(first: str, last: str) -> str:
+    """First and last name joined ("" when both are empty)."""
+    return " ".join(part for part in (first, last) if part).strip()
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """First and last name of a person's full name, split on the last space (spaces collapsed)."""
+    first, _, last = " ".join(name.split()).rpartition(" ")
+    return first, last
+
 
 class Part(BaseModel):
     """A value inside a record (not a record of its own)."""
@@ -39,6 +66,11 @@ class Address(Part):
     email: str = ""
     phone: str = ""
 
+    @property
+    def person_name(self) -> str:
+        """The name of the person at the address ("" when it names none)."""
+        return _full_name(self.first_name, self.last_name)
+
 
 class Customer(Record):
     """A customer; `key` is the system's id, or `guest:<email>` for a shop guest without an account."""
@@ -54,6 +86,16 @@ class Customer(Record):
     number: str = ""  # the ERP's customer number, where it keeps one (matched before the e-mail)
     group: str = ""  # customer group or role (B2B: "wholesale"), in the flow's words
     price_list: str = ""  # the price list that applies to the customer, by name
+
+    @property
+    def person_name(self) -> str:
+        """The person's first and last name ("" when the customer names none)."""
+        return _full_name(self.first_name, self.last_name)
+
+    @property
+    def display_name(self) -> str:
+        """The customer's name: the company if there is one, else the person's, else the e-mail."""
+        return self.company or self.person_name or self.email
 
 
 class OrderStatus(StrEnum):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emporion.connectors.odoo.client import OdooClient
-from emporion.model.orders import Address, Customer
+from emporion.model.orders import Address, Customer, split_name
 
 ADDRESS_FIELDS = ["street", "street2", "zip", "city", "country_id", "state_id"]
 PARTNER_FIELDS = [
@@ -41,12 +41,6 @@ def m2o(value: Any) -> int | None:
 def text(value: Any) -> str:
     """A char value with Odoo's False as empty, spaces collapsed."""
     return " ".join(str(value).split()) if value not in (False, None) else ""
-
-
-def person(name: str) -> tuple[str, str]:
-    """First and last name of a person's name, split on the last space."""
-    first, _, last = " ".join(name.split()).rpartition(" ")
-    return first, last
 
 
 def has_place(row: dict[str, Any]) -> bool:
@@ -162,11 +156,11 @@ class PartnerReader:
         company = name if row.get("is_company") else ""
         if company:
             contact = next((c for c in children if c.get("type") == "contact" and text(c.get("name"))), None)
-            first, last = person(text(contact.get("name"))) if contact else ("", "")
+            first, last = split_name(text(contact.get("name"))) if contact else ("", "")
         elif name.lower() == email:
             first, last = "", ""
         else:
-            first, last = person(name)
+            first, last = split_name(name)
         billing_row = newest(children, "invoice") or (row if has_place(row) else None)
         billing = self.address(billing_row, first, last, company) if billing_row else Address()
         shipping_row = newest(children, "delivery")
@@ -193,7 +187,7 @@ class PartnerReader:
         if row.get("parent_id"):
             named = text(row.get("name"))
             if named and named != company:
-                first, last = person(named)
+                first, last = split_name(named)
         return Address(
             first_name=first,
             last_name=last,

@@ -19,37 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.odoo.partner_read import PartnerReader, has_place, newest, same_address, text
-from emporion.model.orders import Address, Customer
+from emporion.model.orders import CUSTOMER_FIELDS, Address, Customer
 
 if TYPE_CHECKING:
     from emporion.connectors.odoo.client import OdooClient
     from emporion.connectors.odoo.settings import OdooConnection
 
 CONTACT_FIELDS = ["type", "street", "street2", "zip", "city", "country_id", "parent_id"]
-CUSTOMER_FIELDS = frozenset(
-    {
-        "first_name",
-        "last_name",
-        "company",
-        "email",
-        "phone",
-        "billing",
-        "shipping",
-        "number",
-        "group",
-        "price_list",
-    }
-)
-
-
-def person_name(first: str, last: str) -> str:
-    """First and last name joined ("" when both are empty)."""
-    return " ".join(part for part in (first, last) if part).strip()
-
-
-def partner_name(customer: Customer) -> str:
-    """The partner's name: the company if there is one, else the person, else the e-mail."""
-    return customer.company or person_name(customer.first_name, customer.last_name) or customer.email
 
 
 def is_empty(address: Address | None) -> bool:
@@ -183,7 +159,7 @@ class PartnerWriter:
 
     async def _create(self, customer: Customer) -> int:
         values: dict[str, Any] = {
-            "name": partner_name(customer),
+            "name": customer.display_name,
             "email": customer.email.strip(),
             "is_company": bool(customer.company),
             "customer_rank": 1,
@@ -234,8 +210,8 @@ class PartnerWriter:
         chosen = {name: incoming[name] for name in fields & CUSTOMER_FIELDS}
         wanted = Customer.model_validate({**current.model_dump(), **chosen})
         values: dict[str, Any] = {}
-        if partner_name(wanted) != text(row.get("name")):
-            values["name"] = partner_name(wanted)
+        if wanted.display_name != text(row.get("name")):
+            values["name"] = wanted.display_name
         if bool(wanted.company) != bool(row.get("is_company")):
             values["is_company"] = bool(wanted.company)
         if wanted.email.strip().lower() != current.email:
@@ -331,7 +307,7 @@ class PartnerWriter:
 
     async def _rewrite(self, contact: int, address: Address, *, record: str, kind: str) -> None:
         values = await self._place_values(address)
-        name = person_name(address.first_name, address.last_name) or address.company
+        name = address.person_name or address.company
         if name:
             values["name"] = name
         try:
@@ -377,7 +353,7 @@ class PartnerWriter:
     async def _new_contact(self, partner: int, address: Address, kind: str, *, record: str) -> int:
         """A new child contact of `partner` of type `kind` at `address`."""
         values = await self._address_values(address)
-        name = person_name(address.first_name, address.last_name) or address.company
+        name = address.person_name or address.company
         values.update({"parent_id": partner, "type": kind})
         if name:
             values["name"] = name

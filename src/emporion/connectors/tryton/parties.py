@@ -17,36 +17,14 @@ from emporion.connectors.base import ConnectorError, Outcome, OutcomeStatus, Per
 from emporion.connectors.tryton.client import TrytonClient
 from emporion.connectors.tryton.party_addresses import AddressMode, PartyAddresses, same_place
 from emporion.connectors.tryton.party_read import PARTY_FIELDS, PartyReader
-from emporion.model.orders import Customer
+from emporion.model.orders import CUSTOMER_FIELDS, Customer
 
-__all__ = ["AddressMode", "PartyWriter", "contact_name", "party_name", "same_place"]
-
-CUSTOMER_FIELDS = frozenset(
-    {
-        "first_name",
-        "last_name",
-        "company",
-        "email",
-        "phone",
-        "billing",
-        "shipping",
-        "number",
-        "group",
-        "price_list",
-    }
-)
-
-
-def party_name(customer: Customer) -> str:
-    """The party's name: the company if there is one, else first and last name, else the e-mail."""
-    person = " ".join(part for part in (customer.first_name, customer.last_name) if part).strip()
-    return customer.company or person or customer.email
+__all__ = ["AddressMode", "PartyWriter", "contact_name", "same_place"]
 
 
 def contact_name(customer: Customer) -> str | None:
     """The name on a company customer's e-mail contact: the person's, else the company's (marks a company)."""
-    person = " ".join(part for part in (customer.first_name, customer.last_name) if part).strip()
-    return (person or customer.company) if customer.company else None
+    return (customer.person_name or customer.company) if customer.company else None
 
 
 def _digits(value: str) -> str:
@@ -163,7 +141,7 @@ class PartyWriter:
         if customer.phone:
             contacts.append({"type": "phone", "value": customer.phone})
         values: dict[str, Any] = {
-            "name": party_name(customer),
+            "name": customer.display_name,
             "contact_mechanisms": [["create", contacts]],
             "addresses": [["create", []]],  # no empty default address: ours come next
         }
@@ -227,8 +205,8 @@ class PartyWriter:
         wanted = Customer.model_validate({**current.model_dump(), **chosen})
         changed = False
         values: dict[str, Any] = {}
-        if party_name(wanted) != rows[0]["name"]:
-            values["name"] = party_name(wanted)
+        if wanted.display_name != rows[0]["name"]:
+            values["name"] = wanted.display_name
         if wanted.group != current.group:
             drop = [await self._category(current.group)] if current.group else []
             add = [await self._category(wanted.group)] if wanted.group else []

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emporion.connectors.tryton.client import TrytonClient
-from emporion.model.orders import Address, Customer
+from emporion.model.orders import Address, Customer, split_name
 
 PARTY_FIELDS = ["name", "code", "identifiers", "categories", "sale_price_list"]
 ADDRESS_READ = [
@@ -34,17 +34,11 @@ MECHANISM_ORDER = [("party", "ASC"), ("sequence", "ASC"), ("id", "ASC")]
 PHONES = ("phone", "mobile")
 
 
-def person(name: str) -> tuple[str, str]:
-    """First and last name of a person's name, split on the last space."""
-    first, _, last = " ".join(name.split()).rpartition(" ")
-    return first, last
-
-
 def address_of(row: dict[str, Any], company: str) -> Address:
     """A Tryton address row as a canonical Address (street lines, postcode, city, codes)."""
     street, _, street2 = (row.get("street_unstructured") or "").partition("\n")
     named = (row.get("party_name") or "").strip()
-    first, last = person(named) if named and named != company else ("", "")
+    first, last = split_name(named) if named and named != company else ("", "")
     return Address(
         first_name=first,
         last_name=last,
@@ -124,11 +118,11 @@ class PartyReader:
         company = ""
         if contact or row.get("identifiers"):
             company = name
-            first, last = person(contact) if contact and contact != name else ("", "")
+            first, last = split_name(contact) if contact and contact != name else ("", "")
         elif email and name.lower() == email:
             first, last = "", ""
         else:
-            first, last = person(name)
+            first, last = split_name(name)
         mine = {categories.get(c) for c in row.get("categories") or []}
         group = next((g for g in self.groups if g in mine), "")
         billing = role_row(addresses, "invoice")

@@ -11,23 +11,9 @@ from typing import Any
 from emporion.connectors.base import ConnectorError, Permanent, Retryable, WriteItem
 from emporion.connectors.woocommerce.errors import WooError
 from emporion.connectors.woocommerce.order_values import text
-from emporion.model import Address, Customer
+from emporion.model.orders import CUSTOMER_FIELDS, Address, Customer
 
 Json = dict[str, Any]
-FIELDS = frozenset(
-    {
-        "email",
-        "first_name",
-        "last_name",
-        "company",
-        "phone",
-        "billing",
-        "shipping",
-        "number",
-        "group",
-        "price_list",
-    }
-)
 META_FIELDS = ("number", "group", "price_list")
 ADDRESS = {
     "first_name": "first_name",
@@ -88,7 +74,7 @@ def customer_body(customer: Customer, fields: frozenset[str], meta_keys: Mapping
 
 def create_body(item: WriteItem, customer: Customer, meta_keys: Mapping[str, str]) -> Json:
     """Everything for a new account: empty meta left out, the flow's create defaults as meta entries."""
-    body = customer_body(customer, FIELDS, meta_keys)
+    body = customer_body(customer, CUSTOMER_FIELDS, meta_keys)
     meta = [entry for entry in body.pop("meta_data", []) if entry["value"]]
     meta += [{"key": key, "value": value} for key, value in item.defaults.items()]
     if meta:
@@ -101,7 +87,7 @@ def create_body(item: WriteItem, customer: Customer, meta_keys: Mapping[str, str
 
 def update_fields(item: WriteItem) -> frozenset[str]:
     """What an update may write: `only` when set, never the target's own `keep_on_update` fields."""
-    return (FIELDS if item.only is None else FIELDS & item.only) - item.keep_on_update
+    return (CUSTOMER_FIELDS if item.only is None else CUSTOMER_FIELDS & item.only) - item.keep_on_update
 
 
 def _same(sent: Any, held: Any, *, email: bool = False) -> bool:
