@@ -137,7 +137,8 @@ async def _two_way(
                 "requests": _since(counters, before),
                 "counts": _counts(reports),
             }
-        first["failed"] = sum(len(e.failed) for r in reports for e in r.entities)
+            if not dry_run:
+                first["failed"] = sum(len(e.failed) for r in reports for e in r.entities)
         first["queued_after_sync"] = await _queued(engine, names)
         before, start = _snapshot(counters), await engine.store.last_journal_id()
         meter = Meter().start()
@@ -153,7 +154,7 @@ async def _two_way(
         first["after"] = await _holdings(erp, shop)
         first["total_s"] = round(sum(first[phase]["wall_s"] for phase in ("plan", "sync", "settle")), 2)
         edited = (await _linked(engine))[:changes]
-        counters = _observe(engine)
+        counters = _observe(engine)  # the edits' requests only (the first run's counters go on apart)
         began = time.perf_counter()
         await _change_prices(erp, [key for key, _ in edited])
         await _change_descriptions(shop, [shop_id for _, shop_id in edited])
