@@ -14,7 +14,7 @@ from emporion.connectors.base import Unmappable
 from emporion.console import render_plan, render_report
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
-from emporion.model import Image, Product
+from emporion.model import Category, Image, Product
 from emporion.state import JournalEntry
 from emporion.testing import MemorySystem
 from tests.engine.conftest import Harness
@@ -313,3 +313,18 @@ async def test_a_crash_between_the_write_and_its_commit_ends_in_a_match(harness:
     assert list(by_sku(harness.erp)) == ["MUG-1"] and list(by_sku(harness.shop)) == ["MUG-1"]
     assert sorted(lines) == [("erp-to-shop", "matched"), ("shop-to-erp", "matched")]
     assert links[shop_key].target_ref == {"id": by_sku(harness.erp)["MUG-1"].key}
+
+
+async def test_a_first_sync_on_two_full_systems_links_a_category_tree_at_once(harness: Harness) -> None:
+    """Matched parents are linked in the batch that matched them: their children need no retry."""
+    for system, prefix in ((harness.erp, "e"), (harness.shop, "s")):
+        system.put("category", Category(key=f"{prefix}1", name="Kitchen", slug="kitchen"))
+        system.put("category", Category(key=f"{prefix}2", name="Mugs", slug="mugs", parent_key=f"{prefix}1"))
+        system.put("product", mug(f"{prefix}p", categories=[f"{prefix}2"]))
+    async with harness.engine(FLOWS) as engine:
+        report = await sync_flow(engine.runners["erp-to-shop"])
+        queued = await engine.store.queue_depth("erp-to-shop")
+    categories, products = report.entities
+    assert (categories.counts["matched"], categories.counts["waiting"]) == (2, 0)
+    assert (products.counts["matched"], products.counts["waiting"]) == (1, 0)
+    assert not any(queued.values()), queued

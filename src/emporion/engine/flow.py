@@ -344,6 +344,12 @@ class FlowRunner(Flow):
             for k, v in parent_links.items()
             if v.target_ref and v.state != "removed"
         }
+        # parents this batch linked without writing (a two-way flow's matches) are in the target too
+        target_ids.update(
+            (link.source_key, str(link.target_ref["id"]))
+            for link in result.links
+            if link.entity == "category" and link.target_ref and link.state != "removed"
+        )
         while pending:
             layer = [item for item in pending.values() if parents[item.key] not in pending]
             ready = []

@@ -98,7 +98,7 @@ class TwoWaySync:
                 refs[item.key] = dict(ref)
         ids = sorted({str(ref["id"]) for ref in refs.values()})
         current = {record.key: record for record in await self.target.read(entity, ids)} if ids else {}
-        shapes = await self._compared(entity, upserts)
+        shapes = await self._compared(entity, upserts, refs)
         writes: list[WriteItem] = []
         for item in upserts:
             ref = refs.get(item.key)
@@ -130,8 +130,14 @@ class TwoWaySync:
             notes[item.key] = Note(decision.baseline, detail, action)
         return writes
 
-    async def _compared(self, entity: str, upserts: list[WriteItem]) -> dict[str, Record]:
-        """The records as compared with the target's: a category's parent as the target's id."""
+    async def _compared(
+        self, entity: str, upserts: list[WriteItem], refs: dict[str, dict[str, Any]]
+    ) -> dict[str, Record]:
+        """The records as compared with the target's: a category's parent as the target's id.
+
+        A parent found in the target in this very batch (`refs`: linked or just looked up) counts too,
+        so that on a first run the children of matched categories compare with it at once.
+        """
         records = {item.key: item.record for item in upserts}
         if entity != "category":
             return records
@@ -141,7 +147,11 @@ class TwoWaySync:
         for key, parent in parents.items():
             link = parent_links.get(parent)
             if link and link.target_ref and link.state != "removed":
-                records[key] = records[key].model_copy(update={"parent_key": str(link.target_ref["id"])})
+                target_id: str | None = str(link.target_ref["id"])
+            else:
+                target_id = str(refs[parent]["id"]) if parent in refs else None
+            if target_id is not None:
+                records[key] = records[key].model_copy(update={"parent_key": target_id})
         return records
 
     def _values(self, entity: str, record: Record, shape: Record | None = None) -> dict[str, Any]:
