@@ -33,6 +33,7 @@ erp_suites=(
     tests/connectors/tryton/test_catalogue_write.py tests/connectors/tryton/test_customers.py
     tests/integration/test_two_way_catalogue.py tests/integration/test_two_way_customers.py
     tests/integration/test_two_way_unkept.py tests/chaos/test_two_way_sigkill.py
+    tests/integration/test_two_way_odoo.py
 )
 if [ "$#" -eq 0 ] && [ "${EMPORION_TEST_SERIAL:-0}" != 1 ]; then
     erp_log=$(mktemp)
