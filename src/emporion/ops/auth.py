@@ -244,4 +244,3 @@ def session_key(settings: Settings, directory: Path | None = None) -> str:
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
     return read_or_create((directory or secrets_dir(settings)) / "console-session")
-
