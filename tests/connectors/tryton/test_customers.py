@@ -171,8 +171,10 @@ async def test_unlinked_write_matches_by_email_in_another_case(connector: Tryton
 
 
 async def test_linked_address_change_updates_the_row_and_group_moves(
-    connector: TrytonConnector, tryton_server_module: RunningTryton
+    tryton_server_module: RunningTryton,
 ) -> None:
+    """With `customer_addresses: update` the address row is changed in place (the default adds one)."""
+    connector = tryton_server_module.connector(customer_groups=GROUPS, customer_addresses="update")
     t = tag()
     (made,) = await connector.write(
         "customer", [WriteItem("u", customer(f"move.{t}@example.com", group="Retail"))], []

@@ -86,7 +86,7 @@ class TrytonConnector:
         max_concurrency: int | None = None,
         customer_groups: list[str] | None = None,
         customer_category: str | None = None,
-        customer_addresses: AddressMode = "update",
+        customer_addresses: AddressMode = "add",
     ) -> None:
         self.name = name
         self.circuit = circuit or CircuitBreaker(name)

@@ -36,7 +36,7 @@ class Customers:
         overlap: dt.timedelta,
         groups: Sequence[str] = (),
         category: str | None = None,
-        addresses: AddressMode = "update",
+        addresses: AddressMode = "add",
     ) -> None:
         self.client = client
         self.page_size = page_size

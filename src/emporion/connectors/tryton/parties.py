@@ -40,7 +40,7 @@ class PartyWriter:
         *,
         groups: Sequence[str] = (),
         category: str | None = None,
-        addresses: AddressMode = "update",
+        addresses: AddressMode = "add",
     ) -> None:
         self.client = client
         self.groups = list(groups)

@@ -44,7 +44,7 @@ def is_empty(address: Address | None) -> bool:
 class PartyAddresses:
     """Writes parties' addresses: completes them (order flow, matches) or brings them to a customer's."""
 
-    def __init__(self, client: TrytonClient, mode: AddressMode = "update") -> None:
+    def __init__(self, client: TrytonClient, mode: AddressMode = "add") -> None:
         self.client = client
         self.mode = mode
         self._countries: dict[str, int | None] = {}

@@ -39,8 +39,8 @@ class TrytonConnection(ConnectionSettings):
         description="customers are parties with an e-mail contact, not the company's own party, and, when"
         " this names a party category, only the parties in it",
     )
-    customer_addresses: Literal["update", "add"] = Field(
-        "update",
-        description="a customer's changed address: update the party's invoice/delivery address in place, or"
-        " add a new one and move the role to it (past sales and invoices keep showing the old one)",
+    customer_addresses: Literal["add", "update"] = Field(
+        "add",
+        description="a customer's changed address: add a new one and move the invoice/delivery role to it"
+        " (past sales and invoices keep showing the old one), or update the party's address in place",
     )
