@@ -114,7 +114,9 @@ def check_two_way(result: dict[str, Any]) -> None:
     assert two["price_edits"] == two["description_edits"] == 5
     assert two["writes_by_flow"] == {"catalogue": 5, "catalogue-back": 5}, "an echo was written"
     assert two["writes_per_change"] == 1.0 and two["written_twice"] == 0
-    assert two["echoes_unchanged"] == 10, "every write came back through the other flow's feed"
+    # each write's echo is read back and left alone, on its own or (when the feed catches it with the
+    # edit of the same record, as on a loaded machine) together with that edit: never more than one each
+    assert 0 < two["echoes_unchanged"] <= 10, "an echo was read back more than once, or none at all"
     for figures in (one, two):
         assert figures["settle_s"] > 0 and figures["peak_rss_mb"] > 0
         assert figures["erp_requests_per_change"] > 0 and figures["shop_requests_per_change"] > 0
