@@ -25,7 +25,7 @@ from emporion.engine.keys import MATCHED_ON, lookup_key, natural_key
 from emporion.engine.mapping import FlowMapper, expand_categories
 from emporion.engine.outcomes import BatchResult, OutcomeApplier, PlannedWrite, Written
 from emporion.engine.sync import sync_flow
-from emporion.engine.two_way import Note, TwoWaySync
+from emporion.engine.two_way import Note, TwoWaySync, set_aside
 from emporion.logs import get_logger
 from emporion.model import Category, Product, Record, fingerprint
 from emporion.state import Link, StateStore
@@ -82,8 +82,7 @@ class FlowRunner(Flow):
 
     def uncompared(self, entity: str) -> frozenset[str]:
         """Fields of `entity` left out of comparisons: the target's own and those it does not keep."""
-        unkept = self.target.capabilities().unkept.get(entity, frozenset())
-        return frozenset(self.flow.target_owns) | self.not_owned(entity) | unkept
+        return set_aside(self.flow, self.target, entity) | self.not_owned(entity)
 
     def not_owned(self, entity: str) -> frozenset[str]:
         """The record fields of `entity` the target owns in a two-way flow (none for a one-way flow)."""

@@ -156,8 +156,7 @@ class TwoWaySync:
 
     def _values(self, entity: str, record: Record, shape: Record | None = None) -> dict[str, Any]:
         """A record's owned fields in comparison form (in the shape of `shape`, the source's record)."""
-        unkept = self.target.capabilities().unkept.get(entity, frozenset())
-        return field_values(comparable(record, frozenset(self.flow.target_owns) | unkept, shape), entity)
+        return field_values(comparable(record, set_aside(self.flow, self.target, entity), shape), entity)
 
     def _decide(
         self,
@@ -295,6 +294,11 @@ class TwoWaySync:
         )
         if action != "conflict":
             result.counts[action] += 1
+
+
+def set_aside(flow: FlowSettings, target: CatalogueTarget, entity: str) -> frozenset[str]:
+    """Fields of `entity` never compared: the flow's `target_owns` and those the target does not keep."""
+    return frozenset(flow.target_owns) | target.capabilities().unkept.get(entity, frozenset())
 
 
 def _jsonable(value: Any) -> Any:
