@@ -8,6 +8,7 @@ serves the module.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -56,10 +57,11 @@ async def sold(tryton_server_module: RunningTryton) -> Any:
     body, refunds = recorded_refunds()
     order = order_from_wc(body, refunds)
     assert isinstance(order, Order)
-    party = await create_party(connector, f"refunds{id(order)}@example.test")
+    tag = uuid.uuid4().hex[:12]  # unique per test: the sale is found by reference before it is made
+    party = await create_party(connector, f"refunds{tag}@example.test")
     catalogue = simple_skus(tryton_server_module, 2)
     skus = {"REC-STD": catalogue[0], "REC-RED": catalogue[1]}
-    reference = f"REF-105-{id(order)}"
+    reference = f"REF-105-{tag}"
     sale_order = as_sale(order, party["id"], skus, reference)
     (outcome,) = await connector.write_sales([WriteItem("105", sale_order)], OPTIONS)
     assert outcome.ok, outcome.error
