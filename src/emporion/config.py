@@ -627,6 +627,25 @@ def _union_tag(loc: tuple[Any, ...], index: int) -> bool:
     return index == 2 and loc[0] == "connections" and loc[index] in plugins()
 
 
+def _without_kind_tags(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`loc` without the tags pydantic adds for unions told apart by `kind` (`auth.oauth2.token_url`)."""
+    kept: list[Any] = []
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            values = {key.value: value for key, value in node.value}
+            kind = values.get("kind")
+            if str(part) not in values and isinstance(kind, yaml.ScalarNode) and kind.value == part:
+                continue
+            node = values.get(str(part))
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+        kept.append(part)
+    return tuple(kept)
+
+
 def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
     """Line and column in the YAML file of a pydantic error location (as far as it can be followed)."""
     node = root
@@ -673,8 +692,11 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
             loc = tuple(
                 part
                 for index, part in enumerate(item["loc"])
-                if not _union_tag(item["loc"], index) and not str(part).startswith("function-")
+                if not _union_tag(item["loc"], index)
+                and not str(part).startswith("function-")
+                and part != "[key]"
             )
+            loc = _without_kind_tags(root, loc)
             message = item["msg"].removeprefix("Value error, ")
             place = _dotted(loc) or "(top level)"
             problems.append(f"{place}: {message}{_locate(root, loc)}")

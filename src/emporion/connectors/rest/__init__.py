@@ -1,0 +1,1 @@
+"""The declarative shop connector: any REST or GraphQL shop API described in the configuration."""

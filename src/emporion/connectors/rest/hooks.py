@@ -1,0 +1,52 @@
+"""What a preset adds in code where its description cannot say it (Medusa's inventory levels, say).
+
+A preset `presets/<name>.py` may define `HOOKS`, an instance of a `Hooks` subclass; the connector
+calls each method at its place. The defaults do nothing, so a described shop needs no code at all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emporion.connectors.base import Outcome, WriteItem
+from emporion.model import Record
+
+if TYPE_CHECKING:
+    from emporion.connectors.rest.connector import DeclarativeConnector
+
+Json = Any
+
+
+class Hooks:
+    """Preset code: every method optional; the defaults leave the described behaviour as it is."""
+
+    async def start(self, connector: DeclarativeConnector) -> None:
+        """Once, before the first call (look up ids the description needs: a stock location, say)."""
+
+    def shape_read(self, entity: str, data: Json) -> Json:
+        """A shop record before the mapping reads it (flatten what JSON paths cannot reach)."""
+        return data
+
+    def shape_write(self, entity: str, body: Json, record: Record, creating: bool) -> Json:
+        """A mapped body before it is sent (nest what the mapping wrote flat)."""
+        return body
+
+    async def write(
+        self, connector: DeclarativeConnector, entity: str, item: WriteItem, ref: dict[str, object] | None
+    ) -> Outcome | None:
+        """One write the description cannot do, or None to let the described calls do it."""
+        return None
+
+
+def hooks_of(preset: str | None) -> Hooks:
+    """The preset's hooks (`presets/<name>.py` HOOKS), or the defaults."""
+    if not preset:
+        return Hooks()
+    import importlib
+
+    try:
+        module = importlib.import_module(f"emporion.connectors.rest.presets.{preset}")
+    except ModuleNotFoundError:
+        return Hooks()
+    found = getattr(module, "HOOKS", None)
+    return found if isinstance(found, Hooks) else Hooks()
