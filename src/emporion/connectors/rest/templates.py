@@ -8,8 +8,12 @@ naming it, never an empty string sent to the shop.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 
 
 class MissingValue(KeyError):
@@ -18,4 +22,42 @@ class MissingValue(KeyError):
 
 def render(template: Any, values: Mapping[str, Any]) -> Any:
     """`template` (str, list, dict, or a scalar left as it is) with its placeholders filled from `values`."""
-    raise NotImplementedError
+    if isinstance(template, str):
+        whole = PLACEHOLDER.fullmatch(template)
+        if whole:
+            return value_of(whole.group(1), values)
+        return PLACEHOLDER.sub(lambda match: as_text(match.group(1), values), template)
+    if isinstance(template, Mapping):
+        return {key: render(value, values) for key, value in template.items()}
+    if isinstance(template, list | tuple):
+        return [render(item, values) for item in template]
+    return template
+
+
+def value_of(name: str, values: Mapping[str, Any]) -> Any:
+    """The value `name` stands for: a key of `values`, or a dotted path through nested mappings."""
+    if name in values:
+        return values[name]
+    current: Any = values
+    for part in name.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list | tuple) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            raise MissingValue(f"no value for the placeholder {{{name}}}")
+    return current
+
+
+def as_text(name: str, values: Mapping[str, Any]) -> str:
+    """The value of `name` as it reads inside longer text (lists comma-joined, booleans in lower case)."""
+    value = value_of(name, values)
+    if value is None:
+        raise MissingValue(f"the placeholder {{{name}}} has no value (null)")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
