@@ -26,8 +26,7 @@ fi
 template_hash="$(cat "$here/config.js" "$here/populate.js" | sha256sum | cut -c1-16)"
 if [ "$(cat "$cache/template.hash" 2>/dev/null)" != "$template_hash" ]; then
     work="$(mktemp -d "$cache/template.XXXXXX")"
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    if ! NODE_PATH="$cache/node_modules" VENDURE_DISABLE_TELEMETRY=true PORT="$port" \
+    if ! NODE_PATH="$cache/node_modules" VENDURE_DISABLE_TELEMETRY=true PORT=0 \
         VENDURE_DB="$work/template.sqlite" \
         VENDURE_SUPERADMIN_USERNAME="${VENDURE_SUPERADMIN_USERNAME:-superadmin}" \
         VENDURE_SUPERADMIN_PASSWORD="${VENDURE_SUPERADMIN_PASSWORD:-superadmin-test-secret}" \

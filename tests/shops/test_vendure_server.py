@@ -6,8 +6,10 @@ wire (money in cents, ErrorResult unions, stock allocated on payment and taken o
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from tests.fixtures.vendure import (
     place_order,
     stock_of,
     variant_by_sku,
+    wait_until_up,
 )
 
 ORDER = """query($code: String!) { orders(options: {filter: {code: {eq: $code}}}) { totalItems items {
@@ -216,3 +219,12 @@ async def test_cancellation_releases_the_allocated_stock(vendure: RunningVendure
     assert twice["cancelOrder"]["__typename"] != "Order"
     variant = await variant_by_sku(vendure, sku)
     assert variant["stockLevels"][0]["stockAllocated"] == 0 and variant["stockLevels"][0]["stockOnHand"] == 6
+
+
+def test_a_server_that_dies_fails_the_tests_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "vendure.log"
+    with log.open("wb") as out:
+        script = "console.error('no such table: channel'); process.exit(3)"
+        process = subprocess.Popen(["node", "-e", script], stdout=out, stderr=subprocess.STDOUT)
+    with pytest.raises(pytest.fail.Exception, match=r"exited with 3:\nno such table: channel"):
+        wait_until_up(process, "http://127.0.0.1:9/admin-api", log)
