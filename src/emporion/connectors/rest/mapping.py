@@ -5,23 +5,147 @@ Decimal always); nested lists (variants, lines, shipments, refunds) by their own
 that does not fit (a price that is no number, a required field missing) raises Permanent naming the
 record and the canonical field, so the engine dead-letters that record alone.
 Writing: the inverse: a body holding each written field at its path (created as needed), plus the
-entity's constants on create.
+entity's constants on create. Amounts stay Decimal in the body (`money: decimal`): the client
+sends them as JSON numbers, never through float.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
+import copy
+import itertools
+import typing
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
 from typing import Any
 
-from emporion.connectors.rest.settings import EntitySettings
-from emporion.model import Record
+from pydantic import BaseModel, ValidationError
+
+from emporion.connectors.base import Permanent
+from emporion.connectors.rest import fields as canonical
+from emporion.connectors.rest.conversions import Misfit, Money, to_text
+from emporion.connectors.rest.paths import Step, compiled, singular_steps
+from emporion.connectors.rest.settings import EntitySettings, NestedList, OrderEntity
+from emporion.model import ENTITY_TYPES, OrderLine, Record
 
 Json = Any
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What every field of one record is read with: the record's key (for errors), money kind, currency."""
+
+    record: str
+    money: Money
+    currency: str | None = None
+
+
 def record_from(entity: str, data: Json, settings: EntitySettings, *, key: str | None = None) -> Record:
     """The canonical record (Product, Category, Customer, Order) of one shop record `data`."""
-    raise NotImplementedError
+    from emporion.connectors.rest.orders_mapping import order_values
+
+    model = ENTITY_TYPES[entity]
+    key = key if key is not None else _key_of(data, settings)
+    currency = value_at(data, settings.fields["currency"]) if "currency" in settings.fields else None
+    reading = Reading(key, settings.money, currency if isinstance(currency, str) else None)
+    skip = {"status"} if isinstance(settings, OrderEntity) else set()
+    values = read_fields(model, data, settings.fields, settings.values, reading, skip=skip)
+    values["key"] = key
+    values.update(read_lists(data, settings.sublists(), reading, ""))
+    if isinstance(settings, OrderEntity):
+        order_values(data, settings, reading, values)
+    return typing.cast(Record, validated(model, values, settings.fields, reading, ""))
+
+
+def _key_of(data: Json, settings: EntitySettings) -> str:
+    """The shop's id of a record as text (`fields.key`, else `id`)."""
+    path = settings.fields.get("key", settings.id)
+    found = value_at(data, path)
+    if found is None or isinstance(found, dict | list | bool):
+        raise Permanent(f"the record's id is missing: nothing at {path}", field="key")
+    return to_text(found, "key")
+
+
+def read_fields(
+    model: type[BaseModel],
+    data: Json,
+    fields: Mapping[str, str],
+    translations: Mapping[str, Mapping[str, Any]],
+    reading: Reading,
+    prefix: str = "",
+    skip: Set[str] = frozenset(),
+) -> dict[str, Any]:
+    """The canonical values of the mapped fields found in `data`, nested by their dotted names."""
+    values: dict[str, Any] = {}
+    for name, path in fields.items():
+        if name in skip:
+            continue
+        annotation = canonical.annotation_of(model, name)
+        if typing.get_origin(canonical._plain(annotation)) is list:
+            raw: Any = [entry for entry in listed(data, path) if entry is not None] or None
+        else:
+            raw = value_at(data, path)
+        if raw is None:
+            continue
+        raw = translated(translations.get(name), raw)
+        try:
+            value = canonical.read(prefix + name, annotation, raw, reading.money, reading.currency)
+        except Misfit as error:
+            raise Permanent(str(error), record=reading.record, field=prefix + name) from None
+        _put(values, name.split("."), value)
+    return values
+
+
+def read_lists(data: Json, lists: Mapping[str, NestedList], reading: Reading, prefix: str) -> dict[str, Any]:
+    """The nested lists of a record or item (variants, lines, a refund's lines) as canonical items."""
+    found: dict[str, Any] = {}
+    for name, settings in lists.items():
+        items = []
+        for position, item in enumerate(entry for entry in listed(data, settings.items) if entry is not None):
+            where = f"{prefix}{name}[{position}]."
+            model = settings.canonical
+            values = read_fields(model, item, settings.fields, settings.values, reading, where)
+            values.update(read_lists(item, settings.sublists(), reading, where))
+            if "key" in model.model_fields and "key" not in settings.fields:
+                values["key"] = str(position)
+            if model is OrderLine and "total" not in settings.fields:
+                if "unit_price" in values and "quantity" in values:
+                    values["total"] = values["unit_price"] * values["quantity"]
+            items.append(validated(model, values, settings.fields, reading, where))
+        found[name] = items
+    return found
+
+
+def validated(
+    model: type[BaseModel], values: dict[str, Any], fields: Mapping[str, str], reading: Reading, prefix: str
+) -> BaseModel:
+    """`model` of `values`; a required field missing or a value refused is Permanent naming it."""
+    for name, info in model.model_fields.items():
+        if info.is_required() and name not in values:
+            reason = f"nothing at {fields[name]}" if name in fields else "it is not mapped"
+            raise Permanent(f"{name} is missing: {reason}", record=reading.record, field=prefix + name)
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise Permanent(
+            f"invalid value ({first['type']})", record=reading.record, field=prefix + where
+        ) from None
+
+
+def translated(table: Mapping[str, Any] | None, raw: Any) -> Any:
+    """A shop value through the field's `values` table (the shop's word -> the canonical value)."""
+    if not table or isinstance(raw, dict | list):
+        return raw
+    text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return table.get(text, raw)
+
+
+def untranslated(table: Mapping[str, Any] | None, value: Any) -> Any:
+    """The shop's word for a canonical value (the first that the `values` table maps to it)."""
+    if not table:
+        return value
+    return next((word for word, meant in table.items() if meant == value), value)
 
 
 def body_from(
@@ -33,9 +157,133 @@ def body_from(
     creating: bool = False,
 ) -> Json:
     """The shop's JSON body for `record`: `fields` only (None: every mapped field), constants on create."""
-    raise NotImplementedError
+    written = dict(settings.written())
+    status_path = written.pop("status", None) if isinstance(settings, OrderEntity) else None
+    body = item_body(record, written, settings.values, settings.sublists(), settings, fields)
+    if (
+        isinstance(settings, OrderEntity)
+        and status_path is not None
+        and (fields is None or "status" in fields)
+    ):
+        status = getattr(record, "status", None)
+        shop = next((word for word, meant in settings.statuses.items() if meant == status), status)
+        put_at(body, _steps(status_path, record.key, "status"), shop)
+    if creating:
+        for path, value in settings.constants.items():
+            put_at(body, _steps(path, record.key, path), copy.deepcopy(value))
+    return body
+
+
+def item_body(
+    item: BaseModel,
+    written: Mapping[str, str],
+    translations: Mapping[str, Mapping[str, Any]],
+    lists: Mapping[str, NestedList],
+    settings: EntitySettings,
+    fields: Set[str] | None,
+    record: str | None = None,
+) -> dict[str, Any]:
+    """The body of one record or list item: each written field at its path, then its lists."""
+    record = record if record is not None else str(getattr(item, "key", ""))
+    body: dict[str, Any] = {}
+    for name, path in written.items():
+        top = name.split(".")[0]
+        if top == "key" or (fields is not None and top not in fields):
+            continue
+        value = canonical.value_of(item, name)
+        if value is canonical.ABSENT:
+            continue
+        annotation = canonical.annotation_of(type(item), name)
+        try:
+            shop = canonical.write(
+                name, annotation, untranslated(translations.get(name), value), settings.money
+            )
+        except Misfit as error:
+            raise Permanent(str(error), record=record, field=name) from None
+        put_at(body, _steps(path, record, name), shop)
+    for name, nested in lists.items():
+        if fields is not None and name not in fields:
+            continue
+        bodies = [
+            item_body(entry, nested.fields, nested.values, nested.sublists(), settings, fields, record)
+            for entry in getattr(item, name)
+        ]
+        put_at(body, _steps(nested.items, record, name), bodies)
+    return body
+
+
+def _steps(path: str, record: str, field: str) -> tuple[Step, ...]:
+    """The steps of a written path; a path naming no single place cannot be written."""
+    steps = singular_steps(path)
+    if steps is None:
+        raise Permanent(f"{path} names no single place to write", record=record, field=field)
+    return steps
+
+
+def put_at(body: dict[str, Any], steps: tuple[Step, ...], value: Any) -> None:
+    """Set `value` at `steps` in `body`, making the objects and lists on the way (`$` merges an object)."""
+    if not steps:
+        if isinstance(value, dict):
+            body.update(value)
+        return
+    current: Any = body
+    for step, following in itertools.pairwise(steps):
+        current = _slot(current, step, {} if isinstance(following, str) else [])
+    _place(current, steps[-1], value)
+
+
+def _slot(current: Any, step: Step, empty: dict[str, Any] | list[Any]) -> Any:
+    """The container at `step` in `current`, made (as `empty`) where there is none of its kind."""
+    existing = _place(current, step, None, keep=True)
+    if type(existing) is not type(empty):
+        _place(current, step, empty)
+        return empty
+    return existing
+
+
+def _place(current: Any, step: Step, value: Any, keep: bool = False) -> Any:
+    """Set (or with `keep`, read) one step: a name in an object, an index in a list (padded with null)."""
+    if isinstance(step, int):
+        if not isinstance(current, list):
+            raise ValueError(f"cannot index [{step}] into an object")
+        current.extend([None] * (step + 1 - len(current)))
+        if not keep:
+            current[step] = value
+        return current[step]
+    if not keep:
+        current[step] = value
+    return current.get(step)
+
+
+def _put(values: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Set a dotted canonical name's value in nested dicts (`billing.city`, `custom.color`)."""
+    for part in parts[:-1]:
+        values = values.setdefault(part, {})
+    values[parts[-1]] = value
+
+
+def listed(data: Json, path: str) -> list[Any]:
+    """Every value a path finds; one list found whole is its entries (`$.tags` and `$.tags[*]` alike)."""
+    if singular_steps(path) is not None:
+        found = value_at(data, path)
+        matches = [] if found is None else [found]
+    else:
+        matches = compiled(path).findall(data)
+    return matches[0] if len(matches) == 1 and isinstance(matches[0], list) else matches
 
 
 def value_at(data: Json, path: str) -> Any:
     """The single value at a JSON path in `data`, or None where there is none."""
-    raise NotImplementedError
+    steps = singular_steps(path)
+    if steps is None:
+        found = compiled(path).findall(data)
+        return found[0] if found else None
+    current = data
+    for step in steps:
+        if isinstance(step, str) and isinstance(current, dict):
+            current = current.get(step)
+        elif isinstance(step, int) and isinstance(current, list) and step < len(current):
+            current = current[step]
+        else:
+            return None
+    return current

@@ -18,7 +18,10 @@ from typing import Annotated, Any
 import jsonpath
 from pydantic import AfterValidator, BaseModel
 
+from emporion.model import Image, StockLevel
+
 HEADER = "header:"
+WHOLE_LISTS = (Image, StockLevel)  # lists of models read whole: [{url, alt}], [{warehouse, quantity}]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -59,6 +62,14 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _listed_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a `list[Model]` annotation, if it is one."""
+    if typing.get_origin(annotation) is not list:
+        return None
+    (item,) = typing.get_args(annotation)
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
+
+
 def _is_mapping(annotation: Any) -> bool:
     return typing.get_origin(annotation) is dict
 
@@ -83,6 +94,12 @@ def field_checker(model: type[BaseModel]) -> Callable[[str], str]:
             current = _model_of(annotation)
             if current is None and index < len(parts) - 1:
                 raise ValueError(f"{name!r}: {part!r} has no fields of its own")
+        if current is not None:
+            raise ValueError(f"{name!r} is a group of fields: map each of them ({name}.<field>)")
+        if _listed_model(annotation) not in (None, *WHOLE_LISTS):
+            raise ValueError(
+                f"{name!r} is a list of records: it is described by its own list ({name}: items, fields)"
+            )
         return name
 
     return check
@@ -98,3 +115,44 @@ def fields_of(model: type[BaseModel]) -> Any:
 
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+Step = str | int
+
+
+@functools.lru_cache(maxsize=4096)
+def singular_steps(path: str) -> tuple[Step, ...] | None:
+    """The names and indexes of a singular JSON path (`$.a.b[0]` -> ('a', 'b', 0)), else None.
+
+    Only child segments with one name or one non-negative index are singular in this sense: they
+    name one place that a body can be built to hold (RFC 9535 singular queries, without `[-1]`).
+    """
+    from jsonpath.path import JSONPath as Compiled
+    from jsonpath.segments import JSONPathChildSegment
+    from jsonpath.selectors import IndexSelector, NameSelector
+
+    query = compiled(path)
+    if not isinstance(query, Compiled):
+        return None
+    steps: list[Step] = []
+    for segment in query.segments:
+        if not isinstance(segment, JSONPathChildSegment) or len(segment.selectors) != 1:
+            return None
+        selector = segment.selectors[0]
+        if isinstance(selector, NameSelector):
+            steps.append(selector.name)
+        elif isinstance(selector, IndexSelector) and selector.index >= 0:
+            steps.append(selector.index)
+        else:
+            return None
+    return tuple(steps)
+
+
+def check_singular(path: str) -> str:
+    """A JSON path that names one place (a field written to the shop), refused otherwise."""
+    if singular_steps(path) is None:
+        raise ValueError(
+            f"{path!r} names no single place, so it cannot be written: use names and indexes only"
+            " (e.g. $.prices[0].amount), or give the field a path in `write_fields`"
+        )
+    return path

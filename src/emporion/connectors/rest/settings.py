@@ -8,22 +8,28 @@ project (`presets/<name>.yaml`); what the configuration says besides goes on top
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from emporion.connectors.rest.paths import JsonPath, Template, fields_of
+from emporion.connectors.rest.paths import JsonPath, Template, check_singular, fields_of
 from emporion.connectors.rest.presets import with_preset
 from emporion.connectors.settings import ConnectionSettings, Secret, Strict
 from emporion.model import (
     Category,
     Customer,
+    DiscountLine,
     Order,
     OrderLine,
     OrderStatus,
+    Payment,
     Product,
+    Record,
     Refund,
+    RefundLine,
     Shipment,
+    ShippingLine,
+    TaxLine,
     Variant,
 )
 
@@ -198,15 +204,42 @@ class Lookup(Strict):
     batch: int = Field(1, ge=1, le=500, description="natural keys per call (needs `{natural_keys}`)")
 
 
-def nested(model: type[BaseModel], what: str) -> type[Strict]:
+class NestedList(Strict):
+    """The base of a list inside a record: where its items are and the fields of one item."""
+
+    items: JsonPath
+    fields: dict[str, JsonPath]
+    values: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="canonical field -> {the shop's value: the canonical value} (status published: true)",
+    )
+
+    canonical: ClassVar[type[BaseModel]] = BaseModel
+
+    def sublists(self) -> dict[str, NestedList]:
+        """The lists inside each item (a refund's lines), by canonical field name."""
+        return sublists_of(self)
+
+
+def sublists_of(settings: BaseModel) -> dict[str, NestedList]:
+    """The lists described in entity or list settings (a product's variants), by canonical field name."""
+    found = {name: getattr(settings, name) for name in type(settings).model_fields}
+    return {name: value for name, value in found.items() if isinstance(value, NestedList)}
+
+
+def nested(model: type[BaseModel], what: str) -> type[NestedList]:
     """The settings of a list inside a record (a product's variants, an order's lines) of `model`s."""
 
-    class Nested(Strict):
+    class Nested(NestedList):
         items: JsonPath = Field(description=f"JSON path of the {what} inside the record")
         fields: dict[fields_of(model), JsonPath] = Field(  # type: ignore[valid-type]
             description="canonical field -> JSON path inside one item"
         )
+        values: dict[fields_of(model), dict[str, Any]] = Field(  # type: ignore[valid-type]
+            default_factory=dict, description="canonical field -> {the shop's value: the canonical value}"
+        )
 
+    Nested.canonical = model
     Nested.__name__ = Nested.__qualname__ = f"{model.__name__}List"
     Nested.__doc__ = f"Where the {what} are inside a record, and their fields."
     return Nested
@@ -214,8 +247,18 @@ def nested(model: type[BaseModel], what: str) -> type[Strict]:
 
 VariantList = nested(Variant, "variants")
 LineList = nested(OrderLine, "order lines")
-RefundList = nested(Refund, "refunds")
+RefundLineList = nested(RefundLine, "refunded lines")
 ShipmentList = nested(Shipment, "shipments (fulfilments)")
+ShippingLineList = nested(ShippingLine, "shipping lines (methods and their cost)")
+PaymentList = nested(Payment, "payments")
+TaxLineList = nested(TaxLine, "tax lines (the tax per rate)")
+DiscountList = nested(DiscountLine, "discounts (coupons)")
+
+
+class RefundList(nested(Refund, "refunds")):  # type: ignore[misc]
+    """Where the refunds are inside an order, their fields, and the refunded lines of one refund."""
+
+    lines: RefundLineList | None = Field(None, description="where a refund's lines are")  # type: ignore[valid-type]
 
 
 class EntitySettings(Strict):
@@ -232,6 +275,13 @@ class EntitySettings(Strict):
         default_factory=dict,
         description="canonical field -> JSON path in the shop's record (custom fields as custom.<name>)",
     )
+    write_fields: dict[str, JsonPath] | None = Field(
+        None, description="canonical field -> JSON path in a written body, where it differs from `fields`"
+    )
+    values: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="canonical field -> {the shop's value: the canonical value} (status published: true)",
+    )
     money: Literal["decimal", "string", "minor_units"] = Field(
         "decimal", description="how amounts travel: JSON numbers, decimal strings, or cents as integers"
     )
@@ -247,6 +297,51 @@ class EntitySettings(Strict):
     stock: Call | None = Field(None, description="sets stock alone: `{quantity}`, `{sku}`, `{location}`")
     price: Call | None = Field(None, description="sets prices alone: `{list_price}`, `{sku}`")
 
+    canonical: ClassVar[type[Record]] = Record
+
+    def writes(self) -> bool:
+        """Whether records of this entity are written with a body (create, update, upsert or batch)."""
+        return any(call is not None for call in (self.create, self.update, self.upsert, self.batch))
+
+    def written(self) -> dict[str, str]:
+        """Canonical field -> JSON path in a written body."""
+        return self.fields if self.write_fields is None else self.write_fields
+
+    def sublists(self) -> dict[str, NestedList]:
+        """The lists described inside a record (variants, lines), by canonical field name."""
+        return sublists_of(self)
+
+    @model_validator(mode="after")
+    def _checked(self) -> EntitySettings:
+        if self.writes():
+            problems = [
+                f"{where}: {error}"
+                for where, path in writable_paths(self)
+                if (error := singular_problem(path))
+            ]
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+
+def writable_paths(entity: EntitySettings) -> list[tuple[str, str]]:
+    """(where, JSON path) of every path a written body is built by: fields, lists and their items."""
+    paths = [(f"fields.{name}", path) for name, path in entity.written().items()]
+    paths += [(f"constants.{path}", path) for path in entity.constants]
+    for name, items in entity.sublists().items():
+        paths.append((f"{name}.items", items.items))
+        paths += [(f"{name}.fields.{field}", path) for field, path in items.fields.items()]
+    return paths
+
+
+def singular_problem(path: str) -> str | None:
+    """Why a path cannot be written to (it names no single place), or None."""
+    try:
+        check_singular(path)
+    except ValueError as error:
+        return str(error)
+    return None
+
 
 class ProductEntity(EntitySettings):
     """Products, with their variants where the shop has them."""
@@ -254,6 +349,15 @@ class ProductEntity(EntitySettings):
     fields: dict[fields_of(Product), JsonPath] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="canonical product field -> JSON path in the shop's record"
     )
+    write_fields: dict[fields_of(Product), JsonPath] | None = Field(  # type: ignore[valid-type]
+        None, description="canonical field -> JSON path in a written body, where it differs from `fields`"
+    )
+
+    values: dict[fields_of(Product), dict[str, Any]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="canonical field -> {the shop's value: the canonical value}"
+    )
+
+    canonical: ClassVar[type[Record]] = Product
     variants: VariantList | None = Field(None, description="where a product's variants are")  # type: ignore[valid-type]
 
 
@@ -263,6 +367,15 @@ class CategoryEntity(EntitySettings):
     fields: dict[fields_of(Category), JsonPath] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="canonical category field -> JSON path in the shop's record"
     )
+    write_fields: dict[fields_of(Category), JsonPath] | None = Field(  # type: ignore[valid-type]
+        None, description="canonical field -> JSON path in a written body, where it differs from `fields`"
+    )
+
+    values: dict[fields_of(Category), dict[str, Any]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="canonical field -> {the shop's value: the canonical value}"
+    )
+
+    canonical: ClassVar[type[Record]] = Category
 
 
 class CustomerEntity(EntitySettings):
@@ -271,6 +384,15 @@ class CustomerEntity(EntitySettings):
     fields: dict[fields_of(Customer), JsonPath] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="canonical customer field -> JSON path in the shop's record"
     )
+    write_fields: dict[fields_of(Customer), JsonPath] | None = Field(  # type: ignore[valid-type]
+        None, description="canonical field -> JSON path in a written body, where it differs from `fields`"
+    )
+
+    values: dict[fields_of(Customer), dict[str, Any]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="canonical field -> {the shop's value: the canonical value}"
+    )
+
+    canonical: ClassVar[type[Record]] = Customer
 
 
 class OrderEntity(EntitySettings):
@@ -279,9 +401,24 @@ class OrderEntity(EntitySettings):
     fields: dict[fields_of(Order), JsonPath] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="canonical order field -> JSON path in the shop's record"
     )
+    write_fields: dict[fields_of(Order), JsonPath] | None = Field(  # type: ignore[valid-type]
+        None, description="canonical field -> JSON path in a written body, where it differs from `fields`"
+    )
+
+    values: dict[fields_of(Order), dict[str, Any]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="canonical field -> {the shop's value: the canonical value}"
+    )
+
+    canonical: ClassVar[type[Record]] = Order
     lines: LineList = Field(description="where an order's lines are")  # type: ignore[valid-type]
     shipments: ShipmentList | None = Field(None, description="where an order's fulfilments are")  # type: ignore[valid-type]
-    refunds: RefundList | None = Field(None, description="where an order's refunds are")  # type: ignore[valid-type]
+    refunds: RefundList | None = Field(None, description="where an order's refunds are")
+    shipping_lines: ShippingLineList | None = Field(  # type: ignore[valid-type]
+        None, description="where an order's shipping methods and their cost are"
+    )
+    payments: PaymentList | None = Field(None, description="where an order's payments are")  # type: ignore[valid-type]
+    tax_lines: TaxLineList | None = Field(None, description="where an order's tax per rate is")  # type: ignore[valid-type]
+    discounts: DiscountList | None = Field(None, description="where an order's coupons are")  # type: ignore[valid-type]
     statuses: dict[str, OrderStatus] = Field(
         default_factory=dict, description="the shop's order status -> the canonical order status"
     )

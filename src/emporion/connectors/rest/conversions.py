@@ -1,0 +1,166 @@
+"""Single values between a shop's JSON and the canonical model's types, both ways, never via float.
+
+Reading takes what shops send (numbers as JSON numbers or strings, booleans as `true`/`"yes"`/`1`,
+moments as ISO 8601 or epoch seconds/milliseconds) and gives Decimal, bool, aware UTC datetime.
+A value that does not fit is a `Misfit` with a reason; the mapping names the record and field.
+Reasons quote numbers and status-like values only, never free text (which may be personal data).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal
+
+Money = Literal["decimal", "string", "minor_units"]
+QUOTE_LIMIT = 40
+CENTS = Decimal(100)
+EPOCH_MS_ABOVE = Decimal(10) ** 11  # larger epoch values are milliseconds (after 5138 AD in seconds)
+TRUE = frozenset({"true", "yes", "y", "1", "on", "enabled", "active"})
+FALSE = frozenset({"false", "no", "n", "0", "off", "disabled", "inactive", ""})
+# ISO 4217 currencies whose minor unit is not the cent (the rest have two decimals)
+MINOR_DIGITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "CLP": 0}
+MINOR_DIGITS |= dict.fromkeys(("JPY", "KRW", "VND", "ISK", "HUF", "XOF", "XAF", "PYG", "UGX"), 0)
+
+
+class Misfit(ValueError):
+    """A shop value the canonical type cannot take; the reason says why (the caller adds where)."""
+
+
+def shown(value: Any) -> str:
+    """A short quotation of a value for a reason (numbers and codes, cut at 40 characters)."""
+    text = repr(value)
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 3] + "..."
+
+
+def to_decimal(value: Any, name: str) -> Decimal:
+    """A Decimal from a JSON number (int, Decimal, or float by its shortest text) or a numeric string."""
+    if isinstance(value, bool):
+        raise Misfit(f"{name} {shown(value)} is not a number")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int | float):
+        number = Decimal(str(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip().replace(" ", ""))
+        except InvalidOperation:
+            raise Misfit(f"{name} {shown(value)} is not a number") from None
+    else:
+        raise Misfit(f"{name} is not a number (a {type(value).__name__})")
+    if not number.is_finite():
+        raise Misfit(f"{name} {shown(value)} is not a finite number")
+    return number
+
+
+def minor_digits(currency: str | None) -> int:
+    """The decimals of a currency's minor unit (2 unless ISO 4217 says otherwise)."""
+    return MINOR_DIGITS.get((currency or "").upper(), 2)
+
+
+def money_in(value: Any, name: str, money: Money, currency: str | None = None) -> Decimal:
+    """An amount as the shop sends it (`money` kind) as a Decimal in the currency's units.
+
+    Cents (`minor_units`) are divided by 100 exactly; an amount that came as a float is rounded
+    to the currency's minor unit, which removes the float's noise (0.30000000000000004 -> 0.30).
+    """
+    if money == "minor_units":
+        cents = to_decimal(value, name)
+        if cents != cents.to_integral_value():
+            raise Misfit(f"{name} {shown(value)} is not a whole number of minor units")
+        return cents / CENTS
+    amount = to_decimal(value, name)
+    if isinstance(value, float):
+        amount = amount.quantize(Decimal(1).scaleb(-minor_digits(currency)), rounding=ROUND_HALF_UP)
+    return amount
+
+
+def money_out(amount: Decimal, name: str, money: Money) -> Decimal | str | int:
+    """An amount as the shop takes it: a Decimal (sent as a JSON number), a string, or whole cents."""
+    if money == "string":
+        return format(amount, "f")
+    if money == "minor_units":
+        cents = amount * CENTS
+        if cents != cents.to_integral_value():
+            raise Misfit(f"{name} {amount} has more decimals than minor units can carry")
+        return int(cents)
+    return amount
+
+
+def to_bool(value: Any, name: str) -> bool:
+    """A boolean from true/false, 1/0, or the usual words (yes/no, on/off, enabled/disabled)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
+    raise Misfit(f"{name} {shown(value)} is not true or false")
+
+
+def to_datetime(value: Any, name: str) -> datetime:
+    """An aware UTC datetime from ISO 8601 (with or without Z or offset; naive is UTC) or epoch s/ms."""
+    if isinstance(value, str) and value.strip() and not _numeric(value):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            try:
+                moment = datetime.combine(date.fromisoformat(value.strip()), datetime.min.time())
+            except ValueError:
+                raise Misfit(f"{name} {shown(value)} is not a date and time (ISO 8601)") from None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise Misfit(f"{name} is not a date and time (a {type(value).__name__})")
+    seconds = to_decimal(value, name)
+    if abs(seconds) >= EPOCH_MS_ABOVE:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Misfit(f"{name} {shown(value)} is not a moment (epoch seconds)") from None
+
+
+def _numeric(text: str) -> bool:
+    """Whether a string is a plain number (an epoch moment sent as text)."""
+    try:
+        Decimal(text.strip())
+    except InvalidOperation:
+        return False
+    return True
+
+
+def to_text(value: Any, name: str) -> str:
+    """Text from a string, or the digits of a number (ids are often numbers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise Misfit(f"{name} is not text (a {type(value).__name__})")
+    return str(to_decimal(value, name)) if isinstance(value, float) else str(value)
+
+
+def to_int(value: Any, name: str) -> int:
+    """A whole number from a JSON number or numeric string."""
+    number = to_decimal(value, name)
+    if number != number.to_integral_value():
+        raise Misfit(f"{name} {shown(value)} is not a whole number")
+    return int(number)
+
+
+def to_custom(value: Any, name: str) -> str | int | bool | Decimal | None:
+    """A custom field's value: text, whole number, boolean or Decimal, as the shop sent it."""
+    if value is None or isinstance(value, str | bool | int | Decimal):
+        return value
+    if isinstance(value, float):
+        return to_decimal(value, name)
+    raise Misfit(f"{name} is not a single value (a {type(value).__name__})")
+
+
+def moment_out(moment: datetime) -> str:
+    """A datetime as ISO 8601 in UTC with Z (naive values are taken as UTC)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+def number_out(number: Decimal) -> Decimal | int:
+    """A quantity as the shop takes it: a whole number as int (stock counts), else the Decimal."""
+    return int(number) if number == number.to_integral_value() else number
