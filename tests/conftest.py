@@ -7,5 +7,6 @@ pytest_plugins = [
     "tests.fixtures.alerts",
     "tests.fixtures.sqldb",
     "tests.fixtures.sftp",
+    "tests.fixtures.medusa",
     "tests.fixtures.vendure",
 ]
