@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.sftp",
     "tests.fixtures.medusa",
     "tests.fixtures.vendure",
+    "tests.fixtures.merchantpro",
 ]
