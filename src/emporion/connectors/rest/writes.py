@@ -1,0 +1,312 @@
+"""Writes of a described shop: search before create, exactly-once creates, batches, stock and price calls.
+
+Unlinked items are looked up by natural key first (one `lookup` for the whole write): found ones are
+updated (MATCHED), the others created. A create carries an idempotency key derived from the
+connection, entity, item key and record fingerprint (in the call's `idempotency_header`), so a retry
+of the same write is the same request to the shop. A create whose outcome is unknown (a transient
+failure after sending) is looked up by natural key: found, it happened; not found, the item fails
+Retryable and the engine's retry searches again before creating. An update of a linked record the
+shop no longer has searches again, then creates. A write naming only stock (or only price) fields
+takes the entity's `stock` (`price`) call where described. Failures are the item's own; a refused
+credential stops the whole write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from emporion.connectors.base import (
+    AuthError,
+    ConnectorError,
+    Outcome,
+    OutcomeStatus,
+    Permanent,
+    RateLimited,
+    Retryable,
+    Unmappable,
+    WriteItem,
+)
+from emporion.connectors.rest import mapping
+from emporion.connectors.rest.client import Missing
+from emporion.connectors.rest.settings import Call, EntitySettings
+from emporion.model import Product, Record, fingerprint
+
+if TYPE_CHECKING:
+    from emporion.connectors.rest.connector import DeclarativeConnector
+
+STOCK_FIELDS = frozenset({"available", "stock"})
+PRICE_FIELDS = frozenset({"list_price", "sale_price", "price_lists", "currency"})
+Found = dict[str, dict[str, object]]
+
+
+def natural_key(record: Record, field: str | None) -> str:
+    """The value of the natural-key field (dotted) of `record`, e-mails lower-cased; the key without one."""
+    if field is None:
+        return record.key
+    value: Any = record
+    for part in field.split("."):
+        value = getattr(value, part, None)
+    text = "" if value is None else str(value)
+    return text.lower() if field.split(".")[-1] == "email" else text
+
+
+def written_fields(item: WriteItem, creating: bool) -> frozenset[str] | None:
+    """The canonical fields a write sends: `only`, else all but what the shop owns once it exists."""
+    if item.only is not None:
+        return item.only
+    if creating or not item.keep_on_update:
+        return None
+    return frozenset(type(item.record).model_fields) - item.keep_on_update
+
+
+def idempotency_key(connection: str, entity: str, item: WriteItem) -> str:
+    """The same for the same write of the same record state, whatever process sends it."""
+    text = f"{connection}\x1f{entity}\x1f{item.key}\x1f{fingerprint(item.record)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def canonical_field(settings: EntitySettings, field: str | None) -> str | None:
+    """The canonical name of a field the shop named in an error (`category_ids` -> `categories`)."""
+    if not field:
+        return field
+    for canonical, path in settings.fields.items():
+        if canonical == field or re.search(rf"[.\['\"]{re.escape(field)}['\"\]]*$", path):
+            return str(canonical)
+    return field
+
+
+async def write(
+    connector: DeclarativeConnector, entity: str, upserts: Sequence[WriteItem], deletes: Sequence[WriteItem]
+) -> list[Outcome]:
+    """Upsert `upserts` and delete `deletes`; one outcome per item."""
+    settings = connector.entity(entity)
+    field = settings.lookup.field if settings.lookup else None
+    unlinked = [natural_key(item.record, field) for item in upserts if not item.target_ref]
+    found = await connector.lookup(entity, [key for key in unlinked if key]) if unlinked else {}
+    current = await held(connector, entity, upserts, found, field)
+    outcomes: list[Outcome] = []
+    pending: list[WriteItem] = []
+    for item in upserts:
+        outcome = await guarded(
+            settings, item, connector.hooks.write(connector, entity, item, ref_of(item, found, field))
+        )
+        if outcome is None:
+            pending.append(item)
+        else:
+            outcomes.append(outcome)
+    if settings.batch is not None:
+        from emporion.connectors.rest.batches import write_batches
+
+        outcomes += await write_batches(connector, entity, settings, pending, found)
+    else:
+        for item in pending:
+            write = upsert(connector, entity, settings, item, found, current)
+            outcomes.append(await guarded(settings, item, write))
+    for item in deletes:
+        outcomes.append(await guarded(settings, item, delete(connector, entity, settings, item)))
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def held(
+    connector: DeclarativeConnector, entity: str, items: Sequence[WriteItem], found: Found, field: str | None
+) -> dict[str, Record]:
+    """The shop's records behind the items to update (one read), to skip writes that change nothing."""
+    ids = [str(ref["id"]) for item in items if (ref := ref_of(item, found, field)) is not None]
+    try:
+        records = await connector.read(entity, ids) if ids else []
+    except (Permanent, Retryable):
+        return {}  # cannot tell: write as if changed
+    return {record.key: record for record in records if not isinstance(record, Unmappable)}
+
+
+def unchanged(
+    connector: DeclarativeConnector,
+    entity: str,
+    settings: EntitySettings,
+    item: WriteItem,
+    current: Record | None,
+) -> bool:
+    """Whether the shop already holds what an update would send."""
+    if current is None:
+        return False
+    try:
+        wanted = body(connector, entity, settings, item, False)
+        return bool(wanted == body(connector, entity, settings, replace(item, record=current), False))
+    except Permanent:
+        return False
+
+
+def ref_of(item: WriteItem, found: Found, field: str | None) -> dict[str, object] | None:
+    """The shop record an item stands for: its link, else the one found by natural key."""
+    return item.target_ref or found.get(natural_key(item.record, field))
+
+
+async def guarded(settings: EntitySettings, item: WriteItem, write: Any) -> Any:
+    """The outcome of one item's write: a failure is that item's, unless the credentials were refused."""
+    try:
+        return await write
+    except AuthError:
+        raise
+    except Permanent as error:
+        named = Permanent(
+            error.reason, record=error.record or item.key, field=canonical_field(settings, error.field)
+        )
+        return Outcome(item.key, OutcomeStatus.FAILED, item.target_ref, named)
+    except ConnectorError as error:
+        return Outcome(item.key, OutcomeStatus.FAILED, item.target_ref, error)
+
+
+def body(
+    connector: DeclarativeConnector, entity: str, settings: EntitySettings, item: WriteItem, creating: bool
+) -> Any:
+    """The shop's body for one item, shaped by the preset's hook."""
+    fields = written_fields(item, creating)
+    data = mapping.body_from(entity, item.record, settings, fields=fields, creating=creating)
+    return connector.hooks.shape_write(entity, data, item.record, creating)
+
+
+def call_values(
+    connector: DeclarativeConnector,
+    item: WriteItem,
+    ref: dict[str, object] | None,
+    data: Any,
+    field: str | None,
+) -> dict[str, Any]:
+    """What a write's call may name: id, key, natural key, sku, the body and the record's own fields."""
+    record = item.record
+    values: dict[str, Any] = dict(record)  # pydantic models iterate as (field, value)
+    values |= {
+        "key": item.key,
+        "natural_key": natural_key(record, field),
+        "body": data,
+        "quantity": getattr(record, "available", None),
+    }
+    if ref is not None:
+        values["id"] = ref.get("id")
+    return connector.values(**values)
+
+
+async def upsert(
+    connector: DeclarativeConnector,
+    entity: str,
+    settings: EntitySettings,
+    item: WriteItem,
+    found: Found,
+    current: dict[str, Record] | None = None,
+) -> Outcome:
+    """Create or update one record (search already done: `found`)."""
+    field = settings.lookup.field if settings.lookup else None
+    label = f"{entity} {natural_key(item.record, field) or item.key}"
+    ref = ref_of(item, found, field)
+    status = OutcomeStatus.UPDATED if item.target_ref else OutcomeStatus.MATCHED
+    if ref is not None and unchanged(connector, entity, settings, item, (current or {}).get(str(ref["id"]))):
+        return Outcome(item.key, OutcomeStatus.UNCHANGED if item.target_ref else status, {"id": ref["id"]})
+    if ref is not None and (fast := fast_call(settings, item)) is not None:
+        await send_fast(connector, fast, item, ref, field, label)
+        return Outcome(item.key, status, {"id": ref["id"]})
+    if settings.upsert is not None:
+        data = body(connector, entity, settings, item, ref is None)
+        answer = await send(connector, settings.upsert, item, ref, data, field, label, entity)
+        return Outcome(item.key, OutcomeStatus.CREATED if ref is None else status, {"id": answer})
+    if ref is not None and settings.update is not None:
+        data = body(connector, entity, settings, item, False)
+        try:
+            ident = await send(connector, settings.update, item, ref, data, field, label, entity)
+            return Outcome(item.key, status, {"id": ident or ref["id"]})
+        except Missing:  # gone from the shop since it was linked: search again, then create
+            again = await connector.lookup(entity, [natural_key(item.record, field)]) if field else {}
+            if again:
+                return await upsert(
+                    connector, entity, settings, replace(item, target_ref=next(iter(again.values()))), {}
+                )
+    if settings.create is None:
+        raise Permanent(
+            f"{entity}s cannot be created in the connection {connector.name}", record=label, field="create"
+        )
+    data = body(connector, entity, settings, item, True)
+    try:
+        ident = await send(connector, settings.create, item, None, data, field, label, entity)
+    except RateLimited:
+        raise
+    except Retryable:  # sent, answer lost: did the create happen?
+        again = await connector.lookup(entity, [natural_key(item.record, field)]) if field else {}
+        if not again:
+            raise
+        return Outcome(item.key, OutcomeStatus.CREATED, {"id": next(iter(again.values()))["id"]})
+    return Outcome(item.key, OutcomeStatus.CREATED, {"id": ident})
+
+
+async def send(
+    connector: DeclarativeConnector,
+    call: Call,
+    item: WriteItem,
+    ref: dict[str, object] | None,
+    data: Any,
+    field: str | None,
+    label: str,
+    entity: str,
+) -> Any:
+    """Send one write call; the shop's id of the written record (from the call's `result`), or None."""
+    key = idempotency_key(connector.name, entity, item) if call.idempotency_header else None
+    values = call_values(connector, item, ref, data, field)
+    answer = await connector.client.call(call, values, record=label, idempotency_key=key)
+    written = mapping.value_at(answer.body, call.result) if call.result else answer.body
+    ident = (
+        mapping.value_at(written, connector.entity(entity).id) if isinstance(written, (dict, list)) else None
+    )
+    return str(ident) if ident is not None else (ref or {}).get("id")
+
+
+def fast_call(settings: EntitySettings, item: WriteItem) -> Call | None:
+    """The `stock` or `price` call when the write names only stock (or price) fields."""
+    fields = written_fields(item, False)
+    if not fields:
+        return None
+    if settings.stock is not None and fields <= STOCK_FIELDS:
+        return settings.stock
+    if settings.price is not None and fields <= PRICE_FIELDS:
+        return settings.price
+    return None
+
+
+async def send_fast(
+    connector: DeclarativeConnector,
+    call: Call,
+    item: WriteItem,
+    ref: dict[str, object],
+    field: str | None,
+    label: str,
+) -> None:
+    """Stock or prices alone: once for a simple product, once per variant of a product with variants."""
+    record = item.record
+    variants = record.variants if isinstance(record, Product) else []
+    parts = [(record, ref.get("id"))] if not variants else [(variant, ref.get("id")) for variant in variants]
+    for part, ident in parts:
+        values = call_values(connector, item, ref, None, field)
+        values |= dict(part) | {"id": ident, "quantity": getattr(part, "available", None)}
+        if part is not record:
+            values["variant"] = dict(part)
+        await connector.client.call(call, values, record=label)
+
+
+async def delete(
+    connector: DeclarativeConnector, entity: str, settings: EntitySettings, item: WriteItem
+) -> Outcome:
+    """Remove a linked record; one the shop no longer has is gone already."""
+    if item.target_ref:
+        if settings.delete is None:
+            raise Permanent(
+                f"{entity}s cannot be deleted in the connection {connector.name}",
+                record=item.key,
+                field="delete",
+            )
+        values = connector.values(id=item.target_ref.get("id"), key=item.key)
+        try:
+            await connector.client.call(settings.delete, values, record=f"{entity} {item.key}")
+        except Missing:
+            pass
+    return Outcome(item.key, OutcomeStatus.DELETED, item.target_ref)
