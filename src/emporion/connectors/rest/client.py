@@ -7,15 +7,41 @@ typed error (`connectors/base.py`) naming the record; `pages` follows a list cal
 
 from __future__ import annotations
 
+import asyncio
+import random
+import re
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emporion.connectors.base import Permanent
-from emporion.connectors.circuit import CircuitBreaker
+import httpx
+
+from emporion.connectors.base import (
+    AuthError,
+    ConnectorError,
+    Permanent,
+    RateLimited,
+    Retryable,
+    SharedRateBudget,
+)
+from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, guarded
+from emporion.connectors.http import observe_httpx
+from emporion.connectors.rest.auth import build_auth, first, reason
+from emporion.connectors.rest.budget import Headroom, number_at
+from emporion.connectors.rest.paths import HEADER, compiled
 from emporion.connectors.rest.settings import Call, RestConnection
+from emporion.connectors.rest.templates import MissingValue, render
+from emporion.connectors.roles import RequestObserver
+from emporion.connectors.woocommerce.budget import RateBudget
+from emporion.connectors.woocommerce.errors import UnknownOutcome, parse_retry_after
 
 Json = Any
+QUICK_RETRY_SECONDS = 0.2
+MAX_QUICK_RETRY_AFTER = 5.0  # a 429 asking for longer is left to the engine's retry
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+AUTH_CODES = {"FORBIDDEN", "UNAUTHENTICATED", "UNAUTHORIZED", "ACCESS_DENIED"}
+OPERATION = re.compile(r"\b(query|mutation)\s+(\w+)")
 
 
 class Missing(Permanent):
@@ -39,6 +65,52 @@ class Page:
     total: int | None = None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered request: method, URL (relative or absolute), query, JSON body, headers, label."""
+
+    method: str
+    url: str
+    params: dict[str, Any]
+    json: Json
+    headers: dict[str, str]
+    label: str
+
+
+def shop_message(body: Json) -> tuple[str, str | None]:
+    """The shop's error message and the field at fault, from common error shapes."""
+    if isinstance(body, dict):
+        field = body.get("field") if isinstance(body.get("field"), str) else None
+        for name in ("message", "error", "detail", "title"):
+            value = body.get(name)
+            if isinstance(value, str):
+                return value[:300], field
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return value["message"][:300], field
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message", ""))[:300], field
+    return "", None
+
+
+def as_param(value: Any) -> Any:
+    """A query parameter's value: lists comma-joined, booleans in lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return value
+
+
+def next_link(headers: Mapping[str, str]) -> str | None:
+    """The `rel="next"` URL of an RFC 8288 Link header, if any."""
+    for part in headers.get("link", "").split(","):
+        match = re.match(r"\s*<([^>]*)>\s*;(.*)", part)
+        if match and re.search(r'rel="?([^"]*\s)?next(\s[^"]*)?"?', match.group(2)):
+            return match.group(1)
+    return None
+
+
 class RestClient:
     """Sends a connection's described calls; owns its httpx client, authentication and rate budget."""
 
@@ -46,7 +118,32 @@ class RestClient:
         self.name = name
         self.settings = settings
         self.circuit = circuit
-        raise NotImplementedError
+        self.graphql = settings.type == "graphql"
+        rate = settings.rate
+        self.budget = RateBudget(max_rps=rate.max_requests_per_second, max_concurrency=rate.max_concurrency)
+        self.headroom = Headroom(self.budget, rate)
+        self.auth = build_auth(name, settings.url, settings.auth)
+        self.requests_sent: Counter[str] = Counter()  # "GET /products" -> count, for metrics
+        self._http = httpx.AsyncClient(
+            base_url=settings.url,
+            auth=self.auth,
+            verify=settings.tls.httpx_verify(),
+            timeout=settings.timeout,
+            headers={"Accept": "application/json", "User-Agent": "emporion", **settings.headers},
+            follow_redirects=False,
+        )
+
+    def observe_requests(self, observer: RequestObserver) -> None:
+        """Tell `observer` of every request this client sends and of every answer."""
+        observe_httpx(self._http, observer)
+
+    def requests_per_second(self) -> float | None:
+        """The configured request rate (None: none fixed)."""
+        return self.settings.rate.max_requests_per_second
+
+    def share_budget(self, shared: SharedRateBudget) -> None:
+        """Take request starts from a budget shared with other processes."""
+        self.budget.share(shared)
 
     async def call(
         self,
@@ -63,14 +160,233 @@ class RestClient:
         Retryable, other 4xx (and GraphQL `errors`, or the call's `error` path matching) Permanent
         naming `record` and the shop's message.
         """
-        raise NotImplementedError
+        outgoing = self._render(call, values or {}, {}, record, idempotency_key)
+        return await self._send_retrying(call, outgoing, record, read)
+
+    async def _send_retrying(self, call: Call, outgoing: Outgoing, record: str | None, read: bool) -> Answer:
+        """`_send`, again up to `retries` times for a read that failed transiently or any 429."""
+        retries = self.settings.retries
+        for attempt in range(retries + 1):
+            try:
+                return await self._send(call, outgoing, record, read)
+            except CircuitOpen:
+                raise
+            except RateLimited as error:
+                if attempt == retries or (error.after or 0.0) > MAX_QUICK_RETRY_AFTER:
+                    raise
+            except Retryable:
+                if attempt == retries or not read:
+                    raise
+                await asyncio.sleep(random.uniform(0.0, QUICK_RETRY_SECONDS * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _render(
+        self,
+        call: Call,
+        values: Mapping[str, Any],
+        paging: Mapping[str, Any],
+        record: str | None,
+        idempotency_key: str | None = None,
+    ) -> Outgoing:
+        """The request `call` describes, with `values` filled in and `paging` added."""
+        headers = {}
+        if call.idempotency_header and idempotency_key:
+            headers[call.idempotency_header] = idempotency_key
+        try:
+            if self.graphql or call.query is not None:
+                variables = {**render(call.variables, values), **paging}
+                payload = {"query": call.query, "variables": variables}
+                named = OPERATION.search(call.query or "")
+                label = f"GraphQL {named.group(1)} {named.group(2)}" if named else "GraphQL query"
+                return Outgoing("POST", self.settings.url, {}, payload, headers, label)
+            path = str(render(call.path, values))
+            params = {k: as_param(render(v, values)) for k, v in call.params.items()}
+            params = {k: v for k, v in {**params, **paging}.items() if v is not None and v != ""}
+            body = render(call.body, values) if call.body is not None else None
+        except MissingValue as error:
+            raise Permanent(f"{self.name}: {error.args[0]}", record=record) from None
+        return Outgoing(call.method, path, params, body, headers, f"{call.method} {path}")
+
+    async def _send(self, call: Call, outgoing: Outgoing, record: str | None, read: bool) -> Answer:
+        """One try: within the rate budget and the circuit breaker; a typed error for a failure."""
+        self.requests_sent[outgoing.label] += 1
+        async with self.budget.slot(), guarded(self.circuit):
+            try:
+                response = await self._http.request(
+                    outgoing.method,
+                    outgoing.url,
+                    params=outgoing.params or None,
+                    json=outgoing.json,
+                    headers=outgoing.headers,
+                )
+            except httpx.TransportError as exc:
+                kind = (
+                    "timed out"
+                    if isinstance(exc, httpx.TimeoutException)
+                    else f"failed ({type(exc).__name__})"
+                )
+                message = f"{self.name}: {outgoing.label} {kind}"
+                if not read and not isinstance(exc, NOT_SENT):
+                    raise UnknownOutcome(message, pending=isinstance(exc, httpx.TimeoutException)) from None
+                raise Retryable(message) from None
+            body = self._decode(response, outgoing, read)
+            self.headroom.observe(response.headers, body)
+            if response.status_code >= 300:
+                error = self._refusal(response, body, outgoing, record)
+                if isinstance(error, RateLimited):
+                    await self.budget.hold(error.after or 1.0)
+                elif isinstance(error, Retryable) and not read:
+                    raise UnknownOutcome(str(error), after=error.after) from None
+                raise error
+            await self._check_answer(call, body, outgoing, record)
+        return Answer(body, response.headers)
+
+    def _decode(self, response: httpx.Response, outgoing: Outgoing, read: bool) -> Json:
+        """The JSON body (None when empty); a 2xx that is not JSON is a transient failure (a proxy)."""
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                return None
+            message = f"{self.name}: {outgoing.label} answered HTTP {response.status_code} without JSON"
+            raise (Retryable(message) if read else UnknownOutcome(message)) from None
+
+    def _refusal(
+        self, response: httpx.Response, body: Json, outgoing: Outgoing, record: str | None
+    ) -> ConnectorError:
+        """The typed error of an HTTP error answer."""
+        status, label = response.status_code, outgoing.label
+        message, field = shop_message(body)
+        said = f": {message}" if message else ""
+        after = parse_retry_after(response.headers.get("retry-after"))
+        if status < 400:  # redirects are not followed: credentials stay with the configured host
+            return Permanent(
+                f"{self.name}: {label} was redirected (HTTP {status}); check the connection's url"
+            )
+        if status == 429:
+            return RateLimited(f"{self.name}: rate limit on {label} (HTTP 429){said}", after=after)
+        if status >= 500 or status in (408, 425):
+            return Retryable(f"{self.name}: {label} failed with HTTP {status}{said}", after=after)
+        if status in (401, 403):
+            return AuthError(
+                f"{self.name}: the shop refused the credentials for {label} (HTTP {status}{reason(response)})"
+            )
+        if status == 404:
+            return Missing(f"{self.name}: {label} found nothing (HTTP 404){said}", record=record)
+        return Permanent(f"{self.name} refused {label}: HTTP {status}{said}", record=record, field=field)
+
+    async def _check_answer(self, call: Call, body: Json, outgoing: Outgoing, record: str | None) -> None:
+        """GraphQL `errors`, the call's `error` path, and a GraphQL null record become typed errors."""
+        label = outgoing.label
+        errors = body.get("errors") if isinstance(body, dict) and self.graphql else None
+        if errors:
+            first_error: dict[str, Any] = (
+                errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+            )
+            code = str((first_error.get("extensions") or {}).get("code", "")).upper()
+            message = str(first_error.get("message", ""))[:300]
+            if code == "THROTTLED":
+                needed = number_at(body, self.settings.rate.cost) or number_at(
+                    body, "$.extensions.cost.requestedQueryCost"
+                )
+                after = self.headroom.throttled_wait(needed)
+                await self.budget.hold(after)
+                raise RateLimited(f"{self.name}: {label} throttled: {message}", after=after)
+            if code in AUTH_CODES:
+                raise AuthError(
+                    f"{self.name}: the shop refused the credentials for {label} ({code}: {message})"
+                )
+            raise Permanent(f"{self.name}: {label} failed: {message}", record=record)
+        if call.error is not None and body is not None:
+            failure = first(body, call.error)
+            if failure:
+                raise Permanent(f"{self.name}: {label} refused: {str(failure)[:300]}", record=record)
+        if self.graphql and call.result is not None and body is not None and first(body, call.result) is None:
+            raise Missing(f"{self.name}: {label} found nothing (null)", record=record)
 
     def pages(
         self, call: Call, paging: Any | None, values: Mapping[str, Any] | None = None
     ) -> AsyncIterator[Page]:
         """Every page of a list call, following `paging` (page, offset, cursor, next link; None: one)."""
-        raise NotImplementedError
+        return self._follow(call, paging, dict(values or {}))
+
+    async def _follow(self, call: Call, paging: Any, values: dict[str, Any]) -> AsyncIterator[Page]:
+        """The first page always (its `server_time` counts even when empty), then until the paging ends.
+
+        Stops on an empty page, a short page (page and offset paging), a null cursor or link, or when
+        `total` records were read; a cursor or link seen before is refused (a shop looping forever).
+        """
+        size = getattr(paging, "size", None)
+        number, offset, marker, seen, read = getattr(paging, "first", 1), 0, None, set(), 0
+        while True:
+            extra: dict[str, Any] = {}
+            if paging is not None and paging.size_param and (marker is None or paging.kind != "next_link"):
+                extra[paging.size_param] = size
+            kind = paging.kind if paging is not None else None
+            if kind == "page":
+                extra[paging.param] = number
+            elif kind == "offset":
+                extra[paging.param] = offset
+            elif kind == "cursor" and marker is not None:
+                extra[paging.param] = marker
+            if kind == "next_link" and marker is not None:
+                answer = await self.read_url(call, marker)
+            else:
+                answer = await self.read_page(call, values, extra)
+            items = self.items_of(call, answer)
+            total = number_at(answer.body, paging.total) if paging is not None else None
+            if read == 0 or items:
+                yield Page(items, answer, int(total) if total is not None else None)
+            read += len(items)
+            if paging is None or not items or (total is not None and read >= total):
+                return
+            if kind in ("page", "offset"):
+                if len(items) < paging.size:
+                    return
+                number, offset = number + 1, offset + len(items)
+                continue
+            marker = self._marker(paging, answer)
+            if marker is None:
+                return
+            if marker in seen:
+                raise Permanent(
+                    f"{self.name}: the shop gave the same next page twice ({kind}); paging stopped"
+                )
+            seen.add(marker)
+
+    def _marker(self, paging: Any, answer: Answer) -> str | None:
+        """The next page's cursor or URL in an answer, or None at the end."""
+        if paging.next.startswith(HEADER):
+            if paging.next.removeprefix(HEADER).lower() == "link":
+                return next_link(answer.headers)
+            return answer.headers.get(paging.next.removeprefix(HEADER)) or None
+        found = first(answer.body, paging.next)
+        return str(found) if found not in (None, "") else None
+
+    def items_of(self, call: Call, answer: Answer) -> list[Json]:
+        """The records of a list answer: at the call's `items` path, else the answer if it is a list."""
+        if call.items is None:
+            if isinstance(answer.body, list):
+                return answer.body
+            raise Permanent(f"{self.name}: a list call's answer is not a list and names no `items` path")
+        found = compiled(call.items).findall(answer.body) if answer.body is not None else []
+        if len(found) == 1 and isinstance(found[0], list):
+            return found[0]
+        return [item for item in found if item is not None]
+
+    async def read_page(self, call: Call, values: Mapping[str, Any], paging: Mapping[str, Any]) -> Answer:
+        """One page of a list call: `paging` goes into the query (REST) or the variables (GraphQL)."""
+        return await self._send_retrying(call, self._render(call, values, paging, None), None, True)
+
+    async def read_url(self, call: Call, url: str) -> Answer:
+        """A page by the absolute URL the shop gave for it (next links); only on the shop's own host."""
+        if httpx.URL(url).netloc != httpx.URL(self.settings.url).netloc:
+            raise Permanent(f"{self.name}: a next-page link points to another host ({httpx.URL(url).host})")
+        outgoing = Outgoing("GET", url, {}, None, {}, f"GET {httpx.URL(url).path}")
+        return await self._send_retrying(call, outgoing, None, True)
 
     async def close(self) -> None:
         """Close the HTTP connection pool."""
-        raise NotImplementedError
+        await self._http.aclose()
