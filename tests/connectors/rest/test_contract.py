@@ -43,7 +43,7 @@ CURSOR = {"kind": "cursor", "param": "cursor", "next": "$.next_cursor", "size_pa
 
 
 def description(shop: MiniShop, auth: dict[str, Any], paging: dict[str, Any] | None = None) -> RestConnection:
-    """minishop.yaml for a running shop with `auth` and (for every entity) `paging`, as the engine reads it."""
+    """minishop.yaml for a running shop with `auth` and (each entity) `paging`, as the engine reads it."""
     data = yaml.safe_load(DESCRIPTION.read_text(encoding="utf-8"))
     data["url"] = f"{shop.url}/api"
     data["auth"] = auth
