@@ -142,3 +142,46 @@ async def test_a_captured_payment_is_partly_refunded(medusa: RunningMedusa) -> N
         after = (await get(client, f"/admin/orders/{placed['id']}", fields="*payment_collections"))["order"]
     assert after["payment_status"] == "partially_refunded"
     assert after["payment_collections"][0]["refunded_amount"] == Decimal("10")
+
+
+async def test_catalogue_writes_and_incremental_reads(medusa: RunningMedusa) -> None:
+    sku = _sku("SOCK")
+    product = await create_product(medusa, sku, "Socks", Decimal("5.00"), 1)
+    variant = product["variants"][0]
+    item_id = variant["inventory_items"][0]["inventory_item_id"]
+    async with admin(medusa) as client:
+        since = max(variant["updated_at"], product["updated_at"])  # ISO times in UTC sort as text
+        path = f"/admin/products/{product['id']}/variants/{variant['id']}"
+        await post(client, path, {"prices": [{"currency_code": "eur", "amount": Decimal("5.95")}]})
+        await post(
+            client,
+            f"/admin/inventory-items/{item_id}/location-levels/{medusa.stock_location_id}",
+            {"stocked_quantity": 9},
+        )
+        newer = {"updated_at[$gt]": since}
+        products = await get(client, "/admin/products", fields="id", **newer)
+        variants = await get(client, "/admin/product-variants", fields="id", **newer)
+        by_sku = await get(client, "/admin/product-variants", sku=sku, fields="id,sku,*prices")
+        first = await get(client, "/admin/products", limit=1, offset=0, order="created_at")
+        second = await get(client, "/admin/products", limit=1, offset=1, order="created_at")
+        levels = [
+            {"inventory_item_id": item_id, "location_id": medusa.stock_location_id, "stocked_quantity": 11}
+        ]
+        await post(client, "/admin/inventory-items/location-levels/batch", {"update": levels})
+        body = {"title": f"Twice {sku}", "options": [{"title": "Default", "values": ["Default"]}]}
+        once = await client.post("/admin/products", json=body, headers={"Idempotency-Key": sku})
+        again = await client.post("/admin/products", json=body, headers={"Idempotency-Key": sku})
+    # a price change dates the variant, never its product; a stock change dates only the inventory level
+    assert product["id"] not in [p["id"] for p in products["products"]]
+    assert variant["id"] in [v["id"] for v in variants["variants"]]
+    assert [(v["sku"], [p["amount"] for p in v["prices"]]) for v in by_sku["variants"]] == [
+        (sku, [Decimal("5.95")])
+    ]
+    assert (
+        first["count"] == second["count"] >= 2 and first["products"][0]["id"] != second["products"][0]["id"]
+    )
+    assert await stock_of(medusa, sku) == 11
+    # no idempotency for HTTP writes: the same key runs the write again (the handle then clashes)
+    assert (
+        once.status_code == 200 and again.status_code == 400 and "already exists" in again.json()["message"]
+    )
