@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from emporion.connectors.base import Permanent, Unmappable, map_or_unmappable
+from emporion.connectors.rest.conversions import decode_json, encode_json
 from emporion.connectors.rest.mapping import body_from, put_at, record_from, value_at
 from emporion.connectors.rest.settings import CategoryEntity, CustomerEntity, ProductEntity
 from emporion.model import Category, Customer, Image, Product, StockLevel
@@ -484,3 +485,70 @@ def test_merchantpro_like_product_with_string_money_and_moments_round_trips() ->
     assert body["promo"] == {"price": "29.90", "start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
     assert body["price_gross"] == "39.90" and body["stock"] == 3 and body["status"] == "active"
     assert record_from("product", body, settings, key="501") == product
+
+
+def test_attributes_kept_as_name_value_pairs_are_read() -> None:
+    settings = ProductEntity.model_validate(
+        {
+            "fields": {"sku": "$.handle", "name": "$.title", "attributes.brand": "$.brand"},
+            "attributes": {"items": "$.options", "name": "$.title", "value": "$.values[*].value"},
+            "variants": {
+                "items": "$.variants",
+                "fields": {"key": "$.id", "sku": "$.sku"},
+                "attributes": {"items": "$.options", "name": "$.option.title", "value": "$.value"},
+            },
+        }
+    )
+    data = {
+        "id": "prod_1", "handle": "tee", "title": "Tee", "brand": "Acme",
+        "options": [{"title": "Size", "values": [{"value": "S"}, {"value": "M"}]},
+                    {"title": "Color", "values": []}],
+        "variants": [{"id": "v1", "sku": "TEE-S", "options": [{"option": {"title": "Size"}, "value": "S"}]}],
+    }  # fmt: skip
+    product = record_from("product", data, settings)
+    assert isinstance(product, Product)
+    assert product.attributes == {"Size": ["S", "M"], "Color": [], "brand": ["Acme"]}
+    assert product.variants[0].attributes == {"Size": "S"}
+    with pytest.raises(Permanent) as refused:
+        record_from("product", {**data, "options": [{"title": {"en": "Size"}}]}, settings)
+    assert refused.value.field == "attributes[0]" and refused.value.record == "prod_1"
+    pairs = {"items": "$.options[*]", "name": "$.title", "value": "$.value"}
+    with pytest.raises(ValueError, match=r"attributes\.items: '\$\.options\[\*\]' names no single place"):
+        ProductEntity.model_validate({**WRITES, "fields": {"sku": "$.sku"}, "attributes": pairs})
+
+
+def test_attribute_pairs_round_trip_through_a_body() -> None:
+    settings = ProductEntity.model_validate(
+        {
+            **WRITES,
+            "fields": {"sku": "$.handle", "name": "$.title"},
+            "attributes": {"items": "$.options", "name": "$.title", "value": "$.values"},
+            "variants": {
+                "items": "$.variants",
+                "fields": {"key": "$.id", "sku": "$.sku"},
+                "attributes": {"items": "$.options", "name": "$.group.name", "value": "$.name"},
+            },
+        }
+    )
+    product = Product(
+        key="p", sku="tee", name="Tee", attributes={"Size": ["S", "M"]},
+        variants=[{"key": "v1", "sku": "TEE-S", "attributes": {"Size": "S"}}],  # type: ignore[list-item]
+    )  # fmt: skip
+    body = body_from("product", product, settings)
+    assert body["options"] == [{"title": "Size", "values": ["S", "M"]}]
+    assert body["variants"][0]["options"] == [{"group": {"name": "Size"}, "name": "S"}]
+    body["variants"][0]["id"] = "v1"
+    assert record_from("product", body, settings, key="p") == product
+    assert "options" not in body_from("product", product, settings, fields={"name"})
+
+
+def test_bodies_travel_as_exact_json_numbers_and_answers_come_back_as_decimals() -> None:
+    settings = medusa_settings()
+    product = record_from("product", decode_json(MEDUSA_PRODUCT), settings)
+    assert isinstance(product, Product) and str(product.variants[0].list_price) == "19.9"
+    text = encode_json(body_from("product", product, settings))
+    assert b'"prices":[{"amount":19.9},{"amount":15.5}]' in text
+    assert decode_json(text)["variants"][0]["prices"][0]["amount"] == Decimal("19.9")
+    assert encode_json({"a": [Decimal("0.10"), "x", None, True]}) == b'{"a":[0.10,"x",null,true]}'
+    with pytest.raises(ValueError, match="is not a JSON number"):
+        encode_json({"a": Decimal("NaN")})

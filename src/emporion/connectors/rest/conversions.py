@@ -8,6 +8,9 @@ Reasons quote numbers and status-like values only, never free text (which may be
 
 from __future__ import annotations
 
+import json
+import re
+import secrets
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -164,3 +167,31 @@ def moment_out(moment: datetime) -> str:
 def number_out(number: Decimal) -> Decimal | int:
     """A quantity as the shop takes it: a whole number as int (stock counts), else the Decimal."""
     return int(number) if number == number.to_integral_value() else number
+
+
+def decode_json(content: bytes | str) -> Any:
+    """JSON with every non-integer number as an exact Decimal (the digits the shop sent, no float)."""
+    return json.loads(content, parse_float=Decimal)
+
+
+def encode_json(data: Any) -> bytes:
+    """JSON with each Decimal written as a JSON number of its exact digits (`19.90`, never `19.899...`)."""
+    marker = f"@dec{secrets.token_hex(8)}:"
+    numbers: list[str] = []
+
+    def marked(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ValueError(f"{value} is not a JSON number")
+            numbers.append(format(value, "f"))
+            return f"{marker}{len(numbers) - 1}"
+        if isinstance(value, dict):
+            return {key: marked(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [marked(item) for item in value]
+        return value
+
+    text = json.dumps(marked(data), ensure_ascii=False, separators=(",", ":"))
+    if numbers:
+        text = re.sub(f'"{re.escape(marker)}(\\d+)"', lambda found: numbers[int(found.group(1))], text)
+    return text.encode()

@@ -23,8 +23,9 @@ from pydantic import BaseModel, ValidationError
 from emporion.connectors.base import Permanent
 from emporion.connectors.rest import fields as canonical
 from emporion.connectors.rest.conversions import Misfit, Money, to_text
+from emporion.connectors.rest.named_values import read_pairs, write_pairs
 from emporion.connectors.rest.paths import Step, compiled, singular_steps
-from emporion.connectors.rest.settings import EntitySettings, NestedList, OrderEntity
+from emporion.connectors.rest.settings import EntitySettings, NamedValues, NestedList, OrderEntity
 from emporion.model import ENTITY_TYPES, OrderLine, Record
 
 Json = Any
@@ -50,6 +51,7 @@ def record_from(entity: str, data: Json, settings: EntitySettings, *, key: str |
     skip = {"status"} if isinstance(settings, OrderEntity) else set()
     values = read_fields(model, data, settings.fields, settings.values, reading, skip=skip)
     values["key"] = key
+    with_pairs(values, read_pairs(data, getattr(settings, "attributes", None), True, key, ""))
     values.update(read_lists(data, settings.sublists(), reading, ""))
     if isinstance(settings, OrderEntity):
         order_values(data, settings, reading, values)
@@ -105,6 +107,9 @@ def read_lists(data: Json, lists: Mapping[str, NestedList], reading: Reading, pr
             model = settings.canonical
             values = read_fields(model, item, settings.fields, settings.values, reading, where)
             values.update(read_lists(item, settings.sublists(), reading, where))
+            with_pairs(
+                values, read_pairs(item, getattr(settings, "attributes", None), False, reading.record, where)
+            )
             if "key" in model.model_fields and "key" not in settings.fields:
                 values["key"] = str(position)
             if model is OrderLine and "total" not in settings.fields:
@@ -113,6 +118,12 @@ def read_lists(data: Json, lists: Mapping[str, NestedList], reading: Reading, pr
             items.append(validated(model, values, settings.fields, reading, where))
         found[name] = items
     return found
+
+
+def with_pairs(values: dict[str, Any], pairs: dict[str, Any]) -> None:
+    """Attributes read as pairs under those mapped one by one (which win)."""
+    if pairs:
+        values["attributes"] = {**pairs, **values.get("attributes", {})}
 
 
 def validated(
@@ -160,6 +171,7 @@ def body_from(
     written = dict(settings.written())
     status_path = written.pop("status", None) if isinstance(settings, OrderEntity) else None
     body = item_body(record, written, settings.values, settings.sublists(), settings, fields)
+    _write_pairs(body, record, getattr(settings, "attributes", None), fields)
     if (
         isinstance(settings, OrderEntity)
         and status_path is not None
@@ -204,12 +216,22 @@ def item_body(
     for name, nested in lists.items():
         if fields is not None and name not in fields:
             continue
-        bodies = [
-            item_body(entry, nested.fields, nested.values, nested.sublists(), settings, fields, record)
-            for entry in getattr(item, name)
-        ]
+        bodies = []
+        for entry in getattr(item, name):
+            bodies.append(
+                item_body(entry, nested.fields, nested.values, nested.sublists(), settings, fields, record)
+            )
+            _write_pairs(bodies[-1], entry, getattr(nested, "attributes", None), fields)
         put_at(body, _steps(nested.items, record, name), bodies)
     return body
+
+
+def _write_pairs(
+    body: dict[str, Any], item: BaseModel, pairs: NamedValues | None, fields: Set[str] | None
+) -> None:
+    """The item's attributes as name-value pairs, where the description keeps them so."""
+    if pairs is not None and (fields is None or "attributes" in fields):
+        write_pairs(body, getattr(item, "attributes", {}), pairs)
 
 
 def _steps(path: str, record: str, field: str) -> tuple[Step, ...]:

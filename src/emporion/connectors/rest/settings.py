@@ -245,7 +245,20 @@ def nested(model: type[BaseModel], what: str) -> type[NestedList]:
     return Nested
 
 
-VariantList = nested(Variant, "variants")
+class NamedValues(Strict):
+    """Attributes kept as a list of pairs (Medusa's options, Vendure's option groups): name and value."""
+
+    items: JsonPath = Field(description="JSON path of the list of pairs inside the record ($.options)")
+    name: JsonPath = Field(description="JSON path of an attribute's name inside one pair ($.option.title)")
+    value: JsonPath = Field(description="JSON path of its value, or values, inside one pair ($.value)")
+
+
+class VariantList(nested(Variant, "variants")):  # type: ignore[misc]
+    """Where a product's variants are inside it, their fields, and their attributes kept as pairs."""
+
+    attributes: NamedValues | None = Field(None, description="a variant's attributes as name-value pairs")
+
+
 LineList = nested(OrderLine, "order lines")
 RefundLineList = nested(RefundLine, "refunded lines")
 ShipmentList = nested(Shipment, "shipments (fulfilments)")
@@ -331,7 +344,15 @@ def writable_paths(entity: EntitySettings) -> list[tuple[str, str]]:
     for name, items in entity.sublists().items():
         paths.append((f"{name}.items", items.items))
         paths += [(f"{name}.fields.{field}", path) for field, path in items.fields.items()]
-    return paths
+        paths += pair_paths(f"{name}.attributes", getattr(items, "attributes", None))
+    return paths + pair_paths("attributes", getattr(entity, "attributes", None))
+
+
+def pair_paths(where: str, pairs: NamedValues | None) -> list[tuple[str, str]]:
+    """(where, JSON path) of the paths a list of name-value pairs is written by."""
+    if pairs is None:
+        return []
+    return [(f"{where}.{part}", getattr(pairs, part)) for part in ("items", "name", "value")]
 
 
 def singular_problem(path: str) -> str | None:
@@ -358,7 +379,8 @@ class ProductEntity(EntitySettings):
     )
 
     canonical: ClassVar[type[Record]] = Product
-    variants: VariantList | None = Field(None, description="where a product's variants are")  # type: ignore[valid-type]
+    variants: VariantList | None = Field(None, description="where a product's variants are")
+    attributes: NamedValues | None = Field(None, description="a product's attributes as name-values pairs")
 
 
 class CategoryEntity(EntitySettings):
