@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import (
@@ -61,6 +62,13 @@ def written_fields(item: WriteItem, creating: bool) -> frozenset[str] | None:
     if creating or not item.keep_on_update:
         return None
     return frozenset(type(item.record).model_fields) - item.keep_on_update
+
+
+def whole(quantity: Any) -> Any:
+    """A stock quantity as the shop counts it: a whole Decimal as an int (7, not 7.0), else as it is."""
+    if isinstance(quantity, Decimal) and quantity == quantity.to_integral_value():
+        return int(quantity)
+    return quantity
 
 
 def idempotency_key(connection: str, entity: str, item: WriteItem) -> str:
@@ -183,7 +191,7 @@ def call_values(
         "key": item.key,
         "natural_key": natural_key(record, field),
         "body": data,
-        "quantity": getattr(record, "available", None),
+        "quantity": whole(getattr(record, "available", None)),
     }
     if ref is not None:
         values["id"] = ref.get("id")
@@ -287,7 +295,7 @@ async def send_fast(
     parts = [(record, ref.get("id"))] if not variants else [(variant, ref.get("id")) for variant in variants]
     for part, ident in parts:
         values = call_values(connector, item, ref, None, field)
-        values |= dict(part) | {"id": ident, "quantity": getattr(part, "available", None)}
+        values |= dict(part) | {"id": ident, "quantity": whole(getattr(part, "available", None))}
         if part is not record:
             values["variant"] = dict(part)
         await connector.client.call(call, values, record=label)

@@ -1,0 +1,255 @@
+"""Declarative writes on minishop: search before create, idempotency keys, unknown outcomes, batches, stock.
+
+The shop runs behind a recording layer that keeps every API request (method, path, headers, body)
+and can refuse the next create before the shop sees it, or lose the shop's answer to it (the create
+happens, the connector hears a 504). It also takes `POST /api/products/batch` (`{items}`), answering
+each item with the saved product or its error, in the order sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from emporion.connectors.base import AuthError, OutcomeStatus, Permanent, Retryable, WriteItem
+from emporion.connectors.rest.connector import DeclarativeConnector
+from emporion.connectors.rest.plugin import PLUGIN
+from emporion.connectors.rest.settings import RestConnection
+from emporion.model import Order, OrderNote, Product
+from tests.connectors.rest.test_contract import API_KEY, description
+from tests.example_shop.server import MiniShop, Refused
+
+AUTH = {"kind": "api_key", "key": API_KEY, "header": "X-Api-Key"}
+Scope = MutableMapping[str, Any]
+Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class RecordingShop(MiniShop):
+    """minishop behind a layer that records requests, can refuse or lose a create, and takes batches."""
+
+    def __init__(self) -> None:
+        super().__init__(api_key=API_KEY, per_page=3)
+        self.seen: list[tuple[str, str, dict[str, str], Any]] = []
+        self.refuse_next_create = False
+        self.lose_next_create = False
+
+    def posts(self, path: str) -> list[tuple[str, str, dict[str, str], Any]]:
+        """The POST requests to `path` the shop was sent."""
+        return [request for request in self.seen if request[0] == "POST" and request[1] == path]
+
+    async def _batch(self, request: Request) -> JSONResponse:
+        if (refusal := self._refusal(request)) is not None:
+            return refusal
+        answers: list[dict[str, Any]] = []
+        for item in (await request.json())["items"]:
+            try:
+                ident = item.pop("id", None)
+                answers.append(self.save("products", item, int(ident) if ident is not None else None))
+            except Refused as refused:
+                answers.append(
+                    {"sku": item.get("sku"), "error": {"message": refused.message, "field": refused.field}}
+                )
+        return JSONResponse({"items": answers})
+
+    def app(self) -> Starlette:  # type: ignore[override]
+        inner = super().app()
+        inner.router.routes.insert(0, Route("/api/products/batch", self._batch, methods=["POST"]))
+        return self._recording(inner)  # type: ignore[return-value]
+
+    def _recording(self, inner: Asgi) -> Asgi:
+        async def app(scope: Scope, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return await inner(scope, receive, send)
+            chunks, more = [], True
+            while more:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
+            self.seen.append((scope["method"], scope["path"], headers, json.loads(body) if body else None))
+            given = False
+
+            async def replay() -> dict[str, Any]:
+                nonlocal given
+                if given:
+                    return {"type": "http.disconnect"}
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            creating = scope["method"] == "POST" and scope["path"] == "/api/products"
+            if creating and self.refuse_next_create:
+                self.refuse_next_create = False
+                return await JSONResponse({"error": "unwell"}, 503)(scope, replay, send)
+            if creating and self.lose_next_create:
+                self.lose_next_create = False
+
+                async def swallow(message: Any) -> None:
+                    return None
+
+                await inner(scope, replay, swallow)  # the shop creates; its answer is lost
+                return await JSONResponse({"error": "gateway timeout"}, 504)(scope, replay, send)
+            await inner(scope, replay, send)
+
+        return app
+
+
+@pytest.fixture
+def shop() -> Iterator[RecordingShop]:
+    with RecordingShop().serve() as running:
+        yield running  # type: ignore[misc]
+
+
+def connector_of(settings: RestConnection) -> DeclarativeConnector:
+    connector = PLUGIN.build("minishop", settings)
+    assert isinstance(connector, DeclarativeConnector)
+    return connector
+
+
+@pytest.fixture
+async def connector(shop: RecordingShop) -> AsyncIterator[DeclarativeConnector]:
+    connector = connector_of(description(shop, AUTH))
+    yield connector
+    await connector.close()
+
+
+def product(sku: str, name: str = "Tea", price: str = "4.50", **more: Any) -> Product:
+    return Product(key=f"src-{sku}", sku=sku, name=name, list_price=Decimal(price), **more)
+
+
+def skus(shop: MiniShop, sku: str) -> list[dict[str, Any]]:
+    return [record for record in shop.all("products") if record["sku"] == sku]
+
+
+async def test_search_before_create_matches_a_product_made_outside(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    made = shop.save("products", {"sku": "OUT-1", "name": "Made outside", "price": "1"})
+    record = product("OUT-1", "Synced")
+    (outcome,) = await connector.write("product", [WriteItem(record.key, record)], [])
+    assert outcome.status is OutcomeStatus.MATCHED and outcome.target_ref == {"id": str(made["id"])}
+    assert shop.posts("/api/products") == [] and skus(shop, "OUT-1")[0]["name"] == "Synced"
+
+
+async def test_an_unknown_outcome_is_looked_up_not_repeated(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    shop.lose_next_create = True
+    record = product("LOST-1")
+    (outcome,) = await connector.write("product", [WriteItem(record.key, record)], [])
+    (made,) = skus(shop, "LOST-1")
+    assert outcome.status is OutcomeStatus.CREATED and outcome.target_ref == {"id": str(made["id"])}
+    assert len(shop.posts("/api/products")) == 1
+
+
+async def test_the_idempotency_key_is_the_same_when_a_create_is_retried(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    shop.refuse_next_create = True
+    record = product("IDEM-1")
+    (failed,) = await connector.write("product", [WriteItem(record.key, record)], [])
+    assert failed.status is OutcomeStatus.FAILED and isinstance(failed.error, Retryable)
+    (created,) = await connector.write("product", [WriteItem(record.key, record)], [])
+    assert created.status is OutcomeStatus.CREATED and len(skus(shop, "IDEM-1")) == 1
+    first, second = (headers.get("idempotency-key") for _, _, headers, _ in shop.posts("/api/products"))
+    assert first and first == second
+    other = product("IDEM-2")
+    await connector.write("product", [WriteItem(other.key, other)], [])
+    assert shop.posts("/api/products")[-1][2]["idempotency-key"] != first
+
+
+async def test_a_batch_answers_each_item(shop: RecordingShop) -> None:
+    settings = description(shop, AUTH)
+    entity = settings.entities.product
+    assert entity is not None
+    batch = {"method": "POST", "path": "/products/batch", "body": {"items": "{items}"}, "items": "$.items"}
+    settings.entities.product = entity.model_validate(
+        {**entity.model_dump(exclude_none=True), "batch": {**batch, "error": "$.error"}, "batch_size": 2}
+    )
+    connector = connector_of(settings)
+    try:
+        shop.save("products", {"sku": "B-2", "name": "Outside", "price": "1"})
+        good, found, bad = product("B-1"), product("B-2", "Found"), product("B-3", price="-1")
+        items = [WriteItem(r.key, r) for r in (good, found, bad)]
+        outcomes = {o.key: o for o in await connector.write("product", items, [])}
+        assert outcomes[good.key].status is OutcomeStatus.CREATED
+        assert outcomes[found.key].status is OutcomeStatus.MATCHED
+        failure = outcomes[bad.key]
+        assert failure.status is OutcomeStatus.FAILED and isinstance(failure.error, Permanent)
+        assert failure.error.field == "list_price" and failure.error.record
+        assert len(shop.posts("/api/products/batch")) == 2  # batch_size 2: two calls
+        assert len(shop.all("products")) == 2 and skus(shop, "B-2")[0]["name"] == "Found"
+    finally:
+        await connector.close()
+
+
+async def test_a_stock_only_write_takes_the_stock_call(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    made = shop.save("products", {"sku": "STOCK-1", "name": "Kept", "price": "2", "stock": 1})
+    record = product("STOCK-1", "Not this name", available=Decimal(7))
+    item = WriteItem(record.key, record, {"id": str(made["id"])}, only=frozenset({"available"}))
+    (outcome,) = await connector.write("product", [item], [])
+    assert outcome.status is OutcomeStatus.UPDATED
+    puts = [
+        body
+        for method, path, _, body in shop.seen
+        if method == "PUT" and path == f"/api/products/{made['id']}"
+    ]
+    assert puts == [{"stock": 7}]
+    assert skus(shop, "STOCK-1")[0]["stock"] == 7 and skus(shop, "STOCK-1")[0]["name"] == "Kept"
+
+
+async def test_a_linked_product_gone_from_the_shop_is_searched_then_created(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    record = product("GONE-1")
+    (outcome,) = await connector.write("product", [WriteItem(record.key, record, {"id": "999999"})], [])
+    (made,) = skus(shop, "GONE-1")
+    assert outcome.status is OutcomeStatus.CREATED and outcome.target_ref == {"id": str(made["id"])}
+
+
+async def test_an_unchanged_linked_write_sends_nothing(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    record = product("SAME-1")
+    (first,) = await connector.write("product", [WriteItem(record.key, record)], [])
+    writes = shop.writes
+    (again,) = await connector.write("product", [WriteItem(record.key, record, first.target_ref)], [])
+    assert again.status is OutcomeStatus.UNCHANGED and shop.writes == writes
+
+
+async def test_a_refused_key_stops_the_write(shop: RecordingShop) -> None:
+    connector = connector_of(description(shop, {**AUTH, "key": "wrong-key"}))
+    try:
+        record = product("AUTH-1")
+        with pytest.raises(AuthError):
+            await connector.write("product", [WriteItem(record.key, record)], [])
+    finally:
+        await connector.close()
+
+
+async def test_order_notes_and_status_are_written_once(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    shop.save("products", {"sku": "ORD-1", "name": "Tea", "price": "4.50", "stock": 5})
+    key = str(shop.place_order("buyer@example.com", [("ORD-1", 1)])["id"])
+    (order,) = await connector.read("order", [key])
+    assert isinstance(order, Order)
+    note = OrderNote(key="erp-1", text="Shipped from the ERP")
+    update = order.model_copy(update={"status": "completed", "notes": [note]})
+    item = WriteItem(key, update, {"id": key}, only=frozenset({"status", "hold", "notes"}))
+    (first,) = await connector.write("order", [item], [])
+    assert first.status is OutcomeStatus.UPDATED, first.error
+    (again,) = await connector.write("order", [item], [])
+    assert again.status is OutcomeStatus.UNCHANGED, again.error
+    (held,) = [record for record in shop.all("orders") if str(record["id"]) == key]
+    assert held["status"] == "done" and [n["key"] for n in held["notes"]] == ["erp-1"]
