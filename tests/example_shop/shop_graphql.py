@@ -110,7 +110,9 @@ def query_cost(document: Any, variables: dict[str, Any]) -> int:
             if definition.operation.value == "mutation":
                 cost += MUTATION_COST
                 continue
-            args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in selection.arguments}
+            args = {
+                a.name.value: value_from_ast_untyped(a.value, variables) for a in selection.arguments or ()
+            }
             plural = selection.name.value in ("products", "orders")
             cost += 1 + (int(args.get("take") or DEFAULT_TAKE) if plural else 0)
     return max(cost, 1)
