@@ -137,6 +137,23 @@ def test_a_multi_variant_product_keeps_stock_and_prices_on_its_variants(
     assert refused.status_code == 400 and refused.json()["error"]["field"] == "stock"
 
 
+def test_a_variant_sent_without_its_id_is_found_by_its_sku(
+    merchantpro: MerchantProSandbox, merchantpro_api: httpx.Client
+) -> None:
+    """A PATCH naming a variant by SKU changes that variant; a new SKU adds one."""
+    sku = unique("VAR")
+    product = merchantpro.add_product(
+        sku, "Var", type="multi_variant", variants=[{"sku": f"{sku}-1", "stock": 1}]
+    )
+    body = {"variants": [{"sku": f"{sku}-1", "stock": 5}, {"sku": f"{sku}-2", "stock": 2}]}
+    merchantpro_api.patch(f"/products/{product['id']}", json=body)
+    variants = merchantpro_api.get(f"/products/{product['id']}", params={"include": "variants"}).json()[
+        "variants"
+    ]
+    assert [(v["sku"], v["stock"]) for v in variants] == [(f"{sku}-1", 5), (f"{sku}-2", 2)]
+    assert variants[0]["id"] == product["variants"][0]["id"]
+
+
 def test_inventory_by_sku_sets_stock_and_stamps_the_product(
     merchantpro: MerchantProSandbox, merchantpro_api: httpx.Client
 ) -> None:

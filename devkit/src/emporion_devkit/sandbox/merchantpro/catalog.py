@@ -127,7 +127,7 @@ def write_product(store: Store, product: dict[str, Any], data: dict[str, Any], c
 
 
 def write_variants(store: Store, product: dict[str, Any], variants: object) -> None:
-    """Update the variants sent with an id, add those without; variants not sent stay as they are."""
+    """Update the variants sent with an id (or the SKU of one), add the others; those not sent stay."""
     if not isinstance(variants, list) or not all(isinstance(item, dict) for item in variants):
         raise invalid("variants", "a list of variant objects is required")
     current = {variant["id"]: variant for variant in product.setdefault("variants", [])}
@@ -137,6 +137,8 @@ def write_variants(store: Store, product: dict[str, Any], variants: object) -> N
             variant = current.get(int(str(data["id"])))
             if variant is None:
                 raise invalid(prefix + "id", f"the product has no variant {data['id']}")
+        elif (same := next((v for v in current.values() if v["sku"] == data.get("sku")), None)) is not None:
+            variant = same  # a variant sent without its id is the product's variant with that SKU
         else:
             if not data.get("sku"):
                 raise invalid(prefix + "sku", "a non-empty text is required")

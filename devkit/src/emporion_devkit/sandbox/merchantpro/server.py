@@ -111,6 +111,11 @@ class MerchantProSandbox:
         """Make a customer account as a shopper registering would."""
         return render(sales.write_customer(self.store, {}, {"email": email, **fields}, creating=True))
 
+    def change_customer(self, customer_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a customer's account (its addresses, say) as the shopper or the merchant would."""
+        customer = self.store.get("customer", customer_id)
+        return render(sales.write_customer(self.store, customer, fields, creating=False))
+
     def set_order_status(self, order_id: int, **statuses: str) -> dict[str, Any]:
         """Set `status`, `payment_status` and/or `shipping_status` of an order as the merchant would."""
         return render(sales.update_order(self.store, order_id, statuses))
