@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from emporion.connectors.rest.connector import DeclarativeConnector
-from emporion.connectors.rest.plugin import PLUGIN
-from emporion.connectors.rest.settings import RestConnection
+from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN, PLUGIN
+from emporion.connectors.rest.settings import GraphQLConnection, RestConnection
 from emporion.model import Address, Customer, Product, Record
 from emporion.testing.contract import (
     CatalogueSourceContract,
@@ -204,3 +204,82 @@ class TestDescribedMinishopAsWebhookSource(DescribedMinishop, WebhookSourceContr
 
     def signed_delivery(self, secret: str, key: str) -> tuple[dict[str, str], bytes]:
         return minishop_delivery(secret, key)
+
+
+PRODUCT_FIELDS = "id sku name price stock active description modified"
+
+
+def graphql_description(shop: MiniShop) -> GraphQLConnection:
+    """minishop's GraphQL API (products only: it has no categories, customers or order mutations)."""
+    listing = (
+        "query Products($skip: Int, $take: Int, $since: String) {"
+        " products(skip: $skip, take: $take, updatedAfter: $since)"
+        f" {{ items {{ {PRODUCT_FIELDS} }} totalItems }} }}"
+    )
+    product = {
+        "list": {"query": listing, "items": "$.data.products.items"},
+        "get": {
+            "query": f"query Product($id: ID!) {{ product(id: $id) {{ {PRODUCT_FIELDS} }} }}",
+            "variables": {"id": "{id}"},
+            "result": "$.data.product",
+        },
+        "paging": {
+            "kind": "offset",
+            "param": "skip",
+            "size_param": "take",
+            "size": 3,
+            "total": "$.data.products.totalItems",
+        },
+        "changed_since": {"param": "since", "stamp": "$.modified", "overlap_seconds": 5},
+        "money": "string",
+        "fields": {
+            "sku": "$.sku",
+            "name": "$.name",
+            "description": "$.description",
+            "active": "$.active",
+            "list_price": "$.price",
+            "available": "$.stock",
+        },
+    }
+    return GraphQLConnection.model_validate(
+        {
+            "type": "graphql",
+            "url": f"{shop.url}/graphql",
+            "auth": {"kind": "api_key", "key": API_KEY, "header": "X-Api-Key"},
+            "entities": {"product": product},
+        }
+    )
+
+
+class GraphQLMinishop:
+    """The connector of each contract part over minishop's GraphQL API, built by the graphql plugin."""
+
+    plugin = GRAPHQL_PLUGIN
+    shop: MiniShop
+
+    @pytest.fixture
+    def running_shop(self) -> Iterator[MiniShop]:
+        with MiniShop(api_key=API_KEY, per_page=3).serve() as shop:
+            yield shop
+
+    @pytest.fixture
+    async def connector(self, running_shop: MiniShop) -> AsyncIterator[Any]:
+        self.shop = running_shop
+        connector = GRAPHQL_PLUGIN.build("minishop-graphql", graphql_description(running_shop))
+        assert isinstance(connector, DeclarativeConnector)
+        yield connector
+        await connector.close()
+
+
+class TestGraphQLMinishop(GraphQLMinishop, ConnectorContract):
+    pass
+
+
+class TestGraphQLMinishopBudget(GraphQLMinishop, RateLimitedConnectionContract):
+    pass
+
+
+class TestGraphQLMinishopAsCatalogueSource(GraphQLMinishop, CatalogueSourceContract):
+    seed = TestDescribedMinishopAsCatalogueSource.seed
+    touch = TestDescribedMinishopAsCatalogueSource.touch
+    begin_change = TestDescribedMinishopAsCatalogueSource.begin_change
