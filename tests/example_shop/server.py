@@ -11,6 +11,7 @@ cost budget (shop_graphql.py). State lives in memory; `MiniShop.serve()` runs it
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -81,6 +82,7 @@ class MiniShop:
         self.url = ""
         self._ids = iter(range(1, 1_000_000))
         self._faults: list[int] = []
+        self._delays: list[float] = []
         self._lock = threading.Lock()
 
     # -- levers for tests ---------------------------------------------------------------------------
@@ -88,6 +90,10 @@ class MiniShop:
     def fail_next(self, status: int = 503, times: int = 1) -> None:
         """Answer the next `times` API requests with `status` (429 and 503 say Retry-After: 1)."""
         self._faults += [status] * times
+
+    def slow_next(self, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` API requests only after `seconds` (the request is still carried out)."""
+        self._delays += [seconds] * times
 
     def all(self, kind: str) -> list[Json]:
         """Every record of `kind`, by id."""
@@ -278,6 +284,13 @@ class MiniShop:
     async def _handle(self, request: Request) -> JSONResponse:
         if (refusal := self._refusal(request)) is not None:
             return refusal
+        if self._delays:
+            answer = await self._answer(request)
+            await asyncio.sleep(self._delays.pop(0))
+            return answer
+        return await self._answer(request)
+
+    async def _answer(self, request: Request) -> JSONResponse:
         kind, ident = request.path_params["kind"], request.path_params.get("ident")
         headers = request.state.rate_headers
         try:
@@ -341,6 +354,7 @@ class MiniShop:
             routes=[
                 Route("/api/status", self._status),
                 Route("/oauth/token", self.gate.oauth_token, methods=["POST"]),
+                Route("/api/oauth/token", self.gate.oauth_token, methods=["POST"]),
                 Route("/api/login", self.gate.login, methods=["POST"]),
                 Route("/api/webhooks", self._webhooks, methods=["GET", "POST"]),
                 Route("/graphql", self._graphql, methods=["POST"]),

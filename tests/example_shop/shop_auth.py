@@ -1,8 +1,9 @@
 """minishop's ways of letting a caller in: API key, bearer token, HTTP Basic, OAuth 2, a login call.
 
-One `Gate` per shop, chosen by `mode`. Tokens issued by `/oauth/token` (client credentials) and
-`/api/login` live `lifetime` seconds and are then refused with 401, as are revoked ones, so that a
-client's renewal is tested against a real clock. Counters say how many tokens were asked for.
+One `Gate` per shop, chosen by `mode`. Tokens issued by `/oauth/token` (client credentials; also at
+`/api/oauth/token`) and `/api/login` live `lifetime` seconds and are then refused with 401, as are
+revoked ones, so that a client's renewal is tested against a real clock. Counters say how many
+tokens were asked for.
 """
 
 from __future__ import annotations

@@ -190,3 +190,33 @@ async def test_observers_and_idempotency_keys(rest: RestClient) -> None:
 async def test_a_redirect_is_not_followed(shop: MiniShop, rest: RestClient) -> None:
     with pytest.raises(Permanent, match="redirected"):
         await rest.call(Call(path="/api/products/"), read=True)
+
+
+async def test_a_timeout_is_retryable_and_a_written_timeout_unknown(shop: MiniShop) -> None:
+    rest = client(shop.url, KEY, retries=0, timeout=0.3)
+    try:
+        shop.slow_next(1.0)
+        with pytest.raises(Retryable, match="timed out") as caught:
+            await rest.call(GET, {"id": 1}, read=True)
+        assert not isinstance(caught.value, UnknownOutcome)
+        shop.slow_next(1.0)
+        with pytest.raises(UnknownOutcome, match="timed out"):
+            await rest.call(CREATE, {"body": {"sku": "T", "name": "timed out"}}, record="T")
+        assert [p["sku"] for p in shop.all("products")] == [
+            "A",
+            "T",
+        ]  # written: look it up, never repeat blindly
+    finally:
+        await rest.close()
+
+
+async def test_a_shop_that_is_not_there_is_retryable() -> None:
+    rest = client("http://127.0.0.1:9", KEY, retries=1)
+    try:
+        with pytest.raises(Retryable, match="failed \\(ConnectError\\)"):
+            await rest.call(GET, {"id": 1}, read=True)
+        with pytest.raises(Retryable) as caught:  # never sent: safe to repeat, not an unknown outcome
+            await rest.call(CREATE, {"body": {"sku": "X"}}, record="X")
+        assert not isinstance(caught.value, UnknownOutcome)
+    finally:
+        await rest.close()
