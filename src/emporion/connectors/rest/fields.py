@@ -24,6 +24,7 @@ from emporion.connectors.rest.conversions import (
     money_in,
     money_out,
     number_out,
+    shown,
     to_bool,
     to_custom,
     to_datetime,
@@ -88,7 +89,7 @@ def read(name: str, annotation: Any, value: Any, money: Money, currency: str | N
             return kind(value)
         except ValueError:
             known = ", ".join(str(member.value) for member in kind)
-            raise Misfit(f"{name} {value!r} is not one of: {known}") from None
+            raise Misfit(f"{name} {shown(value)} is not one of: {known}") from None
     raise Misfit(f"{name} cannot be read from one value")
 
 
