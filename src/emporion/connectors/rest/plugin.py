@@ -25,7 +25,7 @@ def build(name: str, settings: ConnectionSettings) -> Connection:
     from emporion.connectors.rest.connector import DeclarativeConnector
 
     assert isinstance(settings, RestConnection)
-    return DeclarativeConnector(name, settings, settings.circuit.breaker(name))  # type: ignore[return-value]
+    return DeclarativeConnector(name, settings, settings.circuit.breaker(name))
 
 
 PLUGIN = ConnectorPlugin(
