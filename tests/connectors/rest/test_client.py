@@ -55,7 +55,10 @@ async def test_calls_are_rendered_and_answers_decoded(shop: MiniShop, rest: Rest
         "description": "",
         "modified": None,
     }
-    assert rest.requests_sent["GET /api/products/2"] == 1
+    assert (
+        rest.requests_sent["GET /api/products/{id}"] == 1
+        and rest.requests_sent["PUT /api/products/{id}"] == 1
+    )
 
 
 async def test_404_is_missing_naming_the_record(rest: RestClient) -> None:

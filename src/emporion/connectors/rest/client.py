@@ -123,7 +123,7 @@ class RestClient:
         self.budget = RateBudget(max_rps=rate.max_requests_per_second, max_concurrency=rate.max_concurrency)
         self.headroom = Headroom(self.budget, rate)
         self.auth = build_auth(name, settings.url, settings.auth)
-        self.requests_sent: Counter[str] = Counter()  # "GET /products" -> count, for metrics
+        self.requests_sent: Counter[str] = Counter()  # "GET /products/{id}" -> count, for metrics
         self._http = httpx.AsyncClient(
             base_url=settings.url,
             auth=self.auth,
@@ -209,7 +209,7 @@ class RestClient:
 
     async def _send(self, call: Call, outgoing: Outgoing, record: str | None, read: bool) -> Answer:
         """One try: within the rate budget and the circuit breaker; a typed error for a failure."""
-        self.requests_sent[outgoing.label] += 1
+        self.requests_sent[f"{call.method} {call.path}" if call.path else outgoing.label] += 1
         async with self.budget.slot(), guarded(self.circuit):
             try:
                 response = await self._http.request(
@@ -248,7 +248,7 @@ class RestClient:
         try:
             return response.json()
         except ValueError:
-            if response.status_code >= 400:
+            if response.status_code >= 300:
                 return None
             message = f"{self.name}: {outgoing.label} answered HTTP {response.status_code} without JSON"
             raise (Retryable(message) if read else UnknownOutcome(message)) from None
