@@ -47,6 +47,7 @@ def restamp(shop: MiniShop, key: str, moment: datetime) -> None:
 async def test_a_late_commit_inside_the_overlap_is_reported_once(
     shop: MiniShop, connector: DeclarativeConnector
 ) -> None:
+    """A change stamped before the cursor but inside the overlap is reported by the next poll, once."""
     (key,) = products(shop, 1, "late")
     start = await connector.changes("product", None)
     first = await drain(connector, "product", start.cursor)
@@ -62,6 +63,7 @@ async def test_a_late_commit_inside_the_overlap_is_reported_once(
 async def test_a_change_older_than_the_overlap_is_not_read_again(
     shop: MiniShop, connector: DeclarativeConnector
 ) -> None:
+    """A stamp older than the overlap window is before what the feed asks for: not reported."""
     (key,) = products(shop, 1, "old")
     start = await connector.changes("product", None)
     at = datetime.fromisoformat(json.loads(str(start.cursor))["at"])
@@ -73,12 +75,15 @@ class TouchOnFirstAnswer:
     """A request observer that changes a product of the first page once the first page is answered."""
 
     def __init__(self, shop: MiniShop, key: str) -> None:
+        """Change product `key` once the first answer arrives."""
         self.shop, self.key, self.answers = shop, key, 0
 
     async def before(self, headers: MutableMapping[str, str]) -> None:
+        """Nothing to add before a request."""
         return None
 
     async def after(self, method: str, status: int) -> None:
+        """Count answers; change the product after the first."""
         self.answers += 1
         if self.answers == 1:
             self.shop.save("products", {"name": "Moved while paging"}, int(self.key))
@@ -121,6 +126,7 @@ async def test_full_diff_feed_reports_new_changed_and_deleted(shop: MiniShop) ->
 
 
 async def test_a_damaged_cursor_is_refused_by_name(connector: DeclarativeConnector) -> None:
+    """A cursor that is not the feed's own is a Permanent error naming the cursor."""
     from emporion.connectors.base import Permanent
 
     with pytest.raises(Permanent, match="cursor"):
@@ -128,6 +134,7 @@ async def test_a_damaged_cursor_is_refused_by_name(connector: DeclarativeConnect
 
 
 def test_stamp_formats_are_read_as_utc() -> None:
+    """Moments go out and stamps come back in every format, naive ISO stamps taken as UTC."""
     from emporion.connectors.rest.feed import moment_text, parse_stamp
 
     moment = datetime(2026, 12, 5, 21, 0, 1, tzinfo=UTC)

@@ -34,15 +34,18 @@ class Receiver:
     """An HTTP endpoint that keeps the deliveries it is sent: (headers, raw body)."""
 
     def __init__(self) -> None:
+        """No deliveries yet."""
         self.deliveries: list[tuple[dict[str, str], bytes]] = []
         self.url = ""
 
     async def _take(self, request: Request) -> JSONResponse:
+        """Keep one delivery."""
         self.deliveries.append((dict(request.headers), await request.body()))
         return JSONResponse({"ok": True})
 
     @classmethod
     def running(cls) -> Iterator[Receiver]:
+        """Serve a receiver on 127.0.0.1 and a free port until the block ends."""
         receiver = cls()
         app = Starlette(routes=[Route("/hooks", receiver._take, methods=["POST"])])
         sock = socket.socket()
@@ -62,6 +65,7 @@ class Receiver:
             sock.close()
 
     def wait(self, count: int, seconds: float = 10.0) -> list[tuple[dict[str, str], bytes]]:
+        """The deliveries, once `count` have arrived (fails after `seconds`)."""
         deadline = time.monotonic() + seconds
         while len(self.deliveries) < count and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -71,17 +75,20 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    """A running receiver of deliveries."""
     yield from Receiver.running()
 
 
 @pytest.fixture
 def shop() -> Iterator[MiniShop]:
+    """A minishop with its API key."""
     with MiniShop(api_key=API_KEY, per_page=3).serve() as running:
         yield running
 
 
 @pytest.fixture
 async def connector(shop: MiniShop) -> AsyncIterator[DeclarativeConnector]:
+    """The connector of minishop.yaml."""
     connector = PLUGIN.build("minishop", description(shop, AUTH))
     assert isinstance(connector, DeclarativeConnector)
     yield connector
@@ -103,6 +110,7 @@ async def delivered(
 async def test_a_real_delivery_passes_and_names_the_product(
     shop: MiniShop, receiver: Receiver, connector: DeclarativeConnector
 ) -> None:
+    """The shop's own signed delivery verifies and names the product and its topic."""
     key, headers, body = await delivered(shop, receiver, connector)
     assert connector.verify_webhook(headers, body, SECRET)
     hint = connector.parse_webhook(headers, body)
@@ -117,6 +125,7 @@ async def test_a_real_delivery_passes_and_names_the_product(
 async def test_a_tampered_body_or_wrong_secret_fails(
     shop: MiniShop, receiver: Receiver, connector: DeclarativeConnector
 ) -> None:
+    """One changed byte, another secret or none: the signature fails."""
     _, headers, body = await delivered(shop, receiver, connector)
     assert not connector.verify_webhook(headers, body.replace(b'"id": ', b'"id": 1'), SECRET)
     assert not connector.verify_webhook(headers, body, "another-secret")
@@ -126,6 +135,7 @@ async def test_a_tampered_body_or_wrong_secret_fails(
 async def test_an_old_timestamp_is_refused_even_when_signed(
     shop: MiniShop, receiver: Receiver, connector: DeclarativeConnector
 ) -> None:
+    """A delivery signed an hour ago is a replay: refused though its signature is right."""
     _, headers, body = await delivered(shop, receiver, connector)
     old = str(int(time.time()) - 3600)
     replayed = {**headers, "x-minishop-timestamp": old}
@@ -145,6 +155,7 @@ async def test_an_old_timestamp_is_refused_even_when_signed(
 async def test_registration_is_idempotent_and_per_installation(
     shop: MiniShop, receiver: Receiver, connector: DeclarativeConnector
 ) -> None:
+    """Registering twice keeps one webhook per topic; another installation's are its own."""
     topics = connector.webhook_topics(["product"])
     ours = await connector.ensure_webhooks(receiver.url, SECRET, topics, installation=INSTALLATION)
     assert await connector.ensure_webhooks(receiver.url, SECRET, topics, installation=INSTALLATION) == ours
@@ -159,6 +170,7 @@ async def test_registration_is_idempotent_and_per_installation(
 
 
 async def test_a_shop_without_registration_is_polled(shop: MiniShop) -> None:
+    """Without a subscribe call nothing is registered (the engine polls)."""
     settings = description(shop, AUTH)
     assert settings.webhooks is not None
     settings.webhooks = settings.webhooks.model_copy(update={"subscribe": None})

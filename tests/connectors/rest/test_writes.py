@@ -46,6 +46,7 @@ class RecordingShop(MiniShop):
         return [request for request in self.seen if request[0] == "POST" and request[1] == path]
 
     async def _batch(self, request: Request) -> JSONResponse:
+        """POST /api/products/batch: save each item, answer each with the product or its error."""
         if (refusal := self._refusal(request)) is not None:
             return refusal
         answers: list[dict[str, Any]] = []
@@ -60,12 +61,16 @@ class RecordingShop(MiniShop):
         return JSONResponse({"items": answers})
 
     def app(self) -> Starlette:  # type: ignore[override]
+        """The shop's app with the batch route, behind the recording layer."""
         inner = super().app()
         inner.router.routes.insert(0, Route("/api/products/batch", self._batch, methods=["POST"]))
         return self._recording(inner)  # type: ignore[return-value]
 
     def _recording(self, inner: Asgi) -> Asgi:
+        """An ASGI layer that records each request and can refuse or lose the next create."""
+
         async def app(scope: Scope, receive: Any, send: Any) -> None:
+            """Record the request, then refuse, lose or pass on a create as asked."""
             if scope["type"] != "http":
                 return await inner(scope, receive, send)
             chunks, more = [], True
@@ -79,6 +84,7 @@ class RecordingShop(MiniShop):
             given = False
 
             async def replay() -> dict[str, Any]:
+                """The request body, read once by the layer, given again to the app."""
                 nonlocal given
                 if given:
                     return {"type": "http.disconnect"}
@@ -93,6 +99,7 @@ class RecordingShop(MiniShop):
                 self.lose_next_create = False
 
                 async def swallow(message: Any) -> None:
+                    """Drop the shop's answer (the connection is lost after the shop acted)."""
                     return None
 
                 await inner(scope, replay, swallow)  # the shop creates; its answer is lost
@@ -104,11 +111,13 @@ class RecordingShop(MiniShop):
 
 @pytest.fixture
 def shop() -> Iterator[RecordingShop]:
+    """A recording minishop, paging by three."""
     with RecordingShop().serve() as running:
         yield running  # type: ignore[misc]
 
 
 def connector_of(settings: RestConnection) -> DeclarativeConnector:
+    """The declarative connector of `settings`, built by the plugin."""
     connector = PLUGIN.build("minishop", settings)
     assert isinstance(connector, DeclarativeConnector)
     return connector
@@ -116,22 +125,26 @@ def connector_of(settings: RestConnection) -> DeclarativeConnector:
 
 @pytest.fixture
 async def connector(shop: RecordingShop) -> AsyncIterator[DeclarativeConnector]:
+    """The connector of minishop.yaml for the recording shop."""
     connector = connector_of(description(shop, AUTH))
     yield connector
     await connector.close()
 
 
 def product(sku: str, name: str = "Tea", price: str = "4.50", **more: Any) -> Product:
+    """A canonical product with `sku`."""
     return Product(key=f"src-{sku}", sku=sku, name=name, list_price=Decimal(price), **more)
 
 
 def skus(shop: MiniShop, sku: str) -> list[dict[str, Any]]:
+    """The shop's products with `sku`."""
     return [record for record in shop.all("products") if record["sku"] == sku]
 
 
 async def test_search_before_create_matches_a_product_made_outside(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """An unlinked product whose SKU exists updates that one (MATCHED) and creates nothing."""
     made = shop.save("products", {"sku": "OUT-1", "name": "Made outside", "price": "1"})
     record = product("OUT-1", "Synced")
     (outcome,) = await connector.write("product", [WriteItem(record.key, record)], [])
@@ -142,6 +155,7 @@ async def test_search_before_create_matches_a_product_made_outside(
 async def test_an_unknown_outcome_is_looked_up_not_repeated(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """A create whose answer is lost is found by SKU: CREATED once, never sent twice."""
     shop.lose_next_create = True
     record = product("LOST-1")
     (outcome,) = await connector.write("product", [WriteItem(record.key, record)], [])
@@ -153,6 +167,7 @@ async def test_an_unknown_outcome_is_looked_up_not_repeated(
 async def test_the_idempotency_key_is_the_same_when_a_create_is_retried(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """A retried create carries the key of the first attempt; another record another key."""
     shop.refuse_next_create = True
     record = product("IDEM-1")
     (failed,) = await connector.write("product", [WriteItem(record.key, record)], [])
@@ -167,6 +182,7 @@ async def test_the_idempotency_key_is_the_same_when_a_create_is_retried(
 
 
 async def test_a_batch_answers_each_item(shop: RecordingShop) -> None:
+    """A batch call gives each item its outcome: created, matched, or failed naming the field."""
     settings = description(shop, AUTH)
     entity = settings.entities.product
     assert entity is not None
@@ -194,6 +210,7 @@ async def test_a_batch_answers_each_item(shop: RecordingShop) -> None:
 async def test_a_stock_only_write_takes_the_stock_call(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """A write of stock alone sends the stock call's body and leaves the rest as it is."""
     made = shop.save("products", {"sku": "STOCK-1", "name": "Kept", "price": "2", "stock": 1})
     record = product("STOCK-1", "Not this name", available=Decimal(7))
     item = WriteItem(record.key, record, {"id": str(made["id"])}, only=frozenset({"available"}))
@@ -211,6 +228,7 @@ async def test_a_stock_only_write_takes_the_stock_call(
 async def test_a_linked_product_gone_from_the_shop_is_searched_then_created(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """A 404 on the linked id searches by SKU, then creates."""
     record = product("GONE-1")
     (outcome,) = await connector.write("product", [WriteItem(record.key, record, {"id": "999999"})], [])
     (made,) = skus(shop, "GONE-1")
@@ -220,6 +238,7 @@ async def test_a_linked_product_gone_from_the_shop_is_searched_then_created(
 async def test_an_unchanged_linked_write_sends_nothing(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """Writing what the shop holds already is UNCHANGED, with no write sent."""
     record = product("SAME-1")
     (first,) = await connector.write("product", [WriteItem(record.key, record)], [])
     writes = shop.writes
@@ -228,6 +247,7 @@ async def test_an_unchanged_linked_write_sends_nothing(
 
 
 async def test_a_refused_key_stops_the_write(shop: RecordingShop) -> None:
+    """A refused API key is raised, not made every item's failure."""
     connector = connector_of(description(shop, {**AUTH, "key": "wrong-key"}))
     try:
         record = product("AUTH-1")
@@ -240,6 +260,7 @@ async def test_a_refused_key_stops_the_write(shop: RecordingShop) -> None:
 async def test_order_notes_and_status_are_written_once(
     shop: RecordingShop, connector: DeclarativeConnector
 ) -> None:
+    """The ERP's status and note reach the order once; writing them again changes nothing."""
     shop.save("products", {"sku": "ORD-1", "name": "Tea", "price": "4.50", "stock": 5})
     key = str(shop.place_order("buyer@example.com", [("ORD-1", 1)])["id"])
     (order,) = await connector.read("order", [key])
