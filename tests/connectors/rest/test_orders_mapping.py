@@ -321,3 +321,13 @@ def test_an_order_status_is_written_in_the_shop_word() -> None:
     whole = body_from("order", shipped, settings)
     assert whole["status"] == "shipped" and whole["line_items"][0]["unit_price_net"] == Decimal("42.50")
     assert body_from("order", shipped, settings, fields={"reference"}) == {"ext_ref": "ERP-56"}
+
+
+def test_moments_without_an_offset_are_read_in_the_shop_time_zone() -> None:
+    local = MERCHANTPRO.model_copy(update={"timezone": "Europe/Bucharest"})
+    order = record_from("order", merchantpro_order(date_created="2026-05-01 10:00:00"), local)
+    assert order.created_at == datetime(2026, 5, 1, 7, tzinfo=UTC)  # type: ignore[attr-defined]  # EEST, UTC+3
+    winter = record_from("order", merchantpro_order(date_created="2026-01-15T10:00:00"), local)
+    assert winter.created_at == datetime(2026, 1, 15, 8, tzinfo=UTC)  # type: ignore[attr-defined]
+    offset = record_from("order", merchantpro_order(date_created="2026-01-15T10:00:00+01:00"), local)
+    assert offset.created_at == datetime(2026, 1, 15, 9, tzinfo=UTC), "an offset the shop sends wins"  # type: ignore[attr-defined]

@@ -160,3 +160,12 @@ def test_an_order_describes_its_lists_and_statuses() -> None:
         OrderEntity.model_validate({"fields": {"lines": "$.lines"}, "lines": {"items": "$.l", "fields": {}}})
     with pytest.raises(ValueError, match=r"statuses\.x\s+Input should be"):
         OrderEntity.model_validate({"lines": {"items": "$.l", "fields": {}}, "statuses": {"x": "lost"}})
+
+
+def test_an_unknown_time_zone_and_a_lookup_by_an_unknown_field_are_refused() -> None:
+    message = refusal(described(product="        timezone: Europe/Atlantis"))
+    assert located(message, "connections.shop.entities.product.timezone") == (11, 19)
+    assert "'Europe/Atlantis' is not a time zone" in message
+    lookup = "        lookup: {field: skew, call: {path: /products}, path: $.sku}"
+    message = refusal(described(product=lookup))
+    assert "connections.shop.entities.product" in message and "Product has no field 'skew'" in message

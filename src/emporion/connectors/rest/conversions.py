@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -101,8 +101,8 @@ def to_bool(value: Any, name: str) -> bool:
     raise Misfit(f"{name} {shown(value)} is not true or false")
 
 
-def to_datetime(value: Any, name: str) -> datetime:
-    """An aware UTC datetime from ISO 8601 (with or without Z or offset; naive is UTC) or epoch s/ms."""
+def to_datetime(value: Any, name: str, zone: tzinfo = UTC) -> datetime:
+    """An aware UTC datetime from ISO 8601 (with or without Z or offset; naive is in `zone`) or epoch s/ms."""
     if isinstance(value, str) and value.strip() and not _numeric(value):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -111,7 +111,7 @@ def to_datetime(value: Any, name: str) -> datetime:
                 moment = datetime.combine(date.fromisoformat(value.strip()), datetime.min.time())
             except ValueError:
                 raise Misfit(f"{name} {shown(value)} is not a date and time (ISO 8601)") from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).astimezone(UTC)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise Misfit(f"{name} is not a date and time (a {type(value).__name__})")
     seconds = to_decimal(value, name)

@@ -7,11 +7,12 @@ JSON paths are checked as the configuration is read; a path a body is written by
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from emporion.connectors.rest.paths import JsonPath, check_singular, fields_of
+from emporion.connectors.rest.paths import JsonPath, check_singular, field_checker, fields_of
 from emporion.connectors.rest.wire import Call, Paging
 from emporion.connectors.settings import Strict
 from emporion.model import (
@@ -33,6 +34,15 @@ from emporion.model import (
 )
 
 # -- what an entity looks like -------------------------------------------------------------------------
+
+
+def check_zone(name: str) -> str:
+    """An IANA time zone name (Europe/Bucharest), refused if unknown."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone (e.g. UTC, Europe/Bucharest)") from None
+    return name
 
 
 class ChangedSince(Strict):
@@ -147,6 +157,9 @@ class EntitySettings(Strict):
     money: Literal["decimal", "string", "minor_units"] = Field(
         "decimal", description="how amounts travel: JSON numbers, decimal strings, or cents as integers"
     )
+    timezone: Annotated[str, AfterValidator(check_zone)] = Field(
+        "UTC", description="the zone of moments the shop sends without an offset (e.g. Europe/Bucharest)"
+    )
     constants: dict[JsonPath, Any] = Field(
         default_factory=dict, description="JSON path -> value set in every create body (status: published)"
     )
@@ -175,6 +188,8 @@ class EntitySettings(Strict):
 
     @model_validator(mode="after")
     def _checked(self) -> EntitySettings:
+        if self.lookup is not None:
+            field_checker(self.canonical)(self.lookup.field)
         if self.writes():
             problems = [
                 f"{where}: {error}"

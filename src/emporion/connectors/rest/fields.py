@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -65,7 +65,9 @@ def is_money(name: str, annotation: Any) -> bool:
     return _plain(annotation) is Decimal and name.rsplit(".", 1)[-1] not in QUANTITIES
 
 
-def read(name: str, annotation: Any, value: Any, money: Money, currency: str | None) -> Any:
+def read(
+    name: str, annotation: Any, value: Any, money: Money, currency: str | None, zone: tzinfo = UTC
+) -> Any:
     """The canonical value of field `name` from the shop's `value` (not None); Misfit if it does not fit."""
     kind = _plain(annotation)
     if typing.get_origin(kind) is list:
@@ -83,7 +85,7 @@ def read(name: str, annotation: Any, value: Any, money: Money, currency: str | N
     if kind is str:
         return to_text(value, name)
     if kind is datetime:
-        return to_datetime(value, name)
+        return to_datetime(value, name, zone)
     if isinstance(kind, type) and issubclass(kind, Enum):
         try:
             return kind(value)

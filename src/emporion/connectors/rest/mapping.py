@@ -16,7 +16,9 @@ import itertools
 import typing
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,6 +40,7 @@ class Reading:
     record: str
     money: Money
     currency: str | None = None
+    zone: tzinfo = UTC
 
 
 def record_from(entity: str, data: Json, settings: EntitySettings, *, key: str | None = None) -> Record:
@@ -47,7 +50,8 @@ def record_from(entity: str, data: Json, settings: EntitySettings, *, key: str |
     model = ENTITY_TYPES[entity]
     key = key if key is not None else _key_of(data, settings)
     currency = value_at(data, settings.fields["currency"]) if "currency" in settings.fields else None
-    reading = Reading(key, settings.money, currency if isinstance(currency, str) else None)
+    zone = UTC if settings.timezone == "UTC" else ZoneInfo(settings.timezone)
+    reading = Reading(key, settings.money, currency if isinstance(currency, str) else None, zone)
     skip = {"status"} if isinstance(settings, OrderEntity) else set()
     values = read_fields(model, data, settings.fields, settings.values, reading, skip=skip)
     values["key"] = key
@@ -90,7 +94,9 @@ def read_fields(
             continue
         raw = translated(translations.get(name), raw)
         try:
-            value = canonical.read(prefix + name, annotation, raw, reading.money, reading.currency)
+            value = canonical.read(
+                prefix + name, annotation, raw, reading.money, reading.currency, reading.zone
+            )
         except Misfit as error:
             raise Permanent(str(error), record=reading.record, field=prefix + name) from None
         _put(values, name.split("."), value)
