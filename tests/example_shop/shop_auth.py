@@ -93,13 +93,13 @@ class Gate:
         return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
 
     async def login(self, request: Request) -> JSONResponse:
-        """POST /api/login {username, password} -> {token, expires_in}; 401 for wrong ones."""
+        """POST /api/login {username, password} -> {token, expires_in} (and header X-Auth-Token)."""
         self.token_requests += 1
         body = await request.json()
         if not self.check_login(str(body.get("username")), str(body.get("password"))):
             return JSONResponse({"error": "wrong user name or password"}, 401)
         token, lifetime = self.issue()
-        return JSONResponse({"token": token, "expires_in": lifetime})
+        return JSONResponse({"token": token, "expires_in": lifetime}, headers={"X-Auth-Token": token})
 
     def check_login(self, username: str, password: str) -> bool:
         """Whether a login's user name and password are right (and this gate takes logins)."""

@@ -165,6 +165,21 @@ async def test_login_token_is_used_renewed_and_a_wrong_password_refused(shop: Mi
     assert "login" in await refused(shop, rest_login("wrong-secret"))
 
 
+@pytest.mark.parametrize("shop", [LOGIN_GATE], indirect=True)
+async def test_login_token_from_a_header_with_a_configured_lifetime(shop: MiniShop) -> None:
+    settings = rest_login() | {"token": "header:X-Auth-Token", "lifetime_seconds": 1.0}
+    del settings["expires_in"]
+    rest = client(shop.url, settings)
+    assert isinstance(rest.auth, TokenAuth)
+    try:
+        assert (await rest.call(STATUS, read=True)).body["products"] == 1
+        await asyncio.sleep(0.6)  # past half its life: renewed before use, never refused
+        assert (await rest.call(STATUS, read=True)).body["products"] == 1
+        assert (rest.auth.fetches, shop.gate.refused) == (2, 0)
+    finally:
+        await rest.close()
+
+
 GRAPHQL_LOGIN = (
     "mutation Login($u: String!, $p: String!) { login(username: $u, password: $p) {"
     " __typename ... on LoginSuccess { token expiresIn } ... on ErrorResult { message } } }"
