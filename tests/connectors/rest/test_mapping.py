@@ -552,3 +552,13 @@ def test_bodies_travel_as_exact_json_numbers_and_answers_come_back_as_decimals()
     assert encode_json({"a": [Decimal("0.10"), "x", None, True]}) == b'{"a":[0.10,"x",null,true]}'
     with pytest.raises(ValueError, match="is not a JSON number"):
         encode_json({"a": Decimal("NaN")})
+
+
+def test_a_sale_price_without_its_price_is_no_sale_unless_the_price_is_not_mapped() -> None:
+    fields = {"sku": "$.sku", "name": "$.name", "sale_price.price": "$.sale", "sale_price.start": "$.from"}
+    data = {"id": 3, "sku": "A", "name": "A", "sale": None, "from": "2026-01-01T00:00:00Z"}
+    assert record_from("product", data, product_settings(fields=fields)).sale_price is None  # type: ignore[attr-defined]
+    del fields["sale_price.price"]
+    with pytest.raises(Permanent) as refused:
+        record_from("product", data, product_settings(fields=fields))
+    assert refused.value.field == "sale_price.price" and "not mapped" in refused.value.reason

@@ -140,6 +140,15 @@ def validated(
         if info.is_required() and name not in values:
             reason = f"nothing at {fields[name]}" if name in fields else "it is not mapped"
             raise Permanent(f"{name} is missing: {reason}", record=reading.record, field=prefix + name)
+        group = canonical._plain(info.annotation)
+        if not info.is_required() and isinstance(values.get(name), dict) and isinstance(group, type):
+            for part, inner in group.model_fields.items() if issubclass(group, BaseModel) else ():
+                if inner.is_required() and part not in values[name]:
+                    if f"{name}.{part}" not in fields:
+                        reason = f"{name}.{part} is missing: it is not mapped"
+                        raise Permanent(reason, record=reading.record, field=f"{prefix}{name}.{part}")
+                    del values[name]  # the shop says there is none (no sale price: its dates alone)
+                    break
     try:
         return model.model_validate(values)
     except ValidationError as error:
