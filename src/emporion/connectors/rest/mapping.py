@@ -12,7 +12,6 @@ sends them as JSON numbers, never through float.
 from __future__ import annotations
 
 import copy
-import itertools
 import typing
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from emporion.connectors.base import Permanent
 from emporion.connectors.rest import fields as canonical
 from emporion.connectors.rest.conversions import Misfit, Money, to_text
 from emporion.connectors.rest.named_values import read_pairs, write_pairs
-from emporion.connectors.rest.paths import Step, compiled, singular_steps
+from emporion.connectors.rest.paths import Step, compiled, put_at, singular_steps
 from emporion.connectors.rest.settings import EntitySettings, NamedValues, NestedList, OrderEntity
 from emporion.model import ENTITY_TYPES, OrderLine, Record
 
@@ -255,41 +254,6 @@ def _steps(path: str, record: str, field: str) -> tuple[Step, ...]:
     if steps is None:
         raise Permanent(f"{path} names no single place to write", record=record, field=field)
     return steps
-
-
-def put_at(body: dict[str, Any], steps: tuple[Step, ...], value: Any) -> None:
-    """Set `value` at `steps` in `body`, making the objects and lists on the way (`$` merges an object)."""
-    if not steps:
-        if isinstance(value, dict):
-            body.update(value)
-        return
-    current: Any = body
-    for step, following in itertools.pairwise(steps):
-        current = _slot(current, step, {} if isinstance(following, str) else [])
-    _place(current, steps[-1], value)
-
-
-def _slot(current: Any, step: Step, empty: dict[str, Any] | list[Any]) -> Any:
-    """The container at `step` in `current`, made (as `empty`) where there is none of its kind."""
-    existing = _place(current, step, None, keep=True)
-    if type(existing) is not type(empty):
-        _place(current, step, empty)
-        return empty
-    return existing
-
-
-def _place(current: Any, step: Step, value: Any, keep: bool = False) -> Any:
-    """Set (or with `keep`, read) one step: a name in an object, an index in a list (padded with null)."""
-    if isinstance(step, int):
-        if not isinstance(current, list):
-            raise ValueError(f"cannot index [{step}] into an object")
-        current.extend([None] * (step + 1 - len(current)))
-        if not keep:
-            current[step] = value
-        return current[step]
-    if not keep:
-        current[step] = value
-    return current.get(step)
 
 
 def _put(values: dict[str, Any], parts: list[str], value: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from emporion.connectors.base import Permanent
 from emporion.connectors.rest.conversions import Misfit, to_text
-from emporion.connectors.rest.paths import singular_steps
+from emporion.connectors.rest.paths import put_at, singular_steps
 from emporion.connectors.rest.settings import NamedValues
 
 Json = Any
@@ -42,8 +42,6 @@ def read_pairs(data: Json, pairs: NamedValues | None, many: bool, record: str, w
 
 def write_pairs(body: dict[str, Any], attributes: dict[str, Any], pairs: NamedValues) -> None:
     """Put the attributes into `body` as a list of pairs at the description's paths."""
-    from emporion.connectors.rest.mapping import put_at
-
     name_steps, value_steps, items_steps = (
         singular_steps(path) for path in (pairs.name, pairs.value, pairs.items)
     )

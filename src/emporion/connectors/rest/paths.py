@@ -2,12 +2,14 @@
 
 A field mapping names a canonical field (`sku`, `sale_price.price`, `custom.color`) and a JSON path
 in the shop's record (`$.variants[0].sku`, RFC 9535). Both are checked here, so that a typo is refused
-by `emporion check` with its place in the YAML file, never met at the first sync.
+by `emporion check` with its place in the YAML file, never met at the first sync. A singular path
+(names and indexes only) is also a place to write: `put_at` builds a body along its steps.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import string
 import types
@@ -156,3 +158,38 @@ def check_singular(path: str) -> str:
             " (e.g. $.prices[0].amount), or give the field a path in `write_fields`"
         )
     return path
+
+
+def put_at(body: dict[str, Any], steps: tuple[Step, ...], value: Any) -> None:
+    """Set `value` at `steps` in `body`, making the objects and lists on the way (`$` merges an object)."""
+    if not steps:
+        if isinstance(value, dict):
+            body.update(value)
+        return
+    current: Any = body
+    for step, following in itertools.pairwise(steps):
+        current = _slot(current, step, {} if isinstance(following, str) else [])
+    _place(current, steps[-1], value)
+
+
+def _slot(current: Any, step: Step, empty: dict[str, Any] | list[Any]) -> Any:
+    """The container at `step` in `current`, made (as `empty`) where there is none of its kind."""
+    existing = _place(current, step, None, keep=True)
+    if type(existing) is not type(empty):
+        _place(current, step, empty)
+        return empty
+    return existing
+
+
+def _place(current: Any, step: Step, value: Any, keep: bool = False) -> Any:
+    """Set (or with `keep`, read) one step: a name in an object, an index in a list (padded with null)."""
+    if isinstance(step, int):
+        if not isinstance(current, list):
+            raise ValueError(f"cannot index [{step}] into an object")
+        current.extend([None] * (step + 1 - len(current)))
+        if not keep:
+            current[step] = value
+        return current[step]
+    if not keep:
+        current[step] = value
+    return current.get(step)
