@@ -24,8 +24,9 @@ from emporion.connectors.base import (
     WriteItem,
 )
 from emporion.connectors.rest import mapping
+from emporion.connectors.rest.items import canonical_field, idempotency_key, natural_key
 from emporion.connectors.rest.settings import EntitySettings
-from emporion.connectors.rest.writes import Found, body, canonical_field, idempotency_key, natural_key, ref_of
+from emporion.connectors.rest.writes import Found, body, ref_of
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.connector import DeclarativeConnector

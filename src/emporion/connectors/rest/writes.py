@@ -13,11 +13,8 @@ credential stops the whole write.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import replace
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import (
@@ -33,8 +30,15 @@ from emporion.connectors.base import (
 )
 from emporion.connectors.rest import mapping
 from emporion.connectors.rest.client import Missing
+from emporion.connectors.rest.items import (
+    canonical_field,
+    idempotency_key,
+    natural_key,
+    whole,
+    written_fields,
+)
 from emporion.connectors.rest.settings import Call, EntitySettings
-from emporion.model import Product, Record, fingerprint
+from emporion.model import Product, Record
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.connector import DeclarativeConnector
@@ -42,49 +46,6 @@ if TYPE_CHECKING:
 STOCK_FIELDS = frozenset({"available", "stock"})
 PRICE_FIELDS = frozenset({"list_price", "sale_price", "price_lists", "currency"})
 Found = dict[str, dict[str, object]]
-
-
-def natural_key(record: Record, field: str | None) -> str:
-    """The value of the natural-key field (dotted) of `record`, e-mails lower-cased; the key without one."""
-    if field is None:
-        return record.key
-    value: Any = record
-    for part in field.split("."):
-        value = getattr(value, part, None)
-    text = "" if value is None else str(value)
-    return text.lower() if field.split(".")[-1] == "email" else text
-
-
-def written_fields(item: WriteItem, creating: bool) -> frozenset[str] | None:
-    """The canonical fields a write sends: `only`, else all but what the shop owns once it exists."""
-    if item.only is not None:
-        return item.only
-    if creating or not item.keep_on_update:
-        return None
-    return frozenset(type(item.record).model_fields) - item.keep_on_update
-
-
-def whole(quantity: Any) -> Any:
-    """A stock quantity as the shop counts it: a whole Decimal as an int (7, not 7.0), else as it is."""
-    if isinstance(quantity, Decimal) and quantity == quantity.to_integral_value():
-        return int(quantity)
-    return quantity
-
-
-def idempotency_key(connection: str, entity: str, item: WriteItem) -> str:
-    """The same for the same write of the same record state, whatever process sends it."""
-    text = f"{connection}\x1f{entity}\x1f{item.key}\x1f{fingerprint(item.record)}"
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def canonical_field(settings: EntitySettings, field: str | None) -> str | None:
-    """The canonical name of a field the shop named in an error (`category_ids` -> `categories`)."""
-    if not field:
-        return field
-    for canonical, path in settings.fields.items():
-        if canonical == field or re.search(rf"[.\['\"]{re.escape(field)}['\"\]]*$", path):
-            return str(canonical)
-    return field
 
 
 async def write(
@@ -95,7 +56,7 @@ async def write(
     field = settings.lookup.field if settings.lookup else None
     unlinked = [natural_key(item.record, field) for item in upserts if not item.target_ref]
     found = await connector.lookup(entity, [key for key in unlinked if key]) if unlinked else {}
-    current = await held(connector, entity, upserts, found, field)
+    current = await held(connector, entity, upserts, found, field) if settings.batch is None else {}
     outcomes: list[Outcome] = []
     pending: list[WriteItem] = []
     for item in upserts:
