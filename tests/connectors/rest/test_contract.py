@@ -283,3 +283,17 @@ class TestGraphQLMinishopAsCatalogueSource(GraphQLMinishop, CatalogueSourceContr
     seed = TestDescribedMinishopAsCatalogueSource.seed
     touch = TestDescribedMinishopAsCatalogueSource.touch
     begin_change = TestDescribedMinishopAsCatalogueSource.begin_change
+
+
+async def test_check_reports_a_refused_key_per_entity_without_raising() -> None:
+    """`check` with a wrong API key says, for each described entity, that reading failed and why."""
+    with MiniShop(api_key=API_KEY, per_page=3).serve() as shop:
+        settings = description(shop, {"kind": "api_key", "key": "wrong-key", "header": "X-Api-Key"})
+        connector = PLUGIN.build("minishop", settings)
+        try:
+            results = await connector.check()
+        finally:
+            await connector.close()
+    assert [result.name for result in results] == [f"read {name}s" for name in settings.entities.configured()]
+    assert not any(result.ok for result in results)
+    assert all("wrong-key" not in result.detail for result in results)
