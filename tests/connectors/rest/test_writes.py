@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from emporion.connectors.base import AuthError, OutcomeStatus, Permanent, Retryable, WriteItem
+from emporion.connectors.base import AuthError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
+from emporion.connectors.rest.hooks import Hooks
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.connectors.rest.settings import RestConnection
 from emporion.model import Order, OrderNote, Product
@@ -274,3 +275,38 @@ async def test_order_notes_and_status_are_written_once(
     assert again.status is OutcomeStatus.UNCHANGED, again.error
     (held,) = [record for record in shop.all("orders") if str(record["id"]) == key]
     assert held["status"] == "done" and [n["key"] for n in held["notes"]] == ["erp-1"]
+
+
+class PresetHooks(Hooks):
+    """A preset's code: writes products whose SKU starts with PRESET- itself, and renames on reading."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def shape_read(self, entity: str, data: Any) -> Any:
+        """Names read from the shop in upper case (a hook sees every record before the mapping)."""
+        return {**data, "name": str(data.get("name", "")).upper()}
+
+    async def write(
+        self, connector: DeclarativeConnector, entity: str, item: WriteItem, ref: dict[str, object] | None
+    ) -> Outcome | None:
+        """Take PRESET- products; leave the others to the described calls."""
+        if not item.record.key.startswith("src-PRESET-"):
+            return None
+        self.written.append(item.key)
+        return Outcome(item.key, OutcomeStatus.CREATED, {"id": "preset"})
+
+
+async def test_a_presets_hooks_write_first_and_shape_reads(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    """The preset's write hook takes its items before the described calls; reads pass its shaping."""
+    hooks = PresetHooks()
+    connector.hooks = hooks
+    taken, described = product("PRESET-1"), product("PLAIN-1", "Plain tea")
+    outcomes = await connector.write("product", [WriteItem(r.key, r) for r in (taken, described)], [])
+    by_key = {outcome.key: outcome for outcome in outcomes}
+    assert by_key[taken.key].target_ref == {"id": "preset"} and hooks.written == [taken.key]
+    assert skus(shop, "PRESET-1") == [] and len(skus(shop, "PLAIN-1")) == 1
+    (read,) = await connector.read("product", [str(by_key[described.key].target_ref["id"])])  # type: ignore[index]
+    assert isinstance(read, Product) and read.name == "PLAIN TEA"
