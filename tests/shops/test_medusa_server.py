@@ -7,13 +7,18 @@ API with the publishable key for orders.
 from __future__ import annotations
 
 import secrets
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fixtures.medusa import (
     SHIPPING_PRICE,
     RunningMedusa,
+    _free_port,
+    _wait_until_up,
     admin,
     create_product,
     get,
@@ -185,3 +190,12 @@ async def test_catalogue_writes_and_incremental_reads(medusa: RunningMedusa) -> 
     assert (
         once.status_code == 200 and again.status_code == 400 and "already exists" in again.json()["message"]
     )
+
+
+def test_a_server_that_dies_at_start_fails_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "medusa.log"
+    with log.open("wb") as out:
+        script = "console.log('Error: relation product does not exist'); process.exit(3)"
+        dying = subprocess.Popen(["node", "-e", script], stdout=out, stderr=subprocess.STDOUT)
+    with pytest.raises(pytest.fail.Exception, match=r"exit code 3[\s\S]*relation product does not exist"):
+        _wait_until_up(f"http://127.0.0.1:{_free_port()}", dying, log)
