@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, MutableMapping
+from decimal import Decimal
 
 import pytest
 
@@ -223,3 +224,12 @@ async def test_a_shop_that_is_not_there_is_retryable() -> None:
         assert not isinstance(caught.value, UnknownOutcome)
     finally:
         await rest.close()
+
+
+async def test_decimals_travel_as_exact_json_numbers(rest: RestClient) -> None:
+    body = {"sku": "D", "name": "decimal", "price": Decimal("19.90"), "weight": Decimal("0.1")}
+    created = await rest.call(CREATE, {"body": body}, record="D")
+    price, weight = created.body["price"], created.body["weight"]
+    assert isinstance(price, Decimal) and price == Decimal("19.9")  # the shop keeps a float: 19.9
+    assert isinstance(weight, Decimal) and str(weight) == "0.1"  # never 0.1000000000000000055...
+    assert isinstance(created.body["id"], int)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.rest.paths import compiled
@@ -29,7 +30,7 @@ def number_at(body: Any, path: str | None) -> float | None:
         return None
     found = compiled(path).findall(body)
     value = found[0] if found else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(value) if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else None
 
 
 def header_number(headers: Mapping[str, str], name: str | None) -> float | None:

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, guarded
 from emporion.connectors.http import observe_httpx
 from emporion.connectors.rest.auth import build_auth, first, reason
 from emporion.connectors.rest.budget import Headroom, number_at
+from emporion.connectors.rest.conversions import decode_json, encode_json
 from emporion.connectors.rest.paths import HEADER, compiled
 from emporion.connectors.rest.settings import Call, RestConnection
 from emporion.connectors.rest.templates import MissingValue, render
@@ -41,6 +43,7 @@ QUICK_RETRY_SECONDS = 0.2
 MAX_QUICK_RETRY_AFTER = 5.0  # a 429 asking for longer is left to the engine's retry
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 AUTH_CODES = {"FORBIDDEN", "UNAUTHENTICATED", "UNAUTHORIZED", "ACCESS_DENIED"}
+JSON_HEADERS = {"Content-Type": "application/json"}
 OPERATION = re.compile(r"\b(query|mutation)\s+(\w+)")
 
 
@@ -99,6 +102,8 @@ def as_param(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ",".join(str(item) for item in value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
     return value
 
 
@@ -216,8 +221,8 @@ class RestClient:
                     outgoing.method,
                     outgoing.url,
                     params=outgoing.params or None,
-                    json=outgoing.json,
-                    headers=outgoing.headers,
+                    content=None if outgoing.json is None else encode_json(outgoing.json),
+                    headers=outgoing.headers if outgoing.json is None else outgoing.headers | JSON_HEADERS,
                 )
             except httpx.TransportError as exc:
                 kind = (
@@ -242,11 +247,12 @@ class RestClient:
         return Answer(body, response.headers)
 
     def _decode(self, response: httpx.Response, outgoing: Outgoing, read: bool) -> Json:
-        """The JSON body (None when empty); a 2xx that is not JSON is a transient failure (a proxy)."""
+        """The JSON body, numbers with decimals as exact Decimals (None when empty); a 2xx that is not
+        JSON is a transient failure (a proxy's page)."""
         if not response.content:
             return None
         try:
-            return response.json()
+            return decode_json(response.content)
         except ValueError:
             if response.status_code >= 300:
                 return None
