@@ -55,11 +55,12 @@ ORDER_CREATABLE = {
 }
 
 
-def address(value: object, field: str) -> dict[str, str]:
-    """An address object with the known address fields (others refused)."""
+def address(value: object, field: str) -> dict[str, str] | None:
+    """An address object with the known address fields (others refused); all empty is no address."""
     if not isinstance(value, dict) or set(value) - set(ADDRESS_FIELDS):
         raise invalid(field, f"an object with the fields {', '.join(ADDRESS_FIELDS)} is required")
-    return {name: text(value.get(name), f"{field}.{name}") for name in ADDRESS_FIELDS}
+    found = {name: text(value.get(name), f"{field}.{name}") for name in ADDRESS_FIELDS}
+    return found if any(found.values()) else None
 
 
 def customer_by_email(store: Store, email: str) -> dict[str, Any] | None:

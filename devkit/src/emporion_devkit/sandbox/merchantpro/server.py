@@ -91,13 +91,23 @@ class MerchantProSandbox:
         return render(catalog.write_category(self.store, {}, {"name": name, "parent_id": parent_id}, True))
 
     def add_product(
-        self, sku: str, name: str, price_gross: Decimal | str = "10", stock: int = 10, **fields: Any
+        self,
+        sku: str,
+        name: str,
+        price_gross: Decimal | str = "10",
+        stock: int = 10,
+        stamp: datetime | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
-        """Make a basic product (or, with `type="multi_variant"` and `variants`, one with variants)."""
+        """Make a basic product (or, with `type="multi_variant"` and `variants`, one with variants);
+        `stamp` dates it earlier (a product that was there before)."""
         body = {"sku": sku, "name": name, **fields}
         if fields.get("type") != "multi_variant":
             body = {"price_gross": str(price_gross), "stock": stock, **body}
         product = catalog.create_product(self.store, body)
+        if stamp is not None:
+            product["created_at"] = stamp.replace(microsecond=0)
+            self.store.touch("product", product, product["created_at"])
         return render(catalog.product_view(self.store, product, with_variants=True))
 
     def change_product(self, product_id: int, stamp: datetime | None = None, **fields: Any) -> dict[str, Any]:
@@ -107,9 +117,13 @@ class MerchantProSandbox:
             self.store.touch("product", product, stamp)
         return render(catalog.product_view(self.store, product, with_variants=True))
 
-    def add_customer(self, email: str, **fields: Any) -> dict[str, Any]:
-        """Make a customer account as a shopper registering would."""
-        return render(sales.write_customer(self.store, {}, {"email": email, **fields}, creating=True))
+    def add_customer(self, email: str, stamp: datetime | None = None, **fields: Any) -> dict[str, Any]:
+        """Make a customer account as a shopper registering would; `stamp` dates it earlier."""
+        customer = sales.write_customer(self.store, {}, {"email": email, **fields}, creating=True)
+        if stamp is not None:
+            customer["created_at"] = stamp.replace(microsecond=0)
+            self.store.touch("customer", customer, customer["created_at"])
+        return render(customer)
 
     def change_customer(self, customer_id: int, **fields: Any) -> dict[str, Any]:
         """Change a customer's account (its addresses, say) as the shopper or the merchant would."""

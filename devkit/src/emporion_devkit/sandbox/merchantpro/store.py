@@ -115,7 +115,7 @@ class Store:
     def touch(self, kind: str, record: dict[str, Any], stamp: datetime | None = None) -> None:
         """Mark `record` changed now (or at `stamp`, for a change that committed late)."""
         with self.lock:
-            record["updated_at"] = stamp or now()
+            record["updated_at"] = (stamp or now()).replace(microsecond=0)
 
     def remove(self, kind: str, record_id: int) -> None:
         """Delete a record."""

@@ -73,7 +73,7 @@ def apply_unit(store: Store, unit: dict[str, Any], data: dict[str, Any], prefix:
         unit["ext_ref"] = text(data["ext_ref"], prefix + "ext_ref") or None
     if "inventory_enabled" in data:
         unit["inventory_enabled"] = flag(data["inventory_enabled"], prefix + "inventory_enabled")
-    if "stock" in data:
+    if data.get("stock") is not None:  # null leaves the stock as it is
         unit["stock"] = quantity(data["stock"], prefix + "stock")
     if "weight" in data and data["weight"] not in (None, ""):
         unit["weight"] = money(data["weight"], prefix + "weight")
