@@ -1,0 +1,182 @@
+"""The connector contract, run on the shipped Vendure preset against a real Vendure 3 server.
+
+The connection is parsed as the engine parses a configuration that names `preset: vendure` and
+gives only the Admin API's url, the login, the channel token and the seeded ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from emporion.connectors.base import OutcomeStatus, WriteItem
+from emporion.connectors.rest.connector import DeclarativeConnector
+from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN
+from emporion.connectors.rest.settings import GraphQLConnection
+from emporion.model import Order, OrderStatus, Product, Record, Refund, Shipment, Variant
+from emporion.testing.contract import (
+    BudgetedConnectionContract,
+    CatalogueTargetContract,
+    ConnectorContract,
+    OrderSourceContract,
+)
+from emporion.testing.contract.base import one
+from tests.fixtures.vendure import RunningVendure, create_product, place_order, stock_of, variant_by_sku
+
+
+def vendure_connection(vendure: RunningVendure) -> GraphQLConnection:
+    """The configuration a merchant writes for the preset: url, login, channel and seeded ids."""
+    return GraphQLConnection.model_validate(
+        {
+            "type": "graphql",
+            "preset": "vendure",
+            "url": vendure.admin_url,
+            "auth": {"username": vendure.username, "password": vendure.password},
+            "headers": {"vendure-token": vendure.channel_token},
+            "options": {
+                "stock_location_id": vendure.stock_location_id,
+                "tax_category_id": vendure.tax_category_id,
+            },
+        }
+    )
+
+
+class VendureFixture:
+    """The connector of each contract part: built by the plugin from the parsed preset."""
+
+    plugin = GRAPHQL_PLUGIN
+    vendure: RunningVendure
+    settle_seconds = 1.1  # SQLite keeps some stamps in whole seconds
+
+    @pytest.fixture
+    async def connector(self, vendure: RunningVendure) -> AsyncIterator[Any]:
+        self.vendure = vendure
+        connector = GRAPHQL_PLUGIN.build("vendure", vendure_connection(vendure))
+        assert isinstance(connector, DeclarativeConnector)
+        yield connector
+        await connector.close()
+
+
+class TestVendure(VendureFixture, ConnectorContract):
+    pass
+
+
+class TestVendureBudget(VendureFixture, BudgetedConnectionContract):
+    pass
+
+
+class TestVendureAsCatalogueTarget(VendureFixture, CatalogueTargetContract):
+    async def seed(self, connector: Any, record: Record) -> str:
+        assert isinstance(record, Product)
+        made = await create_product(self.vendure, record.sku, record.name, record.list_price or Decimal(1), 3)
+        return str(made["id"])
+
+    def bad_record(self, tag: str) -> tuple[Record, str]:
+        """A product without a SKU: Vendure sells variants by SKU."""
+        return Product(key=f"bad-{tag}", sku="", name="Bad", list_price=Decimal(1)), "sku"
+
+    async def fail_transiently(self, connector: Any) -> None:
+        """The next request meets a closed port, as when the server restarts."""
+        connector.client._http._base_url = connector.client._http._base_url.copy_with(port=1)
+        connector.settings = connector.settings.model_copy(update={"url": "http://127.0.0.1:1/admin-api"})
+        connector.client.settings = connector.settings
+
+
+class TestVendureAsOrderSource(VendureFixture, OrderSourceContract):
+    async def place_order(self, connector: Any, email: str, tag: str) -> str:
+        sku = f"ORDER-{tag}"
+        try:
+            variant = await variant_by_sku(self.vendure, sku)
+        except AssertionError:
+            product = await create_product(self.vendure, sku, "Tea", Decimal("4.50"), 100)
+            variant = product["variants"][0]
+        placed = await place_order(self.vendure, email, [(variant["id"], 1)])
+        return str(placed["id"])
+
+
+async def test_product_with_variants_round_trips(vendure: RunningVendure) -> None:
+    """A product with two variants is made with its options, read back with SKUs, cents and stock."""
+    connector = GRAPHQL_PLUGIN.build("vendure", vendure_connection(vendure))
+    assert isinstance(connector, DeclarativeConnector)
+    tag = uuid.uuid4().hex[:6].upper()
+    variants = [
+        Variant(
+            key="1",
+            sku=f"SHIRT-{tag}-S",
+            attributes={"Size": "S"},
+            list_price=Decimal("19.99"),
+            available=Decimal(4),
+        ),
+        Variant(
+            key="2",
+            sku=f"SHIRT-{tag}-M",
+            attributes={"Size": "M"},
+            list_price=Decimal("21.50"),
+            available=Decimal(7),
+        ),
+    ]
+    product = Product(key=f"p-{tag}", sku=f"SHIRT-{tag}", name="Shirt", variants=variants)
+    try:
+        (made,) = await connector.write("product", [WriteItem(product.key, product)], [])
+        assert made.status is OutcomeStatus.CREATED and made.target_ref, made.error
+        back = one(await connector.read("product", [str(made.target_ref["id"])]))
+        assert isinstance(back, Product)
+        held = {variant.sku: variant for variant in back.variants}
+        assert set(held) == {v.sku for v in variants}
+        assert held[f"SHIRT-{tag}-S"].list_price == Decimal("19.99")
+        assert held[f"SHIRT-{tag}-M"].available == Decimal(7)
+        assert held[f"SHIRT-{tag}-M"].attributes == {"Size": "M"}
+        cheaper = variants[0].model_copy(update={"list_price": Decimal("17.00"), "available": Decimal(9)})
+        changed = product.model_copy(update={"variants": [cheaper, variants[1]]})
+        (update,) = await connector.write("product", [WriteItem(product.key, changed, made.target_ref)], [])
+        assert update.status is OutcomeStatus.UPDATED, update.error
+        assert (await variant_by_sku(vendure, f"SHIRT-{tag}-S"))["price"] == 1700
+        assert await stock_of(vendure, f"SHIRT-{tag}-S") == Decimal(9)
+        (again,) = await connector.write("product", [WriteItem(product.key, changed, made.target_ref)], [])
+        assert again.status is OutcomeStatus.UNCHANGED
+    finally:
+        await connector.close()
+
+
+async def test_order_reads_amounts_and_takes_shipment_and_refund(vendure: RunningVendure) -> None:
+    """An order reads with cents as Decimal and tax; a shipment with tracking and a refund go back once."""
+    connector = GRAPHQL_PLUGIN.build("vendure", vendure_connection(vendure))
+    assert isinstance(connector, DeclarativeConnector)
+    tag = uuid.uuid4().hex[:6].upper()
+    product = await create_product(vendure, f"SHIP-{tag}", "Mug", Decimal("10.00"), 20)
+    placed = await place_order(
+        vendure, f"ship-{tag.lower()}@example.com", [(product["variants"][0]["id"], 2)]
+    )
+    key = str(placed["id"])
+    try:
+        order = one(await connector.read("order", [key]))
+        assert isinstance(order, Order) and order.status is OrderStatus.PROCESSING
+        assert order.total == Decimal(placed["totalWithTax"]) / 100
+        assert (
+            sum(line.total + line.tax for line in order.lines) + order.shipping_total + order.shipping_tax
+            == order.total
+        )
+        shipped = order.model_copy(
+            update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
+        )
+        item = WriteItem(key, shipped, {"id": key}, only=frozenset({"shipments"}))
+        (outcome,) = await connector.write("order", [item], [])
+        assert outcome.ok, outcome.error
+        refund = Refund(key="r1", amount=Decimal("5.00"), reason="dented")
+        item = WriteItem(
+            key, shipped.model_copy(update={"refunds": [refund]}), {"id": key}, only=frozenset({"refunds"})
+        )
+        (outcome,) = await connector.write("order", [item], [])
+        assert outcome.ok, outcome.error
+        (again,) = await connector.write("order", [item], [])
+        assert again.status is OutcomeStatus.UNCHANGED
+        back = one(await connector.read("order", [key]))
+        assert isinstance(back, Order) and back.status is OrderStatus.SHIPPED
+        assert [s.tracking_numbers for s in back.shipments] == [[f"TRK{tag}"]]
+        assert [r.amount for r in back.refunds] == [Decimal("5.00")]
+    finally:
+        await connector.close()
