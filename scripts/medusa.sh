@@ -16,6 +16,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    echo "warning: Node $(node --version) is older than Medusa 2.21 asks (20.19 or 22.12 and newer)" >&2
+fi
 
 hash=$(sha256sum "$project/package-lock.json" | cut -c1-12)
 cache="${EMPORION_CACHE:-$HOME/.cache/emporion}/medusa-$hash"

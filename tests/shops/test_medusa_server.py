@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from tests.fixtures.medusa import (
+    SCRIPT,
     SHIPPING_PRICE,
     RunningMedusa,
     _free_port,
@@ -199,3 +201,12 @@ def test_a_server_that_dies_at_start_fails_with_its_log(tmp_path: Path) -> None:
         dying = subprocess.Popen(["node", "-e", script], stdout=out, stderr=subprocess.STDOUT)
     with pytest.raises(pytest.fail.Exception, match=r"exit code 3[\s\S]*relation product does not exist"):
         _wait_until_up(f"http://127.0.0.1:{_free_port()}", dying, log)
+
+
+def test_the_prepare_script_is_quick_once_done(medusa: RunningMedusa) -> None:
+    started = time.monotonic()
+    done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=120, check=True)
+    elapsed = time.monotonic() - started
+    cache = Path(done.stdout.splitlines()[-1])
+    assert elapsed < 10 and (cache / "node_modules" / ".bin" / "medusa").exists()
+    assert cache.name.startswith("medusa-") and not cache.is_relative_to(SCRIPT.parents[1])
