@@ -53,7 +53,7 @@ async def test_a_pause_holds_every_taker(pg_url: str) -> None:
 
 
 async def test_a_429_in_one_process_holds_the_requests_of_another(pg_url: str) -> None:
-    from emporion.connectors.woocommerce.budget import RateBudget
+    from emporion.connectors.budget import RateBudget
 
     one, other = await StateStore.connect(pg_url), await StateStore.connect(pg_url)
     try:

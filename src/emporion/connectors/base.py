@@ -57,6 +57,16 @@ class Permanent(ConnectorError):
         self.field = field
 
 
+class UnknownOutcome(Retryable):
+    """A write whose outcome is unknown: it went out and the answer was lost (a read timeout, a
+    connection dropped after sending, a 5xx). The shop may have written all, some or none of it;
+    `pending`: it may not have started yet (a timeout: the request can still wait for a worker)."""
+
+    def __init__(self, message: str, *, after: float | None = None, pending: bool = False) -> None:
+        super().__init__(message, after=after)
+        self.pending = pending
+
+
 class Held(Permanent):
     """Written, but a person must look at it before it goes on (e.g. the ERP's totals differ from the
     shop's): the engine holds the order and checks it again later instead of dead-lettering it."""

@@ -9,11 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from emporion.connectors.base import AuthError, Permanent, RateLimited, Retryable
+from emporion.connectors.base import AuthError, Permanent, RateLimited, Retryable, UnknownOutcome
 from emporion.connectors.circuit import CircuitBreaker, CircuitOpen
 from emporion.connectors.rest.client import Missing, RestClient
 from emporion.connectors.rest.settings import Call
-from emporion.connectors.woocommerce.errors import UnknownOutcome
 from tests.connectors.rest import NAME, client, connection
 from tests.example_shop.server import MiniShop
 from tests.example_shop.shop_rate import RateLimit

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from emporion.connectors.woocommerce.budget import RateBudget
+from emporion.connectors.budget import RateBudget
 
 
 async def test_concurrency_never_exceeds_the_cap() -> None:

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from emporion.connectors.base import AuthError, Permanent, RateLimited, Retryable
+from emporion.connectors.http import parse_retry_after
 from emporion.connectors.woocommerce.client import has_next_page
 from emporion.connectors.woocommerce.errors import (
     WooError,
-    parse_retry_after,
     translate_response,
     translate_transport,
 )

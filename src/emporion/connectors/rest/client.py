@@ -25,9 +25,11 @@ from emporion.connectors.base import (
     RateLimited,
     Retryable,
     SharedRateBudget,
+    UnknownOutcome,
 )
+from emporion.connectors.budget import RateBudget
 from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, guarded
-from emporion.connectors.http import observe_httpx
+from emporion.connectors.http import observe_httpx, parse_retry_after
 from emporion.connectors.rest.auth import build_auth, first, reason
 from emporion.connectors.rest.budget import Headroom, number_at
 from emporion.connectors.rest.conversions import decode_json, encode_json
@@ -35,8 +37,6 @@ from emporion.connectors.rest.paths import HEADER, compiled
 from emporion.connectors.rest.settings import Call, RestConnection
 from emporion.connectors.rest.templates import MissingValue, render
 from emporion.connectors.roles import RequestObserver
-from emporion.connectors.woocommerce.budget import RateBudget
-from emporion.connectors.woocommerce.errors import UnknownOutcome, parse_retry_after
 
 Json = Any
 QUICK_RETRY_SECONDS = 0.2

@@ -22,15 +22,14 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from emporion.connectors.base import ConnectorError, RateLimited, Retryable
+from emporion.connectors.base import ConnectorError, RateLimited, Retryable, UnknownOutcome
+from emporion.connectors.budget import RateBudget
 from emporion.connectors.circuit import CircuitBreaker, CircuitOpen, guarded
 from emporion.connectors.http import observe_httpx
 from emporion.connectors.roles import RequestObserver
 from emporion.connectors.woocommerce.auth import AuthMode, SignatureMethod, build_auth
-from emporion.connectors.woocommerce.budget import RateBudget
 from emporion.connectors.woocommerce.errors import (
     NO_ANSWER,
-    UnknownOutcome,
     WooError,
     translate_response,
     translate_transport,

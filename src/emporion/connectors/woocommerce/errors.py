@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import email.utils
 import ssl
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from emporion.connectors.base import AuthError, ConnectorError, Permanent, RateLimited, Retryable
+from emporion.connectors.http import parse_retry_after
 from emporion.connectors.woocommerce.pages import describe_page
 
 # WooCommerce error codes whose cause is one known field of the record.
@@ -120,32 +119,6 @@ class WooError:
         if self.transient:
             return Retryable(f"WooCommerce could not write {record or 'the item'} now: {self.label}")
         return self.permanent(record)
-
-
-class UnknownOutcome(Retryable):
-    """A write whose outcome is unknown: it went out and the answer was lost (a read timeout, a
-    connection dropped after sending, a 5xx). The shop may have written all, some or none of it;
-    `pending`: it may not have started yet (a timeout: the request can still wait for a worker)."""
-
-    def __init__(self, message: str, *, after: float | None = None, pending: bool = False) -> None:
-        super().__init__(message, after=after)
-        self.pending = pending
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _auth_reason(method: str, error: WooError, status: int) -> str:
