@@ -33,7 +33,8 @@ from emporion.connectors.http import observe_httpx, parse_retry_after
 from emporion.connectors.rest.auth import build_auth, first, reason
 from emporion.connectors.rest.budget import Headroom, number_at
 from emporion.connectors.rest.conversions import decode_json, encode_json
-from emporion.connectors.rest.paths import HEADER, compiled
+from emporion.connectors.rest.paging import follow
+from emporion.connectors.rest.paths import compiled
 from emporion.connectors.rest.settings import Call, RestConnection
 from emporion.connectors.rest.templates import MissingValue, render
 from emporion.connectors.roles import RequestObserver
@@ -105,15 +106,6 @@ def as_param(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")
     return value
-
-
-def next_link(headers: Mapping[str, str]) -> str | None:
-    """The `rel="next"` URL of an RFC 8288 Link header, if any."""
-    for part in headers.get("link", "").split(","):
-        match = re.match(r"\s*<([^>]*)>\s*;(.*)", part)
-        if match and re.search(r'rel="?([^"]*\s)?next(\s[^"]*)?"?', match.group(2)):
-            return match.group(1)
-    return None
 
 
 class RestClient:
@@ -316,60 +308,7 @@ class RestClient:
         self, call: Call, paging: Any | None, values: Mapping[str, Any] | None = None
     ) -> AsyncIterator[Page]:
         """Every page of a list call, following `paging` (page, offset, cursor, next link; None: one)."""
-        return self._follow(call, paging, dict(values or {}))
-
-    async def _follow(self, call: Call, paging: Any, values: dict[str, Any]) -> AsyncIterator[Page]:
-        """The first page always (its `server_time` counts even when empty), then until the paging ends.
-
-        Stops on an empty page, a short page (page and offset paging), a null cursor or link, or when
-        `total` records were read; a cursor or link seen before is refused (a shop looping forever).
-        """
-        size = getattr(paging, "size", None)
-        number, offset, marker, seen, read = getattr(paging, "first", 1), 0, None, set(), 0
-        while True:
-            extra: dict[str, Any] = {}
-            if paging is not None and paging.size_param and (marker is None or paging.kind != "next_link"):
-                extra[paging.size_param] = size
-            kind = paging.kind if paging is not None else None
-            if kind == "page":
-                extra[paging.param] = number
-            elif kind == "offset":
-                extra[paging.param] = offset
-            elif kind == "cursor" and marker is not None:
-                extra[paging.param] = marker
-            if kind == "next_link" and marker is not None:
-                answer = await self.read_url(call, marker)
-            else:
-                answer = await self.read_page(call, values, extra)
-            items = self.items_of(call, answer)
-            total = number_at(answer.body, paging.total) if paging is not None else None
-            if read == 0 or items:
-                yield Page(items, answer, int(total) if total is not None else None)
-            read += len(items)
-            if paging is None or not items or (total is not None and read >= total):
-                return
-            if kind in ("page", "offset"):
-                if len(items) < paging.size:
-                    return
-                number, offset = number + 1, offset + len(items)
-                continue
-            marker = self._marker(paging, answer)
-            if marker is None:
-                return
-            if marker in seen:
-                raise Permanent(
-                    f"{self.name}: the shop gave the same next page twice ({kind}); paging stopped"
-                )
-            seen.add(marker)
-
-    def _marker(self, paging: Any, answer: Answer) -> str | None:
-        """The next page's cursor or URL in an answer, or None at the end."""
-        if paging.next.startswith(HEADER):
-            if paging.next.removeprefix(HEADER).lower() == "link":
-                return next_link(answer.headers)
-            return answer.headers.get(paging.next.removeprefix(HEADER)) or None
-        found = first(answer.body, paging.next)
-        return str(found) if found not in (None, "") else None
+        return follow(self, call, paging, dict(values or {}))
 
     def items_of(self, call: Call, answer: Answer) -> list[Json]:
         """The records of a list answer: at the call's `items` path, else the answer if it is a list."""
