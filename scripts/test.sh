@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Python packages, PostgreSQL, MariaDB, OpenSSH, Debian's Chromium), starts the
-# databases, then runs ruff, mypy (engine and connectors) and the tests.
+# Installs what the tests need (Python packages, PostgreSQL, MariaDB, OpenSSH, Debian's Chromium, the real
+# Medusa and Vendure shops from npm), starts the databases, then runs ruff, mypy (engine and connectors)
+# and the tests.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k sandbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,12 @@ export EMPORION_TEST_MARIADB_URL
 export EMPORION_TEST_PG_URL
 # the file connector's SFTP tests start a private sshd (Debian's openssh-server)
 scripts/sshd.sh >/dev/null
+# the declarative connector's real shops, Medusa v2 (on PostgreSQL) and Vendure 3 (SQLite through sql.js),
+# installed from the npm registry into a cache outside the checkout (seconds once cached)
+scripts/medusa.sh >/dev/null &
+medusa_pid=$!
+scripts/vendure.sh >/dev/null || { echo "installing Vendure failed" >&2; exit 1; }
+wait "$medusa_pid" || { echo "installing Medusa failed" >&2; exit 1; }
 # the browser tests' Chromium, from Debian's packages (never a downloaded browser)
 EMPORION_CHROMIUM=$(scripts/chromium.sh | tail -n 1)
 export EMPORION_CHROMIUM
@@ -18,7 +25,8 @@ export EMPORION_CHROMIUM
 .venv/bin/mypy src/emporion/engine src/emporion/connectors
 status=0
 # The ERP connectors' suites (Odoo, SQL, files: their own sandboxes, databases and sshd; Tryton's
-# catalogue and customer writes) and the two-way suites run beside the rest, in a second pytest process:
+# catalogue and customer writes), the two-way suites and the declarative shop connector's (the example
+# shop, the MerchantPro sandbox, real Medusa and Vendure) run beside the rest, in a second pytest process:
 # on two cores the whole run takes about two thirds of the time.
 # Arguments (or EMPORION_TEST_SERIAL=1) run one pytest process as given.
 erp_suites=(
@@ -34,6 +42,7 @@ erp_suites=(
     tests/integration/test_two_way_catalogue.py tests/integration/test_two_way_customers.py
     tests/integration/test_two_way_unkept.py tests/chaos/test_two_way_sigkill.py
     tests/integration/test_two_way_odoo.py
+    tests/connectors/rest tests/shops tests/devkit/test_merchantpro_sandbox.py
 )
 if [ "$#" -eq 0 ] && [ "${EMPORION_TEST_SERIAL:-0}" != 1 ]; then
     erp_log=$(mktemp)
