@@ -86,9 +86,24 @@ class MerchantProSandbox:
 
     # -- the merchant ------------------------------------------------------------------------------
 
-    def add_category(self, name: str, parent_id: int | None = None) -> dict[str, Any]:
-        """Make a category as the merchant would in the admin; the record as the API shows it."""
-        return render(catalog.write_category(self.store, {}, {"name": name, "parent_id": parent_id}, True))
+    def add_category(
+        self, name: str, parent_id: int | None = None, stamp: datetime | None = None
+    ) -> dict[str, Any]:
+        """Make a category as the merchant would in the admin; `stamp` dates it earlier."""
+        category = catalog.write_category(self.store, {}, {"name": name, "parent_id": parent_id}, True)
+        if stamp is not None:
+            category["created_at"] = stamp.replace(microsecond=0)
+            self.store.touch("category", category, category["created_at"])
+        return render(category)
+
+    def change_category(
+        self, category_id: int, stamp: datetime | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change a category as the merchant would; `stamp` back-dates the change (a late commit)."""
+        category = catalog.write_category(self.store, self.store.get("category", category_id), fields, False)
+        if stamp is not None:
+            self.store.touch("category", category, stamp)
+        return render(category)
 
     def add_product(
         self,
