@@ -106,10 +106,29 @@ def on_hand(variant: Json) -> int:
     return sum(int(level.get("stockOnHand") or 0) for level in variant.get("stockLevels") or [])
 
 
+def parent_sku(slug: str, variants: list[Json]) -> str:
+    """The SKU of a product with variants: its slug, in the case of the variants' SKUs that begin with it."""
+    for variant in variants:
+        sku = str(variant.get("sku") or "")
+        if sku.lower().startswith(slug) and len(sku) > len(slug):
+            return sku[: len(slug)]
+    return slug
+
+
+def attribute_list(variants: list[Json]) -> list[dict[str, Any]]:
+    """The product's attributes (option groups) with the values its variants have, as pairs."""
+    values: dict[str, set[str]] = {}
+    for variant in variants:
+        for option in variant.get("options") or []:
+            values.setdefault(option["group"]["name"], set()).add(option["name"])
+    return [{"name": name, "values": sorted(found)} for name, found in sorted(values.items())]
+
+
 def shape_product(data: Json) -> Json:
     """A Vendure product as the description reads it: simple (one variant, no options) or with variants."""
     variants = [{**variant, "available": on_hand(variant)} for variant in data.get("variants") or []]
-    shaped = {**data, "sku": data.get("slug"), "variants": variants}
+    shaped = {**data, "sku": parent_sku(data.get("slug") or "", variants), "variants": variants}
+    shaped["attributeList"] = attribute_list(variants)
     if variants:
         shaped["currencyCode"] = variants[0].get("currencyCode")
     if len(variants) == 1 and not variants[0].get("options"):
