@@ -1,8 +1,7 @@
-"""What the MerchantPro description cannot say: a product's type and `ext_ref`, and its variants' options.
+"""What the MerchantPro description cannot say: a product's type and its `ext_ref`.
 
 MerchantPro keeps prices, stock and weight of a product with variants on the variants only (sending
-them for the product is refused) and wants such a product created as `type: multi_variant`; a variant
-names its options as `variant_options` ([{"name", "value"}]), made here from the variant's attributes.
+them for the product is refused) and wants such a product created as `type: multi_variant`.
 `ext_ref` carries the ERP's key of the product (the written record's key).
 """
 
@@ -25,8 +24,8 @@ class MerchantProHooks(Hooks):
         if entity != "product" or not isinstance(body, dict) or not isinstance(record, Product):
             return body
         shaped = {**body, "ext_ref": record.key}
-        variants = shaped.pop("variants", None)
         if not record.variants:
+            shaped.pop("variants", None)
             if creating:
                 shaped["type"] = "basic"
             return shaped
@@ -34,17 +33,7 @@ class MerchantProHooks(Hooks):
             shaped["type"] = "multi_variant"
         for field in VARIANT_HELD:
             shaped.pop(field, None)
-        if isinstance(variants, list):
-            shaped["variants"] = [
-                {**item, "variant_options": options(variant.attributes)} if isinstance(item, dict) else item
-                for item, variant in zip(variants, record.variants, strict=False)
-            ]
         return shaped
-
-
-def options(attributes: dict[str, str]) -> list[dict[str, str]]:
-    """A variant's attributes as MerchantPro's `variant_options`."""
-    return [{"name": name, "value": value} for name, value in attributes.items()]
 
 
 HOOKS = MerchantProHooks()
