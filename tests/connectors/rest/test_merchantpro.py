@@ -22,7 +22,7 @@ from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.connectors.rest.presets.merchantpro import HOOKS, MerchantProHooks
 from emporion.connectors.rest.settings import RestConnection
-from emporion.model import Address, Customer, Order, OrderStatus, PaymentState, Product, Record
+from emporion.model import Address, Customer, Order, OrderStatus, PaymentState, Product, Record, Shipment
 from emporion.testing.contract import (
     CatalogueSourceContract,
     CatalogueTargetContract,
@@ -326,3 +326,17 @@ class TestMerchantProSpecifics(MerchantProPreset, ContractPart):
         (line,) = order.lines
         assert (line.sku, line.quantity, line.unit_price, line.total) == (sku, 2, Decimal(10), Decimal(20))
         assert order.total == Decimal("24.20") and order.currency == "RON"
+
+    async def test_a_shipment_marks_the_order_shipped(self, connector: Any, tag: str) -> None:
+        """The ERP's shipment reaches the shop as the order's shipping status; its status stays."""
+        sku = f"SHIP-{tag}"
+        self.shop.add_product(sku, "Shipped")
+        placed = self.shop.place_order(f"ship-{tag.lower()}@example.ro", [(sku, 1)])
+        (order,) = await connector.read("order", [str(placed["id"])])
+        assert isinstance(order, Order)
+        shipped = order.model_copy(update={"shipments": [Shipment(key="1", carrier="FAN Courier")]})
+        item = WriteItem(order.key, shipped, {"id": order.key}, only=frozenset({"shipments"}))
+        (outcome,) = await connector.write("order", [item], [])
+        assert outcome.status is OutcomeStatus.UPDATED, outcome.error
+        stored = self.shop.record("order", placed["id"])
+        assert stored["shipping_status"] == "shipped" and stored["status"] == "new"
