@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from emporion_devkit.demo import erp_changes, erp_orders
 from tests.fixtures.tryton import RunningTryton
 from tests.fixtures.vendure import RunningVendure, admin, place_order, stock_of, to_minor, variant_by_sku
 from tests.integration.engine_support import running_engine
-from tests.integration.process_support import EmporionProcess, free_port
+from tests.integration.process_support import free_port
 
 pytestmark = pytest.mark.tryton
 
@@ -153,7 +154,7 @@ async def test_the_catalogue_reaches_vendure_and_stock_follows(
     engine: Engine, tryton: RunningTryton, vendure: RunningVendure
 ) -> None:
     runner = engine.runners["catalogue"]
-    report = await sync_flow(runner)
+    await sync_flow(runner)
     products = await erp_products(engine)
     assert any(product.variants for product in products), "the test catalogue has products with variants"
     expected = {
@@ -164,3 +165,99 @@ async def test_the_catalogue_reaches_vendure_and_stock_follows(
     assert {sku: held.get(sku) for sku in expected} == expected
     verified = await verify_flow(runner)
     assert verified.clean, [m for entity in verified.entities for m in entity.mismatches][:5]
+
+
+@asynccontextmanager
+async def engine_running(engine: Engine) -> AsyncIterator[None]:
+    """`Engine.run` (feeds and work loops) in a task until the block ends."""
+    async with anyio.create_task_group() as group:
+        stop = anyio.Event()
+        group.start_soon(lambda: engine.run(stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+
+
+async def started(engine: Engine) -> None:
+    """The catalogue in Vendure, the feeds started from now on."""
+    await sync_flow(engine.runners["catalogue"])
+    await engine.ensure_initial_sync()
+
+
+async def simple_skus(engine: Engine) -> list[str]:
+    """SKUs of Tryton's simple products that are in stock."""
+    products = await erp_products(engine)
+    return [p.sku for p in products if not p.variants and sum(s.quantity for s in p.stock) > 5]
+
+
+async def test_a_stock_change_in_tryton_reaches_vendure_within_two_polls(
+    engine: Engine, tryton: RunningTryton, vendure: RunningVendure
+) -> None:
+    await started(engine)
+    sku = (await simple_skus(engine))[0]
+    before = await stock_of(vendure, sku)
+    async with engine_running(engine):
+        await anyio.sleep(POLL_SECONDS)  # the feeds have polled once
+        client = tryton.admin()
+        try:
+            await erp_changes.receive_stock(client, sku, Decimal(7))
+        finally:
+            await client.close()
+        began = time.monotonic()
+        while await stock_of(vendure, sku) != before + 7:
+            assert time.monotonic() - began < 30, "the stock change did not reach Vendure"
+            await anyio.sleep(0.1)
+        took = time.monotonic() - began
+    print(f"stock change reached Vendure in {took:.2f} s (poll interval {POLL_SECONDS} s)")
+    assert took <= 2 * POLL_SECONDS + 1.0  # two polls, and the write itself
+
+
+async def sales_of(tryton: RunningTryton, reference: str) -> list[dict[str, Any]]:
+    """The Tryton sales with this reference."""
+    fields = ["state", "total_amount", "shipments"]
+    return await tryton.rpc(
+        "sale.sale", "search_read", [("reference", "=", reference)], 0, None, None, fields
+    )
+
+
+async def shop_order(vendure: RunningVendure, sku: str, email: str, quantity: int = 2) -> dict[str, Any]:
+    """An order placed through the Shop API for `quantity` of `sku`, paid."""
+    variant = await variant_by_sku(vendure, sku)
+    return await place_order(vendure, email, [(variant["id"], quantity)])
+
+
+ORDER = """query($id: ID!) { order(id: $id) { state fulfillments { state trackingCode }
+  payments { refunds { total state } } } }"""
+
+
+async def test_an_order_becomes_one_sale_whose_shipment_and_refund_go_back(
+    engine: Engine, tryton: RunningTryton, vendure: RunningVendure
+) -> None:
+    await started(engine)
+    sku = (await simple_skus(engine))[1]
+    tag = random.randrange(10**6)
+    placed = await shop_order(vendure, sku, f"e2e-{tag}@example.com")
+    orders = engine.order_flows["orders"].flow
+    await engine.drain(orders)
+    await engine.store.enqueue(orders.name, "order", [str(placed["id"])], reason="again")  # seen twice
+    await engine.drain(orders)
+    reference = f"VEN-{placed['code']}"
+    (sale,) = await sales_of(tryton, reference)
+    assert Decimal(str(sale["total_amount"])) == Decimal(placed["totalWithTax"]) / 100
+
+    tracking = f"JJD{tag:06d}"
+    client = tryton.admin()
+    try:
+        await erp_orders.ship_sale(client, reference, tracking, None)
+        await engine.drain(orders)
+        await erp_orders.return_sale(client, reference, None, Decimal("5.00"))
+        await engine.drain(orders)
+        await engine.drain(orders)
+    finally:
+        await client.close()
+    order = (await admin(vendure).gql(ORDER, {"id": placed["id"]}))["order"]
+    assert [f["trackingCode"] for f in order["fulfillments"]] == [tracking]
+    assert order["state"] in ("Shipped", "Delivered")
+    refunds = [r for payment in order["payments"] for r in payment["refunds"]]
+    assert [(r["total"], r["state"]) for r in refunds] == [(500, "Settled")]
