@@ -70,33 +70,6 @@ def billing(address: Address) -> dict[str, str]:
     }
 
 
-# Contract checks the shared connector does not pass on this shop yet, each with its cause; strict, so
-# that the fix shows as an unexpected pass and the entry is removed.
-FIELD_IN_ERROR = (
-    "client.shop_message reads `field` at the top of an error body only; MerchantPro's error body is "
-    '{"error": {"name", "message"}} and the sandbox names the refused field inside it, so '
-    "the outcome's error names no field"
-)
-WHOLE_SECONDS = (
-    "feed.changes remembers every stamp it saw; a shop stamping whole seconds gives a record changed "
-    "twice in one second the same stamp, so the second change (after a poll in that second) is never "
-    "reported (the WooCommerce feed does not remember stamps of the poll's own second)"
-)
-KNOWN = {
-    "test_a_bad_record_fails_alone_with_a_permanent_error": FIELD_IN_ERROR,
-    "test_a_bad_customer_fails_alone_with_a_permanent_error": FIELD_IN_ERROR,
-    "test_change_at_the_cursor_boundary_is_reported_by_the_next_poll": WHOLE_SECONDS,
-}
-
-
-@pytest.fixture(autouse=True)
-def known_defect(request: pytest.FixtureRequest) -> None:
-    """Mark a contract check the connector is known to fail here as an expected failure, with why."""
-    reason = KNOWN.get(request.node.originalname)
-    if reason:
-        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
-
-
 async def at_the_start_of_a_second() -> None:
     """Wait for the next second to begin, so that what follows shares one whole-second stamp."""
     await anyio.sleep(1.02 - time.time() % 1)

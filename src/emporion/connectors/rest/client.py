@@ -82,19 +82,35 @@ class Outgoing:
 
 
 def shop_message(body: Json) -> tuple[str, str | None]:
-    """The shop's error message and the field at fault, from common error shapes."""
-    if isinstance(body, dict):
-        field = body.get("field") if isinstance(body.get("field"), str) else None
-        for name in ("message", "error", "detail", "title"):
-            value = body.get(name)
-            if isinstance(value, str):
-                return value[:300], field
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return value["message"][:300], field
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return str(errors[0].get("message", ""))[:300], field
-    return "", None
+    """The shop's error message and the field at fault, from common error shapes.
+
+    The error is the body itself, its `error` object or its first `errors` entry (REST APIs and
+    GraphQL alike); its field is named `field`, `param`, `path` or `property` there or at the top.
+    """
+    if not isinstance(body, dict):
+        return "", None
+    places = [body]
+    if isinstance(body.get("error"), dict):
+        places.insert(0, body["error"])
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        places.insert(0, errors[0])
+    message = next((text for place in places if (text := _text(place)) is not None), "")
+    field = next(
+        (value for place in places for name in FIELD_NAMES if isinstance(value := place.get(name), str)), None
+    )
+    return message[:300], field
+
+
+FIELD_NAMES = ("field", "param", "path", "property")
+
+
+def _text(error: dict[str, Any]) -> str | None:
+    """The message of one error object, if it has one."""
+    for name in ("message", "error", "detail", "title"):
+        if isinstance(error.get(name), str):
+            return str(error[name])
+    return None
 
 
 def as_param(value: Any) -> Any:

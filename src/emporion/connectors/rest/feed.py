@@ -1,7 +1,8 @@
 """The change feed of a described shop: by a `changed_since` filter with an overlap, else by full diff.
 
 With `changed_since`, a poll asks for the records stamped since the cursor's moment minus the
-overlap (late commits, clock skew) and reports each (key, stamp) once. The cursor is the moment the
+overlap (late commits, clock skew) and reports each (key, stamp) once (a whole-second stamp of the
+poll's own second once more, see `settled`). The cursor is the moment the
 poll began (this machine's clock, taken before the first request, so everything the shop committed
 before it is in the answer or in the next poll's overlap) and the stamps already reported that lie
 inside the next overlap window: a record re-read there with the same stamp is not reported again, one
@@ -44,6 +45,15 @@ def moment_text(moment: datetime, kind: str) -> Any:
     return text.replace("+00:00", "Z") if kind == "iso_z" else text
 
 
+def settled(moment: datetime, started: datetime) -> bool:
+    """Whether a stamp can be remembered as reported: not a whole second that is still going on.
+
+    A shop stamping whole seconds gives a change later in the second the poll ran the same stamp;
+    such a stamp is not remembered, so the next poll reports the record again (at least once).
+    """
+    return moment.microsecond != 0 or moment < started.replace(microsecond=0)
+
+
 def parse_stamp(value: Any, kind: str, record: str) -> datetime:
     """A record's stamp as an aware moment (naive ISO stamps are UTC); Permanent when unreadable."""
     try:
@@ -83,7 +93,9 @@ async def changes(connector: DeclarativeConnector, entity: str, cursor: str | No
         for key, text in kept.items()
         if parse_stamp(text, since_settings.format, f"{entity} {key}") >= window
     }
-    kept |= {key: text for key, (text, moment) in stamps.items() if moment >= window}
+    kept |= {
+        key: text for key, (text, moment) in stamps.items() if moment >= window and settled(moment, started)
+    }
     return ChangeBatch(keys, json.dumps({"at": started.isoformat(), "seen": kept}))
 
 

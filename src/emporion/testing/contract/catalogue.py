@@ -101,6 +101,7 @@ class CatalogueSourceContract(ContractPart):
         start = await connector.changes(self.entity, None)
         commit = await self.begin_change(connector, late)
         await self.touch(connector, early)  # begun after `late`, committed before it
+        await self.settle()  # `early` is reported once only when its stamp is settled
         polled = await drain(connector, self.entity, start.cursor)
         assert early in polled.keys and late not in polled.keys
         await commit()
