@@ -28,7 +28,7 @@ from emporion_devkit.demo import erp_changes, erp_orders
 from tests.fixtures.tryton import RunningTryton
 from tests.fixtures.vendure import RunningVendure, admin, place_order, stock_of, to_minor, variant_by_sku
 from tests.integration.engine_support import running_engine
-from tests.integration.process_support import free_port
+from tests.integration.process_support import EmporionProcess, free_port
 
 pytestmark = pytest.mark.tryton
 
@@ -135,17 +135,21 @@ def sellable(products: list[Product]) -> dict[str, tuple[Decimal | None, Decimal
 
 
 VARIANTS = """query($skip: Int!) { productVariants(options: {skip: $skip, take: 1000}) {
-  totalItems items { sku price stockLevels { stockOnHand } } } }"""
+  totalItems items { sku price stockLevels { stockOnHand stockAllocated } } } }"""
 
 
 async def vendure_variants(vendure: RunningVendure) -> dict[str, tuple[int, int]]:
-    """SKU -> (price in cents, stock on hand) of every variant in Vendure, as its Admin API reads them."""
+    """SKU -> (price in cents, units it can sell) of every variant in Vendure, as its Admin API reads them."""
     api = admin(vendure)
     found: dict[str, tuple[int, int]] = {}
     while True:
         page = (await api.gql(VARIANTS, {"skip": len(found)}))["productVariants"]
         for item in page["items"]:
-            found[item["sku"]] = (item["price"], sum(level["stockOnHand"] for level in item["stockLevels"]))
+            levels = item["stockLevels"]
+            found[item["sku"]] = (
+                item["price"],
+                sum(lv["stockOnHand"] - lv["stockAllocated"] for lv in levels),
+            )
         if not page["items"] or len(found) >= page["totalItems"]:
             return found
 
@@ -261,3 +265,50 @@ async def test_an_order_becomes_one_sale_whose_shipment_and_refund_go_back(
     assert order["state"] in ("Shipped", "Delivered")
     refunds = [r for payment in order["payments"] for r in payment["refunds"]]
     assert [(r["total"], r["state"]) for r in refunds] == [(500, "Settled")]
+
+
+KILLS = 4  # runs of `emporion run` SIGKILLed while orders come in; a fifth runs to the end
+UPTIME = (0.2, 2.5)  # seconds a run takes orders in before it is killed
+
+
+async def test_orders_taken_in_while_emporion_is_sigkilled_become_one_sale_each(
+    tryton: RunningTryton, vendure: RunningVendure, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = configuration(tryton, vendure, sqlite_url, tmp_path / "secrets")
+    path = tmp_path / "emporion.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    async with running_engine(settings_of(config), worker="w1") as engine:
+        await started(engine)
+        skus = await simple_skus(engine)
+    seed = random.SystemRandom().randrange(10**6)
+    print(f"chaos seed {seed}")
+    rng = random.Random(seed)
+    process = EmporionProcess(path, tmp_path / "emporion.log", sqlite_url)
+    placed: list[dict[str, Any]] = []
+    try:
+        for _ in range(KILLS):
+            process.start()
+            await process.ready()
+            for _ in range(rng.randint(1, 2)):
+                email = f"chaos-{seed}-{len(placed)}@example.com"
+                placed.append(await shop_order(vendure, rng.choice(skus), email, rng.randint(1, 3)))
+                await anyio.sleep(rng.uniform(0.0, UPTIME[1] / 2))
+            await anyio.sleep(rng.uniform(*UPTIME))
+            process.kill()
+        process.start()
+        await process.ready()
+        began = time.monotonic()
+        while True:
+            found = [await sales_of(tryton, f"VEN-{order['code']}") for order in placed]
+            if all(found):
+                break
+            assert time.monotonic() - began < 120, f"orders without a sale after 120 s:\n{process.tail()}"
+            await anyio.sleep(0.5)
+        await anyio.sleep(3 * POLL_SECONDS)  # later polls make no second sale
+        assert process.stop() == 0, process.tail()
+    finally:
+        process.close()
+    for order in placed:
+        sales = await sales_of(tryton, f"VEN-{order['code']}")
+        assert len(sales) == 1, f"order {order['code']} has {len(sales)} sales (seed {seed})"
+        assert Decimal(str(sales[0]["total_amount"])) == Decimal(order["totalWithTax"]) / 100

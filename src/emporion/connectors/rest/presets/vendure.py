@@ -4,7 +4,8 @@ Vendure sells variants only: a simple product is a Vendure product with one vari
 (read back as a simple product with that variant's SKU, price and stock); a product with variants
 gets one option group per attribute. The product's own SKU of a product with variants is kept as
 its slug (Vendure lower-cases slugs). Stock is written as stock on hand at the configured location
-(`options.stock_location_id`) and read as stock on hand over all locations. Amounts are cents.
+(`options.stock_location_id`) and read as what can be sold: on hand less what paid orders hold
+(Vendure allocates on payment and takes the units on fulfilment). Amounts are cents.
 Order progress needs what a call's placeholders cannot hold: the lines still to fulfil, the settled
 payment to refund, a refund settled after it is made, cancelling by `cancelOrder`; `start` puts
 these in front of the connection's calls (the mutations stay those of the description).
@@ -101,9 +102,20 @@ def code_of(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "option"
 
 
-def on_hand(variant: Json) -> int:
-    """Stock on hand of a variant over all its stock locations."""
-    return sum(int(level.get("stockOnHand") or 0) for level in variant.get("stockLevels") or [])
+def saleable(variant: Json) -> int:
+    """What a variant can still sell over all its stock locations: on hand less allocated to orders."""
+    levels = variant.get("stockLevels") or []
+    return sum(int(level.get("stockOnHand") or 0) - int(level.get("stockAllocated") or 0) for level in levels)
+
+
+def allocated(variant: Json | None, location: str) -> int:
+    """Units at `location` that paid orders hold until they are fulfilled."""
+    levels = (variant or {}).get("stockLevels") or []
+    return sum(
+        int(level.get("stockAllocated") or 0)
+        for level in levels
+        if str(level.get("stockLocationId")) == location
+    )
 
 
 def parent_sku(slug: str, variants: list[Json]) -> str:
@@ -126,7 +138,7 @@ def attribute_list(variants: list[Json]) -> list[dict[str, Any]]:
 
 def shape_product(data: Json) -> Json:
     """A Vendure product as the description reads it: simple (one variant, no options) or with variants."""
-    variants = [{**variant, "available": on_hand(variant)} for variant in data.get("variants") or []]
+    variants = [{**variant, "available": saleable(variant)} for variant in data.get("variants") or []]
     shaped = {**data, "sku": parent_sku(data.get("slug") or "", variants), "variants": variants}
     shaped["attributeList"] = attribute_list(variants)
     if variants:
@@ -283,15 +295,13 @@ class ProductWriter:
         if variant.list_price is not None:
             body["price"] = cents(variant.list_price)
         if variant.available is not None:
-            body["stockLevels"] = [self.stock_level(variant.available)]
+            body["stockLevels"] = [self.stock_level(variant.available, None)]
         return body
 
-    def stock_level(self, available: Decimal) -> dict[str, Any]:
-        """Stock on hand at the configured location."""
-        return {
-            "stockLocationId": self.options.get("stock_location_id", "1"),
-            "stockOnHand": int(available),
-        }
+    def stock_level(self, available: Decimal, existing: Json | None) -> dict[str, Any]:
+        """Stock on hand at the configured location: what may be sold plus what paid orders hold."""
+        location = str(self.options.get("stock_location_id", "1"))
+        return {"stockLocationId": location, "stockOnHand": int(available) + allocated(existing, location)}
 
     async def option_ids(self, ident: str, groups: dict[str, Json]) -> dict[tuple[str, str], str]:
         """(attribute, value) -> option id, making the groups and options the product lacks."""
@@ -389,8 +399,8 @@ class ProductWriter:
             and cents(variant.list_price) != existing.get("price")
         ):
             change["price"] = cents(variant.list_price)
-        if stock_named and variant.available is not None and int(variant.available) != on_hand(existing):
-            change["stockLevels"] = [self.stock_level(variant.available)]
+        if stock_named and variant.available is not None and int(variant.available) != saleable(existing):
+            change["stockLevels"] = [self.stock_level(variant.available, existing)]
         if active_named and not top and variant.active != bool(existing.get("enabled")):
             change["enabled"] = variant.active
         return change
