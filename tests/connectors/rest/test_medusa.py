@@ -1,0 +1,252 @@
+"""The connector contract, run on the shipped Medusa v2 preset against a real Medusa 2.21 server.
+
+The connection is parsed as the engine parses a configuration that names `preset: medusa` and gives
+only the server's url, the secret key, the currency and the seeded sales channel and stock location.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from emporion.connectors.base import OutcomeStatus, Retryable, WriteItem
+from emporion.connectors.rest.connector import DeclarativeConnector
+from emporion.connectors.rest.plugin import PLUGIN
+from emporion.connectors.rest.settings import RestConnection
+from emporion.model import Order, OrderStatus, PaymentState, Product, Record, Refund, Shipment, Variant
+from emporion.testing.contract import (
+    BudgetedConnectionContract,
+    CatalogueTargetContract,
+    ConnectorContract,
+    OrderSourceContract,
+)
+from emporion.testing.contract.base import one
+from tests.fixtures.medusa import (
+    RunningMedusa,
+    admin,
+    create_product,
+    get,
+    place_order,
+    stock_of,
+    variant_by_sku,
+)
+
+CENT = Decimal("0.01")
+
+
+def medusa_connection(medusa: RunningMedusa) -> RestConnection:
+    """The configuration a merchant writes for the preset: url, secret key, currency and seeded ids."""
+    return RestConnection.model_validate(
+        {
+            "type": "rest",
+            "preset": "medusa",
+            "url": medusa.url,
+            "auth": {"kind": "basic", "username": medusa.secret_key},
+            "options": {
+                "currency": medusa.currency,
+                "stock_location_id": medusa.stock_location_id,
+                "sales_channel_id": medusa.sales_channel_id,
+            },
+        }
+    )
+
+
+def medusa_connector(medusa: RunningMedusa) -> DeclarativeConnector:
+    """The connector the plugin builds from the parsed preset."""
+    connector = PLUGIN.build("medusa", medusa_connection(medusa))
+    assert isinstance(connector, DeclarativeConnector)
+    return connector
+
+
+class MedusaFixture:
+    """The connector of each contract part: built by the plugin from the parsed preset."""
+
+    plugin = PLUGIN
+    medusa: RunningMedusa
+    settle_seconds = 0.05
+
+    @pytest.fixture
+    async def connector(self, medusa: RunningMedusa) -> AsyncIterator[Any]:
+        self.medusa = medusa
+        connector = medusa_connector(medusa)
+        yield connector
+        await connector.close()
+
+
+class TestMedusa(MedusaFixture, ConnectorContract):
+    pass
+
+
+class TestMedusaBudget(MedusaFixture, BudgetedConnectionContract):
+    pass
+
+
+class TestMedusaAsCatalogueTarget(MedusaFixture, CatalogueTargetContract):
+    async def seed(self, connector: Any, record: Record) -> str:
+        assert isinstance(record, Product)
+        made = await create_product(self.medusa, record.sku, record.name, record.list_price or Decimal(1), 3)
+        return str(made["id"])
+
+    def bad_record(self, tag: str) -> tuple[Record, str]:
+        """A product without a SKU: Medusa sells variants by SKU."""
+        return Product(key=f"bad-{tag}", sku="", name="Bad", list_price=Decimal(1)), "sku"
+
+    async def fail_transiently(self, connector: Any) -> None:
+        """The next request meets a closed port, as when the server restarts."""
+        connector.client._http._base_url = connector.client._http._base_url.copy_with(port=1)
+
+
+class TestMedusaAsOrderSource(MedusaFixture, OrderSourceContract):
+    async def place_order(self, connector: Any, email: str, tag: str) -> str:
+        sku = f"ORDER-{tag}"
+        try:
+            variant = await variant_by_sku(self.medusa, sku)
+        except AssertionError:
+            product = await create_product(self.medusa, sku, "Tea", Decimal("4.50"), 100)
+            variant = product["variants"][0]
+        placed = await place_order(self.medusa, email, [(variant["id"], 1)])
+        return str(placed["id"])
+
+
+async def test_product_with_variants_round_trips(medusa: RunningMedusa) -> None:
+    """A product with two variants is made with its options, prices and stock, then updated in place."""
+    connector = medusa_connector(medusa)
+    tag = uuid.uuid4().hex[:6].upper()
+    variants = [
+        Variant(
+            key="1", sku=f"SHIRT-{tag}-S", attributes={"Size": "S"}, list_price=Decimal("19.99"),
+            available=Decimal(4),
+        ),
+        Variant(
+            key="2", sku=f"SHIRT-{tag}-M", attributes={"Size": "M"}, list_price=Decimal("21.50"),
+            available=Decimal(7),
+        ),
+    ]  # fmt: skip
+    product = Product(key=f"p-{tag}", sku=f"SHIRT-{tag}", name="Shirt", variants=variants)
+    try:
+        (made,) = await connector.write("product", [WriteItem(product.key, product)], [])
+        assert made.status is OutcomeStatus.CREATED and made.target_ref, made.error
+        back = one(await connector.read("product", [str(made.target_ref["id"])]))
+        assert isinstance(back, Product) and back.sku == f"SHIRT-{tag}"
+        held = {variant.sku: variant for variant in back.variants}
+        assert set(held) == {v.sku for v in variants}
+        assert held[f"SHIRT-{tag}-S"].list_price == Decimal("19.99")
+        assert held[f"SHIRT-{tag}-M"].available == Decimal(7)
+        assert held[f"SHIRT-{tag}-M"].attributes == {"Size": "M"}
+        cheaper = variants[0].model_copy(update={"list_price": Decimal("17.00"), "available": Decimal(9)})
+        large = Variant(
+            key="3", sku=f"SHIRT-{tag}-L", attributes={"Size": "L"}, list_price=Decimal("23.10"),
+            available=Decimal(2),
+        )  # fmt: skip
+        changed = product.model_copy(update={"variants": [cheaper, variants[1], large]})
+        (update,) = await connector.write("product", [WriteItem(product.key, changed, made.target_ref)], [])
+        assert update.status is OutcomeStatus.UPDATED, update.error
+        prices = (await variant_by_sku(medusa, f"SHIRT-{tag}-S"))["prices"]
+        assert [Decimal(str(p["amount"])) for p in prices if p["currency_code"] == "eur"] == [Decimal("17")]
+        assert await stock_of(medusa, f"SHIRT-{tag}-S") == Decimal(9)
+        assert await stock_of(medusa, f"SHIRT-{tag}-L") == Decimal(2)
+        (again,) = await connector.write("product", [WriteItem(product.key, changed, made.target_ref)], [])
+        assert again.status is OutcomeStatus.UNCHANGED
+    finally:
+        await connector.close()
+
+
+async def test_a_lost_create_answer_is_found_by_sku_not_made_twice(medusa: RunningMedusa) -> None:
+    """Medusa takes no idempotency key: the product made before the answer was lost is found by SKU."""
+    connector = medusa_connector(medusa)
+    tag = uuid.uuid4().hex[:6].upper()
+    product = Product(key=f"lost-{tag}", sku=f"LOST-{tag}", name="Lost", list_price=Decimal("3.30"))
+    plain = connector.client.call
+    lost = []
+
+    async def losing(call: Any, values: Any = None, **kwargs: Any) -> Any:
+        answer = await plain(call, values, **kwargs)
+        if call.method == "POST" and values and values.get("path") == "/admin/products" and not lost:
+            lost.append(answer)
+            raise Retryable("the answer was lost")
+        return answer
+
+    connector.client.call = losing  # type: ignore[method-assign]
+    try:
+        await connector.ready()
+        connector.client.call = losing  # type: ignore[method-assign]
+        (outcome,) = await connector.write("product", [WriteItem(product.key, product)], [])
+        assert lost and outcome.status is OutcomeStatus.CREATED, outcome.error
+        assert outcome.target_ref and outcome.target_ref["id"] == lost[0].body["product"]["id"]
+        async with admin(medusa) as client:
+            found = await get(client, "/admin/product-variants", sku=f"LOST-{tag}")
+        assert found["count"] == 1
+    finally:
+        await connector.close()
+
+
+async def test_price_and_stock_changes_are_fed_by_the_full_diff(medusa: RunningMedusa) -> None:
+    """A price change (stamps the variant) and a stock change (stamps the level) reach the feed."""
+    connector = medusa_connector(medusa)
+    tag = uuid.uuid4().hex[:6].upper()
+    made = await create_product(medusa, f"FEED-{tag}", "Feed", Decimal("5.00"), 3)
+    key = str(made["id"])
+    try:
+        start = await connector.changes("product", None)
+        quiet = await connector.changes("product", start.cursor)
+        assert key not in quiet.keys
+        record = one(await connector.read("product", [key]))
+        assert isinstance(record, Product)
+        priced = record.model_copy(update={"list_price": Decimal("5.55")})
+        item = WriteItem(key, priced, {"id": key}, only=frozenset({"list_price"}))
+        assert (await connector.write("product", [item], []))[0].ok
+        after_price = await connector.changes("product", quiet.cursor)
+        assert key in after_price.keys
+        stocked = priced.model_copy(update={"available": Decimal(11)})
+        item = WriteItem(key, stocked, {"id": key}, only=frozenset({"available"}))
+        assert (await connector.write("product", [item], []))[0].ok
+        assert await stock_of(medusa, f"FEED-{tag}") == Decimal(11)
+        after_stock = await connector.changes("product", after_price.cursor)
+        assert key in after_stock.keys
+    finally:
+        await connector.close()
+
+
+async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: RunningMedusa) -> None:
+    """An order reads with tax rounded to cents and its total the sum of its parts; a shipment with
+    its tracking number and a refund (capturing the payment first) go back once."""
+    connector = medusa_connector(medusa)
+    tag = uuid.uuid4().hex[:6].upper()
+    product = await create_product(medusa, f"SHIP-{tag}", "Mug", Decimal("10.01"), 20)
+    placed = await place_order(medusa, f"ship-{tag.lower()}@example.com", [(product["variants"][0]["id"], 3)])
+    key = str(placed["id"])
+    try:
+        order = one(await connector.read("order", [key]))
+        assert isinstance(order, Order) and order.status is OrderStatus.PROCESSING
+        assert order.payment_state is PaymentState.AUTHORIZED
+        assert order.total == Decimal(str(placed["total"])).quantize(CENT)  # 41.5667
+        assert [payment.amount for payment in order.payments] == [Decimal("41.57")]
+        assert order.shipping_tax == Decimal("0.93") and order.lines[0].tax == Decimal("5.71")
+        parts = sum(line.total + line.tax for line in order.lines) + order.shipping_total + order.shipping_tax
+        assert parts == order.total and order.total == Decimal("41.57")
+        shipped = order.model_copy(
+            update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
+        )
+        item = WriteItem(key, shipped, {"id": key}, only=frozenset({"shipments"}))
+        (outcome,) = await connector.write("order", [item], [])
+        assert outcome.ok, outcome.error
+        refund = Refund(key="r1", amount=Decimal("5.00"), reason="dented")
+        item = WriteItem(
+            key, shipped.model_copy(update={"refunds": [refund]}), {"id": key}, only=frozenset({"refunds"})
+        )
+        (outcome,) = await connector.write("order", [item], [])
+        assert outcome.ok, outcome.error
+        (again,) = await connector.write("order", [item], [])
+        assert again.status is OutcomeStatus.UNCHANGED
+        back = one(await connector.read("order", [key]))
+        assert isinstance(back, Order) and back.status is OrderStatus.SHIPPED
+        assert [s.tracking_numbers for s in back.shipments] == [[f"TRK{tag}"]]
+        assert [r.amount for r in back.refunds] == [Decimal("5.00")]
+        assert back.payment_state is PaymentState.PARTIALLY_REFUNDED
+        assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(17)
+    finally:
+        await connector.close()
