@@ -6,11 +6,13 @@ gives only the Admin API's url, the login, the channel token and the seeded ids.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from emporion.connectors.base import OutcomeStatus, WriteItem
@@ -45,6 +47,66 @@ def vendure_connection(vendure: RunningVendure) -> GraphQLConnection:
     )
 
 
+class Interruptions:
+    """A TCP relay on 127.0.0.1 in front of Vendure that can drop connections, as a restarting server."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = httpx.URL(upstream)
+        self.dropping = 0
+        self.open: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Interruptions:
+        self.server = await asyncio.start_server(self.relay, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.open):
+            writer.close()
+
+    def url(self) -> str:
+        """The Admin API through the relay."""
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        return str(self.upstream.copy_with(host="127.0.0.1", port=port))
+
+    def drop_next(self, connections: int) -> None:
+        """Close every open connection, then the next `connections` ones as soon as they arrive."""
+        self.dropping = connections
+        for writer in list(self.open):
+            writer.close()
+
+    async def relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.dropping:
+            self.dropping -= 1
+            writer.close()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            self.upstream.host, self.upstream.port
+        )
+        self.open |= {writer, upstream_writer}
+        try:
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        finally:
+            self.open -= {writer, upstream_writer}
+            writer.close()
+            upstream_writer.close()
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy bytes one way until either side closes."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
 class VendureFixture:
     """The connector of each contract part: built by the plugin from the parsed preset."""
 
@@ -52,13 +114,18 @@ class VendureFixture:
     vendure: RunningVendure
     settle_seconds = 1.1  # SQLite keeps some stamps in whole seconds
 
+    relay: Interruptions
+
     @pytest.fixture
     async def connector(self, vendure: RunningVendure) -> AsyncIterator[Any]:
         self.vendure = vendure
-        connector = GRAPHQL_PLUGIN.build("vendure", vendure_connection(vendure))
-        assert isinstance(connector, DeclarativeConnector)
-        yield connector
-        await connector.close()
+        async with Interruptions(vendure.admin_url) as relay:
+            self.relay = relay
+            settings = vendure_connection(vendure).model_copy(update={"url": relay.url()})
+            connector = GRAPHQL_PLUGIN.build("vendure", settings)
+            assert isinstance(connector, DeclarativeConnector)
+            yield connector
+            await connector.close()
 
 
 class TestVendure(VendureFixture, ConnectorContract):
@@ -80,10 +147,8 @@ class TestVendureAsCatalogueTarget(VendureFixture, CatalogueTargetContract):
         return Product(key=f"bad-{tag}", sku="", name="Bad", list_price=Decimal(1)), "sku"
 
     async def fail_transiently(self, connector: Any) -> None:
-        """The next request meets a closed port, as when the server restarts."""
-        connector.client._http._base_url = connector.client._http._base_url.copy_with(port=1)
-        connector.settings = connector.settings.model_copy(update={"url": "http://127.0.0.1:1/admin-api"})
-        connector.client.settings = connector.settings
+        """The search before create and its two quick retries lose their connections."""
+        self.relay.drop_next(3)
 
 
 class TestVendureAsOrderSource(VendureFixture, OrderSourceContract):
