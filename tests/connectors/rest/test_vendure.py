@@ -19,21 +19,31 @@ from emporion.connectors.base import OutcomeStatus, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN
 from emporion.connectors.rest.settings import GraphQLConnection
-from emporion.model import Order, OrderStatus, Product, Record, Refund, Shipment, Variant
+from emporion.model import Address, Order, OrderStatus, Product, Record, Refund, Shipment, Variant
 from emporion.testing.contract import (
     BudgetedConnectionContract,
     CatalogueTargetContract,
     ConnectorContract,
+    CustomerSourceContract,
     OrderSourceContract,
 )
 from emporion.testing.contract.base import one
-from tests.fixtures.vendure import RunningVendure, create_product, place_order, stock_of, variant_by_sku
+from tests.fixtures.vendure import (
+    RunningVendure,
+    admin,
+    create_product,
+    expect,
+    place_order,
+    stock_of,
+    variant_by_sku,
+)
 
 
-def vendure_connection(vendure: RunningVendure) -> GraphQLConnection:
-    """The configuration a merchant writes for the preset: url, login, channel and seeded ids."""
+def vendure_connection(vendure: RunningVendure, more: dict[str, Any] | None = None) -> GraphQLConnection:
+    """The configuration a merchant writes for the preset: url, login, channel and seeded ids (and `more`)."""
     return GraphQLConnection.model_validate(
         {
+            **(more or {}),
             "type": "graphql",
             "preset": "vendure",
             "url": vendure.admin_url,
@@ -116,12 +126,16 @@ class VendureFixture:
 
     relay: Interruptions
 
+    async def connection(self, vendure: RunningVendure) -> GraphQLConnection:
+        """The connection as a merchant configures it."""
+        return vendure_connection(vendure)
+
     @pytest.fixture
     async def connector(self, vendure: RunningVendure) -> AsyncIterator[Any]:
         self.vendure = vendure
         async with Interruptions(vendure.admin_url) as relay:
             self.relay = relay
-            settings = vendure_connection(vendure).model_copy(update={"url": relay.url()})
+            settings = (await self.connection(vendure)).model_copy(update={"url": relay.url()})
             connector = GRAPHQL_PLUGIN.build("vendure", settings)
             assert isinstance(connector, DeclarativeConnector)
             yield connector
@@ -149,6 +163,40 @@ class TestVendureAsCatalogueTarget(VendureFixture, CatalogueTargetContract):
     async def fail_transiently(self, connector: Any) -> None:
         """The search before create and its two quick retries lose their connections."""
         self.relay.drop_next(3)
+
+
+CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!, $password: String) {
+  createCustomer(input: $input, password: $password) { __typename ... on Customer { id } } }"""
+ADD_ADDRESS = """mutation($id: ID!, $input: CreateAddressInput!) {
+  createCustomerAddress(customerId: $id, input: $input) { id } }"""
+
+
+class TestVendureAsCustomerSource(VendureFixture, CustomerSourceContract):
+    async def connection(self, vendure: RunningVendure) -> GraphQLConnection:
+        """Customers in pages of three, so that the seeded ones span pages."""
+        paging = {"entities": {"customer": {"paging": {"size": self.page_size}}}}
+        return vendure_connection(vendure, paging)
+
+    async def seed(self, connector: Any, count: int, tag: str) -> list[str]:
+        api = admin(self.vendure)
+        keys = []
+        for n in range(count):
+            person = {"emailAddress": self.email(tag, n), "firstName": "Ada", "lastName": f"Lovelace {n}"}
+            made = await api.gql(CREATE_CUSTOMER, {"input": person, "password": f"pw-{tag}"})
+            keys.append(str(expect(made["createCustomer"], "Customer")["id"]))
+        return keys
+
+    async def move(self, connector: Any, key: str, to: Address) -> None:
+        place = {
+            "fullName": "Ada Lovelace",
+            "streetLine1": to.street,
+            "city": to.city,
+            "postalCode": to.postcode,
+            "countryCode": to.country,
+            "defaultBillingAddress": True,
+            "defaultShippingAddress": True,
+        }
+        await admin(self.vendure).gql(ADD_ADDRESS, {"id": key, "input": place})
 
 
 class TestVendureAsOrderSource(VendureFixture, OrderSourceContract):

@@ -182,6 +182,24 @@ def shape_order(data: Json) -> Json:
     return {**data, "lines": lines, "shippingLines": shipping, "shaped": shaped}
 
 
+def shape_customer(data: Json) -> Json:
+    """A Vendure customer with its default billing and shipping addresses, a guest without an account."""
+    addresses = data.get("addresses") or []
+    billing = next(
+        (a for a in addresses if a.get("defaultBillingAddress")), addresses[0] if addresses else None
+    )
+    shipping = next((a for a in addresses if a.get("defaultShippingAddress")), billing)
+    return {**data, "guest": data.get("user") is None, "billing": named(billing), "shipping": named(shipping)}
+
+
+def named(address: Json | None) -> Json | None:
+    """An address with its full name split into first and last name."""
+    if address is None:
+        return None
+    first, last = split_name(address.get("fullName"))
+    return {**address, "firstName": first, "lastName": last}
+
+
 class VendureHooks(Hooks):
     """Vendure's products and order progress, where one described call is not enough."""
 
@@ -195,6 +213,8 @@ class VendureHooks(Hooks):
             return data
         if entity == "product":
             return shape_product(data)
+        if entity == "customer":
+            return shape_customer(data)
         if entity == "order" and isinstance(data.get("lines"), list):
             return shape_order({**data, "shippingLines": data.get("shippingLines") or []})
         return data
