@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emporion.connectors.base import OutcomeStatus, WriteItem
+from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN
 from emporion.connectors.rest.settings import GraphQLConnection
@@ -291,5 +291,41 @@ async def test_order_reads_amounts_and_takes_shipment_and_refund(vendure: Runnin
         assert isinstance(back, Order) and back.status is OrderStatus.SHIPPED
         assert [s.tracking_numbers for s in back.shipments] == [[f"TRK{tag}"]]
         assert [r.amount for r in back.refunds] == [Decimal("5.00")]
+    finally:
+        await connector.close()
+
+
+async def test_an_error_union_fails_the_order_alone_and_a_cancel_releases_its_stock(
+    vendure: RunningVendure,
+) -> None:
+    """A refund Vendure refuses (RefundAmountError) is a Permanent naming the order; cancelling works."""
+    connector = GRAPHQL_PLUGIN.build("vendure", vendure_connection(vendure))
+    assert isinstance(connector, DeclarativeConnector)
+    tag = uuid.uuid4().hex[:6].upper()
+    product = await create_product(vendure, f"CANCEL-{tag}", "Pot", Decimal("8.00"), 10)
+    placed = await place_order(
+        vendure, f"cancel-{tag.lower()}@example.com", [(product["variants"][0]["id"], 3)]
+    )
+    key = str(placed["id"])
+    try:
+        order = one(await connector.read("order", [key]))
+        assert isinstance(order, Order)
+        too_much = Refund(key="r1", amount=Decimal("9999.00"))
+        item = WriteItem(
+            key, order.model_copy(update={"refunds": [too_much]}), {"id": key}, only=frozenset({"refunds"})
+        )
+        (refused,) = await connector.write("order", [item], [])
+        assert refused.status is OutcomeStatus.FAILED and isinstance(refused.error, Permanent)
+        assert refused.error.record == f"order {placed['code']}"
+        held = one(await connector.read("product", [str(product["id"])]))
+        assert isinstance(held, Product) and held.available == Decimal(7)  # three held by the order
+        cancelled = order.model_copy(update={"status": OrderStatus.CANCELLED})
+        item = WriteItem(key, cancelled, {"id": key}, only=frozenset({"status"}))
+        (outcome,) = await connector.write("order", [item], [])
+        assert outcome.ok, outcome.error
+        back = one(await connector.read("order", [key]))
+        assert isinstance(back, Order) and back.status is OrderStatus.CANCELLED
+        released = one(await connector.read("product", [str(product["id"])]))
+        assert isinstance(released, Product) and released.available == Decimal(10)
     finally:
         await connector.close()
