@@ -3,8 +3,8 @@
 Every whole YAML configuration in it is one emporion accepts; every fragment (a part of a connection:
 `auth`, an entity, `webhooks`) is accepted once put into the worked example's shop connection; the
 `emporion check` problems it quotes are the ones its worked example gives with the same mistakes;
-and the worked example's shop connection, pointed at a running minishop, syncs a catalogue, a
-customer and an order through the engine.
+the worked example's shop connection, pointed at a running minishop, syncs a catalogue, a
+customer and an order through the engine; and the GraphQL example reads minishop's GraphQL API.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from emporion.config import ConfigError, Settings, parse_settings
+from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN
 from emporion.connectors.rest.settings import GraphQLConnection, RestConnection
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.model import Customer, Order, OrderStatus, Product, StockLevel
@@ -236,3 +237,28 @@ async def test_the_worked_example_syncs_a_running_minishop(
         await engine.drain(orders)
         (order,) = [o for o in shop.all("orders") if o["id"] == placed["id"]]
         assert order["status"] == "done"
+
+
+async def test_the_graphql_example_reads_minishops_graphql_api(shop: MiniShop) -> None:
+    """The guide's GraphQL connection, pointed at minishop's /graphql, reads every product in pages,
+    and its cost paths find the cost minishop reports."""
+    (block,) = [b for b in yaml_blocks(guide()) if whole(b) and "type: graphql" in b and "preset" not in b]
+    config = yaml.safe_load(block)
+    config["connections"]["shop"]["url"] = f"{shop.url}/graphql"
+    config["connections"]["shop"]["entities"]["product"]["paging"]["size"] = 2
+    (connection,) = parse_settings(yaml.safe_dump(config)).connections.values()
+    assert isinstance(connection, GraphQLConnection)
+    for sku, name, price, stock in TEAS:
+        shop.save("products", {"sku": sku, "name": name, "price": price, "stock": stock})
+    connector = GRAPHQL_PLUGIN.build("shop", connection)
+    try:
+        assert all(result.ok for result in await connector.check())
+        pages = [page async for page in connector.scan("product")]
+    finally:
+        await connector.close()
+    assert len(pages) == 2
+    found = {p.sku: p for page in pages for p in page if isinstance(p, Product)}
+    assert {sku: (p.list_price, p.available) for sku, p in found.items()} == {
+        sku: (Decimal(price), Decimal(stock)) for sku, _, price, stock in TEAS
+    }
+    assert connector.client.headroom.most_available > 0, "the cost paths found the budget minishop reports"
