@@ -8,6 +8,7 @@ numbers and its refunds go back to Vendure as fulfilments and settled refunds.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +33,8 @@ from tests.integration.process_support import EmporionProcess, free_port
 
 pytestmark = pytest.mark.tryton
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # the order flow's
+CATALOGUE_POLL_SECONDS = 2.0
 
 
 def configuration(
@@ -73,7 +75,7 @@ def configuration(
                 "source": "erp",
                 "target": "shop",
                 "entities": ["product"],
-                "poll_interval": POLL_SECONDS,
+                "poll_interval": CATALOGUE_POLL_SECONDS,
                 "warehouses": ["WH"],
                 # Vendure's collections are not described, and it keeps no weight
                 "mapping": {"categories": {"constant": []}, "weight": {"constant": None}},
@@ -189,10 +191,13 @@ async def started(engine: Engine) -> None:
     await engine.ensure_initial_sync()
 
 
-async def simple_skus(engine: Engine) -> list[str]:
-    """SKUs of Tryton's simple products that are in stock."""
+async def simple_skus(engine: Engine, least: int = 20) -> list[str]:
+    """SKUs of Tryton's simple products with at least `least` units in WH (the flow's warehouse)."""
+    stock = sellable(await erp_products(engine))
     products = await erp_products(engine)
-    return [p.sku for p in products if not p.variants and sum(s.quantity for s in p.stock) > 5]
+    found = [p.sku for p in products if not p.variants and stock[p.sku][1] >= least]
+    assert len(found) >= 2, f"the test catalogue has {len(found)} simple products with {least} in WH"
+    return found
 
 
 async def test_a_stock_change_in_tryton_reaches_vendure_within_two_polls(
@@ -202,7 +207,7 @@ async def test_a_stock_change_in_tryton_reaches_vendure_within_two_polls(
     sku = (await simple_skus(engine))[0]
     before = await stock_of(vendure, sku)
     async with engine_running(engine):
-        await anyio.sleep(POLL_SECONDS)  # the feeds have polled once
+        await anyio.sleep(CATALOGUE_POLL_SECONDS)  # the feeds have polled once
         client = tryton.admin()
         try:
             await erp_changes.receive_stock(client, sku, Decimal(7))
@@ -213,8 +218,8 @@ async def test_a_stock_change_in_tryton_reaches_vendure_within_two_polls(
             assert time.monotonic() - began < 30, "the stock change did not reach Vendure"
             await anyio.sleep(0.1)
         took = time.monotonic() - began
-    print(f"stock change reached Vendure in {took:.2f} s (poll interval {POLL_SECONDS} s)")
-    assert took <= 2 * POLL_SECONDS + 1.0  # two polls, and the write itself
+    print(f"stock change reached Vendure in {took:.2f} s (poll interval {CATALOGUE_POLL_SECONDS} s)")
+    assert took <= 2 * CATALOGUE_POLL_SECONDS  # within two polls
 
 
 async def sales_of(tryton: RunningTryton, reference: str) -> list[dict[str, Any]]:
@@ -280,8 +285,8 @@ async def test_orders_taken_in_while_emporion_is_sigkilled_become_one_sale_each(
     async with running_engine(settings_of(config), worker="w1") as engine:
         await started(engine)
         skus = await simple_skus(engine)
-    seed = random.SystemRandom().randrange(10**6)
-    print(f"chaos seed {seed}")
+    seed = int(os.environ.get("EMPORION_CHAOS_SEED") or random.SystemRandom().randrange(10**6))
+    print(f"chaos seed {seed} (EMPORION_CHAOS_SEED={seed} repeats it)")
     rng = random.Random(seed)
     process = EmporionProcess(path, tmp_path / "emporion.log", sqlite_url)
     placed: list[dict[str, Any]] = []
@@ -291,10 +296,12 @@ async def test_orders_taken_in_while_emporion_is_sigkilled_become_one_sale_each(
             await process.ready()
             for _ in range(rng.randint(1, 2)):
                 email = f"chaos-{seed}-{len(placed)}@example.com"
-                placed.append(await shop_order(vendure, rng.choice(skus), email, rng.randint(1, 3)))
+                placed.append(await shop_order(vendure, rng.choice(skus), email, rng.randint(1, 2)))
                 await anyio.sleep(rng.uniform(0.0, UPTIME[1] / 2))
             await anyio.sleep(rng.uniform(*UPTIME))
             process.kill()
+        before_last = len([order for order in placed if await sales_of(tryton, f"VEN-{order['code']}")])
+        print(f"{before_last} of {len(placed)} orders were taken in by runs that were then killed")
         process.start()
         await process.ready()
         began = time.monotonic()
