@@ -158,11 +158,6 @@ async def test_catalogue_arrives_a_change_follows_and_a_resync_writes_nothing(
         assert sum(entity.counts.get("unchanged", 0) for entity in report.entities) == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reference (parent_key, categories) is written as the text of the shop's id; minishop's "
-    "ids are numbers and it refuses '1' as a parent or category (mapping writes keys as strings)",
-)
 async def test_references_to_the_shops_own_records_are_written_as_its_ids(
     shop: MiniShop, erp: MemorySystem, sqlite_url: str
 ) -> None:
@@ -179,11 +174,6 @@ async def test_references_to_the_shops_own_records_are_written_as_its_ids(
     assert by_sku(shop)["TEA-1"]["category_ids"] == [categories["green-tea"]["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fields the description does not map (weight) are compared and found missing: the "
-    "declarative connector's capabilities() declares no `unkept` fields",
-)
 async def test_fields_the_description_does_not_map_are_not_compared(
     shop: MiniShop, erp: MemorySystem, sqlite_url: str
 ) -> None:

@@ -408,7 +408,7 @@ def test_write_fields_give_a_body_its_own_shape() -> None:
     assert body_from("product", product, settings) == {
         "sku": "A",
         "title": "Tea",
-        "category_ids": ["3", "4"],
+        "category_ids": [3, 4],
         "sale": None,
     }
 
@@ -562,3 +562,57 @@ def test_a_sale_price_without_its_price_is_no_sale_unless_the_price_is_not_mappe
     with pytest.raises(Permanent) as refused:
         record_from("product", data, product_settings(fields=fields))
     assert refused.value.field == "sale_price.price" and "not mapped" in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("id_type", "keys", "written"),
+    [
+        ("auto", ["3", "12"], [3, 12]),
+        ("auto", ["pcat_01H", "007"], ["pcat_01H", "007"]),
+        ("string", ["3"], ["3"]),
+        ("integer", ["3"], [3]),
+    ],
+)
+def test_references_to_the_shops_records_are_written_as_its_ids_are(
+    id_type: str, keys: list[str], written: list[Any]
+) -> None:
+    """A product's categories and a category's parent go as the shop's ids: digits as numbers (auto)."""
+    settings = product_settings(**WRITES, fields={"sku": "$.sku", "categories": "$.category_ids"})
+    product = Product(key="9", sku="A", name="Tea", categories=keys)
+    body = body_from("product", product, settings, id_types={"category": id_type})
+    assert body["category_ids"] == written
+    assert json.loads(encode_json(body))["category_ids"] == written
+    category = CategoryEntity.model_validate(
+        {**WRITES, "fields": {"name": "$.name", "parent_key": "$.parent"}}
+    )
+    child = Category(key="2", name="Green tea", parent_key=keys[0])
+    assert body_from("category", child, category, id_types={"category": id_type})["parent"] == written[0]
+
+
+def test_an_integer_id_type_refuses_an_id_that_is_no_number() -> None:
+    """`id_type: integer` and a key of letters: Permanent naming the record and the reference."""
+    settings = CategoryEntity.model_validate(
+        {**WRITES, "fields": {"name": "$.name", "parent_key": "$.parent"}}
+    )
+    child = Category(key="2", name="Green tea", parent_key="tea")
+    with pytest.raises(Permanent) as refused:
+        body_from("category", child, settings, id_types={"category": "integer"})
+    assert refused.value.field == "parent_key" and refused.value.record == "2"
+
+
+def test_a_field_the_record_does_not_have_is_left_out_of_a_create_and_cleared_by_an_update() -> None:
+    """No slug: the create leaves it to the shop (no `slug: null`); an update sends the null."""
+    settings = CategoryEntity.model_validate({**WRITES, "fields": {"name": "$.name", "slug": "$.slug"}})
+    category = Category(key="c1", name="Tea")
+    assert body_from("category", category, settings, creating=True) == {"name": "Tea"}
+    assert body_from("category", category, settings) == {"name": "Tea", "slug": None}
+
+
+def test_fields_the_description_does_not_map_are_declared_unkept() -> None:
+    """Unmapped canonical fields are not kept; those mapped at the top, in variants or filled are."""
+    from emporion.connectors.rest.fields import unkept
+
+    kept = unkept(medusa_settings())
+    assert {"short_description", "sale_price", "categories", "tax_class"} <= kept
+    assert not {"key", "sku", "name", "weight", "images", "custom", "variants"} & kept
+    assert not {"list_price", "price_lists", "available", "attributes"} & kept, "mapped in the variants"

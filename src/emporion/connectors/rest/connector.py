@@ -26,7 +26,9 @@ from emporion.connectors.base import (
 from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.rest import feed, mapping, progress, writes
 from emporion.connectors.rest.client import Missing, RestClient
+from emporion.connectors.rest.fields import unkept
 from emporion.connectors.rest.hooks import Hooks, hooks_of
+from emporion.connectors.rest.items import plural
 from emporion.connectors.rest.settings import Call, EntitySettings, OrderEntity, RestConnection
 from emporion.connectors.rest.webhooks import WebhookMixin
 from emporion.connectors.roles import RequestObserver
@@ -62,13 +64,14 @@ class DeclarativeConnector(WebhookMixin):
             batch_size=min((entity.batch_size for entity in entities.values()), default=50),
             feed=FeedKind.WEBHOOK if self.settings.takes_webhooks() else FeedKind.POLL,
             natural_keys={name: entity.lookup.field for name, entity in entities.items() if entity.lookup},
+            unkept={name: unkept(entity) for name, entity in entities.items()},
         )
 
     def entity(self, name: str) -> EntitySettings:
         """The settings of entity `name`; Permanent when the description leaves it out."""
         found = self.settings.entities.configured().get(name)
         if found is None:
-            raise Permanent(f"the connection {self.name} does not describe {name}s", field="entity")
+            raise Permanent(f"the connection {self.name} does not describe {plural(name)}", field="entity")
         return found
 
     async def ready(self) -> None:
@@ -95,7 +98,7 @@ class DeclarativeConnector(WebhookMixin):
         """Reach and authenticate: one listed record per configured entity; never raises."""
         results: list[CheckResult] = []
         for name, entity in self.settings.entities.configured().items():
-            title = f"read {name}s"
+            title = f"read {plural(name)}"
             if entity.list is None:
                 results.append(CheckResult(title, True, "no list call described"))
                 continue
@@ -139,7 +142,7 @@ class DeclarativeConnector(WebhookMixin):
         entity = self.entity(name)
         call = call or entity.list
         if call is None:
-            raise Permanent(f"{name}s have no list call in the connection {self.name}", field="list")
+            raise Permanent(f"{plural(name)} have no list call in the connection {self.name}", field="list")
         await self.ready()
         async for page in self.client.pages(call, entity.paging, self.values(**(values or {}))):
             yield page.items
@@ -179,7 +182,9 @@ class DeclarativeConnector(WebhookMixin):
     async def _listed(self, entity: str, settings: EntitySettings, keys: list[str]) -> list[Record]:
         """Records by key through the list call filtered by `ids_param` (else the whole listing)."""
         if settings.list is None:
-            raise Permanent(f"{entity}s have no list or get call in the connection {self.name}", field="list")
+            raise Permanent(
+                f"{plural(entity)} have no list or get call in the connection {self.name}", field="list"
+            )
         found: list[Record] = []
         if settings.ids_param is None:
             async for page in self.scan(entity):
@@ -210,7 +215,7 @@ class DeclarativeConnector(WebhookMixin):
 
     async def _pages(self, entity: str, settings: EntitySettings) -> AsyncIterator[Any]:
         if settings.list is None:
-            raise Permanent(f"{entity}s have no list call in the connection {self.name}", field="list")
+            raise Permanent(f"{plural(entity)} have no list call in the connection {self.name}", field="list")
         await self.ready()
         async for page in self.client.pages(settings.list, settings.paging, self.values()):
             yield page

@@ -169,6 +169,23 @@ def number_out(number: Decimal) -> Decimal | int:
     return int(number) if number == number.to_integral_value() else number
 
 
+def id_out(key: str, id_type: str) -> str | int:
+    """A shop id (held as text) as the shop writes it: a JSON number or text, by the entity's `id_type`.
+
+    `auto` writes an id of plain digits as a number and any other id as text. The choice is made from
+    the id alone, not from the JSON type ids were last read with, so that one record gives one body
+    whatever the process has read before (a restarted worker writes what the first one wrote, and the
+    "nothing changed" comparison and idempotency keys stay stable). Digits with a leading zero stay text
+    (a number would lose them); a shop whose ids are digit strings says `id_type: string`.
+    """
+    digits = key.isascii() and key.isdigit()
+    if id_type == "string" or (id_type == "auto" and not (digits and (key == "0" or key[0] != "0"))):
+        return key
+    if not digits:
+        raise Misfit(f"id {shown(key)} is not a whole number")
+    return int(key)
+
+
 def decode_json(content: bytes | str) -> Any:
     """JSON with every non-integer number as an exact Decimal (the digits the shop sent, no float)."""
     return json.loads(content, parse_float=Decimal)

@@ -141,6 +141,11 @@ class EntitySettings(Strict):
     ids_param: str | None = Field(None, description="list filter taking comma-joined ids (read by key)")
     paging: Paging | None = Field(None, description="none: one answer holds every record")
     id: JsonPath = Field("$.id", description="JSON path of the shop's id in a record")
+    id_type: Literal["auto", "string", "integer"] = Field(
+        "auto",
+        description="how this entity's ids are written where a record names one (a parent, a category): "
+        "auto = digits as a JSON number, other ids as text",
+    )
     changed_since: ChangedSince | None = Field(None, description="none: changes by full comparison")
     lookup: Lookup | None = None
     fields: dict[str, JsonPath] = Field(

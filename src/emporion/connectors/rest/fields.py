@@ -13,7 +13,7 @@ import typing
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -34,8 +34,37 @@ from emporion.connectors.rest.conversions import (
 )
 from emporion.model import Image, StockLevel
 
+if TYPE_CHECKING:
+    from emporion.connectors.rest.settings import EntitySettings, NestedList
+
 QUANTITIES = frozenset({"quantity", "weight", "available", "rate_percent"})
 ABSENT: Any = object()  # a field the record does not hold (a custom value it lacks)
+# what an order's mapping fills in beyond its `fields` (orders_mapping.order_values)
+ORDER_FILLED = frozenset({"status", "raw_status", "customer"})
+
+
+def unkept(settings: EntitySettings) -> frozenset[str]:
+    """The canonical fields of an entity that neither its `fields` nor its nested lists map.
+
+    The shop never holds them, so reading them back finds nothing: declared as not kept, they are
+    left out of verification and reconciliation instead of differing on every record.
+    """
+    from emporion.connectors.rest.settings import OrderEntity
+
+    kept = {"key"} | _mapped(settings)
+    if isinstance(settings, OrderEntity):
+        kept |= ORDER_FILLED
+    return frozenset(settings.canonical.model_fields) - kept
+
+
+def _mapped(settings: EntitySettings | NestedList) -> set[str]:
+    """The top-level canonical names an entity or list maps, its lists' and their items' included."""
+    mapped = {name.split(".")[0] for name in settings.fields}
+    if getattr(settings, "attributes", None) is not None:
+        mapped.add("attributes")
+    for name, items in settings.sublists().items():
+        mapped |= {name} | _mapped(items)
+    return mapped
 
 
 @functools.lru_cache(maxsize=1024)

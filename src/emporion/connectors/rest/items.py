@@ -10,18 +10,37 @@ from typing import Any
 
 from emporion.connectors.base import WriteItem
 from emporion.connectors.rest.settings import EntitySettings
+from emporion.engine import keys
 from emporion.model import Record, fingerprint
 
 
 def natural_key(record: Record, field: str | None) -> str:
-    """The value of the natural-key field (dotted) of `record`, e-mails lower-cased; the key without one."""
+    """The value of the natural-key field (dotted) of `record`, e-mails lower-cased; the key without one.
+
+    A record whose natural-key field is empty (a category without a slug) is known by what the engine
+    matches it by (`engine.keys.natural_key`: a category's name), never by an empty key.
+    """
     if field is None:
         return record.key
+    text = lookup_value(record, field)
+    if not text:
+        return keys.natural_key(record)
+    return text.lower() if field.split(".")[-1] == "email" else text
+
+
+def lookup_value(record: Record, field: str) -> str:
+    """The value of the natural-key field (dotted) of `record` as text; empty when it has none."""
     value: Any = record
     for part in field.split("."):
         value = getattr(value, part, None)
-    text = "" if value is None else str(value)
-    return text.lower() if field.split(".")[-1] == "email" else text
+    return "" if value is None else str(value)
+
+
+def plural(entity: str) -> str:
+    """The plural of an entity's name, for messages (category -> categories, product -> products)."""
+    if entity.endswith("y") and entity[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return entity[:-1] + "ies"
+    return entity + "s"
 
 
 def written_fields(item: WriteItem, creating: bool) -> frozenset[str] | None:

@@ -23,13 +23,15 @@ from pydantic import BaseModel, ValidationError
 
 from emporion.connectors.base import Permanent
 from emporion.connectors.rest import fields as canonical
-from emporion.connectors.rest.conversions import Misfit, Money, to_text
+from emporion.connectors.rest.conversions import Misfit, Money, id_out, to_text
 from emporion.connectors.rest.named_values import read_pairs, write_pairs
 from emporion.connectors.rest.paths import Step, compiled, put_at, singular_steps
 from emporion.connectors.rest.settings import EntitySettings, NamedValues, NestedList, OrderEntity
 from emporion.model import ENTITY_TYPES, OrderLine, Record
 
 Json = Any
+# canonical fields that hold another record's key in the target -> the entity whose ids they are
+REFERENCES = {"parent_key": "category", "categories": "category", "product_key": "product"}
 
 
 @dataclass(frozen=True)
@@ -180,11 +182,26 @@ def body_from(
     *,
     fields: Set[str] | None = None,
     creating: bool = False,
+    id_types: Mapping[str, str] | None = None,
 ) -> Json:
-    """The shop's JSON body for `record`: `fields` only (None: every mapped field), constants on create."""
+    """The shop's JSON body for `record`: `fields` only (None: every mapped field), constants on create.
+
+    A field the record does not have (None) is left out of a create, so that the shop fills in its own
+    default (a slug from the name) instead of taking a null; an update sends it, to clear the field.
+    References to the shop's own records are written as its ids are (`id_types`: entity -> `id_type`).
+    """
     written = dict(settings.written())
     status_path = written.pop("status", None) if isinstance(settings, OrderEntity) else None
-    body = item_body(record, written, settings.values, settings.sublists(), settings, fields)
+    body = item_body(
+        record,
+        written,
+        settings.values,
+        settings.sublists(),
+        settings,
+        fields,
+        creating=creating,
+        id_types=id_types or {},
+    )
     _write_pairs(body, record, getattr(settings, "attributes", None), fields)
     if (
         isinstance(settings, OrderEntity)
@@ -208,8 +225,12 @@ def item_body(
     settings: EntitySettings,
     fields: Set[str] | None,
     record: str | None = None,
+    *,
+    creating: bool = False,
+    id_types: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The body of one record or list item: each written field at its path, then its lists."""
+    id_types = id_types or {}
     record = record if record is not None else str(getattr(item, "key", ""))
     body: dict[str, Any] = {}
     for name, path in written.items():
@@ -217,13 +238,15 @@ def item_body(
         if top == "key" or (fields is not None and top not in fields):
             continue
         value = canonical.value_of(item, name)
-        if value is canonical.ABSENT:
+        if value is canonical.ABSENT or (creating and value is None):
             continue
         annotation = canonical.annotation_of(type(item), name)
         try:
             shop = canonical.write(
                 name, annotation, untranslated(translations.get(name), value), settings.money
             )
+            if name in REFERENCES:
+                shop = reference_out(shop, id_types.get(REFERENCES[name], "auto"))
         except Misfit as error:
             raise Permanent(str(error), record=record, field=name) from None
         put_at(body, _steps(path, record, name), shop)
@@ -233,11 +256,28 @@ def item_body(
         bodies = []
         for entry in getattr(item, name):
             bodies.append(
-                item_body(entry, nested.fields, nested.values, nested.sublists(), settings, fields, record)
+                item_body(
+                    entry,
+                    nested.fields,
+                    nested.values,
+                    nested.sublists(),
+                    settings,
+                    fields,
+                    record,
+                    creating=creating,
+                    id_types=id_types,
+                )
             )
             _write_pairs(bodies[-1], entry, getattr(nested, "attributes", None), fields)
         put_at(body, _steps(nested.items, record, name), bodies)
     return body
+
+
+def reference_out(value: Any, id_type: str) -> Any:
+    """A key (or list of keys) of the shop's own records, written as the shop's ids are."""
+    if isinstance(value, list):
+        return [reference_out(entry, id_type) for entry in value]
+    return id_out(value, id_type) if isinstance(value, str) else value
 
 
 def _write_pairs(

@@ -34,6 +34,7 @@ from emporion.connectors.rest.items import (
     canonical_field,
     idempotency_key,
     natural_key,
+    plural,
     whole,
     written_fields,
 )
@@ -134,7 +135,10 @@ def body(
 ) -> Any:
     """The shop's body for one item, shaped by the preset's hook."""
     fields = written_fields(item, creating)
-    data = mapping.body_from(entity, item.record, settings, fields=fields, creating=creating)
+    id_types = {name: entry.id_type for name, entry in connector.settings.entities.configured().items()}
+    data = mapping.body_from(
+        entity, item.record, settings, fields=fields, creating=creating, id_types=id_types
+    )
     return connector.hooks.shape_write(entity, data, item.record, creating)
 
 
@@ -194,7 +198,9 @@ async def upsert(
                 )
     if settings.create is None:
         raise Permanent(
-            f"{entity}s cannot be created in the connection {connector.name}", record=label, field="create"
+            f"{plural(entity)} cannot be created in the connection {connector.name}",
+            record=label,
+            field="create",
         )
     data = body(connector, entity, settings, item, True)
     try:
@@ -269,7 +275,7 @@ async def delete(
     if item.target_ref:
         if settings.delete is None:
             raise Permanent(
-                f"{entity}s cannot be deleted in the connection {connector.name}",
+                f"{plural(entity)} cannot be deleted in the connection {connector.name}",
                 record=item.key,
                 field="delete",
             )
