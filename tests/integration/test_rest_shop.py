@@ -382,3 +382,23 @@ def test_emporion_check_names_each_problem_of_a_broken_description(shop: MiniSho
         line, column = int(found.group(2)), int(found.group(3))
         assert at in lines[line - 1][column - 1 :], (dotted, lines[line - 1])
     assert API_KEY not in output
+
+
+async def test_categories_without_slugs_arrive_once_and_a_resync_matches_them_by_name(
+    shop: MiniShop, erp: MemorySystem, sqlite_url: str
+) -> None:
+    """Tryton's categories have no slug: each is created once (the shop makes the slug), then matched."""
+    erp.put("category", Category(key="c1", name="Tea"))
+    erp.put("category", Category(key="c2", name="Green tea", parent_key="c1"))
+    async with running_engine(settings(configuration(shop, sqlite_url, [CATALOGUE]))) as engine:
+        await sync_flow(engine.runners["catalogue"])
+        assert await engine.store.list_dead(flow="catalogue") == []
+    forgetful = sqlite_url.replace("state.db", "fresh-state.db")  # the links lost: found again or made twice
+    async with running_engine(settings(configuration(shop, forgetful, [CATALOGUE]))) as engine:
+        runner = engine.runners["catalogue"]
+        await sync_flow(runner)
+        assert await engine.store.list_dead(flow="catalogue") == []
+        assert (await verify_flow(runner)).clean
+    categories = {c["slug"]: c for c in shop.all("categories")}
+    assert sorted(categories) == ["green-tea", "tea"], "matched by name again, not made twice"
+    assert categories["green-tea"]["parent_id"] == categories["tea"]["id"]

@@ -600,12 +600,13 @@ def test_an_integer_id_type_refuses_an_id_that_is_no_number() -> None:
     assert refused.value.field == "parent_key" and refused.value.record == "2"
 
 
-def test_a_field_the_record_does_not_have_is_left_out_of_a_create_and_cleared_by_an_update() -> None:
-    """No slug: the create leaves it to the shop (no `slug: null`); an update sends the null."""
-    settings = CategoryEntity.model_validate({**WRITES, "fields": {"name": "$.name", "slug": "$.slug"}})
+def test_a_field_the_record_does_not_have_is_left_out_of_a_create() -> None:
+    """No slug or parent: the create leaves both out; an update clears the parent, keeps the shop's slug."""
+    fields = {"name": "$.name", "slug": "$.slug", "parent_key": "$.parent"}
+    settings = CategoryEntity.model_validate({**WRITES, "fields": fields})
     category = Category(key="c1", name="Tea")
     assert body_from("category", category, settings, creating=True) == {"name": "Tea"}
-    assert body_from("category", category, settings) == {"name": "Tea", "slug": None}
+    assert body_from("category", category, settings) == {"name": "Tea", "parent": None}
 
 
 def test_fields_the_description_does_not_map_are_declared_unkept() -> None:

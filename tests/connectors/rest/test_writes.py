@@ -24,7 +24,7 @@ from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.hooks import Hooks
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.connectors.rest.settings import RestConnection
-from emporion.model import Order, OrderNote, Product
+from emporion.model import Category, Order, OrderNote, Product, Shipment
 from tests.connectors.rest.test_contract import API_KEY, description
 from tests.example_shop.server import MiniShop, Refused
 
@@ -275,6 +275,69 @@ async def test_order_notes_and_status_are_written_once(
     assert again.status is OutcomeStatus.UNCHANGED, again.error
     (held,) = [record for record in shop.all("orders") if str(record["id"]) == key]
     assert held["status"] == "done" and [n["key"] for n in held["notes"]] == ["erp-1"]
+
+
+async def test_a_shipment_without_a_fulfil_call_goes_as_a_note_and_status_and_notes_still_go(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    """minishop has no fulfilments: the tracking becomes a customer-visible note, once; the rest goes."""
+    shop.save("products", {"sku": "SHIP-1", "name": "Tea", "price": "4.50", "stock": 5})
+    key = str(shop.place_order("buyer@example.com", [("SHIP-1", 1)])["id"])
+    (order,) = await connector.read("order", [key])
+    assert isinstance(order, Order)
+    shipment = Shipment(key="s1", carrier="DPD", tracking_numbers=["TRK-77"])
+    note = OrderNote(key="erp-1", text="Invoice INV-1")
+    update = order.model_copy(update={"status": "shipped", "notes": [note], "shipments": [shipment]})
+    item = WriteItem(key, update, {"id": key})
+    (first,) = await connector.write("order", [item], [])
+    assert first.status is OutcomeStatus.UPDATED, first.error
+    (again,) = await connector.write("order", [item], [])
+    assert again.status is OutcomeStatus.UNCHANGED, again.error
+    (held,) = [record for record in shop.all("orders") if str(record["id"]) == key]
+    assert held["status"] == "shipped"
+    notes = {n["key"]: n for n in held["notes"]}
+    assert set(notes) == {"erp-1", "shipment-s1"}
+    assert "TRK-77" in notes["shipment-s1"]["text"] and notes["shipment-s1"]["customer_visible"] is True
+
+
+async def test_a_shipment_the_shop_cannot_take_is_reported_without_holding_back_the_status(
+    shop: RecordingShop,
+) -> None:
+    """Neither `fulfil` nor `note`: the status still goes; the outcome fails naming the order's shipments."""
+    settings = description(shop, AUTH)
+    orders = settings.entities.order
+    assert orders is not None
+    settings.entities.order = orders.model_copy(update={"note": None})
+    connector = connector_of(settings)
+    try:
+        shop.save("products", {"sku": "SHIP-2", "name": "Tea", "price": "4.50", "stock": 5})
+        placed = shop.place_order("buyer@example.com", [("SHIP-2", 1)])
+        key = str(placed["id"])
+        (order,) = await connector.read("order", [key])
+        assert isinstance(order, Order)
+        shipment = Shipment(key="s1", tracking_numbers=["TRK-78"])
+        update = order.model_copy(update={"status": "shipped", "shipments": [shipment]})
+        (outcome,) = await connector.write("order", [WriteItem(key, update, {"id": key})], [])
+    finally:
+        await connector.close()
+    assert outcome.status is OutcomeStatus.FAILED
+    assert isinstance(outcome.error, Permanent) and outcome.error.field == "shipments"
+    assert outcome.error.record == f"order {placed['number']}"
+    (held,) = [record for record in shop.all("orders") if str(record["id"]) == key]
+    assert held["status"] == "shipped" and held["notes"] == []
+
+
+async def test_a_category_without_a_slug_is_found_by_name_and_never_made_twice(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    """No slug: created without one (the shop makes its own), then matched by name, not made again."""
+    records = [Category(key="t1", name="Tea"), Category(key="t2", name="Green tea")]
+    outcomes = await connector.write("category", [WriteItem(c.key, c) for c in records], [])
+    assert [outcome.status for outcome in outcomes] == [OutcomeStatus.CREATED] * 2, outcomes
+    again = await connector.write("category", [WriteItem(c.key, c) for c in records], [])
+    assert [outcome.status for outcome in again] == [OutcomeStatus.MATCHED] * 2, again
+    assert [o.target_ref for o in again] == [o.target_ref for o in outcomes]
+    assert sorted(c["slug"] for c in shop.all("categories")) == ["green-tea", "tea"]
 
 
 class PresetHooks(Hooks):

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emporion.connectors.base import WriteItem
+from emporion.connectors.base import Permanent, WriteItem
 from emporion.connectors.rest.settings import EntitySettings
 from emporion.engine import keys
 from emporion.model import Record, fingerprint
+
+if TYPE_CHECKING:
+    from emporion.connectors.rest.connector import DeclarativeConnector
+
+# the canonical field `engine.keys.natural_key` knows a record by, when its lookup field is empty
+FALLBACK_FIELD = {"category": "name", "product": "sku", "customer": "email"}
 
 
 def natural_key(record: Record, field: str | None) -> str:
@@ -26,6 +33,46 @@ def natural_key(record: Record, field: str | None) -> str:
     if not text:
         return keys.natural_key(record)
     return text.lower() if field.split(".")[-1] == "email" else text
+
+
+async def find(
+    connector: DeclarativeConnector, entity: str, records: Sequence[Record]
+) -> dict[str, dict[str, object]]:
+    """The shop's records for `records` by natural key: `{natural key: {"id": id}}`; only reads.
+
+    Records with a value in the lookup field go through the described `lookup`. Those without one (a
+    category with no slug) are known by the engine's key (a category's name), which the lookup cannot
+    search by: the shop's listing is read and matched on that field's path in `fields` instead.
+    Where that cannot be done (no list call, the field not mapped), Permanent: such a record is never
+    created blind, since a create whose answer is lost could not be found again and a retry would make
+    it twice.
+    """
+    settings = connector.entity(entity)
+    if settings.lookup is None or not records:
+        return {}
+    field = settings.lookup.field
+    searched = [natural_key(record, field) for record in records if lookup_value(record, field)]
+    found = await connector.lookup(entity, searched) if searched else {}
+    unsearchable = {natural_key(record, field) for record in records if not lookup_value(record, field)}
+    if not unsearchable:
+        return found
+    fallback = FALLBACK_FIELD.get(entity, "key")
+    path = settings.fields.get(fallback)
+    if path is None or settings.list is None:
+        raise Permanent(
+            f"a {entity} without {field} can only be found by {fallback}, which the shop cannot be "
+            f"searched by here: not created, so that it is never made twice",
+            record=f"{entity} {sorted(unsearchable)[0]}",
+            field=field,
+        )
+    from emporion.connectors.rest.mapping import value_at
+
+    async for page in connector.listing(entity):
+        for data in page:
+            value = value_at(data, path)
+            if value is not None and str(value) in unsearchable and str(value) not in found:
+                found[str(value)] = {"id": connector.key_of(settings, data)}
+    return found
 
 
 def lookup_value(record: Record, field: str) -> str:

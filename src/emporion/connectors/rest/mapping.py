@@ -27,6 +27,7 @@ from emporion.connectors.rest.conversions import Misfit, Money, id_out, to_text
 from emporion.connectors.rest.named_values import read_pairs, write_pairs
 from emporion.connectors.rest.paths import Step, compiled, put_at, singular_steps
 from emporion.connectors.rest.settings import EntitySettings, NamedValues, NestedList, OrderEntity
+from emporion.engine.compare import TARGET_CHOOSES_WHEN_NONE
 from emporion.model import ENTITY_TYPES, OrderLine, Record
 
 Json = Any
@@ -187,7 +188,8 @@ def body_from(
     """The shop's JSON body for `record`: `fields` only (None: every mapped field), constants on create.
 
     A field the record does not have (None) is left out of a create, so that the shop fills in its own
-    default (a slug from the name) instead of taking a null; an update sends it, to clear the field.
+    default (a slug from the name) instead of taking a null; an update sends it, to clear the field,
+    except one the shop chooses itself when the record has none (a slug: never cleared).
     References to the shop's own records are written as its ids are (`id_types`: entity -> `id_type`).
     """
     written = dict(settings.written())
@@ -238,7 +240,7 @@ def item_body(
         if top == "key" or (fields is not None and top not in fields):
             continue
         value = canonical.value_of(item, name)
-        if value is canonical.ABSENT or (creating and value is None):
+        if value is canonical.ABSENT or (value is None and (creating or name in TARGET_CHOOSES_WHEN_NONE)):
             continue
         annotation = canonical.annotation_of(type(item), name)
         try:

@@ -1,14 +1,15 @@
 """A described shop's orders brought up to date from the ERP's progress, and the reconcile window.
 
 The shop's order is read first; then what it lacks is added, each at most once: shipments with
-their tracking numbers (`fulfil`, matched by tracking number), refunds (`refund`, matched by key or
+their tracking numbers (`fulfil`, matched by tracking number; without one, a customer-visible
+`note` per shipment, matched by key or text), refunds (`refund`, matched by key or
 amount), notes (`note`, matched by key or text), and the status (`status`) when the shop's differs.
 `only` limits which of these a write touches (the engine sends status, hold and notes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteIte
 from emporion.connectors.rest.paths import compiled
 from emporion.connectors.rest.settings import Call, OrderEntity
 from emporion.connectors.rest.writes import guarded
-from emporion.model import Order
+from emporion.model import Order, OrderNote, Shipment
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.connector import DeclarativeConnector
@@ -50,7 +51,13 @@ def wanted_status(settings: OrderEntity, order: Order, current: Order) -> str | 
 
 
 async def update_order(connector: DeclarativeConnector, settings: OrderEntity, item: WriteItem) -> Outcome:
-    """Add what the shop order lacks, then move its status; never creates an order."""
+    """Add what the shop order lacks, then move its status; never creates an order.
+
+    Each part goes on its own: one the shop has no call for (a shipment without `fulfil` or `note`)
+    does not keep the others back. What could not be written at all is the outcome's error, naming
+    the order and the field, after the rest was written (every part is added once, so a retry of the
+    item repeats nothing).
+    """
     order = item.record
     assert isinstance(order, Order)
     ident = str(item.target_ref["id"]) if item.target_ref else item.key
@@ -63,27 +70,55 @@ async def update_order(connector: DeclarativeConnector, settings: OrderEntity, i
     label = f"order {order.number or ident}"
     wants = item.only
     sent = 0
+    unwritten: list[Permanent] = []
+    known = {note.key for note in current.notes} | {note.text for note in current.notes}
+    known |= held_notes(raw, connector.settings.options.get("order_notes", "$.notes[*]"))
 
-    async def send(call: Call | None, name: str, **values: Any) -> None:
+    async def send(call: Call | None, name: str, field: str, **values: Any) -> None:
         nonlocal sent
         if call is None:
-            raise Permanent(f"the shop's orders have no {name} call", record=label, field=name)
+            raise Permanent(f"the shop's orders have no {name} call", record=label, field=field)
         await connector.client.call(call, connector.values(id=ident, key=ident, **values), record=label)
         sent += 1
 
-    if wants is None or "shipments" in wants:
+    async def add_note(note: OrderNote) -> None:
+        if note.key not in known and note.text not in known:
+            await send(
+                settings.note,
+                "note",
+                "notes",
+                text=note.text,
+                note_key=note.key,
+                customer_visible=note.customer_visible,
+            )
+            known.update((note.key, note.text))
+
+    async def part(field: str, write: Callable[[], Awaitable[None]]) -> None:
+        if wants is None or field in wants:
+            try:
+                await write()
+            except Permanent as error:
+                unwritten.append(error)
+
+    async def shipments() -> None:
         held = {number for shipment in current.shipments for number in shipment.tracking_numbers}
         for shipment in order.shipments:
             fresh = [number for number in shipment.tracking_numbers if number not in held]
-            if fresh or (not shipment.tracking_numbers and not current.shipments):
-                await send(
-                    settings.fulfil,
-                    "fulfil",
-                    tracking_number=(fresh or [""])[0],
-                    carrier=shipment.carrier,
-                    tracking_url=shipment.tracking_url,
-                )
-    if wants is None or "refunds" in wants:
+            if not fresh and (shipment.tracking_numbers or current.shipments):
+                continue
+            if settings.fulfil is None and settings.note is not None:
+                await add_note(shipment_note(shipment))  # no fulfilments: the tracking told as a note
+                continue
+            await send(
+                settings.fulfil,
+                "fulfil",
+                "shipments",
+                tracking_number=(fresh or [""])[0],
+                carrier=shipment.carrier,
+                tracking_url=shipment.tracking_url,
+            )
+
+    async def refunds() -> None:
         keys = {refund.key for refund in current.refunds if refund.key}
         amounts = [refund.amount for refund in current.refunds]
         for refund in order.refunds:
@@ -92,25 +127,41 @@ async def update_order(connector: DeclarativeConnector, settings: OrderEntity, i
                     amounts.remove(refund.amount)
                 continue
             await send(
-                settings.refund, "refund", amount=refund.amount, reason=refund.reason, refund_key=refund.key
+                settings.refund,
+                "refund",
+                "refunds",
+                amount=refund.amount,
+                reason=refund.reason,
+                refund_key=refund.key,
             )
-    if wants is None or "notes" in wants:
-        known = {note.key for note in current.notes} | {note.text for note in current.notes}
-        known |= held_notes(raw, connector.settings.options.get("order_notes", "$.notes[*]"))
+
+    async def notes() -> None:
         for note in order.notes:
-            if note.key not in known and note.text not in known:
-                await send(
-                    settings.note,
-                    "note",
-                    text=note.text,
-                    note_key=note.key,
-                    customer_visible=note.customer_visible,
-                )
-    if wants is None or "status" in wants:
-        status = wanted_status(settings, order, current)
-        if status is not None:
-            await send(settings.status, "status", status=status)
+            await add_note(note)
+
+    async def status() -> None:
+        wanted = wanted_status(settings, order, current)
+        if wanted is not None:
+            await send(settings.status, "status", "status", status=wanted)
+
+    await part("shipments", shipments)
+    await part("refunds", refunds)
+    await part("notes", notes)
+    await part("status", status)
+    if unwritten:
+        reason = "; ".join(error.reason for error in unwritten)
+        error = Permanent(reason, record=label, field=unwritten[0].field)
+        return Outcome(item.key, OutcomeStatus.FAILED, {"id": ident}, error)
     return Outcome(item.key, OutcomeStatus.UPDATED if sent else OutcomeStatus.UNCHANGED, {"id": ident})
+
+
+def shipment_note(shipment: Shipment) -> OrderNote:
+    """A shipment told as a note the customer sees: carrier, tracking numbers and link."""
+    carrier = f" with {shipment.carrier}" if shipment.carrier else ""
+    tracking = f", tracking number {shipment.tracking}" if shipment.tracking_numbers else ""
+    link = f" ({shipment.tracking_url})" if shipment.tracking_url else ""
+    text = f"Shipped{carrier}{tracking}{link}"
+    return OrderNote(key=f"shipment-{shipment.key}", text=text, customer_visible=True)
 
 
 def held_notes(raw: Any, path: str) -> set[str]:

@@ -32,6 +32,7 @@ from emporion.connectors.rest import mapping
 from emporion.connectors.rest.client import Missing
 from emporion.connectors.rest.items import (
     canonical_field,
+    find,
     idempotency_key,
     natural_key,
     plural,
@@ -55,8 +56,7 @@ async def write(
     """Upsert `upserts` and delete `deletes`; one outcome per item."""
     settings = connector.entity(entity)
     field = settings.lookup.field if settings.lookup else None
-    unlinked = [natural_key(item.record, field) for item in upserts if not item.target_ref]
-    found = await connector.lookup(entity, [key for key in unlinked if key]) if unlinked else {}
+    found = await find(connector, entity, [item.record for item in upserts if not item.target_ref])
     current = await held(connector, entity, upserts, found, field) if settings.batch is None else {}
     outcomes: list[Outcome] = []
     pending: list[WriteItem] = []
@@ -191,7 +191,7 @@ async def upsert(
             ident = await send(connector, settings.update, item, ref, data, field, label, entity)
             return Outcome(item.key, status, {"id": ident or ref["id"]})
         except Missing:  # gone from the shop since it was linked: search again, then create
-            again = await connector.lookup(entity, [natural_key(item.record, field)]) if field else {}
+            again = await find(connector, entity, [item.record])
             if again:
                 return await upsert(
                     connector, entity, settings, replace(item, target_ref=next(iter(again.values()))), {}
@@ -208,7 +208,7 @@ async def upsert(
     except RateLimited:
         raise
     except Retryable:  # sent, answer lost: did the create happen?
-        again = await connector.lookup(entity, [natural_key(item.record, field)]) if field else {}
+        again = await find(connector, entity, [item.record])
         if not again:
             raise
         return Outcome(item.key, OutcomeStatus.CREATED, {"id": next(iter(again.values()))["id"]})
