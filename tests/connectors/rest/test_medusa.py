@@ -17,7 +17,17 @@ from emporion.connectors.base import OutcomeStatus, Retryable, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.connectors.rest.settings import RestConnection
-from emporion.model import Order, OrderStatus, PaymentState, Product, Record, Refund, Shipment, Variant
+from emporion.model import (
+    Order,
+    OrderNote,
+    OrderStatus,
+    PaymentState,
+    Product,
+    Record,
+    Refund,
+    Shipment,
+    Variant,
+)
 from emporion.testing.contract import (
     BudgetedConnectionContract,
     CatalogueTargetContract,
@@ -212,22 +222,25 @@ async def test_price_and_stock_changes_are_fed_by_the_full_diff(medusa: RunningM
 
 
 async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: RunningMedusa) -> None:
-    """An order reads with tax rounded to cents and its total the sum of its parts; a shipment with
-    its tracking number and a refund (capturing the payment first) go back once."""
+    """An order reads with the total Medusa shows (18.6354 as 18.64) and taxes in cents that add up to
+    it (2.0444 + 0.931: the line's takes the cent); a shipment with its tracking number and a refund
+    (capturing the payment first) go back once."""
     connector = medusa_connector(medusa)
     tag = uuid.uuid4().hex[:6].upper()
-    product = await create_product(medusa, f"SHIP-{tag}", "Mug", Decimal("10.01"), 20)
-    placed = await place_order(medusa, f"ship-{tag.lower()}@example.com", [(product["variants"][0]["id"], 3)])
+    product = await create_product(medusa, f"SHIP-{tag}", "Mug", Decimal("10.76"), 20)
+    placed = await place_order(medusa, f"ship-{tag.lower()}@example.com", [(product["variants"][0]["id"], 1)])
     key = str(placed["id"])
     try:
         order = one(await connector.read("order", [key]))
         assert isinstance(order, Order) and order.status is OrderStatus.PROCESSING
         assert order.payment_state is PaymentState.AUTHORIZED
-        assert order.total == Decimal(str(placed["total"])).quantize(CENT)  # 41.5667
-        assert [payment.amount for payment in order.payments] == [Decimal("41.57")]
-        assert order.shipping_tax == Decimal("0.93") and order.lines[0].tax == Decimal("5.71")
+        assert order.total == Decimal(str(placed["total"])).quantize(CENT)  # 18.6354
+        assert [payment.amount for payment in order.payments] == [Decimal("18.64")]
+        assert order.shipping_tax == Decimal("0.93") and order.lines[0].tax == Decimal("2.05")
         parts = sum(line.total + line.tax for line in order.lines) + order.shipping_total + order.shipping_tax
-        assert parts == order.total and order.total == Decimal("41.57")
+        assert parts == order.total and order.total == Decimal("18.64")
+        assert order.tax_total == Decimal("2.98")
+        assert [tax.tax_total + tax.shipping_tax_total for tax in order.tax_lines] == [Decimal("2.98")]
         shipped = order.model_copy(
             update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
         )
@@ -242,11 +255,17 @@ async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: Run
         assert outcome.ok, outcome.error
         (again,) = await connector.write("order", [item], [])
         assert again.status is OutcomeStatus.UNCHANGED
+        noted = shipped.model_copy(update={"notes": [OrderNote(key="invoice-1", text=f"Invoice INV-{tag}")]})
+        item = WriteItem(key, noted, {"id": key}, only=frozenset({"notes"}))
+        assert [(await connector.write("order", [item], []))[0].status for _ in range(2)] == [
+            OutcomeStatus.UPDATED,
+            OutcomeStatus.UNCHANGED,
+        ]
         back = one(await connector.read("order", [key]))
         assert isinstance(back, Order) and back.status is OrderStatus.SHIPPED
         assert [s.tracking_numbers for s in back.shipments] == [[f"TRK{tag}"]]
         assert [r.amount for r in back.refunds] == [Decimal("5.00")]
         assert back.payment_state is PaymentState.PARTIALLY_REFUNDED
-        assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(17)
+        assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(19)
     finally:
         await connector.close()

@@ -6,9 +6,12 @@ is "Default"; a product with variants keeps the ERP's product SKU as its `extern
 read and written in `options.currency`, stock as the stocked quantity at `options.stock_location_id`
 (the level is made when missing). Medusa takes no idempotency key: a create whose answer is lost is
 looked up by SKU (GET /admin/products?variants[sku]=) before it could be repeated. Medusa does not
-round tax: orders are read with each line's and shipping method's tax rounded to cents (half up) and
-the totals made of the rounded parts. Order progress is completed here: the lines still to fulfil
-and the shipment with its tracking label, the payment to refund (captured first), status actions.
+round tax (19% of 4.90 is 0.931): an order is read with the total it shows the shopper (its total
+to the cent, half up) and each line's and shipping method's tax in cents, the cent the rounding of
+the parts lost or gained given to the part it moved most, so that the parts add up to that total.
+Payments and refunds are read in cents too. Order progress is completed here: the lines still to fulfil
+and the shipment with its tracking label, the payment to refund (captured first), status actions,
+notes kept in the order's metadata.
 """
 
 from __future__ import annotations
@@ -117,30 +120,67 @@ def shape_product(data: Json, currency: str, location: str) -> Json:
             "price": only["shaped_price"],
             "available": only["shaped_available"],
         }
-        shaped["variants"] = []
+        shaped |= {"variants": [], "options": []}
     else:
-        shaped["variants"] = variants
+        options = [
+            {
+                "title": option.get("title"),
+                "values": sorted(str(v.get("value")) for v in option.get("values") or []),
+            }
+            for option in data.get("options") or []
+        ]
+        shaped |= {"variants": variants, "options": options}
     return {**data, "shaped": shaped}
 
 
-def shape_order(data: Json) -> Json:
-    """A Medusa order with its taxes rounded to cents, totals of the rounded parts, a status word."""
+def exact(value: Any) -> Decimal:
+    """A JSON number as an exact Decimal (0 when absent)."""
+    return Decimal(str(value or 0))
+
+
+def rounded_parts(parts: list[Json], order_tax: Decimal) -> None:
+    """Each part's tax in cents (`shaped_tax`), the cents the rounding lost or gained given back to
+    the parts it moved most, so that they add up to the order's tax to the cent (what Medusa shows)."""
+    for part in parts:
+        part["shaped_tax"] = cents(part.get("tax_total"))
+    left = order_tax - sum((part["shaped_tax"] for part in parts), Decimal(0))
+    step = CENT if left > 0 else -CENT
+    moved = sorted(
+        parts, key=lambda part: (exact(part.get("tax_total")) - part["shaped_tax"]) * step, reverse=True
+    )
+    for part in moved[: int(abs(left) / CENT)]:
+        part["shaped_tax"] += step
+
+
+def tax_lines(items: list[Json], methods: list[Json]) -> list[dict[str, Any]]:
+    """The order's tax per rate (by each part's first tax line): on lines, and on shipping."""
     by_code: dict[str, dict[str, Any]] = {}
+    for kind, parts in (("tax_total", items), ("shipping_tax_total", methods)):
+        for part in parts:
+            for tax_line in (part.get("tax_lines") or [])[:1]:
+                code = str(tax_line.get("code") or tax_line.get("rate"))
+                entry = by_code.setdefault(
+                    code,
+                    {"code": tax_line.get("code") or "", "label": tax_line.get("description") or ""}
+                    | {
+                        "rate": tax_line.get("rate"),
+                        "tax_total": Decimal(0),
+                        "shipping_tax_total": Decimal(0),
+                    },
+                )
+                entry[kind] += part["shaped_tax"]
+    return list(by_code.values())
 
-    def part(line: Json, kind: str) -> Json:
-        tax = cents(line.get("tax_total"))
-        for tax_line in line.get("tax_lines") or []:
-            entry = by_code.setdefault(
-                str(tax_line.get("code") or tax_line.get("rate")),
-                {"code": tax_line.get("code") or "", "label": tax_line.get("description") or ""}
-                | {"rate": tax_line.get("rate"), "tax_total": Decimal(0), "shipping_tax_total": Decimal(0)},
-            )
-            entry[kind] += cents(tax_line.get("total"))
-        net = cents(Decimal(str(line.get("total") or 0)) - Decimal(str(line.get("tax_total") or 0)))
-        return {**line, "shaped_net": net, "shaped_tax": tax}
 
-    items = [part(line, "tax_total") for line in data.get("items") or []]
-    methods = [part(line, "shipping_tax_total") for line in data.get("shipping_methods") or []]
+def shape_order(data: Json) -> Json:
+    """A Medusa order in cents: its total as Medusa shows it (half up), taxes rounded to add up to it,
+    a status word that says "shipped" or "delivered" for a pending order whose fulfilment says so."""
+    items = [dict(line) for line in data.get("items") or []]
+    methods = [dict(line) for line in data.get("shipping_methods") or []]
+    for part in [*items, *methods]:
+        part["shaped_net"] = cents(exact(part.get("total")) - exact(part.get("tax_total")))
+    unrounded = sum((exact(part.get("tax_total")) for part in [*items, *methods]), Decimal(0))
+    rounded_parts([*items, *methods], cents(unrounded))
     shipping_tax = sum((line["shaped_tax"] for line in methods), Decimal(0))
     tax = sum((line["shaped_tax"] for line in items), Decimal(0)) + shipping_tax
     net = sum((line["shaped_net"] for line in [*items, *methods]), Decimal(0))
@@ -161,7 +201,7 @@ def shape_order(data: Json) -> Json:
         "shipping_tax": shipping_tax,
         "tax_total": tax,
         "total": net + tax,
-        "tax_lines": list(by_code.values()),
+        "tax_lines": tax_lines(items, methods),
     }
     lists = {"items": items, "shipping_methods": methods, "fulfillments": fulfilments}
     return {**data, **lists, "payment_collections": collections, "shaped": shaped}
@@ -482,6 +522,8 @@ class OrderProgress:
             return await self.refund(call, given, record)
         if described is not None and call is described.status:
             return await self.move(call, given, record)
+        if described is not None and call is described.note:
+            return await self.note(call, given, record)
         return await self.plain(call, given, record=record, idempotency_key=idempotency_key, read=read)
 
     async def order(self, values: dict[str, Any], record: str | None) -> Json:
@@ -544,6 +586,14 @@ class OrderProgress:
                 f"Medusa has no action that makes an order {status}", record=record, field="status"
             )
         return await self.plain(call, values | {"action": action}, record=record)
+
+    async def note(self, call: Call, values: dict[str, Any], record: str | None) -> Answer:
+        """A note kept in the order's metadata (Medusa has no order notes), beside what is there."""
+        metadata = dict((await self.order(values, record)).get("metadata") or {})
+        name = f"emporion_note_{values.get('note_key') or len(metadata) + 1}"
+        return await self.plain(
+            call, values | {"metadata": metadata | {name: values.get("text") or ""}}, record=record
+        )
 
 
 HOOKS = MedusaHooks()
