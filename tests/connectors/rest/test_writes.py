@@ -193,7 +193,7 @@ async def test_a_batch_answers_each_item(shop: RecordingShop) -> None:
     )
     connector = connector_of(settings)
     try:
-        shop.save("products", {"sku": "B-2", "name": "Outside", "price": "1"})
+        found_id = shop.save("products", {"sku": "B-2", "name": "Outside", "price": "1"})["id"]
         good, found, bad = product("B-1"), product("B-2", "Found"), product("B-3", price="-1")
         items = [WriteItem(r.key, r) for r in (good, found, bad)]
         outcomes = {o.key: o for o in await connector.write("product", items, [])}
@@ -203,6 +203,8 @@ async def test_a_batch_answers_each_item(shop: RecordingShop) -> None:
         assert failure.status is OutcomeStatus.FAILED and isinstance(failure.error, Permanent)
         assert failure.error.field == "list_price" and failure.error.record
         assert len(shop.posts("/api/products/batch")) == 2  # batch_size 2: two calls
+        sent = [entry for request in shop.posts("/api/products/batch") for entry in request[3]["items"]]
+        assert [entry.get("id") for entry in sent if entry["sku"] == "B-2"] == [int(str(found_id))]
         assert len(shop.all("products")) == 2 and skus(shop, "B-2")[0]["name"] == "Found"
     finally:
         await connector.close()

@@ -4,7 +4,8 @@ The answer's list (the batch call's `items` path, else the whole answer) holds o
 sent, in the order sent, or each naming its natural key (the lookup's `path`), which is preferred
 when present. An entry carrying an error (the call's `error` path) fails its item alone; an item the
 answer does not mention fails Retryable (the engine's retry searches before creating). Linked and
-found items carry their id at the entity's `id` path, so that the shop updates instead of creating.
+found items carry their id at the entity's `id` path (as the shop's ids are written: `id_type`), so
+that the shop updates instead of creating.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from emporion.connectors.base import (
     WriteItem,
 )
 from emporion.connectors.rest import mapping
+from emporion.connectors.rest.conversions import id_out
 from emporion.connectors.rest.items import canonical_field, idempotency_key, natural_key
 from emporion.connectors.rest.settings import EntitySettings
 from emporion.connectors.rest.writes import Found, body, ref_of
@@ -76,7 +78,8 @@ async def one_batch(
     bodies = []
     for item, ref in zip(chunk, refs, strict=True):
         data = body(connector, entity, settings, item, ref is None)
-        bodies.append(with_id(data, settings.id, ref["id"]) if ref is not None else data)
+        ident = id_out(str(ref["id"]), settings.id_type) if ref is not None else None
+        bodies.append(with_id(data, settings.id, ident) if ref is not None else data)
     keys = "".join(idempotency_key(connector.name, entity, item) for item in chunk)
     key = hashlib.sha256(keys.encode()).hexdigest()[:40] if settings.batch.idempotency_header else None
     label = f"{entity} batch of {len(chunk)}"
