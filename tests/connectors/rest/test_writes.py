@@ -342,6 +342,28 @@ async def test_a_category_without_a_slug_is_found_by_name_and_never_made_twice(
     assert sorted(c["slug"] for c in shop.all("categories")) == ["green-tea", "tea"]
 
 
+async def test_a_category_without_a_slug_that_cannot_be_searched_for_is_not_created(
+    shop: RecordingShop,
+) -> None:
+    """No list call to find it by name: that category fails alone naming `slug`; the others are made."""
+    settings = description(shop, AUTH)
+    categories = settings.entities.category
+    assert categories is not None
+    settings.entities.category = categories.model_copy(update={"list": None})
+    connector = connector_of(settings)
+    try:
+        records = [Category(key="t1", name="Tea"), Category(key="t2", name="Herbs", slug="herbs")]
+        outcomes = await connector.write("category", [WriteItem(c.key, c) for c in records], [])
+    finally:
+        await connector.close()
+    statuses = {outcome.key: outcome for outcome in outcomes}
+    assert statuses["t2"].status is OutcomeStatus.CREATED
+    refused = statuses["t1"]
+    assert refused.status is OutcomeStatus.FAILED and isinstance(refused.error, Permanent)
+    assert refused.error.field == "slug" and refused.error.record == "category Tea"
+    assert [c["slug"] for c in shop.all("categories")] == ["herbs"]
+
+
 class PresetHooks(Hooks):
     """A preset's code: writes products whose SKU starts with PRESET- itself, and renames on reading."""
 

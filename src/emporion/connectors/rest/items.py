@@ -59,12 +59,7 @@ async def find(
     fallback = FALLBACK_FIELD.get(entity, "key")
     path = settings.fields.get(fallback)
     if path is None or settings.list is None:
-        raise Permanent(
-            f"a {entity} without {field} can only be found by {fallback}, which the shop cannot be "
-            f"searched by here: not created, so that it is never made twice",
-            record=f"{entity} {sorted(unsearchable)[0]}",
-            field=field,
-        )
+        raise unfindable(entity, settings, sorted(unsearchable)[0])
     from emporion.connectors.rest.mapping import value_at
 
     async for page in connector.listing(entity):
@@ -73,6 +68,25 @@ async def find(
             if value is not None and str(value) in unsearchable and str(value) not in found:
                 found[str(value)] = {"id": connector.key_of(settings, data)}
     return found
+
+
+def unfindable(entity: str, settings: EntitySettings, known_as: str) -> Permanent:
+    """Why a record without a value in the lookup field cannot be searched for, so is not created."""
+    field = settings.lookup.field if settings.lookup else "key"
+    fallback = FALLBACK_FIELD.get(entity, "key")
+    return Permanent(
+        f"a {entity} without {field} can only be found by {fallback}, which the shop cannot be searched "
+        "by here (no list call, or the field is not mapped): not created, so that it is never made twice",
+        record=f"{entity} {known_as}",
+        field=field,
+    )
+
+
+def blind(entity: str, settings: EntitySettings, record: Record) -> bool:
+    """Whether a record could not be searched for before a create (see `find`)."""
+    if settings.lookup is None or lookup_value(record, settings.lookup.field):
+        return False
+    return settings.list is None or FALLBACK_FIELD.get(entity, "key") not in settings.fields
 
 
 def lookup_value(record: Record, field: str) -> str:

@@ -31,11 +31,13 @@ from emporion.connectors.base import (
 from emporion.connectors.rest import mapping
 from emporion.connectors.rest.client import Missing
 from emporion.connectors.rest.items import (
+    blind,
     canonical_field,
     find,
     idempotency_key,
     natural_key,
     plural,
+    unfindable,
     whole,
     written_fields,
 )
@@ -56,9 +58,13 @@ async def write(
     """Upsert `upserts` and delete `deletes`; one outcome per item."""
     settings = connector.entity(entity)
     field = settings.lookup.field if settings.lookup else None
+    unsearchable = [item for item in upserts if not item.target_ref and blind(entity, settings, item.record)]
+    outcomes: list[Outcome] = [
+        failed(item, unfindable(entity, settings, natural_key(item.record, field))) for item in unsearchable
+    ]
+    upserts = [item for item in upserts if item not in unsearchable]
     found = await find(connector, entity, [item.record for item in upserts if not item.target_ref])
     current = await held(connector, entity, upserts, found, field) if settings.batch is None else {}
-    outcomes: list[Outcome] = []
     pending: list[WriteItem] = []
     for item in upserts:
         outcome = await guarded(
@@ -108,6 +114,11 @@ def unchanged(
         return bool(wanted == body(connector, entity, settings, replace(item, record=current), False))
     except Permanent:
         return False
+
+
+def failed(item: WriteItem, error: Permanent) -> Outcome:
+    """The outcome of an item that was not written, with why."""
+    return Outcome(item.key, OutcomeStatus.FAILED, item.target_ref, error)
 
 
 def ref_of(item: WriteItem, found: Found, field: str | None) -> dict[str, object] | None:
