@@ -169,7 +169,9 @@ async def test_a_lost_create_answer_is_found_by_sku_not_made_twice(medusa: Runni
     """Medusa takes no idempotency key: the product made before the answer was lost is found by SKU."""
     connector = medusa_connector(medusa)
     tag = uuid.uuid4().hex[:6].upper()
-    product = Product(key=f"lost-{tag}", sku=f"LOST-{tag}", name="Lost", list_price=Decimal("3.30"))
+    product = Product(
+        key=f"lost-{tag}", sku=f"LOST-{tag}", name="Lost", list_price=Decimal("3.30"), available=Decimal(6)
+    )
     plain = connector.client.call
     lost = []
 
@@ -190,6 +192,7 @@ async def test_a_lost_create_answer_is_found_by_sku_not_made_twice(medusa: Runni
         async with admin(medusa) as client:
             found = await get(client, "/admin/product-variants", sku=f"LOST-{tag}")
         assert found["count"] == 1
+        assert await stock_of(medusa, f"LOST-{tag}") == Decimal(6)  # its stock level made all the same
     finally:
         await connector.close()
 

@@ -308,7 +308,8 @@ class ProductWriter:
         if not self.product.sku or any(not variant.sku for variant in self.variants()):
             raise Permanent("Medusa sells variants by SKU: a SKU is missing", record=self.label, field="sku")
         current = await self.connector.raw("product", str(ref["id"])) if ref else None
-        if current is None:
+        searched = ref is None and not self.item.target_ref and not self.product.variants
+        if current is None and not searched:  # a simple product's SKU was looked up already
             ref = await self.find()
             current = await self.connector.raw("product", str(ref["id"])) if ref else None
         if ref is None or current is None:
@@ -376,23 +377,24 @@ class ProductWriter:
         if self.hooks.channel:
             body["sales_channels"] = [{"id": self.hooks.channel}]
         try:
-            made = await self.send("POST", "/admin/products", body)
+            made = await self.send("POST", "/admin/products", body, fields=ITEMS)
         except Retryable:  # sent, answer lost: did the create happen?
             found = await self.find()
             if found is None:
                 raise
+            await self.stock(str(found["id"]), {variant.sku: variant for variant in self.variants()})
             return Outcome(self.item.key, OutcomeStatus.CREATED, found)
         ident = str(made["product"]["id"])
-        await self.stock(ident, {variant.sku: variant for variant in self.variants()})
+        await self.stock(ident, {variant.sku: variant for variant in self.variants()}, made["product"])
         return Outcome(self.item.key, OutcomeStatus.CREATED, {"id": ident})
 
-    async def stock(self, ident: str, variants: dict[str, Variant]) -> None:
+    async def stock(self, ident: str, variants: dict[str, Variant], made: Json = None) -> None:
         """Stock levels at the location for freshly made variants (Medusa makes items, no levels)."""
         location = self.hooks.location
         wanted = {sku: v.available for sku, v in variants.items() if v.available is not None}
         if not location or not wanted:
             return
-        held = await self.send("GET", f"/admin/products/{ident}", fields=ITEMS)
+        held = {"product": made} if made else await self.send("GET", f"/admin/products/{ident}", fields=ITEMS)
         levels = [
             {"inventory_item_id": link["inventory_item_id"], "location_id": location}
             | {"stocked_quantity": int(wanted[variant["sku"]])}
