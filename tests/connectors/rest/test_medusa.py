@@ -18,6 +18,8 @@ from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.connectors.rest.settings import RestConnection
 from emporion.model import (
+    Category,
+    Customer,
     Order,
     OrderNote,
     OrderStatus,
@@ -270,5 +272,33 @@ async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: Run
         assert [r.amount for r in back.refunds] == [Decimal("5.00")]
         assert back.payment_state is PaymentState.PARTIALLY_REFUNDED
         assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(19)
+    finally:
+        await connector.close()
+
+
+async def test_categories_and_customers_are_written_once_and_read_back(medusa: RunningMedusa) -> None:
+    """A category (child of another) and a customer are made, found again by name and e-mail, updated."""
+    connector = medusa_connector(medusa)
+    tag = uuid.uuid4().hex[:6].upper()
+    try:
+        parent = Category(key=f"c-{tag}", name=f"Tea {tag}")
+        (top,) = await connector.write("category", [WriteItem(parent.key, parent)], [])
+        assert top.status is OutcomeStatus.CREATED and top.target_ref, top.error
+        child = Category(key=f"g-{tag}", name=f"Green {tag}", parent_key=str(top.target_ref["id"]))
+        (made,) = await connector.write("category", [WriteItem(child.key, child)], [])
+        assert made.status is OutcomeStatus.CREATED and made.target_ref, made.error
+        (again,) = await connector.write("category", [WriteItem(child.key, child)], [])
+        assert again.status is OutcomeStatus.MATCHED and again.target_ref == made.target_ref
+        back = one(await connector.read("category", [str(made.target_ref["id"])]))
+        assert isinstance(back, Category) and back.parent_key == top.target_ref["id"]
+        email = f"Kunde-{tag.lower()}@Example.com"
+        customer = Customer(key=f"k-{tag}", email=email, first_name="Erika", last_name="Muster")
+        (first,) = await connector.write("customer", [WriteItem(customer.key, customer)], [])
+        assert first.status is OutcomeStatus.CREATED and first.target_ref, first.error
+        renamed = customer.model_copy(update={"last_name": "Mustermann"})
+        (second,) = await connector.write("customer", [WriteItem(customer.key, renamed)], [])
+        assert second.status is OutcomeStatus.MATCHED and second.target_ref == first.target_ref
+        held = one(await connector.read("customer", [str(first.target_ref["id"])]))
+        assert isinstance(held, Customer) and held.last_name == "Mustermann"
     finally:
         await connector.close()
