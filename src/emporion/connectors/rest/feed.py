@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import ChangeBatch, Permanent, Unmappable
 from emporion.connectors.rest import mapping
+from emporion.connectors.rest.items import plural
 from emporion.connectors.rest.settings import ChangedSince, EntitySettings
 from emporion.connectors.rows.fulldiff import HASH_BYTES, Differ, Snapshot
 from emporion.model import fingerprint
@@ -83,7 +84,7 @@ async def changes(connector: DeclarativeConnector, entity: str, cursor: str | No
             state = json.loads(cursor)
             at, seen = datetime.fromisoformat(state["at"]), dict(state["seen"])
         except (ValueError, KeyError, TypeError):
-            raise Permanent(f"damaged change cursor of {entity}s", field="cursor") from None
+            raise Permanent(f"damaged change cursor of {plural(entity)}", field="cursor") from None
     stamps = await stamped(connector, entity, settings, since_settings, at - overlap)
     keys = [key for key, (text, _) in stamps.items() if seen.get(key) != text] if cursor else []
     window = started - overlap
@@ -109,7 +110,7 @@ async def stamped(
     """Key -> (stamp text, moment) of the records stamped since `since`, over passes until none moved."""
     call = settings.list
     if call is None:
-        raise Permanent(f"{entity}s have no list call to feed changes", field="list")
+        raise Permanent(f"{plural(entity)} have no list call to feed changes", field="list")
     from emporion.connectors.rest.connector import with_filter
 
     filtered = with_filter(call, since_settings.param, "since")
@@ -142,7 +143,7 @@ async def full_diff(
         try:
             previous = Snapshot.loads(str(json.loads(cursor)["snapshot"]))
         except (ValueError, KeyError, TypeError):
-            raise Permanent(f"damaged change cursor of {entity}s", field="cursor") from None
+            raise Permanent(f"damaged change cursor of {plural(entity)}", field="cursor") from None
     differ = Differ(previous)
     async for items in connector.listing(entity):
         differ.add((connector.key_of(settings, data), digest(connector, entity, data)) for data in items)
