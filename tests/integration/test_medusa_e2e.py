@@ -115,7 +115,7 @@ async def engine(
 
 
 async def medusa_variants(medusa: RunningMedusa) -> dict[str, tuple[Decimal | None, Decimal]]:
-    """SKU -> (price in the currency, stocked quantity at the location) of every variant in Medusa."""
+    """SKU -> (price in the currency, units it can sell at the location) of every variant in Medusa."""
     fields = "sku,*prices,*inventory_items.inventory.location_levels"
     found: dict[str, tuple[Decimal | None, Decimal]] = {}
     async with admin(medusa) as client:
@@ -124,14 +124,14 @@ async def medusa_variants(medusa: RunningMedusa) -> dict[str, tuple[Decimal | No
             for variant in page["variants"]:
                 prices = [p["amount"] for p in variant["prices"] if p["currency_code"] == medusa.currency]
                 levels = [
-                    level["stocked_quantity"]
+                    Decimal(str(level["stocked_quantity"])) - Decimal(str(level["reserved_quantity"]))
                     for link in variant["inventory_items"]
                     for level in link["inventory"]["location_levels"]
                     if level["location_id"] == medusa.stock_location_id
                 ]
                 found[variant["sku"]] = (
                     Decimal(str(prices[0])) if prices else None,
-                    Decimal(str(sum(levels))),
+                    sum(levels, Decimal(0)),
                 )
             if not page["variants"] or len(found) >= page["count"]:
                 return found

@@ -229,7 +229,7 @@ async def test_price_and_stock_changes_are_fed_by_the_full_diff(medusa: RunningM
 async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: RunningMedusa) -> None:
     """An order reads with the total Medusa shows (18.6354 as 18.64) and taxes in cents that add up to
     it (2.0444 + 0.931: the line's takes the cent); a shipment with its tracking number and a refund
-    (capturing the payment first) go back once."""
+    (capturing the payment first) go back once. Stock is what can be sold: stocked less reserved."""
     connector = medusa_connector(medusa)
     tag = uuid.uuid4().hex[:6].upper()
     product = await create_product(medusa, f"SHIP-{tag}", "Mug", Decimal("10.76"), 20)
@@ -246,6 +246,15 @@ async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: Run
         assert parts == order.total and order.total == Decimal("18.64")
         assert order.tax_total == Decimal("2.98")
         assert [tax.tax_total + tax.shipping_tax_total for tax in order.tax_lines] == [Decimal("2.98")]
+        ident = str(product["id"])
+        held = one(await connector.read("product", [ident]))
+        assert isinstance(held, Product) and held.available == Decimal(19)  # 20 stocked, 1 reserved
+        more = held.model_copy(update={"available": Decimal(25)})
+        (stocked,) = await connector.write(
+            "product", [WriteItem(ident, more, {"id": ident}, only=frozenset({"available"}))], []
+        )
+        assert stocked.status is OutcomeStatus.UPDATED, stocked.error
+        assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(26)  # 25 to sell and the reserved one
         shipped = order.model_copy(
             update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
         )
@@ -271,7 +280,9 @@ async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: Run
         assert [s.tracking_numbers for s in back.shipments] == [[f"TRK{tag}"]]
         assert [r.amount for r in back.refunds] == [Decimal("5.00")]
         assert back.payment_state is PaymentState.PARTIALLY_REFUNDED
-        assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(19)
+        assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(25)  # fulfilled: the reserved one left
+        after = one(await connector.read("product", [ident]))
+        assert isinstance(after, Product) and after.available == Decimal(25)
     finally:
         await connector.close()
 

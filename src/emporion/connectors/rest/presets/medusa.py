@@ -3,15 +3,17 @@
 A Medusa product has options, variants, prices per currency and an inventory item per variant whose
 stock is kept per stock location. A simple product is a product with one variant whose only option
 is "Default"; a product with variants keeps the ERP's product SKU as its `external_id`. Prices are
-read and written in `options.currency`, stock as the stocked quantity at `options.stock_location_id`
-(the level is made when missing). Medusa takes no idempotency key: a create whose answer is lost is
-looked up by SKU (GET /admin/products?variants[sku]=) before it could be repeated. Medusa does not
-round tax (19% of 4.90 is 0.931): an order is read with the total it shows the shopper (its total
-to the cent, half up) and each line's and shipping method's tax in cents, the cent the rounding of
-the parts lost or gained given to the part it moved most, so that the parts add up to that total.
-Payments and refunds are read in cents too. Order progress is completed here: the lines still to fulfil
-and the shipment with its tracking label, the payment to refund (captured first), status actions,
-notes kept in the order's metadata.
+read and written in `options.currency`; stock is what the shop can sell at
+`options.stock_location_id`: read as stocked less reserved, written as the wanted units plus those
+reserved by orders not fulfilled yet (the level is made when missing), so that an order the ERP has
+taken in is not counted twice while Medusa still reserves it. Medusa takes no idempotency key: a
+create whose answer is lost is looked up by SKU (GET /admin/products?variants[sku]=) before it
+could be repeated. Medusa does not round tax (19% of 4.90 is 0.931): an order is read with the
+total it shows the shopper (its total to the cent, half up) and each line's and shipping method's
+tax in cents, the cent the rounding of the parts lost or gained given to the part it moved most, so
+that the parts add up to that total. Payments and refunds are read in cents too. Order progress is
+completed here: the lines still to fulfil and the shipment with its tracking label, the payment to
+refund (captured first), status actions, notes kept in the order's metadata.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ STATUS_ACTIONS = {"completed": "complete", "canceled": "cancel", "archived": "ar
 def cents(amount: Any) -> Decimal:
     """An amount Medusa sends unrounded (0.931) as cents, half up (0.93)."""
     return Decimal(str(amount or 0)).quantize(CENT, ROUND_HALF_UP)
+
+
+def exact(value: Any) -> Decimal:
+    """A JSON number as an exact Decimal (0 when absent)."""
+    return Decimal(str(value or 0))
 
 
 def amount_of(value: Any) -> Decimal | None:
@@ -82,12 +89,18 @@ def level_at(variant: Json, location: str) -> tuple[str | None, Json | None]:
     return None, None
 
 
-def stocked_at(variant: Json, location: str) -> Decimal | None:
-    """Stocked quantity at `location`: 0 without a level, None when Medusa keeps no stock for it."""
+def reserved(level: Json | None) -> Decimal:
+    """Units reserved by placed orders not fulfilled yet at a level (0 without one)."""
+    return Decimal(0) if level is None else exact(level.get("reserved_quantity"))
+
+
+def sellable_at(variant: Json, location: str) -> Decimal | None:
+    """Units the shop can sell at `location` (stocked less reserved): 0 without a level, None when
+    Medusa keeps no stock for the variant."""
     if not variant.get("manage_inventory", True) or not location:
         return None
     _, level = level_at(variant, location)
-    return Decimal(0) if level is None else amount_of(level.get("stocked_quantity"))
+    return Decimal(0) if level is None else exact(level.get("stocked_quantity")) - reserved(level)
 
 
 def is_simple(data: Json) -> bool:
@@ -105,7 +118,7 @@ def shape_product(data: Json, currency: str, location: str) -> Json:
         {
             **variant,
             "shaped_price": price_in(variant, currency),
-            "shaped_available": stocked_at(variant, location),
+            "shaped_available": sellable_at(variant, location),
         }
         for variant in data.get("variants") or []
     ]
@@ -131,11 +144,6 @@ def shape_product(data: Json, currency: str, location: str) -> Json:
         ]
         shaped |= {"variants": variants, "options": options}
     return {**data, "shaped": shaped}
-
-
-def exact(value: Any) -> Decimal:
-    """A JSON number as an exact Decimal (0 when absent)."""
-    return Decimal(str(value or 0))
 
 
 def rounded_parts(parts: list[Json], order_tax: Decimal) -> None:
@@ -435,13 +443,13 @@ class ProductWriter:
                 if price_in(existing, self.hooks.currency) != variant.list_price:
                     prices.append({"id": existing["id"], "prices": self.prices(existing, variant.list_price)})
             if self.named("available", fields) and variant.available is not None and self.hooks.location:
-                if stocked_at(existing, self.hooks.location) != variant.available:
+                if sellable_at(existing, self.hooks.location) != variant.available:
                     item_id, level = level_at(existing, self.hooks.location)
                     if item_id is not None:
                         entry: dict[str, Any] = {"inventory_item_id": item_id}
                         entry |= {
                             "location_id": self.hooks.location,
-                            "stocked_quantity": int(variant.available),
+                            "stocked_quantity": int(variant.available + reserved(level)),
                         }
                         (create if level is None else update).append(entry)
         if prices:
