@@ -94,7 +94,7 @@ def test_an_unknown_auth_kind_is_refused_naming_the_kinds() -> None:
 
 
 def test_a_preset_that_does_not_exist_is_refused_naming_those_that_do() -> None:
-    from emporion.connectors.rest import presets
+    from emporion.connectors.rest.settings import presets
 
     message = refusal(described().replace("    type: rest\n", "    type: rest\n    preset: shopware\n"))
     assert located(message, "connections.shop") == (4, 5)

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 
 from emporion.connectors.base import AuthError, RateLimited, Retryable
-from emporion.connectors.rest.paths import HEADER, compiled
 from emporion.connectors.rest.settings import (
     ApiKeyAuth,
     BasicAuth,
@@ -27,6 +26,7 @@ from emporion.connectors.rest.settings import (
     LoginAuth,
     OAuth2Auth,
 )
+from emporion.connectors.rest.settings.paths import HEADER, compiled
 from emporion.connectors.rest.templates import render
 
 Json = Any

@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from emporion.connectors.budget import RateBudget
-from emporion.connectors.rest.paths import compiled
 from emporion.connectors.rest.settings import RateSettings
+from emporion.connectors.rest.settings.paths import compiled
 
 MAX_PAUSE = 30.0  # seconds: never hold a connection longer than this on an estimate
 EPOCH_FLOOR = 1e9  # a reset header larger than this is a Unix time, not seconds

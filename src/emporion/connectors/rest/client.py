@@ -34,8 +34,8 @@ from emporion.connectors.rest.auth import build_auth, first, reason
 from emporion.connectors.rest.budget import Headroom, number_at
 from emporion.connectors.rest.conversions import decode_json, encode_json
 from emporion.connectors.rest.paging import follow
-from emporion.connectors.rest.paths import compiled
 from emporion.connectors.rest.settings import Call, RestConnection
+from emporion.connectors.rest.settings.paths import compiled
 from emporion.connectors.rest.templates import MissingValue, render
 from emporion.connectors.roles import RequestObserver
 

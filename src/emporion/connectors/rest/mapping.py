@@ -25,8 +25,8 @@ from emporion.connectors.base import Permanent
 from emporion.connectors.rest import fields as canonical
 from emporion.connectors.rest.conversions import Misfit, Money, id_out, to_text
 from emporion.connectors.rest.named_values import read_pairs, write_pairs
-from emporion.connectors.rest.paths import Step, compiled, put_at, singular_steps
 from emporion.connectors.rest.settings import EntitySettings, NamedValues, NestedList, OrderEntity
+from emporion.connectors.rest.settings.paths import Step, compiled, put_at, singular_steps
 from emporion.engine.compare import TARGET_CHOOSES_WHEN_NONE
 from emporion.model import ENTITY_TYPES, OrderLine, Record
 

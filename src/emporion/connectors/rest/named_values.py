@@ -11,8 +11,8 @@ from typing import Any
 
 from emporion.connectors.base import Permanent
 from emporion.connectors.rest.conversions import Misfit, to_text
-from emporion.connectors.rest.paths import put_at, singular_steps
 from emporion.connectors.rest.settings import NamedValues
+from emporion.connectors.rest.settings.paths import put_at, singular_steps
 
 Json = Any
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from emporion.connectors.base import Permanent
 from emporion.connectors.rest.auth import first
 from emporion.connectors.rest.budget import number_at
-from emporion.connectors.rest.paths import HEADER
 from emporion.connectors.rest.settings import Call
+from emporion.connectors.rest.settings.paths import HEADER
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.client import Answer, Page, RestClient

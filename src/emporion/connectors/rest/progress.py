@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
-from emporion.connectors.rest.paths import compiled
 from emporion.connectors.rest.settings import Call, OrderEntity
+from emporion.connectors.rest.settings.paths import compiled
 from emporion.connectors.rest.writes import guarded
 from emporion.model import Order, OrderNote, Shipment
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from emporion.connectors.rest.paths import JsonPath, check_singular, field_checker, fields_of
-from emporion.connectors.rest.wire import Call, Paging
+from emporion.connectors.rest.settings.paths import JsonPath, check_singular, field_checker, fields_of
+from emporion.connectors.rest.settings.wire import Call, Paging
 from emporion.connectors.settings import Strict
 from emporion.model import (
     Category,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from emporion.connectors.rest.paths import JsonPath, Template
+from emporion.connectors.rest.settings.paths import JsonPath, Template
 from emporion.connectors.settings import Secret, Strict
 
 # -- authentication ------------------------------------------------------------------------------------

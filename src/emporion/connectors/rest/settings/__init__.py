@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from emporion.connectors.rest.entities import (
+from emporion.connectors.rest.settings.entities import (
     CategoryEntity,
     ChangedSince,
     CustomerEntity,
@@ -35,9 +35,9 @@ from emporion.connectors.rest.entities import (
     nested,
     sublists_of,
 )
-from emporion.connectors.rest.paths import JsonPath
-from emporion.connectors.rest.presets import with_preset
-from emporion.connectors.rest.wire import (
+from emporion.connectors.rest.settings.paths import JsonPath
+from emporion.connectors.rest.settings.presets import with_preset
+from emporion.connectors.rest.settings.wire import (
     ApiKeyAuth,
     Auth,
     BasicAuth,
