@@ -43,6 +43,8 @@ erp_suites=(
     tests/integration/test_two_way_unkept.py tests/chaos/test_two_way_sigkill.py
     tests/integration/test_two_way_odoo.py
     tests/connectors/rest tests/shops tests/devkit/test_merchantpro_sandbox.py
+    tests/integration/test_rest_shop.py tests/integration/test_vendure_e2e.py
+    tests/integration/test_medusa_e2e.py
 )
 if [ "$#" -eq 0 ] && [ "${EMPORION_TEST_SERIAL:-0}" != 1 ]; then
     erp_log=$(mktemp)
