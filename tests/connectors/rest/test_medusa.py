@@ -6,14 +6,17 @@ only the server's url, the secret key, the currency and the seeded sales channel
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emporion.connectors.base import OutcomeStatus, Retryable, WriteItem
+from emporion.connectors.circuit import CircuitBreaker
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.connectors.rest.settings import RestConnection
@@ -313,3 +316,29 @@ async def test_categories_and_customers_are_written_once_and_read_back(medusa: R
         assert isinstance(held, Customer) and held.last_name == "Mustermann"
     finally:
         await connector.close()
+
+
+def test_a_recorded_shipped_and_refunded_order_reads_in_cents() -> None:
+    """The order recorded on Medusa 2.21 (tests/data/medusa) reads as shipped, partially refunded, with
+    its tracking number, a refund of 10.00 and the total before the refund: 80.682 shown as 80.68."""
+    recorded = json.loads(
+        (Path(__file__).parents[2] / "data" / "medusa" / "order_shipped_refunded.json").read_text(),
+        parse_float=Decimal,
+    )["order"]
+    connection = RestConnection.model_validate(
+        {
+            "type": "rest",
+            "preset": "medusa",
+            "url": "http://127.0.0.1:9",
+            "auth": {"kind": "basic", "username": "sk"},
+        }
+    )
+    connector = DeclarativeConnector("medusa", connection, CircuitBreaker("medusa"))
+    order = connector.record("order", recorded | {"currency_code": "eur"})  # not asked for when recorded
+    assert isinstance(order, Order), order
+    assert (order.status, order.payment_state) == (OrderStatus.SHIPPED, PaymentState.PARTIALLY_REFUNDED)
+    assert [line.tax for line in order.lines] == [Decimal("8.17"), Decimal("3.78")]
+    assert (order.tax_total, order.total) == (Decimal("12.88"), Decimal("80.68"))
+    assert [shipment.tracking_numbers for shipment in order.shipments] == [["00340434161094000001"]]
+    assert [(refund.amount, refund.reason) for refund in order.refunds] == [(Decimal("10.00"), "scratch")]
+    assert [payment.amount for payment in order.payments] == [Decimal("80.68")]
