@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import Outcome, WriteItem
-from emporion.model import Record
+from emporion.model import Order, Record
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.connector import DeclarativeConnector
+    from emporion.connectors.rest.settings import Call
 
 Json = Any
 
@@ -36,6 +37,27 @@ class Hooks:
     ) -> Outcome | None:
         """One write the description cannot do, or None to let the described calls do it."""
         return None
+
+    async def enrich(self, connector: DeclarativeConnector, entity: str, items: list[Json]) -> list[Json]:
+        """A page of shop records before they are mapped, completed by calls of the preset's own."""
+        return items
+
+    async def progress_values(
+        self, connector: DeclarativeConnector, order: Order, current: Json
+    ) -> dict[str, Any]:
+        """Values added to every progress call of `order` (`current`: the shop's order as read)."""
+        return {}
+
+    async def send_progress(
+        self,
+        connector: DeclarativeConnector,
+        part: str,
+        call: Call | None,
+        values: dict[str, Any],
+        record: str,
+    ) -> bool:
+        """One progress call (fulfil, refund, note, status) made the preset's way; False: as described."""
+        return False
 
 
 def hooks_of(preset: str | None) -> Hooks:

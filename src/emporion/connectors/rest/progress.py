@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import Outcome, OutcomeStatus, Permanent, WriteItem
@@ -73,12 +74,17 @@ async def update_order(connector: DeclarativeConnector, settings: OrderEntity, i
     unwritten: list[Permanent] = []
     known = {note.key for note in current.notes} | {note.text for note in current.notes}
     known |= held_notes(raw, connector.settings.options.get("order_notes", "$.notes[*]"))
+    computed = await connector.hooks.progress_values(connector, order, raw)
 
     async def send(call: Call | None, name: str, field: str, **values: Any) -> None:
         nonlocal sent
+        given = connector.values(**{**computed, **values, "id": ident, "key": ident})
+        if await connector.hooks.send_progress(connector, name, call, given, label):
+            sent += 1
+            return
         if call is None:
             raise Permanent(f"the shop's orders have no {name} call", record=label, field=field)
-        await connector.client.call(call, connector.values(id=ident, key=ident, **values), record=label)
+        await connector.client.call(call, given, record=label)
         sent += 1
 
     async def add_note(note: OrderNote) -> None:
@@ -133,6 +139,7 @@ async def update_order(connector: DeclarativeConnector, settings: OrderEntity, i
                 amount=refund.amount,
                 reason=refund.reason,
                 refund_key=refund.key,
+                amount_minor=minor_units(refund.amount),
             )
 
     async def notes() -> None:
@@ -153,6 +160,11 @@ async def update_order(connector: DeclarativeConnector, settings: OrderEntity, i
         error = Permanent(reason, record=label, field=unwritten[0].field)
         return Outcome(item.key, OutcomeStatus.FAILED, {"id": ident}, error)
     return Outcome(item.key, OutcomeStatus.UPDATED if sent else OutcomeStatus.UNCHANGED, {"id": ident})
+
+
+def minor_units(amount: Decimal) -> int:
+    """An amount in cents (half up), for shops that take integer minor units."""
+    return int((amount * 100).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def shipment_note(shipment: Shipment) -> OrderNote:
