@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,10 +23,10 @@ from starlette.routing import Route
 from emporion.connectors.base import AuthError, Outcome, OutcomeStatus, Permanent, Retryable, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.hooks import Hooks
-from emporion.connectors.rest.plugin import PLUGIN
-from emporion.connectors.rest.settings import RestConnection
+from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN, PLUGIN
+from emporion.connectors.rest.settings import Call, GraphQLConnection, RestConnection
 from emporion.model import Category, Order, OrderNote, Product, Shipment
-from tests.connectors.rest.test_contract import API_KEY, description
+from tests.connectors.rest.test_contract import API_KEY, DESCRIPTION, description
 from tests.example_shop.server import MiniShop, Refused
 
 AUTH = {"kind": "api_key", "key": API_KEY, "header": "X-Api-Key"}
@@ -397,3 +398,163 @@ async def test_a_presets_hooks_write_first_and_shape_reads(
     assert skus(shop, "PRESET-1") == [] and len(skus(shop, "PLAIN-1")) == 1
     (read,) = await connector.read("product", [str(by_key[described.key].target_ref["id"])])  # type: ignore[index]
     assert isinstance(read, Product) and read.name == "PLAIN TEA"
+
+
+class ProgressHooks(Hooks):
+    """A preset's order progress: a value computed from the shop's order, the status sent itself."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def progress_values(
+        self, connector: DeclarativeConnector, order: Order, current: Any
+    ) -> dict[str, Any]:
+        """The number of lines the shop's order holds, for every progress call."""
+        return {"line_count": len(current["lines"])}
+
+    async def send_progress(
+        self,
+        connector: DeclarativeConnector,
+        part: str,
+        call: Call | None,
+        values: dict[str, Any],
+        record: str,
+    ) -> bool:
+        """Take the status (kept, not sent to the shop); notes go as described."""
+        if part != "status":
+            return False
+        self.sent.append((part, values))
+        return True
+
+
+async def test_progress_calls_get_the_presets_values_and_a_preset_may_send_a_part_itself(
+    shop: RecordingShop,
+) -> None:
+    """A value the preset computes from the shop's order fills a described note; it sends the status."""
+    data = yaml.safe_load(DESCRIPTION.read_text(encoding="utf-8"))
+    data |= {"url": f"{shop.url}/api", "auth": AUTH}
+    data["entities"]["order"]["note"]["body"]["text"] = "{text} ({line_count} lines)"
+    connector = connector_of(RestConnection.model_validate(data))
+    hooks = ProgressHooks()
+    connector.hooks = hooks
+    try:
+        shop.save("products", {"sku": "PROG-1", "name": "Tea", "price": "4.50", "stock": 5})
+        shop.save("products", {"sku": "PROG-2", "name": "Mug", "price": "9.00", "stock": 5})
+        key = str(shop.place_order("buyer@example.com", [("PROG-1", 1), ("PROG-2", 2)])["id"])
+        (order,) = await connector.read("order", [key])
+        assert isinstance(order, Order) and order.raw_status == "paid"
+        note = OrderNote(key="erp-9", text="Invoice INV-9")
+        update = order.model_copy(update={"status": "completed", "notes": [note]})
+        (outcome,) = await connector.write("order", [WriteItem(key, update, {"id": key})], [])
+    finally:
+        await connector.close()
+    assert outcome.status is OutcomeStatus.UPDATED, outcome.error
+    (held,) = [record for record in shop.all("orders") if str(record["id"]) == key]
+    assert [n["text"] for n in held["notes"]] == ["Invoice INV-9 (2 lines)"]
+    assert held["status"] == "paid"  # the preset took the status: nothing described was sent
+    ((part, values),) = hooks.sent
+    assert part == "status" and values["status"] == "done" and values["line_count"] == 2
+    assert values["id"] == key
+
+
+class EnrichingHooks(Hooks):
+    """A preset that completes each page of products with a call of its own (the categories' names)."""
+
+    def __init__(self) -> None:
+        self.pages: list[int] = []
+
+    async def enrich(self, connector: DeclarativeConnector, entity: str, items: list[Any]) -> list[Any]:
+        """Products named after their first category as the shop lists it now; others as they are."""
+        if entity != "product":
+            return items
+        self.pages.append(len(items))
+        names: dict[str, str] = {}
+        async for page in connector.listing("category"):
+            names |= {str(category["id"]): category["name"] for category in page}
+        return [
+            {**item, "name": f"{item['name']} / {names.get(str((item.get('category_ids') or [''])[0]), '-')}"}
+            for item in items
+            if item["sku"] != "HIDDEN-1"
+        ]
+
+
+async def test_the_enrich_hook_completes_every_page_before_it_is_mapped(
+    shop: RecordingShop, connector: DeclarativeConnector
+) -> None:
+    """Scans and reads by key see the records as the hook completed them; a record it drops is not read."""
+    teas = shop.save("categories", {"name": "Teas", "slug": "teas"})
+    made = [
+        shop.save(
+            "products", {"sku": f"RICH-{n}", "name": "Tea", "price": "1.00", "category_ids": [teas["id"]]}
+        )
+        for n in range(4)
+    ]
+    hidden = shop.save("products", {"sku": "HIDDEN-1", "name": "Secret", "price": "1.00"})
+    hooks = EnrichingHooks()
+    connector.hooks = hooks
+    scanned = [record async for page in connector.scan("product") for record in page]
+    assert sorted(r.name for r in scanned if isinstance(r, Product)) == ["Tea / Teas"] * 4
+    assert len(hooks.pages) == 2  # five products in pages of three, each page enriched once
+    read = await connector.read("product", [str(made[0]["id"]), str(hidden["id"])])
+    assert [(r.key, getattr(r, "name", None)) for r in read] == [(str(made[0]["id"]), "Tea / Teas")]
+
+
+class ByIdsShop(MiniShop):
+    """minishop with a GraphQL products query that takes a list of ids (`ids: [ID!]`); the ids are kept."""
+
+    def __init__(self) -> None:
+        super().__init__(api_key=API_KEY, per_page=3)
+        self.asked: list[Any] = []
+
+    async def _by_ids(self, request: Request) -> JSONResponse:
+        """POST /graphql-by-ids: the products whose id is in the `ids` variable (an error if no list)."""
+        ids = (await request.json()).get("variables", {}).get("ids")
+        self.asked.append(ids)
+        if not isinstance(ids, list):
+            return JSONResponse({"errors": [{"message": f"Variable $ids got {ids!r}: a list is expected"}]})
+        items = [dict(p) for p in self.found("products", {}) if str(p["id"]) in {str(i) for i in ids}]
+        return JSONResponse(json.loads(json.dumps({"data": {"products": {"items": items}}}, default=str)))
+
+    def app(self) -> Starlette:  # type: ignore[override]
+        """The shop's app with the by-ids GraphQL route."""
+        inner = super().app()
+        inner.router.routes.insert(0, Route("/graphql-by-ids", self._by_ids, methods=["POST"]))
+        return inner
+
+
+async def test_a_graphql_ids_param_is_given_the_ids_as_a_list() -> None:
+    """Reading by key through a GraphQL list call with `ids_param` sends the keys as a list variable."""
+    with ByIdsShop().serve() as running:
+        shop: ByIdsShop = running  # type: ignore[assignment]
+        ids = [
+            str(shop.save("products", {"sku": f"GQ-{n}", "name": "Tea", "price": "2.00"})["id"])
+            for n in range(3)
+        ]
+        settings = GraphQLConnection.model_validate(
+            {
+                "type": "graphql",
+                "url": f"{shop.url}/graphql-by-ids",
+                "auth": AUTH,
+                "entities": {
+                    "product": {
+                        "list": {
+                            "query": "query($ids: [ID!]) { products(ids: $ids) { items { id sku name price } } }",  # noqa: E501
+                            "items": "$.data.products.items",
+                        },
+                        "ids_param": "ids",
+                        "money": "string",
+                        "fields": {"sku": "$.sku", "name": "$.name", "list_price": "$.price"},
+                    }
+                },
+            }
+        )
+        connector = GRAPHQL_PLUGIN.build("byids", settings)
+        assert isinstance(connector, DeclarativeConnector)
+        try:
+            read = await connector.read("product", [ids[0], ids[2]])
+            single = await connector.raw("product", ids[1])
+        finally:
+            await connector.close()
+    assert sorted(r.key for r in read) == [ids[0], ids[2]]
+    assert single is not None and single["sku"] == "GQ-1"
+    assert shop.asked == [[ids[0], ids[2]], [ids[1]]]

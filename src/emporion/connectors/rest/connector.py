@@ -2,8 +2,9 @@
 orders, webhooks, a rate budget) played by following the connection's description.
 
 Reads are here; the change feed is in `feed.py`, writes in `writes.py` (orders in `progress.py`),
-webhooks in `webhooks.py`. Every shop record passes the preset's `shape_read` hook, then the field
-mapping; a record the mapping cannot read becomes an `Unmappable` stand-in, never a failed page.
+webhooks in `webhooks.py`. Every page of shop records read passes the preset's `enrich` hook, each
+record its `shape_read` hook, then the field mapping; a record the mapping cannot read becomes an
+`Unmappable` stand-in, never a failed page.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class DeclarativeConnector(WebhookMixin):
             raise Permanent(f"{plural(name)} have no list call in the connection {self.name}", field="list")
         await self.ready()
         async for page in self.client.pages(call, entity.paging, self.values(**(values or {}))):
-            yield page.items
+            yield await self.hooks.enrich(self, name, page.items)
 
     async def read(self, entity: str, keys: Sequence[str]) -> list[Record]:
         """Current records for `keys` (by `get`, else the list filtered by `ids_param`); missing left out."""
@@ -171,7 +172,9 @@ class DeclarativeConnector(WebhookMixin):
                 )
             except Missing:
                 return None
-            return mapping.value_at(answer.body, settings.get.result) if settings.get.result else answer.body
+            data = mapping.value_at(answer.body, settings.get.result) if settings.get.result else answer.body
+            enriched = await self.hooks.enrich(self, entity, [data]) if data is not None else []
+            return enriched[0] if enriched else None
         call = with_filter(settings.list, settings.ids_param, "ids") if settings.ids_param else None
         async for items in self.listing(entity, call, {"ids": key, "id_list": [key]}):
             for data in items:
@@ -292,7 +295,7 @@ def with_filter(call: Call | None, param: str | None, value: str) -> Call | None
     if call is None or param is None:
         return call
     if call.query is not None:
-        whole = f"{{{value}_list}}" if value == "ids" else f"{{{value}}}"
+        whole = "{id_list}" if value == "ids" else f"{{{value}}}"  # GraphQL takes the ids as a list
         return call.model_copy(update={"variables": {**call.variables, param: whole}})
     return call.model_copy(update={"params": {**call.params, param: f"{{{value}}}"}})
 
