@@ -29,6 +29,9 @@ exec 9>"$cache/.lock"
 flock 9  # one preparation at a time; the others wait, then find everything done
 
 cp "$project/package.json" "$project/package-lock.json" "$project/medusa-config.js" "$cache/"
+# the project's own code (emporion's webhook subscriber), loaded by `medusa start` from src/: copied
+# on every run, so a changed subscriber reaches the cache without reinstalling Medusa
+mkdir -p "$cache/src" && cp -R "$project/src/." "$cache/src/"
 if [ ! -f "$cache/.installed" ]; then
     echo "installing Medusa into $cache (npm ci)" >&2
     (cd "$cache" && npm ci --no-audit --no-fund --loglevel=error >&2)
