@@ -23,7 +23,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.datastructures import URL
+from starlette.datastructures import URL, QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -77,6 +77,7 @@ class MiniShop:
         self.hooks = Hooks(signing or HookSigning())
         self.cost = cost or CostBudget()
         self.requests = 0  # API requests answered (any status)
+        self.last_listing = ""  # the query string of the last list request (sku=A&sku=B)
         self.records: dict[str, dict[int, Json]] = {kind: {} for kind in KINDS}
         self.writes = 0  # creates, updates and deletes of categories and products
         self.url = ""
@@ -237,7 +238,7 @@ class MiniShop:
             found = sorted(self.records[kind].values(), key=lambda r: r["id"])
             for name, field in (("sku", "sku"), ("slug", "slug"), ("email", "email"), ("status", "status")):
                 if name in params:
-                    wanted = set(params[name].split(","))
+                    wanted = set(params[name].split(","))  # sku=A,B or sku=A&sku=B
                     found = [r for r in found if str(r.get(field, "")).lower() in {w.lower() for w in wanted}]
             if "ids" in params:
                 found = [r for r in found if str(r["id"]) in params["ids"].split(",")]
@@ -298,7 +299,8 @@ class MiniShop:
                 raise Refused(404, f"no such resource {kind}")
             body = await request.json() if request.method in ("POST", "PUT") else {}
             if request.method == "GET" and ident is None:
-                answer, extra = self.page(kind, dict(request.query_params), str(request.url))
+                self.last_listing = request.url.query
+                answer, extra = self.page(kind, joined(request.query_params), str(request.url))
                 return JSONResponse(answer, headers=headers | extra)
             action = request.path_params.get("action")
             return JSONResponse(self._route(request.method, kind, ident, action, body), headers=headers)
@@ -383,3 +385,8 @@ class MiniShop:
             thread.join(10)
             self.hooks.stop()
             sock.close()
+
+
+def joined(query: QueryParams) -> dict[str, str]:
+    """Query parameters with a repeated one's values comma-joined: list filters take either way."""
+    return {name: ",".join(query.getlist(name)) for name in query}

@@ -232,3 +232,18 @@ async def test_decimals_travel_as_exact_json_numbers(rest: RestClient) -> None:
     assert isinstance(price, Decimal) and price == Decimal("19.9")  # the shop keeps a float: 19.9
     assert isinstance(weight, Decimal) and str(weight) == "0.1"  # never 0.1000000000000000055...
     assert isinstance(created.body["id"], int)
+
+
+async def test_a_list_in_a_query_parameter_goes_comma_joined_or_repeated(
+    shop: MiniShop, rest: RestClient
+) -> None:
+    shop.save("products", {"sku": "B", "name": "second", "price": "2.00"})
+    shop.save("products", {"sku": "C", "name": "third", "price": "3.00"})
+    joined = Call(path="/api/products", params={"sku": "{skus}"}, items="$.items")
+    repeated = joined.model_copy(update={"lists": "repeat"})
+    for call, query in ((joined, "sku=A%2CC"), (repeated, "sku=A&sku=C")):
+        answer = await rest.call(call, {"skus": ["A", "C"]}, read=True)
+        assert shop.last_listing == query
+        assert sorted(item["sku"] for item in rest.items_of(call, answer)) == ["A", "C"]
+    await rest.call(repeated, {"skus": [True, Decimal("4.90")]}, read=True)
+    assert shop.last_listing == "sku=true&sku=4.90"

@@ -202,6 +202,23 @@ async def test_a_lost_create_answer_is_found_by_sku_not_made_twice(medusa: Runni
         await connector.close()
 
 
+async def test_several_skus_are_looked_up_in_one_request(medusa: RunningMedusa) -> None:
+    """Medusa takes `variants[sku]` repeated (a comma-joined value finds nothing): one request finds
+    every product of a batch, and a SKU it does not sell is left out."""
+    tag = uuid.uuid4().hex[:6].upper()
+    skus = [f"LOOK-{tag}-{number}" for number in range(3)]
+    made = {sku: str((await create_product(medusa, sku, "Looked", Decimal("1.10"), 1))["id"]) for sku in skus}
+    connector = medusa_connector(medusa)
+    try:
+        await connector.ready()
+        before = connector.client.requests_sent["GET /admin/products"]
+        found = await connector.lookup("product", [*skus, f"NONE-{tag}"])
+        assert connector.client.requests_sent["GET /admin/products"] - before == 1
+        assert found == {sku: {"id": ident} for sku, ident in made.items()}
+    finally:
+        await connector.close()
+
+
 async def test_price_and_stock_changes_are_fed_by_the_full_diff(medusa: RunningMedusa) -> None:
     """A price change (stamps the variant) and a stock change (stamps the level) reach the feed."""
     connector = medusa_connector(medusa)

@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,7 +35,7 @@ from emporion.connectors.rest.conversions import decode_json, encode_json
 from emporion.connectors.rest.paging import follow
 from emporion.connectors.rest.settings import Call, RestConnection
 from emporion.connectors.rest.settings.paths import compiled
-from emporion.connectors.rest.templates import MissingValue, render
+from emporion.connectors.rest.templates import MissingValue, render, spelled
 from emporion.connectors.roles import RequestObserver
 
 Json = Any
@@ -113,15 +112,12 @@ def _text(error: dict[str, Any]) -> str | None:
     return None
 
 
-def as_param(value: Any) -> Any:
-    """A query parameter's value: lists comma-joined, booleans in lower case."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ",".join(str(item) for item in value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return value
+def as_param(value: Any, lists: str = "comma") -> Any:
+    """A query parameter's value as text spells it; a list comma-joined, or kept as a list (sent as
+    the parameter repeated, once per item) when the call's `lists` is `repeat`."""
+    if lists == "repeat" and isinstance(value, list | tuple):
+        return [spelled(item) for item in value]
+    return spelled(value)
 
 
 class RestClient:
@@ -213,8 +209,8 @@ class RestClient:
                 label = f"GraphQL {named.group(1)} {named.group(2)}" if named else "GraphQL query"
                 return Outgoing("POST", self.settings.url, {}, payload, headers, label)
             path = str(render(call.path, values))
-            params = {k: as_param(render(v, values)) for k, v in call.params.items()}
-            params = {k: v for k, v in {**params, **paging}.items() if v is not None and v != ""}
+            params = {k: as_param(render(v, values), call.lists) for k, v in call.params.items()}
+            params = {k: v for k, v in {**params, **paging}.items() if v is not None and v not in ("", [])}
             body = render(call.body, values) if call.body is not None else None
         except MissingValue as error:
             raise Permanent(f"{self.name}: {error.args[0]}", record=record) from None

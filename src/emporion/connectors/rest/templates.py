@@ -50,14 +50,20 @@ def value_of(name: str, values: Mapping[str, Any]) -> Any:
 
 
 def as_text(name: str, values: Mapping[str, Any]) -> str:
-    """The value of `name` as it reads inside longer text (lists comma-joined, booleans in lower case)."""
+    """The value of `name` as it reads inside longer text (see `spelled`)."""
     value = value_of(name, values)
     if value is None:
         raise MissingValue(f"the placeholder {{{name}}} has no value (null)")
+    return str(spelled(value))
+
+
+def spelled(value: Any) -> Any:
+    """A value as text spells it: booleans in lower case, lists comma-joined, Decimals as written
+    (4.90); other values as they are."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ",".join(str(item) for item in value)
+        return ",".join(str(spelled(item)) for item in value)
     if isinstance(value, Decimal):
         return format(value, "f")
-    return str(value)
+    return value

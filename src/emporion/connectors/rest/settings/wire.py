@@ -135,16 +135,19 @@ class Call(Strict):
     """One request: REST method and path, or (GraphQL) a query or mutation with its variables.
 
     Strings may hold placeholders: `{id}` (the shop's id of the record), `{key}`, `{sku}`,
-    `{natural_key}`, `{natural_keys}` (comma-joined), `{since}`, `{quantity}`, `{location}`, `{url}`,
-    `{topic}`, `{secret}`, `{parent.<path>}`. A body or variables value that is exactly `{body}` is the
-    record mapped to the shop's fields (see `EntitySettings.fields`); exactly `{<field>}` keeps the
-    field's type (a number stays a number).
+    `{natural_key}`, `{natural_keys}` (comma-joined), `{natural_key_list}` (a list: see `lists`),
+    `{since}`, `{quantity}`, `{location}`, `{url}`, `{topic}`, `{secret}`, `{parent.<path>}`. A body
+    or variables value that is exactly `{body}` is the record mapped to the shop's fields (see
+    `EntitySettings.fields`); exactly `{<field>}` keeps the field's type (a number stays a number).
     """
 
     method: HttpMethod = "GET"
     path: Template | None = Field(None, description="REST: relative to the connection's url")
     query: str | None = Field(None, description="GraphQL: the query or mutation document")
     params: dict[str, Template] = Field(default_factory=dict, description="query string parameters")
+    lists: Literal["comma", "repeat"] = Field(
+        "comma", description="a list in a query parameter: comma-joined (sku=A,B) or repeated (sku=A&sku=B)"
+    )
     body: Any = Field(None, description="REST: the JSON body template")
     variables: dict[str, Any] = Field(default_factory=dict, description="GraphQL: the variables template")
     items: JsonPath | None = Field(None, description="JSON path of the list of records in the answer")
