@@ -284,6 +284,33 @@ class TestMerchantProSpecifics(MerchantProPreset, ContractPart):
         fed = (await drain(connector, "order", start.cursor)).keys
         assert str(order["id"]) in fed and str(returned["id"]) not in fed
 
+    async def test_a_return_is_read_as_a_refund_of_the_order_it_returns(
+        self, connector: Any, tag: str
+    ) -> None:
+        """Order then return in the shop: the order reads with one refund (amount, lines, restock once
+        the goods came back), by key and in the scan; the return is no order of its own."""
+        tea, mug = f"RFT-{tag}", f"RFM-{tag}"
+        self.shop.add_product(tea, "Tea", price_gross="12.10")
+        self.shop.add_product(mug, "Mug", price_gross="24.20")
+        placed = self.shop.place_order(f"refund-{tag.lower()}@example.ro", [(tea, 3), (mug, 1)])
+        returned = self.shop.place_return(placed["id"], [(tea, 2)])
+        (order,) = await connector.read("order", [str(placed["id"])])
+        assert isinstance(order, Order)
+        (refund,) = order.refunds
+        assert refund.amount == Decimal("24.20") and refund.key == f"return-{returned['id']}"
+        (line,) = refund.lines
+        sold = next(sold for sold in order.lines if sold.sku == tea)
+        assert (line.line_key, line.sku, line.quantity) == (sold.key, tea, 2)
+        assert (line.amount, line.tax) == (Decimal(20), Decimal("4.20"))
+        assert not refund.restock and not line.restock  # the goods have not come back yet
+        assert await connector.read("order", [str(returned["id"])]) == []
+        self.shop.set_order_status(returned["id"], shipping_status="returned")
+        scanned = [record async for page in connector.scan("order") for record in page]
+        (again,) = [record for record in scanned if record.key == str(placed["id"])]
+        assert isinstance(again, Order) and len(again.refunds) == 1
+        assert again.refunds[0].restock and again.refunds[0].lines[0].restock
+        assert str(returned["id"]) not in {record.key for record in scanned}
+
     async def test_an_order_reads_with_its_statuses_lines_and_address(self, connector: Any, tag: str) -> None:
         """A paid order of an account reads with its payment state, net line prices and the address."""
         sku = f"TEA-{tag}"
