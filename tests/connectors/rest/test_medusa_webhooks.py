@@ -80,16 +80,26 @@ class Hub:
         """No deliveries yet, nothing to relay to."""
         self.deliveries: list[Delivery] = []
         self.relay_to: str | None = None
+        self.refuse_once: str | None = None  # a topic whose next delivery is answered 503
+        self.relayed: list[tuple[str, int]] = []  # (body, status) of each delivery relayed
 
     async def _take(self, request: Request) -> Response:
         """Keep one delivery; relay it unchanged (headers and raw body) and answer as the relay did."""
         headers, body = dict(request.headers), await request.body()
         self.deliveries.append((headers, body))
-        if self.relay_to is None:
+        if self.refuse_once is not None and headers.get("x-medusa-topic") == self.refuse_once:
+            self.refuse_once = None
+            return Response(status_code=503)
+        target = self.relay_to
+        if target is None:
             return Response(status_code=200)
         kept = {k: v for k, v in headers.items() if k.startswith("x-medusa-") or k == "content-type"}
-        async with httpx.AsyncClient(timeout=10) as client:
-            relayed = await client.post(self.relay_to, content=body, headers=kept)
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                relayed = await client.post(target, content=body, headers=kept)
+        except httpx.TransportError:
+            return Response(status_code=502)  # emporion stopped meanwhile: the subscriber retries
+        self.relayed.append((body.decode(), relayed.status_code))
         return Response(relayed.content, status_code=relayed.status_code)
 
     @classmethod
@@ -166,6 +176,16 @@ async def connector(medusa: RunningMedusa, secret: str) -> AsyncIterator[Declara
     await connector.close()
 
 
+async def wait_for(found: Callable[[], list[Any]], seconds: float = 20.0, count: int = 1) -> list[Any]:
+    """What `found` returns once it has `count` items (fails after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(result := found()) >= count:
+            return result
+        await anyio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} within {seconds} s: {found()}")
+
+
 def about(topic: str, ident: str) -> Callable[[str, dict[str, Any]], bool]:
     """Matches a delivery of `topic` naming `ident`."""
     return lambda named, body: named == topic and body.get("id") == ident
@@ -228,6 +248,21 @@ async def test_a_placed_order_arrives_signed_and_a_tampered_one_fails(
     assert not connector.verify_webhook(headers, body, "another-secret")
 
 
+async def test_a_refused_delivery_is_retried_with_the_same_id_and_body(
+    medusa: RunningMedusa, hub: Hub, connector: DeclarativeConnector, secret: str
+) -> None:
+    """A 503 from emporion: the same delivery (id, body) comes again, signed anew, naming the customer."""
+    hub.refuse_once = "customer.created"
+    async with admin(medusa) as client:
+        made = await post(client, "/admin/customers", {"email": "retry@example.org", "first_name": "Ada"})
+    ident = made["customer"]["id"]
+    await hub.wait(lambda topic, body: hub.refuse_once is None and body.get("id") == ident)
+    both = await wait_for(lambda: [d for d in hub.deliveries if json.loads(d[1]).get("id") == ident], count=2)
+    first, again = both[:2]
+    assert first[1] == again[1] and first[0]["x-medusa-delivery"] == again[0]["x-medusa-delivery"]
+    assert_names(connector, again, secret, "customer", ident)
+
+
 @asynccontextmanager
 async def serving(engine: Engine, secrets: WebhookSecrets) -> AsyncIterator[None]:
     """emporion's HTTP server (webhook ingress) beside the engine, until the block ends."""
@@ -275,6 +310,8 @@ async def test_an_order_placed_in_medusa_is_taken_in_through_the_ingress_without
             try:
                 order = await place_order(medusa, "e2e@example.org", [(product["variants"][0]["id"], 3)])
                 await hub.wait(about("order.placed", order["id"]))
+                relayed = await wait_for(lambda: [s for body, s in hub.relayed if order["id"] in body])
+                assert set(relayed) == {200}, "emporion's ingress took the delivery"
                 processor = InboxProcessor(engine.settings, engine.store, engine.pool, worker="inbox-test")
                 flow = engine.order_flows["orders"].flow
                 deadline = time.monotonic() + 30
