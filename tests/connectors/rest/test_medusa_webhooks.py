@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -47,29 +48,18 @@ from tests.integration.engine_support import running_engine
 
 URL_ENV = "EMPORION_TEST_MEDUSA_WEBHOOK_URL"
 SECRET_ENV = "EMPORION_TEST_MEDUSA_WEBHOOK_SECRET"
-# the block docs/connectors/medusa-subscriber.md tells a merchant to add to the Medusa connection
-WEBHOOKS: dict[str, Any] = {
-    "secret": "env:MEDUSA_WEBHOOK_SECRET",
-    "signature": {
-        "algorithm": "sha256",
-        "header": "X-Medusa-Signature",
-        "encoding": "hex",
-        "signed": "{timestamp}.{body}",
-        "timestamp_header": "X-Medusa-Timestamp",
-    },
-    "topic_header": "X-Medusa-Topic",
-    "delivery_header": "X-Medusa-Delivery",
-    "key": "$.id",
-    "topics": {
-        "product": [
-            "product.created", "product.updated", "product.deleted",
-            "product-variant.created", "product-variant.updated", "product-variant.deleted",
-            "inventory-level.created", "inventory-level.updated", "inventory-level.deleted",
-        ],
-        "order": ["order.placed", "order.updated", "order.canceled", "order.completed"],
-        "customer": ["customer.created", "customer.updated"],
-    },
-}  # fmt: skip
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "connectors" / "medusa-subscriber.md"
+
+
+def guide_configuration() -> dict[str, Any]:
+    """The configuration example of docs/connectors/medusa-subscriber.md (its YAML block with `webhooks:`)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
+    (block,) = [block for block in blocks if "webhooks:" in block]
+    return dict(yaml.safe_load(block))
+
+
+# the block the guide tells a merchant to add to the Medusa connection, as the guide writes it
+WEBHOOKS: dict[str, Any] = guide_configuration()["connections"]["shop"]["webhooks"]
 Delivery = tuple[dict[str, str], bytes]
 
 
@@ -328,3 +318,21 @@ async def test_an_order_placed_in_medusa_is_taken_in_through_the_ingress_without
                 hub.relay_to = None
     (sale,) = sales
     assert [(line.sku, line.quantity) for line in sale.lines] == [("HOOK-E2E", Decimal(3))]
+
+
+SUBSCRIBER = GUIDE.parents[2] / "scripts" / "medusa" / "src" / "subscribers" / "emporion-webhooks.js"
+
+
+def test_the_guide_connection_follows_every_event_the_subscriber_sends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guide's connection parses, and its topics are exactly the events the subscriber follows."""
+    monkeypatch.setenv("MEDUSA_SECRET_KEY", "sk_test")
+    monkeypatch.setenv("MEDUSA_WEBHOOK_SECRET", "whsec_test")
+    connection = RestConnection.model_validate(guide_configuration()["connections"]["shop"])
+    assert connection.webhooks is not None and connection.webhooks.subscribe is None
+    source = SUBSCRIBER.read_text(encoding="utf-8")
+    lists = re.findall(r"const [A-Z]+_EVENTS = \[(.*?)\]", source)
+    sent = {event for found in lists for event in re.findall(r'"([a-z-]+\.[a-z_]+)"', found)}
+    followed = {topic for topics in connection.webhooks.topics.values() for topic in topics}
+    assert len(lists) == 5 and sent == followed
