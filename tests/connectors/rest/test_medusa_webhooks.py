@@ -208,6 +208,19 @@ async def test_a_price_change_arrives_signed_naming_the_product(
     assert_names(connector, delivery, secret, "product", product["id"])
 
 
+async def test_a_deleted_variant_arrives_naming_its_product(
+    medusa: RunningMedusa, hub: Hub, connector: DeclarativeConnector, secret: str
+) -> None:
+    """One of two variants deleted: product-variant.deleted names the product (found among the deleted)."""
+    sizes = [{"sku": "HOOK-DEL-S", "value": "S"}, {"sku": "HOOK-DEL-M", "value": "M"}]
+    product = await create_product(medusa, "HOOK-DEL", "Shirt", Decimal("9.00"), 2, variants=sizes)
+    async with admin(medusa) as client:
+        gone = await client.delete(f"/admin/products/{product['id']}/variants/{product['variants'][1]['id']}")
+    assert gone.status_code == 200, gone.text
+    delivery = await hub.wait(about("product-variant.deleted", product["id"]))
+    assert_names(connector, delivery, secret, "product", product["id"])
+
+
 async def test_a_stock_change_arrives_signed_naming_the_product(
     medusa: RunningMedusa, hub: Hub, connector: DeclarativeConnector, secret: str
 ) -> None:

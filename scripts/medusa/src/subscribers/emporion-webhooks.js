@@ -32,23 +32,23 @@ function idsOf(data) {
 
 // The product ids behind variants (also deleted ones).
 async function productsOfVariants(query, variantIds) {
-  const { data } = await query.graph(
-    { entity: "product_variant", fields: ["id", "product_id"], filters: { id: variantIds } },
-    { withDeleted: true }
-  )
+  const { data } = await query.graph({
+    entity: "product_variant",
+    fields: ["id", "product_id"],
+    filters: { id: variantIds },
+    withDeleted: true,
+  })
   return data.map((variant) => variant.product_id)
 }
 
 // The product ids whose variants stock the inventory levels' items.
 async function productsOfLevels(query, levelIds) {
-  const { data } = await query.graph(
-    {
-      entity: "inventory_level",
-      fields: ["id", "inventory_item_id", "inventory_item.variants.product_id"],
-      filters: { id: levelIds },
-    },
-    { withDeleted: true }
-  )
+  const { data } = await query.graph({
+    entity: "inventory_level",
+    fields: ["id", "inventory_item_id", "inventory_item.variants.product_id"],
+    filters: { id: levelIds },
+    withDeleted: true,
+  })
   return data.flatMap((level) => (level.inventory_item?.variants || []).map((v) => v.product_id))
 }
 
@@ -112,6 +112,7 @@ async function forward(name, data, container) {
   if (!url || !secret) return
   try {
     const ids = [...new Set(await recordIds(name, data, container))]
+    if (!ids.length) logger.debug(`emporion webhook: ${name} names no record emporion reads`)
     await Promise.all(ids.map((id) => deliver(logger, url, secret, name, id)))
   } catch (error) {
     logger.error(`emporion webhook for ${name} failed: ${error.message}`)
