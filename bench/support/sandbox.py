@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from bench.support.measure import process_cpu_seconds
+from bench.support.processes import stop_process
 from emporion_devkit.erp.tryton_server import free_port
 
 KEY, SECRET = "ck_bench", "cs_bench"
@@ -131,9 +132,4 @@ def sandbox_process(
         shop.set_latency(latency)
         yield shop
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -29,6 +29,7 @@ from tests.fixtures.medusa import (
     stock_of,
     variant_by_sku,
 )
+from tests.shops.server_support import dying_server
 
 CENT = Decimal("0.01")
 FULFILLMENT_FIELDS = "+fulfillment_status,*fulfillments,*fulfillments.labels"
@@ -196,9 +197,7 @@ async def test_catalogue_writes_and_incremental_reads(medusa: RunningMedusa) -> 
 
 def test_a_server_that_dies_at_start_fails_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "medusa.log"
-    with log.open("wb") as out:
-        script = "console.log('Error: relation product does not exist'); process.exit(3)"
-        dying = subprocess.Popen(["node", "-e", script], stdout=out, stderr=subprocess.STDOUT)
+    dying = dying_server(log, "console.log('Error: relation product does not exist'); process.exit(3)")
     with pytest.raises(pytest.fail.Exception, match=r"exit code 3[\s\S]*relation product does not exist"):
         _wait_until_up(f"http://127.0.0.1:{_free_port()}", dying, log)
 

@@ -6,7 +6,6 @@ wire (money in cents, ErrorResult unions, stock allocated on payment and taken o
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.fixtures.vendure import (
     variant_by_sku,
     wait_until_up,
 )
+from tests.shops.server_support import dying_server
 
 ORDER = """query($code: String!) { orders(options: {filter: {code: {eq: $code}}}) { totalItems items {
   id code state active orderPlacedAt currencyCode customer { emailAddress }
@@ -223,8 +223,6 @@ async def test_cancellation_releases_the_allocated_stock(vendure: RunningVendure
 
 def test_a_server_that_dies_fails_the_tests_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "vendure.log"
-    with log.open("wb") as out:
-        script = "console.error('no such table: channel'); process.exit(3)"
-        process = subprocess.Popen(["node", "-e", script], stdout=out, stderr=subprocess.STDOUT)
+    process = dying_server(log, "console.error('no such table: channel'); process.exit(3)")
     with pytest.raises(pytest.fail.Exception, match=r"exited with 3:\nno such table: channel"):
         wait_until_up(process, "http://127.0.0.1:9/admin-api", log)

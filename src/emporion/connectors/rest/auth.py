@@ -121,30 +121,27 @@ class TokenAuth(httpx.Auth):
         self._expires_at = time.monotonic() + lifetime - early if lifetime else float("inf")
         return token
 
+    def _needs_token(self, refused: str | None) -> bool:
+        """Whether to fetch a token: none is fresh, or (after a 401) the refused one is still held."""
+        return self._token == refused if refused is not None else not self._fresh()
+
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Fetch a token if none is fresh, send; on a 401 renew it once (unless another request did)."""
-        token = self._token if self._fresh() else None
-        if token is None:
-            async with self._lock:
-                if not self._fresh():
-                    fetched = yield self.token_request()
-                    await fetched.aread()
-                    self._store(fetched)
-                token = self._token
-        assert token is not None
-        self.apply(request, token)
-        response = yield request
-        if response.status_code != 401:
-            return
-        async with self._lock:
-            if self._token == token:
-                fetched = yield self.token_request()
-                await fetched.aread()
-                self._store(fetched)
+        refused: str | None = None
+        for _ in range(2):  # sent once, and once more after a 401 with a renewed token
+            if self._needs_token(refused):
+                async with self._lock:
+                    if self._needs_token(refused):
+                        fetched = yield self.token_request()
+                        await fetched.aread()
+                        self._store(fetched)
             token = self._token
-        assert token is not None
-        self.apply(request, token)
-        yield request
+            assert token is not None
+            self.apply(request, token)
+            response = yield request
+            if response.status_code != 401:
+                return
+            refused = token
 
 
 def reason(response: httpx.Response) -> str:
