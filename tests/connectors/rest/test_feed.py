@@ -1,4 +1,4 @@
-"""The declarative change feed on minishop: the overlap, a change while paging, full-diff polling."""
+"""The declarative change feed on minishop: the overlap, a change while paging, preset stamps, full diff."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emporion.connectors.rest.connector import DeclarativeConnector
+from emporion.connectors.rest.hooks import Hooks
 from emporion.connectors.rest.plugin import PLUGIN
 from emporion.testing.contract import drain
 from tests.connectors.rest.test_contract import API_KEY, description
@@ -101,6 +102,60 @@ async def test_a_change_while_paging_loses_no_other_record(
     polled = await drain(connector, "product", start.cursor)
     assert sorted(polled.keys, key=int) == keys
     assert len(polled.keys) == len(set(polled.keys))
+
+
+class StampsOfTheirOwn(Hooks):
+    """Preset code reporting products changed by something the shop does not stamp on them."""
+
+    def __init__(self) -> None:
+        """Nothing reported until `stamps` is filled."""
+        self.stamps: dict[str, tuple[str, datetime]] = {}
+        self.asked: list[datetime] = []
+
+    async def changed_since(
+        self, connector: DeclarativeConnector, entity: str, since: datetime
+    ) -> dict[str, tuple[str, datetime]]:
+        """The stamps set by the test, for products only; remembers each `since` asked for."""
+        self.asked.append(since)
+        return dict(self.stamps) if entity == "product" else {}
+
+
+async def test_keys_of_the_changed_since_hook_are_reported_once_per_stamp(
+    shop: MiniShop, connector: DeclarativeConnector
+) -> None:
+    """A key the preset's hook reports joins the feed's: once per stamp, again when its stamp moves."""
+    (key,) = products(shop, 1, "hook")
+    hooks = StampsOfTheirOwn()
+    connector.hooks = hooks
+    start = await connector.changes("product", None)
+    assert (await drain(connector, "product", start.cursor)).keys == []
+    at = datetime.fromisoformat(json.loads(str(start.cursor))["at"])
+    assert hooks.asked[-1] == at - timedelta(seconds=5)  # the cursor's moment less the overlap
+    moment = datetime.now(UTC)  # later than the product's own stamp, which is kept as seen
+    moment = moment.replace(microsecond=moment.microsecond or 1)  # not a whole second: settled
+    hooks.stamps = {key: (moment.isoformat(), moment)}
+    first = await drain(connector, "product", start.cursor)
+    assert first.keys == [key]
+    second = await drain(connector, "product", first.cursor)
+    assert second.keys == []
+    later = moment + timedelta(microseconds=5)
+    hooks.stamps = {key: (later.isoformat(), later)}
+    assert (await drain(connector, "product", second.cursor)).keys == [key]
+
+
+def test_the_later_stamp_of_a_key_wins_and_the_feeds_own_on_a_tie() -> None:
+    """Joining the hook's stamps keeps, per key, the later stamp; on equal moments the feed's own text."""
+    from emporion.connectors.rest.feed import joined
+
+    early, late = datetime(2026, 12, 5, 21, 0, 1, tzinfo=UTC), datetime(2026, 12, 5, 21, 0, 2, tzinfo=UTC)
+    own = {"1": ("own-late", late), "2": ("own-early", early), "3": ("own", early)}
+    more = {"1": ("hook-early", early), "2": ("hook-late", late), "3": ("hook", early), "4": ("hook", late)}
+    assert joined(own, more) == {
+        "1": ("own-late", late),
+        "2": ("hook-late", late),
+        "3": ("own", early),
+        "4": ("hook", late),
+    }
 
 
 async def test_full_diff_feed_reports_new_changed_and_deleted(shop: MiniShop) -> None:

@@ -311,6 +311,32 @@ class TestMerchantProSpecifics(MerchantProPreset, ContractPart):
         assert again.refunds[0].restock and again.refunds[0].lines[0].restock
         assert str(returned["id"]) not in {record.key for record in scanned}
 
+    async def test_a_return_on_an_old_order_reaches_the_change_feed_once(
+        self, connector: Any, tag: str
+    ) -> None:
+        """MerchantPro does not stamp an order when a return is placed on it: the feed still reports the
+        order (read with its refund) by the next poll, and not by the poll after."""
+        sku = f"FEED-{tag}"
+        self.shop.add_product(sku, "Tea", price_gross="12.10")
+        placed = self.shop.place_order(f"feed-{tag.lower()}@example.ro", [(sku, 2)])
+        old = datetime.now(UTC) - timedelta(minutes=10)  # long before the feed's overlap
+        stored = self.shop.store.get("order", placed["id"])
+        stored["created_at"] = old.replace(microsecond=0)
+        self.shop.store.touch("order", stored, old)
+        start = await connector.changes("order", None)
+        quiet = await drain(connector, "order", start.cursor)
+        assert str(placed["id"]) not in quiet.keys
+        returned = self.shop.place_return(placed["id"], [(sku, 1)])
+        assert self.shop.record("order", placed["id"])["updated_at"] == old.replace(microsecond=0).isoformat()
+        await anyio.sleep(self.settle_seconds)  # the return's whole-second stamp settles
+        fed = await drain(connector, "order", quiet.cursor)
+        assert str(placed["id"]) in fed.keys and str(returned["id"]) not in fed.keys
+        (order,) = await connector.read("order", [str(placed["id"])])
+        assert isinstance(order, Order)
+        assert [refund.key for refund in order.refunds] == [f"return-{returned['id']}"]
+        after = await drain(connector, "order", fed.cursor)
+        assert str(placed["id"]) not in after.keys
+
     async def test_an_order_reads_with_its_statuses_lines_and_address(self, connector: Any, tag: str) -> None:
         """A paid order of an account reads with its payment state, net line prices and the address."""
         sku = f"TEA-{tag}"

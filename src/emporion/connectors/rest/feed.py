@@ -8,7 +8,9 @@ before it is in the answer or in the next poll's overlap) and the stamps already
 inside the next overlap window: a record re-read there with the same stamp is not reported again, one
 with another stamp is. A record that changes while the listing is paged can shift the others between
 pages so that one is skipped; a pass that saw a record stamped after the pass began is therefore
-followed by another (at most `PASSES`), whose records are added to the first's.
+followed by another (at most `PASSES`), whose records are added to the first's. The preset's
+`changed_since` hook adds keys changed by what the shop does not stamp on the record itself (a
+MerchantPro return placed on an order), under the same once-only rules.
 
 Without `changed_since`: every record is listed, what the mapping makes of each is hashed, and the
 hashes are compared with the last poll's (`rows/fulldiff.py`, the snapshot inside the cursor): new,
@@ -86,6 +88,7 @@ async def changes(connector: DeclarativeConnector, entity: str, cursor: str | No
         except (ValueError, KeyError, TypeError):
             raise Permanent(f"damaged change cursor of {plural(entity)}", field="cursor") from None
     stamps = await stamped(connector, entity, settings, since_settings, at - overlap)
+    stamps = joined(stamps, await connector.hooks.changed_since(connector, entity, at - overlap))
     keys = [key for key, (text, _) in stamps.items() if seen.get(key) != text] if cursor else []
     window = started - overlap
     kept = {key: text for key, text in seen.items() if key not in stamps}
@@ -98,6 +101,18 @@ async def changes(connector: DeclarativeConnector, entity: str, cursor: str | No
         key: text for key, (text, moment) in stamps.items() if moment >= window and settled(moment, started)
     }
     return ChangeBatch(keys, json.dumps({"at": started.isoformat(), "seen": kept}))
+
+
+def joined(
+    stamps: dict[str, tuple[str, datetime]], more: dict[str, tuple[str, datetime]]
+) -> dict[str, tuple[str, datetime]]:
+    """The feed's stamps with the preset's (a change the shop does not stamp on the record itself):
+    the later of the two stamps of a key (the feed's own on a tie)."""
+    found = dict(stamps)
+    for key, (text, moment) in more.items():
+        if key not in found or moment > found[key][1]:
+            found[key] = (text, moment)
+    return found
 
 
 async def stamped(

@@ -6,6 +6,7 @@ calls each method at its place. The defaults do nothing, so a described shop nee
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import Outcome, WriteItem
@@ -41,6 +42,13 @@ class Hooks:
     async def enrich(self, connector: DeclarativeConnector, entity: str, items: list[Json]) -> list[Json]:
         """A page of shop records before they are mapped, completed by calls of the preset's own."""
         return items
+
+    async def changed_since(
+        self, connector: DeclarativeConnector, entity: str, since: datetime
+    ) -> dict[str, tuple[str, datetime]]:
+        """Keys of `entity` changed since `since` that its own change filter misses (a record changed
+        by another one's change), each with (stamp text, moment); the feed reports them once per stamp."""
+        return {}
 
     async def progress_values(
         self, connector: DeclarativeConnector, order: Order, current: Json

@@ -6,7 +6,9 @@ returns placed since the page's oldest order), each as a refund under `returns`:
 (the return's gross total), date, and lines (net amount, tax, quantity, matched to the order's line by
 SKU), restocked when the goods came back (`shipping_status: returned`). A cancelled return is no
 refund. The order's `updated_at` becomes its latest return's when that is later, so the reconcile
-window takes an order whose return is new. A return is never read as an order of its own.
+window takes an order whose return is new. MerchantPro leaves the order itself untouched when a return
+is placed on it, so the change feed also lists the returns changed since its moment (`returned_orders`)
+and reports their orders with the return's stamp. A return is never read as an order of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ Json = Any
 RETURNS = Call(path="/api/v2/orders", params={"type": "return"}, items="$.data")
 RETURNS_SINCE = Call(
     path="/api/v2/orders", params={"type": "return", "created_since": "{since}"}, items="$.data"
+)
+
+RETURNS_CHANGED = Call(
+    path="/api/v2/orders", params={"type": "return", "updated_since": "{since}"}, items="$.data"
 )
 
 
@@ -57,6 +63,23 @@ async def returns_of(connector: DeclarativeConnector, orders: list[Json]) -> dic
             source = str(item.get("source_order_id"))
             if source in wanted and item.get("status") != "cancelled":
                 found.setdefault(source, []).append(item)
+    return found
+
+
+async def returned_orders(connector: DeclarativeConnector, since: Any) -> dict[str, tuple[str, datetime]]:
+    """Order id -> (stamp text, moment) of the latest return of each order changed since `since`
+    (placed, cancelled or with its goods back: each changes the order's refunds)."""
+    paging = connector.entity("order").paging
+    found: dict[str, tuple[str, datetime]] = {}
+    async for page in connector.client.pages(RETURNS_CHANGED, paging, connector.values(since=since)):
+        for item in page.items:
+            source, text = item.get("source_order_id"), item.get("updated_at")
+            moment = stamp(text)
+            if source is None or moment is None:
+                continue
+            key = str(source)
+            if key not in found or moment > found[key][1]:
+                found[key] = (str(text), moment)
     return found
 
 
