@@ -121,6 +121,13 @@ def failed(item: WriteItem, error: Permanent) -> Outcome:
     return Outcome(item.key, OutcomeStatus.FAILED, item.target_ref, error)
 
 
+def product_outcome(item: WriteItem, ident: str, sent: bool) -> Outcome:
+    """A product update's outcome: MATCHED when found by natural key, else UPDATED or UNCHANGED."""
+    if not item.target_ref:
+        return Outcome(item.key, OutcomeStatus.MATCHED, {"id": ident})
+    return Outcome(item.key, OutcomeStatus.UPDATED if sent else OutcomeStatus.UNCHANGED, {"id": ident})
+
+
 def ref_of(item: WriteItem, found: Found, field: str | None) -> dict[str, object] | None:
     """The shop record an item stands for: its link, else the one found by natural key."""
     return item.target_ref or found.get(natural_key(item.record, field))

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emporion.connectors.base import Outcome, WriteItem
-from emporion.connectors.rest.hooks import Hooks
+from emporion.connectors.base import WriteItem
+from emporion.connectors.rest.presets import medusa_progress
 from emporion.connectors.rest.presets.medusa_calls import send
 from emporion.connectors.rest.presets.medusa_catalogue import shape_product
 from emporion.connectors.rest.presets.medusa_orders import shape_order
 from emporion.connectors.rest.presets.medusa_products import ProductWriter
-from emporion.connectors.rest.presets.medusa_progress import OrderProgress
-from emporion.model import Product
+from emporion.connectors.rest.presets.preset_hooks import PresetHooks
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.connector import DeclarativeConnector
@@ -38,8 +37,10 @@ if TYPE_CHECKING:
 Json = Any
 
 
-class MedusaHooks(Hooks):
+class MedusaHooks(PresetHooks):
     """Medusa's products and order progress, where one described call is not enough."""
+
+    progress = medusa_progress
 
     def __init__(self, connector: DeclarativeConnector | None = None) -> None:
         self.connector = connector
@@ -50,7 +51,7 @@ class MedusaHooks(Hooks):
         self.profile = str(options.get("shipping_profile_id") or "")
 
     async def start(self, connector: DeclarativeConnector) -> None:
-        """This connection's own hooks (its currency and location), its shipping profile, order progress."""
+        """This connection's own hooks (its currency and location) and its shipping profile."""
         bound = MedusaHooks(connector)
         connector.hooks = bound
         if not bound.profile:
@@ -59,7 +60,6 @@ class MedusaHooks(Hooks):
             )
             profiles = found.get("shipping_profiles") or []
             bound.profile = str(profiles[0]["id"]) if profiles else ""
-        OrderProgress(connector).install()
 
     def shape_read(self, entity: str, data: Json) -> Json:
         """Products flattened, orders rounded; other records as they are."""
@@ -71,13 +71,9 @@ class MedusaHooks(Hooks):
             return shape_order(data)
         return data
 
-    async def write(
-        self, connector: DeclarativeConnector, entity: str, item: WriteItem, ref: dict[str, object] | None
-    ) -> Outcome | None:
-        """A product created or updated with its variants, prices and stock; other entities as described."""
-        if entity != "product" or not isinstance(item.record, Product):
-            return None
-        return await ProductWriter(self, connector, item).write(ref)
+    def product_writer(self, connector: DeclarativeConnector, item: WriteItem) -> ProductWriter:
+        """Products created or updated with their variants, prices and stock."""
+        return ProductWriter(self, connector, item)
 
 
 HOOKS = MedusaHooks()

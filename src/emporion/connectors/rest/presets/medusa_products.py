@@ -15,7 +15,7 @@ from emporion.connectors.rest.presets.medusa_catalogue import (
     reserved,
     sellable_at,
 )
-from emporion.connectors.rest.writes import written_fields
+from emporion.connectors.rest.writes import product_outcome, written_fields
 from emporion.model import Product, Variant
 
 if TYPE_CHECKING:
@@ -75,11 +75,7 @@ class ProductWriter:
         if ref is None or current is None:
             return await self.create()
         await self.update(str(ref["id"]), current)
-        if self.item.target_ref:
-            status = OutcomeStatus.UPDATED if self.sent else OutcomeStatus.UNCHANGED
-        else:
-            status = OutcomeStatus.MATCHED
-        return Outcome(self.item.key, status, {"id": str(ref["id"])})
+        return product_outcome(self.item, str(ref["id"]), bool(self.sent))
 
     async def find(self) -> dict[str, object] | None:
         """The product by its SKU: its external_id, else one of its variants' SKUs."""

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emporion.connectors.base import Outcome, WriteItem
-from emporion.connectors.rest.hooks import Hooks
+from emporion.connectors.base import WriteItem
 from emporion.connectors.rest.presets import vendure_orders
+from emporion.connectors.rest.presets.preset_hooks import PresetHooks
 from emporion.connectors.rest.presets.vendure_orders import shape_customer, shape_order
 from emporion.connectors.rest.presets.vendure_products import ProductWriter, shape_product
-from emporion.model import Order, Product
 
 if TYPE_CHECKING:
     from emporion.connectors.rest.connector import DeclarativeConnector
-    from emporion.connectors.rest.settings import Call
 
 Json = Any
 
 
-class VendureHooks(Hooks):
+class VendureHooks(PresetHooks):
     """Vendure's products and order progress, where one described call is not enough."""
+
+    progress = vendure_orders
 
     def shape_read(self, entity: str, data: Json) -> Json:
         """Products flattened, orders with their taxes, customers with their addresses."""
@@ -37,30 +37,9 @@ class VendureHooks(Hooks):
             return shape_order({**data, "shippingLines": data.get("shippingLines") or []})
         return data
 
-    async def write(
-        self, connector: DeclarativeConnector, entity: str, item: WriteItem, ref: dict[str, object] | None
-    ) -> Outcome | None:
-        """A product created or updated with its variants; other entities as described."""
-        if entity != "product" or not isinstance(item.record, Product):
-            return None
-        return await ProductWriter(connector, item).write(ref)
-
-    async def progress_values(
-        self, connector: DeclarativeConnector, order: Order, current: Json
-    ) -> dict[str, Any]:
-        """The lines still to fulfil and the settled payment to refund."""
-        return vendure_orders.progress_values(current)
-
-    async def send_progress(
-        self,
-        connector: DeclarativeConnector,
-        part: str,
-        call: Call | None,
-        values: dict[str, Any],
-        record: str,
-    ) -> bool:
-        """Fulfilments shipped, refunds settled, cancelling and shipping by status (see vendure_orders)."""
-        return await vendure_orders.send_progress(connector, part, call, values, record)
+    def product_writer(self, connector: DeclarativeConnector, item: WriteItem) -> ProductWriter:
+        """Products created or updated with their variants."""
+        return ProductWriter(connector, item)
 
 
 HOOKS = VendureHooks()

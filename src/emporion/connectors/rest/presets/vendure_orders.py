@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emporion.connectors.base import Permanent
+from emporion.connectors.rest.presets.preset_hooks import current_order
 from emporion.connectors.rest.presets.vendure_calls import CANCEL_ORDER, SETTLE_REFUND, SHIP_FULFILMENT, send
 from emporion.connectors.rest.settings import Call
 
@@ -114,14 +115,6 @@ async def send_progress(
         await move(connector, values, record)
         return True
     return False
-
-
-async def current_order(connector: DeclarativeConnector, values: dict[str, Any], record: str) -> Json:
-    """The order a call is about, as Vendure holds it now."""
-    found = await connector.raw("order", str(values["id"]))
-    if found is None:
-        raise Permanent("Vendure has no such order", record=record, field="id")
-    return found
 
 
 async def fulfil(connector: DeclarativeConnector, call: Call, values: dict[str, Any], record: str) -> None:

@@ -27,7 +27,7 @@ from emporion.connectors.rest.presets.vendure_calls import (
     send,
 )
 from emporion.connectors.rest.settings import Call
-from emporion.connectors.rest.writes import written_fields
+from emporion.connectors.rest.writes import product_outcome, written_fields
 from emporion.model import Product, Variant
 
 if TYPE_CHECKING:
@@ -144,11 +144,7 @@ class ProductWriter:
         if current is None:
             return await self.create()
         await self.update(str(ref["id"]), current)
-        if self.item.target_ref:
-            status = OutcomeStatus.UPDATED if self.sent else OutcomeStatus.UNCHANGED
-        else:
-            status = OutcomeStatus.MATCHED
-        return Outcome(self.item.key, status, {"id": str(ref["id"])})
+        return product_outcome(self.item, str(ref["id"]), bool(self.sent))
 
     async def create(self) -> Outcome:
         """The product, its option groups and its variants."""
