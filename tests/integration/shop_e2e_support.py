@@ -1,9 +1,12 @@
 """What the end-to-end tests of a shop preset against a real Tryton share: Tryton's connection, the
-catalogue as the flow reads it, the engine running in a task, and the Tryton sales of an order."""
+two flows, the catalogue as the flow reads it, the engine running in a task, the Tryton sales of an
+order, its shipment and refund, and orders taken in while `emporion run` is SIGKILLed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +19,9 @@ from emporion.config import Settings, parse_settings
 from emporion.engine.sync import sync_flow
 from emporion.engine.worker import Engine
 from emporion.model import Product
+from emporion_devkit.demo import erp_orders
 from tests.fixtures.tryton import RunningTryton
+from tests.integration.process_support import EmporionProcess, free_port
 
 
 def tryton_connection(tryton: RunningTryton, secrets: Path) -> dict[str, Any]:
@@ -29,6 +34,44 @@ def tryton_connection(tryton: RunningTryton, secrets: Path) -> dict[str, Any]:
         "database": tryton.database,
         "username": tryton.user,
         "password": f"file:{secrets / 'tryton'}",
+    }
+
+
+def configuration_of(
+    erp: dict[str, Any],
+    shop: dict[str, Any],
+    state_url: str,
+    orders: dict[str, Any],
+    polls: tuple[float, float],
+) -> dict[str, Any]:
+    """Tryton as `erp` and the shop: the catalogue into the shop (polled every `polls[0]` s), its
+    orders back (every `polls[1]` s, with the `orders` settings); categories and weight not written."""
+    port = free_port()
+    return {
+        "version": 1,
+        "state": {"url": state_url},
+        "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
+        "connections": {"erp": erp, "shop": shop},
+        "flows": [
+            {
+                "name": "catalogue",
+                "source": "erp",
+                "target": "shop",
+                "entities": ["product"],
+                "poll_interval": polls[0],
+                "warehouses": ["WH"],
+                "mapping": {"categories": {"constant": []}, "weight": {"constant": None}},
+                "variant_mapping": {"weight": {"constant": None}},
+            },
+            {
+                "name": "orders",
+                "source": "shop",
+                "target": "erp",
+                "entities": ["order"],
+                "poll_interval": polls[1],
+                "orders": {"warehouse": "WH", "shortage": "accept", "carriers": {"*": "DHL"}} | orders,
+            },
+        ],
     }
 
 
@@ -86,3 +129,61 @@ async def sales_of(tryton: RunningTryton, reference: str) -> list[dict[str, Any]
     return await tryton.rpc(
         "sale.sale", "search_read", [("reference", "=", reference)], 0, None, None, fields
     )
+
+
+async def taken_in_twice(engine: Engine, order_id: str) -> None:
+    """The order flow drained, then the order queued again and drained: one sale all the same."""
+    orders = engine.order_flows["orders"].flow
+    await engine.drain(orders)
+    await engine.store.enqueue(orders.name, "order", [order_id], reason="again")
+    await engine.drain(orders)
+
+
+async def shipped_and_refunded(engine: Engine, tryton: RunningTryton, reference: str, tracking: str) -> None:
+    """The sale shipped with `tracking` and 5.00 returned in Tryton, each taken back to the shop."""
+    orders = engine.order_flows["orders"].flow
+    client = tryton.admin()
+    try:
+        await erp_orders.ship_sale(client, reference, tracking, None)
+        await engine.drain(orders)
+        await erp_orders.return_sale(client, reference, None, Decimal("5.00"))
+        await engine.drain(orders)
+        await engine.drain(orders)
+    finally:
+        await client.close()
+
+
+async def orders_through_kills(
+    process: EmporionProcess,
+    rng: random.Random,
+    place: Callable[[int], Awaitable[dict[str, Any]]],
+    sales: Callable[[dict[str, Any]], Awaitable[list[dict[str, Any]]]],
+    poll_seconds: float,
+    kills: int = 4,
+    uptime: tuple[float, float] = (0.2, 2.5),
+) -> list[dict[str, Any]]:
+    """Orders placed (`place(n)`) while `emporion run` is started and SIGKILLed `kills` times, then one
+    run until every order has a sale (`sales(order)`) and three polls more; the orders placed."""
+    placed: list[dict[str, Any]] = []
+    try:
+        for _ in range(kills):
+            process.start()
+            await process.ready()
+            for _ in range(rng.randint(1, 2)):
+                placed.append(await place(len(placed)))
+                await anyio.sleep(rng.uniform(0.0, uptime[1] / 2))
+            await anyio.sleep(rng.uniform(*uptime))
+            process.kill()
+        before_last = len([order for order in placed if await sales(order)])
+        print(f"{before_last} of {len(placed)} orders were taken in by runs that were then killed")
+        process.start()
+        await process.ready()
+        began = time.monotonic()
+        while not all([await sales(order) for order in placed]):
+            assert time.monotonic() - began < 120, f"orders without a sale after 120 s:\n{process.tail()}"
+            await anyio.sleep(0.5)
+        await anyio.sleep(3 * poll_seconds)  # later polls make no second sale
+        assert process.stop() == 0, process.tail()
+    finally:
+        process.close()
+    return placed

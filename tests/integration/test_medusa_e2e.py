@@ -22,19 +22,23 @@ import yaml
 
 from emporion.engine.sync import sync_flow, verify_flow
 from emporion.engine.worker import Engine
-from emporion_devkit.demo import erp_changes, erp_orders
+from emporion_devkit.demo import erp_changes
 from tests.fixtures.medusa import RunningMedusa, admin, get, place_order, stock_of, variant_by_sku
 from tests.fixtures.tryton import RunningTryton
 from tests.integration.engine_support import running_engine
-from tests.integration.process_support import EmporionProcess, free_port
+from tests.integration.process_support import EmporionProcess
 from tests.integration.shop_e2e_support import (
+    configuration_of,
     engine_running,
     erp_products,
+    orders_through_kills,
     sales_of,
     sellable,
     settings_of,
+    shipped_and_refunded,
     simple_skus,
     started,
+    taken_in_twice,
     tryton_connection,
 )
 
@@ -51,53 +55,19 @@ def configuration(
     """Tryton as `erp`, Medusa (the preset) as `shop`: the catalogue into Medusa, its orders back."""
     erp = tryton_connection(tryton, secrets)
     (secrets / "medusa").write_text(medusa.secret_key, encoding="utf-8")
-    port = free_port()
-    return {
-        "version": 1,
-        "state": {"url": state_url},
-        "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
-        "connections": {
-            "erp": erp,
-            "shop": {
-                "type": "rest",
-                "preset": "medusa",
-                "url": medusa.url,
-                "auth": {"kind": "basic", "username": f"file:{secrets / 'medusa'}"},
-                "options": {
-                    "currency": medusa.currency,
-                    "stock_location_id": medusa.stock_location_id,
-                    "sales_channel_id": medusa.sales_channel_id,
-                },
-            },
+    shop = {
+        "type": "rest",
+        "preset": "medusa",
+        "url": medusa.url,
+        "auth": {"kind": "basic", "username": f"file:{secrets / 'medusa'}"},
+        "options": {
+            "currency": medusa.currency,
+            "stock_location_id": medusa.stock_location_id,
+            "sales_channel_id": medusa.sales_channel_id,
         },
-        "flows": [
-            {
-                "name": "catalogue",
-                "source": "erp",
-                "target": "shop",
-                "entities": ["product"],
-                "poll_interval": POLL_SECONDS,
-                "warehouses": ["WH"],
-                # categories are a flow of their own in Medusa, and the preset writes no weight
-                "mapping": {"categories": {"constant": []}, "weight": {"constant": None}},
-                "variant_mapping": {"weight": {"constant": None}},
-            },
-            {
-                "name": "orders",
-                "source": "shop",
-                "target": "erp",
-                "entities": ["order"],
-                "poll_interval": POLL_SECONDS,
-                "orders": {
-                    "reference_prefix": "MED-",
-                    "warehouse": "WH",
-                    "shortage": "accept",
-                    "carriers": {"*": "DHL"},
-                    "payment_methods": {"pp_system_default": "Card"},
-                },
-            },
-        ],
     }
+    orders = {"reference_prefix": "MED-", "payment_methods": {"pp_system_default": "Card"}}
+    return configuration_of(erp, shop, state_url, orders, (POLL_SECONDS, POLL_SECONDS))
 
 
 @pytest.fixture(scope="module")
@@ -191,24 +161,13 @@ async def test_an_order_becomes_one_sale_whose_shipment_and_refund_go_back(
     sku = (await simple_skus(engine))[1]
     tag = random.randrange(10**6)
     placed = await shop_order(medusa, sku, f"e2e-{tag}@example.com", quantity=3)
-    orders = engine.order_flows["orders"].flow
-    await engine.drain(orders)
-    await engine.store.enqueue(orders.name, "order", [str(placed["id"])], reason="again")  # seen twice
-    await engine.drain(orders)
+    await taken_in_twice(engine, str(placed["id"]))
     reference = f"MED-{placed['display_id']}"
     (sale,) = await sales_of(tryton, reference)
     assert Decimal(str(sale["total_amount"])) == shown_total(placed)
 
     tracking = f"JJD{tag:06d}"
-    client = tryton.admin()
-    try:
-        await erp_orders.ship_sale(client, reference, tracking, None)
-        await engine.drain(orders)
-        await erp_orders.return_sale(client, reference, None, Decimal("5.00"))
-        await engine.drain(orders)
-        await engine.drain(orders)
-    finally:
-        await client.close()
+    await shipped_and_refunded(engine, tryton, reference, tracking)
     async with admin(medusa) as api:
         order = (await get(api, f"/admin/orders/{placed['id']}", fields=ORDER_FIELDS))["order"]
     labels = [label["tracking_number"] for f in order["fulfillments"] for label in f["labels"]]
@@ -220,10 +179,6 @@ async def test_an_order_becomes_one_sale_whose_shipment_and_refund_go_back(
         for refund in payment["refunds"]
     ]
     assert refunds == [Decimal("5.00")]
-
-
-KILLS = 4  # runs of `emporion run` SIGKILLed while orders come in; a fifth runs to the end
-UPTIME = (0.2, 2.5)  # seconds a run takes orders in before it is killed
 
 
 async def test_orders_taken_in_while_emporion_is_sigkilled_become_one_sale_each(
@@ -240,32 +195,17 @@ async def test_orders_taken_in_while_emporion_is_sigkilled_become_one_sale_each(
     seed = random.SystemRandom().randrange(10**6)
     print(f"chaos seed {seed}")
     rng = random.Random(seed)
+
+    async def place(count: int) -> dict[str, Any]:
+        email = f"chaos-{seed}-{count}@example.com"
+        return await shop_order(medusa, rng.choice(skus), email, rng.randint(1, 3))
+
+    async def sales(order: dict[str, Any]) -> list[dict[str, Any]]:
+        return await sales_of(tryton, f"MED-{order['display_id']}")
+
     process = EmporionProcess(path, tmp_path / "emporion.log", sqlite_url)
-    placed: list[dict[str, Any]] = []
-    try:
-        for _ in range(KILLS):
-            process.start()
-            await process.ready()
-            for _ in range(rng.randint(1, 2)):
-                email = f"chaos-{seed}-{len(placed)}@example.com"
-                placed.append(await shop_order(medusa, rng.choice(skus), email, rng.randint(1, 3)))
-                await anyio.sleep(rng.uniform(0.0, UPTIME[1] / 2))
-            await anyio.sleep(rng.uniform(*UPTIME))
-            process.kill()
-        process.start()
-        await process.ready()
-        began = time.monotonic()
-        while True:
-            found = [await sales_of(tryton, f"MED-{order['display_id']}") for order in placed]
-            if all(found):
-                break
-            assert time.monotonic() - began < 120, f"orders without a sale after 120 s:\n{process.tail()}"
-            await anyio.sleep(0.5)
-        await anyio.sleep(3 * POLL_SECONDS)  # later polls make no second sale
-        assert process.stop() == 0, process.tail()
-    finally:
-        process.close()
+    placed = await orders_through_kills(process, rng, place, sales, POLL_SECONDS)
     for order in placed:
-        sales = await sales_of(tryton, f"MED-{order['display_id']}")
-        assert len(sales) == 1, f"order {order['display_id']} has {len(sales)} sales (seed {seed})"
-        assert Decimal(str(sales[0]["total_amount"])) == shown_total(order)
+        found = await sales(order)
+        assert len(found) == 1, f"order {order['display_id']} has {len(found)} sales (seed {seed})"
+        assert Decimal(str(found[0]["total_amount"])) == shown_total(order)

@@ -28,7 +28,6 @@ from emporion.model import (
     OrderStatus,
     PaymentState,
     Product,
-    Record,
     Refund,
     Shipment,
     Variant,
@@ -40,6 +39,8 @@ from emporion.testing.contract import (
     OrderSourceContract,
 )
 from emporion.testing.contract.base import one
+from tests.connectors.rest.preset_support import PresetCatalogueTarget, PresetOrderSource, ShopApi
+from tests.fixtures import medusa as medusa_api
 from tests.fixtures.medusa import (
     RunningMedusa,
     admin,
@@ -80,13 +81,15 @@ def medusa_connector(medusa: RunningMedusa) -> DeclarativeConnector:
 class MedusaFixture:
     """The connector of each contract part: built by the plugin from the parsed preset."""
 
+    api: ShopApi = medusa_api
+
     plugin = PLUGIN
     medusa: RunningMedusa
     settle_seconds = 0.05
 
     @pytest.fixture
     async def connector(self, medusa: RunningMedusa) -> AsyncIterator[Any]:
-        self.medusa = medusa
+        self.medusa = self.shop = medusa
         connector = medusa_connector(medusa)
         yield connector
         await connector.close()
@@ -100,31 +103,14 @@ class TestMedusaBudget(MedusaFixture, BudgetedConnectionContract):
     pass
 
 
-class TestMedusaAsCatalogueTarget(MedusaFixture, CatalogueTargetContract):
-    async def seed(self, connector: Any, record: Record) -> str:
-        assert isinstance(record, Product)
-        made = await create_product(self.medusa, record.sku, record.name, record.list_price or Decimal(1), 3)
-        return str(made["id"])
-
-    def bad_record(self, tag: str) -> tuple[Record, str]:
-        """A product without a SKU: Medusa sells variants by SKU."""
-        return Product(key=f"bad-{tag}", sku="", name="Bad", list_price=Decimal(1)), "sku"
-
+class TestMedusaAsCatalogueTarget(MedusaFixture, PresetCatalogueTarget, CatalogueTargetContract):
     async def fail_transiently(self, connector: Any) -> None:
         """The next request meets a closed port, as when the server restarts."""
         connector.client._http._base_url = connector.client._http._base_url.copy_with(port=1)
 
 
-class TestMedusaAsOrderSource(MedusaFixture, OrderSourceContract):
-    async def place_order(self, connector: Any, email: str, tag: str) -> str:
-        sku = f"ORDER-{tag}"
-        try:
-            variant = await variant_by_sku(self.medusa, sku)
-        except AssertionError:
-            product = await create_product(self.medusa, sku, "Tea", Decimal("4.50"), 100)
-            variant = product["variants"][0]
-        placed = await place_order(self.medusa, email, [(variant["id"], 1)])
-        return str(placed["id"])
+class TestMedusaAsOrderSource(MedusaFixture, PresetOrderSource, OrderSourceContract):
+    pass
 
 
 async def test_product_with_variants_round_trips(medusa: RunningMedusa) -> None:

@@ -19,7 +19,7 @@ from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN
 from emporion.connectors.rest.settings import GraphQLConnection
-from emporion.model import Address, Order, OrderStatus, Product, Record, Refund, Shipment, Variant
+from emporion.model import Address, Order, OrderStatus, Product, Refund, Shipment, Variant
 from emporion.testing.contract import (
     BudgetedConnectionContract,
     CatalogueTargetContract,
@@ -28,6 +28,8 @@ from emporion.testing.contract import (
     OrderSourceContract,
 )
 from emporion.testing.contract.base import one
+from tests.connectors.rest.preset_support import PresetCatalogueTarget, PresetOrderSource, ShopApi
+from tests.fixtures import vendure as vendure_api
 from tests.fixtures.vendure import (
     RunningVendure,
     admin,
@@ -120,6 +122,8 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 class VendureFixture:
     """The connector of each contract part: built by the plugin from the parsed preset."""
 
+    api: ShopApi = vendure_api
+
     plugin = GRAPHQL_PLUGIN
     vendure: RunningVendure
     settle_seconds = 1.1  # SQLite keeps some stamps in whole seconds
@@ -132,7 +136,7 @@ class VendureFixture:
 
     @pytest.fixture
     async def connector(self, vendure: RunningVendure) -> AsyncIterator[Any]:
-        self.vendure = vendure
+        self.vendure = self.shop = vendure
         async with Interruptions(vendure.admin_url) as relay:
             self.relay = relay
             settings = (await self.connection(vendure)).model_copy(update={"url": relay.url()})
@@ -150,16 +154,7 @@ class TestVendureBudget(VendureFixture, BudgetedConnectionContract):
     pass
 
 
-class TestVendureAsCatalogueTarget(VendureFixture, CatalogueTargetContract):
-    async def seed(self, connector: Any, record: Record) -> str:
-        assert isinstance(record, Product)
-        made = await create_product(self.vendure, record.sku, record.name, record.list_price or Decimal(1), 3)
-        return str(made["id"])
-
-    def bad_record(self, tag: str) -> tuple[Record, str]:
-        """A product without a SKU: Vendure sells variants by SKU."""
-        return Product(key=f"bad-{tag}", sku="", name="Bad", list_price=Decimal(1)), "sku"
-
+class TestVendureAsCatalogueTarget(VendureFixture, PresetCatalogueTarget, CatalogueTargetContract):
     async def fail_transiently(self, connector: Any) -> None:
         """The search before create and its two quick retries lose their connections."""
         self.relay.drop_next(3)
@@ -199,16 +194,8 @@ class TestVendureAsCustomerSource(VendureFixture, CustomerSourceContract):
         await admin(self.vendure).gql(ADD_ADDRESS, {"id": key, "input": place})
 
 
-class TestVendureAsOrderSource(VendureFixture, OrderSourceContract):
-    async def place_order(self, connector: Any, email: str, tag: str) -> str:
-        sku = f"ORDER-{tag}"
-        try:
-            variant = await variant_by_sku(self.vendure, sku)
-        except AssertionError:
-            product = await create_product(self.vendure, sku, "Tea", Decimal("4.50"), 100)
-            variant = product["variants"][0]
-        placed = await place_order(self.vendure, email, [(variant["id"], 1)])
-        return str(placed["id"])
+class TestVendureAsOrderSource(VendureFixture, PresetOrderSource, OrderSourceContract):
+    pass
 
 
 async def test_product_with_variants_round_trips(vendure: RunningVendure) -> None:
