@@ -1,12 +1,14 @@
-"""What the contract runs on the shipped presets share: products seeded and orders placed through the
-shop's own API (its fixture module in tests/fixtures), and the product without a SKU they refuse."""
+"""What the tests of the shipped presets share: products seeded and orders placed through the shop's
+own API (its fixture module in tests/fixtures), the product without a SKU they refuse, and an order
+shipped and refunded through the connector."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, Protocol
 
-from emporion.model import Product, Record
+from emporion.connectors.base import OutcomeStatus, WriteItem
+from emporion.model import Order, Product, Record, Refund, Shipment
 
 
 class ShopApi(Protocol):
@@ -59,3 +61,23 @@ class PresetOrderSource(PresetShop):
             variant = product["variants"][0]
         placed = await self.api.place_order(self.shop, email, [(variant["id"], 1)])
         return str(placed["id"])
+
+
+async def shipped_and_refunded(connector: Any, order: Order, key: str, tag: str) -> Order:
+    """`order` shipped with tracking number TRK<tag>, then refunded 5.00 (a second refund write sends
+    nothing), each through the connector; the order as shipped."""
+    shipped = order.model_copy(
+        update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
+    )
+    item = WriteItem(key, shipped, {"id": key}, only=frozenset({"shipments"}))
+    (outcome,) = await connector.write("order", [item], [])
+    assert outcome.ok, outcome.error
+    refund = Refund(key="r1", amount=Decimal("5.00"), reason="dented")
+    item = WriteItem(
+        key, shipped.model_copy(update={"refunds": [refund]}), {"id": key}, only=frozenset({"refunds"})
+    )
+    (outcome,) = await connector.write("order", [item], [])
+    assert outcome.ok, outcome.error
+    (again,) = await connector.write("order", [item], [])
+    assert again.status is OutcomeStatus.UNCHANGED
+    return shipped

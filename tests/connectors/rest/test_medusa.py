@@ -28,8 +28,6 @@ from emporion.model import (
     OrderStatus,
     PaymentState,
     Product,
-    Refund,
-    Shipment,
     Variant,
 )
 from emporion.testing.contract import (
@@ -39,7 +37,12 @@ from emporion.testing.contract import (
     OrderSourceContract,
 )
 from emporion.testing.contract.base import one
-from tests.connectors.rest.preset_support import PresetCatalogueTarget, PresetOrderSource, ShopApi
+from tests.connectors.rest.preset_support import (
+    PresetCatalogueTarget,
+    PresetOrderSource,
+    ShopApi,
+    shipped_and_refunded,
+)
 from tests.fixtures import medusa as medusa_api
 from tests.fixtures.medusa import (
     RunningMedusa,
@@ -261,20 +264,7 @@ async def test_order_reads_rounded_tax_and_takes_shipment_and_refund(medusa: Run
         )
         assert stocked.status is OutcomeStatus.UPDATED, stocked.error
         assert await stock_of(medusa, f"SHIP-{tag}") == Decimal(26)  # 25 to sell and the reserved one
-        shipped = order.model_copy(
-            update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
-        )
-        item = WriteItem(key, shipped, {"id": key}, only=frozenset({"shipments"}))
-        (outcome,) = await connector.write("order", [item], [])
-        assert outcome.ok, outcome.error
-        refund = Refund(key="r1", amount=Decimal("5.00"), reason="dented")
-        item = WriteItem(
-            key, shipped.model_copy(update={"refunds": [refund]}), {"id": key}, only=frozenset({"refunds"})
-        )
-        (outcome,) = await connector.write("order", [item], [])
-        assert outcome.ok, outcome.error
-        (again,) = await connector.write("order", [item], [])
-        assert again.status is OutcomeStatus.UNCHANGED
+        shipped = await shipped_and_refunded(connector, order, key, tag)
         noted = shipped.model_copy(update={"notes": [OrderNote(key="invoice-1", text=f"Invoice INV-{tag}")]})
         item = WriteItem(key, noted, {"id": key}, only=frozenset({"notes"}))
         assert [(await connector.write("order", [item], []))[0].status for _ in range(2)] == [

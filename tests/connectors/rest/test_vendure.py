@@ -19,7 +19,7 @@ from emporion.connectors.base import OutcomeStatus, Permanent, WriteItem
 from emporion.connectors.rest.connector import DeclarativeConnector
 from emporion.connectors.rest.plugin import GRAPHQL_PLUGIN
 from emporion.connectors.rest.settings import GraphQLConnection
-from emporion.model import Address, Order, OrderStatus, Product, Refund, Shipment, Variant
+from emporion.model import Address, Order, OrderStatus, Product, Refund, Variant
 from emporion.testing.contract import (
     BudgetedConnectionContract,
     CatalogueTargetContract,
@@ -28,7 +28,12 @@ from emporion.testing.contract import (
     OrderSourceContract,
 )
 from emporion.testing.contract.base import one
-from tests.connectors.rest.preset_support import PresetCatalogueTarget, PresetOrderSource, ShopApi
+from tests.connectors.rest.preset_support import (
+    PresetCatalogueTarget,
+    PresetOrderSource,
+    ShopApi,
+    shipped_and_refunded,
+)
 from tests.fixtures import vendure as vendure_api
 from tests.fixtures.vendure import (
     RunningVendure,
@@ -260,20 +265,7 @@ async def test_order_reads_amounts_and_takes_shipment_and_refund(vendure: Runnin
             sum(line.total + line.tax for line in order.lines) + order.shipping_total + order.shipping_tax
             == order.total
         )
-        shipped = order.model_copy(
-            update={"shipments": [Shipment(key="s1", carrier="DHL", tracking_numbers=[f"TRK{tag}"])]}
-        )
-        item = WriteItem(key, shipped, {"id": key}, only=frozenset({"shipments"}))
-        (outcome,) = await connector.write("order", [item], [])
-        assert outcome.ok, outcome.error
-        refund = Refund(key="r1", amount=Decimal("5.00"), reason="dented")
-        item = WriteItem(
-            key, shipped.model_copy(update={"refunds": [refund]}), {"id": key}, only=frozenset({"refunds"})
-        )
-        (outcome,) = await connector.write("order", [item], [])
-        assert outcome.ok, outcome.error
-        (again,) = await connector.write("order", [item], [])
-        assert again.status is OutcomeStatus.UNCHANGED
+        await shipped_and_refunded(connector, order, key, tag)
         back = one(await connector.read("order", [key]))
         assert isinstance(back, Order) and back.status is OrderStatus.SHIPPED
         assert [s.tracking_numbers for s in back.shipments] == [[f"TRK{tag}"]]
