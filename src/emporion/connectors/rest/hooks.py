@@ -74,9 +74,12 @@ def hooks_of(preset: str | None) -> Hooks:
         return Hooks()
     import importlib
 
+    name = f"emporion.connectors.rest.presets.{preset}"
     try:
-        module = importlib.import_module(f"emporion.connectors.rest.presets.{preset}")
-    except ModuleNotFoundError:
-        return Hooks()
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:  # the preset's code is there but broken: say so, never run without it
+            raise
+        return Hooks()  # a preset described in YAML alone
     found = getattr(module, "HOOKS", None)
     return found if isinstance(found, Hooks) else Hooks()
