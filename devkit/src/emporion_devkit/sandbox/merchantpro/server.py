@@ -4,20 +4,16 @@ helpers a test uses to act as the merchant (catalogue, statuses) and as a shoppe
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import uvicorn
-
 from emporion_devkit.sandbox.merchantpro import catalog, sales
 from emporion_devkit.sandbox.merchantpro.app import PREFIX, Gate, MerchantProApp
 from emporion_devkit.sandbox.merchantpro.store import Store, render
+from emporion_devkit.sandbox.serving import ThreadedServer
 
 
 class MerchantProSandbox:
@@ -37,8 +33,7 @@ class MerchantProSandbox:
         self.host, self.port = host, port
         self.store = Store(vat_percent)
         self.gate = Gate(self.api_key, self.api_secret, max_requests_per_second)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ThreadedServer("the MerchantPro sandbox")
 
     @property
     def url(self) -> str:
@@ -61,28 +56,13 @@ class MerchantProSandbox:
 
     def start(self) -> None:
         """Bind the socket and serve in a background thread."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+        self.port = self._serving.bind(self.host, self.port)
         self.store.base_url = self.url
-        app = MerchantProApp(self.store, self.gate)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the MerchantPro sandbox did not start")
-            time.sleep(0.01)
+        self._serving.run(MerchantProApp(self.store, self.gate))
 
     def stop(self) -> None:
         """Stop serving."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._serving.stop()
 
     # -- the merchant ------------------------------------------------------------------------------
 

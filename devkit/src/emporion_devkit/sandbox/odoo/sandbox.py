@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import uvicorn
 
 from emporion_devkit.sandbox.odoo import merchant
 from emporion_devkit.sandbox.odoo.access import add_key, user_by_key
@@ -19,6 +14,7 @@ from emporion_devkit.sandbox.odoo.orm import Env
 from emporion_devkit.sandbox.odoo.sample import seed_catalogue
 from emporion_devkit.sandbox.odoo.seed import seed_base
 from emporion_devkit.sandbox.odoo.server import OdooServer
+from emporion_devkit.sandbox.serving import ThreadedServer
 from emporion_devkit.sandbox.woocommerce.server import exact_date
 
 KEY_DAYS_19 = 90
@@ -59,8 +55,7 @@ class OdooSandbox(merchant.MerchantActions):
         if not self.fresh and user_by_key(self.env(), api_key) is None:  # a key new to an existing database
             self.add_api_key(api_key, key_expires)
         self.faults = Faults()  # `sandbox.faults.add("lost", route="/jsonrpc")`
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ThreadedServer("the Odoo sandbox")
 
     def add_api_key(self, key: str, expires: datetime | None = None) -> None:
         """Give the integration user another API key (expired ones test refusals)."""
@@ -84,40 +79,18 @@ class OdooSandbox(merchant.MerchantActions):
 
     def start(self) -> None:
         """Bind the socket and serve in a background thread."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+        self.port = self._serving.bind(self.host, self.port)
         app = with_faults(build_app(self.server), self.faults, self.server.version.jsonrpc_error_code)
-        config = uvicorn.Config(
-            exact_date(app),
-            date_header=False,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            proxy_headers=False,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Odoo sandbox did not start")
-            time.sleep(0.01)
+        self._serving.run(exact_date(app), date_header=False, proxy_headers=False)
 
     def stop(self) -> None:
         """Stop serving and close the database."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._serving.stop()
         self.server.close()
 
     def wait(self) -> None:
         """Block until the server thread ends (the CLI waits here)."""
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(0.5)
+        self._serving.wait()
 
     def __enter__(self) -> OdooSandbox:
         self.start()

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import email.utils
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emporion_devkit.sandbox.serving import ThreadedServer
 from emporion_devkit.sandbox.woocommerce.faults import FaultInjector
 from emporion_devkit.sandbox.woocommerce.latency import LatencyModel
 from emporion_devkit.sandbox.woocommerce.sandbox import Sandbox
@@ -53,8 +50,7 @@ class SandboxShop:
             key = self.sandbox.keys.add("read_write", consumer_key, consumer_secret)
         self.consumer_key = key.consumer_key
         self.consumer_secret = key.consumer_secret
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ThreadedServer("the sandbox server")
 
     @classmethod
     @contextmanager
@@ -105,41 +101,19 @@ class SandboxShop:
 
     def start(self) -> None:
         """Bind the socket and serve in a background thread."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+        self.port = self._serving.bind(self.host, self.port)
         self.sandbox.shop.base_url = self.base_url
-        config = uvicorn.Config(
-            exact_date(self.sandbox.app(self.trust_forwarded_proto)),
-            date_header=False,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            proxy_headers=False,
-            timeout_keep_alive=30,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.01)
+        app = exact_date(self.sandbox.app(self.trust_forwarded_proto))
+        self._serving.run(app, date_header=False, proxy_headers=False, timeout_keep_alive=30)
 
     def stop(self) -> None:
         """Stop serving and close the store."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._serving.stop()
         self.sandbox.close()
 
     def wait(self) -> None:
         """Block until the server thread ends (the CLI waits here until interrupted)."""
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(0.5)
+        self._serving.wait()
 
 
 def exact_date(app: ASGIApp) -> ASGIApp:
