@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,22 +16,6 @@ from tests.connectors.rest.test_contract import API_KEY, description
 from tests.example_shop.server import MiniShop
 
 AUTH = {"kind": "api_key", "key": API_KEY, "header": "X-Api-Key"}
-
-
-@pytest.fixture
-def shop() -> Iterator[MiniShop]:
-    """A minishop paging by three (page numbers), records by change stamp when filtered."""
-    with MiniShop(api_key=API_KEY, per_page=3).serve() as running:
-        yield running
-
-
-@pytest.fixture
-async def connector(shop: MiniShop) -> AsyncIterator[DeclarativeConnector]:
-    """The connector of minishop.yaml."""
-    connector = PLUGIN.build("minishop", description(shop, AUTH))
-    assert isinstance(connector, DeclarativeConnector)
-    yield connector
-    await connector.close()
 
 
 def products(shop: MiniShop, count: int, tag: str) -> list[str]:

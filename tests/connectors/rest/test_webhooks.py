@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 import uvicorn
@@ -77,22 +77,6 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     """A running receiver of deliveries."""
     yield from Receiver.running()
-
-
-@pytest.fixture
-def shop() -> Iterator[MiniShop]:
-    """A minishop with its API key."""
-    with MiniShop(api_key=API_KEY, per_page=3).serve() as running:
-        yield running
-
-
-@pytest.fixture
-async def connector(shop: MiniShop) -> AsyncIterator[DeclarativeConnector]:
-    """The connector of minishop.yaml."""
-    connector = PLUGIN.build("minishop", description(shop, AUTH))
-    assert isinstance(connector, DeclarativeConnector)
-    yield connector
-    await connector.close()
 
 
 async def delivered(
